@@ -1,0 +1,5 @@
+import sys
+
+from gradient_explorer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""Command-line interface: ``gradient-explorer <command> ...``.
+
+Each subcommand lives in its own module with ``register(subparsers)``, which adds
+its parser and sets ``handler``. Bad input exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from gradient_explorer.errors import GradientExplorerError
+
+# Modules under gradient_explorer.cli that each add one subcommand.
+COMMANDS = ("surfaces", "probe", "render", "descend", "app")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, status 2, like every other bad input
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gradient-explorer",
+        description="Make derivatives and gradients visible: a real-time 3D explorer.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"gradient_explorer.cli.{name}")
+        except ModuleNotFoundError as exc:  # a command still being written is simply absent
+            if exc.name != f"gradient_explorer.cli.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["app", *(argv or [])]) if "app" in sub_names(parser) else args
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args) or 0)
+    except GradientExplorerError as exc:
+        print(f"gradient-explorer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def sub_names(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
