@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -37,8 +35,3 @@ def ctx(gl_ctx):
     assert gl_ctx.error == "GL_NO_ERROR"
     yield gl_ctx
     assert gl_ctx.error == "GL_NO_ERROR"
-
-
-def pytest_configure(config):
-    # imgui and moderngl-window must never write imgui.ini into the working directory.
-    os.environ.setdefault("PYGLET_HEADLESS", "1")
