@@ -14,8 +14,10 @@ A shader file ``<name>.glsl`` holds every stage of one program::
 :func:`load_program` compiles it once per stage, inserting ``#define VERTEX_SHADER`` (and
 so on) right after ``#version``. ``#include "file.glsl"`` is resolved against the shader
 directory, and ``#line`` directives keep compiler messages pointing at the right line of
-the right file: GLSL 330 only allows integer source-string numbers in ``#line``, so each
-file gets a number and compile errors are translated back to file names.
+the right file. GLSL 330 only allows integer source-string numbers in ``#line`` and some
+drivers (Mesa) print 0 regardless, so file ``n`` (0 = the main file, then includes and
+generated code) also has its lines numbered from ``n * 100000 + 1``; compile errors are
+translated back to ``file:line``. Errors in the main file read correctly even raw.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ __all__ = [
 
 #: Stage defines, in the order moderngl's ``Context.program`` takes the stages.
 STAGES = ("VERTEX_SHADER", "GEOMETRY_SHADER", "FRAGMENT_SHADER")
+
+#: Line-number stride that tells files apart in driver messages (see the module docstring).
+LINE_STRIDE = 100_000
 
 #: How deep ``#include`` may nest before we call it a cycle.
 MAX_INCLUDE_DEPTH = 16
@@ -80,7 +85,7 @@ def _read(path: Path) -> str:
 def clear_cache() -> None:
     """Forget cached shader files (for live reloading while editing shaders)."""
     _read.cache_clear()
-    shader_dir.cache_clear()
+    shader_dir.cache_clear()  # an install may have moved
 
 
 @dataclass
@@ -106,12 +111,18 @@ class ShaderSource:
 
         def name(match: re.Match[str]) -> str:
             number = int(match.group(1))
-            line = match.group(2) or match.group(3) or match.group(4)
+            line = int(match.group(2) or match.group(3) or match.group(4))
+            if line > LINE_STRIDE:
+                number, line = divmod(line, LINE_STRIDE)
             if number < len(self.files):
                 return f"{self.files[number]}:{line}"
             return match.group(0)
 
         return _LOG_LOCATION_RE.sub(name, first, count=1)
+
+
+def _line_directive(line: int, number: int) -> str:
+    return f"#line {number * LINE_STRIDE + line} {number}"
 
 
 def _expand(
@@ -130,7 +141,8 @@ def _expand(
         )
     number = len(files)
     files.append(rel_name)
-    out: list[str] = []
+    # Included files restart numbering at their own line 1 under their own source number.
+    out: list[str] = [_line_directive(1, number)] if depth > 0 else []
     for lineno, line in enumerate(_read(base / rel_name).splitlines(), start=1):
         include = _INCLUDE_RE.match(line)
         marker = _MARKER_RE.match(line)
@@ -138,15 +150,15 @@ def _expand(
             out.extend(
                 _expand(include.group(1), base, files, extra_sources, used_markers, depth + 1)
             )
-            out.append(f"#line {lineno + 1} {number}")
+            out.append(_line_directive(lineno + 1, number))
         elif marker and marker.group(1) in extra_sources:
             key = marker.group(1)
             used_markers.add(key)
             gen_number = len(files)
             files.append(f"<{key}>")
-            out.append(f"#line 1 {gen_number}")
+            out.append(_line_directive(1, gen_number))
             out.extend(extra_sources[key].splitlines())
-            out.append(f"#line {lineno + 1} {number}")
+            out.append(_line_directive(lineno + 1, number))
         elif _VERSION_RE.match(line):
             if depth > 0:
                 raise GradientExplorerError(f"included shader {rel_name} must not have #version")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from gradient_explorer.errors import GradientExplorerError
@@ -26,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gradient-explorer",
         description="Make derivatives and gradients visible: a real-time 3D explorer.",
     )
+    from gradient_explorer import __version__
+
+    parser.add_argument("--version", action="version", version=f"gradient-explorer {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name in COMMANDS:
         try:
@@ -38,11 +42,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-(\d|\.\d)")
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """``--at -1,0`` means ``--at=-1,0``: argparse would take -1,0 for an option."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_NUMBER.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        if "app" in sub_names(parser):
+            argv = ["app", *argv]
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["app", *(argv or [])]) if "app" in sub_names(parser) else args
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -1,0 +1,626 @@
+"""Orbit camera around a target point, with eased (damped) motion.
+
+World conventions: right-handed, z up; world x, y are the domain coordinates of the surface
+and world z is the displayed height. The camera sits on a sphere around ``target``:
+
+    eye = target + distance * (cos(el) cos(az), cos(el) sin(az), sin(el))
+
+with azimuth ``az`` measured in degrees counter-clockwise from +x around +z and elevation
+``el`` in degrees above the xy plane. Azimuth -90 looks along +y with +x to the right.
+
+Matrix convention
+-----------------
+Every matrix returned here is a float64 ``(4, 4)`` numpy array in the **column-vector**
+convention::
+
+    clip = P @ V @ world          # world = (x, y, z, 1)
+
+pyrr builds its matrices for row vectors (``world @ M``), i.e. the transpose of ours; this
+module transposes them on the way out. To upload one of our matrices to a GLSL ``mat4``
+(column-major storage) write ``M.T`` in C order as float32, which :func:`gl_bytes` does.
+
+Damping
+-------
+Every action (orbit, pan, zoom, presets, ...) changes a *goal* state. :meth:`OrbitCamera.update`
+eases the *current* state toward the goal exponentially: after ``dt`` seconds the remaining
+difference is multiplied by ``exp(-dt / smooth_time)``, so the motion after one second is the
+same whether it was drawn at 30 or 240 frames per second. The matrices use the current state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pyrr
+
+from gradient_explorer.errors import UsageError
+
+__all__ = ["PRESETS", "PROJECTIONS", "OrbitCamera", "gl_bytes"]
+
+PROJECTIONS = ("perspective", "orthographic")
+
+# name -> (azimuth, elevation, projection). "top" looks straight down with +x right and
+# +y up on screen, orthographic, so the floor map reads as a 2D contour plot.
+PRESETS: dict[str, tuple[float, float, str]] = {
+    "top": (-90.0, 90.0, "orthographic"),
+    "side": (-90.0, 0.0, "perspective"),
+    "three_quarter": (-60.0, 30.0, "perspective"),
+}
+
+_STATE_KEYS = ("target", "azimuth", "elevation", "distance", "fov_y", "projection")
+
+
+def gl_bytes(matrix: np.ndarray) -> bytes:
+    """Pack a column-vector-convention matrix for a GLSL ``mat4`` uniform.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (4, 4)
+        A matrix as returned by :class:`OrbitCamera` (``clip = M @ p``).
+
+    Returns
+    -------
+    bytes
+        64 bytes, float32, column-major, ready for ``program["u_mvp"].write(...)``.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape != (4, 4):
+        raise UsageError(f"expected a 4x4 matrix, got shape {m.shape}")
+    # Column-major storage of M is the C-order storage of M.T.
+    return np.ascontiguousarray(m.T, dtype=np.float32).tobytes()
+
+
+@dataclass(frozen=True)
+class _View:
+    """The continuous part of the camera state (the projection kind is discrete)."""
+
+    target: tuple[float, float, float]
+    azimuth: float
+    elevation: float
+    distance: float
+    fov_y: float
+
+
+def _finite_float(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise UsageError(f"camera {name} must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise UsageError(f"camera {name} must be finite, got {v!r}")
+    return v
+
+
+def _vec3(value: Any, name: str) -> tuple[float, float, float]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
+        raise UsageError(f"camera {name} must be a list of 3 numbers, got {value!r}")
+    if len(value) != 3:
+        raise UsageError(f"camera {name} must have 3 components, got {len(value)}")
+    x, y, z = (_finite_float(v, name) for v in value)
+    return (x, y, z)
+
+
+def _nearest_turn(angle: float, reference: float) -> float:
+    """``angle`` shifted by whole turns to lie within 180 degrees of ``reference``."""
+    return angle + 360.0 * round((reference - angle) / 360.0)
+
+
+class OrbitCamera:
+    """A damped orbit camera looking at ``target`` from azimuth/elevation/distance.
+
+    Parameters
+    ----------
+    target : sequence of 3 floats
+        The point the camera looks at and orbits around (world coordinates).
+    azimuth : float
+        Degrees counter-clockwise from +x around +z of the eye as seen from the target.
+    elevation : float
+        Degrees above the xy plane; clamped to ``elevation_limits``.
+    distance : float
+        Eye-to-target distance (> 0). In orthographic mode it sets the zoom: the visible
+        height is ``2 * distance * tan(fov_y / 2)``, the same as the perspective view's
+        height at the target, so switching projection keeps the target plane's scale.
+    fov_y : float
+        Vertical field of view in degrees, in (0, 180).
+    projection : {"perspective", "orthographic"}
+    smooth_time : float
+        Time constant of the easing in seconds; 0 makes every action immediate.
+    elevation_limits : (float, float)
+        Within [-90, 90]. The up vector follows the azimuth, so even +-90 (straight down/up)
+        is well defined; the clamp only stops the camera from rolling over the pole.
+
+    Notes
+    -----
+    The state is a goal (where actions send the camera) and a current state (what is drawn).
+    Call :meth:`update` once per frame; :meth:`snap` jumps to the goal.
+    """
+
+    def __init__(
+        self,
+        target: Sequence[float] = (0.0, 0.0, 0.0),
+        azimuth: float = -60.0,
+        elevation: float = 30.0,
+        distance: float = 5.0,
+        fov_y: float = 45.0,
+        projection: str = "perspective",
+        *,
+        smooth_time: float = 0.1,
+        elevation_limits: tuple[float, float] = (-90.0, 90.0),
+    ) -> None:
+        lo, hi = (_finite_float(v, "elevation limit") for v in elevation_limits)
+        if not -90.0 <= lo <= hi <= 90.0:
+            raise UsageError(f"elevation limits must satisfy -90 <= lo <= hi <= 90, got {lo}, {hi}")
+        self.elevation_limits = (lo, hi)
+        self.smooth_time = _finite_float(smooth_time, "smooth_time")
+        if self.smooth_time < 0:
+            raise UsageError(f"smooth_time must be >= 0, got {self.smooth_time}")
+        # Zoom limits; frame() sets them from the scene size.
+        self.min_distance = 1e-6
+        self.max_distance = 1e6
+        # Scene bounding sphere (centre, radius) for near/far planes; set by frame().
+        self._scene: tuple[np.ndarray, float] | None = None
+        self._scene_box: tuple[np.ndarray, np.ndarray] | None = None
+        self._projection = "perspective"
+        view = self._validated_view(
+            {
+                "target": target,
+                "azimuth": azimuth,
+                "elevation": elevation,
+                "distance": distance,
+                "fov_y": fov_y,
+            },
+            base=None,
+        )
+        self.projection = projection
+        self._goal = view
+        self._current = view
+        self._home = (view, self._projection)
+
+    # ------------------------------------------------------------------ state access
+    @property
+    def projection(self) -> str:
+        """``"perspective"`` or ``"orthographic"``; switching is immediate (not eased)."""
+        return self._projection
+
+    @projection.setter
+    def projection(self, value: str) -> None:
+        if value not in PROJECTIONS:
+            raise UsageError(f"camera projection must be one of {PROJECTIONS}, got {value!r}")
+        self._projection = value
+
+    @property
+    def target(self) -> np.ndarray:
+        """Current target point, shape (3,)."""
+        return np.array(self._current.target, dtype=np.float64)
+
+    @property
+    def azimuth(self) -> float:
+        """Current azimuth in degrees (not wrapped while moving)."""
+        return self._current.azimuth
+
+    @property
+    def elevation(self) -> float:
+        """Current elevation in degrees."""
+        return self._current.elevation
+
+    @property
+    def distance(self) -> float:
+        """Current eye-to-target distance."""
+        return self._current.distance
+
+    @property
+    def fov_y(self) -> float:
+        """Current vertical field of view in degrees."""
+        return self._current.fov_y
+
+    @property
+    def eye(self) -> np.ndarray:
+        """Current eye position, shape (3,)."""
+        return self._eye_of(self._current)
+
+    @property
+    def scene_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The box last given to :meth:`frame` as ``(bmin, bmax)``, or None."""
+        if self._scene_box is None:
+            return None
+        return (self._scene_box[0].copy(), self._scene_box[1].copy())
+
+    @staticmethod
+    def _offset_dir(view: _View) -> np.ndarray:
+        az, el = math.radians(view.azimuth), math.radians(view.elevation)
+        return np.array(
+            [math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)],
+            dtype=np.float64,
+        )
+
+    @staticmethod
+    def _up_of(view: _View) -> np.ndarray:
+        # d(offset_dir)/d(el): orthogonal to the view direction and defined at the poles,
+        # which is why the elevation may reach +-90 without the look-at degenerating.
+        az, el = math.radians(view.azimuth), math.radians(view.elevation)
+        return np.array(
+            [-math.sin(el) * math.cos(az), -math.sin(el) * math.sin(az), math.cos(el)],
+            dtype=np.float64,
+        )
+
+    def _eye_of(self, view: _View) -> np.ndarray:
+        return np.array(view.target, dtype=np.float64) + view.distance * self._offset_dir(view)
+
+    def _basis_of(self, view: _View) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        forward = -self._offset_dir(view)
+        up = self._up_of(view)
+        right = np.cross(forward, up)
+        return right, up, forward
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Current camera axes in world coordinates.
+
+        Returns
+        -------
+        right, up, forward : ndarray, shape (3,)
+            Orthonormal, right-handed (``right = forward x up``); screen x follows ``right``
+            and screen y follows ``up``.
+        """
+        return self._basis_of(self._current)
+
+    # ------------------------------------------------------------------ matrices
+    def view_matrix(self) -> np.ndarray:
+        """World-to-eye matrix ``V`` (column-vector convention, float64, shape (4, 4))."""
+        view = self._current
+        m = pyrr.matrix44.create_look_at(
+            self._eye_of(view),
+            np.array(view.target, dtype=np.float64),
+            self._up_of(view),
+            dtype=np.float64,
+        )
+        return np.ascontiguousarray(m.T)  # pyrr is row-vector: transpose to column-vector
+
+    def clip_planes(self) -> tuple[float, float]:
+        """Near and far plane distances for the current state.
+
+        Chosen from the distance and, once :meth:`frame` has been called, from the scene's
+        bounding sphere so that the whole scene stays between them while zoomed in close.
+        In orthographic mode the near plane may be negative (behind the eye): an
+        orthographic view shows the whole column of the scene whatever the distance.
+        """
+        d = self._current.distance
+        if self._scene is None:
+            near, far = 0.01 * d, 100.0 * d
+            return (near, far)
+        centre, radius = self._scene
+        dc = float(np.linalg.norm(self.eye - centre))
+        far = 1.01 * max(dc + radius, 2.0 * d)
+        if self._projection == "orthographic":
+            near = min(dc - radius, 0.5 * d) - 0.01 * radius
+        else:
+            # Push the near plane out as far as the scene allows (depth precision), but never
+            # past half the distance, so the target region is never clipped.
+            near = max(min(dc - radius, 0.5 * d), 0.01 * d, 1e-6 * far)
+        return (near, far)
+
+    def projection_matrix(self, aspect: float) -> np.ndarray:
+        """Eye-to-clip matrix ``P`` (column-vector convention, float64, shape (4, 4)).
+
+        Parameters
+        ----------
+        aspect : float
+            Viewport width / height (> 0).
+        """
+        aspect = _finite_float(aspect, "aspect")
+        if aspect <= 0:
+            raise UsageError(f"aspect must be > 0, got {aspect}")
+        near, far = self.clip_planes()
+        if self._projection == "perspective":
+            m = pyrr.matrix44.create_perspective_projection(
+                self._current.fov_y, aspect, near, far, dtype=np.float64
+            )
+        else:
+            half_h = self._current.distance * math.tan(math.radians(self._current.fov_y) / 2.0)
+            half_w = half_h * aspect
+            m = pyrr.matrix44.create_orthogonal_projection(
+                -half_w, half_w, -half_h, half_h, near, far, dtype=np.float64
+            )
+        return np.ascontiguousarray(m.T)
+
+    def view_projection(self, aspect: float) -> np.ndarray:
+        """``P @ V``: world to clip coordinates (column-vector convention)."""
+        return self.projection_matrix(aspect) @ self.view_matrix()
+
+    def visible_height(self) -> float:
+        """World height of the view at the target's depth (goal state)."""
+        return 2.0 * self._goal.distance * math.tan(math.radians(self._goal.fov_y) / 2.0)
+
+    # ------------------------------------------------------------------ actions (on the goal)
+    def _clamp_el(self, el: float) -> float:
+        lo, hi = self.elevation_limits
+        return min(max(el, lo), hi)
+
+    def _clamp_distance(self, d: float) -> float:
+        return min(max(d, self.min_distance), self.max_distance)
+
+    def orbit(self, d_azimuth: float, d_elevation: float) -> None:
+        """Turn the goal around the target by the given angles in degrees.
+
+        Elevation is clamped to ``elevation_limits``; azimuth is not wrapped, so easing
+        never takes the long way round.
+        """
+        g = self._goal
+        self._goal = replace(
+            g,
+            azimuth=g.azimuth + _finite_float(d_azimuth, "d_azimuth"),
+            elevation=self._clamp_el(g.elevation + _finite_float(d_elevation, "d_elevation")),
+        )
+
+    def zoom(self, factor: float, toward: Sequence[float] | np.ndarray | None = None) -> None:
+        """Scale the goal distance by ``factor`` (< 1 zooms in), optionally toward a point.
+
+        Parameters
+        ----------
+        factor : float
+            Distance multiplier (> 0), limited so the distance stays within
+            ``[min_distance, max_distance]``.
+        toward : sequence of 3 floats, optional
+            World point to zoom toward. The camera is scaled about this point (target and
+            eye both move toward it by the same ratio, orientation unchanged), so the point
+            keeps its place on screen exactly, in both projections. None zooms toward the
+            target.
+        """
+        factor = _finite_float(factor, "zoom factor")
+        if factor <= 0:
+            raise UsageError(f"zoom factor must be > 0, got {factor}")
+        g = self._goal
+        new_d = self._clamp_distance(g.distance * factor)
+        ratio = new_d / g.distance  # the factor actually applied after the limits
+        target = np.array(g.target, dtype=np.float64)
+        if toward is not None:
+            p = np.array(_vec3(toward, "zoom point"), dtype=np.float64)
+            target = p + ratio * (target - p)
+        self._goal = replace(g, distance=new_d, target=tuple(float(v) for v in target))
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Slide the scene on screen by ``(dx, dy)`` view heights (+x right, +y up).
+
+        A point at the target's depth moves by exactly that much on screen, so passing the
+        mouse delta divided by the viewport height makes it follow the cursor.
+        """
+        dx, dy = _finite_float(dx, "pan dx"), _finite_float(dy, "pan dy")
+        right, up, _ = self._basis_of(self._goal)
+        h = self.visible_height()
+        target = np.array(self._goal.target) - h * (dx * right + dy * up)
+        self._goal = replace(self._goal, target=tuple(float(v) for v in target))
+
+    def frame(
+        self,
+        bounds_min: Sequence[float],
+        bounds_max: Sequence[float],
+        aspect: float = 1.0,
+        *,
+        snap: bool = False,
+    ) -> None:
+        """Aim at a box: it becomes the scene (near/far, zoom limits) and the home view.
+
+        The home view looks at the box centre from the three-quarter preset direction at a
+        distance where the box's bounding sphere fits the view; the goal goes there.
+
+        Parameters
+        ----------
+        bounds_min, bounds_max : sequence of 3 floats
+            Opposite corners, ``bounds_min <= bounds_max`` componentwise.
+        aspect : float
+            Viewport width / height, so a tall narrow view also fits the box.
+        snap : bool
+            Jump there instead of easing.
+        """
+        bmin = np.array(_vec3(bounds_min, "bounds_min"))
+        bmax = np.array(_vec3(bounds_max, "bounds_max"))
+        if np.any(bmax < bmin):
+            raise UsageError(f"frame bounds are inverted: {bmin.tolist()} > {bmax.tolist()}")
+        aspect = _finite_float(aspect, "aspect")
+        if aspect <= 0:
+            raise UsageError(f"aspect must be > 0, got {aspect}")
+        centre = 0.5 * (bmin + bmax)
+        radius = 0.5 * float(np.linalg.norm(bmax - bmin))
+        if radius == 0.0:
+            radius = 1.0
+        self._scene = (centre, radius)
+        self._scene_box = (bmin, bmax)
+        self.min_distance = 1e-4 * radius
+        self.max_distance = 100.0 * radius
+        az, el, proj = PRESETS["three_quarter"]
+        view = _View(
+            target=tuple(float(v) for v in centre),
+            azimuth=az,
+            elevation=self._clamp_el(el),
+            distance=self._fit_distance(radius, aspect, self._goal.fov_y),
+            fov_y=self._goal.fov_y,
+        )
+        self._home = (view, proj)
+        self.reset(snap=snap)
+
+    @staticmethod
+    def _fit_distance(radius: float, aspect: float, fov_y: float) -> float:
+        half_y = math.radians(fov_y) / 2.0
+        half_x = math.atan(aspect * math.tan(half_y))
+        # A sphere of radius R fits a cone of half-angle a at distance R / sin(a).
+        return 1.05 * radius / math.sin(min(half_x, half_y))
+
+    def reset(self, *, snap: bool = False) -> None:
+        """Send the goal back to the home view (the last :meth:`frame`, else construction)."""
+        view, proj = self._home
+        self._goal = replace(view, azimuth=_nearest_turn(view.azimuth, self._goal.azimuth))
+        self._projection = proj
+        if snap:
+            self.snap()
+
+    def preset(self, name: str, aspect: float = 1.0, *, snap: bool = False) -> None:
+        """Go to a standard view of the scene.
+
+        Parameters
+        ----------
+        name : {"top", "side", "three_quarter"}
+            ``"top"``: straight down, +x right, +y up, orthographic, distance fitted to the
+            domain rectangle, so the floor map reads as a 2D contour plot. ``"side"``: level
+            view along +y. ``"three_quarter"``: azimuth -60, elevation 30 (the home view).
+        aspect : float
+            Viewport width / height, used to fit the top view.
+        snap : bool
+            Jump there instead of easing.
+        """
+        if name not in PRESETS:
+            raise UsageError(f"unknown camera preset {name!r}; choose from {tuple(PRESETS)}")
+        aspect = _finite_float(aspect, "aspect")
+        if aspect <= 0:
+            raise UsageError(f"aspect must be > 0, got {aspect}")
+        az, el, proj = PRESETS[name]
+        home, _ = self._home
+        distance = home.distance
+        box = self.scene_bounds
+        if name == "top" and box is not None:
+            half = 0.5 * (box[1] - box[0])
+            half_h = 1.05 * max(half[1], half[0] / aspect)
+            if half_h > 0:
+                distance = half_h / math.tan(math.radians(home.fov_y) / 2.0)
+        self._goal = _View(
+            target=home.target,
+            azimuth=_nearest_turn(az, self._goal.azimuth),
+            elevation=self._clamp_el(el),
+            distance=self._clamp_distance(distance),
+            fov_y=home.fov_y,
+        )
+        self._projection = proj
+        if snap:
+            self.snap()
+
+    # ------------------------------------------------------------------ damping
+    def update(self, dt: float) -> bool:
+        """Ease the current state toward the goal over ``dt`` seconds.
+
+        The remaining difference shrinks by ``exp(-dt / smooth_time)``, which composes
+        exactly over frames, so the result does not depend on the frame rate.
+
+        Returns
+        -------
+        bool
+            True while the camera is still moving (redraw again next frame).
+        """
+        dt = _finite_float(dt, "dt")
+        if dt < 0:
+            raise UsageError(f"dt must be >= 0, got {dt}")
+        if self.smooth_time == 0.0:
+            self.snap()
+            return False
+        keep = math.exp(-dt / self.smooth_time)
+        c, g = self._current, self._goal
+        ct, gt = np.array(c.target), np.array(g.target)
+
+        def ease(a: float, b: float) -> float:
+            return b + (a - b) * keep
+
+        self._current = _View(
+            target=tuple(float(v) for v in gt + (ct - gt) * keep),
+            azimuth=ease(c.azimuth, g.azimuth),
+            elevation=ease(c.elevation, g.elevation),
+            distance=ease(c.distance, g.distance),
+            fov_y=ease(c.fov_y, g.fov_y),
+        )
+        if self._settled():
+            self.snap()
+            return False
+        return True
+
+    def _settled(self) -> bool:
+        c, g = self._current, self._goal
+        # Well below a pixel: 1e-6 of the view size, 1e-5 degrees.
+        scale = 1e-6 * g.distance
+        return bool(
+            np.max(np.abs(np.subtract(c.target, g.target))) <= scale
+            and abs(c.distance - g.distance) <= scale
+            and abs(c.azimuth - g.azimuth) <= 1e-5
+            and abs(c.elevation - g.elevation) <= 1e-5
+            and abs(c.fov_y - g.fov_y) <= 1e-5
+        )
+
+    @property
+    def moving(self) -> bool:
+        """Whether the current state still differs from the goal."""
+        return self._current != self._goal
+
+    def snap(self) -> None:
+        """Jump the current state to the goal (no easing)."""
+        g = self._goal
+        # At rest, wrap the azimuth into (-180, 180] so it does not grow without bound.
+        az = g.azimuth - 360.0 * math.floor((g.azimuth + 180.0) / 360.0)
+        if az == -180.0:
+            az = 180.0
+        self._goal = replace(g, azimuth=az)
+        self._current = self._goal
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict[str, Any]:
+        """The goal state as plain JSON-friendly values.
+
+        Returns
+        -------
+        dict
+            ``{"target": [x, y, z], "azimuth": deg, "elevation": deg, "distance": d,
+            "fov_y": deg, "projection": "perspective" | "orthographic"}``.
+        """
+        g = self._goal
+        return {
+            "target": [float(v) for v in g.target],
+            "azimuth": float(g.azimuth),
+            "elevation": float(g.elevation),
+            "distance": float(g.distance),
+            "fov_y": float(g.fov_y),
+            "projection": self._projection,
+        }
+
+    def set_state(self, state: Mapping[str, Any], *, snap: bool = True) -> None:
+        """Restore a state from :meth:`get_state` (keys may be omitted to keep them).
+
+        Raises
+        ------
+        UsageError
+            Unknown keys, non-numbers, non-finite values, distance <= 0, fov_y outside
+            (0, 180), elevation outside ``elevation_limits``, unknown projection.
+        """
+        if not isinstance(state, Mapping):
+            raise UsageError(f"camera state must be a mapping, got {type(state).__name__}")
+        unknown = set(state) - set(_STATE_KEYS)
+        if unknown:
+            raise UsageError(f"unknown camera state keys: {sorted(map(str, unknown))}")
+        view = self._validated_view(state, base=self._goal)
+        if "projection" in state:
+            self.projection = state["projection"]
+        self._goal = view
+        if snap:
+            self.snap()
+
+    def _validated_view(self, state: Mapping[str, Any], base: _View | None) -> _View:
+        def get(key: str) -> Any:
+            return state[key] if key in state else getattr(base, key)
+
+        target = _vec3(get("target"), "target")
+        azimuth = _finite_float(get("azimuth"), "azimuth")
+        elevation = _finite_float(get("elevation"), "elevation")
+        lo, hi = self.elevation_limits
+        if not lo <= elevation <= hi:
+            raise UsageError(f"camera elevation must be within [{lo}, {hi}], got {elevation}")
+        distance = _finite_float(get("distance"), "distance")
+        if distance <= 0:
+            raise UsageError(f"camera distance must be > 0, got {distance}")
+        fov_y = _finite_float(get("fov_y"), "fov_y")
+        if not 0 < fov_y < 180:
+            raise UsageError(f"camera fov_y must be within (0, 180) degrees, got {fov_y}")
+        return _View(target, azimuth, elevation, distance, fov_y)
+
+    def __repr__(self) -> str:
+        s = self.get_state()
+        return (
+            f"OrbitCamera(target={s['target']}, azimuth={s['azimuth']:.6g}, "
+            f"elevation={s['elevation']:.6g}, distance={s['distance']:.6g}, "
+            f"fov_y={s['fov_y']:.6g}, projection={s['projection']!r})"
+        )

@@ -1,0 +1,151 @@
+"""``gradient-explorer probe``: f, gradient, Hessian and the verdict at a point."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+from gradient_explorer.errors import UsageError
+from gradient_explorer.surface import GRADIENT_TOLERANCE, Surface
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "probe",
+        help="f, gradient, Hessian, eigenvalues and verdict at a point",
+        description="Evaluate a surface or curve at a point: f, its derivatives, and whether "
+        "the point is a minimum, maximum, saddle, degenerate critical point or not critical.",
+    )
+    add_surface_args(parser)
+    parser.add_argument("--at", required=True, metavar="X[,Y]", help="the point, e.g. 1,1")
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=GRADIENT_TOLERANCE,
+        help=f"gradient length under which a point is critical (default {GRADIENT_TOLERANCE:g})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help="also evaluate f and its gradient with the renderer's shader code (EGL)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _num(value: float) -> float | None:
+    """JSON has no NaN: a value that does not exist is null."""
+    value = float(value)
+    return value + 0.0 if math.isfinite(value) else None  # + 0.0 turns -0.0 into 0.0
+
+
+def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
+    """Everything ``probe`` reports, as plain JSON-ready values."""
+    if not (math.isfinite(tol) and tol >= 0):
+        raise UsageError(f"--tol must be a non-negative number, got {tol}")
+    pt = np.asarray(point, dtype=np.float64)
+    verdict = surface.verdicts(pt, tol)
+    fv = float(surface.f(pt))
+    grad = surface.gradient(pt)
+    hess = surface.hessian(pt)
+    out: dict = {
+        "surface": surface.name,
+        "formula": surface.formula(),
+        "parameters": dict(surface.param_values),
+        "at": [float(v) for v in np.atleast_1d(pt)],
+        "f": _num(fv),
+    }
+    if surface.dim == 2:
+        gx, gy = (float(v) for v in grad)
+        length = math.hypot(gx, gy)
+        finite = math.isfinite(length)
+        out["gradient"] = [_num(gx), _num(gy)] if finite else None
+        out["gradient_length"] = _num(length)
+        out["gradient_angle_deg"] = (
+            _num(math.degrees(math.atan2(gy, gx))) if finite and length > 0 else None
+        )
+        h = np.asarray(hess)
+        out["hessian"] = (
+            [[_num(h[0, 0]), _num(h[0, 1])], [_num(h[1, 0]), _num(h[1, 1])]]
+            if np.all(np.isfinite(h))
+            else None
+        )
+    else:
+        out["gradient"] = _num(grad)
+        out["gradient_length"] = _num(abs(float(grad)))
+        out["hessian"] = _num(hess)
+    if verdict.classification == "undefined":
+        # Derivatives of a function that has no value here mean nothing.
+        out.update(gradient=None, gradient_length=None, hessian=None)
+        out.pop("gradient_angle_deg", None)
+        if surface.dim == 2:
+            out["gradient_angle_deg"] = None
+    out["eigenvalues"] = [_num(v) for v in verdict.eigenvalues] or None
+    out["classification"] = verdict.classification
+    out["tolerance"] = tol
+    notes = []
+    if verdict.classification == "undefined":
+        notes.append("f is not finite here: the point is outside the function's domain")
+    elif verdict.classification == "not differentiable":
+        notes.append("the derivative does not exist here (a corner, cusp or cone tip)")
+    if notes:
+        out["note"] = notes[0]
+    return out
+
+
+def _fmt(value, brackets="()") -> str:
+    if value is None:
+        return "does not exist"
+    if isinstance(value, list):
+        return brackets[0] + ", ".join(_fmt(v) for v in value) + brackets[1]
+    return f"{value:.10g}"
+
+
+def format_text(report: dict, dim: int) -> str:
+    lines = [f"surface      {report['surface']}: {report['formula']}"]
+    if report["parameters"]:
+        params = ", ".join(f"{k}={v:g}" for k, v in report["parameters"].items())
+        lines.append(f"parameters   {params}")
+    lines.append(f"at           {_fmt(report['at'] if dim == 2 else report['at'][0])}")
+    lines.append(f"f            {_fmt(report['f'])}")
+    if dim == 2:
+        grad = report["gradient"]
+        lines.append(f"gradient     {_fmt(grad)}")
+        lines.append(f"  length     {_fmt(report['gradient_length'])}")
+        angle = report["gradient_angle_deg"]
+        lines.append(f"  direction  {'-' if angle is None else f'{angle:.6g} deg'}")
+        h = report["hessian"]
+        lines.append(f"hessian      {_fmt(h[0], '[]') if h else 'does not exist'}")
+        if h:
+            lines.append(f"             {_fmt(h[1], '[]')}")
+        eig = report["eigenvalues"]
+        lines.append(f"eigenvalues  {', '.join(_fmt(v) for v in eig) if eig else '-'}")
+    else:
+        lines.append(f"f'           {_fmt(report['gradient'])}")
+        lines.append(f"f''          {_fmt(report['hessian'])}")
+    lines.append(f"verdict      {report['classification']}")
+    if "note" in report:
+        lines.append(f"note         {report['note']}")
+    if "gpu" in report:
+        gpu = report["gpu"]
+        lines.append(f"gpu          f {_fmt(gpu['f'])}, gradient {_fmt(gpu['gradient'])}")
+        lines.append(f"             on {gpu['renderer']}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    surface = surface_from_args(args)
+    point = parse_floats(args.at, "--at", (surface.dim,))
+    report = probe(surface, point if surface.dim == 2 else point[0], args.tol)
+    if args.gpu:
+        from gradient_explorer.gpu_eval import gpu_probe
+
+        report["gpu"] = gpu_probe(surface, point)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_text(report, surface.dim))
+    return 0

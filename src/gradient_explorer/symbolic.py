@@ -1,0 +1,373 @@
+"""Symbolic derivatives and code generation: one sympy expression in, numpy and GLSL out.
+
+Everything downstream of a surface's definition comes from here: f, the gradient and
+the Hessian as vectorized float64 numpy functions (with common-subexpression
+elimination), and the GLSL functions the shaders call. No derivative is written by hand.
+
+The GLSL must mean the same thing on every driver. GLSL leaves ``pow(x, y)`` undefined for
+x < 0 (llvmpipe gives NaN for pow(-2, 3), an H100 gives -8), ``sqrt`` and ``log`` undefined
+for negative arguments and ``atan(0, 0)`` undefined, so integer powers become
+multiplications and every partial function goes through a helper that returns NaN (or
+the numpy value) explicitly outside its domain.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from gradient_explorer.errors import ExpressionError
+from gradient_explorer.expressions import SYMBOLS
+
+DISPLAY_SYMBOL = sp.Symbol("v", real=True)
+
+# Display transforms h = display(f) for steep surfaces; the height is s * display(f).
+DISPLAY_TRANSFORMS: dict[str, sp.Expr] = {
+    "none": DISPLAY_SYMBOL,
+    "log1p": sp.log(1 + DISPLAY_SYMBOL),
+}
+
+
+@dataclass(frozen=True)
+class DerivedSources:
+    """Generated code for one surface: Python (numpy) source and GLSL source."""
+
+    python: str
+    glsl: str
+    gradient: tuple[str, ...]  # sympy srepr of each partial derivative, for inspection
+
+
+def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[list]]:
+    """Gradient and Hessian of ``expr`` in the variables (never in the parameters)."""
+    syms = [SYMBOLS[v] for v in variables]
+    gradient = [_clean(sp.diff(expr, s)) for s in syms]
+    hessian = [[_clean(sp.diff(g, s)) for s in syms] for g in gradient]
+    return gradient, hessian
+
+
+def _clean(expr: sp.Expr) -> sp.Expr:
+    # d/dx sign(x) is 2*DiracDelta(x): zero wherever the derivative exists at all.
+    return expr.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+
+
+# --------------------------------------------------------------------------- numpy
+
+
+class _NumpyPrinter(NumPyPrinter):
+    """sympy's numpy printer, with sign(0) -> NaN: |x| has no derivative at 0."""
+
+    def _print_sign(self, expr):
+        return f"_sign_or_nan({self._print(expr.args[0])})"
+
+
+def _sign_or_nan(v):
+    return np.where(v == 0, np.nan, np.sign(v))
+
+
+def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
+    printer = _NumpyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
+    lines = [f"def {name}({', '.join(args)}):"]
+    for sym, sub in temps:
+        lines.append(f"    {sym} = {printer.doprint(sub)}")
+    lines.append(f"    return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    return "\n".join(lines)
+
+
+def compile_python(source: str) -> dict[str, object]:
+    """Compile generated numpy source (printed by this module from sympy, never user text)."""
+    namespace: dict[str, object] = {"numpy": np, "_sign_or_nan": _sign_or_nan}
+    exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
+    return namespace
+
+
+# --------------------------------------------------------------------------- GLSL
+
+GLSL_HELPERS = """\
+float ge_nan() { return uintBitsToFloat(0x7fc00000u); }
+float ge_inf() { return uintBitsToFloat(0x7f800000u); }
+// Bit tests, not isnan/isinf: fast-math compilers may fold those away.
+bool ge_is_finite(float v) { return (floatBitsToUint(v) & 0x7f800000u) != 0x7f800000u; }
+float ge_sqrt(float v) { return v < 0.0 ? ge_nan() : sqrt(v); }
+float ge_log(float v) { return v < 0.0 ? ge_nan() : (v == 0.0 ? -ge_inf() : log(v)); }
+float ge_asin(float v) { return abs(v) > 1.0 ? ge_nan() : asin(v); }
+float ge_acos(float v) { return abs(v) > 1.0 ? ge_nan() : acos(v); }
+float ge_atan2(float y, float x) { return (x == 0.0 && y == 0.0) ? 0.0 : atan(y, x); }
+float ge_tanh(float v) { float t = exp(-2.0 * abs(v)); return sign(v) * (1.0 - t) / (1.0 + t); }
+float ge_pow(float b, float e) {
+    if (b > 0.0) return exp(e * log(b));
+    if (b == 0.0) return e > 0.0 ? 0.0 : (e == 0.0 ? 1.0 : ge_inf());
+    return ge_nan();
+}
+"""
+
+
+def glsl_float(value: float) -> str:
+    """A float literal exact to float32, always with a '.' or exponent, never inf/nan."""
+    v32 = np.float32(value)
+    if not np.isfinite(v32):
+        raise ExpressionError(f"constant {value:g} does not fit in float32: use smaller numbers")
+    if v32 == 0:
+        return "0.0"
+    mag = abs(float(v32))
+    if 1e-4 <= mag < 1e7:
+        text = np.format_float_positional(v32, unique=True, trim="0")
+    else:
+        text = np.format_float_scientific(v32, unique=True, trim="0")
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return f"({text})" if text.startswith("-") else text
+
+
+class _GLSLWriter:
+    """Prints sympy expressions as GLSL 330 without pow() of a possibly negative base."""
+
+    def __init__(self, names: dict[sp.Symbol, str]):
+        self.names = names
+        self.powers: set[int] = set()
+
+    def print(self, e: sp.Expr) -> str:
+        if e.is_number:
+            value = complex(sp.N(e, 30))
+            if value.imag != 0 or not math.isfinite(value.real):
+                raise ExpressionError(f"constant {e} is not a finite real number: change it")
+            return glsl_float(value.real)
+        if isinstance(e, sp.Symbol):
+            if e not in self.names:
+                raise ExpressionError(f"unknown name '{e}' in generated code: use x and y")
+            return self.names[e]
+        if isinstance(e, sp.Add):
+            return "(" + " + ".join(self.print(a) for a in e.args) + ")"
+        if isinstance(e, sp.Mul):
+            return self._mul(e)
+        if isinstance(e, sp.Pow):
+            return self._pow(e.base, e.exp)
+        return self._function(e)
+
+    def _mul(self, e: sp.Mul) -> str:
+        coeff, factors = e.as_coeff_mul()
+        num, den = [], []
+        for factor in factors:
+            if isinstance(factor, sp.Pow) and factor.exp.is_number and factor.exp < 0:
+                den.append(self._pow(factor.base, -factor.exp))
+            else:
+                num.append(self.print(factor))
+        sign = ""
+        if coeff == -1:
+            sign = "-"
+        elif coeff != 1:
+            num.insert(0, self.print(abs(coeff)) if coeff < 0 else self.print(coeff))
+            sign = "-" if coeff < 0 else ""
+        text = " * ".join(num) if num else "1.0"
+        if den:
+            text = f"{text} / ({' * '.join(den)})"
+        return f"({sign}{text})"
+
+    def _pow(self, base: sp.Expr, exponent: sp.Expr) -> str:
+        b = self.print(base)
+        if exponent.is_Integer:
+            n = int(exponent)
+            if n == 0:
+                return "1.0"
+            if n == 1:
+                return b
+            self.powers.add(abs(n))
+            text = f"ge_powi_{abs(n)}({b})"
+            return text if n > 0 else f"(1.0 / {text})"
+        if exponent.is_Rational and exponent.q == 2:
+            # Half-integer powers: sqrt keeps NaN for a negative base, as numpy does.
+            n = int(exponent.p)
+            root = f"ge_sqrt({b})"
+            if abs(n) == 1:
+                return root if n > 0 else f"(1.0 / {root})"
+            self.powers.add(abs(n))
+            text = f"ge_powi_{abs(n)}({root})"
+            return text if n > 0 else f"(1.0 / {text})"
+        if base.is_number and base.is_positive:
+            return f"exp({self.print(exponent)} * {glsl_float(float(sp.log(base)))})"
+        return f"ge_pow({b}, {self.print(exponent)})"
+
+    def _function(self, e: sp.Expr) -> str:
+        args = [self.print(a) for a in e.args]
+        native = {
+            sp.sin: "sin",
+            sp.cos: "cos",
+            sp.tan: "tan",
+            sp.atan: "atan",
+            sp.exp: "exp",
+            sp.sinh: "sinh",
+            sp.cosh: "cosh",
+            sp.Abs: "abs",
+            sp.sign: "sign",
+            sp.tanh: "ge_tanh",
+            sp.log: "ge_log",
+            sp.asin: "ge_asin",
+            sp.acos: "ge_acos",
+            sp.atan2: "ge_atan2",
+        }
+        name = native.get(e.func)
+        if name is None:
+            raise ExpressionError(f"'{e.func.__name__}' has no GPU version: use another function")
+        return f"{name}({', '.join(args)})"
+
+    def power_helpers(self) -> str:
+        """Integer powers by repeated squaring: no loops, no pow()."""
+        out = []
+        for n in sorted(self.powers):
+            lines = [f"float ge_powi_{n}(float v) {{"]
+            terms, square, bit, k = [], "v", 1, 0
+            while bit <= n:
+                if n & bit:
+                    terms.append(square)
+                if bit * 2 <= n:
+                    k += 1
+                    lines.append(f"    float v{k} = {square} * {square};")
+                    square = f"v{k}"
+                bit *= 2
+            lines.append(f"    return {' * '.join(terms)};")
+            lines.append("}")
+            out.append("\n".join(lines))
+        return "\n".join(out)
+
+
+def _glsl_function(writer: _GLSLWriter, signature: str, prologue: str, exprs, make) -> str:
+    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("c"))
+    names = writer.names
+    lines = [f"{signature} {{", prologue]
+    for sym, sub in temps:
+        text = writer.print(sub)
+        names[sym] = str(sym)
+        lines.append(f"    float {sym} = {text};")
+    lines.append(f"    return {make([writer.print(e) for e in reduced])};")
+    lines.append("}")
+    for sym, _ in temps:
+        names.pop(sym, None)
+    return "\n".join(line for line in lines if line)
+
+
+def parameter_uniform(name: str) -> str:
+    """The GLSL uniform that carries parameter ``name``."""
+    return f"param_{name}"
+
+
+def generate(
+    expr: sp.Expr,
+    variables: tuple[str, ...],
+    parameters: tuple[str, ...],
+    display: str = "none",
+) -> DerivedSources:
+    """Derive gradient and Hessian and print numpy and GLSL code for them."""
+    gradient, hessian = derivatives(expr, variables)
+    args = [*variables, *parameters]
+
+    if len(variables) == 2:
+        hess_flat = [hessian[0][0], hessian[0][1], hessian[1][1]]
+    else:
+        hess_flat = [hessian[0][0]]
+    python = "\n\n".join(
+        [
+            _python_function("f", args, [expr]),
+            _python_function("gradient", args, gradient),
+            _python_function("hessian", args, hess_flat),
+        ]
+    )
+
+    names = {SYMBOLS[v]: v for v in variables}
+    names.update({SYMBOLS.get(p) or sp.Symbol(p, real=True): parameter_uniform(p) for p in parameters})
+    writer = _GLSLWriter(names)
+    unpack = "    float x = p.x;" + ("\n    float y = p.y;" if len(variables) == 2 else "")
+    grad2 = gradient if len(variables) == 2 else [gradient[0], sp.Integer(0)]
+    hess3 = hess_flat if len(variables) == 2 else [hess_flat[0], sp.Integer(0), sp.Integer(0)]
+    body = [
+        _glsl_function(writer, "float f(vec2 p)", unpack, [expr], lambda t: t[0]),
+        _glsl_function(
+            writer, "vec2 grad_f(vec2 p)", unpack, grad2, lambda t: f"vec2({t[0]}, {t[1]})"
+        ),
+        # (f_xx, f_xy, f_yy): curvature for the tangent-plane and Newton visuals.
+        _glsl_function(
+            writer, "vec3 hess_f(vec2 p)", unpack, hess3, lambda t: f"vec3({', '.join(t)})"
+        ),
+    ]
+    transform = DISPLAY_TRANSFORMS[display]
+    display_writer = _GLSLWriter({DISPLAY_SYMBOL: "v"})
+    body.append(
+        _glsl_function(display_writer, "float display_h(float v)", "", [transform], lambda t: t[0])
+    )
+    body.append(
+        _glsl_function(
+            display_writer,
+            "float display_dh(float v)",
+            "",
+            [sp.diff(transform, DISPLAY_SYMBOL)],
+            lambda t: t[0],
+        )
+    )
+    writer.powers |= display_writer.powers
+    uniforms = "\n".join(f"uniform float {parameter_uniform(p)};" for p in parameters)
+    glsl = "\n".join(
+        part
+        for part in (
+            "// generated by gradient-explorer: do not edit",
+            uniforms,
+            GLSL_HELPERS,
+            writer.power_helpers(),
+            *body,
+        )
+        if part
+    )
+    return DerivedSources(python=python, glsl=glsl, gradient=tuple(sp.srepr(g) for g in gradient))
+
+
+def generate_with_timeout(
+    expr: sp.Expr,
+    variables: tuple[str, ...],
+    parameters: tuple[str, ...],
+    display: str = "none",
+    timeout: float | None = 10.0,
+) -> DerivedSources:
+    """:func:`generate` in a child process that is stopped after ``timeout`` seconds.
+
+    Differentiation and CSE of a large expression can take unbounded time; a forked child
+    can be killed, a thread cannot. ``timeout=None`` runs in this process.
+    """
+    if timeout is None or sys.platform == "win32":
+        return generate(expr, variables, parameters, display)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def child():
+        try:
+            sender.send(("ok", generate(expr, variables, parameters, display)))
+        except ExpressionError as exc:
+            sender.send(("error", str(exc)))
+        except Exception as exc:  # reported to the parent as one line
+            sender.send(("error", f"could not derive this expression ({type(exc).__name__})"))
+        finally:
+            sender.close()
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise ExpressionError(
+                f"derivatives took longer than {timeout:g} s: simplify the expression"
+            )
+        try:
+            status, payload = receiver.recv()
+        except EOFError:
+            raise ExpressionError("deriving this expression failed: simplify it") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(1.0)
+        receiver.close()
+    if status == "error":
+        raise ExpressionError(payload)
+    return payload
