@@ -44,7 +44,7 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         expression="x^3 - 3*x*y^2",
         domain=((-1.5, 1.5), (-1.5, 1.5)),
         height_scale=0.15,
-        lesson="Three valleys meet where the Hessian vanishes: the second-derivative test is silent.",
+        lesson="Three valleys meet where the Hessian vanishes: the second-derivative test fails.",
         critical_points=((("0", "0"), "degenerate critical point"),),
     ),
     SurfaceDefinition(

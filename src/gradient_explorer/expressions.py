@@ -29,6 +29,7 @@ MAX_EXPONENT = 64
 MAX_LITERAL = 1e15
 # Constants must stay representable on the GPU (float32 max is about 3.4e38).
 MAX_CONSTANT = 1e30
+_TOO_LARGE = f"number too large (over {MAX_LITERAL:g}): use smaller numbers"
 
 VARIABLES = ("x", "y")
 PARAMETER_LETTERS = tuple("abcdkmnpqrstuvw")
@@ -129,7 +130,7 @@ def _tokenize(text: str) -> tuple[str, list[int]]:
         if tok == "(":
             depth += 1
             if depth > MAX_DEPTH:
-                raise _error(f"nesting deeper than {MAX_DEPTH} levels: simplify the expression", col)
+                raise _error(f"nesting deeper than {MAX_DEPTH} levels: simplify it", col)
         elif tok == ")":
             depth -= 1
             if depth < 0:
@@ -182,7 +183,7 @@ class _Builder:
             raise _error(f"expression too large (over {MAX_NODES} parts): simplify it")
         if depth > MAX_DEPTH * 2:
             raise _error(f"nesting deeper than {MAX_DEPTH} levels: simplify the expression")
-        method = getattr(self, "_" + type(node).__name__, None)
+        method = getattr(self, "_" + type(node).__name__.lower(), None)
         if method is None:
             raise _error(
                 f"'{_describe(node)}' is not allowed: use numbers, x, y, + - * / ^ and functions",
@@ -193,7 +194,9 @@ class _Builder:
 
     def checked(self, expr: sp.Expr, node: ast.AST) -> sp.Expr:
         if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise _error("division by zero or an infinite value: change the constants", self.column(node))
+            raise _error(
+                "division by zero or an infinite value: change the constants", self.column(node)
+            )
         if expr.is_number:
             value = _magnitude(expr)
             if value is None or value > MAX_CONSTANT:
@@ -210,21 +213,21 @@ class _Builder:
                 )
         return expr
 
-    def _Constant(self, node: ast.Constant, depth: int) -> sp.Expr:
+    def _constant(self, node: ast.Constant, depth: int) -> sp.Expr:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _error(f"'{value!r}' is not a number: use plain numbers", self.column(node))
         if isinstance(value, int):
             if value > MAX_LITERAL:
-                raise _error(f"number too large (over {MAX_LITERAL:g}): use smaller numbers", self.column(node))
+                raise _error(_TOO_LARGE, self.column(node))
             return sp.Integer(value)
         if not math.isfinite(value) or abs(value) > MAX_LITERAL:
-            raise _error(f"number too large (over {MAX_LITERAL:g}): use smaller numbers", self.column(node))
+            raise _error(_TOO_LARGE, self.column(node))
         # Keep decimals exact (0.1 is 1/10) so derivatives carry no binary rounding.
         text = repr(value)
         return sp.Rational(text) if len(text) <= 20 else sp.Float(value)
 
-    def _Name(self, node: ast.Name, depth: int) -> sp.Expr:
+    def _name(self, node: ast.Name, depth: int) -> sp.Expr:
         name = node.id
         if name in self.variables:
             return SYMBOLS[name]
@@ -243,15 +246,17 @@ class _Builder:
             advice += ", pi, e, the parameters a b c d k m n p q r s t u v w, or a function"
         raise _error(f"unknown name '{name}': {advice}", self.column(node))
 
-    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
+    def _unaryop(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
         operand = self.build(node.operand, depth)
         if isinstance(node.op, ast.USub):
             return -operand
         if isinstance(node.op, ast.UAdd):
             return operand
-        raise _error(f"operator '{_describe(node)}' is not allowed: use + - * / ^", self.column(node))
+        raise _error(
+            f"operator '{_describe(node)}' is not allowed: use + - * / ^", self.column(node)
+        )
 
-    def _BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
+    def _binop(self, node: ast.BinOp, depth: int) -> sp.Expr:
         op = node.op
         if not isinstance(op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
             raise _error(
@@ -271,7 +276,9 @@ class _Builder:
             if base.is_number and not exponent.is_number:
                 limit = _magnitude(base)
                 if limit is not None and limit > 1e6:
-                    raise _error("base of a power too large: use a smaller number", self.column(node))
+                    raise _error(
+                        "base of a power too large: use a smaller number", self.column(node)
+                    )
             return sp.Pow(base, exponent)
         left = self.build(node.left, depth)
         right = self.build(node.right, depth)
@@ -285,14 +292,17 @@ class _Builder:
             raise _error("division by zero: change the divisor", self.column(node.right))
         return left / right
 
-    def _Call(self, node: ast.Call, depth: int) -> sp.Expr:
+    def _call(self, node: ast.Call, depth: int) -> sp.Expr:
         func = node.func
         if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
             name = func.id if isinstance(func, ast.Name) else _describe(func)
             known = " ".join(sorted(FUNCTIONS))
             raise _error(f"unknown function '{name}': use one of {known}", self.column(node))
         if node.keywords:
-            raise _error(f"{func.id}() takes no keyword arguments: write {func.id}(...)", self.column(node))
+            raise _error(
+                f"{func.id}() takes no keyword arguments: write {func.id}(...)",
+                self.column(node),
+            )
         constructor, arity = FUNCTIONS[func.id]
         if len(node.args) != arity:
             plural = "s" if arity > 1 else ""

@@ -235,7 +235,7 @@ class Surface:
         return pts, coords, [values[k] for k in self.params] if self.params else []
 
     def _call(self, which: str, points, params):
-        pts, coords, pvals = self._args(points, params)
+        _, coords, pvals = self._args(points, params)
         shape = coords[0].shape
         # Holes and poles are part of real surfaces: NaN there, never an exception.
         with np.errstate(all="ignore"):
@@ -251,7 +251,7 @@ class Surface:
 
     def gradient(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
         """(df/dx, df/dy) with shape (..., 2); f' with shape (...) for curves."""
-        shape, parts = self._call("gradient", points, params)
+        _, parts = self._call("gradient", points, params)
         out = np.stack(parts, axis=-1) if self.dim == 2 else np.array(parts[0])
         out = np.array(out, dtype=np.float64)
         out[~np.isfinite(out)] = np.nan
@@ -259,7 +259,7 @@ class Surface:
 
     def hessian(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
         """Second derivatives with shape (..., 2, 2); f'' with shape (...) for curves."""
-        shape, parts = self._call("hessian", points, params)
+        _, parts = self._call("hessian", points, params)
         if self.dim == 2:
             hxx, hxy, hyy = parts
             out = np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)

@@ -279,7 +279,8 @@ def generate(
     )
 
     names = {SYMBOLS[v]: v for v in variables}
-    names.update({SYMBOLS.get(p) or sp.Symbol(p, real=True): parameter_uniform(p) for p in parameters})
+    for p in parameters:
+        names[SYMBOLS.get(p) or sp.Symbol(p, real=True)] = parameter_uniform(p)
     writer = _GLSLWriter(names)
     unpack = "    float x = p.x;" + ("\n    float y = p.y;" if len(variables) == 2 else "")
     grad2 = gradient if len(variables) == 2 else [gradient[0], sp.Integer(0)]

@@ -49,7 +49,8 @@ def join_negative_values(argv: list[str]) -> list[str]:
     """``--at -1,0`` means ``--at=-1,0``: argparse would take -1,0 for an option."""
     out: list[str] = []
     for token in argv:
-        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_NUMBER.match(token):
+        after_option = out and out[-1].startswith("--") and "=" not in out[-1]
+        if after_option and _NEGATIVE_NUMBER.match(token):
             out[-1] = f"{out[-1]}={token}"
         else:
             out.append(token)
@@ -59,7 +60,7 @@ def join_negative_values(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = join_negative_values(list(sys.argv[1:] if argv is None else argv))
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         if "app" in sub_names(parser):
             argv = ["app", *argv]
     args = parser.parse_args(argv)
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `gradient-explorer surfaces | head` is fine
+        sys.stderr.close()
+        return 0
 
 
 def sub_names(parser: argparse.ArgumentParser) -> set[str]:
