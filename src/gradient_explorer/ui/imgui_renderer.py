@@ -46,7 +46,8 @@ class ImguiRenderer:
     """Render ``imgui.get_draw_data()`` into the bound moderngl framebuffer.
 
     Create it after ``imgui.create_context()``; it serves the imgui context that is
-    current at construction.
+    current at construction, and turns off imgui's default ``imgui.ini`` in the working
+    directory.
 
     Parameters
     ----------
@@ -90,6 +91,10 @@ class ImguiRenderer:
 
         io = imgui.get_io()
         io.backend_flags |= imgui.BackendFlags_.renderer_has_textures
+        if io.get_ini_filename() == "imgui.ini":
+            # The project never writes imgui.ini into the working directory, even when
+            # the app forgot ImguiInput (which sets this too).
+            io.set_ini_filename(None)
         # io.backend_renderer_name is read-only in imgui-bundle 1.93, so it stays unset.
         max_size = int(ctx.info["GL_MAX_TEXTURE_SIZE"])
         platform_io = imgui.get_platform_io()
