@@ -123,7 +123,11 @@ def _tokenize(text: str) -> tuple[str, list[int]]:
         # Implicit multiplication, as on a calculator: 2x, 2(x+1), (x+1)(x-1), x y, 3pi.
         starts_value = kind in ("number", "name") or tok == "("
         if prev_kind == "value" and starts_value:
-            is_call = tok == "(" and prev_name in FUNCTIONS
+            # foo(x) stays a call, so an unknown function is reported as one.
+            value_names = (*VARIABLES, *PARAMETER_LETTERS, *CONSTANTS)
+            is_call = (
+                tok == "(" and prev_name is not None and prev_name.split("*")[-1] not in value_names
+            )
             if not is_call:
                 out.append("*")
                 colmap.append(col)

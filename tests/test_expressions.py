@@ -1,0 +1,242 @@
+"""The safe parser: what users type, what attackers type, and what it builds."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradient_explorer.errors import ExpressionError
+from gradient_explorer.expressions import SYMBOLS, parse_expression
+from gradient_explorer.surface import Surface
+from gradient_explorer.symbolic import generate_with_timeout
+
+x, y, a = SYMBOLS["x"], SYMBOLS["y"], SYMBOLS["a"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x^2 - y^2", x**2 - y**2),
+        ("x**2 - y**2", x**2 - y**2),
+        ("sin(x)*cos(y)", sp.sin(x) * sp.cos(y)),
+        ("exp(-(x^2+y^2))", sp.exp(-(x**2) - y**2)),
+        ("-x^2", -(x**2)),
+        ("2x + 3y", 2 * x + 3 * y),
+        ("2(x+1)", 2 * (x + 1)),
+        ("(x+1)(x-1)", (x + 1) * (x - 1)),
+        ("xy", x * y),
+        ("a x^2", a * x**2),
+        ("2^-1 x", x / 2),
+        ("ln(x) + log(y)", sp.log(x) + sp.log(y)),
+        ("abs(x) + sqrt(y)", sp.Abs(x) + sp.sqrt(y)),
+        ("atan2(y, x)", sp.atan2(y, x)),
+        ("e^x + pi", sp.exp(x) + sp.pi),
+        ("0.1 x", x / 10),
+        ("1.5e2 * x", 150 * x),
+        ("  x\t+\n1 ", x + 1),
+    ],
+)
+def test_parses_what_people_type(text, expected):
+    parsed = parse_expression(text)
+    assert sp.simplify(parsed.expr - expected) == 0
+
+
+def test_variables_and_parameters_are_inferred():
+    assert parse_expression("x^3 - 3x").variables == ("x",)
+    assert parse_expression("x + y").variables == ("x", "y")
+    p = parse_expression("a*x + b*y + k")
+    assert p.parameters == ("a", "b", "k")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x + z", "unknown name 'z' at column 5: z is the height"),
+        ("foo(x)", "unknown function 'foo'"),
+        ("x +* y", "syntax error"),
+        ("(x + 1", "missing ')'"),
+        ("x + 1)", "unmatched ')'"),
+        ("sin(x, y)", "sin() takes 1 argument, got 2"),
+        ("sinx", "write sin(x)"),
+        ("", "empty expression"),
+        ("x % 2", "unexpected character '%' at column 3"),
+        ("x // 2", "operator '//' is not allowed"),
+        ("1/0", "division by zero"),
+        ("x^y^z", "unknown name 'z'"),
+    ],
+)
+def test_errors_are_one_line_and_say_what_to_do(text, message):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text)
+    text_out = str(info.value)
+    assert message in text_out
+    assert "\n" not in text_out and ":" in text_out
+
+
+HOSTILE = [
+    "__import__('os').system('touch pwned')",
+    "__import__",
+    "x.__class__.__bases__[0].__subclasses__()",
+    "().__class__",
+    "x.real",
+    "(lambda: 1)()",
+    "lambda x: x",
+    "[c for c in range(10)]",
+    "{1: 2}",
+    "open('/etc/passwd')",
+    "eval('1')",
+    "exec('import os')",
+    "getattr(x, 'y')",
+    "globals()",
+    "x if y else 1",
+    "x @ y",
+    "x; import os",
+    "import os",
+    "f'{x}'",
+    "x[0]",
+    "sin(x=1)",
+    "*x",
+    "x := 1",
+    "9**9**9",
+    "9^9^9",
+    "2^1000",
+    "x^100000",
+    "x^(10^10)",
+    "(x^60)^60",
+    "10^400",
+    "1e400",
+    "100000000000000000000000000000000",
+    "exp(exp(exp(100)))",
+    "(" * 500 + "x" + ")" * 500,
+    "-" * 5000 + "x",
+    "sin(" * 300 + "x" + ")" * 300,
+    "+".join(["x"] * 2000),
+    "x" * 100_000,
+    "\uff58^2",  # fullwidth x
+    "\u0445 + y",  # Cyrillic ha, looks like x
+    "x\u200b+ y",  # zero-width space
+    "sіn(x)",  # Cyrillic i
+    "x + y\x00",
+    "\\x41",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=[repr(t[:30]) for t in HOSTILE])
+def test_hostile_input_is_refused_quickly_without_side_effects(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before_builtins = dict(vars(builtins))
+    before_env = dict(os.environ)
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError) as info:
+        Surface.from_expr(text)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, elapsed
+    message = str(info.value)
+    assert message and "\n" not in message and len(message) < 300
+    assert list(tmp_path.iterdir()) == []
+    assert dict(vars(builtins)) == before_builtins
+    assert dict(os.environ) == before_env
+
+
+def test_non_ascii_error_names_the_column():
+    with pytest.raises(ExpressionError, match=r"non-ASCII character .* at column 5"):
+        parse_expression("x + \u0445")
+
+
+def test_long_input_refused_before_any_work():
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match="too long"):
+        parse_expression("x" * 100_000)
+    assert time.perf_counter() - start < 0.05
+
+
+def test_symbolic_work_is_stopped_after_its_time_limit():
+    # A product of many sines: its Hessian is large enough to outlast a tiny budget.
+    text = "*".join(f"sin({i}x + {i + 1}y)" for i in range(1, 40))
+    parsed = parse_expression(text)
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match="took longer than"):
+        generate_with_timeout(parsed.expr, parsed.variables, parsed.parameters, timeout=0.01)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_refused_expression_leaves_the_old_surface_usable():
+    surface = Surface.from_expr("x^2 + y^2")
+    with pytest.raises(ExpressionError):
+        Surface.from_expr("x + z")
+    assert surface.f([1.0, 2.0]) == 5.0
+
+
+# --------------------------------------------------------------------------- properties
+
+_atoms = st.sampled_from(["x", "y", "a", "pi", "e", "2", "0.5", "3", "1.25"])
+_unary = ["sin", "cos", "exp", "tanh", "atan", "sqrt", "log", "abs", "cosh"]
+
+
+def _combine(children):
+    return st.one_of(
+        st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(children, st.integers(-4, 5)).map(lambda t: f"({t[0]})^{t[1]}"),
+        st.tuples(st.sampled_from(_unary), children).map(lambda t: f"{t[0]}({t[1]})"),
+        children.map(lambda c: f"-{c}"),
+    )
+
+
+EXPRESSIONS = st.recursive(_atoms, _combine, max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=EXPRESSIONS, px=st.floats(-2, 2), py=st.floats(-2, 2))
+def test_random_valid_expressions_derive_and_match_finite_differences(text, px, py):
+    try:
+        surface = Surface.from_expr(text, timeout=None)
+    except ExpressionError as exc:
+        # Only the project's own refusals are allowed (e.g. a constant 1/0).
+        assert "\n" not in str(exc)
+        return
+    point = np.array([px, py]) if surface.dim == 2 else np.float64(px)
+    with np.errstate(all="ignore"):
+        f0 = surface.f(point)
+        grad = np.atleast_1d(surface.gradient(point))
+    if not (np.isfinite(f0) and np.all(np.isfinite(grad))) or np.abs(grad).max() > 1e6:
+        return
+    h = 1e-6
+    for axis in range(surface.dim):
+        step = np.zeros(surface.dim)
+        step[axis] = h
+        with np.errstate(all="ignore"):
+            if surface.dim == 2:
+                fp, fm = surface.f(point + step), surface.f(point - step)
+            else:
+                fp, fm = surface.f(point + h), surface.f(point - h)
+        if not (np.isfinite(fp) and np.isfinite(fm)):
+            continue
+        fd = (fp - fm) / (2 * h)
+        # Skip points next to a kink or singularity, where differences are meaningless.
+        with np.errstate(all="ignore"):
+            fd_half = (
+                surface.f(point + step / 2) - surface.f(point - step / 2)
+                if surface.dim == 2
+                else surface.f(point + h / 2) - surface.f(point - h / 2)
+            ) / h
+        if not np.isfinite(fd_half) or abs(fd_half - fd) > 1e-4 * (1 + abs(fd)):
+            continue
+        assert abs(grad[axis] - fd) <= 1e-4 * (1 + abs(fd) + abs(f0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_arbitrary_text_never_raises_anything_but_expression_errors(text):
+    try:
+        parse_expression(text)
+    except ExpressionError as exc:
+        assert "\n" not in str(exc)
