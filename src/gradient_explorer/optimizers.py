@@ -59,6 +59,7 @@ __all__ = [
     "make_optimizer",
 ]
 
+
 @dataclass(frozen=True)
 class HyperParameter:
     """One hyperparameter: torch's name and default, and a slider range for the UI.
@@ -137,8 +138,7 @@ class Optimizer:
         unknown = sorted(set(hyper) - set(known))
         if unknown:
             raise UsageError(
-                f"{self.name}: unknown hyperparameter {unknown[0]!r}; "
-                f"known: {', '.join(known)}"
+                f"{self.name}: unknown hyperparameter {unknown[0]!r}; known: {', '.join(known)}"
             )
         values = {h.name: h.default for h in self.hyperparameters}
         for key, value in hyper.items():
@@ -284,9 +284,7 @@ class Optimizer:
                     t = self._uniform_t(self.steps[idx], d)
                     sub = {k: v[idx] for k, v in self.state.items()}
                     p_sub = p2[idx]
-                    self._update(
-                        p_sub, g2[idx], sub, t, None if h is None else h[idx], _record
-                    )
+                    self._update(p_sub, g2[idx], sub, t, None if h is None else h[idx], _record)
                     p2[idx] = p_sub
                     for k, v in sub.items():
                         self.state[k][idx] = v
@@ -331,9 +329,14 @@ class Optimizer:
         balls that moved: the gradient as used, the momentum buffer, the rescaling
         (the per-axis divisor or preconditioner) and the step that was added.
         """
-        out = np.array(params, dtype=np.float64, copy=True)
+        before = np.array(params, dtype=np.float64, copy=True)
+        out = before.copy()
         rec: list[Phase] = []
         self.step_(out, grad, hessian, active, _record=rec)
+        if rec and rec[-1].name == "step":
+            # the whole displacement, decoupled weight decay included
+            moved = (out - before) if active is None else (out - before)[np.asarray(active)]
+            rec[-1] = Phase("step", rec[-1].sentence, moved.reshape(rec[-1].vector.shape))
         if out.ndim == 1:
             rec = [Phase(r.name, r.sentence, r.vector.reshape(-1)) for r in rec]
         return out, rec
@@ -506,9 +509,7 @@ class Adagrad(Optimizer):
         if not h["lr_decay"] >= 0:
             self._bad(f"Invalid lr_decay value: {h['lr_decay']}")
         if not h["initial_accumulator_value"] >= 0:
-            self._bad(
-                f"Invalid initial_accumulator_value value: {h['initial_accumulator_value']}"
-            )
+            self._bad(f"Invalid initial_accumulator_value value: {h['initial_accumulator_value']}")
 
     def _init_state(self, n, d):
         return {"sum": np.full((n, d), self.hyper["initial_accumulator_value"])}
@@ -523,7 +524,7 @@ class Adagrad(Optimizer):
         std = np.sqrt(s)
         std += hp["eps"]
         self._rec(rec, "rescaling", std)
-        step = -clr * (g / std)
+        step = (-clr * g) / std  # addcdiv's order: (value * t1) / t2
         self._rec(rec, "step", step)
         p += step
 
@@ -588,7 +589,7 @@ class RMSprop(Optimizer):
             self._rec(rec, "momentum", buf)
             step = -hp["lr"] * buf
         else:
-            step = -hp["lr"] * (g / avg)
+            step = (-hp["lr"] * g) / avg  # addcdiv's order: (value * t1) / t2
         self._rec(rec, "step", step)
         p += step
 
@@ -665,8 +666,9 @@ class Adam(Optimizer):
         denom /= bc2_sqrt
         denom += hp["eps"]
         self._rec(rec, "rescaling", denom)
-        upd = np.divide(m, denom, out=denom)
-        upd *= -step_size
+        # addcdiv's order: (value * exp_avg) / denom
+        upd = m * -step_size
+        upd /= denom
         self._rec(rec, "step", upd)
         p += upd
 
@@ -754,8 +756,8 @@ class NAdam(Optimizer):
             mu_product_next = mp64 * mu_next
         c1 = -lr * (1.0 - mu) / (1.0 - mp64)
         c2 = (-lr * mu_next) / (1.0 - mu_product_next)
-        s1 = c1 * (g / denom)
-        s2 = c2 * (m / denom)
+        s1 = (c1 * g) / denom  # addcdiv's order: (value * t1) / t2
+        s2 = (c2 * m) / denom
         if rec is not None:
             self._rec(rec, "step", s1 + s2)
         p += s1
@@ -810,7 +812,7 @@ class Adafactor(Optimizer):
         if hp["maximize"]:
             g = -g
         self._rec(rec, "gradient", g)
-        n, d = p.shape
+        d = p.shape[1]
         one_minus_beta2_t = t ** hp["beta2_decay"]
         rho = np.minimum(lr, 1 / (t**0.5))
         rms_p = np.sqrt(np.einsum("ij,ij->i", p, p))[:, None] / (d**0.5)
@@ -856,7 +858,7 @@ class Newton(Optimizer):
     def _update(self, p, g, st, t, h, rec):
         self._rec(rec, "gradient", g)
         damping, lr = self.hyper["damping"], self.hyper["lr"]
-        n, d = p.shape
+        d = p.shape[1]
         if d == 1:
             curv = np.maximum(np.abs(h[:, :, 0]), damping)
             self._rec(rec, "rescaling", curv)
@@ -926,4 +928,3 @@ def make_optimizer(name: str, **hyper: Any) -> Optimizer:
             f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}"
         ) from None
     return spec.create(**hyper)
-
