@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradient_explorer import shaders
+from gradient_explorer import shader_loader as shaders
 from gradient_explorer.errors import GradientExplorerError
 
 pytestmark = pytest.mark.gl

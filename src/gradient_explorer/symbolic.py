@@ -177,6 +177,8 @@ class _GLSLWriter:
                 return "1.0"
             if n == 1:
                 return b
+            if n == -1:
+                return f"(1.0 / {b})"
             self.powers.add(abs(n))
             text = f"ge_powi_{abs(n)}({b})"
             return text if n > 0 else f"(1.0 / {text})"

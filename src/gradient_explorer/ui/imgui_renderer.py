@@ -18,7 +18,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from gradient_explorer.errors import GradientExplorerError
-from gradient_explorer.shaders import load_program
+from gradient_explorer.shader_loader import load_program
 
 __all__ = ["ImguiRenderer"]
 
