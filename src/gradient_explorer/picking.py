@@ -13,7 +13,9 @@ viewport's bottom-left corner ``(vx, vy)``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 
@@ -28,6 +30,20 @@ __all__ = [
 ]
 
 HeightFn = Callable[[np.ndarray], np.ndarray]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _underflow_ok(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with float underflow ignored: tiny terms flushing to zero is harmless."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with np.errstate(under="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _viewport(viewport: Sequence[float]) -> tuple[float, float, float, float]:
@@ -44,6 +60,7 @@ def _fb_height(framebuffer_size: Sequence[float]) -> float:
     return fh
 
 
+@_underflow_ok
 def screen_to_ray(
     camera: OrbitCamera,
     mouse_xy: Sequence[float],
@@ -94,6 +111,7 @@ def screen_to_ray(
     return near, direction / np.linalg.norm(direction)
 
 
+@_underflow_ok
 def world_to_screen(
     camera: OrbitCamera,
     point: Sequence[float] | np.ndarray,
@@ -149,6 +167,24 @@ def _domain(domain) -> tuple[np.ndarray, np.ndarray]:
     return box[:, 0], box[:, 1]
 
 
+def _estimate_z_range(
+    height_fn: HeightFn, lo: np.ndarray, hi: np.ndarray, n: int = 65
+) -> tuple[float, float] | None:
+    """Height range of the surface from an ``n`` x ``n`` grid, padded; None if all holes."""
+    x = np.linspace(lo[0], hi[0], n)
+    y = np.linspace(lo[1], hi[1], n)
+    xy = np.stack(np.meshgrid(x, y), axis=-1).reshape(-1, 2)
+    with np.errstate(all="ignore"):
+        h = np.asarray(height_fn(xy), dtype=np.float64).reshape(-1)
+    h = h[np.isfinite(h)]
+    if h.size == 0:
+        return None
+    zmin, zmax = float(h.min()), float(h.max())
+    # Peaks narrower than the grid spacing may poke above; the padding covers mild ones.
+    pad = 0.05 * (zmax - zmin) + 1e-9 * (1.0 + max(abs(zmin), abs(zmax)) + float(np.max(hi - lo)))
+    return zmin - pad, zmax + pad
+
+
 def _clip_to_box(
     origin: np.ndarray, direction: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> tuple[float, float] | None:
@@ -159,7 +195,8 @@ def _clip_to_box(
             if o < a or o > b:
                 return None
             continue
-        ta, tb = (a - o) / d, (b - o) / d
+        with np.errstate(over="ignore"):  # a tiny component gives +-inf: that is right
+            ta, tb = (a - o) / d, (b - o) / d
         if ta > tb:
             ta, tb = tb, ta
         t0, t1 = max(t0, ta), min(t1, tb)
@@ -199,6 +236,7 @@ def _first_crossing(g: np.ndarray) -> tuple[int, bool] | None:
     return None
 
 
+@_underflow_ok
 def pick_height_surface(
     origin: Sequence[float] | np.ndarray,
     direction: Sequence[float] | np.ndarray,
@@ -222,8 +260,10 @@ def pick_height_surface(
         ``height_fn(xy)`` with ``xy`` of shape (M, 2) returns M displayed heights; NaN or
         inf marks a hole (no surface there). It runs under ``np.errstate(all="ignore")``.
     domain : ((xmin, xmax), (ymin, ymax)) or ((xmin, xmax), (ymin, ymax), (zmin, zmax))
-        The surface's extent. Passing the displayed z range is strongly advised: it keeps
-        the marched segment short (finer sampling) and bounds near-vertical rays.
+        The surface's extent. Pass the displayed z range (e.g. the mesh's nanmin/nanmax):
+        it bounds the marched segment. Without it, the range is estimated from a 65 x 65
+        grid of heights (one more vectorized call, padded by 5 %; a spike narrower than
+        the grid may then be cut off).
     steps : int
         Coarse samples along the segment. Features thinner than the sample spacing
         (``segment length / steps``) that the ray crosses twice can be missed.
@@ -244,18 +284,17 @@ def pick_height_surface(
     if steps < 2 or subdivisions < 2:
         raise UsageError(f"steps and subdivisions must be >= 2, got {steps}, {subdivisions}")
     lo, hi = _domain(domain)
+    if lo.size == 2:
+        z_range = _estimate_z_range(height_fn, lo, hi)
+        if z_range is None:
+            return None  # no surface anywhere
+        lo, hi = np.append(lo, z_range[0]), np.append(hi, z_range[1])
     span = _clip_to_box(o, d, lo, hi)
     if span is None:
         return None
     t0, t1 = span
-    if not np.isfinite(t1):
-        # Only a vertical ray without a z range gets here: it meets the surface at most
-        # once, straight above or below its origin.
-        with np.errstate(all="ignore"):
-            h = float(np.asarray(height_fn(o[None, :2]), dtype=np.float64).reshape(1)[0])
-        if not np.isfinite(h) or (h - o[2]) * d[2] < 0:
-            return None
-        return np.array([o[0], o[1], h])
+    if not np.isfinite(t1 - t0):
+        return None  # a direction so small that the segment overflows: no usable ray
 
     # Re-base the ray at the segment start so the refinement works in a parameter whose
     # size is the segment length: its ulps are then small compared with the surface.
@@ -309,6 +348,7 @@ def _refine(
     return float(a + min(max(w, 0.0), 1.0) * (b - a))
 
 
+@_underflow_ok
 def pick_floor(
     origin: Sequence[float] | np.ndarray,
     direction: Sequence[float] | np.ndarray,
