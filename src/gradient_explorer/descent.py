@@ -190,11 +190,13 @@ class Descent:
         self.f = np.zeros(n)
         self.gradient = np.zeros((n, self.dim))
         self.grad_norm = np.zeros(n)
-        self._trail = np.zeros((n, self.trail_length, self.dim))
+        # time-major ring (L, N, dim): while every ball moves, a step writes one row
+        self._trail = np.zeros((self.trail_length, n, self.dim))
         self._trail_head = np.zeros(n, dtype=np.int64)
+        self._uniform_head: int | None = 0  # the common head while all heads agree
         self._trail_count = np.zeros(n, dtype=np.int64)
         self._all = np.arange(n)
-        self._evaluate_new(self._all)
+        self._evaluate_new(None)
 
     def add_ball(self, xy) -> int:
         """Add a ball at ``xy`` (a fresh optimizer state for it); return its index."""
@@ -211,21 +213,22 @@ class Descent:
         self.f = np.append(self.f, 0.0)
         self.gradient = np.vstack([self.gradient, np.zeros((1, self.dim))])
         self.grad_norm = np.append(self.grad_norm, 0.0)
-        self._trail = np.concatenate([self._trail, np.zeros((1, self.trail_length, self.dim))])
+        self._trail = np.concatenate([self._trail, np.zeros((self.trail_length, 1, self.dim))], 1)
         self._trail_head = np.append(self._trail_head, 0)
         self._trail_count = np.append(self._trail_count, 0)
         self._all = np.arange(i + 1)
         self._evaluate_new(np.array([i]))
         return i
 
-    def _evaluate_new(self, idx: np.ndarray) -> None:
-        """Evaluate new balls at their start; a start in a hole diverges at step 0."""
+    def _evaluate_new(self, which: np.ndarray | None) -> None:
+        """Evaluate new balls (None: all) at their start; a start in a hole diverges at 0."""
+        idx = self._all if which is None else which
         fv, g, gn = self._eval(self.positions[idx])
         bad = ~np.isfinite(fv) | ~np.isfinite(g).all(axis=1)
         self.f[idx] = np.where(bad, np.nan, fv)
         self.gradient[idx] = np.where(bad[:, None], np.nan, g)
         self.grad_norm[idx] = np.where(bad, np.nan, gn)
-        self._push_trail(idx)
+        self._push_trail(which)
         self._stop(idx[bad], DIVERGED)
         self._stop(idx[~bad & (gn < self.tol)], CONVERGED)
 
@@ -251,19 +254,44 @@ class Descent:
             self.status_codes[idx] = code
             self.stopped_at[idx] = self.steps[idx] + (1 if during_step else 0)
 
-    def _push_trail(self, idx: np.ndarray) -> None:
+    def _push_trail(self, idx: np.ndarray | None) -> None:
+        """Append the current position of balls ``idx`` (None: every ball) to their trails."""
+        if idx is None and self._uniform_head is not None:
+            h = self._uniform_head
+            self._trail[h] = self.positions
+            self._uniform_head = (h + 1) % self.trail_length
+            self._trail_head.fill(self._uniform_head)
+            np.minimum(self._trail_count + 1, self.trail_length, out=self._trail_count)
+            return
+        if idx is None:
+            idx = self._all
+        self._uniform_head = None
         head = self._trail_head[idx]
-        self._trail[idx, head] = self.positions[idx]
+        self._trail[head, idx] = self.positions[idx]
         self._trail_head[idx] = (head + 1) % self.trail_length
         self._trail_count[idx] = np.minimum(self._trail_count[idx] + 1, self.trail_length)
+
+    def _bad_rows(self, moved: np.ndarray, fv: np.ndarray, gn: np.ndarray) -> np.ndarray:
+        """Rows that diverged: non-finite position, f or gradient, or too far away."""
+        with np.errstate(all="ignore"):
+            # elementwise (a reduction over a length-2 axis is slow in numpy); NaN fails <=
+            near = np.abs(moved - self._centre) <= self._limit
+            bad = ~near[:, 0]
+            for j in range(1, self.dim):
+                bad |= ~near[:, j]
+            # the gradient length is non-finite when a component is (or overflows: huge)
+            bad |= ~np.isfinite(fv)
+            bad |= ~np.isfinite(gn)
+        return bad
 
     def step(self, k: int = 1) -> int:
         """Advance every running ball by up to ``k`` steps; return how many still run."""
         for _ in range(int(k)):
             running = self.status_codes == RUNNING
-            if not running.any():
+            n_run = int(np.count_nonzero(running))
+            if n_run == 0:
                 break
-            all_run = bool(running.all())
+            all_run = n_run == self.n
             idx = self._all if all_run else np.flatnonzero(running)
             work = self.positions.copy()
             hess = None
@@ -272,16 +300,19 @@ class Descent:
                 hess[idx] = self._hessian(self.positions[idx])
             # the gradient at the current positions is cached from the last evaluation
             self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
-            moved = work[idx]
+            moved = work if all_run else work[idx]
             fv, g, gn = self._eval(moved)
-            with np.errstate(all="ignore"):
-                far = (np.abs(moved - self._centre) > self._limit).any(axis=1)
-            bad = (
-                ~np.isfinite(moved).all(axis=1)
-                | ~np.isfinite(fv)
-                | ~np.isfinite(g).all(axis=1)
-                | far
-            )
+            bad = self._bad_rows(moved, fv, gn)
+            if all_run and not bad.any():
+                # the common case: whole arrays, no fancy indexing
+                self.positions = work
+                self.f, self.gradient, self.grad_norm = fv, g, gn
+                self.steps += 1
+                self._push_trail(None)
+                done = gn < self.tol
+                if done.any():
+                    self._stop(np.flatnonzero(done), CONVERGED)
+                continue
             if bad.any():
                 self._stop(idx[bad], DIVERGED, during_step=True)
                 good = ~bad
@@ -323,7 +354,7 @@ class Descent:
         count = int(self._trail_count[i])
         head = int(self._trail_head[i])
         order = (head - count + np.arange(count)) % self.trail_length
-        return self._trail[i, order]
+        return self._trail[order, i]
 
     def trails(self) -> tuple[np.ndarray, np.ndarray]:
         """All trails at once: ``(N, L, dim)`` oldest first, and each ball's length.
@@ -331,7 +362,7 @@ class Descent:
         Ball ``i``'s trail is ``points[i, L - lengths[i]:]`` (older slots are stale).
         """
         roll = (self._trail_head[:, None] + np.arange(self.trail_length)) % self.trail_length
-        points = np.take_along_axis(self._trail, roll[:, :, None], axis=1)
+        points = self._trail[roll, np.arange(self.n)[:, None]]
         return points, self._trail_count.copy()
 
     def summary(self) -> str:

@@ -91,6 +91,18 @@ class Phase:
     vector: np.ndarray | None = None
 
 
+# Up to this many coordinates in all, a step runs on Python floats (see _scalar_step).
+_SCALAR_MAX = 8
+
+
+def _put(arr: np.ndarray, values: list[float]) -> None:
+    """Write a flat list back into an array (a view when contiguous, else elementwise)."""
+    if arr.flags.c_contiguous:
+        arr.reshape(-1)[:] = values
+    else:  # pragma: no cover - state and working arrays are contiguous
+        arr[...] = np.asarray(values).reshape(arr.shape)
+
+
 def _lerp(start: np.ndarray, end: np.ndarray, weight, out: np.ndarray) -> np.ndarray:
     """``torch.lerp`` with its two branches (the one taken depends on ``|weight| < 0.5``)."""
     if isinstance(weight, np.ndarray):
@@ -272,6 +284,14 @@ class Optimizer:
             h = np.asarray(hessian, dtype=np.float64).reshape(n, d, d)
         else:
             h = None
+        if (
+            self._scalar_ok
+            and p2.size <= _SCALAR_MAX
+            and _record is None
+            and (active is None or active.all())
+            and self._scalar_step(p2, g2)
+        ):
+            return params
         with np.errstate(all="ignore"):
             if active is None or active.all():
                 self.steps += 1
@@ -289,6 +309,28 @@ class Optimizer:
                     for k, v in sub.items():
                         self.state[k][idx] = v
         return params
+
+    _scalar_ok: ClassVar[bool] = False
+
+    def _scalar_step(self, p: np.ndarray, g: np.ndarray) -> bool:
+        """A pure-Python path for a few balls (numpy's per-call overhead dominates there).
+
+        Returns False (having changed nothing) when it cannot take the step, e.g. when
+        the balls' step counts differ or Python float arithmetic would raise.
+        """
+        steps = self.steps
+        first = int(steps[0])
+        if steps.size > 1 and not (steps == first).all():
+            return False
+        try:
+            self._scalar_update(p, g, float(first + 1))
+        except (ArithmeticError, ValueError):
+            return False
+        steps += 1
+        return True
+
+    def _scalar_update(self, p: np.ndarray, g: np.ndarray, t: float) -> None:
+        raise NotImplementedError
 
     @staticmethod
     def _uniform_t(steps: np.ndarray, d: int):
@@ -627,6 +669,50 @@ class Adam(Optimizer):
         self._w2 = 1 - b2
         dec = hp.get("decoupled_weight_decay", False) if self._decoupled is None else True
         self._dec = dec
+
+    _scalar_ok = True
+
+    def _scalar_update(self, p, g, t):
+        # the same operations as _update, on Python floats, element by element
+        hp = self.hyper
+        lr, wd, b1, b2, w1, w2 = (
+            hp["lr"],
+            hp["weight_decay"],
+            self._b1,
+            self._b2,
+            self._w1,
+            self._w2,
+        )
+        st = self.state
+        pl, gl = p.ravel().tolist(), g.ravel().tolist()
+        ml, vl = st["exp_avg"].ravel().tolist(), st["exp_avg_sq"].ravel().tolist()
+        ams = hp["amsgrad"]
+        xl = st["max_exp_avg_sq"].ravel().tolist() if ams else None
+        step_size = lr / (1 - b1**t)
+        bc2_sqrt = (1 - b2**t) ** 0.5
+        eps, maximize, dec = hp["eps"], hp["maximize"], self._dec
+        for i in range(len(pl)):
+            x, gi, m, v = pl[i], gl[i], ml[i], vl[i]
+            if maximize:
+                gi = -gi
+            if wd != 0:
+                if dec:
+                    x = x * (1 - lr * wd)
+                else:
+                    gi = gi + wd * x
+            m = m + w1 * (gi - m) if w1 < 0.5 else gi - (gi - m) * (1.0 - w1)
+            v = v * b2 + (w2 * gi) * gi
+            if ams:
+                xl[i] = vv = max(xl[i], v) if v == v else v
+            else:
+                vv = v
+            denom = math.sqrt(vv) / bc2_sqrt + eps
+            pl[i], ml[i], vl[i] = x + (-step_size * m) / denom, m, v
+        _put(p, pl)
+        _put(st["exp_avg"], ml)
+        _put(st["exp_avg_sq"], vl)
+        if ams:
+            _put(st["max_exp_avg_sq"], xl)
 
     def _init_state(self, n, d):
         st = {"exp_avg": np.zeros((n, d)), "exp_avg_sq": np.zeros((n, d))}
