@@ -84,6 +84,17 @@ class Verdict:
     tolerance: float
 
 
+@dataclass(frozen=True)
+class HeightRange:
+    """Displayed heights: colour range [lo, hi], clip box [clip_lo, clip_hi], floor z."""
+
+    lo: float
+    hi: float
+    clip_lo: float
+    clip_hi: float
+    floor_z: float
+
+
 @dataclass
 class Surface:
     """A compiled surface or curve.
@@ -182,7 +193,9 @@ class Surface:
             if not math.isfinite(value):
                 raise UsageError(f"parameter {key} must be a finite number, got {value}")
             new_values[key] = value
-        return replace(self, param_values=new_values)
+        # Share the compiled functions but not the cached height range of other values.
+        functions = {k: v for k, v in self._functions.items() if not k.startswith("_")}
+        return replace(self, param_values=new_values, _functions=functions)
 
     # ------------------------------------------------------------------ properties
 
@@ -273,7 +286,7 @@ class Surface:
         """The displayed height h = height_scale * display(f): world z in the renderer."""
         fv = self.f(points, params)
         with np.errstate(all="ignore"):
-            h = self.height_scale * self._display(fv)
+            h = np.array(self.height_scale * self._display(fv), dtype=np.float64)
         h[~np.isfinite(h)] = np.nan
         return h
 
@@ -330,6 +343,40 @@ class Surface:
         if not np.isfinite(span) or span <= 1e-12:
             return 1.0
         return float(0.6 * extent / span)
+
+    def height_range(self, samples: int = 129) -> HeightRange:
+        """Colour range, clip box and floor height of the displayed surface.
+
+        Sampled in numpy on a grid; a heavy tail (a pole such as 1/x) is clipped at the
+        robust range so the picture shows the surface, not one spike.
+        """
+        key = (samples, tuple(self.param_values.items()))
+        cached = self._functions.get("_height_range")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
+        gx, gy = np.meshgrid(np.linspace(x0, x1, samples), np.linspace(y0, y1, samples))
+        h = self.height(np.stack([gx, gy], -1)) if self.dim == 2 else self.f(gx[0])
+        h = h[np.isfinite(h)]
+        if h.size == 0:
+            lo = hi = 0.0
+            clip_lo, clip_hi = lo, hi
+        else:
+            lo, hi = float(h.min()), float(h.max())
+            p_lo, p_hi = (float(v) for v in np.percentile(h, [1.0, 99.0]))
+            robust = p_hi - p_lo
+            if robust > 0 and hi - lo > 10 * robust:
+                lo, hi = p_lo, p_hi
+                clip_lo, clip_hi = p_lo - 0.5 * robust, p_hi + 0.5 * robust
+            else:
+                clip_lo, clip_hi = lo, hi
+        if hi - lo < 1e-9:  # flat: give the colormap and contours some room
+            lo, hi = lo - 0.5, hi + 0.5
+            clip_lo, clip_hi = min(clip_lo, lo), max(clip_hi, hi)
+        extent = max(x1 - x0, y1 - y0)
+        result = HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent)
+        self._functions["_height_range"] = (key, result)
+        return result
 
     def formula(self) -> str:
         """The expression as typed, or the catalogue's formula."""

@@ -1,0 +1,214 @@
+"""The 3D scene: surface, floor map, gradient field, normals, axes and the point.
+
+:class:`SceneRenderer` owns every visual (and so every GL object) and draws an
+:class:`~gradient_explorer.state.AppState` into the bound framebuffer. The window and the
+headless ``render`` command both call it: one code path for both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from gradient_explorer.camera import gl_bytes
+from gradient_explorer.geometry import arrow_mesh, format_tick, nice_ticks, sphere_mesh
+from gradient_explorer.state import AppState
+from gradient_explorer.surface import Surface
+from gradient_explorer.visuals.field_visual import FieldVisual, NormalsVisual, field_length_scale
+from gradient_explorer.visuals.mesh_visual import MeshVisual
+from gradient_explorer.visuals.surface_visual import (
+    LIGHTING_INDEX,
+    FloorVisual,
+    SurfaceVisual,
+    surface_uniforms,
+)
+
+
+@dataclass(frozen=True)
+class Label:
+    """Text to draw at a world position (axes ticks and names)."""
+
+    position: tuple[float, float, float]
+    text: str
+    color: tuple[float, float, float, float] = (0.85, 0.87, 0.92, 1.0)
+
+
+@dataclass(frozen=True)
+class PointGeometry:
+    """What is drawn at the point, in world coordinates (numpy only, testable)."""
+
+    position: np.ndarray  # (x, y, h)
+    gradient: np.ndarray  # grad f at the point
+    floor_arrow: tuple[np.ndarray, np.ndarray] | None  # start, vector in the floor plane
+    ascent_arrow: tuple[np.ndarray, np.ndarray] | None  # start, vector along the surface
+    tangent_plane: np.ndarray | None  # triangles (6, 3)
+    level: float  # displayed height of the level curve through the point
+
+
+def point_geometry(surface: Surface, point, floor_z: float) -> PointGeometry | None:
+    """Dot, gradient arrows and tangent plane at ``point``; None where f is undefined."""
+    xy = np.asarray(point, dtype=np.float64)
+    h = float(surface.height(xy))
+    grad = surface.gradient(xy)
+    if not (math.isfinite(h) and np.all(np.isfinite(grad))):
+        return None
+    (x0, x1), (y0, y1) = surface.domain
+    extent = max(x1 - x0, y1 - y0)
+    # Gradient of the displayed height h = s * display(f): the chain rule, in numpy.
+    f = float(surface.f(xy))
+    dh = surface.height_scale * (1.0 / (1.0 + f) if surface.display == "log1p" else 1.0)
+    grad_h = dh * grad
+    norm = float(np.linalg.norm(grad))
+    floor_arrow = ascent_arrow = None
+    if norm > 0:
+        scale, cap = field_length_scale(surface, 8)
+        length = min(scale * norm, cap * 1.5)
+        direction = grad / norm
+        floor_arrow = (np.array([*xy, floor_z]), np.array([*(direction * length), 0.0]))
+        # Steepest ascent on the surface: along grad in the plane, rising |grad h| per unit.
+        rise = float(np.linalg.norm(grad_h))
+        vec = np.array([*direction, rise])
+        ascent_arrow = (np.array([*xy, h]), vec / np.linalg.norm(vec) * 0.22 * extent)
+    r = 0.12 * extent
+    corners = np.array([[-r, -r], [r, -r], [r, r], [-r, r]])
+    plane = np.column_stack([xy + corners, h + corners @ grad_h])
+    tangent = plane[[0, 1, 2, 0, 2, 3]]
+    return PointGeometry(np.array([*xy, h]), grad, floor_arrow, ascent_arrow, tangent, h)
+
+
+class SceneRenderer:
+    """Owns and draws the scene's visuals; ``release()`` frees every GL object."""
+
+    def __init__(self, ctx: moderngl.Context, grid: int = 256):
+        self.ctx = ctx
+        self.surface_visual = SurfaceVisual(ctx, grid)
+        self.floor_visual = FloorVisual(ctx)
+        self.field_visual = FieldVisual(ctx)
+        self.normals_visual = NormalsVisual(ctx)
+        self.mesh = MeshVisual(ctx)
+        self.labels: list[Label] = []
+
+    @property
+    def grid(self) -> int:
+        return self.surface_visual.grid
+
+    def set_grid(self, grid: int) -> None:
+        if grid != self.surface_visual.grid:
+            self.surface_visual.release()
+            self.surface_visual = SurfaceVisual(self.ctx, grid)
+
+    def render(self, state: AppState, size: tuple[int, int], clear: bool = True) -> list[Label]:
+        """Draw the scene into the bound framebuffer of ``size`` (pixels); return labels."""
+        ctx = self.ctx
+        width, height = size
+        if width <= 0 or height <= 0:  # minimised: nothing to draw, nothing to break
+            return []
+        view = state.view
+        surface = state.surface
+        if clear:
+            ctx.clear(*view.background, 1.0, depth=1.0)
+        if surface.dim != 2:
+            return []
+        ctx.enable(moderngl.DEPTH_TEST)
+        ctx.disable(moderngl.CULL_FACE)
+        self.set_grid(view.grid)
+        camera = state.camera
+        mvp = gl_bytes(camera.view_projection(width / height))
+        heights = surface.height_range()
+        point = state.point
+        geometry = point_geometry(surface, point, heights.floor_z) if point else None
+        uniforms = {
+            **surface_uniforms(surface, heights),
+            "u_mvp": mvp,
+            "u_eye": tuple(float(v) for v in camera.eye),
+            "u_light_dir": tuple(float(v) for v in view.light_direction),
+            "u_lighting": LIGHTING_INDEX[view.lighting],
+            "u_contours": int(view.contours),
+            "u_line_width": float(view.line_width),
+            "u_has_point": 1 if geometry is not None else 0,
+            "u_point_level": geometry.level if geometry is not None else 0.0,
+        }
+        self.surface_visual.render(surface, uniforms)
+        if view.floor:
+            self.floor_visual.render(surface, uniforms)
+            if view.field:
+                self.field_visual.render(surface, uniforms, view.field_grid)
+        if view.normal_arrows:
+            (x0, x1), (y0, y1) = surface.domain
+            length = 0.06 * max(x1 - x0, y1 - y0)
+            self.normals_visual.render(surface, uniforms, 16, length)
+        self.labels = self._axes(state, mvp, heights) if view.axes else []
+        if geometry is not None:
+            self._point(geometry, mvp, view.tangent_plane, surface)
+        return self.labels
+
+    def _axes(self, state: AppState, mvp: bytes, heights) -> list[Label]:
+        (x0, x1), (y0, y1) = state.surface.domain
+        z0, z1 = heights.floor_z, heights.clip_hi
+        extent = max(x1 - x0, y1 - y0)
+        tick = 0.025 * extent
+        lines, labels = [], []
+        # The floor's frame, and a height axis standing at its far corner.
+        lines += [(x0, y0, z0), (x1, y0, z0), (x0, y0, z0), (x0, y1, z0)]
+        lines += [(x0, y1, z0), (x0, y1, z1)]
+        for v in nice_ticks(x0, x1):
+            lines += [(v, y0, z0), (v, y0 - tick, z0)]
+            labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v)))
+        for v in nice_ticks(y0, y1):
+            lines += [(x0, v, z0), (x0 - tick, v, z0)]
+            labels.append(Label((x0 - 3 * tick, v, z0), format_tick(v)))
+        s = state.surface.height_scale
+        for h in nice_ticks(heights.lo, heights.hi, 4):
+            lines += [(x0, y1, h), (x0 - tick, y1, h)]
+            value = _height_to_f(h, s, state.surface.display)
+            labels.append(Label((x0 - 3 * tick, y1, h), format_tick(float(f"{value:.3g}"))))
+        labels += [
+            Label(((x0 + x1) / 2, y0 - 7 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0)),
+            Label((x0 - 7 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0)),
+            Label((x0, y1, z1 + 2 * tick), "f", (0.6, 0.75, 1.0, 1.0)),
+        ]
+        self.mesh.draw(mvp, np.array(lines), (0.75, 0.78, 0.85, 1.0), moderngl.LINES)
+        return labels
+
+    def _point(self, g: PointGeometry, mvp: bytes, tangent: bool, surface: Surface) -> None:
+        (x0, x1), (y0, y1) = surface.domain
+        extent = max(x1 - x0, y1 - y0)
+        ctx = self.ctx
+        dot = sphere_mesh(g.position, 0.018 * extent)
+        shade = 0.55 + 0.45 * ((dot - g.position) @ np.array([0.3, -0.4, 0.87]) / (0.018 * extent))
+        colors = np.column_stack([np.outer(shade, (1.0, 0.42, 0.08)), np.ones(len(dot))])
+        self.mesh.draw(mvp, dot, colors)
+        red = (0.95, 0.15, 0.2, 1.0)
+        if g.ascent_arrow is not None:
+            self.mesh.draw(mvp, arrow_mesh(*g.ascent_arrow, radius=0.006 * extent), red)
+        if g.floor_arrow is not None:
+            start, vec = g.floor_arrow
+            self.mesh.draw(mvp, arrow_mesh(start, vec, radius=0.005 * extent), red)
+            drop = np.array([g.position, [*g.position[:2], start[2]]])
+            self.mesh.draw(mvp, drop, (1.0, 0.55, 0.1, 0.8), moderngl.LINES)
+        if tangent and g.tangent_plane is not None:
+            ctx.enable(moderngl.BLEND)
+            ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+            ctx.depth_mask = False
+            self.mesh.draw(mvp, g.tangent_plane, (0.95, 0.95, 1.0, 0.35))
+            ctx.depth_mask = True
+            ctx.disable(moderngl.BLEND)
+
+    def release(self) -> None:
+        for visual in (
+            self.surface_visual,
+            self.floor_visual,
+            self.field_visual,
+            self.normals_visual,
+            self.mesh,
+        ):
+            visual.release()
+
+
+def _height_to_f(h: float, scale: float, display: str) -> float:
+    """Invert the display transform for tick labels: the axis reads in values of f."""
+    v = h / scale
+    return math.expm1(v) if display == "log1p" else v

@@ -1,0 +1,83 @@
+"""Everything the user sets, in one place, without GPU handles.
+
+The UI edits an :class:`AppState`; the renderer and the numerics read it. Data flows one
+way: state -> numerics -> GPU -> pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradient_explorer.camera import OrbitCamera
+from gradient_explorer.errors import UsageError
+from gradient_explorer.surface import Surface
+
+LIGHTING_MODES = ("lit", "unlit", "normals")
+
+
+@dataclass
+class ViewOptions:
+    """What the picture shows."""
+
+    lighting: str = "lit"
+    contours: int = 12
+    floor: bool = True
+    field: bool = False
+    normal_arrows: bool = False
+    axes: bool = True
+    tangent_plane: bool = True
+    light_direction: tuple[float, float, float] = (0.45, -0.55, 0.75)
+    line_width: float = 1.6
+    grid: int = 256
+    field_grid: int = 18
+    background: tuple[float, float, float] = (0.075, 0.08, 0.1)
+
+    def validate(self) -> ViewOptions:
+        if self.lighting not in LIGHTING_MODES:
+            raise UsageError(f"lighting must be one of {', '.join(LIGHTING_MODES)}")
+        if not 0 <= int(self.contours) <= 200:
+            raise UsageError(f"contours must be between 0 and 200, got {self.contours}")
+        if not 2 <= int(self.grid) <= 4096:
+            raise UsageError(f"grid must be between 2 and 4096, got {self.grid}")
+        if not all(np.isfinite(self.light_direction)) or not any(self.light_direction):
+            raise UsageError("light direction must be a finite, non-zero vector")
+        return self
+
+
+@dataclass
+class AppState:
+    """The surface, the view, the camera and the point: the whole picture."""
+
+    surface: Surface
+    view: ViewOptions = field(default_factory=ViewOptions)
+    camera: OrbitCamera = field(default_factory=OrbitCamera)
+    point: tuple[float, float] | None = None
+
+    @classmethod
+    def for_surface(cls, surface: Surface, aspect: float = 16 / 9, **kwargs) -> AppState:
+        state = cls(surface=surface, **kwargs)
+        state.frame_camera(aspect)
+        return state
+
+    def scene_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """World box around the surface and its floor map."""
+        (x0, x1), (y0, y1) = self.surface.domain
+        hr = self.surface.height_range()
+        return np.array([x0, y0, hr.floor_z]), np.array([x1, y1, hr.clip_hi])
+
+    def frame_camera(self, aspect: float) -> None:
+        """Aim the camera at the current surface (its home view), immediately."""
+        lo, hi = self.scene_bounds()
+        self.camera.frame(lo, hi, aspect, snap=True)
+
+    def set_surface(self, surface: Surface, aspect: float = 16 / 9) -> None:
+        """Switch surface; the point stays if it is still inside the new domain."""
+        self.surface = surface
+        if self.point is not None and surface.dim == 2:
+            (x0, x1), (y0, y1) = surface.domain
+            px, py = self.point
+            if not (x0 <= px <= x1 and y0 <= py <= y1):
+                self.point = None
+        self.frame_camera(aspect)
