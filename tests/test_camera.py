@@ -449,3 +449,24 @@ def test_reset_returns_home():
 
 def test_repr_mentions_state():
     assert "azimuth=-60" in repr(OrbitCamera())
+
+
+def test_matrix_cache_returns_copies_and_follows_state():
+    cam = OrbitCamera(azimuth=10, elevation=20)
+    vp = cam.view_projection(1.5)
+    vp[:] = 0.0  # callers may scribble on what they get
+    again = cam.view_projection(1.5)
+    assert np.any(again != 0.0)
+    np.testing.assert_allclose(cam.inverse_view_projection(1.5) @ again, np.eye(4), atol=1e-12)
+    assert not np.array_equal(cam.view_projection(2.0), again)  # aspect is part of the key
+    cam.orbit(30, 0)
+    cam.update(0.05)
+    assert not np.array_equal(cam.view_projection(1.5), again)
+    before = cam.projection_matrix(1.5)
+    cam.projection = "orthographic"
+    assert not np.array_equal(cam.projection_matrix(1.5), before)
+    cam.frame((-10, -10, -10), (10, 10, 10), snap=True)
+    np.testing.assert_allclose(
+        cam.view_projection(1.5) @ np.append(cam.target, 1)[:, None][:, 0],
+        cam.projection_matrix(1.5) @ cam.view_matrix() @ np.append(cam.target, 1),
+    )

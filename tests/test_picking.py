@@ -328,6 +328,20 @@ def test_paraboloid_hit_matches_closed_form(ox, oy, oz, dx, dy, dz, with_z):
     np.testing.assert_allclose(p, hit, rtol=0, atol=1e-12)
 
 
+def test_extremes_on_the_z_range_boundary_are_hit():
+    # The app passes the mesh's exact min/max: the bowl's bottom lies on z = zmin.
+    def bowl(xy):
+        return 0.3 * (xy[:, 0] ** 2 + xy[:, 1] ** 2)
+
+    domain = ((-2.0, 2.0), (-2.0, 2.0), (0.0, 2.4))
+    for oz, dz in [(2.8938182348611026, -0.5019100312879159), (5.0, -1.0), (-3.0, 0.7)]:
+        p = pick_height_surface((0.0, 0.0, oz), (0.0, 0.0, dz), bowl, domain)
+        np.testing.assert_allclose(p, [0, 0, 0], atol=1e-12)
+    # And the rim corner at z = zmax, from above.
+    p = pick_height_surface((2.0, 2.0, 9.0), (0.0, 0.0, -1.0), bowl, domain)
+    np.testing.assert_allclose(p, [2, 2, 2.4], atol=1e-12)
+
+
 def test_linear_surface_refines_to_machine_precision():
     def plane(xy):
         return 0.2 * xy[:, 0] - 0.7 * xy[:, 1] + 0.1

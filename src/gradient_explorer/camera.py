@@ -88,7 +88,8 @@ def gl_bytes(matrix: np.ndarray) -> bytes:
     if m.shape != (4, 4):
         raise UsageError(f"expected a 4x4 matrix, got shape {m.shape}")
     # Column-major storage of M is the C-order storage of M.T.
-    return np.ascontiguousarray(m.T, dtype=np.float32).tobytes()
+    with np.errstate(under="ignore"):  # tiny entries flush to 0 in float32: harmless
+        return np.ascontiguousarray(m.T, dtype=np.float32).tobytes()
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ class OrbitCamera:
         self.max_distance = 1e6
         # Scene bounding sphere (centre, radius) for near/far planes; set by frame().
         self._scene: tuple[np.ndarray, float] | None = None
+        self._scene_version = 0  # bumped by frame(): part of the matrix cache key
+        # name -> (key, matrix): the last matrix of each kind, reused while the state and
+        # aspect are unchanged (a frame draws and picks with the same matrices).
+        self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._scene_box: tuple[np.ndarray, np.ndarray] | None = None
         self._projection = "perspective"
         view = self._validated_view(
@@ -287,8 +292,22 @@ class OrbitCamera:
 
     # ------------------------------------------------------------------ matrices
     @_underflow_ok
+    def _cached(self, name: str, key: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        hit = self._cache.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, compute())
+            self._cache[name] = hit
+        return hit[1].copy()  # callers may modify what they get
+
+    def _key(self, aspect: float | None = None) -> tuple:
+        return (self._current, self._projection, self._scene_version, aspect)
+
     def view_matrix(self) -> np.ndarray:
         """World-to-eye matrix ``V`` (column-vector convention, float64, shape (4, 4))."""
+        return self._cached("view", (self._current,), self._compute_view)
+
+    @_underflow_ok
+    def _compute_view(self) -> np.ndarray:
         view = self._current
         m = pyrr.matrix44.create_look_at(
             self._eye_of(view),
@@ -323,7 +342,6 @@ class OrbitCamera:
             near = max(min(dc - radius, 0.5 * d), 0.01 * d, 1e-6 * far)
         return (near, far)
 
-    @_underflow_ok
     def projection_matrix(self, aspect: float) -> np.ndarray:
         """Eye-to-clip matrix ``P`` (column-vector convention, float64, shape (4, 4)).
 
@@ -332,9 +350,11 @@ class OrbitCamera:
         aspect : float
             Viewport width / height (> 0).
         """
-        aspect = _finite_float(aspect, "aspect")
-        if aspect <= 0:
-            raise UsageError(f"aspect must be > 0, got {aspect}")
+        aspect = self._check_aspect(aspect)
+        return self._cached("proj", self._key(aspect), lambda: self._compute_projection(aspect))
+
+    @_underflow_ok
+    def _compute_projection(self, aspect: float) -> np.ndarray:
         near, far = self.clip_planes()
         if self._projection == "perspective":
             m = pyrr.matrix44.create_perspective_projection(
@@ -348,10 +368,26 @@ class OrbitCamera:
             )
         return np.ascontiguousarray(m.T)
 
-    @_underflow_ok
+    @staticmethod
+    def _check_aspect(aspect: float) -> float:
+        aspect = _finite_float(aspect, "aspect")
+        if aspect <= 0:
+            raise UsageError(f"aspect must be > 0, got {aspect}")
+        return aspect
+
     def view_projection(self, aspect: float) -> np.ndarray:
         """``P @ V``: world to clip coordinates (column-vector convention)."""
-        return self.projection_matrix(aspect) @ self.view_matrix()
+        aspect = self._check_aspect(aspect)
+        return self._cached(
+            "vp", self._key(aspect), lambda: self.projection_matrix(aspect) @ self.view_matrix()
+        )
+
+    def inverse_view_projection(self, aspect: float) -> np.ndarray:
+        """``inv(P @ V)``: clip (or NDC with w = 1) back to world, for picking."""
+        aspect = self._check_aspect(aspect)
+        return self._cached(
+            "inv_vp", self._key(aspect), lambda: np.linalg.inv(self.view_projection(aspect))
+        )
 
     def visible_height(self) -> float:
         """World height of the view at the target's depth (goal state)."""
@@ -445,14 +481,13 @@ class OrbitCamera:
         bmax = np.array(_vec3(bounds_max, "bounds_max"))
         if np.any(bmax < bmin):
             raise UsageError(f"frame bounds are inverted: {bmin.tolist()} > {bmax.tolist()}")
-        aspect = _finite_float(aspect, "aspect")
-        if aspect <= 0:
-            raise UsageError(f"aspect must be > 0, got {aspect}")
+        aspect = self._check_aspect(aspect)
         centre = 0.5 * (bmin + bmax)
         radius = 0.5 * float(np.linalg.norm(bmax - bmin))
         if radius == 0.0:
             radius = 1.0
         self._scene = (centre, radius)
+        self._scene_version += 1
         self._scene_box = (bmin, bmax)
         self.min_distance = 1e-4 * radius
         self.max_distance = 100.0 * radius
@@ -500,9 +535,7 @@ class OrbitCamera:
         """
         if name not in PRESETS:
             raise UsageError(f"unknown camera preset {name!r}; choose from {tuple(PRESETS)}")
-        aspect = _finite_float(aspect, "aspect")
-        if aspect <= 0:
-            raise UsageError(f"aspect must be > 0, got {aspect}")
+        aspect = self._check_aspect(aspect)
         az, el, proj = PRESETS[name]
         home, _ = self._home
         distance = home.distance
