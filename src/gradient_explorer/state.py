@@ -28,6 +28,7 @@ class ViewOptions:
     normal_arrows: bool = False
     axes: bool = True
     tangent_plane: bool = True
+    slice: bool = False  # the curve cut along the point's direction dial
     light_direction: tuple[float, float, float] = (0.45, -0.55, 0.75)
     line_width: float = 1.6
     grid: int = 256
@@ -54,6 +55,9 @@ class AppState:
     view: ViewOptions = field(default_factory=ViewOptions)
     camera: OrbitCamera = field(default_factory=OrbitCamera)
     point: tuple[float, float] | None = None
+    direction: float = 0.0  # degrees from +x: the dial for the directional derivative
+    mode: str = "surface"  # "surface" (3D) or "curve" (the 1D mode)
+    playing: bool = False  # Space: the animations (descent, 1D sweep) run
 
     @classmethod
     def for_surface(cls, surface: Surface, aspect: float = 16 / 9, **kwargs) -> AppState:
