@@ -164,7 +164,10 @@ class OrbitController:
             Wheel amount; moderngl-window's ``y_offset``.
         pick_fn : callable, optional
             ``pick_fn(x, y) -> (3,) world point or None``, e.g. a surface pick. When it
-            returns a point the zoom keeps that point under the cursor.
+            returns a point the zoom keeps that point under the cursor. It should pick
+            with the camera as drawn (current state); the zoom changes the goal, so the
+            point stays put exactly once the easing has settled, and nearly so while a
+            previous zoom is still easing.
         """
         if dy == 0:
             return False
