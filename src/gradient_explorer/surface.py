@@ -121,7 +121,10 @@ class Surface:
     ) -> Surface:
         """Parse, derive and compile a definition (derivation stops after ``timeout`` s)."""
         declared = {p.name: p for p in definition.parameters}
-        variables = None if definition.dim is None else ("x", "y")[: definition.dim]
+        dim = definition.dim
+        if dim is None and definition.domain is not None and len(definition.domain) in (1, 2):
+            dim = len(definition.domain)  # "x" over a 2D domain is a plane, not a curve
+        variables = None if dim is None else ("x", "y")[:dim]
         parsed = parse_expression(definition.expression, variables, tuple(declared))
         if definition.display not in DISPLAY_TRANSFORMS:
             known = ", ".join(DISPLAY_TRANSFORMS)
@@ -158,18 +161,23 @@ class Surface:
         height_scale: float | None = None,
         name: str = "expression",
         timeout: float | None = 10.0,
+        dim: int | None = None,
     ) -> Surface:
         """A surface from a typed expression such as ``"x^2 - y^2"``.
 
         Single lowercase letters a b c d k m n p q r s t u v w are parameters (default 1,
-        range -10..10); ``params`` sets their values.
+        range -10..10); ``params`` sets their values. ``dim`` forces a surface (2) or a
+        curve (1); by default it is a surface if y appears or the domain has two ranges.
         """
+        if dim not in (None, 1, 2):
+            raise UsageError(f"dim must be 1 (a curve) or 2 (a surface), got {dim}")
         definition = SurfaceDefinition(
             name=name,
             expression=text,
             domain=domain,
             height_scale=height_scale,
             display=display,
+            dim=dim,
         )
         surface = cls.from_definition(definition, timeout=timeout)
         return surface.with_params(**(params or {}))
