@@ -19,6 +19,7 @@ from gradient_explorer.state import AppState
 from gradient_explorer.surface import Surface
 from gradient_explorer.visuals.field_visual import FieldVisual, NormalsVisual, field_length_scale
 from gradient_explorer.visuals.mesh_visual import MeshVisual
+from gradient_explorer.visuals.slice_visual import draw_slice
 from gradient_explorer.visuals.surface_visual import (
     LIGHTING_INDEX,
     FloorVisual,
@@ -142,6 +143,8 @@ class SceneRenderer:
             self.normals_visual.render(surface, uniforms, 16, length)
         self.labels = self._axes(state, mvp, heights) if view.axes else []
         if geometry is not None:
+            if getattr(view, "slice", False):  # the point panel's direction dial
+                draw_slice(self.mesh, surface, point, getattr(state, "direction", 0.0), mvp)
             self._point(geometry, mvp, view.tangent_plane, surface)
         return self.labels
 
