@@ -91,6 +91,7 @@ class SceneRenderer:
         self.normals_visual = NormalsVisual(ctx)
         self.mesh = MeshVisual(ctx)
         self.labels: list[Label] = []
+        self._cache: dict[str, tuple] = {}
 
     @property
     def grid(self) -> int:
@@ -120,7 +121,13 @@ class SceneRenderer:
         mvp = gl_bytes(camera.view_projection(width / height))
         heights = surface.height_range()
         point = state.point
-        geometry = point_geometry(surface, point, heights.floor_z) if point else None
+        surface_key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain)
+        geometry = None
+        if point:
+            key = (surface_key, tuple(point), heights.floor_z)
+            geometry = self._cached(
+                "point", key, lambda: point_geometry(surface, point, heights.floor_z)
+            )
         uniforms = {
             **surface_uniforms(surface, heights),
             "u_mvp": mvp,
@@ -148,49 +155,26 @@ class SceneRenderer:
             self._point(geometry, mvp, view.tangent_plane, surface)
         return self.labels
 
+    def _cached(self, name: str, key, build):
+        """Per-frame geometry is rebuilt only when what it depends on changes."""
+        entry = self._cache.get(name)
+        if entry is None or entry[0] != key:
+            entry = (key, build())
+            self._cache[name] = entry
+        return entry[1]
+
     def _axes(self, state: AppState, mvp: bytes, heights) -> list[Label]:
-        (x0, x1), (y0, y1) = state.surface.domain
-        z0, z1 = heights.floor_z, heights.clip_hi
-        extent = max(x1 - x0, y1 - y0)
-        tick = 0.025 * extent
-        lines, labels = [], []
-        # The floor's frame, and a height axis standing at its far corner.
-        lines += [(x0, y0, z0), (x1, y0, z0), (x0, y0, z0), (x0, y1, z0)]
-        lines += [(x0, y1, z0), (x0, y1, z1)]
-        for v in nice_ticks(x0, x1):
-            lines += [(v, y0, z0), (v, y0 - tick, z0)]
-            labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v)))
-        for v in nice_ticks(y0, y1):
-            lines += [(x0, v, z0), (x0 - tick, v, z0)]
-            labels.append(Label((x0 - 3 * tick, v, z0), format_tick(v)))
-        s = state.surface.height_scale
-        for h in nice_ticks(heights.lo, heights.hi, 4):
-            lines += [(x0, y1, h), (x0 - tick, y1, h)]
-            value = _height_to_f(h, s, state.surface.display)
-            labels.append(Label((x0 - 3 * tick, y1, h), format_tick(float(f"{value:.3g}"))))
-        labels += [
-            Label(((x0 + x1) / 2, y0 - 7 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0)),
-            Label((x0 - 7 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0)),
-            Label((x0, y1, z1 + 2 * tick), "f", (0.6, 0.75, 1.0, 1.0)),
-        ]
-        self.mesh.draw(mvp, np.array(lines), (0.75, 0.78, 0.85, 1.0), moderngl.LINES)
+        surface = state.surface
+        key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain)
+        lines, labels = self._cached("axes", key, lambda: axes_geometry(surface, heights))
+        self.mesh.draw(mvp, lines, (0.75, 0.78, 0.85, 1.0), moderngl.LINES)
         return labels
 
     def _point(self, g: PointGeometry, mvp: bytes, tangent: bool, surface: Surface) -> None:
-        (x0, x1), (y0, y1) = surface.domain
-        extent = max(x1 - x0, y1 - y0)
         ctx = self.ctx
-        dot = sphere_mesh(g.position, 0.018 * extent)
-        shade = 0.55 + 0.45 * ((dot - g.position) @ np.array([0.3, -0.4, 0.87]) / (0.018 * extent))
-        colors = np.column_stack([np.outer(shade, (1.0, 0.42, 0.08)), np.ones(len(dot))])
-        self.mesh.draw(mvp, dot, colors)
-        red = (0.95, 0.15, 0.2, 1.0)
-        if g.ascent_arrow is not None:
-            self.mesh.draw(mvp, arrow_mesh(*g.ascent_arrow, radius=0.006 * extent), red)
-        if g.floor_arrow is not None:
-            start, vec = g.floor_arrow
-            self.mesh.draw(mvp, arrow_mesh(start, vec, radius=0.005 * extent), red)
-            drop = np.array([g.position, [*g.position[:2], start[2]]])
+        triangles, colors, drop = self._cached("point_mesh", id(g), lambda: point_mesh(g, surface))
+        self.mesh.draw(mvp, triangles, colors)
+        if drop is not None:
             self.mesh.draw(mvp, drop, (1.0, 0.55, 0.1, 0.8), moderngl.LINES)
         if tangent and g.tangent_plane is not None:
             ctx.enable(moderngl.BLEND)
@@ -209,6 +193,59 @@ class SceneRenderer:
             self.mesh,
         ):
             visual.release()
+        self._cache.clear()
+
+
+def axes_geometry(surface: Surface, heights) -> tuple[np.ndarray, list[Label]]:
+    """Line segments of the axes and their ticks, and the labels (world coordinates)."""
+    (x0, x1), (y0, y1) = surface.domain
+    z0, z1 = heights.floor_z, heights.clip_hi
+    extent = max(x1 - x0, y1 - y0)
+    tick = 0.025 * extent
+    lines, labels = [], []
+    # The floor's frame, and a height axis standing at its far corner.
+    lines += [(x0, y0, z0), (x1, y0, z0), (x0, y0, z0), (x0, y1, z0)]
+    lines += [(x0, y1, z0), (x0, y1, z1)]
+    for v in nice_ticks(x0, x1):
+        lines += [(v, y0, z0), (v, y0 - tick, z0)]
+        labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v)))
+    for v in nice_ticks(y0, y1):
+        lines += [(x0, v, z0), (x0 - tick, v, z0)]
+        labels.append(Label((x0 - 3 * tick, v, z0), format_tick(v)))
+    for h in nice_ticks(heights.lo, heights.hi, 4):
+        lines += [(x0, y1, h), (x0 - tick, y1, h)]
+        value = _height_to_f(h, surface.height_scale, surface.display)
+        labels.append(Label((x0 - 3 * tick, y1, h), format_tick(float(f"{value:.3g}"))))
+    labels += [
+        Label(((x0 + x1) / 2, y0 - 7 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0)),
+        Label((x0 - 7 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0)),
+        Label((x0, y1, z1 + 2 * tick), "f", (0.6, 0.75, 1.0, 1.0)),
+    ]
+    return np.array(lines, dtype=np.float32), labels
+
+
+def point_mesh(g: PointGeometry, surface: Surface):
+    """Triangles and colours of the dot and the gradient arrows; the drop line to the floor."""
+    (x0, x1), (y0, y1) = surface.domain
+    extent = max(x1 - x0, y1 - y0)
+    radius = 0.018 * extent
+    dot = sphere_mesh(g.position, radius)
+    shade = 0.55 + 0.45 * ((dot - g.position) @ np.array([0.3, -0.4, 0.87]) / radius)
+    parts = [dot]
+    colors = [np.column_stack([np.outer(shade, (1.0, 0.42, 0.08)), np.ones(len(dot))])]
+    red = np.array([0.95, 0.15, 0.2, 1.0])
+    drop = None
+    arrows = []
+    if g.ascent_arrow is not None:
+        arrows.append(arrow_mesh(*g.ascent_arrow, radius=0.006 * extent))
+    if g.floor_arrow is not None:
+        start, vec = g.floor_arrow
+        arrows.append(arrow_mesh(start, vec, radius=0.005 * extent))
+        drop = np.array([g.position, [*g.position[:2], start[2]]], dtype=np.float32)
+    for arrow in arrows:
+        parts.append(arrow)
+        colors.append(np.tile(red, (len(arrow), 1)))
+    return np.concatenate(parts).astype(np.float32), np.concatenate(colors), drop
 
 
 def _height_to_f(h: float, scale: float, display: str) -> float:
