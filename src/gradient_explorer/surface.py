@@ -28,6 +28,7 @@ from gradient_explorer.symbolic import (
 )
 
 GRADIENT_TOLERANCE = 1e-6
+SMALL_BATCH = 8
 DEFAULT_DOMAIN_2D = ((-3.0, 3.0), (-3.0, 3.0))
 DEFAULT_DOMAIN_1D = ((-3.0, 3.0),)
 
@@ -270,8 +271,24 @@ class Surface:
         out[~np.isfinite(out)] = np.nan
         return out
 
+    def value_and_gradient_at(self, *coords: float) -> tuple[float, ...]:
+        """(f, df/dx, df/dy) at one point, as plain floats (NaN where undefined).
+
+        The fast path for a few balls: pure Python floats, no array overhead.
+        """
+        values = self._functions["value_and_gradient_scalar"](*coords, *self.param_values.values())
+        return tuple(v if isinstance(v, float) and math.isfinite(v) else _scalar(v) for v in values)
+
     def gradient(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
         """(df/dx, df/dy) with shape (..., 2); f' with shape (...) for curves."""
+        if params is None and type(points) is np.ndarray and points.ndim == 2 and self.dim == 2:
+            n = points.shape[0]
+            if 0 < n <= SMALL_BATCH:  # a few balls: plain floats beat numpy's overhead
+                scalar = self._functions["value_and_gradient_scalar"]
+                pvals = self.param_values.values()
+                out = np.array([scalar(x, y, *pvals)[1:] for x, y in points.tolist()])
+                out[~np.isfinite(out)] = np.nan
+                return out
         _, parts = self._call("gradient", points, params)
         out = np.stack(parts, axis=-1) if self.dim == 2 else np.array(parts[0])
         out = np.array(out, dtype=np.float64)
@@ -392,6 +409,15 @@ class Surface:
 
     def describe_params(self) -> str:
         return ", ".join(f"{k}={v:g}" for k, v in self.param_values.items())
+
+
+def _scalar(value) -> float:
+    """A generated scalar result as a finite float or NaN (ints, inf and complex too)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 def _verdict(fv, grad, hess, tol: float, dim: int) -> Verdict:

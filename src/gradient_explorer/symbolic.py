@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
 
 from gradient_explorer.errors import ExpressionError
 from gradient_explorer.expressions import SYMBOLS
@@ -80,9 +81,54 @@ def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
     return "\n".join(lines)
 
 
+class _ScalarPrinter(PythonCodePrinter):
+    """Plain-float Python with the math module: a few microseconds for one point.
+
+    Real powers of a negative base would give Python complex numbers: they go through
+    ``_rpow`` (NaN there), like numpy.
+    """
+
+    def _print_sign(self, expr):
+        return f"_sign_or_nan_scalar({self._print(expr.args[0])})"
+
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
+        if expr.exp.is_Integer or expr.exp in (sp.S.Half, -sp.S.Half):
+            return super()._print_Pow(expr, rational)
+        return f"_rpow({self._print(expr.base)}, {self._print(expr.exp)})"
+
+
+def _sign_or_nan_scalar(v):
+    return math.nan if v == 0 else math.copysign(1.0, v)
+
+
+def _rpow(base, exponent):
+    if base < 0:
+        return math.nan
+    return base**exponent
+
+
+def _scalar_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
+    """One point at a time; math domain errors and overflow give NaN, never an exception."""
+    printer = _ScalarPrinter({"fully_qualified_modules": True})
+    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
+    lines = [f"def {name}({', '.join(args)}):", "    try:"]
+    for sym, sub in temps:
+        lines.append(f"        {sym} = {printer.doprint(sub)}")
+    lines.append(f"        return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    lines.append("    except (ValueError, OverflowError, ZeroDivisionError):")
+    lines.append(f"        return ({', '.join(['math.nan'] * len(exprs))},)")
+    return "\n".join(lines)
+
+
 def compile_python(source: str) -> dict[str, object]:
     """Compile generated numpy source (printed by this module from sympy, never user text)."""
-    namespace: dict[str, object] = {"numpy": np, "_sign_or_nan": _sign_or_nan}
+    namespace: dict[str, object] = {
+        "numpy": np,
+        "math": math,
+        "_sign_or_nan": _sign_or_nan,
+        "_sign_or_nan_scalar": _sign_or_nan_scalar,
+        "_rpow": _rpow,
+    }
     exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
     return namespace
 
@@ -277,6 +323,7 @@ def generate(
             _python_function("f", args, [expr]),
             _python_function("gradient", args, gradient),
             _python_function("hessian", args, hess_flat),
+            _scalar_function("value_and_gradient_scalar", args, [expr, *gradient]),
         ]
     )
 
