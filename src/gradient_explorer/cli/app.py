@@ -1,0 +1,91 @@
+"""``gradient-explorer app`` (the default command): the interactive window.
+
+Without a display (no DISPLAY / WAYLAND_DISPLAY on Linux, or no window could be made)
+it says so in one line and renders the same picture headless to a PNG instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from gradient_explorer.cli.common import add_surface_args, surface_from_args
+from gradient_explorer.cli.render import parse_size
+from gradient_explorer.errors import GradientExplorerError, UsageError
+
+FALLBACK_NAME = "gradient-explorer.png"
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "app",
+        help="open the interactive window (the default command)",
+        description="Explore a surface in a window: orbit, place the point, type expressions.",
+    )
+    add_surface_args(parser, required=False)
+    parser.add_argument("--size", default="1280x720", metavar="WxH", help="window size (1280x720)")
+    parser.set_defaults(handler=run)
+
+
+def has_display() -> bool:
+    """False where a window certainly cannot open (Linux/BSD without X11 or Wayland)."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _state(args, size):
+    from gradient_explorer.state import AppState
+    from gradient_explorer.surface import Surface
+
+    if getattr(args, "surface", None) or getattr(args, "expr", None):
+        surface = surface_from_args(args)
+    else:
+        surface = Surface.named("banana")
+    if surface.dim != 2:
+        raise UsageError("the window shows height surfaces f(x, y) for now; this is a curve")
+    return AppState.for_surface(surface, aspect=size[0] / size[1])
+
+
+def fallback_path() -> Path:
+    """``gradient-explorer.png`` in the current folder, or a temp folder if it is read-only."""
+    cwd = Path.cwd()
+    if os.access(cwd, os.W_OK):
+        return cwd / FALLBACK_NAME
+    return Path(tempfile.gettempdir()) / FALLBACK_NAME
+
+
+def render_headless(state, size, reason: str) -> int:
+    """Say why there is no window, in one line, and save the picture as a PNG."""
+    from gradient_explorer.render import render_image, save_png
+
+    path = fallback_path()
+    print(
+        f"{reason}: rendering headless to {path} instead; "
+        "use `gradient-explorer render ...` for more options"
+    )
+    pixels = render_image(state, size)
+    try:
+        save_png(pixels, path)
+    except UsageError:  # cwd became unwritable between the check and the write
+        path = Path(tempfile.gettempdir()) / FALLBACK_NAME
+        save_png(pixels, path)
+        print(f"wrote {path}")
+    return 0
+
+
+def run(args) -> int:
+    size = parse_size(args.size)
+    state = _state(args, size)
+    if not has_display():
+        return render_headless(state, size, "no display found")
+    from gradient_explorer.app import run as run_window
+
+    try:
+        return run_window(state, size)
+    except GradientExplorerError as exc:
+        if "OpenGL 3.3 is required" in str(exc):
+            raise  # the one-line message names the renderer found
+        return render_headless(state, size, f"no window ({exc})")
