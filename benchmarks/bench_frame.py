@@ -51,7 +51,7 @@ def bare_fps(grid: int, size: str, seconds: float, samples: int) -> tuple[float,
 
 
 def our_fps(grid: int, size: str, seconds: float, samples: int, overlay: bool) -> float:
-    from gradient_explorer.render import HeadlessRenderer
+    from gradient_explorer.headless import HeadlessRenderer
     from gradient_explorer.state import AppState, ViewOptions
     from gradient_explorer.surface import Surface
 

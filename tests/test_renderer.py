@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gradient_explorer.headless import HeadlessRenderer
 from gradient_explorer.picking import world_to_screen
-from gradient_explorer.render import HeadlessRenderer
 from gradient_explorer.scene import SceneRenderer, point_geometry
 from gradient_explorer.state import AppState, ViewOptions
 from gradient_explorer.surface import Surface

@@ -237,7 +237,7 @@ class ExplorerApp(mglw.WindowConfig):
 
         The default name holds the surface and the time, in ``screenshot_dir``.
         """
-        from gradient_explorer.render import save_png
+        from gradient_explorer.headless import save_png
 
         if path is None:
             name = f"gradient-explorer-{self.state.surface.name}-{panels.timestamp()}.png"

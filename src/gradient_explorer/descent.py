@@ -470,6 +470,13 @@ class Trajectory:
         """2 on a surface, 1 on a curve."""
         return self.positions.shape[1]
 
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(trajectory)`` is the (K+1, dim) array of positions."""
+        return np.array(self.positions, dtype=dtype, copy=True)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
     def columns(self) -> list[str]:
         """CSV columns: step,x,y,f,grad_x,grad_y (surfaces) or step,x,f,grad (curves)."""
         if self.dim == 1:

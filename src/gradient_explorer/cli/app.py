@@ -59,7 +59,7 @@ def fallback_path() -> Path:
 
 def render_headless(state, size, reason: str) -> int:
     """Say why there is no window, in one line, and save the picture as a PNG."""
-    from gradient_explorer.render import render_image, save_png
+    from gradient_explorer.headless import render_image, save_png
 
     path = fallback_path()
     print(

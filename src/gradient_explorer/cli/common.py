@@ -96,6 +96,14 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        try:
+            mode = os.stat(target).st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

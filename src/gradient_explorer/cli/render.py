@@ -86,7 +86,7 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
 
 
 def run(args) -> int:
-    from gradient_explorer.render import render_image, save_png
+    from gradient_explorer.headless import render_image, save_png
 
     state, size = state_from_args(args)
     pixels = render_image(state, size)

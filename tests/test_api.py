@@ -1,0 +1,66 @@
+"""The Python API, and the README's example run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradient_explorer as ge
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_surface_api_on_arrays():
+    s = ge.Surface.from_expr("x^2 - y^2")
+    xy = np.array([[0.0, 0.0], [1.0, 2.0]])
+    np.testing.assert_array_equal(s.f(xy), [0.0, -3.0])
+    np.testing.assert_array_equal(s.gradient(xy), [[0.0, 0.0], [2.0, -4.0]])
+    np.testing.assert_array_equal(s.hessian(xy)[1], [[2.0, 0.0], [0.0, -2.0]])
+    assert list(s.classify(xy)) == ["saddle", "not a critical point"]
+
+
+def test_descend_returns_positions_and_status():
+    path = ge.descend(ge.Surface.named("bowl"), "adam", start=(1.5, -1.0), steps=3000, lr=0.05)
+    assert path.status == "converged"
+    positions = np.asarray(path)
+    assert positions.shape == (len(path), 2)
+    np.testing.assert_allclose(positions[-1], [0.0, 0.0], atol=1e-5)
+
+
+def test_descend_bad_hyperparameter_is_one_line():
+    with pytest.raises(ge.UsageError) as info:
+        ge.descend(ge.Surface.named("bowl"), "adam", start=(1, 1), steps=10, lr=-1)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_api_name():
+    with pytest.raises(AttributeError):
+        ge.nothing_here  # noqa: B018
+
+
+@pytest.mark.gl
+def test_render_returns_rgb_array_with_png_repr(tmp_path):
+    image = ge.render("saddle", size=(64, 48), point=(0.5, 0.5), lighting="normals")
+    assert image.shape == (48, 64, 3) and image.dtype == np.uint8
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20  # not a blank frame
+    png = image._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    image.save(tmp_path / "out.png")
+    assert (tmp_path / "out.png").read_bytes() == png
+    with pytest.raises(ge.UsageError):
+        ge.render("saddle", lighting="neon")
+    with pytest.raises(ge.UsageError):
+        ge.render("cubic")
+
+
+@pytest.mark.gl
+def test_readme_python_example_runs(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    example = next(b for b in blocks if "import gradient_explorer as ge" in b)
+    exec(compile(example, str(README), "exec"), {})  # the README's own, trusted text
+    out = capsys.readouterr().out
+    assert "['saddle' 'not a critical point']" in out
+    assert "(300, 400, 3)" in out
