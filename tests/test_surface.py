@@ -174,3 +174,25 @@ def test_height_uses_display_transform():
     banana = Surface.named("banana")
     pts = np.array([[0.0, 0.0], [-1.0, 2.0]])
     np.testing.assert_allclose(banana.height(pts), 0.25 * np.log1p(banana.f(pts)))
+
+
+@pytest.mark.parametrize("name", NAMES_2D)
+def test_scalar_fast_path_matches_numpy(name, rng):
+    surface = Surface.named(name)
+    pts = _sample(surface, rng, 12)
+    big = surface.gradient(np.repeat(pts, 2, axis=0))[::2]  # > SMALL_BATCH: numpy path
+    small = surface.gradient(pts[:4])  # <= SMALL_BATCH: scalar path
+    np.testing.assert_allclose(small, big[:4], rtol=1e-13, atol=1e-13)
+    for (x, y), f, g in zip(pts, surface.f(pts), big, strict=True):
+        fs, gx, gy = surface.value_and_gradient_at(x, y)
+        assert fs == pytest.approx(f, rel=1e-13, abs=1e-13)
+        np.testing.assert_allclose([gx, gy], g, rtol=1e-13, atol=1e-13)
+
+
+def test_scalar_fast_path_gives_nan_where_undefined():
+    s = Surface.from_expr("x^(1/3) + log(y) + 1/x")
+    f, gx, gy = s.value_and_gradient_at(-1.0, 1.0)
+    assert np.isnan(f) and np.isnan(gx) and gy == 1.0  # each component on its own, as numpy
+    assert all(np.isnan(v) for v in s.value_and_gradient_at(0.0, 1.0))
+    assert np.isnan(Surface.named("abs").value_and_gradient_at(0.0)[1])
+    assert np.isnan(s.gradient(np.array([[0.0, 1.0]]))).all()
