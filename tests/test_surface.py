@@ -196,3 +196,8 @@ def test_scalar_fast_path_gives_nan_where_undefined():
     assert all(np.isnan(v) for v in s.value_and_gradient_at(0.0, 1.0))
     assert np.isnan(Surface.named("abs").value_and_gradient_at(0.0)[1])
     assert np.isnan(s.gradient(np.array([[0.0, 1.0]]))).all()
+
+
+def test_constant_gradient_on_a_few_points_is_float():
+    g = Surface.from_expr("x + 2*y").gradient(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    assert g.dtype == np.float64 and g.tolist() == [[1.0, 2.0], [1.0, 2.0]]

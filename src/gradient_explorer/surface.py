@@ -286,7 +286,8 @@ class Surface:
             if 0 < n <= SMALL_BATCH:  # a few balls: plain floats beat numpy's overhead
                 scalar = self._functions["value_and_gradient_scalar"]
                 pvals = self.param_values.values()
-                out = np.array([scalar(x, y, *pvals)[1:] for x, y in points.tolist()])
+                rows = [scalar(x, y, *pvals)[1:] for x, y in points.tolist()]
+                out = np.array(rows, dtype=np.float64)
                 out[~np.isfinite(out)] = np.nan
                 return out
         _, parts = self._call("gradient", points, params)
