@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,8 @@ class ExplorerApp(mglw.WindowConfig):
         if ui.previous_surface is not None and ui.previous_surface is not state.surface:
             ui.previous_surface = None  # the new surface drew: no way back needed
 
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_input.new_frame(frame_time)
         draw_labels(labels, state.camera, size)
@@ -240,8 +243,12 @@ class ExplorerApp(mglw.WindowConfig):
         from gradient_explorer.headless import save_png
 
         if path is None:
-            name = f"gradient-explorer-{self.state.surface.name}-{panels.timestamp()}.png"
-            path = self.screenshot_dir / name
+            stem = f"gradient-explorer-{self.state.surface.name}-{panels.timestamp()}"
+            path = self.screenshot_dir / f"{stem}.png"
+            n = 2
+            while path.exists():  # two in the same second: number them
+                path = self.screenshot_dir / f"{stem}-{n}.png"
+                n += 1
         path = Path(path)
         try:
             save_png(self.read_pixels(), path)
@@ -274,11 +281,15 @@ class ExplorerApp(mglw.WindowConfig):
 
     def on_mouse_position_event(self, x: float, y: float, dx: float, dy: float) -> None:
         self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_input.on_mouse_position_event(x, y, dx, dy)
 
     def on_mouse_press_event(self, x: float, y: float, button: int) -> None:
         self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         if self.imgui_input.on_mouse_press_event(x, y, button):
             return
@@ -287,6 +298,8 @@ class ExplorerApp(mglw.WindowConfig):
 
     def on_mouse_drag_event(self, x: float, y: float, dx: float, dy: float) -> None:
         self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         taken = self.imgui_input.on_mouse_drag_event(x, y, dx, dy)
         if not taken or self.interaction.active:
@@ -294,18 +307,24 @@ class ExplorerApp(mglw.WindowConfig):
 
     def on_mouse_release_event(self, x: float, y: float, button: int) -> None:
         self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         taken = self.imgui_input.on_mouse_release_event(x, y, button)
         if not taken or self.interaction.active:
             self.interaction.release(x, y, button)
 
     def on_mouse_scroll_event(self, x_offset: float, y_offset: float) -> None:
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         if self.imgui_input.on_mouse_scroll_event(x_offset, y_offset):
             return
         self.interaction.scroll(*self._mouse, y_offset)
 
     def on_unicode_char_entered(self, char: str) -> None:
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         if self.imgui_input.on_unicode_char_entered(char):
             return
@@ -313,6 +332,8 @@ class ExplorerApp(mglw.WindowConfig):
             self.ui.show_help = not self.ui.show_help
 
     def on_key_event(self, key: Any, action: Any, modifiers: Any) -> None:
+        if self._released:
+            return  # events that arrive while the window closes
         imgui.set_current_context(self._imgui_ctx)
         if self.imgui_input.on_key_event(key, action, modifiers):
             return
@@ -414,15 +435,17 @@ def run(
     last_error: Exception | None = None
     for tries_samples in dict.fromkeys((samples, 0)):  # MSAA where available
         try:
-            window = window_cls(
-                title=TITLE,
-                size=size,
-                resizable=True,
-                gl_version=ExplorerApp.gl_version,
-                aspect_ratio=None,
-                vsync=True,
-                samples=tries_samples,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # glfw's warning repeats the error below
+                window = window_cls(
+                    title=TITLE,
+                    size=size,
+                    resizable=True,
+                    gl_version=ExplorerApp.gl_version,
+                    aspect_ratio=None,
+                    vsync=True,
+                    samples=tries_samples,
+                )
             break
         except Exception as exc:  # glfw reports a refused config as a plain exception
             last_error = exc

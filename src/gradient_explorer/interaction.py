@@ -169,6 +169,8 @@ class Interaction:
         best, best_d = None, GRAB_RADIUS
         names = ("surface", "floor") if self.state.view.floor else ("surface",)
         for name, s in zip(names, screens, strict=False):
+            if name == "floor" and self.pick_surface(x, y) is not None:
+                continue  # the surface hides the floor marker there
             if np.all(np.isfinite(s)):
                 d = math.hypot(s[0] - x, s[1] - y)
                 if d <= best_d:
@@ -201,6 +203,11 @@ class Interaction:
     def drag(self, x: float, y: float, dx: float, dy: float) -> bool:
         """The mouse moved with a button held. Returns True if it acted."""
         if self._grab is not None:
+            if self._press is not None:
+                px, py = self._press
+                if math.hypot(x - px, y - py) < CLICK_SLOP:
+                    return False
+                self._press = None  # a drag now: the point follows the mouse
             self._place(x, y, self._grab)
             return True
         if self._press is not None:
@@ -218,6 +225,8 @@ class Interaction:
     def release(self, x: float, y: float, button: int | str) -> bool:
         """A button went up. A left press that never became a drag places the point."""
         if self._grab is not None and button in _LEFT:
+            if self._press is not None:  # pressed on the point and let go: still a click
+                self._place(x, y)
             self._grab = None
             self._press = None
             return True

@@ -172,6 +172,8 @@ class UiState:
     saved_contours: int = 12
     screenshot_requested: bool = False
     previous_surface: Surface | None = None  # kept until the new one has drawn once
+    # Where some widgets were last drawn (window points): for scripted input and tests.
+    rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
 
     def say(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line (red when ``error``)."""
@@ -263,6 +265,8 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
     imgui.set_next_item_width(-1)
     flags = imgui.InputTextFlags_.enter_returns_true
     entered, ui.expression = imgui.input_text("##expression", ui.expression, flags)
+    lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+    ui.rects["expression"] = (lo.x, lo.y, hi.x, hi.y)
     if entered and ui.expression.strip():
         domain = _domain_for(ui, ui.expression)
         compile_expression(ui, ui.expression, domain)
@@ -702,8 +706,9 @@ def draw_status_line(state: AppState, ui: UiState, size: tuple[float, float]) ->
     if ui.message:
         imgui.same_line()
         imgui.text_colored(RED if ui.message_is_error else imgui.ImVec4(1, 1, 1, 1), ui.message)
-    imgui.same_line(max(width - 7 * em, 0.0))
-    imgui.text_colored(DIM, "F1: help")
+    if imgui.get_item_rect_max().x < width - 8 * em:  # only where the message leaves room
+        imgui.same_line(width - 6 * em)
+        imgui.text_colored(DIM, "F1: help")
     imgui.end()
 
 
