@@ -1,0 +1,98 @@
+"""DescentState: runs, steps per second, race history, messages, step-by-step phases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradient_explorer.descent_mode import DescentState
+from gradient_explorer.surface import Surface
+
+
+@pytest.fixture(scope="module")
+def himmelblau():
+    return Surface.named("himmelblau")
+
+
+def test_race_history_has_one_row_per_step_and_one_column_per_racer(himmelblau):
+    ds = DescentState(kind="race", race=["gd", "sgd", "adam"])
+    ds.start_run(himmelblau, (0.0, 0.0))
+    ds.step(25)
+    hist = ds.history
+    assert hist.shape == (26, 3)
+    assert hist[0] == pytest.approx([float(himmelblau.f((0.0, 0.0)))] * 3)
+    for i, d in enumerate(ds.descents):
+        assert hist[-1, i] == pytest.approx(d.f[0])
+    assert ds.names == ["gd", "sgd", "adam"] and len(set(ds.colors)) == 3
+
+
+def test_steps_per_second_accumulate_frame_time(himmelblau):
+    ds = DescentState(steps_per_second=10.0, playing=True)
+    ds.start_run(himmelblau, (0.0, 0.0))
+    taken = sum(ds.advance(1 / 60) for _ in range(60))
+    assert taken == 10 - 0 or taken == 9  # float accumulation may leave the last one owed
+    assert ds.descents[0].steps[0] == taken
+    ds.playing = False
+    assert ds.advance(1.0) == 0
+
+
+def test_convergence_and_divergence_sentences(himmelblau):
+    ds = DescentState(optimizer="gd")
+    ds.hyper["gd"]["lr"] = 0.01
+    ds.start_run(himmelblau, (3.2, 2.1))
+    ds.step(2000)
+    assert any(m.startswith("ball 0 converged at step") for m in ds.messages)
+    assert ds.divergence_warning("gd") is None
+    err = ds.set_hyper("gd", "lr", -1.0)
+    assert err and "learning rate" in err and ds.hyper["gd"]["lr"] == 0.01
+    assert ds.set_hyper("gd", "lr", 0.2) is None  # restarts from the same start
+    ds.step(50)
+    warning = ds.divergence_warning("gd")
+    assert warning and "diverged at step" in warning and "lr" in warning
+    assert any("diverged at step" in m for m in ds.messages)
+
+
+def test_swarm_and_drop_ball(himmelblau):
+    ds = DescentState(kind="swarm", swarm_size=300, optimizer="adam")
+    ds.start_run(himmelblau)
+    assert ds.descents[0].n == 300
+    ds.drop_ball(himmelblau, (1.0, 1.0))
+    assert ds.descents[0].n == 301
+    ds.step(5)
+    assert ds.descents[0].steps[-1] == 5
+    ds.reset()
+    assert np.allclose(ds.descents[0].positions[-1], [1.0, 1.0])
+
+
+def test_step_by_step_shows_the_phases_then_takes_the_real_step(himmelblau):
+    ds = DescentState(optimizer="adam", step_by_step=True)
+    ds.hyper["adam"]["lr"] = 0.1
+    ds.start_run(himmelblau, (0.5, 0.5))
+    ds.step(3)
+    twin = DescentState(optimizer="adam")
+    twin.hyper["adam"]["lr"] = 0.1
+    twin.start_run(himmelblau, (0.5, 0.5))
+    twin.step(4)
+    names = []
+    phase = ds.next_phase()
+    while phase is not None:
+        names.append(phase.name)
+        assert phase.sentence and phase.vectors[0].shape == (1, 2)
+        phase = ds.next_phase()
+    assert names == ["gradient", "momentum", "accumulate", "rescaling", "step"]
+    assert np.allclose(ds.descents[0].positions, twin.descents[0].positions, rtol=0, atol=1e-12)
+    assert ds.descents[0].steps[0] == 4
+
+
+def test_step_phase_vector_is_the_displacement(himmelblau):
+    ds = DescentState(optimizer="sgd")
+    ds.hyper["sgd"].update(lr=0.01, momentum=0.9)
+    ds.start_run(himmelblau, (0.5, 0.5))
+    before = ds.descents[0].positions.copy()
+    phase = ds.next_phase()
+    while phase.name != "step":
+        phase = ds.next_phase()
+    step_vec = phase.vectors[0].copy()
+    assert ds.next_phase() is None
+    assert np.allclose(ds.descents[0].positions - before, step_vec)
+    assert np.allclose(ds.last_steps(0), step_vec)
