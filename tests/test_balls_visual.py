@@ -1,0 +1,177 @@
+"""Balls, trails and glyphs drawn headless; the 1D view's tangent in orange."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradient_explorer.descent_mode import DescentState, GlyphOptions
+from gradient_explorer.headless import HeadlessRenderer
+from gradient_explorer.picking import world_to_screen
+from gradient_explorer.state import AppState
+from gradient_explorer.surface import Surface
+from gradient_explorer.visuals.balls_visual import (
+    ball_centers,
+    glyph_geometry,
+    glyph_scale,
+)
+
+pytestmark = pytest.mark.gl
+SIZE = (640, 400)
+
+
+@pytest.fixture
+def renderer(ctx):
+    r = HeadlessRenderer(ctx, grid=128)
+    yield r
+    r.release()
+
+
+@pytest.fixture(scope="module")
+def himmelblau():
+    return Surface.named("himmelblau")
+
+
+def _state(surface) -> AppState:
+    state = AppState.for_surface(surface, aspect=SIZE[0] / SIZE[1])
+    state.view.axes = False
+    return state
+
+
+def test_swarm_balls_show_at_their_projected_positions(renderer, himmelblau):
+    state = _state(himmelblau)
+    bare = renderer.render(state, SIZE, overlay=False).astype(int)
+    ds = state.descent
+    ds.kind, ds.swarm_size, ds.optimizer = "swarm", 400, "adam"
+    ds.hyper["adam"]["lr"] = 0.05
+    ds.glyphs.trails = False
+    ds.start_run(himmelblau)
+    ds.step(5)
+    img = renderer.render(state, SIZE, overlay=False).astype(int)
+    visual = renderer.scene.balls_visual
+    assert visual.drawn == 400
+    screen = world_to_screen(state.camera, visual.last_centers, (0, 0, *SIZE), SIZE)
+    px = np.clip(np.round(screen).astype(int), 0, [SIZE[0] - 1, SIZE[1] - 1])
+    changed = np.abs(img - bare).sum(axis=2)[px[:, 1], px[:, 0]] > 40
+    assert changed.mean() > 0.8  # a few hide behind the hills
+
+
+def test_one_ball_is_orange_at_its_centre(renderer, himmelblau):
+    state = _state(himmelblau)
+    state.descent.start_run(himmelblau, (0.0, 0.0))
+    img = renderer.render(state, SIZE, overlay=False)
+    centre = renderer.scene.balls_visual.last_centers[0]
+    sx, sy = np.round(world_to_screen(state.camera, centre, (0, 0, *SIZE), SIZE)).astype(int)
+    r, g, b = img[sy - 1 : sy + 2, sx - 1 : sx + 2].reshape(-1, 3).mean(axis=0)
+    assert r > 150 and r > g > b  # running balls are orange
+
+
+def test_no_nan_reaches_the_instance_buffer_when_balls_diverge(renderer, himmelblau, monkeypatch):
+    state = _state(himmelblau)
+    ds = state.descent
+    ds.kind, ds.swarm_size, ds.optimizer = "swarm", 200, "gd"
+    ds.hyper["gd"]["lr"] = 0.5  # far too large: most balls blow up
+    ds.start_run(himmelblau)
+    ds.step(10)
+    assert (ds.descents[0].status_codes == 2).any()
+    renderer.render(state, SIZE, overlay=False)  # builds the visual
+    visual = renderer.scene.balls_visual
+    written = []
+    real = visual._instances.write
+
+    def spy(data, *args, **kwargs):
+        written.append(np.frombuffer(data, np.float32).copy())
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(visual._instances, "write", spy)
+    renderer.render(state, SIZE, overlay=False)
+    assert written and all(np.isfinite(w).all() for w in written)
+
+
+def test_balls_in_a_hole_are_left_out(renderer):
+    surface = Surface.from_expr("log(x) + y^2", domain=((-1.0, 2.0), (-1.0, 1.0)))
+    state = _state(surface)
+    ds = state.descent
+    ds.start_run(surface, (1.0, 0.5))
+    ds.drop_ball(surface, (-0.5, 0.0))  # f undefined: diverged at its start
+    renderer.render(state, SIZE, overlay=False)
+    assert renderer.scene.balls_visual.drawn == 1
+    assert any("at its start" in m for m in ds.messages)
+
+
+def test_glyph_geometry_numbers(himmelblau):
+    ds = DescentState(optimizer="adam")
+    ds.hyper["adam"]["lr"] = 0.05
+    ds.start_run(himmelblau, (0.5, 0.5))
+    ds.drop_ball(himmelblau, (-1.0, 2.0))
+    ds.step(3)
+    d = ds.descents[0]
+    centers, ok = ball_centers(himmelblau, d.positions, 0.1)
+    scale = glyph_scale(himmelblau)
+    opts = GlyphOptions(gradient=True, momentum=True, step=True, second_moment=True)
+    geo = glyph_geometry(d, centers, ok, opts, scale, ds.last_steps(0))
+    # second moment: rectangle sides = scale * sqrt(exp_avg_sq), per axis
+    v = d.optimizer.state["exp_avg_sq"]
+    sides = geo.rectangles[:, 2, :2] - geo.rectangles[:, 0, :2]
+    assert np.allclose(sides, scale * np.sqrt(v))
+    assert np.allclose(geo.rectangles.mean(axis=1), centers)
+    # gradient components along x and y, momentum = scale * exp_avg, step = true size
+    assert np.allclose(geo.gradient_x[1][:, 0], scale * d.gradient[:, 0])
+    assert np.allclose(geo.gradient_x[1][:, 1:], 0) and np.allclose(geo.gradient_y[1][:, [0, 2]], 0)
+    assert np.allclose(geo.momentum[1][:, :2], scale * d.optimizer.state["exp_avg"])
+    assert np.allclose(geo.step[1][:, :2], ds.last_steps(0))
+    # centres rest on the displayed surface, one radius away along the normal
+    h = himmelblau.height(d.positions)
+    assert np.all(centers[:, 2] > h) and np.all(centers[:, 2] <= h + 0.1 + 1e-12)
+
+
+def test_race_and_glyphs_render_without_gl_errors(renderer, himmelblau, ctx):
+    state = _state(himmelblau)
+    ds = state.descent
+    ds.kind = "race"
+    ds.race = ["gd", "sgd", "rmsprop", "adam", "newton"]
+    ds.glyphs = GlyphOptions(gradient=True, momentum=True, step=True, second_moment=True)
+    ds.start_run(himmelblau, (-0.3, -0.2))
+    ds.step(20)
+    ds.step_by_step = True
+    ds.next_phase()
+    img = renderer.render(state, SIZE, overlay=False)
+    assert ctx.error == "GL_NO_ERROR"
+    assert renderer.scene.balls_visual.drawn == 5
+    assert img.std() > 10
+
+
+def test_curve_mode_draws_the_curve_and_an_orange_tangent(renderer):
+    state = _state(Surface.named("himmelblau"))
+    state.mode = "curve"
+    state.curve.name = "double_well"
+    state.curve.x = 0.4
+    img = renderer.render(state, SIZE, overlay=False).astype(int)
+    layout = renderer.scene.curve_visual.layout
+    band = layout.main
+    # the tangent at x = 0.4: points along it, away from the point's dot
+    f, slope = (0.4**2 - 1) ** 2, 4 * 0.4 * (0.4**2 - 1)
+    hits = 0
+    for dx in (-0.9, -0.6, 0.5):
+        px, py = np.round(band.to_pixel(0.4 + dx, f + slope * dx)).astype(int)
+        patch = img[py - 1 : py + 2, px - 1 : px + 2].reshape(-1, 3)
+        orange = (patch[:, 0] > 200) & (patch[:, 1] > 90) & (patch[:, 1] < 180) & (patch[:, 2] < 80)
+        hits += bool(orange.any())
+    assert hits == 3
+    # the curve itself (light blue) at x = -1.6
+    px, py = np.round(band.to_pixel(-1.6, (1.6**2 - 1) ** 2)).astype(int)
+    patch = img[py - 1 : py + 2, px - 1 : px + 2].reshape(-1, 3)
+    assert ((patch[:, 2] > 200) & (patch[:, 0] < 150)).any()
+
+
+def test_curve_mode_labels_land_where_the_view_puts_them(renderer):
+    state = _state(Surface.named("himmelblau"))
+    state.mode = "curve"
+    renderer.render(state, SIZE, overlay=False)
+    labels = renderer.scene.labels
+    visual = renderer.scene.curve_visual
+    assert len(labels) == len(visual.screen_labels) > 5
+    pts = np.array([lab.position for lab in labels])
+    screen = world_to_screen(state.camera, pts, (0, 0, *SIZE), SIZE)
+    wanted = np.array([pos for pos, _, _ in visual.screen_labels])
+    assert np.allclose(screen, wanted, atol=1e-3)
