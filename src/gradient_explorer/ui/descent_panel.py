@@ -1,0 +1,276 @@
+"""The descent panel: optimizer, hyperparameters, play/step/reset, race, swarm, glyphs.
+
+A function of the :class:`~gradient_explorer.state.AppState` (its ``descent`` field,
+a :class:`~gradient_explorer.descent_mode.DescentState`); call it between
+``imgui.new_frame()`` and ``imgui.render()``. The race plot uses implot: the app (or the
+headless renderer's ``draw_ui``) needs ``implot.create_context()`` once; without it the
+panel lists the latest values instead of plotting them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from imgui_bundle import imgui
+
+from gradient_explorer.descent_mode import KINDS, MAX_SWARM
+from gradient_explorer.optimizers import OPTIMIZERS
+
+__all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
+
+RED = (1.0, 0.38, 0.38, 1.0)
+DIM = (0.62, 0.65, 0.72, 1.0)
+_STATUS_COLORS = {
+    "running": (1.0, 0.6, 0.25, 1.0),
+    "converged": (0.3, 0.9, 0.55, 1.0),
+    "diverged": RED,
+}
+_errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
+
+
+def _restart(state) -> None:
+    ds = state.descent
+    start = state.point if state.point is not None else ds.start
+    ds.start_run(state.surface, start)
+
+
+def draw_hyperparameters(state, optimizer: str) -> bool:
+    """Sliders for ``optimizer``'s hyperparameters (torch's names and ranges)."""
+    ds = state.descent
+    spec = OPTIMIZERS[optimizer]
+    changed = False
+    values = ds.hyper[optimizer]
+    for hp in spec.hyperparameters:
+        label = f"{hp.name}##{optimizer}"
+        value = values[hp.name]
+        new = value
+        if hp.kind == "bool":
+            clicked, new = imgui.checkbox(label, bool(value))
+            if not clicked:
+                continue
+        elif hp.kind == "float":
+            flags = imgui.SliderFlags_.logarithmic if hp.log else 0
+            clicked, v = imgui.slider_float(label, float(value), float(hp.lo), float(hp.hi),
+                                            "%.4g", flags)  # fmt: skip
+            if not clicked:
+                continue
+            new = float(v)
+        elif hp.kind == "betas":
+            clicked, v = imgui.slider_float2(label, list(value), float(hp.lo), float(hp.hi), "%.4f")
+            if not clicked:
+                continue
+            new = (float(v[0]), float(v[1]))
+        else:  # eps_pair (Adafactor): (None or eps1, eps2); only eps2 gets a slider
+            clicked, v = imgui.slider_float(f"eps2##{optimizer}", float(value[1]), 0.0,
+                                            float(hp.hi), "%.2g")  # fmt: skip
+            if not clicked:
+                continue
+            new = (value[0], float(v))
+        if hp.help and imgui.is_item_hovered():
+            imgui.set_tooltip(hp.help)
+        error = ds.set_hyper(optimizer, hp.name, new)
+        key = (id(ds), optimizer)
+        if error:
+            _errors[key] = error
+        else:
+            _errors.pop(key, None)
+            changed = True
+    error = _errors.get((id(ds), optimizer))
+    if error:
+        imgui.text_colored(RED, error)
+    warning = ds.divergence_warning(optimizer)
+    if warning:  # shown right under the lr slider's group
+        imgui.text_colored(RED, warning)
+    return changed
+
+
+def draw_race_plot(state, height: float | None = None) -> None:
+    """f against step for each run, with a legend (implot)."""
+    from imgui_bundle import implot
+
+    ds = state.descent
+    hist = ds.history
+    if hist.shape[0] == 0:
+        return
+    if implot.get_current_context() is None:
+        for name, v in zip(ds.names, hist[-1], strict=True):
+            imgui.text(f"{name}: f = {v:.6g}")
+        return
+    em = imgui.get_font_size()
+    size = imgui.ImVec2(-1, height or 14 * em)
+    if implot.begin_plot("f against step", size):
+        finite = hist[np.isfinite(hist)]
+        log = (
+            finite.size > 0 and finite.min() > 0 and finite.max() / max(finite.min(), 1e-300) > 100
+        )
+        implot.setup_axes("step", "f")
+        if log:
+            implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+        implot.setup_legend(implot.Location_.north_east)
+        steps = np.arange(hist.shape[0], dtype=np.float64)
+        for i, name in enumerate(ds.names):
+            ys = np.ascontiguousarray(hist[:, i])
+            ys = np.where(np.isfinite(ys), ys, np.nan)
+            color = imgui.ImVec4(*ds.colors[i], 1.0)
+            implot.plot_line(name, steps, ys, implot.Spec(line_color=color, line_weight=2.0))
+        implot.end_plot()
+
+
+def draw_descent_panel(state) -> bool:
+    """Draw the descent panel; return True if the state changed."""
+    ds = state.descent
+    changed = False
+    em = imgui.get_font_size()
+    imgui.set_next_window_size((em * 26, 0), imgui.Cond_.first_use_ever)
+    imgui.begin("Descent")
+    try:
+        # -- what runs
+        clicked, k = imgui.combo("run", KINDS.index(ds.kind), ["one optimizer", "race", "swarm"])
+        if clicked and KINDS[k] != ds.kind:
+            ds.kind = KINDS[k]
+            if ds.active:
+                _restart(state)
+            changed = True
+        names = list(OPTIMIZERS)
+        if ds.kind == "race":
+            imgui.text("racers (from the point, or the domain's centre):")
+            for i, name in enumerate(names):
+                if i % 4:
+                    imgui.same_line()
+                clicked, on = imgui.checkbox(name, name in ds.race)
+                if clicked:
+                    ds.race = [
+                        n for n in names if (n == name and on) or (n != name and n in ds.race)
+                    ]
+                    changed = True
+        else:
+            clicked, k = imgui.combo("optimizer", names.index(ds.optimizer), names)
+            if clicked:
+                ds.optimizer = names[k]
+                if ds.active:
+                    _restart(state)
+                changed = True
+            imgui.text_colored(DIM, OPTIMIZERS[ds.optimizer].description)
+        if ds.kind == "swarm":
+            clicked, n = imgui.slider_int("balls", ds.swarm_size, 1, MAX_SWARM, "%d",
+                                          imgui.SliderFlags_.logarithmic)  # fmt: skip
+            if clicked:
+                ds.swarm_size = int(n)
+                changed = True
+            imgui.same_line()
+            clicked, ds.swarm_grid = imgui.checkbox("grid", ds.swarm_grid)
+            changed |= clicked
+        # -- hyperparameters
+        shown = ds.race if ds.kind == "race" else [ds.optimizer]
+        for name in shown:
+            if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
+                changed |= draw_hyperparameters(state, name)
+                imgui.tree_pop()
+        # -- controls
+        imgui.separator()
+        if imgui.button("Start" if not ds.active else "Restart"):
+            _restart(state)
+            changed = True
+        imgui.same_line()
+        if imgui.button("Pause" if ds.playing else "Play"):
+            if not ds.active:
+                _restart(state)
+            ds.playing = not ds.playing
+            changed = True
+        imgui.same_line()
+        if imgui.button("Step"):
+            if not ds.active:
+                _restart(state)
+            if ds.step_by_step:
+                ds.next_phase()
+            else:
+                ds.step(1)
+            changed = True
+        imgui.same_line()
+        if imgui.button("Reset") and ds.active:
+            ds.reset()
+            changed = True
+        imgui.same_line()
+        if imgui.button("Clear"):
+            ds.clear()
+            changed = True
+        clicked, sps = imgui.slider_float("steps/s", float(ds.steps_per_second), 1.0, 1000.0,
+                                          "%.0f", imgui.SliderFlags_.logarithmic)  # fmt: skip
+        if clicked:
+            ds.steps_per_second = float(sps)
+            changed = True
+        imgui.text_colored(DIM, "shift + click on the surface drops a ball")
+        # -- step by step
+        clicked, ds.step_by_step = imgui.checkbox("step by step (inside one update)",
+                                                  ds.step_by_step)  # fmt: skip
+        changed |= clicked
+        if ds.step_by_step:
+            phase = ds.current_phase()
+            if imgui.button("Next phase"):
+                if not ds.active:
+                    _restart(state)
+                phase = ds.next_phase()
+                changed = True
+            imgui.same_line()
+            if phase is None:
+                imgui.text_colored(DIM, "press Next phase to open the next update")
+            else:
+                imgui.text(f"phase {phase.index + 1} of {phase.count}: {phase.name}")
+                imgui.text_wrapped(phase.sentence)
+        # -- glyphs
+        if imgui.tree_node("show at each ball"):
+            g = ds.glyphs
+            for attr, label in (
+                ("trails", "trails"),
+                ("floor_trails", "trails on the floor map"),
+                ("gradient", "gradient x and y (arrows)"),
+                ("momentum", "momentum / velocity"),
+                ("step", "step taken"),
+                ("second_moment", "second moment (sides: sqrt)"),
+            ):
+                clicked, value = imgui.checkbox(label, getattr(g, attr))
+                if clicked:
+                    setattr(g, attr, value)
+                    changed = True
+            imgui.tree_pop()
+        # -- what happened
+        if ds.active:
+            imgui.separator()
+            imgui.text(ds.summary())
+            if ds.kind != "swarm" or len(ds.descents[0].positions) <= 1:
+                draw_race_plot(state)
+            _ball_table(ds)
+            for line in ds.messages[-6:]:
+                imgui.text_colored(RED if "diverged" in line else DIM, line)
+    finally:
+        imgui.end()
+    return changed
+
+
+def _ball_table(ds) -> None:
+    rows = ds.ball_report(limit=12)
+    if not rows:
+        return
+    flags = imgui.TableFlags_.borders_inner_h | imgui.TableFlags_.row_bg
+    if imgui.begin_table("balls", 5, flags):
+        for head in ("ball", "steps", "f", "|grad|", "status"):
+            imgui.table_setup_column(head)
+        imgui.table_headers_row()
+        for row in rows:
+            imgui.table_next_row()
+            imgui.table_next_column()
+            imgui.text_colored((*row["color"], 1.0), row["name"])
+            imgui.table_next_column()
+            imgui.text(str(row["steps"]))
+            imgui.table_next_column()
+            imgui.text(_num(row["f"]))
+            imgui.table_next_column()
+            imgui.text(_num(row["grad_norm"]))
+            imgui.table_next_column()
+            imgui.text_colored(_STATUS_COLORS[row["status"]], row["status"])
+        imgui.end_table()
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}" if math.isfinite(v) else "undefined"
