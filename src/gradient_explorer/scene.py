@@ -92,6 +92,8 @@ class SceneRenderer:
         self.mesh = MeshVisual(ctx)
         self.labels: list[Label] = []
         self._cache: dict[str, tuple] = {}
+        self.curve_visual = None  # the 1D mode and the balls: made on first use
+        self.balls_visual = None
 
     @property
     def grid(self) -> int:
@@ -112,8 +114,12 @@ class SceneRenderer:
         surface = state.surface
         if clear:
             ctx.clear(*view.background, 1.0, depth=1.0)
-        if surface.dim != 2:
-            return []
+        if getattr(state, "mode", "surface") == "curve" or surface.dim == 1:
+            from gradient_explorer.visuals.curve_visual import CurveVisual
+
+            self.curve_visual = self.curve_visual or CurveVisual(ctx)
+            self.labels = self.curve_visual.render(state, size)
+            return self.labels
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.disable(moderngl.CULL_FACE)
         self.set_grid(view.grid)
@@ -153,6 +159,12 @@ class SceneRenderer:
             if getattr(view, "slice", False):  # the point panel's direction dial
                 draw_slice(self.mesh, surface, point, getattr(state, "direction", 0.0), mvp)
             self._point(geometry, mvp, view.tangent_plane, surface)
+        descent = getattr(state, "descent", None)
+        if descent is not None and descent.active:
+            from gradient_explorer.visuals.balls_visual import BallsVisual
+
+            self.balls_visual = self.balls_visual or BallsVisual(ctx)
+            self.balls_visual.render(state, mvp, heights)
         return self.labels
 
     def _cached(self, name: str, key, build):
@@ -193,6 +205,10 @@ class SceneRenderer:
             self.mesh,
         ):
             visual.release()
+        for visual in (self.curve_visual, self.balls_visual):
+            if visual is not None:
+                visual.release()
+        self.curve_visual = self.balls_visual = None
         self._cache.clear()
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradient_explorer.camera import OrbitCamera
+from gradient_explorer.curve_mode import CurveState
+from gradient_explorer.descent_mode import DescentState
 from gradient_explorer.errors import UsageError
 from gradient_explorer.surface import Surface
 
@@ -58,6 +60,8 @@ class AppState:
     direction: float = 0.0  # degrees from +x: the dial for the directional derivative
     mode: str = "surface"  # "surface" (3D) or "curve" (the 1D mode)
     playing: bool = False  # Space: the animations (descent, 1D sweep) run
+    curve: CurveState = field(default_factory=CurveState)  # the 1D mode
+    descent: DescentState = field(default_factory=DescentState)  # balls rolling downhill
 
     @classmethod
     def for_surface(cls, surface: Surface, aspect: float = 16 / 9, **kwargs) -> AppState:
