@@ -15,6 +15,7 @@ import os
 import random
 import string
 import sys
+import tempfile
 import time
 
 from gradient_explorer.errors import ExpressionError
@@ -103,6 +104,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    os.chdir(tempfile.mkdtemp(prefix="fuzz-expressions-"))  # to notice files written
     builtins_before = dict(vars(builtins))
     env_before = dict(os.environ)
     cwd_before = sorted(os.listdir("."))

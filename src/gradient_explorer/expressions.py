@@ -315,7 +315,24 @@ class _Builder:
                 self.column(node),
             )
         args = [self.build(arg, depth) for arg in node.args]
+        if func.id == "exp":
+            self._check_exp(args[0], node)
         return constructor(*args)
+
+    def _check_exp(self, arg: sp.Expr, node: ast.AST) -> None:
+        """exp(c log u) is u^c to sympy, computed exactly: bound c before it is built."""
+        if arg.is_number:
+            value = _magnitude(arg)
+            if value is None or value > math.log(MAX_CONSTANT):
+                message = "exp() of a constant too large: use smaller numbers"
+                raise _error(message, self.column(node))
+        for term in sp.Add.make_args(arg):
+            coeff, rest = term.as_coeff_Mul()
+            if rest.has(sp.log) and abs(float(coeff)) > MAX_EXPONENT:
+                raise _error(
+                    f"exponent too large (limit {MAX_EXPONENT}): use smaller powers",
+                    self.column(node),
+                )
 
 
 def _magnitude(expr: sp.Expr) -> float | None:
