@@ -383,3 +383,24 @@ def test_release_leaves_no_live_gl_objects(monkeypatch, tmp_path):
     h.app.release()
     assert h.live() == 0
     h.close()  # releasing twice is harmless
+
+
+def test_panels_in_a_headless_render(ctx, tmp_path):
+    from gradient_explorer.headless import HeadlessRenderer, save_png
+
+    state = AppState.for_surface(Surface.named("banana"), aspect=SIZE[0] / SIZE[1])
+    state.point = (0.5, 1.5)
+    state.view.slice = True
+    ui = panels.UiState(gl_renderer=ctx.info["GL_RENDERER"])
+    renderer = HeadlessRenderer(ctx)
+    try:
+        bare = renderer.render(state, SIZE, draw_ui=lambda: None).astype(int)
+        for _ in range(2):  # auto-sized imgui windows appear on their second frame
+            shown = renderer.render(state, SIZE, draw_ui=lambda: panels.draw_panels(state, ui))
+    finally:
+        renderer.release()
+        ctx.detect_framebuffer(0).use()
+    save_png(shown, tmp_path / "panels.png")
+    differs = np.abs(shown.astype(int) - bare).sum(-1) > 30
+    assert differs[20:400, 20:300].mean() > 0.2
+    assert differs[50:250, 650:780].mean() < 0.02

@@ -44,9 +44,9 @@ def _state(args, size):
         surface = surface_from_args(args)
     else:
         surface = Surface.named("banana")
-    if surface.dim != 2:
-        raise UsageError("the window shows height surfaces f(x, y) for now; this is a curve")
-    return AppState.for_surface(surface, aspect=size[0] / size[1])
+    state = AppState.for_surface(surface, aspect=size[0] / size[1])
+    state.mode = "curve" if surface.dim == 1 else "surface"  # a curve opens the 1D mode
+    return state
 
 
 def fallback_path() -> Path:
