@@ -223,6 +223,9 @@ class BallsVisual:
         self._capacity = 0
         self._instances = None
         self._vao = None
+        self._points_program = None
+        self._points_vao = None
+        self._points_for = None
         self._ensure(capacity)
         self.mesh = MeshVisual(ctx)
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
@@ -291,12 +294,54 @@ class BallsVisual:
                     "u_light_dir": tuple(float(v) for v in view.light_direction),
                 },
             )
-            first, count = self._lod["fine" if n <= COARSE_ABOVE else "coarse"]
-            self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
-            if view.floor:
-                set_uniforms(self.program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
+            if n > COARSE_ABOVE:
+                self._render_points(state, mvp, heights, radius, n)
+            else:
+                first, count = self._lod["fine"]
                 self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+                if view.floor:
+                    set_uniforms(self.program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
+                    self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
         self._glyphs(ds, surface, per_run, mvp, radius, extent)
+
+    def _render_points(self, state, mvp: bytes, heights, radius: float, n: int) -> None:
+        """A swarm: sphere-shaded point sprites, one vertex per ball."""
+        if self._points_vao is None:
+            self._points_program = load_program(self.ctx, "ball_points")
+            self._points_vao = self.ctx.vertex_array(
+                self._points_program, [(self._instances, "3f 4f", "in_center", "in_color")]
+            )
+            self._points_for = self._instances
+        elif self._points_for is not self._instances:  # the instance buffer grew
+            self._points_vao.release()
+            self._points_vao = self.ctx.vertex_array(
+                self._points_program, [(self._instances, "3f 4f", "in_center", "in_color")]
+            )
+            self._points_for = self._instances
+        camera = state.camera
+        viewport_height = self.ctx.fbo.viewport[3] if self.ctx.fbo is not None else 720
+        fbo_size = self.ctx.fbo.viewport if self.ctx.fbo is not None else (0, 0, 1280, 720)
+        aspect = fbo_size[2] / max(fbo_size[3], 1)
+        projection = camera.projection_matrix(aspect)
+        view_rotation = camera.view_matrix()[:3, :3]
+        light = view_rotation @ np.asarray(state.view.light_direction, dtype=np.float64)
+        set_uniforms(
+            self._points_program,
+            {
+                "u_mvp": mvp,
+                "u_radius": radius,
+                "u_pixels_per_unit_at_w1": 0.5 * viewport_height * float(projection[1, 1]),
+                "u_on_floor": 0,
+                "u_floor_z": heights.floor_z,
+                "u_light_view": tuple(float(v) for v in light),
+            },
+        )
+        self.ctx.enable(moderngl.PROGRAM_POINT_SIZE)
+        self._points_vao.render(moderngl.POINTS, vertices=n)
+        if state.view.floor:
+            set_uniforms(self._points_program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
+            self._points_vao.render(moderngl.POINTS, vertices=n)
+        self.ctx.disable(moderngl.PROGRAM_POINT_SIZE)
 
     def _trails(self, ds, surface, mvp: bytes, heights, floor: bool) -> None:
         total = sum(d.n for d in ds.descents)
@@ -383,5 +428,9 @@ class BallsVisual:
             self._instances.release()
             self._vao = self._instances = None
         self._sphere.release()
+        if self._points_vao is not None:
+            self._points_vao.release()
+            self._points_program.release()
+            self._points_vao = self._points_program = None
         self.program.release()
         self.mesh.release()
