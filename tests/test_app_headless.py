@@ -404,3 +404,35 @@ def test_panels_in_a_headless_render(ctx, tmp_path):
     differs = np.abs(shown.astype(int) - bare).sum(-1) > 30
     assert differs[20:400, 20:300].mean() > 0.2
     assert differs[50:250, 650:780].mean() < 0.02
+
+
+def test_try_this_curve_mode_sweeps_and_space_pauses(harness):
+    h = harness
+    panels.try_curve_mode(h.state, h.app.ui)
+    assert h.state.mode == "curve" and h.state.curve.playing
+    x0 = h.state.curve.x
+    h.frame(5, dt=0.1)
+    assert h.state.curve.x != x0  # the tangent point sweeps along the curve
+    h.key("SPACE")
+    assert not h.state.curve.playing
+    x1 = h.state.curve.x
+    h.frame(3, dt=0.1)
+    assert h.state.curve.x == x1
+
+
+def test_shift_click_drops_a_rolling_ball(harness):
+    h = harness
+    xy = _visible_points(h, CANDIDATES)[-1]
+    sx, sy = h.screen_of(xy)
+    h.move(sx, sy)
+    h.wnd._modifiers.shift = True
+    h.app.on_mouse_press_event(sx, sy, LEFT)
+    h.frame()
+    h.app.on_mouse_release_event(sx, sy, LEFT)
+    h.wnd._modifiers.shift = False
+    assert h.state.descent.active
+    ((d),) = h.state.descent.descents[-1:]
+    np.testing.assert_allclose(d.positions[-1], xy, atol=2e-3)
+    f0 = float(h.state.surface.f(d.positions[-1]))
+    h.frame(20, dt=0.1)  # the ball rolls downhill
+    assert float(h.state.surface.f(d.positions[-1])) < f0

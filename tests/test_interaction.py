@@ -72,3 +72,20 @@ def test_zero_size_view_turns_picking_off(inter):
     inter.set_view((0, 0, 0, 0), (0, 0), 1.0)
     assert inter.pick(10, 10) is None
     assert inter.scroll(10, 10, 1.0)  # zooms toward the target instead
+
+
+def test_shift_click_drops_a_ball_and_shift_drag_pans(inter):
+    dropped = []
+    inter.on_drop = dropped.append
+    x, y = _screen(inter, (0.6, -0.4))
+    inter.press(x, y, 1, shift=True)
+    inter.release(x, y, 1)
+    assert len(dropped) == 1
+    np.testing.assert_allclose(dropped[0], (0.6, -0.4), atol=1e-6)
+    assert inter.state.point is None  # a ball, not the point
+    target = inter.state.camera.get_state()["target"]
+    inter.press(x, y, 1, shift=True)
+    inter.drag(x + 60, y, 60, 0)
+    inter.release(x + 60, y, 1)
+    assert len(dropped) == 1
+    assert inter.state.camera.get_state()["target"] != target

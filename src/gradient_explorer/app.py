@@ -20,9 +20,11 @@ from typing import Any
 import moderngl
 import moderngl_window as mglw
 import numpy as np
-from imgui_bundle import imgui
+from imgui_bundle import imgui, implot
 
 from gradient_explorer.controller import OrbitController
+from gradient_explorer.curve_mode import active_curve
+from gradient_explorer.curve_mode import advance as curve_advance
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.gl import check_version
 from gradient_explorer.interaction import Interaction
@@ -101,11 +103,14 @@ class ExplorerApp(mglw.WindowConfig):
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
         self.scene = SceneRenderer(self.ctx, state.view.grid)
         self.controller = OrbitController(state.camera)
-        self.interaction = Interaction(state, self.controller, on_point=self._user_moved_point)
+        self.interaction = Interaction(
+            state, self.controller, on_point=self._user_moved_point, on_drop=self._drop_ball
+        )
 
         self._imgui_ctx = imgui.create_context()
         imgui.set_current_context(self._imgui_ctx)
         imgui.get_io().set_ini_filename(None)  # no imgui.ini in the working directory
+        self._implot_ctx = implot.create_context()  # the descent race plot
         keys = keys if keys is not None else wnd.keys
         self.imgui_input = ImguiInput(wnd, keys=keys)
         self.imgui_renderer = ImguiRenderer(self.ctx)
@@ -159,6 +164,11 @@ class ExplorerApp(mglw.WindowConfig):
         ui.fps = panels.frame_rate(ui.fps, frame_time)
         panels.apply_compiled(state, ui)
         ui.advance(state, frame_time)
+        dt = min(max(frame_time, 0.0), 0.25)  # a stalled frame must not jump the sweep
+        if state.mode == "curve" and state.curve.playing:
+            curve_advance(state.curve, dt, active_curve(state).domain)
+        if state.descent.active:
+            state.descent.advance(dt)
         state.camera.update(max(frame_time, 0.0))
         self._check_exit()
 
@@ -279,6 +289,13 @@ class ExplorerApp(mglw.WindowConfig):
     def _user_moved_point(self) -> None:
         self.ui.animation = None  # the user's hand beats the script
 
+    def _drop_ball(self, xy: np.ndarray) -> None:
+        """Shift+click: a ball starts rolling from there under the chosen optimizer."""
+        state = self.state
+        state.descent.drop_ball(state.surface, xy)
+        state.descent.playing = True
+        self.ui.say(f"ball dropped at ({xy[0]:.3g}, {xy[1]:.3g})")
+
     def on_mouse_position_event(self, x: float, y: float, dx: float, dy: float) -> None:
         self._mouse = (x, y)
         if self._released:
@@ -353,7 +370,15 @@ class ExplorerApp(mglw.WindowConfig):
         """
         state, ui, view = self.state, self.ui, self.state.view
         if name == "SPACE":
-            state.playing = not state.playing
+            # Space plays what is on screen: the 1D sweep, else the balls.
+            if state.mode == "curve":
+                state.curve.playing = not state.curve.playing
+                state.playing = state.curve.playing
+            elif state.descent.active:
+                state.descent.playing = not state.descent.playing
+                state.playing = state.descent.playing
+            else:
+                state.playing = not state.playing
             ui.say("playing" if state.playing else "paused")
         elif name == "L":
             view.lighting = LIGHTING_MODES[(LIGHTING_MODES.index(view.lighting) + 1) % 3]
@@ -402,6 +427,7 @@ class ExplorerApp(mglw.WindowConfig):
         self.scene.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
+        implot.destroy_context(self._implot_ctx)
         imgui.destroy_context(self._imgui_ctx)
         self._imgui_ctx = None
 

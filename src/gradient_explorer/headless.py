@@ -75,17 +75,20 @@ class HeadlessRenderer:
         return np.frombuffer(data, np.uint8).reshape(height, width, 3)[::-1].copy()
 
     def _overlay(self, state, labels, size, fbo, draw_ui) -> None:
-        from imgui_bundle import imgui
+        from imgui_bundle import imgui, implot
 
         from gradient_explorer.ui.imgui_renderer import ImguiRenderer
         from gradient_explorer.ui.labels import draw_labels
 
         if self._imgui is None:
             context = imgui.create_context()
+            imgui.set_current_context(context)  # another renderer's context may be current
             imgui.get_io().set_ini_filename(None)
-            self._imgui = (context, ImguiRenderer(self.ctx))
-        context, renderer = self._imgui
+            plots = implot.create_context()  # panels with plots (the race) work headless too
+            self._imgui = (context, ImguiRenderer(self.ctx), plots)
+        context, renderer, plots = self._imgui
         imgui.set_current_context(context)
+        implot.set_current_context(plots)
         io = imgui.get_io()
         io.display_size = (float(size[0]), float(size[1]))
         io.delta_time = 1.0 / 60.0
@@ -102,11 +105,12 @@ class HeadlessRenderer:
                 obj.release()
         self._targets.clear()
         if self._imgui is not None:
-            from imgui_bundle import imgui
+            from imgui_bundle import imgui, implot
 
-            context, renderer = self._imgui
+            context, renderer, plots = self._imgui
             imgui.set_current_context(context)
             renderer.release()
+            implot.destroy_context(plots)
             imgui.destroy_context(context)
             self._imgui = None
         self.scene.release()

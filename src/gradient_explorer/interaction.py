@@ -65,10 +65,13 @@ class Interaction:
         state: AppState,
         controller: OrbitController | None = None,
         on_point: Callable[[], None] | None = None,
+        on_drop: Callable[[np.ndarray], None] | None = None,
     ) -> None:
         self.state = state
         self.controller = controller or OrbitController(state.camera)
         self.on_point = on_point
+        self.on_drop = on_drop  # shift+click: drop a ball there (the descent mode)
+        self._shift_press: tuple[float, float] | None = None
         self.viewport: tuple[float, float, float, float] = (0.0, 0.0, 800.0, 600.0)
         self.framebuffer_size: tuple[float, float] = (800.0, 600.0)
         self.pixel_ratio = 1.0
@@ -197,6 +200,8 @@ class Interaction:
             self._moved = 0.0
             self._grab = self._grab_at(x, y)
             return True
+        if button in _LEFT:  # shift: a drag pans, a click drops a ball
+            self._shift_press = (float(x), float(y))
         self._camera_drag = self.controller.press(x, y, button, shift=shift)
         return self._camera_drag
 
@@ -234,10 +239,19 @@ class Interaction:
             self._press = None
             self._place(x, y)
             return True
+        dropped = False
+        if self._shift_press is not None and button in _LEFT:
+            px, py = self._shift_press
+            self._shift_press = None
+            if math.hypot(x - px, y - py) < CLICK_SLOP and self.on_drop is not None:
+                world = self.pick_surface(x, y)
+                if world is not None:
+                    self.on_drop(np.asarray(world[:2], dtype=np.float64))
+                    dropped = True
         if self._camera_drag and self.controller.release(button):
             self._camera_drag = False
             return True
-        return False
+        return dropped
 
     def scroll(self, x: float, y: float, dy: float) -> bool:
         """Wheel: zoom toward what is under the cursor."""
@@ -247,6 +261,7 @@ class Interaction:
     def cancel(self) -> None:
         """Forget any press or drag (e.g. when the window loses the mouse)."""
         self._press = None
+        self._shift_press = None
         self._grab = None
         for button in ("left", "right", "middle"):
             self.controller.release(button)

@@ -22,6 +22,8 @@ from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.surface import Surface
+from gradient_explorer.ui.curve_panel import draw_curve_panel
+from gradient_explorer.ui.descent_panel import draw_descent_panel
 
 __all__ = [
     "KEY_HELP",
@@ -602,9 +604,12 @@ TRY_THIS = (
 
 
 def try_curve_mode(state: AppState, ui: UiState) -> None:
-    """(1) The 1D mode, playing (the 1D module does the rest)."""
+    """(1) The 1D mode, playing: the tangent sweeps along the cubic."""
     state.mode = "curve"
     state.playing = True
+    state.curve.source = "catalogue"
+    state.curve.name = "cubic"
+    state.curve.playing = True
     ui.say(TRY_THIS[0][1])
 
 
@@ -675,6 +680,11 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
             changed |= draw_point_panel(state, ui)
         if imgui.collapsing_header("View"):
             changed |= draw_view_panel(state, ui)
+        if imgui.collapsing_header("Descent"):
+            changed |= draw_descent_panel(state)
+        curve_flags = open_ if state.mode == "curve" else 0
+        if imgui.collapsing_header("1D mode", curve_flags):
+            changed |= draw_curve_panel(state)
         if imgui.collapsing_header("Try this", open_):
             changed |= draw_try_this_panel(state, ui)
     imgui.end()
