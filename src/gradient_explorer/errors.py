@@ -11,3 +11,7 @@ class ExpressionError(GradientExplorerError, ValueError):
 
 class UsageError(GradientExplorerError, ValueError):
     """A command-line or API argument is out of range or malformed."""
+
+
+class SessionError(UsageError):
+    """A session file was refused (unreadable, malformed, out of range); nothing changed."""
