@@ -36,6 +36,8 @@ class ViewOptions:
     grid: int = 256
     field_grid: int = 18
     background: tuple[float, float, float] = (0.075, 0.08, 0.1)
+    # Framebuffer pixels covered by side panels (left, right): 2D plots keep clear of them.
+    insets: tuple[float, float] = (0.0, 0.0)
 
     def validate(self) -> ViewOptions:
         if self.lighting not in LIGHTING_MODES:

@@ -166,6 +166,7 @@ class UiState:
     message: str = ""
     message_is_error: bool = False
     show_help: bool = False
+    show_descent: bool = False
     fps: float = 0.0
     gl_renderer: str = ""
     aspect: float = 16 / 9
@@ -680,14 +681,30 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
             changed |= draw_point_panel(state, ui)
         if imgui.collapsing_header("View"):
             changed |= draw_view_panel(state, ui)
-        if imgui.collapsing_header("Descent"):
-            changed |= draw_descent_panel(state)
-        curve_flags = open_ if state.mode == "curve" else 0
-        if imgui.collapsing_header("1D mode", curve_flags):
-            changed |= draw_curve_panel(state)
+        imgui.separator()
+        _, ui.show_descent = imgui.checkbox("balls and optimizers", ui.show_descent)
+        in_curve = state.mode == "curve"
+        clicked, in_curve = imgui.checkbox("1D mode (tangent sweep)", in_curve)
+        if clicked:
+            state.mode = "curve" if in_curve else "surface"
+            changed = True
         if imgui.collapsing_header("Try this", open_):
             changed |= draw_try_this_panel(state, ui)
     imgui.end()
+    # The 1D and descent panels stand on the right, so the left panel keeps its place.
+    right = width - (PANEL_WIDTH_EM + 0.5) * em
+    top = 0.5 * em
+    show_descent = (ui.show_descent or state.descent.active) and state.mode != "curve"
+    scale = io.display_framebuffer_scale.x or 1.0
+    panel = (PANEL_WIDTH_EM + 1.0) * em * scale
+    state.view.insets = (panel, panel if (state.mode == "curve" or show_descent) else 0.0)
+    if state.mode == "curve":
+        imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.always)
+        changed |= draw_curve_panel(state)
+        top += imgui.get_font_size() * 22
+    if show_descent:
+        imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)
+        changed |= draw_descent_panel(state)
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         draw_help(ui, (width, height))

@@ -97,12 +97,20 @@ def _robust_range(values: np.ndarray, include_zero: bool = False) -> tuple[float
     return (lo - pad, hi + pad)
 
 
-def curve_layout(curve, size: tuple[int, int], show_derivative: bool) -> CurveLayout:
-    """Bands for a ``size`` framebuffer: ranges from f (and f') sampled over the domain."""
+def curve_layout(
+    curve, size: tuple[int, int], show_derivative: bool, insets: tuple[float, float] = (0, 0)
+) -> CurveLayout:
+    """Bands for a ``size`` framebuffer: ranges from f (and f') sampled over the domain.
+
+    ``insets`` (left, right, in pixels) keep the plot clear of side panels.
+    """
     width, height = size
     (x0, x1) = curve.domain[0]
     xs = np.linspace(x0, x1, 801)
-    left, right = 84.0, width - 36.0
+    inset_left, inset_right = (max(0.0, float(v)) for v in insets)
+    if width - inset_left - inset_right < 240:  # too narrow: let the panels overlap
+        inset_left = inset_right = 0.0
+    left, right = 84.0 + inset_left, width - 36.0 - inset_right
     top, bottom = 46.0, height - 40.0
     if show_derivative:
         split = top + 0.64 * (bottom - top)
@@ -216,7 +224,8 @@ class CurveVisual:
         curve = active_curve(state)
         (x0, x1) = curve.domain[0]
         cs.x = float(min(max(cs.x, x0), x1))
-        layout = curve_layout(curve, (width, height), cs.show_derivative)
+        insets = getattr(state.view, "insets", (0.0, 0.0))
+        layout = curve_layout(curve, (width, height), cs.show_derivative, insets)
         self.layout = layout
         ctx = self.ctx
         ctx.disable(moderngl.DEPTH_TEST)
