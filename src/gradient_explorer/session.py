@@ -554,7 +554,8 @@ def _build_view(r: _Reader | None):
 def _build_camera(r: _Reader | None, state, aspect: float) -> None:
     camera = state.camera
     if r is None:
-        state.frame_camera(aspect)
+        if state.surface.dim == 2:  # a curve has no 3D box to frame
+            state.frame_camera(aspect)
         return
     scene = r.raw("scene", None)
     cam = {}
@@ -570,7 +571,8 @@ def _build_camera(r: _Reader | None, state, aspect: float) -> None:
         cam["projection"] = r.str("projection", None, ("perspective", "orthographic"))
     r.done()
     if scene is None:
-        state.frame_camera(aspect)
+        if state.surface.dim == 2:
+            state.frame_camera(aspect)
     else:
         box = _array(scene, r.where("scene"), (2, 3))
         if np.abs(box).max() > BIG:

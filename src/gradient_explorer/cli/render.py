@@ -13,10 +13,19 @@ def register(sub) -> None:
         help="render a PNG headless (no display needed)",
         description="Render the explorer's 3D view of a surface into a PNG, through EGL.",
     )
-    add_surface_args(parser)
+    add_surface_args(parser, required=False)
+    add_session_arg(parser)
     add_view_args(parser)
     parser.add_argument("--out", required=True, metavar="FILE.png", help="where to save")
     parser.set_defaults(handler=run)
+
+
+def add_session_arg(parser) -> None:
+    parser.add_argument(
+        "--session",
+        metavar="FILE.json",
+        help="start from a saved session (view options given here override it)",
+    )
 
 
 def add_view_args(parser) -> None:
@@ -27,14 +36,14 @@ def add_view_args(parser) -> None:
     parser.add_argument(
         "--view", choices=("three_quarter", "top", "side"), help="a preset camera view"
     )
-    parser.add_argument("--lighting", choices=LIGHTING_MODES, default="lit")
+    parser.add_argument("--lighting", choices=LIGHTING_MODES, default=None, help="(lit)")
     parser.add_argument("--contours", type=int, default=None, metavar="N", help="level curves")
     parser.add_argument("--floor", action="store_true", help="draw the floor contour map")
     parser.add_argument("--field", action="store_true", help="gradient arrows on the floor")
     parser.add_argument("--normals", action="store_true", help="normal arrows on the surface")
     parser.add_argument("--no-axes", action="store_true", help="hide the axes and labels")
     parser.add_argument("--point", metavar="X,Y", help="place the point (gradient, tangent plane)")
-    parser.add_argument("--grid", type=int, default=256, help="vertices per side (256)")
+    parser.add_argument("--grid", type=int, default=None, help="vertices per side (256)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -48,23 +57,67 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
-    surface = surface_from_args(args)
-    if surface.dim != 2:
-        raise UsageError("render draws height surfaces f(x, y); this is a curve in x")
+def state_from_args(args, allow_curves: bool = False) -> tuple[AppState, tuple[int, int]]:
+    """The state and size the options describe: a surface (or ``--session``) and a view."""
     size = parse_size(args.size)
+    if getattr(args, "session", None):
+        return session_state(args, size), size
+    if not (getattr(args, "surface", None) or getattr(args, "expr", None)):
+        raise UsageError("give --surface NAME, --expr TEXT or --session FILE")
+    surface = surface_from_args(args)
+    if surface.dim != 2 and not allow_curves:
+        raise UsageError("render draws height surfaces f(x, y); this is a curve in x")
     view = ViewOptions(
-        lighting=args.lighting,
+        lighting=args.lighting or "lit",
         floor=bool(args.floor or args.field),
         field=bool(args.field),
         normal_arrows=bool(args.normals),
         axes=not args.no_axes,
-        grid=args.grid,
+        grid=256 if args.grid is None else args.grid,
     )
     if args.contours is not None:
         view.contours = args.contours
     view.validate()
-    state = AppState.for_surface(surface, aspect=size[0] / size[1], view=view)
+    if surface.dim == 1:  # the 1D view has no 3D camera to frame
+        state = AppState(surface=surface, view=view, mode="curve")
+    else:
+        state = AppState.for_surface(surface, aspect=size[0] / size[1], view=view)
+    _camera_and_point(args, state, size)
+    return state, size
+
+
+def session_state(args, size: tuple[int, int]) -> AppState:
+    """Load ``--session``; the view options given on the command line override it."""
+    from gradient_explorer.session import load_session
+
+    for flag in ("surface", "expr", "domain", "display"):
+        if getattr(args, flag, None):
+            raise UsageError(f"--session holds the surface: drop --{flag}")
+    if getattr(args, "param", None):
+        raise UsageError("--session holds the surface and its parameters: drop --param")
+    state = load_session(args.session, aspect=size[0] / size[1])
+    view = state.view
+    if args.lighting:
+        view.lighting = args.lighting
+    if args.contours is not None:
+        view.contours = args.contours
+    if args.floor or args.field:
+        view.floor = True
+    if args.field:
+        view.field = True
+    if args.normals:
+        view.normal_arrows = True
+    if args.no_axes:
+        view.axes = False
+    if args.grid is not None:
+        view.grid = args.grid
+    view.validate()
+    _camera_and_point(args, state, size)
+    return state
+
+
+def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
+    surface = state.surface
     if args.view:
         state.camera.preset(args.view, size[0] / size[1], snap=True)
     if args.camera:
@@ -75,6 +128,8 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
             {**state.camera.get_state(), "azimuth": az, "elevation": el, "distance": dist}
         )
     if args.point:
+        if surface.dim != 2:
+            raise UsageError("--point is for height surfaces f(x, y)")
         x, y = parse_floats(args.point, "--point", (2,))
         (x0, x1), (y0, y1) = surface.domain
         if not (x0 <= x <= x1 and y0 <= y <= y1):
@@ -82,7 +137,6 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
                 f"--point {x:g},{y:g} is outside the domain [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]"
             )
         state.point = (x, y)
-    return state, size
 
 
 def run(args) -> int:

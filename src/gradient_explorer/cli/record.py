@@ -1,0 +1,149 @@
+"""``gradient-explorer record``: an MP4 or GIF of the explorer, rendered headless.
+
+The camera can orbit, a race or a swarm of balls can roll, and the 1D mode's tangent
+can sweep; see :mod:`gradient_explorer.recording`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gradient_explorer.cli.common import add_surface_args, parse_floats
+from gradient_explorer.cli.render import add_session_arg, add_view_args, state_from_args
+from gradient_explorer.errors import UsageError
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "record",
+        help="record an MP4 or GIF headless (orbit, descent race or swarm, 1D sweep)",
+        description=(
+            "Record the explorer's view frame by frame into an MP4 (H.264) or a GIF. "
+            "Example: gradient-explorer record --surface banana --orbit --descent adam sgd "
+            "--frames 120 --out banana.mp4"
+        ),
+    )
+    add_surface_args(parser, required=False)
+    add_session_arg(parser)
+    add_view_args(parser)
+    parser.add_argument("--out", required=True, metavar="FILE.mp4|FILE.gif", help="the video")
+    parser.add_argument("--frames", type=int, required=True, metavar="N", help="frame count")
+    parser.add_argument("--fps", type=float, default=30.0, help="frames per second (30)")
+    parser.add_argument("--orbit", action="store_true", help="turn the camera 360 degrees")
+    parser.add_argument(
+        "--descent",
+        nargs="+",
+        metavar="OPT",
+        help="race these optimizers from --start (e.g. adam sgd rmsprop)",
+    )
+    parser.add_argument(
+        "--swarm", type=int, metavar="N", help="N balls spread over the domain instead"
+    )
+    parser.add_argument("--start", metavar="X,Y", help="where the race starts (near a corner)")
+    parser.add_argument("--lr", type=float, help="learning rate for every optimizer used")
+    parser.add_argument(
+        "--steps-per-frame", type=int, default=1, metavar="K", help="descent steps a frame (1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random spread of the swarm (0)")
+    parser.add_argument("--sweep", action="store_true", help="record the 1D mode's tangent sweep")
+    parser.set_defaults(handler=run)
+
+
+def default_start(surface) -> tuple[float, ...]:
+    """A start in the upper-left corner region: a long way to roll on most surfaces."""
+    if surface.dim == 1:
+        (lo, hi) = surface.domain[0]
+        return (lo + 0.15 * (hi - lo),)
+    (x0, x1), (y0, y1) = surface.domain
+    return (x0 + 0.15 * (x1 - x0), y1 - 0.15 * (y1 - y0))
+
+
+def setup_descent(state, args) -> None:
+    """Start the race (``--descent``) or the swarm (``--swarm``) the options ask for."""
+    from gradient_explorer.optimizers import OPTIMIZERS
+
+    ds = state.descent
+    names = [n.lower() for n in (args.descent or [])]
+    for name in names:
+        if name not in OPTIMIZERS:
+            raise UsageError(f"unknown optimizer '{name}'; choose from {', '.join(OPTIMIZERS)}")
+    if args.lr is not None:
+        for name in names or [ds.optimizer]:
+            error = ds.set_hyper(name, "lr", args.lr)
+            if error:
+                raise UsageError(error)
+    surface = state.surface
+    if args.swarm is not None:
+        from gradient_explorer.descent_mode import MAX_SWARM
+
+        if not 1 <= args.swarm <= MAX_SWARM:
+            raise UsageError(f"--swarm must be between 1 and {MAX_SWARM}, got {args.swarm}")
+        if len(names) > 1:
+            raise UsageError("a swarm uses one optimizer: give one name to --descent")
+        ds.kind, ds.swarm_size, ds.seed = "swarm", args.swarm, args.seed
+        if names:
+            ds.optimizer = names[0]
+        ds.start_run(surface)
+    elif names:
+        if args.start:
+            start = parse_floats(args.start, "--start", (surface.dim,))
+        else:
+            start = default_start(surface)
+        if len(names) == 1:
+            ds.kind, ds.optimizer = "single", names[0]
+        else:
+            ds.kind, ds.race = "race", names
+        ds.start_run(surface, start)
+    elif args.start:
+        raise UsageError("--start needs --descent")
+    if ds.active:
+        ds.playing = True
+
+
+def setup_sweep(state, args, frames: int, fps: float, from_session: bool) -> None:
+    """The 1D mode: the slice through the point (a curve itself), once there and back."""
+    state.mode = "curve"
+    cs = state.curve
+    if not from_session:
+        from gradient_explorer.curve_mode import active_curve
+
+        cs.source = "slice"  # a curve shows itself; a surface its cut through the point
+        cs.wrap = False
+        (lo, _hi) = active_curve(state).domain[0]
+        cs.x, cs.sweep_direction = lo, 1
+        cs.speed = 2.0 / (frames / fps)  # one round trip over the recording: it loops
+    cs.playing = True
+    state.playing = True
+
+
+def run(args) -> int:
+    from gradient_explorer.recording import progress_printer, record
+
+    if args.frames is None or not 1 <= args.frames <= 100_000:
+        raise UsageError(f"--frames must be between 1 and 100000, got {args.frames}")
+    if not 1 <= args.fps <= 240:
+        raise UsageError(f"--fps must be between 1 and 240, got {args.fps:g}")
+    if not 0 <= args.steps_per_frame <= 10_000:
+        raise UsageError(f"--steps-per-frame must be 0..10000, got {args.steps_per_frame}")
+    if not str(args.out).lower().endswith((".mp4", ".gif")):
+        raise UsageError(f"--out must end in .mp4 or .gif, got '{args.out}'")
+    state, size = state_from_args(args, allow_curves=True)
+    setup_descent(state, args)
+    if args.sweep:
+        setup_sweep(state, args, args.frames, args.fps, bool(args.session))
+    elif state.surface.dim == 1:
+        state.mode = "curve"
+    path = record(
+        state,
+        args.out,
+        args.frames,
+        args.fps,
+        size,
+        orbit=args.orbit,
+        steps_per_frame=args.steps_per_frame,
+        sweep=args.sweep,
+        progress=progress_printer(sys.stderr),
+    )
+    w, h = size if path.suffix.lower() == ".gif" else (size[0] - size[0] % 2, size[1] - size[1] % 2)
+    print(f"wrote {path} ({args.frames} frames, {w}x{h}, {args.fps:g} fps)")
+    return 0
