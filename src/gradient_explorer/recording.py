@@ -9,7 +9,9 @@ is the state as given, so an orbit loops without a repeated frame.
 MP4 is H.264 (libx264, yuv420p) through the ffmpeg binary that ships in the
 ``imageio-ffmpeg`` wheel; yuv420p needs even sizes, so an MP4's size is rounded down to
 even numbers. GIF goes through imageio's Pillow plugin with ``1000 / fps`` ms per frame
-(its frames are kept in memory until the end: keep GIFs short). The file is written
+(its frames are kept in memory until the end: keep GIFs short; Pillow merges two
+identical consecutive frames into one longer one, so a still stretch has fewer frames
+but the same playing time). The file is written
 to a temporary file in the same folder and renamed over the target at the end, so an
 interrupted recording never leaves half a video behind.
 

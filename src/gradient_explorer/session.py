@@ -323,6 +323,8 @@ def parse_session_text(text: str | bytes) -> dict[str, Any]:
             parse_int=_parse_int,
             object_pairs_hook=_pairs,
         )
+    except SessionError:  # from the hooks: already says what is wrong
+        raise
     except json.JSONDecodeError as exc:
         raise SessionError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

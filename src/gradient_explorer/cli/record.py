@@ -109,9 +109,12 @@ def setup_sweep(state, args, frames: int, fps: float, from_session: bool) -> Non
 
         cs.source = "slice"  # a curve shows itself; a surface its cut through the point
         cs.wrap = False
-        (lo, _hi) = active_curve(state).domain[0]
-        cs.x, cs.sweep_direction = lo, 1
-        cs.speed = 2.0 / (frames / fps)  # one round trip over the recording: it loops
+        (lo, hi) = active_curve(state).domain[0]
+        # One round trip over the recording, so it loops. Starting a quarter frame in
+        # keeps the frames on the way back from landing on those on the way out (a GIF
+        # merges two identical frames into one).
+        cs.speed = 2.0 / (frames / fps)
+        cs.x, cs.sweep_direction = lo + 0.5 * (hi - lo) / frames, 1
     cs.playing = True
     state.playing = True
 

@@ -1,0 +1,242 @@
+"""Sessions: round trip to the same pixels, atomic saves, and malformed files refused."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from gradient_explorer import session as sess
+from gradient_explorer.cli import main
+from gradient_explorer.errors import SessionError, UsageError
+from gradient_explorer.state import AppState
+from gradient_explorer.surface import Surface
+
+SIZE = (160, 112)
+
+
+def busy_state() -> AppState:
+    """Non-default everything: typed expression with a parameter, view, camera, a race."""
+    surface = Surface.from_expr("a*x^2 - y^2 + sin(x)", domain=((-2, 2), (-1.5, 2.5)))
+    surface = surface.with_params(a=2.5)
+    surface.height_scale = 0.4
+    state = AppState.for_surface(surface)
+    v = state.view
+    v.lighting, v.field, v.contours, v.normal_arrows = "normals", True, 7, True
+    v.light_direction, v.line_width, v.background = (0.1, 0.2, 0.9), 2.5, (0.2, 0.1, 0.05)
+    state.point, state.direction = (0.5, 0.7), 33.0
+    state.camera.set_state({"azimuth": 12.0, "elevation": 41.0, "distance": 9.0})
+    state.curve.x, state.curve.wrap = -0.25, True
+    ds = state.descent
+    ds.kind, ds.race = "race", ["adam", "sgd", "nadam", "adafactor"]
+    assert ds.set_hyper("adam", "lr", 0.05) is None
+    assert ds.set_hyper("sgd", "momentum", 0.5) is None
+    ds.start_run(state.surface, (-1.5, 2.0))
+    ds.step(37)
+    ds.playing = True
+    return state
+
+
+def test_round_trip_same_pixels_and_same_future(tmp_path, ctx):
+    from gradient_explorer.headless import HeadlessRenderer
+
+    state = busy_state()
+    path = tmp_path / "s.json"
+    sess.save_session(state, path)
+    loaded = sess.load_session(path)
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "gradient-explorer-session" and doc["version"] == 1
+    assert loaded.surface.param_values == {"a": 2.5}
+    assert loaded.surface.height_scale == 0.4
+    assert loaded.camera.get_state() == state.camera.get_state()
+    assert loaded.descent.descents[0].steps.tolist() == [37]
+    renderer = HeadlessRenderer(ctx, grid=64)
+    try:
+        a = renderer.render(state, SIZE)
+        b = renderer.render(loaded, SIZE)
+        assert np.array_equal(a, b)
+        # the run continues exactly as it would have (optimizer buffers were saved)
+        state.descent.step(25)
+        loaded.descent.step(25)
+        for d1, d2 in zip(state.descent.descents, loaded.descent.descents, strict=True):
+            assert np.array_equal(d1.positions, d2.positions)
+            assert np.array_equal(d1.trail(0), d2.trail(0))
+        assert np.array_equal(renderer.render(state, SIZE), renderer.render(loaded, SIZE))
+    finally:
+        renderer.release()
+
+
+def test_round_trip_catalogue_curve_mode_and_swarm(tmp_path):
+    state = AppState.for_surface(Surface.named("banana", b=20.0))
+    state.mode, state.playing = "curve", True
+    state.curve.source, state.curve.name, state.curve.playing = "catalogue", "sine", True
+    ds = state.descent
+    ds.kind, ds.swarm_size, ds.optimizer = "swarm", 300, "rmsprop"
+    ds.start_run(state.surface)
+    ds.step(5)
+    path = tmp_path / "swarm.json"
+    sess.save_session(state, path)
+    loaded = sess.load_session(path)
+    assert loaded.surface.name == "banana" and loaded.surface.param_values["b"] == 20.0
+    assert (loaded.mode, loaded.playing, loaded.curve.name) == ("curve", True, "sine")
+    assert np.array_equal(loaded.descent.descents[0].positions, ds.descents[0].positions)
+    assert sess.session_to_dict(loaded) == sess.session_to_dict(state)
+
+
+def test_apply_session_keeps_the_camera_object(tmp_path):
+    saved = busy_state()
+    path = tmp_path / "s.json"
+    sess.save_session(saved, path)
+    state = AppState.for_surface(Surface.named("bowl"))
+    camera = state.camera
+    sess.apply_session(state, path)
+    assert state.camera is camera
+    assert camera.get_state() == saved.camera.get_state()
+    assert state.descent.surface is state.surface
+    assert state.surface.formula() == "a*x^2 - y^2 + sin(x)"
+
+
+def test_killed_mid_save_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "s.json"
+    sess.save_session(AppState.for_surface(Surface.named("bowl")), path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(UsageError, match="cannot write"):
+        sess.save_session(busy_state(), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+def _good() -> dict:
+    return sess.session_to_dict(AppState.for_surface(Surface.named("bowl")))
+
+
+def _text(edit) -> str:
+    doc = _good()
+    edit(doc)
+    return json.dumps(doc)
+
+
+def _sub(old: str, new: str) -> str:
+    text = json.dumps(_good())
+    assert old in text
+    return text.replace(old, new)
+
+
+def _set(path: str, value):
+    def edit(doc):
+        *parents, last = path.split(".")
+        node = doc
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return edit
+
+
+BAD_TEXTS = {
+    "truncated": (json.dumps(_good())[:-40], "not valid JSON"),
+    "empty": ("", "not valid JSON"),
+    "array": ("[1, 2]", "JSON object"),
+    "wrong format": (_text(_set("format", "something-else")), "not a gradient-explorer"),
+    "wrong version": (_text(_set("version", 2)), "version 2 is not supported"),
+    "version as text": (_text(_set("version", "1")), "version must be an integer"),
+    "NaN": (_sub('"direction": 0.0', '"direction": NaN'), "NaN is not allowed"),
+    "Infinity": (
+        _sub('"direction": 0.0', '"direction": -Infinity'),
+        "-Infinity",
+    ),
+    "1e400": (_sub('"direction": 0.0', '"direction": 1e400'), "large"),
+    "10**400": (
+        _sub('"direction": 0.0', f'"direction": {10**400}'),
+        "too large",
+    ),
+    "huge but finite": (_text(_set("direction", 1e200)), "direction must be between"),
+    "wrong type": (_text(_set("view.contours", "12")), "view.contours must be an integer"),
+    "bool as number": (_text(_set("view.line_width", True)), "view.line_width must be a number"),
+    "out of range": (_text(_set("view.grid", 100000)), "view.grid must be between"),
+    "unknown key": (_text(_set("view.colour", 1)), "unknown key 'view.colour'"),
+    "unknown lighting": (_text(_set("view.lighting", "neon")), "view.lighting must be one of"),
+    "duplicate keys": (
+        _sub('"mode": "surface"', '"mode": "surface", "mode": "curve"'),
+        "duplicate key 'mode'",
+    ),
+    "hostile expression": (
+        _text(_set("surface", {"source": "expression", "expression": "__import__('os')"})),
+        "surface.expression",
+    ),
+    "power tower": (
+        _text(_set("surface", {"source": "expression", "expression": "9^9^9"})),
+        "surface.expression",
+    ),
+    "hostile curve": (_text(_set("curve.expression", "x.__class__")), "curve.expression"),
+    "unknown surface": (_text(_set("surface.name", "os")), "unknown catalogue surface"),
+    "point outside": (_text(_set("point", [50.0, 0.0])), "outside the surface's domain"),
+    "camera elevation": (_text(_set("camera.elevation", 95.0)), "camera elevation"),
+    "missing surface": (_text(lambda d: d.pop("surface")), "surface is missing"),
+    "deep nesting": (
+        _sub('"point": null', '"point": ' + "[" * 100 + "]" * 100),
+        "nested more than",
+    ),
+    "unknown optimizer": (_text(_set("descent.optimizer", "magic")), "descent.optimizer"),
+    "bad hyperparameter": (
+        _text(_set("descent.hyper", {"adam": {"lr": -1.0}})),
+        "descent.hyper.adam",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TEXTS))
+def test_malformed_sessions_are_refused_and_change_nothing(tmp_path, name):
+    text, message = BAD_TEXTS[name]
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    state = AppState.for_surface(Surface.named("saddle"))
+    before = json.dumps(sess.session_to_dict(state))
+    with pytest.raises(SessionError, match=message.replace("(", r"\(")) as info:
+        sess.apply_session(state, path)
+    assert "\n" not in str(info.value) and str(info.value).startswith(f"session {path}: ")
+    assert json.dumps(sess.session_to_dict(state)) == before
+
+
+def test_every_malformed_session_has_its_own_message(tmp_path):
+    messages = set()
+    for i, (text, _) in enumerate(BAD_TEXTS.values()):
+        path = tmp_path / f"{i}.json"
+        path.write_text(text)
+        with pytest.raises(SessionError) as info:
+            sess.load_session(path)
+        messages.add(str(info.value).split(": ", 1)[1])
+    assert len(messages) == len(BAD_TEXTS)
+
+
+def test_big_missing_and_folder_are_refused(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text('{"format": "gradient-explorer-session", "pad": "' + "x" * 10_000_000 + '"}')
+    with pytest.raises(SessionError, match="over the 8 MB limit"):
+        sess.load_session(big)
+    with pytest.raises(SessionError, match="no such file"):
+        sess.load_session(tmp_path / "missing.json")
+    with pytest.raises(SessionError, match="is a folder"):
+        sess.load_session(tmp_path)
+
+
+def test_cli_render_takes_a_session(tmp_path, capsys):
+    path = tmp_path / "s.json"
+    sess.save_session(busy_state(), path)
+    out = tmp_path / "s.png"
+    assert main(["render", "--session", str(path), "--size", "96x64", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["render", "--session", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not valid JSON" in err
+    code = main(["render", "--session", str(path), "--surface", "bowl", "--out", str(out)])
+    assert code == 2
