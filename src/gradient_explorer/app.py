@@ -88,6 +88,7 @@ class ExplorerApp(mglw.WindowConfig):
         state: AppState | None = None,
         keys: Any = None,
         screenshot_dir: str | os.PathLike | None = None,
+        session_path: str | os.PathLike | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(ctx=ctx, wnd=wnd, timer=timer, **kwargs)
@@ -129,6 +130,9 @@ class ExplorerApp(mglw.WindowConfig):
         self.exit_screenshot = os.environ.get("GRADIENT_EXPLORER_SCREENSHOT") or None
         self._started = time.monotonic()
         self._exit_pending = False
+        # Ctrl+S / Ctrl+O: this file, or gradient-explorer-session.json in the cwd
+        self.session_path = Path(session_path) if session_path is not None else None
+        self.recorder = None  # a Recorder running one frame per app frame
         if hasattr(wnd, "exit_key"):
             wnd.exit_key = None  # Esc is ours: it closes the help or leaves a text field
         self._sync_view()
@@ -194,12 +198,15 @@ class ExplorerApp(mglw.WindowConfig):
         self.imgui_input.new_frame(frame_time)
         draw_labels(labels, state.camera, size)
         panels.draw_panels(state, ui)
+        self._draw_session_window()
         imgui.render()
         self.imgui_renderer.render(imgui.get_draw_data(), fbo)
 
         if ui.screenshot_requested:
             ui.screenshot_requested = False
             self.screenshot()
+        if self.recorder is not None:
+            self._record_frame()
         if self._exit_pending:
             if self.exit_screenshot:
                 self.screenshot(self.exit_screenshot)
@@ -268,6 +275,125 @@ class ExplorerApp(mglw.WindowConfig):
         self.last_screenshot = path
         self.ui.say(f"saved {path}")
         return path
+
+    # ------------------------------------------------------------------ sessions, recording
+
+    def _session_file(self) -> Path:
+        from gradient_explorer.session import DEFAULT_FILE
+
+        return self.session_path if self.session_path is not None else Path(DEFAULT_FILE)
+
+    def save_session(self, path: str | os.PathLike | None = None) -> bool:
+        """Ctrl+S: save everything to the session file; the status line says how it went."""
+        from gradient_explorer.session import save_session
+
+        path = Path(path) if path is not None else self._session_file()
+        try:
+            save_session(self.state, path)
+        except (GradientExplorerError, OSError) as exc:
+            self.ui.say(f"session not saved: {exc}", error=True)
+            return False
+        self.session_path = path
+        self.ui.say(f"session saved to {path}")
+        return True
+
+    def load_session(self, path: str | os.PathLike | None = None) -> bool:
+        """Ctrl+O: load the session file; a refused file changes nothing."""
+        from gradient_explorer.session import apply_session
+
+        path = Path(path) if path is not None else self._session_file()
+        try:
+            apply_session(self.state, path, self.ui.aspect)
+        except GradientExplorerError as exc:
+            self.ui.say(str(exc), error=True)
+            return False
+        self.session_path = path
+        self.ui.expression = self.state.surface.formula()
+        self.ui.param_ranges = {}
+        self.ui.animation = None
+        self.ui.say(f"session loaded from {path}")
+        return True
+
+    def start_recording(self, path: str | os.PathLike | None = None, seconds: float = 4.0):
+        """Record what is on screen (an orbit; balls and sweep as they play) to an MP4.
+
+        One frame is rendered per app frame on this window's context, from a copy of
+        the state, so the window stays live; the status line shows the progress.
+        """
+        from gradient_explorer.recording import Recorder, snapshot
+
+        if self.recorder is not None:
+            return None
+        state = self.state
+        if path is None:
+            stem = f"gradient-explorer-{state.surface.name}-{panels.timestamp()}"
+            path = self.screenshot_dir / f"{stem}.mp4"
+        _, (w, h), _ = self._sizes()
+        scale = min(1.0, 1280 / max(w, 1), 720 / max(h, 1))
+        size = (max(16, int(w * scale)), max(16, int(h * scale)))
+        fps = 30
+        ds = state.descent
+        steps = max(1, round(ds.steps_per_second / fps)) if ds.active and ds.playing else 0
+        sweep = state.mode == "curve" and state.curve.playing
+        try:
+            self.recorder = Recorder(
+                snapshot(state),
+                path,
+                int(seconds * fps),
+                fps,
+                size,
+                orbit=state.mode != "curve",
+                steps_per_frame=steps,
+                sweep=sweep,
+                ctx=self.ctx,
+            )
+        except GradientExplorerError as exc:
+            self.ui.say(f"recording failed: {exc}", error=True)
+            return None
+        self.ui.say(f"recording {self.recorder.path}...")
+        return self.recorder
+
+    def _record_frame(self) -> None:
+        rec = self.recorder
+        try:
+            finished = rec.step()
+        except (GradientExplorerError, OSError, moderngl.Error) as exc:
+            self.recorder = None
+            self.ui.say(f"recording failed: {exc}", error=True)
+            return
+        finally:
+            # the recorder's overlay switched imgui and implot to its own contexts
+            imgui.set_current_context(self._imgui_ctx)
+            implot.set_current_context(self._implot_ctx)
+            self.wnd.fbo.use()
+        if finished:
+            self.recorder = None
+            self.ui.say(f"saved {rec.path}")
+        else:
+            self.ui.say(f"recording {rec.path.name}: {rec.done_frames}/{rec.frames} frames")
+
+    def _draw_session_window(self) -> None:
+        """A small window: save and open the session, record a clip."""
+        em = imgui.get_font_size()
+        io = imgui.get_io()
+        imgui.set_next_window_pos(
+            imgui.ImVec2(io.display_size.x - 17 * em, io.display_size.y - 6 * em),
+            imgui.Cond_.first_use_ever,
+        )
+        flags = imgui.WindowFlags_.always_auto_resize
+        if imgui.begin("Session", None, flags)[0]:
+            if imgui.button("Save (Ctrl+S)"):
+                self.save_session()
+            imgui.same_line()
+            if imgui.button("Open (Ctrl+O)"):
+                self.load_session()
+            if self.recorder is None:
+                if imgui.button("Record"):
+                    self.start_recording()
+                imgui.set_item_tooltip("a 4 s MP4 of the view: an orbit, or the 1D sweep")
+            else:
+                imgui.progress_bar(self.recorder.progress, imgui.ImVec2(12 * em, 0))
+        imgui.end()
 
     # ------------------------------------------------------------------ events
 
@@ -357,6 +483,13 @@ class ExplorerApp(mglw.WindowConfig):
         name = self._key_names.get(key)
         if name is None:
             return
+        if action == self._action_press and getattr(modifiers, "ctrl", False):
+            if name == "S":
+                self.save_session()
+                return
+            if name == "O":
+                self.load_session()
+                return
         if action == self._action_press:
             self.key(name)
         elif action == self._action_repeat and name in _CONTROLLER_KEYS:
@@ -424,6 +557,9 @@ class ExplorerApp(mglw.WindowConfig):
         self._released = True
         self.ui.compiler.shutdown()
         self.wnd.fbo.use()  # bind the window's framebuffer before freeing anything
+        if self.recorder is not None:  # an unfinished clip leaves no file behind
+            self.recorder.abort()
+            self.recorder = None
         self.scene.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
@@ -448,6 +584,7 @@ def run(
     *,
     samples: int = 4,
     fps_limit: float = 120.0,
+    session_path: str | os.PathLike | None = None,
 ) -> int:
     """Open a glfw window on ``state`` and run until it is closed.
 
@@ -479,7 +616,7 @@ def run(
         raise GradientExplorerError(f"could not open a window: {last_error}")
     mglw.activate_context(window=window)
     try:
-        app = ExplorerApp(ctx=window.ctx, wnd=window, state=state)
+        app = ExplorerApp(ctx=window.ctx, wnd=window, state=state, session_path=session_path)
     except Exception:
         window.destroy()
         raise

@@ -26,6 +26,11 @@ def register(sub) -> None:
     )
     add_surface_args(parser, required=False)
     parser.add_argument("--size", default="1280x720", metavar="WxH", help="window size (1280x720)")
+    parser.add_argument(
+        "--session",
+        metavar="FILE.json",
+        help="open a saved session; Ctrl+S saves back to it, Ctrl+O reloads it",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -40,6 +45,12 @@ def _state(args, size):
     from gradient_explorer.state import AppState
     from gradient_explorer.surface import Surface
 
+    if getattr(args, "session", None):
+        from gradient_explorer.session import load_session
+
+        if getattr(args, "surface", None) or getattr(args, "expr", None):
+            raise UsageError("--session holds the surface: drop --surface/--expr")
+        return load_session(args.session, aspect=size[0] / size[1])
     if getattr(args, "surface", None) or getattr(args, "expr", None):
         surface = surface_from_args(args)
     else:
@@ -84,7 +95,7 @@ def run(args) -> int:
     from gradient_explorer.app import run as run_window
 
     try:
-        return run_window(state, size)
+        return run_window(state, size, session_path=getattr(args, "session", None))
     except GradientExplorerError as exc:
         if "OpenGL 3.3 is required" in str(exc):
             raise  # the one-line message names the renderer found
