@@ -5,7 +5,8 @@ display transform, height scale), the view options, the camera, the point and it
 direction dial, the mode, the 1D mode's state, and the descent: the panel's settings
 (optimizers, hyperparameters, race, swarm) and the balls of a run in progress (positions,
 steps, status, optimizer state, trails), with the playing flags. Loading it gives the
-same picture, and a run in progress continues exactly as it would have.
+same picture, and a run in progress continues exactly as it would have. The window's
+layout (``view.insets``, where the panels stand) is not part of a session.
 
 File format (version 1)::
 

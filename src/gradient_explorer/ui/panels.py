@@ -68,6 +68,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("G", "gradient field on the floor"),
     ("1 / 2", "surface mode / curve (1D) mode"),
     ("F12", "screenshot (PNG in the current folder)"),
+    ("Ctrl+S / Ctrl+O", "save / load the session (gradient-explorer-session.json)"),
     ("F1 or ?", "this help"),
     ("Esc", "close the help, else quit"),
 )
