@@ -175,3 +175,16 @@ def test_curve_mode_labels_land_where_the_view_puts_them(renderer):
     screen = world_to_screen(state.camera, pts, (0, 0, *SIZE), SIZE)
     wanted = np.array([pos for pos, _, _ in visual.screen_labels])
     assert np.allclose(screen, wanted, atol=1e-3)
+
+
+@pytest.mark.parametrize("size", [(80, 60), (160, 120), (24, 16)])
+def test_curve_view_at_tiny_sizes_leaves_no_gl_error(ctx, size):
+    state = AppState.for_surface(Surface.named("cubic"), aspect=size[0] / size[1])
+    state.mode = "curve"
+    renderer = HeadlessRenderer(ctx, grid=8)
+    try:
+        image = renderer.render(state, size, overlay=False)
+    finally:
+        renderer.release()
+        ctx.detect_framebuffer(0).use()
+    assert image.shape == (size[1], size[0], 3)

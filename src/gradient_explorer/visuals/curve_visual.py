@@ -271,11 +271,12 @@ class CurveVisual:
 
     def _scissor(self, band: Band, height: int) -> None:
         left, top, right, bottom = band.rect
+        # A tiny target can leave a band with no room: a negative box is a GL error.
         self.ctx.scissor = (
-            math.floor(left),
-            math.floor(height - bottom),
-            math.ceil(right - left),
-            math.ceil(bottom - top),
+            max(0, math.floor(left)),
+            max(0, math.floor(height - bottom)),
+            max(0, math.ceil(right - left)),
+            max(0, math.ceil(bottom - top)),
         )
 
     def _draw(self, curve, cs, layout: CurveLayout, mvp, labels: list, height: int) -> None:
