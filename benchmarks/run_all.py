@@ -124,7 +124,7 @@ class _Ours:
         self.state.camera.orbit(1.0, 0.0)
         self.state.camera.snap()
         self.step()
-        return self.renderer.render(self.state, self.size, 0, True)  # includes the readback
+        return self.renderer.render(self.state, self.size, 0, True, copy=False)  # reads back
 
 
 class _Vispy:

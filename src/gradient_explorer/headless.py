@@ -35,7 +35,7 @@ class HeadlessRenderer:
         key = (size, samples)
         if key not in self._targets:
             for objs in self._targets.values():
-                for obj in objs:
+                for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
                     obj.release()
             self._targets.clear()
             ctx = self.ctx
@@ -43,9 +43,14 @@ class HeadlessRenderer:
             color = ctx.renderbuffer(size, 4, samples=samples)
             depth = ctx.depth_renderbuffer(size, samples=samples)
             msaa = ctx.framebuffer([color], depth)
-            resolved_color = ctx.renderbuffer(size, 4)
-            resolved = ctx.framebuffer([resolved_color])
-            self._targets[key] = (msaa, resolved, color, depth, resolved_color)
+            if samples > 0:
+                resolved_color = ctx.renderbuffer(size, 4)
+                resolved = ctx.framebuffer([resolved_color])
+                self._targets[key] = (msaa, resolved, color, depth, resolved_color)
+            else:  # no multisampling: read the target itself, no resolve copy
+                self._targets[key] = (msaa, msaa, color, depth)
+            width, height = size
+            self._readback = np.empty((height, width, 3), dtype=np.uint8)
         return self._targets[key]
 
     def render(
@@ -55,8 +60,13 @@ class HeadlessRenderer:
         samples: int = 4,
         overlay: bool = True,
         draw_ui: Callable[[], None] | None = None,
+        copy: bool = True,
     ) -> np.ndarray:
-        """The picture as an (H, W, 3) uint8 array, top row first."""
+        """The picture as an (H, W, 3) uint8 array, top row first.
+
+        ``copy=False`` returns a view of a buffer the next call overwrites: for loops
+        that use each frame at once (video encoding, benchmarks).
+        """
         width, height = (int(v) for v in size)
         if not (1 <= width <= MAX_SIZE and 1 <= height <= MAX_SIZE):
             raise UsageError(f"size must be between 1x1 and {MAX_SIZE}x{MAX_SIZE}, got {size}")
@@ -68,11 +78,13 @@ class HeadlessRenderer:
             labels = self.scene.render(state, (width, height))
             if overlay and (labels or draw_ui is not None):
                 self._overlay(state, labels, (width, height), msaa, draw_ui)
-            self.ctx.copy_framebuffer(resolved, msaa)
-            data = resolved.read(components=3, alignment=1)
+            if resolved is not msaa:
+                self.ctx.copy_framebuffer(resolved, msaa)
+            resolved.read_into(self._readback, components=3, alignment=1)
         finally:
             previous.use()
-        return np.frombuffer(data, np.uint8).reshape(height, width, 3)[::-1].copy()
+        image = self._readback[::-1]  # GL's first row is the bottom one
+        return image.copy() if copy else image
 
     def _overlay(self, state, labels, size, fbo, draw_ui) -> None:
         from imgui_bundle import imgui, implot
@@ -101,7 +113,7 @@ class HeadlessRenderer:
 
     def release(self) -> None:
         for objs in self._targets.values():
-            for obj in objs:
+            for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
                 obj.release()
         self._targets.clear()
         if self._imgui is not None:
