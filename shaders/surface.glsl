@@ -14,6 +14,7 @@ in vec2 in_uv;
 uniform mat4 u_mvp;
 out vec2 v_xy;
 out float v_valid;
+out float v_height;
 
 void main() {
     vec2 xy = mix(u_domain.xz, u_domain.yw, in_uv);
@@ -24,7 +25,8 @@ void main() {
     bool valid = ge_is_finite(h) && h > u_clip.z - span && h < u_clip.w + span;
     v_valid = valid ? 1.0 : 0.0;
     v_xy = xy;
-    gl_Position = u_mvp * vec4(xy, valid ? h : u_clip.z, 1.0);
+    v_height = valid ? h : u_clip.z;
+    gl_Position = u_mvp * vec4(xy, v_height, 1.0);
 }
 
 #elif defined FRAGMENT_SHADER
@@ -33,6 +35,7 @@ void main() {
 
 in vec2 v_xy;
 in float v_valid;
+in float v_height;            // the drawn (interpolated) height of this pixel
 uniform int u_lighting;       // 0 lit, 1 unlit (height colour only), 2 normals as colour
 uniform vec3 u_light_dir;
 uniform vec3 u_eye;
@@ -55,7 +58,9 @@ void main() {
 
     if (v_valid < 0.999 || !ge_is_finite(h) || !ge_is_finite(grad_h.x) || !ge_is_finite(grad_h.y))
         discard;
-    if (h < u_clip.z || h > u_clip.w) discard;
+    // Clip both heights: f here, and where the flat triangle puts this pixel (a triangle
+    // next to a pole rises far above f between its vertices: a spike out of the box).
+    if (h < u_clip.z || h > u_clip.w || v_height < u_clip.z || v_height > u_clip.w) discard;
 
     // n = normalize(-dh/dx, -dh/dy, 1): the gradient in disguise.
     vec3 n = normalize(vec3(-grad_h, 1.0));
