@@ -320,6 +320,9 @@ def _pick(
     # Re-base the ray at the segment start so the refinement works in a parameter whose
     # size is the segment length: its ulps are then small compared with the surface.
     base = o + t0 * d
+    # A sign change that stays this large down to an ulp-wide bracket is a jump (a pole,
+    # a branch cut), not a crossing: the ray goes on past it.
+    jump = 1e-3 * float(hi[2] - lo[2]) + 1e-9 * (1.0 + abs(float(lo[2])) + abs(float(hi[2])))
     s = np.linspace(0.0, t1 - t0, steps)
     g = _ray_heights(height_fn, base, d, s)
     event = _first_crossing(g)
@@ -328,11 +331,19 @@ def _pick(
         if exact:
             return base + s[i] * d
         found = _refine(
-            height_fn, base, d, float(s[i]), float(s[i + 1]), float(g[i]), float(g[i + 1]), k
+            height_fn,
+            base,
+            d,
+            float(s[i]),
+            float(s[i + 1]),
+            float(g[i]),
+            float(g[i + 1]),
+            k,
+            jump,
         )
         if found is not None:
             return base + found * d
-        # The bracket only crossed through a hole: keep looking further along.
+        # The bracket only crossed through a hole or a jump: keep looking further along.
         nxt = _first_crossing(g[i + 1 :])
         event = None if nxt is None else (i + 1 + nxt[0], nxt[1])
     return None
@@ -353,6 +364,7 @@ def _refine(
     ga: float,
     gb: float,
     k: int,
+    jump: float = math.inf,
 ) -> float | None:
     """Shrink a bracket ``[a, b]`` (``ga``, ``gb`` defined, opposite signs) to ulp size.
 
@@ -363,7 +375,8 @@ def _refine(
     the root returned is still the first one the samples can see.
 
     Returns the parameter of the first root in it, or None if finer sampling shows that
-    the sign change happened across a hole (undefined samples) rather than on the surface.
+    the sign change happened across a hole (undefined samples) or a jump (both sides of
+    the final bracket still further than ``jump`` from the ray) rather than on the surface.
     """
     even = np.arange(1, k) / k
     for _ in range(64):  # k >= 2 at least halves the bracket: 64 rounds reach any ulp
@@ -382,6 +395,8 @@ def _refine(
         if exact:
             return float(s[j])
         a, b, ga, gb = float(s[j]), float(s[j + 1]), float(g[j]), float(g[j + 1])
+    if min(abs(ga), abs(gb)) > jump:
+        return None  # 1/x at 0, tan at pi/2: the sign flips without meeting the ray
     # Secant point inside the final (ulp-wide) bracket; ga, gb have opposite signs here.
     w = ga / (ga - gb)
     return a + min(max(w, 0.0), 1.0) * (b - a)
