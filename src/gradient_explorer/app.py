@@ -33,7 +33,7 @@ from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.ui import panels
 from gradient_explorer.ui.imgui_input import ImguiInput
 from gradient_explorer.ui.imgui_renderer import ImguiRenderer
-from gradient_explorer.ui.labels import draw_labels
+from gradient_explorer.ui.labels import draw_labels, draw_race_legend
 
 __all__ = ["ExplorerApp", "run"]
 
@@ -197,6 +197,7 @@ class ExplorerApp(mglw.WindowConfig):
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_input.new_frame(frame_time)
         draw_labels(labels, state.camera, size)
+        draw_race_legend(state.descent, size)
         panels.draw_panels(state, ui)
         self._draw_session_window()
         imgui.render()

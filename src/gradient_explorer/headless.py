@@ -76,7 +76,8 @@ class HeadlessRenderer:
             msaa.use()
             msaa.viewport = (0, 0, width, height)
             labels = self.scene.render(state, (width, height))
-            if overlay and (labels or draw_ui is not None):
+            racing = state.descent.kind == "race" and state.descent.active
+            if overlay and (labels or draw_ui is not None or racing):
                 self._overlay(state, labels, (width, height), msaa, draw_ui)
             if resolved is not msaa:
                 self.ctx.copy_framebuffer(resolved, msaa)
@@ -90,7 +91,7 @@ class HeadlessRenderer:
         from imgui_bundle import imgui, implot
 
         from gradient_explorer.ui.imgui_renderer import ImguiRenderer
-        from gradient_explorer.ui.labels import draw_labels
+        from gradient_explorer.ui.labels import draw_labels, draw_race_legend
 
         if self._imgui is None:
             context = imgui.create_context()
@@ -106,6 +107,7 @@ class HeadlessRenderer:
         io.delta_time = 1.0 / 60.0
         imgui.new_frame()
         draw_labels(labels, state.camera, size)
+        draw_race_legend(state.descent, size)
         if draw_ui is not None:
             draw_ui()
         imgui.render()
