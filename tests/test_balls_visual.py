@@ -188,3 +188,22 @@ def test_curve_view_at_tiny_sizes_leaves_no_gl_error(ctx, size):
         renderer.release()
         ctx.detect_framebuffer(0).use()
     assert image.shape == (size[1], size[0], 3)
+
+
+def test_race_legend_appears_top_right(ctx):
+    state = AppState.for_surface(Surface.named("bowl"), aspect=4 / 3)
+    state.view.axes = False
+    renderer = HeadlessRenderer(ctx, grid=16)
+    try:
+        plain = renderer.render(state, (320, 240)).astype(int)
+        state.descent.kind = "race"
+        state.descent.race = ["sgd", "adam"]
+        state.descent.start_run(state.surface, (1.5, 1.5))
+        racing = renderer.render(state, (320, 240)).astype(int)
+    finally:
+        renderer.release()
+        ctx.detect_framebuffer(0).use()
+    changed = np.abs(racing - plain).sum(-1) > 60
+    assert changed[:40, 160:].mean() > 0.05  # the legend's box and swatches
+    sgd = np.array([1.0, 0.45, 0.1]) * 255
+    assert (np.abs(racing[:40] - sgd).sum(-1) < 30).any()  # sgd's swatch colour
