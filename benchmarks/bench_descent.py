@@ -49,6 +49,13 @@ def _per_call(fn, min_time: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (1: like numpy here; more threads spin and swing wildly "
+        "on a loaded 2-core machine)",
+    )
     args = parser.parse_args()
     min_time = 0.1 if args.quick else 0.5
     try:
@@ -58,6 +65,8 @@ def main() -> None:
         print("torch is not installed: our columns only")
     else:
         torch.manual_seed(0)
+        torch.set_num_threads(args.torch_threads)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     surface = Surface.named("banana")
     a, b = (surface.param_values[k] for k in ("a", "b"))
     rng = np.random.default_rng(0)
