@@ -78,7 +78,12 @@ class AppState:
         return np.array([x0, y0, hr.floor_z]), np.array([x1, y1, hr.clip_hi])
 
     def frame_camera(self, aspect: float) -> None:
-        """Aim the camera at the current surface (its home view), immediately."""
+        """Aim the camera at the current surface (its home view), immediately.
+
+        A curve has no 3D box: the 1D view frames itself and the camera stays as it is.
+        """
+        if self.surface.dim != 2:
+            return
         lo, hi = self.scene_bounds()
         self.camera.frame(lo, hi, aspect, snap=True)
 
