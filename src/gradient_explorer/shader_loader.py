@@ -80,6 +80,12 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise GradientExplorerError(f"shader file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise GradientExplorerError(
+            f"shader file {path} is not UTF-8 text (byte {exc.start}): reinstall the package"
+        ) from None
+    except OSError as exc:
+        raise GradientExplorerError(f"cannot read shader file {path}: {exc.strerror}") from None
 
 
 def clear_cache() -> None:
