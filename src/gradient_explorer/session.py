@@ -644,7 +644,7 @@ def _build_descent(r: _Reader | None, state) -> None:
     if not isinstance(race, list) or len(race) > MAX_RUNS:
         raise SessionError(f"{r.where('race')} must be a list of at most {MAX_RUNS} names")
     for i, name in enumerate(race):
-        if name not in OPTIMIZERS:
+        if not isinstance(name, str) or name not in OPTIMIZERS:  # a list is unhashable
             raise SessionError(f"{r.where('race')}[{i}]: unknown optimizer {str(name)[:40]!r}")
     ds.race = list(race)
     ds.swarm_size = r.int("swarm_size", ds.swarm_size, 1, MAX_SWARM)
