@@ -201,3 +201,10 @@ def test_scalar_fast_path_gives_nan_where_undefined():
 def test_constant_gradient_on_a_few_points_is_float():
     g = Surface.from_expr("x + 2*y").gradient(np.array([[0.0, 0.0], [1.0, 1.0]]))
     assert g.dtype == np.float64 and g.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+
+
+def test_integer_constants_beyond_int64_evaluate_as_floats():
+    # Found by the expression fuzzer: numpy refused tanh(10**30) as an object array.
+    s = Surface.from_expr("tanh(1e3^10)*x + 10^20", timeout=None)
+    np.testing.assert_allclose(s.f(np.array([1.0, 2.0])), [1.0 + 1e20, 2.0 + 1e20])
+    assert s.value_and_gradient_at(1.0) == (1.0 + 1e20, 1.0)

@@ -60,8 +60,16 @@ def _clean(expr: sp.Expr) -> sp.Expr:
 # --------------------------------------------------------------------------- numpy
 
 
+def _big_integer_as_float(printer, expr) -> str:
+    # numpy turns a Python int beyond int64 into an object array that ufuncs refuse.
+    n = int(expr)
+    return repr(float(n)) if abs(n) > 2**53 else str(n)
+
+
 class _NumpyPrinter(NumPyPrinter):
     """sympy's numpy printer, with sign(0) -> NaN: |x| has no derivative at 0."""
+
+    _print_Integer = _big_integer_as_float
 
     def _print_sign(self, expr):
         return f"_sign_or_nan({self._print(expr.args[0])})"
@@ -87,6 +95,8 @@ class _ScalarPrinter(PythonCodePrinter):
     Real powers of a negative base would give Python complex numbers: they go through
     ``_rpow`` (NaN there), like numpy.
     """
+
+    _print_Integer = _big_integer_as_float
 
     def _print_sign(self, expr):
         return f"_sign_or_nan_scalar({self._print(expr.args[0])})"
