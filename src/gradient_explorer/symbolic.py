@@ -69,7 +69,7 @@ def _big_integer_as_float(printer, expr) -> str:
 class _NumpyPrinter(NumPyPrinter):
     """sympy's numpy printer, with sign(0) -> NaN: |x| has no derivative at 0."""
 
-    _print_Integer = _big_integer_as_float
+    _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
 
     def _print_sign(self, expr):
         return f"_sign_or_nan({self._print(expr.args[0])})"
@@ -96,7 +96,7 @@ class _ScalarPrinter(PythonCodePrinter):
     ``_rpow`` (NaN there), like numpy.
     """
 
-    _print_Integer = _big_integer_as_float
+    _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
 
     def _print_sign(self, expr):
         return f"_sign_or_nan_scalar({self._print(expr.args[0])})"
