@@ -212,27 +212,33 @@ class ImguiRenderer:
         self._u_projection.write(_ortho(pos.x, pos.x + size.x, pos.y, pos.y + size.y))
         saved_viewport, saved_scissor = fbo.viewport, fbo.scissor
         saved_wireframe = self.ctx.wireframe
-        with self.ctx.scope(fbo, enable_only=moderngl.BLEND):
-            try:
-                self.ctx.wireframe = False
-                self.ctx.blend_equation = moderngl.FUNC_ADD
-                # Straight alpha for colour; alpha accumulates coverage so a later
-                # composite of this framebuffer stays sensible.
-                self.ctx.blend_func = (
-                    moderngl.SRC_ALPHA,
-                    moderngl.ONE_MINUS_SRC_ALPHA,
-                    moderngl.ONE,
-                    moderngl.ONE_MINUS_SRC_ALPHA,
-                )
-                fbo.viewport = (0, 0, fb_width, fb_height)
-                for draw_list in draw_data.cmd_lists:
-                    self._draw_list(draw_list, pos, scale, fb_width, fb_height, fbo)
-            finally:
-                self._restore_scissor(fbo, saved_scissor)
-                fbo.viewport = saved_viewport
-                self.ctx.wireframe = saved_wireframe
-                self.ctx.blend_func = moderngl.DEFAULT_BLENDING
-                self.ctx.blend_equation = moderngl.FUNC_ADD
+        # moderngl frees nothing on its own (gc_mode None): a scope left to Python leaks
+        # its native object, one per frame.
+        scope = self.ctx.scope(fbo, enable_only=moderngl.BLEND)
+        try:
+            with scope:
+                try:
+                    self.ctx.wireframe = False
+                    self.ctx.blend_equation = moderngl.FUNC_ADD
+                    # Straight alpha for colour; alpha accumulates coverage so a later
+                    # composite of this framebuffer stays sensible.
+                    self.ctx.blend_func = (
+                        moderngl.SRC_ALPHA,
+                        moderngl.ONE_MINUS_SRC_ALPHA,
+                        moderngl.ONE,
+                        moderngl.ONE_MINUS_SRC_ALPHA,
+                    )
+                    fbo.viewport = (0, 0, fb_width, fb_height)
+                    for draw_list in draw_data.cmd_lists:
+                        self._draw_list(draw_list, pos, scale, fb_width, fb_height, fbo)
+                finally:
+                    self._restore_scissor(fbo, saved_scissor)
+                    fbo.viewport = saved_viewport
+                    self.ctx.wireframe = saved_wireframe
+                    self.ctx.blend_func = moderngl.DEFAULT_BLENDING
+                    self.ctx.blend_equation = moderngl.FUNC_ADD
+        finally:
+            scope.release()
 
     def _draw_list(
         self,
