@@ -37,6 +37,7 @@ TRACKED = (
     "renderbuffer",
     "depth_renderbuffer",
     "depth_texture",
+    "scope",  # made per frame by the imgui renderer: each one must be released
 )
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -137,6 +138,8 @@ class AppHarness:
             self.app.on_render(self.t, step)
             self.wnd.ctx.finish()  # the GPU's share of the frame counts too
             self.frame_times.append(time.perf_counter() - began)
+            if len(self.frame_times) % 200 == 0:
+                self.live()  # drop released objects: holding them would grow memory
 
     def frames_until(self, done: Callable[[], bool], timeout: float, dt=1 / 60) -> int:
         """Run frames until ``done()`` (checked between frames); return how many ran."""
