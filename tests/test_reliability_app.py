@@ -132,7 +132,7 @@ def _run(script: str, *args: str, timeout: float = 240) -> str:
 def test_soak_switches_compiles_resizes_short():
     out = _run(
         "soak.py",
-        *("--switches", "12", "--compiles", "4", "--resizes", "30", "--catalogue", "4"),
+        *("--switches", "8", "--compiles", "3", "--resizes", "20", "--catalogue", "4"),
         *("--warmup-compiles", "7", "--skip-phase2"),  # fills the program caches (6)
     )
     assert "PHASE 1" in out and out.rstrip().endswith("OK")
