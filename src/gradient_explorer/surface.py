@@ -376,10 +376,22 @@ class Surface:
         Sampled in numpy on a grid; a heavy tail (a pole such as 1/x) is clipped at the
         robust range so the picture shows the surface, not one spike.
         """
-        key = (samples, tuple(self.param_values.items()))
-        cached = self._functions.get("_height_range")
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        return self.memo(("height_range", samples), lambda: self._height_range(samples))
+
+    def memo(self, name, compute):
+        """``compute()`` once per ``name`` and parameter values: per-frame readers are free.
+
+        Used for what is sampled from f over the domain (height range, arrow scales).
+        """
+        slot = f"_memo_{name}"
+        key = tuple(self.param_values.items())
+        cached = self._functions.get(slot)
+        if cached is None or cached[0] != key:
+            cached = (key, compute())
+            self._functions[slot] = cached
+        return cached[1]
+
+    def _height_range(self, samples: int) -> HeightRange:
         (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
         gx, gy = np.meshgrid(np.linspace(x0, x1, samples), np.linspace(y0, y1, samples))
         h = self.height(np.stack([gx, gy], -1)) if self.dim == 2 else self.f(gx[0])
@@ -400,9 +412,7 @@ class Surface:
             lo, hi = lo - 0.5, hi + 0.5
             clip_lo, clip_hi = min(clip_lo, lo), max(clip_hi, hi)
         extent = max(x1 - x0, y1 - y0)
-        result = HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent)
-        self._functions["_height_range"] = (key, result)
-        return result
+        return HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent)
 
     def formula(self) -> str:
         """The expression as typed, or the catalogue's formula."""

@@ -11,7 +11,14 @@ from gradient_explorer.visuals._gl import ProgramCache, set_uniforms
 
 
 def field_length_scale(surface: Surface, grid: int) -> tuple[float, float]:
-    """(domain units per unit |grad f|, cap): typical arrows fill most of a cell."""
+    """(domain units per unit |grad f|, cap): typical arrows fill most of a cell.
+
+    Sampled once per surface and parameter values (it is read every frame).
+    """
+    return surface.memo(("field_length_scale", grid), lambda: _length_scale(surface, grid))
+
+
+def _length_scale(surface: Surface, grid: int) -> tuple[float, float]:
     (x0, x1), (y0, y1) = surface.domain
     cell = min(x1 - x0, y1 - y0) / grid
     u = (np.arange(grid) + 0.5) / grid
