@@ -52,7 +52,7 @@ MOMENT_COLOR = (1.0, 0.85, 0.2, 1.0)
 PHASE_COLOR = (1.0, 0.95, 0.5, 1.0)
 MAX_GLYPH_BALLS = 2000
 COARSE_ABOVE = 200  # balls drawn with the coarse sphere beyond this many
-TRAIL_BUDGET = 200_000  # trail points per frame, shared by all balls
+TRAIL_BUDGET = 60_000  # trail points per frame, shared by all balls (a swarm: 6 each)
 
 
 def _extent(surface) -> float:
