@@ -206,6 +206,16 @@ class Surface:
         functions = {k: v for k, v in self._functions.items() if not k.startswith("_")}
         return replace(self, param_values=new_values, _functions=functions)
 
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict:
+        # Compiled functions and memos are rebuilt from the generated source, not sent.
+        return {k: v for k, v in self.__dict__.items() if k != "_functions"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._functions = compile_python(self.sources.python)
+
     # ------------------------------------------------------------------ properties
 
     @property
