@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import sys
 from dataclasses import dataclass
 
@@ -384,6 +385,13 @@ def generate(
     return DerivedSources(python=python, glsl=glsl, gradient=tuple(sp.srepr(g) for g in gradient))
 
 
+def _lower_priority() -> None:
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # no nice() here, or not allowed: run as it is
+        pass
+
+
 def generate_with_timeout(
     expr: sp.Expr,
     variables: tuple[str, ...],
@@ -403,6 +411,7 @@ def generate_with_timeout(
 
     def child():
         try:
+            _lower_priority()  # in the app, the window's frames come first
             sender.send(("ok", generate(expr, variables, parameters, display)))
         except ExpressionError as exc:
             sender.send(("error", str(exc)))
