@@ -77,6 +77,9 @@ class AppHarness:
         MSAA samples of the window's framebuffer (the real window asks for 4).
     screenshot_dir : path, optional
         Where F12 writes.
+    precompile : bool
+        Compile new surfaces' shaders in the helper process first, as the real app does
+        (off by default here: the soak counts this process's objects and memory).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class AppHarness:
         surface: str = "saddle",
         samples: int = 4,
         screenshot_dir: str | os.PathLike | None = None,
+        precompile: bool = False,
     ) -> None:
         self.size = size
         self.wnd = Window(size=size, backend="egl", gl_version=(3, 3), samples=samples)
@@ -106,6 +110,7 @@ class AppHarness:
             state=state,
             keys=Keys,
             screenshot_dir=Path(screenshot_dir) if screenshot_dir is not None else None,
+            precompile=precompile,
         )
         self.t = 0.0
         self.frame_times: list[float] = []  # wall seconds of each frame, finish included

@@ -59,7 +59,12 @@ class Harness:
         self._invalid = moderngl.InvalidObject
         state = AppState.for_surface(Surface.named(surface), aspect=SIZE[0] / SIZE[1])
         self.app = ExplorerApp(
-            ctx=ctx, wnd=self.wnd, state=state, keys=Keys, screenshot_dir=tmp_path
+            ctx=ctx,
+            wnd=self.wnd,
+            state=state,
+            keys=Keys,
+            screenshot_dir=tmp_path,
+            precompile=False,  # the helper process has tests of its own
         )
         self.t = 0.0
         self.frame(2)  # imgui sizes auto-resizing windows on their second frame

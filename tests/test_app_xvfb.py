@@ -175,7 +175,7 @@ def _layout():
 
     wnd = Window(size=SIZE, backend="egl", gl_version=(3, 3), samples=0)
     state = AppState.for_surface(Surface.named("saddle"), aspect=SIZE[0] / SIZE[1])
-    app = ExplorerApp(ctx=wnd.ctx, wnd=wnd, state=state, keys=Keys)
+    app = ExplorerApp(ctx=wnd.ctx, wnd=wnd, state=state, keys=Keys, precompile=False)
     try:
         for i in range(2):
             wnd.use()

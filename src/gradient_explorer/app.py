@@ -29,6 +29,7 @@ from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.gl import check_version
 from gradient_explorer.interaction import Interaction
 from gradient_explorer.scene import SceneRenderer
+from gradient_explorer.shader_warmup import ShaderWarmer, TargetFormat
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.ui import panels
 from gradient_explorer.ui.imgui_input import ImguiInput
@@ -68,6 +69,12 @@ class ExplorerApp(mglw.WindowConfig):
         Overrides ``wnd.keys`` (the headless window has no key codes; tests pass glfw's).
     screenshot_dir : path, optional
         Where F12 writes (default: the current directory).
+    session_path : path, optional
+        The session file of Ctrl+S and Ctrl+O.
+    precompile : bool, optional
+        Compile each new surface's shaders in a helper process before it is installed
+        (:mod:`gradient_explorer.shader_warmup`); default on, unless the environment sets
+        ``GRADIENT_EXPLORER_PRECOMPILE=0``.
     """
 
     gl_version = (3, 3)
@@ -89,6 +96,7 @@ class ExplorerApp(mglw.WindowConfig):
         keys: Any = None,
         screenshot_dir: str | os.PathLike | None = None,
         session_path: str | os.PathLike | None = None,
+        precompile: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(ctx=ctx, wnd=wnd, timer=timer, **kwargs)
@@ -103,6 +111,12 @@ class ExplorerApp(mglw.WindowConfig):
         self.ui.expression = state.surface.formula()
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
         self.scene = SceneRenderer(self.ctx, state.view.grid)
+        if precompile is None:
+            precompile = os.environ.get("GRADIENT_EXPLORER_PRECOMPILE", "1") != "0"
+        if precompile:  # new surfaces' shaders compile in a helper, not in a frame
+            target = TargetFormat.of(self.wnd.fbo, getattr(self.wnd, "samples", self.samples))
+            renderer = self.ctx.info.get("GL_RENDERER", "?")
+            self.ui.compiler.set_warmer(ShaderWarmer(renderer, target))
         self.controller = OrbitController(state.camera)
         self.interaction = Interaction(
             state, self.controller, on_point=self._user_moved_point, on_drop=self._drop_ball

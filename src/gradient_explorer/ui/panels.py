@@ -20,6 +20,7 @@ from imgui_bundle import imgui
 
 from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.shader_warmup import ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.surface import Surface
 from gradient_explorer.ui.curve_panel import draw_curve_panel
@@ -81,7 +82,9 @@ class SurfaceCompiler:
     """Builds surfaces off the frame loop, one at a time; the latest request wins.
 
     ``Surface.from_expr`` derives in a forked child with a timeout; running it in a
-    thread keeps the window drawing meanwhile.
+    thread keeps the window drawing meanwhile. With a ``warmer`` (the app sets one), the
+    new surface's shaders are then compiled by a helper process, so that installing it
+    costs the frame a driver-cache load rather than a compile.
     """
 
     def __init__(self) -> None:
@@ -90,12 +93,28 @@ class SurfaceCompiler:
         self._future: Future | None = None
         self._label = ""
         self._source = ""
+        self.phase = ""  # what the build is doing now, for the status line
+        self.warmer: ShaderWarmer | None = None
 
     def submit(self, label: str, source: str, build, *args, **kwargs) -> None:
         """Start ``build(*args, **kwargs)``; ``source`` says which field asked (for errors)."""
         with self._lock:
-            self._future = self._executor.submit(build, *args, **kwargs)
+            self._future = self._executor.submit(self._build, build, args, kwargs)
             self._label, self._source = label, source
+
+    def set_warmer(self, warmer: ShaderWarmer) -> None:
+        """Use ``warmer`` for the builds to come; its helper starts now, in the background."""
+        self.warmer = warmer
+        self._executor.submit(warmer.start)
+
+    def _build(self, build, args, kwargs):
+        self.phase = "deriving"
+        surface = build(*args, **kwargs)
+        warmer = self.warmer
+        if warmer is not None and warmer.enabled:
+            self.phase = "compiling shaders"
+            warmer.warm(surface)  # never raises: at worst the frame compiles, as before
+        return surface
 
     @property
     def busy(self) -> bool:
@@ -133,6 +152,8 @@ class SurfaceCompiler:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.warmer is not None:
+            self.warmer.close()
 
 
 @dataclass
@@ -276,7 +297,7 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
         compile_expression(ui, ui.expression, domain)
     imgui.set_item_tooltip("Type an expression in x and y and press Enter, e.g. x^2 - y^2")
     if ui.compiler.busy:
-        imgui.text_colored(DIM, f"compiling {ui.compiler.label}...")
+        imgui.text_colored(DIM, f"{ui.compiler.phase or 'compiling'} {ui.compiler.label}...")
     elif ui.expression_error:
         imgui.push_text_wrap_pos(0.0)
         imgui.text_colored(RED, ui.expression_error)
