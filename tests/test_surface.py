@@ -9,7 +9,7 @@ from sympy.parsing.sympy_parser import parse_expr
 
 from gradient_explorer.catalogue import CATALOGUE, CURVES, SURFACES
 from gradient_explorer.errors import UsageError
-from gradient_explorer.surface import Surface
+from gradient_explorer.surface import SMALL_BATCH, Surface
 
 NAMES_2D = [d.name for d in SURFACES]
 NAMES_1D = [d.name for d in CURVES]
@@ -193,9 +193,28 @@ def test_scalar_fast_path_gives_nan_where_undefined():
     s = Surface.from_expr("x^(1/3) + log(y) + 1/x")
     f, gx, gy = s.value_and_gradient_at(-1.0, 1.0)
     assert np.isnan(f) and np.isnan(gx) and gy == 1.0  # each component on its own, as numpy
-    assert all(np.isnan(v) for v in s.value_and_gradient_at(0.0, 1.0))
+    # 1/x raises in plain Python; the other components still come out, as numpy's do.
+    f, gx, gy = s.value_and_gradient_at(0.0, 1.0)
+    assert np.isnan(f) and np.isnan(gx) and gy == 1.0
     assert np.isnan(Surface.named("abs").value_and_gradient_at(0.0)[1])
-    assert np.isnan(s.gradient(np.array([[0.0, 1.0]]))).all()
+    np.testing.assert_array_equal(s.gradient(np.array([[0.0, 1.0]])), [[np.nan, 1.0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        ("sqrt(x^2 + y^2)", (0.0, 0.0)),  # the cone's apex: f = 0, no gradient
+        ("x^(1/3) + y", (0.0, 0.5)),  # a vertical tangent: f defined, df/dx not
+        ("sqrt(x) + y", (-1.0, 0.5)),  # outside the domain
+        ("log(x*y) + x", (0.0, 2.0)),
+    ],
+)
+def test_fast_paths_agree_with_numpy_where_a_term_is_undefined(text, point):
+    s = Surface.from_expr(text)
+    p = np.array([point])
+    big = s.gradient(np.repeat(p, SMALL_BATCH + 1, axis=0))[0]
+    np.testing.assert_array_equal(s.gradient(p)[0], big)
+    np.testing.assert_array_equal(s.value_and_gradient_at(*point), [s.f(p)[0], *big])
 
 
 def test_constant_gradient_on_a_few_points_is_float():

@@ -287,7 +287,14 @@ class Surface:
         The fast path for a few balls: pure Python floats, no array overhead.
         """
         values = self._functions["value_and_gradient_scalar"](*coords, *self.param_values.values())
-        return tuple(v if isinstance(v, float) and math.isfinite(v) else _scalar(v) for v in values)
+        values = tuple(v if type(v) is float and math.isfinite(v) else _scalar(v) for v in values)
+        if not any(math.isnan(v) for v in values):
+            return values
+        # A math error in one term made every value NaN; numpy keeps each on its own.
+        point = np.array(coords if self.dim == 2 else coords[0], dtype=np.float64)
+        f = self.f(point)
+        gradient = np.atleast_1d(self._gradient_numpy(point, None))
+        return (float(f), *(float(g) for g in gradient))
 
     def gradient(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
         """(df/dx, df/dy) with shape (..., 2); f' with shape (...) for curves."""
@@ -298,8 +305,13 @@ class Surface:
                 pvals = self.param_values.values()
                 rows = [scalar(x, y, *pvals)[1:] for x, y in points.tolist()]
                 out = np.array(rows, dtype=np.float64)
-                out[~np.isfinite(out)] = np.nan
+                undefined = ~np.isfinite(out).all(axis=1)
+                if undefined.any():  # per component, as the numpy path gives them
+                    out[undefined] = self._gradient_numpy(points[undefined], None)
                 return out
+        return self._gradient_numpy(points, params)
+
+    def _gradient_numpy(self, points, params) -> np.ndarray:
         _, parts = self._call("gradient", points, params)
         out = np.stack(parts, axis=-1) if self.dim == 2 else np.array(parts[0])
         out = np.array(out, dtype=np.float64)
