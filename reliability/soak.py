@@ -12,8 +12,12 @@ scene makes is checked for NaN and infinity; live GL objects and memory must not
 after the first tenth; the frame rate of the first and the last minute (or tenth, for
 short runs) are reported.
 
+With ``--precompile`` the app compiles new shaders in its helper process, as the real
+app does; the helper's resident memory is then reported too (read from ``/proc``: freed
+heap that glibc keeps counts, so it is an upper bound).
+
 usage: python reliability/soak.py [--switches 1000] [--compiles 1000] [--resizes 200]
-                                  [--minutes 10] [--balls 10000]
+                                  [--minutes 10] [--balls 10000] [--precompile]
 
 Exit status 1 if any check fails.
 """
@@ -21,6 +25,7 @@ Exit status 1 if any check fails.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -33,6 +38,19 @@ from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.ui import panels
 
 MB = 2**20
+
+
+def helper_rss(h: AppHarness) -> tuple[int | None, int]:
+    """(pid, resident bytes) of the app's shader helper; (None, 0) when there is none."""
+    warmer = h.app.ui.compiler.warmer
+    process = getattr(warmer, "_process", None)
+    if process is None:
+        return None, 0
+    try:
+        with open(f"/proc/{process.pid}/statm") as handle:
+            return process.pid, int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return process.pid, 0
 
 
 def _wait(h: AppHarness, timeout: float = 60.0) -> None:
@@ -87,6 +105,9 @@ def phase1(h: AppHarness, args) -> bool:
     switch(h, "saddle")
     base_live, base_rss = h.live(), rss_bytes()
     print(f"after warm-up: {base_live} live GL objects, RSS {base_rss / MB:.1f} MB", flush=True)
+    base_helper = helper_rss(h)
+    if base_helper[0] is not None:
+        print(f"shader helper (pid {base_helper[0]}): RSS {base_helper[1] / MB:.1f} MB", flush=True)
 
     ok = True
     began = time.perf_counter()
@@ -123,6 +144,15 @@ def phase1(h: AppHarness, args) -> bool:
         f"RSS {base_rss / MB:.1f} -> {rss / MB:.1f} MB ({growth:+.2f} %)",
         flush=True,
     )
+    helper = helper_rss(h)
+    if base_helper[0] is not None:
+        same = "same process" if helper[0] == base_helper[0] else f"restarted as {helper[0]}"
+        print(
+            f"shader helper ({same}): RSS {base_helper[1] / MB:.1f} -> {helper[1] / MB:.1f} MB "
+            f"({100.0 * (helper[1] - base_helper[1]) / max(base_helper[1], 1):+.2f} %); "
+            f"warm-ups: {h.app.ui.compiler.warmer.disabled or 'on'}",
+            flush=True,
+        )
     if live != base_live:
         print("FAIL: the live GL object count changed")
         ok = False
@@ -264,11 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-limit", type=float, default=5.0, help="percent (5)")
     parser.add_argument("--size", default="640x400", help="window size WxH (640x400)")
     parser.add_argument("--samples", type=int, default=4, help="MSAA samples (4)")
+    parser.add_argument(
+        "--precompile", action="store_true", help="with the app's shader helper process"
+    )
     parser.add_argument("--skip-phase1", action="store_true")
     parser.add_argument("--skip-phase2", action="store_true")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    h = AppHarness(size=(width, height), samples=args.samples)
+    h = AppHarness(size=(width, height), samples=args.samples, precompile=args.precompile)
     ok = True
     try:
         if not args.skip_phase1:
