@@ -134,6 +134,12 @@ def test_race(banana):
     assert np.isfinite(r.finite_positions()).all()
     assert r.status[0] == "diverged"
     assert np.isfinite(h[:, 1:]).all()
+    # The diverged racer's f ends at the step it left (its last finite value), then NaN:
+    # a plot must not draw it as a flat line, as if it had settled there.
+    end = int(r.descents[0].stopped_at[0])
+    assert 0 < end < 100
+    assert np.isfinite(h[: end + 1, 0]).all() and np.isnan(h[end + 1 :, 0]).all()
+    assert h[end, 0] == r.descents[0].f[0]
     r.reset()
     assert r.history.shape == (1, 4)
 

@@ -26,6 +26,20 @@ def test_race_history_has_one_row_per_step_and_one_column_per_racer(himmelblau):
     assert ds.names == ["gd", "sgd", "adam"] and len(set(ds.colors)) == 3
 
 
+def test_race_history_ends_a_diverged_racer_and_keeps_a_settled_one(himmelblau):
+    ds = DescentState(kind="race", race=["gd", "adam"])
+    assert ds.set_hyper("gd", "lr", 1.0) is None  # plain descent at lr 1 flies off
+    ds.start_run(himmelblau, (0.5, 0.5))
+    ds.step(400)
+    gd, adam = ds.descents
+    assert ds.names == ["gd", "adam"]
+    hist = ds.history
+    assert gd.status[0] == "diverged" and adam.status[0] != "diverged"
+    end = int(gd.stopped_at[0])
+    assert np.isfinite(hist[: end + 1, 0]).all() and np.isnan(hist[end + 1 :, 0]).all()
+    assert np.isfinite(hist[:, 1]).all()
+
+
 def test_steps_per_second_accumulate_frame_time(himmelblau):
     ds = DescentState(steps_per_second=10.0, playing=True)
     ds.start_run(himmelblau, (0.0, 0.0))

@@ -42,6 +42,22 @@ __all__ = [
 ]
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+
+
+def first_ball_diverged(descents) -> list[bool]:
+    """For each run, whether its first ball (the one a race plots) has diverged."""
+    return [d.n > 0 and int(d.status_codes[0]) == DIVERGED for d in descents]
+
+
+def race_row(descents, diverged_before: list[bool] | None = None) -> list[float]:
+    """f of each run's first ball; NaN for a run without balls or that diverged before."""
+    gone = diverged_before or [False] * len(descents)
+    return [
+        math.nan if d.n == 0 or was_gone else float(d.f[0])
+        for d, was_gone in zip(descents, gone, strict=True)
+    ]
+
+
 STATUS_NAMES = ("running", "converged", "diverged")
 _STATUS_ARRAY = np.array(STATUS_NAMES)
 
@@ -420,27 +436,32 @@ class Race:
             self.descents.append(
                 Descent(surface, opt, start, tol=tol, trail_length=trail_length, far=far)
             )
-        self._history: list[list[float]] = [[float(d.f[0]) for d in self.descents]]
+        self._history: list[list[float]] = [race_row(self.descents)]
 
     def step(self, k: int = 1) -> int:
         """Advance every racer ``k`` steps; return how many still run."""
         for _ in range(int(k)):
             if not any(d.running for d in self.descents):
                 break
+            gone = first_ball_diverged(self.descents)
             for d in self.descents:
                 d.step()
-            self._history.append([float(d.f[0]) for d in self.descents])
+            self._history.append(race_row(self.descents, gone))
         return sum(d.running for d in self.descents)
 
     def reset(self) -> None:
         """Every racer back to the start."""
         for d in self.descents:
             d.reset()
-        self._history = [[float(d.f[0]) for d in self.descents]]
+        self._history = [race_row(self.descents)]
 
     @property
     def history(self) -> np.ndarray:
-        """f per racer after each step: ``(steps + 1, n_racers)``, flat once stopped."""
+        """f per racer after each step: ``(steps + 1, n_racers)``.
+
+        Flat once a racer converged; NaN after the step at which it diverged (that step
+        keeps its last finite f), so a plot ends the line where the racer left.
+        """
         return np.array(self._history, dtype=np.float64)
 
     @property

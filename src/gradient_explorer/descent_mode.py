@@ -17,13 +17,19 @@ is what happens.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from gradient_explorer.descent import CONVERGED, DIVERGED, RUNNING, Descent
+from gradient_explorer.descent import (
+    CONVERGED,
+    DIVERGED,
+    RUNNING,
+    Descent,
+    first_ball_diverged,
+    race_row,
+)
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optimizers import OPTIMIZERS, Phase, make_optimizer
 
@@ -184,7 +190,7 @@ class DescentState:
         self._starts.append(d.positions.copy())
 
     def _restart_bookkeeping(self) -> None:
-        self._history = [self._f_row()]
+        self._history = [race_row(self.descents)]
         self._accum = 0.0
         self.messages = []
         self._reported = [d.status_codes.copy() for d in self.descents]
@@ -274,19 +280,18 @@ class DescentState:
         for _ in range(int(k)):
             if not any(d.running for d in self.descents):
                 break
+            gone = first_ball_diverged(self.descents)
             for i, d in enumerate(self.descents):
                 self._previous[i] = d.positions.copy()
                 d.step()
             if len(self._history) < MAX_HISTORY:
-                self._history.append(self._f_row())
+                self._history.append(race_row(self.descents, gone))
             self._collect_messages()
-
-    def _f_row(self) -> list[float]:
-        return [float(d.f[0]) if d.n else math.nan for d in self.descents]
 
     @property
     def history(self) -> np.ndarray:
-        """f of each run's first ball after each step: ``(steps + 1, n_runs)``."""
+        """f of each run's first ball after each step: ``(steps + 1, n_runs)``; NaN after
+        the step at which it diverged, so the race plot ends its line there."""
         if not self._history:
             return np.zeros((0, len(self.descents)))
         return np.array(self._history, dtype=np.float64)

@@ -109,11 +109,18 @@ def draw_race_plot(state, height: float | None = None) -> None:
             implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
         implot.setup_legend(implot.Location_.north_east)
         steps = np.arange(hist.shape[0], dtype=np.float64)
+        statuses = [str(d.status[0]) if d.n else "running" for d in ds.descents]
         for i, name in enumerate(ds.names):
             ys = np.ascontiguousarray(hist[:, i])
             ys = np.where(np.isfinite(ys), ys, np.nan)
             color = imgui.ImVec4(*ds.colors[i], 1.0)
-            implot.plot_line(name, steps, ys, implot.Spec(line_color=color, line_weight=2.0))
+            label = f"{name} (diverged)" if statuses[i] == "diverged" else name
+            implot.plot_line(label, steps, ys, implot.Spec(line_color=color, line_weight=2.0))
+            last = np.flatnonzero(np.isfinite(ys))
+            if statuses[i] == "diverged" and last.size:  # a cross where the racer left
+                j = last[-1]
+                cross = implot.Spec(marker=implot.Marker_.cross, marker_size=7, line_color=color)
+                implot.plot_scatter(label, steps[j : j + 1], ys[j : j + 1], cross)
         implot.end_plot()
 
 
