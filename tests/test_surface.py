@@ -227,3 +227,17 @@ def test_integer_constants_beyond_int64_evaluate_as_floats():
     s = Surface.from_expr("tanh(1e3^10)*x + 10^20", timeout=None)
     np.testing.assert_allclose(s.f(np.array([1.0, 2.0])), [1.0 + 1e20, 2.0 + 1e20])
     assert s.value_and_gradient_at(1.0) == (1.0 + 1e20, 1.0)
+
+
+def test_a_build_in_the_child_process_keeps_error_types_and_memos():
+    from gradient_explorer.errors import ExpressionError, UsageError
+
+    with pytest.raises(UsageError, match="display transform"):
+        Surface.from_expr("x*y", display="cube")
+    with pytest.raises(ExpressionError, match="column"):
+        Surface.from_expr("x*/y")
+    s = Surface.from_expr("x^2 + 3*y^2")  # built in a forked child, pickled back
+    assert any(k.startswith("_memo_") for k in s._functions)  # its height range came along
+    assert s.height_range() == Surface.from_expr("x^2 + 3*y^2", timeout=None).height_range()
+    moved = s.with_params()
+    assert moved.height_range() == s.height_range()

@@ -23,8 +23,9 @@ from gradient_explorer.symbolic import (
     DISPLAY_TRANSFORMS,
     DerivedSources,
     compile_python,
-    generate_with_timeout,
+    generate,
     parameter_uniform,
+    run_with_timeout,
 )
 
 GRADIENT_TOLERANCE = 1e-6
@@ -120,7 +121,16 @@ class Surface:
     def from_definition(
         cls, definition: SurfaceDefinition, timeout: float | None = 10.0
     ) -> Surface:
-        """Parse, derive and compile a definition (derivation stops after ``timeout`` s)."""
+        """Parse, derive and compile a definition.
+
+        With a ``timeout`` the whole build (parsing, derivatives, the sampled height
+        range) runs in a child process stopped after ``timeout`` seconds, and the surface
+        comes back pickled: the calling process (the app's frame loop) does none of it.
+        """
+        return run_with_timeout(lambda: cls._build(definition), timeout)
+
+    @classmethod
+    def _build(cls, definition: SurfaceDefinition) -> Surface:
         declared = {p.name: p for p in definition.parameters}
         dim = definition.dim
         if dim is None and definition.domain is not None and len(definition.domain) in (1, 2):
@@ -131,9 +141,7 @@ class Surface:
             known = ", ".join(DISPLAY_TRANSFORMS)
             raise UsageError(f"unknown display transform '{definition.display}': use {known}")
         params = {name: declared.get(name, Parameter(name)) for name in parsed.parameters}
-        sources = generate_with_timeout(
-            parsed.expr, parsed.variables, parsed.parameters, definition.display, timeout
-        )
+        sources = generate(parsed.expr, parsed.variables, parsed.parameters, definition.display)
         domain = definition.domain or (
             DEFAULT_DOMAIN_2D if len(parsed.variables) == 2 else DEFAULT_DOMAIN_1D
         )
@@ -150,6 +158,7 @@ class Surface:
             _functions=compile_python(sources.python),
         )
         surface.height_scale = definition.height_scale or surface.auto_height_scale()
+        surface.height_range()  # memoised: the first frame need not sample it
         return surface
 
     @classmethod
@@ -202,19 +211,26 @@ class Surface:
             if not math.isfinite(value):
                 raise UsageError(f"parameter {key} must be a finite number, got {value}")
             new_values[key] = value
-        # Share the compiled functions but not the cached height range of other values.
-        functions = {k: v for k, v in self._functions.items() if not k.startswith("_")}
+        # Share the compiled functions, and the memos: each is keyed by parameter values.
+        functions = {
+            k: v
+            for k, v in self._functions.items()
+            if not k.startswith("_") or k.startswith("_memo_")
+        }
         return replace(self, param_values=new_values, _functions=functions)
 
     # ------------------------------------------------------------------ pickling
 
     def __getstate__(self) -> dict:
-        # Compiled functions and memos are rebuilt from the generated source, not sent.
-        return {k: v for k, v in self.__dict__.items() if k != "_functions"}
+        # Compiled functions are rebuilt from the generated source; memos travel as data.
+        state = {k: v for k, v in self.__dict__.items() if k != "_functions"}
+        state["_memos"] = {k: v for k, v in self._functions.items() if k.startswith("_memo_")}
+        return state
 
     def __setstate__(self, state: dict) -> None:
+        memos = state.pop("_memos", {})
         self.__dict__.update(state)
-        self._functions = compile_python(self.sources.python)
+        self._functions = {**compile_python(self.sources.python), **memos}
 
     # ------------------------------------------------------------------ properties
 

@@ -17,14 +17,16 @@ import math
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
-from gradient_explorer.errors import ExpressionError
+from gradient_explorer.errors import ExpressionError, GradientExplorerError
 from gradient_explorer.expressions import SYMBOLS
 
 DISPLAY_SYMBOL = sp.Symbol("v", real=True)
@@ -143,6 +145,8 @@ def compile_python(source: str) -> dict[str, object]:
     exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
     return namespace
 
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- GLSL
 
@@ -404,19 +408,30 @@ def generate_with_timeout(
     Differentiation and CSE of a large expression can take unbounded time; a forked child
     can be killed, a thread cannot. ``timeout=None`` runs in this process.
     """
+    return run_with_timeout(lambda: generate(expr, variables, parameters, display), timeout)
+
+
+def run_with_timeout(build: Callable[[], T], timeout: float | None) -> T:
+    """``build()`` in a forked child, stopped after ``timeout`` seconds; ``None``: here.
+
+    The result comes back pickled. The project's own errors come back as themselves,
+    anything else as one :class:`ExpressionError` line. The child runs at a lower priority
+    and holds no lock of this process: the app's frames go on meanwhile.
+    """
     if timeout is None or sys.platform == "win32":
-        return generate(expr, variables, parameters, display)
+        return build()
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
 
     def child():
         try:
             _lower_priority()  # in the app, the window's frames come first
-            sender.send(("ok", generate(expr, variables, parameters, display)))
-        except ExpressionError as exc:
-            sender.send(("error", str(exc)))
+            sender.send(("ok", build()))
+        except GradientExplorerError as exc:
+            sender.send(("error", type(exc), str(exc)))
         except Exception as exc:  # reported to the parent as one line
-            sender.send(("error", f"could not derive this expression ({type(exc).__name__})"))
+            reason = f"could not derive this expression ({type(exc).__name__})"
+            sender.send(("error", ExpressionError, reason))
         finally:
             sender.close()
 
@@ -429,7 +444,7 @@ def generate_with_timeout(
                 f"derivatives took longer than {timeout:g} s: simplify the expression"
             )
         try:
-            status, payload = receiver.recv()
+            message = receiver.recv()
         except EOFError:
             raise ExpressionError("deriving this expression failed: simplify it") from None
     finally:
@@ -437,6 +452,7 @@ def generate_with_timeout(
             process.kill()
         process.join(1.0)
         receiver.close()
-    if status == "error":
-        raise ExpressionError(payload)
-    return payload
+    if message[0] == "error":
+        _, error_type, text = message
+        raise error_type(text)
+    return message[1]
