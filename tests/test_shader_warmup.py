@@ -32,6 +32,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     from gradient_explorer.surface import Surface
     h = AppHarness(size=(96, 64), samples=4)
     h.state.set_surface(Surface.from_expr(sys.argv[2]), 1.5)
+    h.state.view.field = h.state.view.normal_arrows = sys.argv[3] == "all"
     h.frame(2)
     assert h.close() == "GL_NO_ERROR"
     """
@@ -60,9 +61,10 @@ def mesa_cache(monkeypatch, tmp_path, renderer) -> Path:
     return folder
 
 
-def draw_in_window(expression: str) -> None:
+def draw_in_window(expression: str, visuals: str = "default") -> None:
+    """Draw ``expression`` in the app in a new process (``visuals="all"``: field, arrows)."""
     out = subprocess.run(
-        [sys.executable, "-c", WINDOW_SCRIPT, str(ROOT / "reliability"), expression],
+        [sys.executable, "-c", WINDOW_SCRIPT, str(ROOT / "reliability"), expression, visuals],
         capture_output=True,
         text=True,
         timeout=120,
@@ -87,10 +89,29 @@ def test_after_the_helper_the_window_compiles_nothing_new(mesa_cache, renderer):
         before = cache_files(mesa_cache)
         result = warmer.warm(Surface.from_expr(expression))
         assert result.ok, result.reason
+        warmer.close()  # Mesa writes its cache on a thread: an exiting helper flushes it
         warmed = cache_files(mesa_cache)
         assert len(warmed - before) > 0
         draw_in_window(expression)
         assert cache_files(mesa_cache) == warmed, "the window compiled what the helper had"
+    finally:
+        warmer.close()
+
+
+@pytest.mark.gl
+def test_the_helper_answers_for_what_is_shown_then_compiles_the_rest(mesa_cache, renderer):
+    warmer = ShaderWarmer(renderer, TargetFormat(samples=4))
+    try:
+        draw_in_window("x + y/3", "all")  # the window's own programs (imgui, lines) cached
+        expression = "cos(x*y/2) + x^3/9"
+        shown = warmer.warm(Surface.from_expr(expression), shown=("floor",))
+        assert shown.ok, shown.reason
+        # The next request waits for the rest (gradient field, normal arrows) to be done.
+        assert warmer.warm(Surface.named("bowl"), shown=()).ok
+        warmer.close()
+        warmed = cache_files(mesa_cache)
+        draw_in_window(expression, "all")
+        assert cache_files(mesa_cache) == warmed
     finally:
         warmer.close()
 

@@ -29,7 +29,7 @@ from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.gl import check_version
 from gradient_explorer.interaction import Interaction
 from gradient_explorer.scene import SceneRenderer
-from gradient_explorer.shader_warmup import ShaderWarmer, TargetFormat
+from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer, TargetFormat
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.ui import panels
 from gradient_explorer.ui.imgui_input import ImguiInput
@@ -116,7 +116,7 @@ class ExplorerApp(mglw.WindowConfig):
         if precompile:  # new surfaces' shaders compile in a helper, not in a frame
             target = TargetFormat.of(self.wnd.fbo, getattr(self.wnd, "samples", self.samples))
             renderer = self.ctx.info.get("GL_RENDERER", "?")
-            self.ui.compiler.set_warmer(ShaderWarmer(renderer, target))
+            self.ui.compiler.set_warmer(ShaderWarmer(renderer, target), self._shown_visuals)
         self.controller = OrbitController(state.camera)
         self.interaction = Interaction(
             state, self.controller, on_point=self._user_moved_point, on_drop=self._drop_ball
@@ -150,6 +150,11 @@ class ExplorerApp(mglw.WindowConfig):
         if hasattr(wnd, "exit_key"):
             wnd.exit_key = None  # Esc is ours: it closes the help or leaves a text field
         self._sync_view()
+
+    def _shown_visuals(self) -> tuple[str, ...]:
+        """The visuals on screen whose shaders embed the surface (for the warm-up helper)."""
+        view = self.state.view  # read from the build thread: a few bools, no GL
+        return tuple(name for name in VISUALS if getattr(view, name, False))
 
     # ------------------------------------------------------------------ geometry
 

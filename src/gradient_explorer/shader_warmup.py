@@ -27,9 +27,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["ShaderWarmer", "TargetFormat", "WarmResult", "main"]
+__all__ = ["VISUALS", "ShaderWarmer", "TargetFormat", "WarmResult", "main"]
 
 _HEADER = struct.Struct("<Q")
+#: The visuals whose programs embed the surface's GLSL (``ViewOptions`` flags).
+VISUALS = ("floor", "field", "normal_arrows")
 #: A request or answer larger than this is a broken pipe, not a message.
 _MAX_MESSAGE = 256 * 1024 * 1024
 #: Helper failures in a row after which warming is given up for this app.
@@ -112,10 +114,14 @@ class ShaderWarmer:
     def enabled(self) -> bool:
         return not self.disabled
 
-    def warm(self, surface) -> WarmResult:
-        """Have the helper draw ``surface``'s programs once; wait for it to finish."""
+    def warm(self, surface, shown=VISUALS) -> WarmResult:
+        """Have the helper draw ``surface``'s programs once; wait for it to finish.
+
+        ``shown`` names the visuals the window shows now (of :data:`VISUALS`): the answer
+        comes once their programs are compiled; the helper compiles the others after.
+        """
         with self._lock:
-            result = self._warm(surface)
+            result = self._warm(surface, tuple(shown))
             self.last = result
             if result.ok:
                 self._failures = 0
@@ -132,13 +138,13 @@ class ShaderWarmer:
                 return WarmResult(self.enabled, reason=self.disabled)
             return self._start()
 
-    def _warm(self, surface) -> WarmResult:
+    def _warm(self, surface, shown: tuple[str, ...]) -> WarmResult:
         if not self.enabled:
             return WarmResult(False, reason=self.disabled)
         if getattr(surface, "dim", 2) != 2:
             return WarmResult(True, reason="a curve has no generated shaders")
         try:
-            payload = pickle.dumps({"surface": surface, "target": self.target})
+            payload = pickle.dumps({"surface": surface, "target": self.target, "shown": shown})
         except Exception as exc:  # a surface that cannot travel is compiled in place
             return WarmResult(False, reason=f"cannot send the surface ({type(exc).__name__})")
         if self._process is None:
@@ -281,6 +287,7 @@ def _serve(ctx, inp, out) -> None:
     size = (64, 48)
     while (request := _read_message(inp)) is not None:
         began = time.perf_counter()
+        rest = None
         try:
             surface, target = request["surface"], request["target"]
             if target not in targets:
@@ -293,14 +300,27 @@ def _serve(ctx, inp, out) -> None:
             fbo.use()
             fbo.viewport = (0, 0, *size)
             state = AppState.for_surface(surface, aspect=size[0] / size[1])
-            # Every visual that embeds the surface's GLSL, as the window draws them.
-            state.view.floor = state.view.field = state.view.normal_arrows = True
+            # First what the window shows now, and answer; then the visuals it may turn
+            # on later, while the window already draws the new surface.
+            shown = request.get("shown", VISUALS)
+            for name in VISUALS:
+                setattr(state.view, name, name in shown)
             scene.render(state, size)
             ctx.finish()
             answer = {"ok": True, "seconds": time.perf_counter() - began}
+            if not set(VISUALS) <= set(shown):
+                rest = state
         except Exception as exc:  # one bad request must not end the helper
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
         _write_message(out, answer)
+        if rest is not None:
+            for name in VISUALS:
+                setattr(rest.view, name, True)
+            try:
+                scene.render(rest, size)
+                ctx.finish()
+            except Exception:  # the window compiles these itself if they are ever shown
+                pass
 
 
 def main() -> int:
@@ -321,6 +341,7 @@ def main() -> int:
         _serve(ctx, inp, out)
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         pass
+    ctx.release()  # lets the driver finish writing its shader cache
     return 0
 
 

@@ -20,7 +20,7 @@ from imgui_bundle import imgui
 
 from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.errors import GradientExplorerError
-from gradient_explorer.shader_warmup import ShaderWarmer
+from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.surface import Surface
 from gradient_explorer.ui.curve_panel import draw_curve_panel
@@ -95,6 +95,7 @@ class SurfaceCompiler:
         self._source = ""
         self.phase = ""  # what the build is doing now, for the status line
         self.warmer: ShaderWarmer | None = None
+        self._shown = None
 
     def submit(self, label: str, source: str, build, *args, **kwargs) -> None:
         """Start ``build(*args, **kwargs)``; ``source`` says which field asked (for errors)."""
@@ -102,9 +103,12 @@ class SurfaceCompiler:
             self._future = self._executor.submit(self._build, build, args, kwargs)
             self._label, self._source = label, source
 
-    def set_warmer(self, warmer: ShaderWarmer) -> None:
-        """Use ``warmer`` for the builds to come; its helper starts now, in the background."""
-        self.warmer = warmer
+    def set_warmer(self, warmer: ShaderWarmer, shown=None) -> None:
+        """Use ``warmer`` for the builds to come; its helper starts now, in the background.
+
+        ``shown()`` names the visuals on screen (see ``ShaderWarmer.warm``); default all.
+        """
+        self.warmer, self._shown = warmer, shown
         self._executor.submit(warmer.start)
 
     def _build(self, build, args, kwargs):
@@ -113,7 +117,8 @@ class SurfaceCompiler:
         warmer = self.warmer
         if warmer is not None and warmer.enabled:
             self.phase = "compiling shaders"
-            warmer.warm(surface)  # never raises: at worst the frame compiles, as before
+            shown = self._shown() if self._shown is not None else VISUALS
+            warmer.warm(surface, shown)  # never raises: at worst the frame compiles them
         return surface
 
     @property
