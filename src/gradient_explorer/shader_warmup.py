@@ -18,22 +18,18 @@ request, the surface is still installed and compiled on the frame thread as befo
 
 from __future__ import annotations
 
-import os
 import pickle
-import struct
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 
+from gradient_explorer.helper_process import HelperProcess, serve
+
 __all__ = ["VISUALS", "ShaderWarmer", "TargetFormat", "WarmResult", "main"]
 
-_HEADER = struct.Struct("<Q")
 #: The visuals whose programs embed the surface's GLSL (``ViewOptions`` flags).
 VISUALS = ("floor", "field", "normal_arrows")
-#: A request or answer larger than this is a broken pipe, not a message.
-_MAX_MESSAGE = 256 * 1024 * 1024
 #: Helper failures in a row after which warming is given up for this app.
 MAX_FAILURES = 3
 
@@ -102,12 +98,12 @@ class ShaderWarmer:
         self.renderer = renderer
         self.target = target
         self.timeout = timeout
-        self.command = command or [sys.executable, "-m", "gradient_explorer.shader_warmup"]
         self.disabled = ""  # why warming is off, once it is
         self.last: WarmResult | None = None
-        self._process: subprocess.Popen | None = None
+        self._helper = HelperProcess(
+            command or [sys.executable, "-m", "gradient_explorer.shader_warmup"]
+        )
         self._failures = 0
-        self._silence = "exited"  # why the last answer did not come
         self._lock = threading.Lock()
 
     @property
@@ -134,7 +130,7 @@ class ShaderWarmer:
     def start(self) -> WarmResult:
         """Start the helper now (it otherwise starts on the first :meth:`warm`)."""
         with self._lock:
-            if self._process is not None or not self.enabled:
+            if self._helper.running or not self.enabled:
                 return WarmResult(self.enabled, reason=self.disabled)
             return self._start()
 
@@ -143,124 +139,49 @@ class ShaderWarmer:
             return WarmResult(False, reason=self.disabled)
         if getattr(surface, "dim", 2) != 2:
             return WarmResult(True, reason="a curve has no generated shaders")
+        request = {"surface": surface, "target": self.target, "shown": shown}
         try:
-            payload = pickle.dumps({"surface": surface, "target": self.target, "shown": shown})
+            pickle.dumps(surface)
         except Exception as exc:  # a surface that cannot travel is compiled in place
             return WarmResult(False, reason=f"cannot send the surface ({type(exc).__name__})")
-        if self._process is None:
+        if not self._helper.running:
             started = self._start()
             if not started.ok:
                 return started
         began = time.perf_counter()
-        answer = self._request(payload)
-        if answer is None:  # the next warm() starts a new helper
-            self._stop()
-            return WarmResult(False, time.perf_counter() - began, f"the helper {self._silence}")
+        answer = self._helper.request(request, self.timeout)
+        if answer is None:  # the helper is stopped; the next warm() starts a new one
+            reason = f"the helper {self._helper.silence}"
+            return WarmResult(False, time.perf_counter() - began, reason)
         if not answer.get("ok"):
             return WarmResult(False, time.perf_counter() - began, str(answer.get("error", "")))
         return WarmResult(True, float(answer.get("seconds", 0.0)))
 
     def _start(self) -> WarmResult:
         try:
-            self._process = subprocess.Popen(
-                self.command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            hello = self._helper.start(self.timeout)
         except OSError as exc:
             self._disable(f"cannot start the helper ({exc.strerror or exc})")
-            self._process = None
             return WarmResult(False, reason=self.disabled)
-        hello = self._receive()
         if hello is None or not hello.get("ready"):
-            why = hello.get("error", "") if hello else self._silence
-            self._stop()
+            why = hello.get("error", "") if hello else self._helper.silence
+            self._helper.stop()
             self._disable(f"the helper has no OpenGL ({why})")
             return WarmResult(False, reason=self.disabled)
         if hello.get("renderer") != self.renderer:
-            self._stop()
+            self._helper.stop()
             found, wanted = hello.get("renderer"), self.renderer
             self._disable(f"the helper renders with {found!r}, the window with {wanted!r}")
             return WarmResult(False, reason=self.disabled)
         return WarmResult(True)
 
-    def _request(self, payload: bytes) -> dict | None:
-        process = self._process
-        try:
-            process.stdin.write(_HEADER.pack(len(payload)) + payload)
-            process.stdin.flush()
-        except (OSError, ValueError):
-            return None
-        return self._receive()
-
-    def _receive(self) -> dict | None:
-        """The helper's next answer, or None if it exits or takes longer than ``timeout``."""
-        process = self._process
-        timed_out = threading.Event()
-
-        def stop() -> None:  # a blocking read that a timer can end: kill closes stdout
-            timed_out.set()
-            process.kill()
-
-        timer = threading.Timer(self.timeout, stop)
-        timer.daemon = True
-        timer.start()
-        try:
-            message = _read_message(process.stdout)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-            message = None
-        finally:
-            timer.cancel()
-        if message is None:
-            self._silence = (
-                f"did not answer in {self.timeout:g} s" if timed_out.is_set() else "exited"
-            )
-        return message
-
     def _disable(self, reason: str) -> None:
         self.disabled = reason
-
-    def _stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for stream in (process.stdin, process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            process.wait(2.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(2.0)
 
     def close(self) -> None:
         """Stop the helper (it also exits by itself when this process goes)."""
         with self._lock:
-            self._stop()
-
-
-def _write_message(stream, message: dict) -> None:
-    data = pickle.dumps(message)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def _read_message(stream) -> dict | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    if size > _MAX_MESSAGE:
-        raise ValueError("message too large")
-    data = stream.read(size)
-    if len(data) < size:
-        return None
-    message = pickle.loads(data)  # written by this package's other process, not a file
-    return message if isinstance(message, dict) else None
+            self._helper.stop()
 
 
 # ------------------------------------------------------------------ the helper process
@@ -278,71 +199,77 @@ def _helper_context():
     return check_version(ctx)
 
 
-def _serve(ctx, inp, out) -> None:
-    from gradient_explorer.scene import SceneRenderer
-    from gradient_explorer.state import AppState
+class _Compiler:
+    """The helper's side: one context, one scene, a target per format."""
 
-    scene = SceneRenderer(ctx, grid=8)  # the programs matter here, not the mesh
-    targets: dict = {}
     size = (64, 48)
-    while (request := _read_message(inp)) is not None:
+
+    def __init__(self):
+        self.ctx = _helper_context()
+        self.scene = None
+        self.targets: dict = {}
+
+    def hello(self) -> dict:
+        return {"renderer": self.ctx.info.get("GL_RENDERER", "?")}
+
+    def _target(self, target: TargetFormat):
+        if target not in self.targets:
+            ctx, size = self.ctx, self.size
+            samples = min(target.samples, ctx.max_samples)
+            components, dtype = target.components, target.dtype
+            color = ctx.renderbuffer(size, components, samples=samples, dtype=dtype)
+            depth = ctx.depth_renderbuffer(size, samples=samples)
+            self.targets[target] = ctx.framebuffer([color], depth)
+        return self.targets[target]
+
+    def handle(self, request: dict):
+        from gradient_explorer.scene import SceneRenderer
+        from gradient_explorer.state import AppState
+
         began = time.perf_counter()
-        rest = None
-        try:
-            surface, target = request["surface"], request["target"]
-            if target not in targets:
-                samples = min(target.samples, ctx.max_samples)
-                components, dtype = target.components, target.dtype
-                color = ctx.renderbuffer(size, components, samples=samples, dtype=dtype)
-                depth = ctx.depth_renderbuffer(size, samples=samples)
-                targets[target] = ctx.framebuffer([color], depth)
-            fbo = targets[target]
-            fbo.use()
-            fbo.viewport = (0, 0, *size)
-            state = AppState.for_surface(surface, aspect=size[0] / size[1])
-            # First what the window shows now, and answer; then the visuals it may turn
-            # on later, while the window already draws the new surface.
-            shown = request.get("shown", VISUALS)
+        if self.scene is None:
+            self.scene = SceneRenderer(self.ctx, grid=8)  # the programs matter, not the mesh
+        fbo = self._target(request["target"])
+        fbo.use()
+        fbo.viewport = (0, 0, *self.size)
+        state = AppState.for_surface(request["surface"], aspect=self.size[0] / self.size[1])
+        # First what the window shows now, and answer; then the visuals it may turn on
+        # later, while the window already draws the new surface.
+        shown = request.get("shown", VISUALS)
+        for name in VISUALS:
+            setattr(state.view, name, name in shown)
+        self.scene.render(state, self.size)
+        self.ctx.finish()
+        answer = {"ok": True, "seconds": time.perf_counter() - began}
+        if set(VISUALS) <= set(shown):
+            return answer
+
+        def the_rest() -> None:
             for name in VISUALS:
-                setattr(state.view, name, name in shown)
-            scene.render(state, size)
-            ctx.finish()
-            answer = {"ok": True, "seconds": time.perf_counter() - began}
-            if not set(VISUALS) <= set(shown):
-                rest = state
-        except Exception as exc:  # one bad request must not end the helper
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
-        _write_message(out, answer)
-        if rest is not None:
-            for name in VISUALS:
-                setattr(rest.view, name, True)
-            try:
-                scene.render(rest, size)
-                ctx.finish()
-            except Exception:  # the window compiles these itself if they are ever shown
-                pass
+                setattr(state.view, name, True)
+            self.scene.render(state, self.size)
+            self.ctx.finish()
+
+        return answer, the_rest
+
+    def release(self) -> None:
+        self.ctx.release()  # lets the driver finish writing its shader cache
 
 
 def main() -> int:
     """The helper: announce the renderer, then draw each surface sent on stdin."""
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # stray prints must not corrupt the answers
+    compiler = None
+
+    def hello() -> dict:
+        nonlocal compiler
+        compiler = _Compiler()
+        return compiler.hello()
+
     try:
-        os.nice(10)  # the window's frames come first on a busy machine
-    except (AttributeError, OSError):  # no nice() here, or not allowed
-        pass
-    try:
-        ctx = _helper_context()
-    except Exception as exc:
-        _write_message(out, {"ready": False, "error": str(exc).splitlines()[0][:300]})
-        return 1
-    _write_message(out, {"ready": True, "renderer": ctx.info.get("GL_RENDERER", "?")})
-    try:
-        _serve(ctx, inp, out)
-    except (BrokenPipeError, EOFError, KeyboardInterrupt):
-        pass
-    ctx.release()  # lets the driver finish writing its shader cache
-    return 0
+        return serve(hello, lambda request: compiler.handle(request))
+    finally:
+        if compiler is not None:
+            compiler.release()
 
 
 if __name__ == "__main__":
