@@ -41,7 +41,7 @@ EXPRESSIONS = [
     ("12 factors", "*".join(f"(sin({i}x)+cos({i}y)+{i})" for i in range(1, 13))),
     ("16 factors", "*".join(f"(sin({i}x)+cos({i}y)+{i})" for i in range(1, 17))),
     ("syntax error", "x^2 +* y"),
-    ("times out", "*".join(f"(sin({i}x)+cos({i}y)+{i})" for i in range(1, 25))),
+    ("times out", "*".join(f"(sin({i}x)+cos({i}y)+{i})" for i in range(1, 41))),
 ]
 
 

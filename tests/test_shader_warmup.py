@@ -127,7 +127,7 @@ def test_a_warm_surface_is_quick_and_a_curve_needs_no_helper(renderer):
         assert warmer.warm(curve) == WarmResult(True, reason="a curve has no generated shaders")
     finally:
         warmer.close()
-    assert warmer._process is None
+    assert warmer._helper.process is None
 
 
 @pytest.mark.gl
@@ -137,11 +137,11 @@ def test_a_failed_request_leaves_the_helper_serving(renderer):
         surface = Surface.named("saddle")
         bad = warmer.warm(surface)
         assert not bad.ok and bad.reason and "\n" not in bad.reason
-        process = warmer._process
+        process = warmer._helper.process
         warmer.target = TargetFormat()
         good = warmer.warm(surface)
         assert good.ok, good.reason
-        assert warmer._process is process and warmer.enabled
+        assert warmer._helper.process is process and warmer.enabled
     finally:
         warmer.close()
 
@@ -153,9 +153,9 @@ def fake_helper(body: str) -> list[str]:
     """A helper that speaks the protocol as ``body`` says (``send`` and ``receive``)."""
     prelude = (
         "import sys\n"
-        "from gradient_explorer.shader_warmup import _read_message, _write_message\n"
-        "send = lambda m: _write_message(sys.stdout.buffer, m)\n"
-        "receive = lambda: _read_message(sys.stdin.buffer)\n"
+        "from gradient_explorer.helper_process import read_message, write_message\n"
+        "send = lambda m: write_message(sys.stdout.buffer, m)\n"
+        "receive = lambda: read_message(sys.stdin.buffer)\n"
     )
     return [sys.executable, "-c", prelude + textwrap.dedent(body)]
 
@@ -169,7 +169,7 @@ def test_another_renderer_switches_warming_off():
     result = warmer.warm(Surface.named("bowl"))
     assert not result.ok and not warmer.enabled
     assert "'llvmpipe'" in warmer.disabled and "the window's GPU" in warmer.disabled
-    assert warmer._process is None
+    assert warmer._helper.process is None
     assert warmer.warm(Surface.named("bowl")).reason == warmer.disabled  # no new start
 
 
@@ -209,7 +209,7 @@ def test_a_helper_that_dies_is_restarted_then_given_up():
         assert warmer.enabled
         result = warmer.warm(surface)
         assert not result.ok and result.reason == "the helper exited"
-        assert warmer._process is None  # the next warm starts a new one
+        assert warmer._helper.process is None  # the next warm starts a new one
     assert not warmer.enabled and warmer.disabled.startswith("3 failures in a row")
 
 
@@ -228,7 +228,7 @@ def test_surfaces_travel_to_the_helper_with_their_numbers():
 
 
 @pytest.mark.gl
-def test_the_app_warms_typed_surfaces_before_installing_them():
+def test_the_app_builds_and_warms_typed_surfaces_in_its_helpers():
     pytest.importorskip("moderngl_window.context.headless")
     sys.path.insert(0, str(ROOT / "reliability"))
     from harness import AppHarness
@@ -244,12 +244,14 @@ def test_the_app_warms_typed_surfaces_before_installing_them():
         h.frame(2)
         assert h.state.surface.formula() == "x^2*y - y^3/3"
         assert warmer.last is not None and warmer.last.ok and warmer.last.seconds > 0
-        process = warmer._process
-        assert process is not None and process.poll() is None
+        processes = [warmer._helper.process, compiler.worker._helper.process]
+        assert all(p is not None and p.poll() is None for p in processes)
+        assert processes[1].pid != os.getpid()
     finally:
         assert h.close() == "GL_NO_ERROR"
-    process.wait(5)  # closing the app ends its helper
-    assert process.returncode is not None
+    for process in processes:  # closing the app ends its helpers
+        process.wait(5)
+        assert process.returncode is not None
 
 
 def test_the_environment_can_switch_precompiling_off(monkeypatch):
@@ -266,7 +268,7 @@ def test_the_environment_can_switch_precompiling_off(monkeypatch):
         ctx=wnd.ctx, wnd=wnd, state=AppState.for_surface(Surface.named("bowl")), keys=Keys
     )
     try:
-        assert app.ui.compiler.warmer is None
+        assert app.ui.compiler.warmer is None and app.ui.compiler.worker is None
     finally:
         app.release()
         wnd.destroy()

@@ -22,6 +22,7 @@ import moderngl_window as mglw
 import numpy as np
 from imgui_bundle import imgui, implot
 
+from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.controller import OrbitController
 from gradient_explorer.curve_mode import active_curve
 from gradient_explorer.curve_mode import advance as curve_advance
@@ -72,9 +73,10 @@ class ExplorerApp(mglw.WindowConfig):
     session_path : path, optional
         The session file of Ctrl+S and Ctrl+O.
     precompile : bool, optional
-        Compile each new surface's shaders in a helper process before it is installed
-        (:mod:`gradient_explorer.shader_warmup`); default on, unless the environment sets
-        ``GRADIENT_EXPLORER_PRECOMPILE=0``.
+        Build each new surface in a helper process (:mod:`gradient_explorer.build_worker`)
+        and compile its shaders in another (:mod:`gradient_explorer.shader_warmup`) before
+        it is installed; default on, unless the environment sets
+        ``GRADIENT_EXPLORER_PRECOMPILE=0`` (then builds fork and the frame compiles).
     """
 
     gl_version = (3, 3)
@@ -113,7 +115,8 @@ class ExplorerApp(mglw.WindowConfig):
         self.scene = SceneRenderer(self.ctx, state.view.grid)
         if precompile is None:
             precompile = os.environ.get("GRADIENT_EXPLORER_PRECOMPILE", "1") != "0"
-        if precompile:  # new surfaces' shaders compile in a helper, not in a frame
+        if precompile:  # new surfaces are built, and their shaders compiled, in helpers
+            self.ui.compiler.set_worker(BuildWorker())
             target = TargetFormat.of(self.wnd.fbo, getattr(self.wnd, "samples", self.samples))
             renderer = self.ctx.info.get("GL_RENDERER", "?")
             self.ui.compiler.set_warmer(ShaderWarmer(renderer, target), self._shown_visuals)

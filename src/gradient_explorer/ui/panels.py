@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from imgui_bundle import imgui
 
+from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
@@ -78,13 +79,19 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
 # ---------------------------------------------------------------------- background work
 
 
+#: Seconds of wall time after which the build worker counts as hung. A build keeps its own
+#: limit (a child of the worker, stopped after its CPU seconds); catalogue builds have none.
+WORKER_TIMEOUT = 120.0
+
+
 class SurfaceCompiler:
     """Builds surfaces off the frame loop, one at a time; the latest request wins.
 
     ``Surface.from_expr`` derives in a forked child with a timeout; running it in a
-    thread keeps the window drawing meanwhile. With a ``warmer`` (the app sets one), the
-    new surface's shaders are then compiled by a helper process, so that installing it
-    costs the frame a driver-cache load rather than a compile.
+    thread keeps the window drawing meanwhile. The app also sets helper processes: a
+    ``worker`` that runs the builds (so that the app's own large process is never forked),
+    and a ``warmer`` that compiles the new surface's shaders, so that installing it costs
+    the frame a driver-cache load rather than a compile.
     """
 
     def __init__(self) -> None:
@@ -95,6 +102,7 @@ class SurfaceCompiler:
         self._source = ""
         self.phase = ""  # what the build is doing now, for the status line
         self.warmer: ShaderWarmer | None = None
+        self.worker: BuildWorker | None = None
         self._shown = None
 
     def submit(self, label: str, source: str, build, *args, **kwargs) -> None:
@@ -111,9 +119,17 @@ class SurfaceCompiler:
         self.warmer, self._shown = warmer, shown
         self._executor.submit(warmer.start)
 
+    def set_worker(self, worker: BuildWorker) -> None:
+        """Run the builds to come in ``worker``; it starts now, in the background."""
+        self.worker = worker
+        self._executor.submit(worker.start)
+
     def _build(self, build, args, kwargs):
         self.phase = "deriving"
-        surface = build(*args, **kwargs)
+        if self.worker is not None:
+            surface = self.worker.call(WORKER_TIMEOUT, build, *args, **kwargs)
+        else:
+            surface = build(*args, **kwargs)
         warmer = self.warmer
         if warmer is not None and warmer.enabled:
             self.phase = "compiling shaders"
@@ -157,8 +173,9 @@ class SurfaceCompiler:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        if self.warmer is not None:
-            self.warmer.close()
+        for helper in (self.warmer, self.worker):
+            if helper is not None:
+                helper.close()
 
 
 @dataclass
