@@ -66,10 +66,13 @@ class HelperProcess:
     ----------
     command : list of str
         How to start it, e.g. ``[sys.executable, "-m", "gradient_explorer.build_worker"]``.
+    env : dict, optional
+        Environment variables to set for it, on top of this process's.
     """
 
-    def __init__(self, command: list[str]):
+    def __init__(self, command: list[str], env: dict[str, str] | None = None):
         self.command = command
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
         self.silence = "exited"  # why the last answer did not come
 
@@ -90,7 +93,7 @@ class HelperProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         hello = self.receive(timeout)
         if hello is None:

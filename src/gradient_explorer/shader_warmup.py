@@ -101,7 +101,9 @@ class ShaderWarmer:
         self.disabled = ""  # why warming is off, once it is
         self.last: WarmResult | None = None
         self._helper = HelperProcess(
-            command or [sys.executable, "-m", "gradient_explorer.shader_warmup"]
+            command or [sys.executable, "-m", "gradient_explorer.shader_warmup"],
+            # llvmpipe: no rasteriser threads for a 64x48 target; the window needs the cores
+            env={"LP_NUM_THREADS": "0"},
         )
         self._failures = 0
         self._lock = threading.Lock()
