@@ -66,6 +66,26 @@ def test_a_worker_that_never_says_hello(monkeypatch):
     assert "did not start" in w.unavailable and "1 s" in w.unavailable
 
 
+def test_a_newer_build_ends_a_runaway_one():
+    from gradient_explorer.ui.panels import CANCEL_AFTER, SurfaceCompiler
+
+    compiler = SurfaceCompiler()
+    compiler.set_worker(BuildWorker())
+    try:
+        compiler.submit("slow", "expression", time.sleep, 300)
+        while compiler.worker._helper.process is None:
+            time.sleep(0.05)
+        first = compiler.worker._helper.process.pid
+        time.sleep(CANCEL_AFTER + 1.0)
+        compiler.submit("x*y", "expression", Surface.from_expr, "x*y")
+        assert compiler.wait(60), "the newer build waited for the runaway one"
+        _, surface, error = compiler.poll()
+        assert error is None and surface.formula() == "x*y"
+        assert compiler.worker._helper.process.pid != first  # a new worker built it
+    finally:
+        compiler.shutdown()
+
+
 # ---------------------------------------------------------------------- the time limit
 
 

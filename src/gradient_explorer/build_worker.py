@@ -88,6 +88,13 @@ class BuildWorker:
         error_type = answer.get("error_type", ExpressionError)
         raise error_type(answer.get("error", "could not build this surface"))
 
+    def cancel(self) -> None:
+        """End the build in progress (from another thread): its :meth:`call` raises
+        :class:`ExpressionError`, and the next call starts a new worker."""
+        process = self._helper.process
+        if process is not None:
+            process.kill()
+
     def close(self) -> None:
         """Stop the worker (it also exits by itself when this process goes)."""
         with self._lock:

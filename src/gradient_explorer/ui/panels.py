@@ -82,6 +82,8 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
 #: Seconds of wall time after which the build worker counts as hung. A build keeps its own
 #: limit (a child of the worker, stopped after its CPU seconds); catalogue builds have none.
 WORKER_TIMEOUT = 120.0
+#: Seconds after which a build still running is ended when a newer one is submitted.
+CANCEL_AFTER = 1.0
 
 
 class SurfaceCompiler:
@@ -104,10 +106,20 @@ class SurfaceCompiler:
         self.warmer: ShaderWarmer | None = None
         self.worker: BuildWorker | None = None
         self._shown = None
+        self._started: float | None = None  # when the running build began
 
     def submit(self, label: str, source: str, build, *args, **kwargs) -> None:
-        """Start ``build(*args, **kwargs)``; ``source`` says which field asked (for errors)."""
+        """Start ``build(*args, **kwargs)``; ``source`` says which field asked (for errors).
+
+        A build that has already run for :data:`CANCEL_AFTER` seconds in the worker is
+        ended: its result would be replaced anyway, and a runaway expression must not
+        keep its correction waiting for the time limit.
+        """
         with self._lock:
+            running = self._future is not None and not self._future.done()
+            if running and self.worker is not None and self._started is not None:
+                if time.monotonic() - self._started > CANCEL_AFTER:
+                    self.worker.cancel()
             self._future = self._executor.submit(self._build, build, args, kwargs)
             self._label, self._source = label, source
 
@@ -127,7 +139,11 @@ class SurfaceCompiler:
     def _build(self, build, args, kwargs):
         self.phase = "deriving"
         if self.worker is not None:
-            surface = self.worker.call(WORKER_TIMEOUT, build, *args, **kwargs)
+            self._started = time.monotonic()  # from now on a newer build may end this one
+            try:
+                surface = self.worker.call(WORKER_TIMEOUT, build, *args, **kwargs)
+            finally:
+                self._started = None
         else:
             surface = build(*args, **kwargs)
         warmer = self.warmer
