@@ -40,17 +40,21 @@ from gradient_explorer.ui import panels
 MB = 2**20
 
 
-def helper_rss(h: AppHarness) -> tuple[int | None, int]:
-    """(pid, resident bytes) of the app's shader helper; (None, 0) when there is none."""
-    warmer = h.app.ui.compiler.warmer
-    process = getattr(warmer, "_process", None)
-    if process is None:
-        return None, 0
-    try:
-        with open(f"/proc/{process.pid}/statm") as handle:
-            return process.pid, int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return process.pid, 0
+def helper_rss(h: AppHarness) -> dict[str, tuple[int, int]]:
+    """{helper: (pid, resident bytes)} of the app's helper processes that are running."""
+    compiler = h.app.ui.compiler
+    found = {}
+    for name, helper in (("build worker", compiler.worker), ("shader helper", compiler.warmer)):
+        process = getattr(getattr(helper, "_helper", None), "process", None)
+        if process is None:
+            continue
+        try:
+            with open(f"/proc/{process.pid}/statm") as handle:
+                pages = int(handle.read().split()[1])
+        except OSError:
+            continue
+        found[name] = (process.pid, pages * os.sysconf("SC_PAGE_SIZE"))
+    return found
 
 
 def _wait(h: AppHarness, timeout: float = 60.0) -> None:
@@ -105,9 +109,9 @@ def phase1(h: AppHarness, args) -> bool:
     switch(h, "saddle")
     base_live, base_rss = h.live(), rss_bytes()
     print(f"after warm-up: {base_live} live GL objects, RSS {base_rss / MB:.1f} MB", flush=True)
-    base_helper = helper_rss(h)
-    if base_helper[0] is not None:
-        print(f"shader helper (pid {base_helper[0]}): RSS {base_helper[1] / MB:.1f} MB", flush=True)
+    base_helpers = helper_rss(h)
+    for name, (pid, rss) in base_helpers.items():
+        print(f"{name} (pid {pid}): RSS {rss / MB:.1f} MB", flush=True)
 
     ok = True
     began = time.perf_counter()
@@ -144,13 +148,13 @@ def phase1(h: AppHarness, args) -> bool:
         f"RSS {base_rss / MB:.1f} -> {rss / MB:.1f} MB ({growth:+.2f} %)",
         flush=True,
     )
-    helper = helper_rss(h)
-    if base_helper[0] is not None:
-        same = "same process" if helper[0] == base_helper[0] else f"restarted as {helper[0]}"
+    helpers = helper_rss(h)
+    for name, (pid, base) in base_helpers.items():
+        now_pid, now = helpers.get(name, (None, 0))
+        same = "same process" if now_pid == pid else f"now pid {now_pid}"
         print(
-            f"shader helper ({same}): RSS {base_helper[1] / MB:.1f} -> {helper[1] / MB:.1f} MB "
-            f"({100.0 * (helper[1] - base_helper[1]) / max(base_helper[1], 1):+.2f} %); "
-            f"warm-ups: {h.app.ui.compiler.warmer.disabled or 'on'}",
+            f"{name} ({same}): RSS {base / MB:.1f} -> {now / MB:.1f} MB "
+            f"({100.0 * (now - base) / max(base, 1):+.2f} %)",
             flush=True,
         )
     if live != base_live:
