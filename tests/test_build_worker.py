@@ -86,6 +86,28 @@ def test_a_newer_build_ends_a_runaway_one():
         compiler.shutdown()
 
 
+def test_requests_that_queued_behind_a_newer_one_are_skipped():
+    from gradient_explorer.ui import panels
+
+    built = []
+
+    def record(text):
+        built.append(text)
+        return Surface.from_expr(text, timeout=None)
+
+    compiler = panels.SurfaceCompiler()
+    try:
+        compiler.submit("slow", "expression", time.sleep, 1.0)
+        for text in ("x + y", "x - y", "x * y"):  # typed while the first still runs
+            compiler.submit(text, "expression", record, text)
+        assert compiler.wait(30)
+        _, surface, error = compiler.poll()
+        assert error is None and surface.formula() == "x * y"
+        assert built == ["x * y"]
+    finally:
+        compiler.shutdown()
+
+
 # ---------------------------------------------------------------------- the time limit
 
 

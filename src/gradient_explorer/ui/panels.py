@@ -107,6 +107,7 @@ class SurfaceCompiler:
         self.worker: BuildWorker | None = None
         self._shown = None
         self._started: float | None = None  # when the running build began
+        self._generation = 0  # of the latest request
 
     def submit(self, label: str, source: str, build, *args, **kwargs) -> None:
         """Start ``build(*args, **kwargs)``; ``source`` says which field asked (for errors).
@@ -120,7 +121,9 @@ class SurfaceCompiler:
             if running and self.worker is not None and self._started is not None:
                 if time.monotonic() - self._started > CANCEL_AFTER:
                     self.worker.cancel()
-            self._future = self._executor.submit(self._build, build, args, kwargs)
+            self._generation += 1
+            generation = self._generation
+            self._future = self._executor.submit(self._build, generation, build, args, kwargs)
             self._label, self._source = label, source
 
     def set_warmer(self, warmer: ShaderWarmer, shown=None) -> None:
@@ -136,7 +139,9 @@ class SurfaceCompiler:
         self.worker = worker
         self._executor.submit(worker.start)
 
-    def _build(self, build, args, kwargs):
+    def _build(self, generation: int, build, args, kwargs):
+        if generation != self._generation:
+            return None  # a newer request came while this one queued: nobody wants it
         self.phase = "deriving"
         if self.worker is not None:
             self._started = time.monotonic()  # from now on a newer build may end this one
