@@ -231,10 +231,16 @@ def test_a_person_clicks_drags_and_types(display, tmp_path):
         person.key("ctrl+a")
         person.type("sin(3*x)*cos(3*y)")
         person.key("Return")
-        time.sleep(3.0)  # compiled in the background; the frame loop keeps drawing
         person.move(700, 80)
-        typed = person.screenshot()
-        files = sorted(tmp_path.glob("gradient-explorer-expression-*.png"))
+        # Built and compiled by the app's helpers while the frame loop keeps drawing; the
+        # screenshot's name is the surface's, so it says when the new one is on screen.
+        deadline = time.monotonic() + 60
+        while True:
+            typed = person.screenshot()
+            files = sorted(tmp_path.glob("gradient-explorer-expression-*.png"))
+            if files or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
         assert files, "the new surface's name is in the screenshot's name"
         area = (slice(40, -40), slice(380, None))
         change = np.abs(typed[area].astype(int) - dragged[area].astype(int)).sum(-1) > 40

@@ -13,6 +13,7 @@ or network input.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import struct
@@ -162,12 +163,12 @@ def serve(hello: Callable[[], dict], handle: Callable[[dict], dict]) -> int:
     """
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the answers
-    lower_priority()
-    try:
+    try:  # at full priority: starved of the CPU by a busy window, imports took many seconds
         greeting = {"ready": True, **hello()}
     except Exception as exc:
         write_message(out, {"ready": False, "error": one_line(exc)})
         return 1
+    lower_priority()
     write_message(out, greeting)
     try:
         while (request := read_message(inp)) is not None:
@@ -184,9 +185,28 @@ def serve(hello: Callable[[], dict], handle: Callable[[dict], dict]) -> int:
                     then()
                 except Exception:  # nobody waits for it: at worst that work is redone
                     pass
+            _release_free_memory()
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         pass
     return 0
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def _release_free_memory() -> None:
+    """Hand freed heap back to the system (glibc keeps it otherwise): a helper that runs
+    for hours keeps a resident size that follows what it holds, not what it once held."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def one_line(exc: BaseException, with_type: bool = False) -> str:

@@ -82,6 +82,13 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
 #: Seconds of wall time after which the build worker counts as hung. A build keeps its own
 #: limit (a child of the worker, stopped after its CPU seconds); catalogue builds have none.
 WORKER_TIMEOUT = 120.0
+
+
+def _start_in_background(start) -> None:
+    # Both helpers start at once; a build that comes first waits on the helper's lock.
+    threading.Thread(target=start, name="helper-start", daemon=True).start()
+
+
 #: Seconds after which a build still running is ended when a newer one is submitted.
 CANCEL_AFTER = 1.0
 
@@ -132,12 +139,12 @@ class SurfaceCompiler:
         ``shown()`` names the visuals on screen (see ``ShaderWarmer.warm``); default all.
         """
         self.warmer, self._shown = warmer, shown
-        self._executor.submit(warmer.start)
+        _start_in_background(warmer.start)
 
     def set_worker(self, worker: BuildWorker) -> None:
         """Run the builds to come in ``worker``; it starts now, in the background."""
         self.worker = worker
-        self._executor.submit(worker.start)
+        _start_in_background(worker.start)
 
     def _build(self, generation: int, build, args, kwargs):
         if generation != self._generation:
