@@ -44,10 +44,10 @@ def test_errors_come_back_as_the_projects_own(worker):
 
 
 def test_a_worker_that_hangs_or_dies_is_replaced(worker):
-    began = time.perf_counter()
+    hung = worker._helper.process
     with pytest.raises(ExpressionError, match="longer than 1 s"):
-        worker.call(1.0, time.sleep, 60)
-    assert time.perf_counter() - began < 30
+        worker.call(1.0, time.sleep, 60)  # the timer kills the worker, it does not wait
+    assert hung.poll() is not None
     with pytest.raises(ExpressionError, match="failed"):
         worker.call(30, os._exit, 3)
     assert worker.call(30, Surface.from_expr, "x*y").formula() == "x*y"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import builtins
 import os
-import time
 
 import numpy as np
 import pytest
@@ -12,6 +12,8 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gradient_explorer import surface as surface_module
+from gradient_explorer import symbolic
 from gradient_explorer.errors import ExpressionError
 from gradient_explorer.expressions import SYMBOLS, parse_expression
 from gradient_explorer.surface import Surface
@@ -136,11 +138,14 @@ def test_hostile_input_is_refused_quickly_without_side_effects(text, tmp_path, m
     monkeypatch.chdir(tmp_path)
     before_builtins = dict(vars(builtins))
     before_env = dict(os.environ)
-    start = time.perf_counter()
-    with pytest.raises(ExpressionError) as info:
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("hostile input reached the derivation stage")
+
+    monkeypatch.setattr(symbolic, "run_with_timeout", no_child)
+    monkeypatch.setattr(surface_module, "run_with_timeout", no_child)
+    with pytest.raises(ExpressionError) as info:  # refused by the parser: no process, no work
         Surface.from_expr(text)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, elapsed
     message = str(info.value)
     assert message and "\n" not in message and len(message) < 300
     assert list(tmp_path.iterdir()) == []
@@ -153,21 +158,22 @@ def test_non_ascii_error_names_the_column():
         parse_expression("x + \u0445")
 
 
-def test_long_input_refused_before_any_work():
-    start = time.perf_counter()
+def test_long_input_refused_before_any_work(monkeypatch):
+    def no_parse(*args, **kwargs):
+        raise AssertionError("a 100,000-character input reached Python's parser")
+
+    monkeypatch.setattr(ast, "parse", no_parse)
     with pytest.raises(ExpressionError, match="too long"):
         parse_expression("x" * 100_000)
-    assert time.perf_counter() - start < 0.05
 
 
 def test_symbolic_work_is_stopped_after_its_time_limit():
     # A product of many sines: its Hessian is large enough to outlast a tiny budget.
     text = "*".join(f"sin({i}x + {i + 1}y)" for i in range(1, 40))
     parsed = parse_expression(text)
-    start = time.perf_counter()
-    with pytest.raises(ExpressionError, match="took longer than"):
+    # Unstopped, this takes minutes; the child is ended after its (whole) CPU second.
+    with pytest.raises(ExpressionError, match=r"took longer than 0\.01 s"):
         generate_with_timeout(parsed.expr, parsed.variables, parsed.parameters, timeout=0.01)
-    assert time.perf_counter() - start < 2.0
 
 
 def test_refused_expression_leaves_the_old_surface_usable():

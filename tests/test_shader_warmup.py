@@ -12,7 +12,6 @@ import pickle
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -189,10 +188,9 @@ def test_a_helper_that_cannot_start(tmp_path):
 def test_a_silent_helper_is_stopped_after_the_timeout():
     command = fake_helper("import time; time.sleep(60)")
     warmer = ShaderWarmer("gpu", TargetFormat(), timeout=1.0, command=command)
-    began = time.perf_counter()
-    result = warmer.warm(Surface.named("bowl"))
-    assert time.perf_counter() - began < 10
+    result = warmer.warm(Surface.named("bowl"))  # the timer, not the helper, ends the wait
     assert not result.ok and warmer.disabled == "the helper has no OpenGL (did not answer in 1 s)"
+    assert warmer._helper.process is None
 
 
 def test_a_helper_that_dies_is_restarted_then_given_up():

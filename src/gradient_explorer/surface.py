@@ -123,20 +123,26 @@ class Surface:
     ) -> Surface:
         """Parse, derive and compile a definition.
 
-        With a ``timeout`` the whole build (parsing, derivatives, the sampled height
-        range) runs in a child process stopped after ``timeout`` seconds, and the surface
-        comes back pickled: the calling process (the app's frame loop) does none of it.
+        The text is parsed here, so bad input is refused before any process starts. With
+        a ``timeout`` the rest (derivatives, code, the sampled height range) runs in a
+        child process stopped after ``timeout`` seconds of CPU, and the surface comes
+        back pickled.
         """
-        return run_with_timeout(lambda: cls._build(definition), timeout)
+        parsed = cls._parse(definition)
+        return run_with_timeout(lambda: cls._build(definition, parsed), timeout)
 
-    @classmethod
-    def _build(cls, definition: SurfaceDefinition) -> Surface:
-        declared = {p.name: p for p in definition.parameters}
+    @staticmethod
+    def _parse(definition: SurfaceDefinition):
         dim = definition.dim
         if dim is None and definition.domain is not None and len(definition.domain) in (1, 2):
             dim = len(definition.domain)  # "x" over a 2D domain is a plane, not a curve
         variables = None if dim is None else ("x", "y")[:dim]
-        parsed = parse_expression(definition.expression, variables, tuple(declared))
+        declared = tuple(p.name for p in definition.parameters)
+        return parse_expression(definition.expression, variables, declared)
+
+    @classmethod
+    def _build(cls, definition: SurfaceDefinition, parsed) -> Surface:
+        declared = {p.name: p for p in definition.parameters}
         if definition.display not in DISPLAY_TRANSFORMS:
             known = ", ".join(DISPLAY_TRANSFORMS)
             raise UsageError(f"unknown display transform '{definition.display}': use {known}")
