@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,88 +13,28 @@ from PIL import Image
 
 pytestmark = pytest.mark.gl
 
-mglw_headless = pytest.importorskip("moderngl_window.context.headless")
-glfw_keys = pytest.importorskip("moderngl_window.context.glfw.keys")
+pytest.importorskip("moderngl_window.context.headless")
+pytest.importorskip("moderngl_window.context.glfw.keys")
 
-from moderngl_window.context.base import KeyModifiers  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 
-from gradient_explorer.app import ExplorerApp  # noqa: E402
+from harness import AppHarness  # noqa: E402
+
 from gradient_explorer.state import AppState  # noqa: E402
 from gradient_explorer.surface import Surface  # noqa: E402
 from gradient_explorer.ui import panels  # noqa: E402
 
-Keys = glfw_keys.Keys
 SIZE = (800, 600)
 LEFT, RIGHT = 1, 2
-TRACKED = (
-    "buffer",
-    "program",
-    "vertex_array",
-    "texture",
-    "framebuffer",
-    "renderbuffer",
-    "depth_renderbuffer",
-    "depth_texture",
-)
 
 
-class Harness:
-    """A headless window, the app on it, and what the app created (for leak checks)."""
+class Harness(AppHarness):
+    """The reliability harness (``reliability/harness.py``: the real app on a headless
+    window, every GL object it creates counted) with the gestures these tests add."""
 
     def __init__(self, monkeypatch, tmp_path, surface: str = "saddle", samples: int = 4):
-        import moderngl
-
-        self.wnd = mglw_headless.Window(
-            size=SIZE, backend="egl", gl_version=(3, 3), samples=samples
-        )
-        ctx = self.wnd.ctx
-        self.created: list = []
-        for name in TRACKED:
-            original = getattr(ctx, name)
-
-            def make(*args, _original=original, **kwargs):
-                obj = _original(*args, **kwargs)
-                self.created.append(obj)
-                return obj
-
-            monkeypatch.setattr(ctx, name, make)
-        self._invalid = moderngl.InvalidObject
-        state = AppState.for_surface(Surface.named(surface), aspect=SIZE[0] / SIZE[1])
-        self.app = ExplorerApp(
-            ctx=ctx,
-            wnd=self.wnd,
-            state=state,
-            keys=Keys,
-            screenshot_dir=tmp_path,
-            precompile=False,  # the helper process has tests of its own
-        )
-        self.t = 0.0
-        self.frame(2)  # imgui sizes auto-resizing windows on their second frame
-
-    @property
-    def state(self) -> AppState:
-        return self.app.state
-
-    def live(self) -> int:
-        return sum(not isinstance(o.mglo, self._invalid) for o in self.created)
-
-    def frame(self, n: int = 1, dt: float = 1 / 60) -> None:
-        for _ in range(n):
-            self.t += dt
-            self.wnd.use()
-            self.app.on_render(self.t, dt)
-
-    # A person's input: move, then press; imgui decides who owns a press at the next frame.
-    def move(self, x: float, y: float) -> None:
-        self.app.on_mouse_position_event(x, y, 0, 0)
-        self.frame()
-
-    def click(self, x: float, y: float, button: int = LEFT) -> None:
-        self.move(x, y)
-        self.app.on_mouse_press_event(x, y, button)
-        self.frame()
-        self.app.on_mouse_release_event(x, y, button)
-        self.frame()
+        # precompile off: the helper processes have tests of their own
+        super().__init__(SIZE, surface, samples, screenshot_dir=tmp_path, precompile=False)
 
     def drag(self, start, end, button: int = LEFT, steps: int = 8) -> None:
         self.move(*start)
@@ -108,33 +50,13 @@ class Harness:
         self.app.on_mouse_release_event(x1, y1, button)
         self.frame()
 
-    def key(self, name: str, ctrl: bool = False) -> None:
-        mods = KeyModifiers()
-        mods.ctrl = ctrl
-        code = getattr(Keys, name)
-        self.app.on_key_event(code, Keys.ACTION_PRESS, mods)
-        self.frame()
-        self.app.on_key_event(code, Keys.ACTION_RELEASE, KeyModifiers())  # ctrl let go too
-        self.frame()
-
-    def type_text(self, text: str) -> None:
-        for char in text:
-            self.app.on_unicode_char_entered(char)
-        self.frame()
-
     def screen_of(self, xy) -> np.ndarray:
         """Window position of the surface point above domain point ``xy``."""
         h = float(self.state.surface.height(np.asarray(xy, dtype=float)))
         return self.app.interaction.to_screen(np.array([xy[0], xy[1], h]))
 
-    def pixels(self) -> np.ndarray:
-        return self.app.read_pixels()
-
     def close(self) -> None:
-        self.app.release()
-        error = self.wnd.ctx.error
-        self.wnd.destroy()
-        assert error == "GL_NO_ERROR"
+        assert super().close() == "GL_NO_ERROR"
 
 
 @pytest.fixture
