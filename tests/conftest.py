@@ -1,6 +1,9 @@
-"""Shared fixtures: strict float errors, a seeded RNG, one EGL context for GL tests."""
+"""Shared fixtures: strict float errors, a seeded RNG, one EGL context for GL tests, a
+copy of the shader folder to break."""
 
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 import pytest
@@ -35,3 +38,16 @@ def ctx(gl_ctx):
     assert gl_ctx.error == "GL_NO_ERROR"
     yield gl_ctx
     assert gl_ctx.error == "GL_NO_ERROR"
+
+
+@pytest.fixture
+def shader_copy(tmp_path, monkeypatch):
+    """A copy of the shader folder that the loader reads instead of the real one."""
+    from gradient_explorer import shader_loader
+
+    copy = tmp_path / "shaders"
+    shutil.copytree(shader_loader.shader_dir(), copy)
+    monkeypatch.setattr(shader_loader, "shader_dir", lambda: copy)
+    shader_loader._read.cache_clear()
+    yield copy
+    shader_loader._read.cache_clear()

@@ -4,7 +4,6 @@ folders, broken shader files. The long runs are reliability/frame_stalls.py and 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,6 @@ sys.path.insert(0, str(ROOT / "reliability"))
 
 from harness import AppHarness  # noqa: E402
 
-from gradient_explorer import shader_loader  # noqa: E402
 from gradient_explorer.ui import panels  # noqa: E402
 
 
@@ -181,17 +179,6 @@ def test_session_save_into_a_read_only_folder_keeps_the_old_file(app, tmp_path, 
 
 
 # ---------------------------------------------------------------------- broken shader files
-
-
-@pytest.fixture
-def shader_copy(tmp_path, monkeypatch):
-    """A copy of the shader folder that the loader reads instead of the real one."""
-    copy = tmp_path / "shaders"
-    shutil.copytree(shader_loader.shader_dir(), copy)
-    monkeypatch.setattr(shader_loader, "shader_dir", lambda: copy)
-    shader_loader._read.cache_clear()
-    yield copy
-    shader_loader._read.cache_clear()
 
 
 def test_a_truncated_surface_shader_is_a_status_message_in_the_app(shader_copy):

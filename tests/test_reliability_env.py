@@ -4,7 +4,6 @@ broken shader files. Each ends in one line that says what happened, never a trac
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,7 +13,6 @@ from typing import ClassVar
 import moderngl
 import pytest
 
-from gradient_explorer import shader_loader
 from gradient_explorer.cli import main
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.gl import check_version, create_headless_context
@@ -99,16 +97,6 @@ def test_no_opengl_33_is_one_line_naming_what_was_found(monkeypatch, capsys, tmp
 def test_check_version_names_the_renderer():
     with pytest.raises(GradientExplorerError, match=r"Ancient Rasterizer 0\.1 offers 2\.1"):
         check_version(_OldContext())
-
-
-@pytest.fixture
-def shader_copy(tmp_path, monkeypatch):
-    copy = tmp_path / "shaders"
-    shutil.copytree(shader_loader.shader_dir(), copy)
-    monkeypatch.setattr(shader_loader, "shader_dir", lambda: copy)
-    shader_loader._read.cache_clear()
-    yield copy
-    shader_loader._read.cache_clear()
 
 
 @pytest.mark.parametrize("fault", ["truncated", "missing", "garbage"])

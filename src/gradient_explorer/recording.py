@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from gradient_explorer.cli.common import give_plain_mode
 from gradient_explorer.errors import UsageError
 
 __all__ = [
@@ -128,7 +129,7 @@ class _Encoder:
                     loop=0,
                 )
                 self._frames = []
-            _give_plain_mode(self.tmp, self.path)
+            give_plain_mode(self.tmp, self.path)
             with open(self.tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(self.tmp, self.path)
@@ -151,17 +152,6 @@ class _Encoder:
             self.tmp.unlink()
         except OSError:
             pass
-
-
-def _give_plain_mode(tmp: Path, target: Path) -> None:
-    # mkstemp makes the file private (0600); give it the mode a plain open() would.
-    try:
-        mode = os.stat(target).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
 
 
 class Recorder:

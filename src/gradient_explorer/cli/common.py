@@ -81,6 +81,18 @@ def surface_from_args(args: argparse.Namespace) -> Surface:
     return surface.with_params(**params)
 
 
+def give_plain_mode(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Give a temporary file (``mkstemp`` makes it private, 0600) the mode that ``target``
+    has, or that a plain ``open()`` would give it, before it is renamed over ``target``."""
+    try:
+        mode = os.stat(target).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     """Write a file so that a crash never leaves it half written.
 
@@ -96,14 +108,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        try:
-            mode = os.stat(target).st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
+        give_plain_mode(tmp, target)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
