@@ -12,6 +12,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,19 @@ def test_a_failed_request_leaves_the_helper_serving(renderer):
         good = warmer.warm(surface)
         assert good.ok, good.reason
         assert warmer._helper.process is process and warmer.enabled
+    finally:
+        warmer.close()
+
+
+@pytest.mark.gl
+def test_a_surface_that_cannot_travel_is_left_to_the_frame(renderer):
+    warmer = ShaderWarmer(renderer, TargetFormat())
+    try:
+        broken = Surface.named("bowl")
+        broken.sources = threading.Lock()  # pickle refuses it before a byte is sent
+        result = warmer.warm(broken)
+        assert not result.ok and result.reason == "cannot send the surface (TypeError)"
+        assert warmer.warm(Surface.named("bowl")).ok  # the helper was not disturbed
     finally:
         warmer.close()
 

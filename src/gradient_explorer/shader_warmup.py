@@ -126,7 +126,7 @@ class ShaderWarmer:
             elif self.enabled:
                 self._failures += 1
                 if self._failures >= MAX_FAILURES:
-                    self._disable(f"{MAX_FAILURES} failures in a row, last: {result.reason}")
+                    self.disabled = f"{MAX_FAILURES} failures in a row, last: {result.reason}"
             return result
 
     def start(self) -> WarmResult:
@@ -141,17 +141,17 @@ class ShaderWarmer:
             return WarmResult(False, reason=self.disabled)
         if getattr(surface, "dim", 2) != 2:
             return WarmResult(True, reason="a curve has no generated shaders")
-        request = {"surface": surface, "target": self.target, "shown": shown}
-        try:
-            pickle.dumps(surface)
-        except Exception as exc:  # a surface that cannot travel is compiled in place
-            return WarmResult(False, reason=f"cannot send the surface ({type(exc).__name__})")
         if not self._helper.running:
             started = self._start()
             if not started.ok:
                 return started
         began = time.perf_counter()
-        answer = self._helper.request(request, self.timeout)
+        request = {"surface": surface, "target": self.target, "shown": shown}
+        try:
+            answer = self._helper.request(request, self.timeout)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            # pickled before anything is written: nothing was sent, the frame compiles it
+            return WarmResult(False, reason=f"cannot send the surface ({type(exc).__name__})")
         if answer is None:  # the helper is stopped; the next warm() starts a new one
             reason = f"the helper {self._helper.silence}"
             return WarmResult(False, time.perf_counter() - began, reason)
@@ -163,22 +163,19 @@ class ShaderWarmer:
         try:
             hello = self._helper.start(self.timeout)
         except OSError as exc:
-            self._disable(f"cannot start the helper ({exc.strerror or exc})")
+            self.disabled = f"cannot start the helper ({exc.strerror or exc})"
             return WarmResult(False, reason=self.disabled)
         if hello is None or not hello.get("ready"):
             why = hello.get("error", "") if hello else self._helper.silence
             self._helper.stop()
-            self._disable(f"the helper has no OpenGL ({why})")
+            self.disabled = f"the helper has no OpenGL ({why})"
             return WarmResult(False, reason=self.disabled)
         if hello.get("renderer") != self.renderer:
             self._helper.stop()
             found, wanted = hello.get("renderer"), self.renderer
-            self._disable(f"the helper renders with {found!r}, the window with {wanted!r}")
+            self.disabled = f"the helper renders with {found!r}, the window with {wanted!r}"
             return WarmResult(False, reason=self.disabled)
         return WarmResult(True)
-
-    def _disable(self, reason: str) -> None:
-        self.disabled = reason
 
     def close(self) -> None:
         """Stop the helper (it also exits by itself when this process goes)."""
