@@ -2,6 +2,8 @@
 
 Each entry is a :class:`SurfaceDefinition`: the expression is parsed by the same safe
 parser as typed text, so the catalogue and user input share one path to numpy and GLSL.
+Every entry has :class:`Teaching` defaults (a start away from the critical points, a
+learning rate per optimizer; see ``benchmarks/teaching_table.py``).
 Critical points are given in closed form where one exists (possibly in the parameters),
 else to 17 digits (roots found once with sympy's nsolve at 30 digits).
 """
@@ -9,9 +11,17 @@ else to 17 digits (roots found once with sympy's nsolve at 30 digits).
 from __future__ import annotations
 
 from gradient_explorer.errors import UsageError
-from gradient_explorer.surface import Parameter, SurfaceDefinition
+from gradient_explorer.surface import Parameter, SurfaceDefinition, Teaching
 
 P = Parameter
+
+
+def _teach(start: tuple[float, ...], momentum: float = 0.9, **lr: float) -> Teaching:
+    """Teaching defaults: ``start``, a learning rate per optimizer, and momentum 0.9 for
+    sgd, so that gd shows plain descent (zig-zag, crawl) and sgd shows momentum
+    (overshoot, come back). Chosen with ``benchmarks/teaching_table.py --search``."""
+    return Teaching(start=start, lr=tuple(lr.items()), momentum=(("sgd", momentum),))
+
 
 SURFACES: tuple[SurfaceDefinition, ...] = (
     SurfaceDefinition(
@@ -21,6 +31,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         height_scale=0.3,
         lesson="Every gradient points straight away from the bottom: descent cannot miss.",
         critical_points=((("0", "0"), "minimum"),),
+        teaching=_teach(
+            (-1.5, 1.0),
+            gd=0.01,
+            sgd=0.005,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.05,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="elongated_bowl",
@@ -30,6 +52,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         height_scale=0.1,
         lesson="Condition number k: plain descent zig-zags across the valley; momentum helps.",
         critical_points=((("0", "0"), "minimum"),),
+        teaching=_teach(
+            (-1.8, 1.2),
+            gd=0.15,
+            sgd=0.01,
+            adagrad=0.2,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.03,
+            adafactor=0.05,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="saddle",
@@ -38,6 +72,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         height_scale=0.3,
         lesson="A zero gradient is not a minimum: up along x, down along y.",
         critical_points=((("0", "0"), "saddle"),),
+        teaching=_teach(
+            (1.6, 0.1),
+            gd=0.005,
+            sgd=0.0005,
+            adagrad=0.02,
+            rmsprop=0.005,
+            adam=0.008,
+            adamw=0.008,
+            nadam=0.008,
+            adafactor=0.005,
+            newton=0.015,
+        ),
     ),
     SurfaceDefinition(
         name="monkey_saddle",
@@ -46,6 +92,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         height_scale=0.15,
         lesson="Three valleys meet where the Hessian vanishes: the second-derivative test fails.",
         critical_points=((("0", "0"), "degenerate critical point"),),
+        teaching=_teach(
+            (0.2, 0.3),
+            gd=0.0025,
+            sgd=0.00025,
+            adagrad=0.02,
+            rmsprop=0.003,
+            adam=0.003,
+            adamw=0.003,
+            nadam=0.003,
+            adafactor=0.007,
+            newton=0.01,
+        ),
     ),
     SurfaceDefinition(
         name="banana",
@@ -56,6 +114,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         display="log1p",
         lesson="Rosenbrock's curved valley: the gradient points across it, not along it.",
         critical_points=((("a", "a^2"), "minimum"),),
+        teaching=_teach(
+            (-1.2, 1.0),
+            gd=0.002,
+            sgd=0.001,
+            adagrad=0.5,
+            rmsprop=0.05,
+            adam=0.1,
+            adamw=0.1,
+            nadam=0.1,
+            adafactor=0.05,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="himmelblau",
@@ -75,6 +145,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
             (("-3.0730257507643896", "-0.081353044287967511"), "saddle"),
             (("-0.12796134673068007", "-1.9537149802445764"), "saddle"),
         ),
+        teaching=_teach(
+            (-0.5, 0.5),
+            gd=0.001,
+            sgd=0.0002,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.02,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="rastrigin",
@@ -84,6 +166,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         height_scale=0.04,
         lesson="A bowl covered in bumps: local descent gets stuck in the nearest dimple.",
         critical_points=((("0", "0"), "minimum"),),
+        teaching=_teach(
+            (2.4, -3.4),
+            gd=0.001,
+            sgd=0.0001,
+            adagrad=0.1,
+            rmsprop=0.005,
+            adam=0.01,
+            adamw=0.01,
+            nadam=0.01,
+            adafactor=0.005,
+            newton=0.5,
+        ),
     ),
     SurfaceDefinition(
         name="ackley",
@@ -93,6 +187,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         domain=((-5.0, 5.0), (-5.0, 5.0)),
         height_scale=0.3,
         lesson="The global minimum is the tip of a cone, where the gradient does not exist.",
+        teaching=_teach(
+            (3.3, 2.4),
+            gd=0.01,
+            sgd=0.005,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.005,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="beale",
@@ -102,6 +208,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         display="log1p",
         lesson="Flat basins and sharp ridges: step sizes that work here fail over there.",
         critical_points=((("3", "0.5"), "minimum"),),
+        teaching=_teach(
+            (0.5, -1.5),
+            gd=0.03,
+            sgd=0.003,
+            adagrad=0.5,
+            rmsprop=0.02,
+            adam=0.03,
+            adamw=0.03,
+            nadam=0.05,
+            adafactor=0.02,
+            newton=0.3,
+        ),
     ),
     SurfaceDefinition(
         name="six_hump_camel",
@@ -117,6 +235,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
             (("1.6071047529201972", "0.56865145488413137"), "minimum"),
             (("-1.6071047529201972", "-0.56865145488413137"), "minimum"),
         ),
+        teaching=_teach(
+            (-1.2, -0.6),
+            gd=0.005,
+            sgd=0.0005,
+            adagrad=0.05,
+            rmsprop=0.005,
+            adam=0.01,
+            adamw=0.01,
+            nadam=0.01,
+            adafactor=0.02,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="gaussian_hills",
@@ -128,6 +258,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         height_scale=0.8,
         lesson="Wells of different depth: the deepest is not always the one you roll into.",
+        teaching=_teach(
+            (2.2, -0.4),
+            gd=0.03,
+            sgd=0.003,
+            adagrad=0.05,
+            rmsprop=0.005,
+            adam=0.01,
+            adamw=0.01,
+            nadam=0.01,
+            adafactor=0.01,
+            newton=0.3,
+        ),
     ),
     SurfaceDefinition(
         name="waves",
@@ -142,6 +284,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
             (("pi/2", "pi"), "minimum"),
             (("-pi/2", "-pi"), "maximum"),
         ),
+        teaching=_teach(
+            (0.5, 0.9),
+            gd=0.05,
+            sgd=0.005,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.03,
+            newton=0.2,
+        ),
     ),
     SurfaceDefinition(
         name="plateau",
@@ -151,6 +305,18 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         height_scale=1.2,
         lesson="Far from the pit the ground is flat: the gradient vanishes and descent stalls.",
         critical_points=((("0", "0"), "minimum"),),
+        teaching=_teach(
+            (1.6, 1.0),
+            gd=0.5,
+            sgd=0.05,
+            adagrad=0.3,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.05,
+            newton=1.0,
+        ),
     ),
 )
 
@@ -162,6 +328,18 @@ CURVES: tuple[SurfaceDefinition, ...] = (
         dim=1,
         lesson="The tangent goes flat at the peak (x = -1) and at the valley (x = 1).",
         critical_points=((("-1",), "maximum"), (("1",), "minimum")),
+        teaching=_teach(
+            (-0.6,),
+            gd=0.005,
+            sgd=0.0005,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.01,
+            adamw=0.01,
+            nadam=0.02,
+            adafactor=0.2,
+            newton=0.5,
+        ),
     ),
     SurfaceDefinition(
         name="sine",
@@ -175,6 +353,18 @@ CURVES: tuple[SurfaceDefinition, ...] = (
             (("3*pi/2",), "minimum"),
             (("-3*pi/2",), "maximum"),
         ),
+        teaching=_teach(
+            (0.6,),
+            gd=0.05,
+            sgd=0.005,
+            adagrad=0.3,
+            rmsprop=0.02,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.1,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="double_well",
@@ -183,6 +373,18 @@ CURVES: tuple[SurfaceDefinition, ...] = (
         dim=1,
         lesson="Two valleys and a hump between: f' = 0 three times, with two kinds of answer.",
         critical_points=((("-1",), "minimum"), (("0",), "maximum"), (("1",), "minimum")),
+        teaching=_teach(
+            (1.9,),
+            gd=0.01,
+            sgd=0.002,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.01,
+            adamw=0.01,
+            nadam=0.01,
+            adafactor=0.05,
+            newton=1.0,
+        ),
     ),
     SurfaceDefinition(
         name="softplus",
@@ -190,6 +392,18 @@ CURVES: tuple[SurfaceDefinition, ...] = (
         domain=((-6.0, 6.0),),
         dim=1,
         lesson="Always rising, never flat: a slope that fades to 0 but never reaches it.",
+        teaching=_teach(
+            (3.0,),
+            gd=1.0,
+            sgd=0.05,
+            adagrad=1.0,
+            rmsprop=0.05,
+            adam=0.03,
+            adamw=0.03,
+            nadam=0.03,
+            adafactor=0.05,
+            newton=0.01,
+        ),
     ),
     SurfaceDefinition(
         name="abs",
@@ -197,6 +411,18 @@ CURVES: tuple[SurfaceDefinition, ...] = (
         domain=((-3.0, 3.0),),
         dim=1,
         lesson="A corner: at 0 the slope jumps from -1 to 1, and the derivative does not exist.",
+        teaching=_teach(
+            (2.2,),
+            gd=0.02,
+            sgd=0.002,
+            adagrad=0.1,
+            rmsprop=0.01,
+            adam=0.02,
+            adamw=0.02,
+            nadam=0.02,
+            adafactor=0.02,
+            newton=2e-05,
+        ),
     ),
 )
 

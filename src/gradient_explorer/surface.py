@@ -61,6 +61,46 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Teaching:
+    """Defaults chosen so that a learner sees each optimizer's character in 10 seconds.
+
+    ``start`` is where one ball starts (``(x,)`` on a curve), away from every critical
+    point; ``race_start`` the shared start of a race (None: ``start``); ``swarm_box`` the
+    box a swarm is spread over (None: the whole domain). ``lr`` and ``momentum`` hold
+    ``(optimizer, value)`` pairs; an optimizer not named keeps torch's default. The
+    values come from ``benchmarks/teaching_table.py``; ``tests/test_teaching.py`` checks
+    them.
+    """
+
+    start: tuple[float, ...]
+    lr: tuple[tuple[str, float], ...] = ()
+    momentum: tuple[tuple[str, float], ...] = ()
+    race_start: tuple[float, ...] | None = None
+    swarm_box: tuple[tuple[float, float], ...] | None = None
+
+    def hyper(self, optimizer: str) -> dict[str, float]:
+        """The hyperparameters to set for ``optimizer``: ``lr`` and maybe ``momentum``."""
+        out = {}
+        for key, pairs in (("lr", self.lr), ("momentum", self.momentum)):
+            for name, value in pairs:
+                if name == optimizer:
+                    out[key] = float(value)
+        return out
+
+    def to_json(self) -> dict:
+        """``{"start": [...], "lr": {...}}`` plus ``momentum``, ``race_start``, ``swarm_box``
+        where set; ``start`` is a list on curves too (``[x]``)."""
+        doc: dict = {"start": [float(v) for v in self.start], "lr": dict(self.lr)}
+        if self.momentum:
+            doc["momentum"] = dict(self.momentum)
+        if self.race_start is not None:
+            doc["race_start"] = [float(v) for v in self.race_start]
+        if self.swarm_box is not None:
+            doc["swarm_box"] = [[float(lo), float(hi)] for lo, hi in self.swarm_box]
+        return doc
+
+
+@dataclass(frozen=True)
 class SurfaceDefinition:
     """Everything that defines a surface; everything else is derived from it."""
 
@@ -74,6 +114,7 @@ class SurfaceDefinition:
     # (point as expression texts, kind), e.g. (("a", "a^2"), "minimum"); may use parameters.
     critical_points: tuple[tuple[tuple[str, ...], str], ...] = ()
     dim: int | None = None  # None: 2 if y appears in the expression, else 1
+    teaching: Teaching | None = None  # catalogue entries: start and lr per optimizer
 
 
 @dataclass(frozen=True)
@@ -458,6 +499,18 @@ class Surface:
         extent = max(x1 - x0, y1 - y0)
         return HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent)
 
+    @property
+    def teaching(self) -> Teaching:
+        """The catalogue's teaching defaults; for a typed surface, a start near the
+        top-left corner (a long way to roll) and torch's learning rates."""
+        if self.definition.teaching is not None:
+            return self.definition.teaching
+        if self.dim == 1:
+            (lo, hi) = self.domain[0]
+            return Teaching(start=(lo + 0.15 * (hi - lo),))
+        (x0, x1), (y0, y1) = self.domain
+        return Teaching(start=(x0 + 0.15 * (x1 - x0), y1 - 0.15 * (y1 - y0)))
+
     def formula(self) -> str:
         """The expression as typed, or the catalogue's formula."""
         return self.definition.expression
@@ -525,5 +578,6 @@ __all__ = [
     "Parameter",
     "Surface",
     "SurfaceDefinition",
+    "Teaching",
     "Verdict",
 ]
