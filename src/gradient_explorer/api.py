@@ -15,10 +15,41 @@ import io
 
 import numpy as np
 
-from gradient_explorer.descent import Trajectory, descend
+from gradient_explorer.descent import Trajectory
+from gradient_explorer.descent import descend as _descend
 from gradient_explorer.errors import UsageError
 from gradient_explorer.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.surface import Surface
+
+
+def descend(
+    surface: Surface | str,
+    optimizer,
+    start=None,
+    steps: int = 300,
+    tol: float | None = None,
+    *,
+    teaching: bool = False,
+    **hyper,
+) -> Trajectory:
+    """Roll one ball downhill; see :func:`gradient_explorer.descent.descend`.
+
+    Without ``lr`` the optimizer keeps torch.optim's defaults (the path matches torch's).
+    ``teaching=True`` takes the surface's teaching start (when ``start`` is None) and the
+    optimizer's teaching lr and momentum (explicit ``hyper`` still win): the defaults
+    under which the window's balls visibly move.
+    """
+    if isinstance(surface, str):
+        surface = Surface.named(surface)
+    if teaching:
+        if start is None:
+            start = surface.teaching.start
+        if isinstance(optimizer, str):
+            hyper = {**surface.teaching.hyper(optimizer.lower()), **hyper}
+    if start is None:
+        raise UsageError("descend needs a start (or teaching=True for the teaching start)")
+    kwargs = {} if tol is None else {"tol": tol}
+    return _descend(surface, optimizer, start, steps, **kwargs, **hyper)
 
 
 class Image(np.ndarray):

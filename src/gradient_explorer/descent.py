@@ -146,6 +146,7 @@ class Descent:
         rng: np.random.Generator | int | None = None,
         *,
         grid: bool = False,
+        bounds=None,
         **kwargs: Any,
     ) -> Descent:
         """Spread ``n`` balls over the domain, uniformly at random or on a grid.
@@ -159,12 +160,15 @@ class Descent:
             Random source (or seed) for the uniform spread.
         grid : bool
             Place the balls on a regular grid (cell centres) instead.
+        bounds : sequence of (lo, hi), optional
+            The box to spread them over (default: the surface's domain).
         **kwargs
             Passed on to :class:`Descent` (``tol``, ``trail_length``, hyperparameters).
         """
         if not (isinstance(n, int) and n >= 1):
             raise UsageError(f"n must be an integer >= 1, got {n!r}")
-        bounds = np.asarray(surface.domain, dtype=np.float64).reshape(surface.dim, 2)
+        box = surface.domain if bounds is None else bounds
+        bounds = np.asarray(box, dtype=np.float64).reshape(surface.dim, 2)
         lo, hi = bounds[:, 0], bounds[:, 1]
         if grid:
             side = math.ceil(n ** (1 / surface.dim))

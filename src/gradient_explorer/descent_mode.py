@@ -62,6 +62,11 @@ PALETTE = (
 )
 
 
+def teaching_key(surface) -> str:
+    """What identifies a surface for its teaching defaults: its name and formula."""
+    return f"{surface.name}\n{surface.formula()}"
+
+
 def _default_hyper() -> dict[str, dict[str, Any]]:
     return {name: dict(spec.defaults) for name, spec in OPTIMIZERS.items()}
 
@@ -125,6 +130,7 @@ class DescentState:
     step_by_step: bool = False
     tol: float = 1e-6
     glyphs: GlyphOptions = field(default_factory=GlyphOptions)
+    teaching_for: str | None = None  # the surface whose teaching defaults are adopted
     # -- runtime (rebuilt by start_run) --
     descents: list[Descent] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
@@ -148,14 +154,35 @@ class DescentState:
         """True once a run exists (balls to draw)."""
         return bool(self.descents)
 
+    def adopt_teaching(self, surface) -> bool:
+        """On a new surface, take its teaching defaults: the start (cleared, so that the
+        next run starts from the teaching start) and each optimizer's lr and momentum
+        (torch's default where the surface names none). The same surface again changes
+        nothing, so values the user set stay. Returns True if it adopted them."""
+        key = teaching_key(surface)
+        if key == self.teaching_for:
+            return False
+        self.teaching_for = key
+        self.start = None
+        teaching = surface.teaching
+        for name, spec in OPTIMIZERS.items():
+            for hp in ("lr", "momentum"):
+                if hp in spec.defaults:
+                    self.hyper[name][hp] = spec.defaults[hp]
+            self.hyper[name].update(teaching.hyper(name))
+        return True
+
     def start_run(self, surface, start=None) -> None:
-        """Build the run for ``kind`` on ``surface``; ``start`` for single and race."""
+        """Build the run for ``kind`` on ``surface``; ``start`` for single and race
+        (default: the surface's teaching start, or its race start for a race)."""
         if self.kind not in KINDS:
             raise UsageError(f"kind must be one of {', '.join(KINDS)}")
         if start is not None:
             self.start = tuple(float(v) for v in np.atleast_1d(start))
         if self.start is None or len(self.start) != surface.dim:
-            self.start = tuple(float(np.mean(r)) for r in surface.domain)
+            teaching = surface.teaching
+            chosen = teaching.race_start if self.kind == "race" else None
+            self.start = tuple(float(v) for v in (chosen or teaching.start))
         self.surface = surface
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
         self._starts = []
@@ -168,6 +195,7 @@ class DescentState:
             n = int(min(max(self.swarm_size, 1), MAX_SWARM))
             opt = make_optimizer(self.optimizer, **self.hyper[self.optimizer])
             d = Descent.swarm(surface, opt, n, self.seed, grid=self.swarm_grid,
+                              bounds=surface.teaching.swarm_box,
                               tol=self.tol, trail_length=48)  # fmt: skip
             self._register(d, self.optimizer, self.optimizer, PALETTE[0])
         else:

@@ -627,6 +627,7 @@ def _build_descent(r: _Reader | None, state) -> None:
 
     ds = DescentState()
     state.descent = ds
+    ds.adopt_teaching(state.surface)  # the session's own values, if any, override these
     if r is None:
         return
     names = tuple(OPTIMIZERS)

@@ -65,6 +65,9 @@ class AppState:
     curve: CurveState = field(default_factory=CurveState)  # the 1D mode
     descent: DescentState = field(default_factory=DescentState)  # balls rolling downhill
 
+    def __post_init__(self) -> None:
+        self.descent.adopt_teaching(self.surface)  # the balls move visibly from the start
+
     @classmethod
     def for_surface(cls, surface: Surface, aspect: float = 16 / 9, **kwargs) -> AppState:
         state = cls(surface=surface, **kwargs)
@@ -88,8 +91,10 @@ class AppState:
         self.camera.frame(lo, hi, aspect, snap=True)
 
     def set_surface(self, surface: Surface, aspect: float = 16 / 9) -> None:
-        """Switch surface; the point stays if it is still inside the new domain."""
+        """Switch surface; the point stays if it is still inside the new domain. The
+        descent panel takes the new surface's teaching defaults (start, lr)."""
         self.surface = surface
+        self.descent.adopt_teaching(surface)
         if self.point is not None and surface.dim == 2:
             (x0, x1), (y0, y1) = surface.domain
             px, py = self.point

@@ -55,7 +55,15 @@ def register(sub) -> None:
         metavar="NAME",
         help=f"one of: {', '.join(OPTIMIZERS)}",
     )
-    parser.add_argument("--start", required=True, metavar="X[,Y]", help="where the ball starts")
+    parser.add_argument(
+        "--start", metavar="X[,Y]", help="where the ball starts (required without --teaching)"
+    )
+    parser.add_argument(
+        "--teaching",
+        action="store_true",
+        help="start from the surface's teaching start with the optimizer's teaching lr "
+        "(and momentum); --start and hyperparameter flags still override",
+    )
     parser.add_argument("--steps", required=True, type=int, metavar="N", help="at most N steps")
     parser.add_argument(
         "--tol",
@@ -67,7 +75,9 @@ def register(sub) -> None:
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     parser.add_argument("--out", metavar="FILE", help="write here (atomically), not stdout")
     hyper = parser.add_argument_group(
-        "hyperparameters", "torch.optim's names and defaults; only those of --optimizer apply"
+        "hyperparameters",
+        "torch.optim's names and defaults (the surface's teaching lr with --teaching); "
+        "only those of --optimizer apply",
     )
     for flag, name, kind in _HYPER_FLAGS:
         dest = f"hp_{name}"
@@ -114,12 +124,19 @@ def hyper_from_args(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     surface = surface_from_args(args)
-    start = parse_floats(args.start, "--start", (surface.dim,))
+    if args.start is not None:
+        start = parse_floats(args.start, "--start", (surface.dim,))
+    elif args.teaching:
+        start = surface.teaching.start
+    else:
+        raise UsageError("--start is required (or --teaching for the surface's teaching start)")
     if args.steps < 0:
         raise UsageError(f"--steps must be >= 0, got {args.steps}")
     if not args.tol >= 0:
         raise UsageError(f"--tol must be >= 0, got {args.tol}")
     hyper = hyper_from_args(args)
+    if args.teaching:  # without it, torch.optim's defaults: parity with torch stays exact
+        hyper = {**surface.teaching.hyper(args.optimizer), **hyper}
     traj = descend(surface, args.optimizer, start, args.steps, tol=args.tol, **hyper)
     text = traj.to_json() + "\n" if args.format == "json" else traj.to_csv()
     if args.out:

@@ -39,23 +39,22 @@ def register(sub) -> None:
     parser.add_argument(
         "--swarm", type=int, metavar="N", help="N balls spread over the domain instead"
     )
-    parser.add_argument("--start", metavar="X,Y", help="where the race starts (near a corner)")
-    parser.add_argument("--lr", type=float, help="learning rate for every optimizer used")
+    parser.add_argument(
+        "--start",
+        metavar="X,Y",
+        help="where the race starts (default: the surface's teaching start)",
+    )
+    parser.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate for every optimizer used (default: each one's teaching lr)",
+    )
     parser.add_argument(
         "--steps-per-frame", type=int, default=1, metavar="K", help="descent steps a frame (1)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random spread of the swarm (0)")
     parser.add_argument("--sweep", action="store_true", help="record the 1D mode's tangent sweep")
     parser.set_defaults(handler=run)
-
-
-def default_start(surface) -> tuple[float, ...]:
-    """A start in the upper-left corner region: a long way to roll on most surfaces."""
-    if surface.dim == 1:
-        (lo, hi) = surface.domain[0]
-        return (lo + 0.15 * (hi - lo),)
-    (x0, x1), (y0, y1) = surface.domain
-    return (x0 + 0.15 * (x1 - x0), y1 - 0.15 * (y1 - y0))
 
 
 def setup_descent(state, args) -> None:
@@ -85,10 +84,8 @@ def setup_descent(state, args) -> None:
             ds.optimizer = names[0]
         ds.start_run(surface)
     elif names:
-        if args.start:
-            start = parse_floats(args.start, "--start", (surface.dim,))
-        else:
-            start = default_start(surface)
+        # without --start: the surface's teaching start (a session's start, if it has one)
+        start = parse_floats(args.start, "--start", (surface.dim,)) if args.start else None
         if len(names) == 1:
             ds.kind, ds.optimizer = "single", names[0]
         else:

@@ -1,4 +1,9 @@
-"""``gradient-explorer surfaces``: the catalogue as a table."""
+"""``gradient-explorer surfaces``: the catalogue as a table, or as JSON with ``--json``.
+
+The JSON lists every entry with its formula, domain (``[[x0, x1], [y0, y1]]``; one pair
+for a curve), parameters, known critical points and ``teaching``: ``{"start": [x, y],
+"lr": {"sgd": ..., ...}, "momentum": {"sgd": 0.9}}`` (``start`` is ``[x]`` on a curve).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,33 @@ def _domain_text(domain) -> str:
     return " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in domain)
 
 
+def entry_json(d) -> dict:
+    """One catalogue entry as JSON: formula, domain, parameters, critical points (at the
+    default parameters, with the closed-form text) and the teaching defaults."""
+    from gradient_explorer.surface import Surface
+
+    surface = Surface.named(d.name)
+    points = []
+    for (texts, kind), (point, _) in zip(d.critical_points, surface.critical_points, strict=True):
+        points.append({"point": [float(v) for v in point], "kind": kind, "exact": list(texts)})
+    return {
+        "name": d.name,
+        "kind": "curve" if surface.dim == 1 else "surface",
+        "formula": d.expression,
+        "domain": [[float(lo), float(hi)] for lo, hi in surface.domain],
+        "parameters": {
+            p.name: {"default": p.default, "min": p.lo, "max": p.hi} for p in d.parameters
+        },
+        "critical_points": points,
+        "lesson": d.lesson,
+        "teaching": surface.teaching.to_json(),
+    }
+
+
 def run(args) -> int:
+    if args.json:
+        print(json.dumps([entry_json(d) for d in CATALOGUE.values()], indent=2))
+        return 0
     rows = []
     for d in CATALOGUE.values():
         kind = "curve" if d.dim == 1 else "surface"
@@ -34,9 +65,6 @@ def run(args) -> int:
                 "lesson": d.lesson,
             }
         )
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
     heads = ("name", "formula", "domain", "lesson")
     widths = {h: max(len(h), *(len(r[h]) for r in rows)) for h in heads[:-1]}
     widths["formula"] = min(widths["formula"], 44)

@@ -141,7 +141,7 @@ def draw_descent_panel(state) -> bool:
             changed = True
         names = list(OPTIMIZERS)
         if ds.kind == "race":
-            imgui.text("racers (from the point, or the domain's centre):")
+            imgui.text("racers (from the point, or the teaching start):")
             for i, name in enumerate(names):
                 if i % 4:
                     imgui.same_line()

@@ -673,7 +673,16 @@ TRY_THIS = (
         "Drag the point anywhere: the gradient arrow always crosses the level curves at a "
         "right angle.",
     ),
+    (
+        "Banana: race the optimizers",
+        "From the teaching start: gd zig-zags across the valley and crawls along it, sgd's "
+        "momentum overshoots and comes back, Adam keeps a steady step, Newton drops to the "
+        "bottom in a few jumps.",
+    ),
 )
+
+#: The racers of "Banana: race the optimizers": one of each character.
+TRY_RACE = ("gd", "sgd", "adam", "newton")
 
 
 def try_curve_mode(state: AppState, ui: UiState) -> None:
@@ -687,33 +696,54 @@ def try_curve_mode(state: AppState, ui: UiState) -> None:
 
 
 def try_saddle(state: AppState, ui: UiState) -> None:
-    """(2) The saddle, with the point gliding from a corner to (0, 0)."""
+    """(2) The saddle, with the point gliding from its teaching start to (0, 0)."""
     state.set_surface(Surface.named("saddle"), ui.aspect)
     ui.expression = state.surface.formula()
     state.mode = "surface"
     state.view.tangent_plane = True
-    start = (1.5, 1.1)
+    start = tuple(state.surface.teaching.start)
     state.point = start
     ui.animation = PointAnimation(start, (0.0, 0.0), duration=2.5)
     ui.say(TRY_THIS[1][1])
 
 
 def try_banana(state: AppState, ui: UiState) -> None:
-    """(3) The banana, the point placed on the valley's wall, the floor map showing."""
+    """(3) The banana, the point at its teaching start (on the valley's wall), the floor
+    map showing."""
     state.set_surface(Surface.named("banana"), ui.aspect)
     ui.expression = state.surface.formula()
     state.mode = "surface"
     state.view.floor = True
-    state.point = (-0.8, 1.6)
+    state.point = tuple(state.surface.teaching.start)
     ui.animation = None
     ui.say(TRY_THIS[2][1])
 
 
+def try_race(state: AppState, ui: UiState) -> None:
+    """(4) The banana, a race of :data:`TRY_RACE` from the teaching start with the teaching
+    learning rates, playing, the descent panel open."""
+    surface = Surface.named("banana")
+    state.set_surface(surface, ui.aspect)
+    ui.expression = surface.formula()
+    state.mode = "surface"
+    state.view.floor = True
+    state.point = None  # the race starts from the teaching start
+    ui.animation = None
+    ds = state.descent
+    ds.teaching_for = None  # this lesson's values, even over ones the user set
+    ds.adopt_teaching(surface)
+    ds.kind, ds.race = "race", list(TRY_RACE)
+    ds.start_run(surface)
+    ds.playing = True
+    ui.show_descent = True
+    ui.say(TRY_THIS[3][1])
+
+
 def draw_try_this_panel(state: AppState, ui: UiState) -> bool:
-    """Three buttons, each with its sentence."""
+    """Four buttons, each with its sentence."""
     em = _em()
     changed = False
-    actions = (try_curve_mode, try_saddle, try_banana)
+    actions = (try_curve_mode, try_saddle, try_banana, try_race)
     for (label, sentence), action in zip(TRY_THIS, actions, strict=True):
         if imgui.button(label, imgui.ImVec2(-1, 0)):
             action(state, ui)
