@@ -306,7 +306,7 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
         lesson="Far from the pit the ground is flat: the gradient vanishes and descent stalls.",
         critical_points=((("0", "0"), "minimum"),),
         teaching=_teach(
-            (1.6, 1.0),
+            (2.0, 1.0),
             gd=0.5,
             sgd=0.05,
             adagrad=0.3,
@@ -314,8 +314,8 @@ SURFACES: tuple[SurfaceDefinition, ...] = (
             adam=0.02,
             adamw=0.02,
             nadam=0.02,
-            adafactor=0.05,
-            newton=1.0,
+            adafactor=0.1,
+            newton=0.3,
         ),
     ),
 )
