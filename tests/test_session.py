@@ -240,3 +240,36 @@ def test_cli_render_takes_a_session(tmp_path, capsys):
     assert err.count("\n") == 0 and "not valid JSON" in err
     code = main(["render", "--session", str(path), "--surface", "bowl", "--out", str(out)])
     assert code == 2
+
+
+@pytest.mark.parametrize("history", ["empty", "missing"])
+def test_run_without_history_loads_with_history_rebuilt_from_the_balls(tmp_path, history):
+    state = busy_state()
+    doc = sess.session_to_dict(state)
+    if history == "empty":
+        doc["descent"]["run"]["history"] = []
+    else:
+        del doc["descent"]["run"]["history"]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    loaded = sess.load_session(path)
+    h = loaded.descent.history
+    # the balls are at step 37: the plot's last row is f at the first ball of each run now
+    assert h.shape == (38, 4)
+    assert np.isnan(h[:-1]).all()
+    expected = [d.f[0] for d in state.descent.descents]
+    assert h[-1].tolist() == expected
+    # and the run goes on: one more step adds one row
+    loaded.descent.step(1)
+    assert loaded.descent.history.shape == (39, 4)
+    sess.save_session(loaded, tmp_path / "again.json")
+
+
+def test_cli_render_of_a_session_without_history_draws_it(tmp_path, capsys):
+    doc = sess.session_to_dict(busy_state())
+    doc["descent"]["run"]["history"] = []
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "s.png"
+    assert main(["render", "--session", str(path), "--size", "96x64", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0

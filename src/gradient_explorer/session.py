@@ -694,12 +694,22 @@ def _build_run(r: _Reader, ds, surface) -> None:
     ds.colors = [b[3] for b in built]
     ds._starts = [b[0]._starts.copy() for b in built]
     ds._previous = [b[4] for b in built]
-    ds._history = [list(row) for row in history.tolist()] or [ds._f_row()]
+    ds._history = [list(row) for row in history.tolist()] or _history_from_balls(ds.descents)
     ds._accum = accum
     ds.messages = list(messages)
     ds._reported = [d.status_codes.copy() for d in ds.descents]
     ds._phases = None
     ds.phase_index = 0
+
+
+def _history_from_balls(descents) -> list[list[float]]:
+    """The race history when a file has none: NaN up to the step the balls have reached,
+    then f at the balls now (the plot shows where each run stands, at the right step)."""
+    from gradient_explorer.descent import race_row
+
+    steps = max((int(d.steps.max()) for d in descents if d.n), default=0)
+    rows = min(steps, MAX_HISTORY_ROWS - 1)
+    return [[math.nan] * len(descents) for _ in range(rows)] + [race_row(descents)]
 
 
 def _build_one(r: _Reader, surface):
