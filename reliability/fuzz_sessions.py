@@ -5,8 +5,9 @@ saved, then mutated by hypothesis: keys dropped, values replaced by other types,
 Infinity tokens, huge numbers, duplicate keys, truncation, hostile expressions, a 10 MB
 file. A second pass starts from sessions with runs in progress (a race, a swarm with
 momentum, balls on a curve) and mutates the keys of ``descent.run`` one at a time:
-dropped, emptied, set to null or to a value of another type. Each input must end one of two ways: it loads (and saves again), or it is refused
-with the project's one-line SessionError and the state it was loaded into is unchanged.
+dropped, emptied, set to null or to a value of another type. Each input must end one of
+two ways: it loads (and saves again, and its run steps), or it is refused with the
+project's one-line SessionError and the state it was loaded into is unchanged.
 Anything else (another exception, a multi-line message, a changed state after a refusal)
 is a failure and is printed. An interrupted save must leave the old file whole.
 
@@ -122,7 +123,8 @@ def nested(draw, bases: list[dict]) -> tuple[str, str]:
     elif op == "null":
         _set(data, path, None)
     else:
-        _set(data, path, draw(JSON_VALUES.filter(lambda v, t=type(node): type(v) is not t)))
+        kind = type(node)
+        _set(data, path, draw(JSON_VALUES.filter(lambda v: type(v) is not kind)))
     return f"nested {op}", json.dumps(data)
 
 
