@@ -273,3 +273,44 @@ def test_cli_render_of_a_session_without_history_draws_it(tmp_path, capsys):
     out = tmp_path / "s.png"
     assert main(["render", "--session", str(path), "--size", "96x64", "--out", str(out)]) == 0
     assert out.stat().st_size > 0
+
+
+def test_a_run_whose_settings_changed_mid_run_saves_and_continues_exactly(tmp_path):
+    state = AppState.for_surface(Surface.named("himmelblau"))
+    ds = state.descent
+    ds.kind, ds.race = "race", ["sgd", "adam", "rmsprop"]
+    assert ds.set_hyper("adam", "amsgrad", True) is None
+    ds.start_run(state.surface, (0.5, -1.0))
+    ds.step(12)
+    # SGD's buffer is torch's None until the next step; Adam keeps its unused max buffer
+    assert ds.set_hyper("sgd", "momentum", 0.9) is None
+    assert ds.set_hyper("adam", "amsgrad", False) is None
+    assert ds.set_hyper("rmsprop", "centered", True) is None
+    assert "momentum_buffer" not in ds.descents[0].optimizer.state
+    path = tmp_path / "s.json"
+    sess.save_session(state, path)
+    loaded = sess.load_session(path)
+    assert set(loaded.descent.descents[1].optimizer.state) == {
+        "exp_avg",
+        "exp_avg_sq",
+        "max_exp_avg_sq",
+    }
+    for s in (state, loaded):
+        s.descent.step(15)
+        assert s.descent.set_hyper("adam", "amsgrad", True) is None
+        s.descent.step(5)
+    for d1, d2 in zip(state.descent.descents, loaded.descent.descents, strict=True):
+        assert np.array_equal(d1.positions, d2.positions)
+        assert d1.optimizer.hyper == d2.optimizer.hyper
+    assert sess.session_to_dict(loaded) == sess.session_to_dict(state)
+
+
+def test_a_buffer_no_setting_of_the_optimizer_has_is_refused(tmp_path):
+    state = busy_state()
+    doc = sess.session_to_dict(state)
+    buffers = doc["descent"]["run"]["runs"][0]["optimizer_state"]["buffers"]  # adam
+    buffers["momentum_buffer"] = buffers["exp_avg"]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match="adam has no buffer set like this"):
+        sess.load_session(path)

@@ -775,14 +775,18 @@ def _build_one(r: _Reader, surface):
             raise SessionError(f"{opt_state.where('buffers')} must be an object")
         opt_state.done()
         expected = opt._init_state(n, dim)
-        if set(buffers) != set(expected):
-            missing = sorted(set(expected) ^ set(buffers))[0]
+        # The buffers this setting uses (one torch makes lazily may not exist yet), and
+        # perhaps some that an earlier setting used (kept, as torch keeps them).
+        needed = set(expected) - set(opt.lazy_state_keys)
+        wrong = sorted((needed - set(buffers)) | (set(buffers) - set(opt.state_keys)))
+        if wrong:
             raise SessionError(
                 f"{opt_state.where('buffers')}: {name} has no buffer set "
-                f"like this (check {missing!r})"
+                f"like this (check {wrong[0][:40]!r})"
             )
         state = {}
-        for key, ref in expected.items():
+        for key in sorted(buffers):
+            ref = expected.get(key, np.zeros((n, dim)))
             where = f"{opt_state.where('buffers')}.{key}"
             b = _Reader(buffers[key], where)
             b.str("dtype", str(ref.dtype), (str(ref.dtype),))

@@ -153,6 +153,7 @@ def draw_descent_panel(state) -> bool:
                     changed = True
         else:
             clicked, k = imgui.combo("optimizer", names.index(ds.optimizer), names)
+            imgui.set_item_tooltip("Another optimizer restarts the run from its start.")
             if clicked:
                 ds.optimizer = names[k]
                 if ds.active:
@@ -168,8 +169,12 @@ def draw_descent_panel(state) -> bool:
             imgui.same_line()
             clicked, ds.swarm_grid = imgui.checkbox("grid", ds.swarm_grid)
             changed |= clicked
+            if ds.active and ds.descents[0].n != ds.swarm_size:
+                imgui.text_colored(DIM, f"Restart to spread {ds.swarm_size} balls")
         # -- hyperparameters
         shown = ds.race if ds.kind == "race" else [ds.optimizer]
+        if ds.active:
+            imgui.text_colored(DIM, "Changes apply from the next step; balls keep their state.")
         for name in shown:
             if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
                 changed |= draw_hyperparameters(state, name)
