@@ -78,3 +78,25 @@ def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path,
     assert "not loaded (AttributeError: 'DescentState' object" in h.app.ui.message
     assert session.session_to_dict(h.state) == before
     h.frame(2)
+
+
+def test_ctrl_o_brings_back_the_typed_name_and_the_slider_ranges(monkeypatch, tmp_path):
+    from gradient_explorer.surface import Surface
+
+    h = Harness(monkeypatch, tmp_path, surface="banana")
+    try:
+        monkeypatch.chdir(tmp_path)
+        h.state.set_surface(Surface.from_expr("a*x^2 + y^2", name="mine"))
+        h.state.param_ranges = {"a": (0.25, 8.0)}
+        h.frame()
+        h.key("S", ctrl=True)
+        h.state.param_ranges = {}
+        h.state.set_surface(Surface.named("banana"))
+        h.frame()
+        h.key("O", ctrl=True)
+        assert "session loaded" in h.app.ui.message
+        assert h.state.surface.name == "mine"
+        assert h.state.param_ranges == {"a": (0.25, 8.0)}
+        h.frame(2)
+    finally:
+        h.close()

@@ -314,3 +314,56 @@ def test_a_buffer_no_setting_of_the_optimizer_has_is_refused(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(SessionError, match="adam has no buffer set like this"):
         sess.load_session(path)
+
+
+def test_typed_surface_name_and_slider_ranges_round_trip(tmp_path):
+    surface = Surface.from_expr("a*x^2 + b*y^2", name="my bowl").with_params(a=2.0)
+    state = AppState.for_surface(surface)
+    state.param_ranges = {"a": (0.5, 4.0), "b": (-2.0, 2.0)}
+    path = tmp_path / "s.json"
+    sess.save_session(state, path)
+    doc = json.loads(path.read_text())
+    assert doc["surface"]["name"] == "my bowl"
+    assert doc["surface"]["ranges"] == {"a": [0.5, 4.0], "b": [-2.0, 2.0]}
+    loaded = sess.load_session(path)
+    assert loaded.surface.name == "my bowl" and loaded.surface.param_values["a"] == 2.0
+    assert loaded.param_ranges == {"a": (0.5, 4.0), "b": (-2.0, 2.0)}
+    target = AppState.for_surface(Surface.named("bowl"))
+    sess.apply_session(target, path)
+    assert target.param_ranges == loaded.param_ranges and target.surface.name == "my bowl"
+    # a catalogue surface keeps its ranges too
+    cat = AppState.for_surface(Surface.named("banana"))
+    cat.param_ranges = {"b": (1.0, 200.0)}
+    sess.save_session(cat, path)
+    assert sess.load_session(path).param_ranges == {"b": (1.0, 200.0)}
+
+
+def test_files_without_name_or_ranges_take_the_defaults(tmp_path):
+    state = AppState.for_surface(Surface.from_expr("a*x^2 - y^2", name="saddle-ish"))
+    state.param_ranges = {"a": (0.0, 3.0)}
+    doc = sess.session_to_dict(state)
+    del doc["surface"]["name"], doc["surface"]["ranges"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    loaded = sess.load_session(path)
+    assert loaded.surface.name == "expression"  # what the app calls a typed surface
+    assert loaded.param_ranges == {}
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [
+        ({"z": [0.0, 1.0]}, "surface.ranges: unknown parameter 'z' .this surface has a."),
+        ({"a": [2.0, 1.0]}, "surface.ranges.a must be .from, to. with from < to"),
+        ({"a": [1.0]}, r"surface.ranges.a must have 2 entries"),
+        ({"a": "0..1"}, "surface.ranges.a must be a list"),
+        ([0.0, 1.0], "surface.ranges must be an object"),
+    ],
+)
+def test_bad_slider_ranges_are_refused(tmp_path, ranges, message):
+    doc = sess.session_to_dict(AppState.for_surface(Surface.from_expr("a*x^2 - y^2")))
+    doc["surface"]["ranges"] = ranges
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match=message):
+        sess.load_session(path)

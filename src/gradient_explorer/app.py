@@ -339,7 +339,6 @@ class ExplorerApp(mglw.WindowConfig):
             return False
         self.session_path = path
         self.ui.expression = self.state.surface.formula()
-        self.ui.param_ranges = {}
         self.ui.animation = None
         self.ui.say(f"session loaded from {path}")
         return True

@@ -1,7 +1,7 @@
 """Sessions: everything the user set, saved to a versioned JSON file and loaded back.
 
-A session holds the surface (catalogue name or typed expression, parameters, domain,
-display transform, height scale), the view options, the camera, the point and its
+A session holds the surface (catalogue name, or typed expression with its name; the
+parameters and the ranges set for their sliders; domain, display transform, height scale), the view options, the camera, the point and its
 direction dial, the mode, the 1D mode's state, and the descent: the panel's settings
 (optimizers, hyperparameters, race, swarm) and the balls of a run in progress (positions,
 steps, status, optimizer state, trails), with the playing flags. Loading it gives the
@@ -90,7 +90,7 @@ def _nums(a) -> list:
     return np.where(np.isfinite(arr), arr, None).tolist()
 
 
-def _surface_dict(surface) -> dict[str, Any]:
+def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
     from gradient_explorer.catalogue import CATALOGUE
 
     out: dict[str, Any]
@@ -99,12 +99,16 @@ def _surface_dict(surface) -> dict[str, Any]:
     else:
         out = {
             "source": "expression",
+            "name": surface.name,
             "expression": surface.formula(),
             "domain": [list(r) for r in surface.domain],
             "display": surface.display,
             "dim": surface.dim,
         }
     out["params"] = {k: float(v) for k, v in surface.param_values.items()}
+    out["ranges"] = {
+        k: [float(lo), float(hi)] for k, (lo, hi) in ranges.items() if k in surface.params
+    }
     out["height_scale"] = float(surface.height_scale)
     return out
 
@@ -236,7 +240,7 @@ def session_to_dict(state) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "surface": _surface_dict(state.surface),
+        "surface": _surface_dict(state.surface, state.param_ranges),
         "view": _view_dict(state.view),
         "camera": _camera_dict(state.camera),
         "point": None if state.point is None else [float(v) for v in state.point],
@@ -493,7 +497,28 @@ def _wrap(fn: Callable, where: str):
 # ---------------------------------------------------------------------- building
 
 
+def _ranges_from(value, where: str, surface) -> dict[str, tuple[float, float]]:
+    """The parameter sliders' ranges: ``{name: [lo, hi]}`` for the surface's parameters."""
+    if not isinstance(value, dict):
+        raise SessionError(f"{where} must be an object, got {_type(value)}")
+    out = {}
+    for name, pair in value.items():
+        if name not in surface.params:
+            known = ", ".join(surface.params) or "none"
+            raise SessionError(
+                f"{where}: unknown parameter {name[:40]!r} (this surface has {known})"
+            )
+        lo, hi = _array(pair, f"{where}.{name}", (2,))
+        if not (lo < hi and abs(lo) <= BIG and abs(hi) <= BIG):
+            raise SessionError(
+                f"{where}.{name} must be [from, to] with from < to, within +-{BIG:g}"
+            )
+        out[name] = (float(lo), float(hi))
+    return out
+
+
 def _build_surface(r: _Reader):
+    """The surface and the parameter sliders' ranges."""
     from gradient_explorer.catalogue import CATALOGUE
     from gradient_explorer.surface import Surface
 
@@ -502,6 +527,7 @@ def _build_surface(r: _Reader):
     if not isinstance(params_value, dict):
         raise SessionError(f"{r.where('params')} must be an object, got {_type(params_value)}")
     params = {str(k): check_float(v, f"{r.where('params')}.{k}") for k, v in params_value.items()}
+    ranges_value = r.raw("ranges", {})
     height_scale = None
     if r.has("height_scale"):
         height_scale = r.float("height_scale", None, 0.0, 1e9, lo_open=True)
@@ -513,6 +539,7 @@ def _build_surface(r: _Reader):
         surface = _wrap(lambda: Surface.named(name, **params), r.path)
     else:
         text = r.str("expression", None)
+        name = r.str("name", "expression", limit=100)
         dim = r.int("dim", 2, 1, 2)
         display = r.str("display", "none", ("none", "log1p"))
         domain_value = r.raw("domain", None)
@@ -524,13 +551,16 @@ def _build_surface(r: _Reader):
             domain = tuple((float(a), float(b)) for a, b in arr)
         r.done()
         surface = _wrap(
-            lambda: Surface.from_expr(text, domain=domain, params=params, display=display, dim=dim),
+            lambda: Surface.from_expr(
+                text, domain=domain, params=params, display=display, dim=dim, name=name
+            ),
             r.where("expression"),
         )
+    ranges = _ranges_from(ranges_value, r.where("ranges"), surface)
     if height_scale is not None:
         surface = surface.with_params()  # a copy: the cached height range is rebuilt
         surface.height_scale = height_scale
-    return surface
+    return surface, ranges
 
 
 def _build_view(r: _Reader | None):
@@ -828,8 +858,8 @@ def state_from_dict(data: dict[str, Any], aspect: float = 16 / 9):
         raise SessionError(f"version must be an integer, got {_type(version)}")
     if version != VERSION:
         raise SessionError(f"session version {version} is not supported (this reads {VERSION})")
-    surface = _build_surface(top.sub("surface", required=True))
-    state = AppState(surface=surface, view=_build_view(top.sub("view")))
+    surface, ranges = _build_surface(top.sub("surface", required=True))
+    state = AppState(surface=surface, view=_build_view(top.sub("view")), param_ranges=ranges)
     point = top.raw("point", None)
     if point is not None:
         if surface.dim != 2:
@@ -883,4 +913,5 @@ def apply_session(state, path: str | os.PathLike, aspect: float = 16 / 9):
     state.playing = new.playing
     state.curve = new.curve
     state.descent = new.descent
+    state.param_ranges = new.param_ranges
     return state
