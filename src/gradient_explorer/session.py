@@ -1,10 +1,11 @@
 """Sessions: everything the user set, saved to a versioned JSON file and loaded back.
 
 A session holds the surface (catalogue name, or typed expression with its name; the
-parameters and the ranges set for their sliders; domain, display transform, height scale), the view options, the camera, the point and its
-direction dial, the mode, the 1D mode's state, and the descent: the panel's settings
-(optimizers, hyperparameters, race, swarm) and the balls of a run in progress (positions,
-steps, status, optimizer state, trails), with the playing flags. Loading it gives the
+parameters and the ranges set for their sliders; domain, display transform, height
+scale), the view options, the camera, the point and its direction dial, the mode, the 1D
+mode's state, and the descent: the panel's settings (optimizers, hyperparameters, race,
+swarm) and the balls of a run in progress (positions, steps, status, optimizer state,
+trails), with the playing flags. Loading it gives the
 same picture, and a run in progress continues exactly as it would have. The window's
 layout (``view.insets``, where the panels stand) is not part of a session.
 
