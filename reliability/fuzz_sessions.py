@@ -344,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         def fuzz_nested(case):
             run.check(*case)
 
-        fuzz_nested()
+        if args.nested > 0:
+            fuzz_nested()
         interrupted_ok = interrupted_save(Path(tmp))
     total = sum(v for k, v in run.counts.items() if k != "failures")
     print(f"inputs            {total}")
