@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
 
         @seed(args.seed)
         @settings(
-            max_examples=args.nested,
+            max_examples=max(args.nested, 1),
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),
