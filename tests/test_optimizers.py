@@ -381,6 +381,24 @@ def test_registry_entries():
             assert lo is not None and hi is not None and lo < hi, (name, key)
 
 
+# (velocity buffer, second-moment buffer) that the glyphs show, at default settings
+GLYPH_BUFFERS = {
+    "gd": (None, None),
+    "sgd": (None, None),
+    "adagrad": (None, "sum"),
+    "rmsprop": (None, "square_avg"),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+    "nadam": ("exp_avg", "exp_avg_sq"),
+    "adafactor": (None, "variance"),
+    "newton": (None, None),
+}
+
+
+def test_glyph_table_covers_every_optimizer():
+    assert set(GLYPH_BUFFERS) == set(OPTIMIZERS)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_phases_and_state(name):
     opt = make_optimizer(name)
@@ -397,9 +415,16 @@ def test_phases_and_state(name):
     np.testing.assert_allclose(steps[-1].vector, new - p, rtol=1e-12, atol=1e-15)
     for s in steps:
         assert s.vector.shape == (2, 2) and s.sentence
+    # what the glyphs draw: the velocity and second-moment buffers each optimizer keeps
+    # at its defaults (torch's SGD and RMSprop keep no velocity at momentum 0)
+    expected = GLYPH_BUFFERS[name]
     glyphs = opt.glyphs()
-    for key in ("velocity", "second_moment"):
-        assert glyphs[key] is None or glyphs[key].shape == (2, 2)
+    for key, buffer in zip(("velocity", "second_moment"), expected, strict=True):
+        if buffer is None:
+            assert glyphs[key] is None, (name, key)
+        else:
+            assert glyphs[key] is opt.state[buffer] and glyphs[key].shape == (2, 2)
+            assert np.abs(glyphs[key]).max() > 0, (name, key)  # a step has filled it
     opt.reset()
     assert opt.state == {} and opt.step_count == 0
 
