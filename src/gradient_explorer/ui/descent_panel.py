@@ -174,7 +174,9 @@ def draw_descent_panel(state) -> bool:
         # -- hyperparameters
         shown = ds.race if ds.kind == "race" else [ds.optimizer]
         if ds.active:
-            imgui.text_colored(DIM, "Changes apply from the next step; balls keep their state.")
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(DIM, "New values apply from the next step; the balls keep going.")
+            imgui.pop_text_wrap_pos()
         for name in shown:
             if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
                 changed |= draw_hyperparameters(state, name)
