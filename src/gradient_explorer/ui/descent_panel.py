@@ -151,6 +151,8 @@ def draw_descent_panel(state) -> bool:
                         n for n in names if (n == name and on) or (n != name and n in ds.race)
                     ]
                     changed = True
+            if ds.active and ds.race != ds.optimizer_names:
+                imgui.text_colored(DIM, "Restart to race the checked optimizers")
         else:
             clicked, k = imgui.combo("optimizer", names.index(ds.optimizer), names)
             imgui.set_item_tooltip("Another optimizer restarts the run from its start.")
