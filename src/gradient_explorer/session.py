@@ -5,9 +5,10 @@ parameters and the ranges set for their sliders; domain, display transform, heig
 scale), the view options, the camera, the point and its direction dial, the mode, the 1D
 mode's state, and the descent: the panel's settings (optimizers, hyperparameters, race,
 swarm) and the balls of a run in progress (positions, steps, status, optimizer state,
-trails), with the playing flags. Loading it gives the
-same picture, and a run in progress continues exactly as it would have. The window's
-layout (``view.insets``, where the panels stand) is not part of a session.
+trails), with the playing flags. Loading it gives the same picture, and a run in
+progress continues exactly as it would have (a run saved without its race history gets
+one rebuilt from the balls). The window's layout (``view.insets``, where the panels
+stand) is not part of a session.
 
 File format (version 1)::
 
