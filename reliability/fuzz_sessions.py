@@ -3,12 +3,15 @@
 A valid session (a typed surface with a parameter, the point, a race in progress) is
 saved, then mutated by hypothesis: keys dropped, values replaced by other types, NaN and
 Infinity tokens, huge numbers, duplicate keys, truncation, hostile expressions, a 10 MB
-file. Each input must end one of two ways: it loads (and saves again), or it is refused
-with the project's one-line SessionError and the state it was loaded into is unchanged.
+file. A second pass starts from sessions with runs in progress (a race, a swarm with
+momentum, balls on a curve) and mutates the keys of ``descent.run`` one at a time:
+dropped, emptied, set to null or to a value of another type. Each input must end one of
+two ways: it loads (and saves again, and its run steps), or it is refused with the
+project's one-line SessionError and the state it was loaded into is unchanged.
 Anything else (another exception, a multi-line message, a changed state after a refusal)
 is a failure and is printed. An interrupted save must leave the old file whole.
 
-usage: python reliability/fuzz_sessions.py [--examples 5000] [--seed 1]
+usage: python reliability/fuzz_sessions.py [--examples 5000] [--nested N] [--seed 1]
 """
 
 from __future__ import annotations
@@ -72,6 +75,57 @@ def valid_session() -> dict:
     ds.start_run(state.surface, (1.0, 1.0))
     ds.step(5)
     return session_to_dict(state)
+
+
+def sessions_with_balls() -> list[dict]:
+    """Runs in progress of every kind, for the nested mutations of ``descent.run``."""
+    out = [valid_session()]
+    swarm = AppState.for_surface(Surface.named("banana"))
+    ds = swarm.descent
+    ds.kind, ds.optimizer, ds.swarm_size = "swarm", "sgd", 6
+    ds.hyper["sgd"]["momentum"] = 0.9
+    ds.start_run(swarm.surface)
+    ds.step(3)
+    out.append(session_to_dict(swarm))
+    curve = AppState.for_surface(Surface.from_expr("x^4 - 2*x^2", dim=1))
+    ds = curve.descent
+    ds.optimizer = "rmsprop"
+    ds.hyper["rmsprop"].update(centered=True, momentum=0.5)
+    ds.start_run(curve.surface, (0.2,))
+    ds.drop_ball(curve.surface, (-1.5,))
+    ds.step(4)
+    out.append(session_to_dict(curve))
+    return out
+
+
+def _empty(value):
+    """The empty value of the same type: [] for a list, {} for an object, 0 for a number."""
+    return {list: [], dict: {}, str: "", int: 0, float: 0.0, bool: False}.get(type(value))
+
+
+@st.composite
+def nested(draw, bases: list[dict]) -> tuple[str, str]:
+    """One key (or item) inside ``descent.run`` dropped, emptied or retyped."""
+    data = json.loads(json.dumps(draw(st.sampled_from(bases))))
+    run = ("descent", "run")
+    paths = [p for p, _ in _paths(data) if len(p) > 2 and p[:2] == run]
+    # keys of objects, not every number of a trail: drop/empty/retype what the loader reads
+    paths = [p for p in paths if isinstance(p[-1], str) or len(p) <= 5]
+    path = draw(st.sampled_from(paths))
+    node = data
+    for key in path:
+        node = node[key]
+    op = draw(st.sampled_from(["drop", "empty", "retype", "null"]))
+    if op == "drop":  # a key, or a list item (the list is one shorter)
+        _drop(data, path)
+    elif op == "empty":
+        _set(data, path, _empty(node))
+    elif op == "null":
+        _set(data, path, None)
+    else:
+        kind = type(node)
+        _set(data, path, draw(JSON_VALUES.filter(lambda v: type(v) is not kind)))
+    return f"nested {op}", json.dumps(data)
 
 
 def _paths(value, prefix=()):
@@ -150,6 +204,26 @@ def mutated(draw, base: dict) -> tuple[str, str]:
     return kind, text
 
 
+def use_run(state) -> None:
+    """What the window does with a loaded run: step it, explain a step, draw its panel."""
+    ds = state.descent
+    if not ds.active:
+        return
+    ds.step(2)
+    ds.step_by_step = True
+    ds.next_phase()
+    ds.current_phase()
+    ds.step_by_step = False
+    ds.ball_report()
+    ds.summary()
+    ds.divergence_warning()
+    for i, d in enumerate(ds.descents):
+        ds.last_steps(i)
+        d.optimizer.glyphs()
+        d.trails()
+    assert ds.history.shape[1] == len(ds.descents)
+
+
 class Run:
     """Loads inputs into one live state and counts what happened."""
 
@@ -186,7 +260,11 @@ class Run:
             self.fail(kind, payload, f"{type(exc).__name__}: {exc} (at {line})")
         else:
             self.counts[f"{kind}: loaded"] += 1
-            save_session(self.state, self.folder / "again.json")  # and it saves again
+            try:
+                save_session(self.state, self.folder / "again.json")  # and it saves again
+                use_run(self.state)
+            except Exception as exc:  # a file that loads must also work
+                self.fail(kind, payload, f"after loading: {type(exc).__name__}: {exc}")
         self.slowest = max(self.slowest, time.perf_counter() - began)
 
     def fail(self, kind: str, payload, why: str) -> None:
@@ -222,7 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--nested", type=int, default=None, help="nested run mutations (default: --examples)"
+    )
     args = parser.parse_args(argv)
+    if args.nested is None:
+        args.nested = args.examples
     base = valid_session()
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -246,6 +329,23 @@ def main(argv: list[str] | None = None) -> int:
             run.check(*case)
 
         fuzz()
+        bases = sessions_with_balls()
+        for i, b in enumerate(bases):
+            run.check(f"valid run {i}", json.dumps(b))
+
+        @seed(args.seed)
+        @settings(
+            max_examples=max(args.nested, 1),
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(nested(bases))
+        def fuzz_nested(case):
+            run.check(*case)
+
+        if args.nested > 0:
+            fuzz_nested()
         interrupted_ok = interrupted_save(Path(tmp))
     total = sum(v for k, v in run.counts.items() if k != "failures")
     print(f"inputs            {total}")

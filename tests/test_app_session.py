@@ -59,3 +59,44 @@ def test_record_button_path_makes_a_clip_while_the_app_runs(harness, tmp_path):
     assert frames.shape[0] == 6 and frames.shape[1] % 2 == 0 and frames.shape[2] % 2 == 0
     assert h.state.camera.get_state() == before  # the clip orbited a copy
     h.frame(2)
+
+
+def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path, monkeypatch):
+    from gradient_explorer import session
+
+    h = harness
+    monkeypatch.chdir(tmp_path)
+    h.key("S", ctrl=True)
+    before = session.session_to_dict(h.state)
+
+    def broken(*args, **kwargs):
+        raise AttributeError("'DescentState' object has no attribute '_f_row'\nsecond line")
+
+    monkeypatch.setattr(session, "apply_session", broken)
+    h.key("O", ctrl=True)  # must not raise out of the frame
+    assert h.app.ui.message_is_error and "\n" not in h.app.ui.message
+    assert "not loaded (AttributeError: 'DescentState' object" in h.app.ui.message
+    assert session.session_to_dict(h.state) == before
+    h.frame(2)
+
+
+def test_ctrl_o_brings_back_the_typed_name_and_the_slider_ranges(monkeypatch, tmp_path):
+    from gradient_explorer.surface import Surface
+
+    h = Harness(monkeypatch, tmp_path, surface="banana")
+    try:
+        monkeypatch.chdir(tmp_path)
+        h.state.set_surface(Surface.from_expr("a*x^2 + y^2", name="mine"))
+        h.state.param_ranges = {"a": (0.25, 8.0)}
+        h.frame()
+        h.key("S", ctrl=True)
+        h.state.param_ranges = {}
+        h.state.set_surface(Surface.named("banana"))
+        h.frame()
+        h.key("O", ctrl=True)
+        assert "session loaded" in h.app.ui.message
+        assert h.state.surface.name == "mine"
+        assert h.state.param_ranges == {"a": (0.25, 8.0)}
+        h.frame(2)
+    finally:
+        h.close()

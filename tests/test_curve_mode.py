@@ -89,8 +89,13 @@ def test_slice_derivative_is_the_directional_derivative():
     assert curve.gradient(np.array([0.0]))[0] == pytest.approx(surface.gradient((0.5, 1.0)) @ u)
     fd2 = (curve.gradient(t + h) - curve.gradient(t - h)) / (2 * h)
     assert np.allclose(curve.hessian(t), fd2, rtol=1e-5, atol=1e-5)
+    # the t range is the chord inside [-5, 5]^2: at 35 degrees it leaves through x = -5 and
+    # x = 5 (y stays inside), so t = (-5 - 0.5) / cos 35 and (5 - 0.5) / cos 35
     lo, hi = curve.domain[0]
-    assert np.allclose(curve.points(np.array([lo, hi])).min(), -5.0) or lo < 0 < hi
+    assert (lo, hi) == pytest.approx((-5.5 / u[0], 4.5 / u[0]), rel=1e-14)
+    ends = curve.points(np.array([lo, hi]))
+    assert ends[:, 0] == pytest.approx([-5.0, 5.0], abs=1e-12)
+    assert (np.abs(ends[:, 1]) < 5.0).all()
 
 
 def test_slice_follows_the_app_state_point_and_dial():

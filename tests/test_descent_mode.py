@@ -41,11 +41,16 @@ def test_race_history_ends_a_diverged_racer_and_keeps_a_settled_one(himmelblau):
 
 
 def test_steps_per_second_accumulate_frame_time(himmelblau):
+    # 2.5 steps per frame (exact in binary): the half step is carried to the next frame
     ds = DescentState(steps_per_second=10.0, playing=True)
     ds.start_run(himmelblau, (0.0, 0.0))
-    taken = sum(ds.advance(1 / 60) for _ in range(60))
-    assert taken == 10 - 0 or taken == 9  # float accumulation may leave the last one owed
-    assert ds.descents[0].steps[0] == taken
+    assert [ds.advance(0.25) for _ in range(4)] == [2, 3, 2, 3]
+    assert ds.descents[0].steps[0] == 10
+    # many small frames: 64 of 1/64 s at 8 steps/s are 8 steps, none lost or extra
+    ds = DescentState(steps_per_second=8.0, playing=True)
+    ds.start_run(himmelblau, (0.0, 0.0))
+    assert sum(ds.advance(1 / 64) for _ in range(64)) == 8
+    assert ds.descents[0].steps[0] == 8
     ds.playing = False
     assert ds.advance(1.0) == 0
 
@@ -59,7 +64,9 @@ def test_convergence_and_divergence_sentences(himmelblau):
     assert ds.divergence_warning("gd") is None
     err = ds.set_hyper("gd", "lr", -1.0)
     assert err and "learning rate" in err and ds.hyper["gd"]["lr"] == 0.01
-    assert ds.set_hyper("gd", "lr", 0.2) is None  # restarts from the same start
+    assert ds.set_hyper("gd", "lr", 0.2) is None  # the converged ball stays converged
+    assert ds.descents[0].status[0] == "converged" and ds.divergence_warning("gd") is None
+    ds.reset()  # Reset starts over from the same start with the new lr
     ds.step(50)
     warning = ds.divergence_warning("gd")
     assert warning and "diverged at step" in warning and "lr" in warning
@@ -110,3 +117,40 @@ def test_step_phase_vector_is_the_displacement(himmelblau):
     assert ds.next_phase() is None
     assert np.allclose(ds.descents[0].positions - before, step_vec)
     assert np.allclose(ds.last_steps(0), step_vec)
+
+
+def test_changing_a_hyperparameter_mid_run_keeps_the_balls_and_their_state(himmelblau):
+    from gradient_explorer.optimizers import make_optimizer
+
+    ds = DescentState(kind="race", race=["adam", "sgd", "adam"])
+    ds.hyper["sgd"]["momentum"] = 0.9
+    ds.start_run(himmelblau, (0.5, -1.0))
+    ds.step(20)
+    before = [d.positions.copy() for d in ds.descents]
+    buffers = {k: v.copy() for k, v in ds.descents[0].optimizer.state.items()}
+    history = ds.history.copy()
+    assert ds.set_hyper("adam", "lr", 0.05) is None
+    for d, p in zip(ds.descents, before, strict=True):
+        assert np.array_equal(d.positions, p) and d.steps.tolist() == [20]
+    adam = ds.descents[0].optimizer
+    assert adam.hyper["lr"] == 0.05 and ds.descents[2].optimizer.hyper["lr"] == 0.05
+    assert ds.descents[1].optimizer.hyper["lr"] == ds.hyper["sgd"]["lr"]
+    assert all(np.array_equal(adam.state[k], v) for k, v in buffers.items())
+    assert np.array_equal(ds.history, history)  # the plot goes on, not over
+    # the next step is the old optimizer's state stepped with the new lr
+    ref = make_optimizer("adam")  # lr 0.001, as the race began
+    ref.state = {k: v.copy() for k, v in buffers.items()}
+    ref.steps, ref._n, ref._shape = np.array([20]), 1, (1, 2)
+    ref.set_hyper(lr=0.05)
+    expected = ref.step(before[0], ds.descents[0].gradient.copy())
+    ds.step(1)
+    assert np.array_equal(ds.descents[0].positions, expected)
+    assert ds.history.shape == (22, 3)
+
+
+def test_a_refused_value_changes_no_run(himmelblau):
+    ds = DescentState(optimizer="adam")
+    ds.start_run(himmelblau, (0.5, -1.0))
+    ds.step(3)
+    assert "beta" in ds.set_hyper("adam", "betas", (0.9, 1.5))
+    assert ds.descents[0].optimizer.hyper["betas"] == (0.9, 0.999)

@@ -252,7 +252,9 @@ def test_release_frees_everything_and_is_idempotent(ctx, imgui_context, fbo):
     assert all(type(obj.mglo).__name__ == "InvalidObject" for obj in objects)
     assert renderer.gl_objects == ()
     assert renderer.texture_count == 0
-    for tex in imgui.get_platform_io().textures:
+    textures = list(imgui.get_platform_io().textures)
+    assert textures  # the atlas is still listed, marked destroyed
+    for tex in textures:
         assert tex.status == imgui.ImTextureStatus.destroyed
         assert tex.tex_id == 0
     renderer.release()  # idempotent

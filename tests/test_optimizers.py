@@ -381,6 +381,24 @@ def test_registry_entries():
             assert lo is not None and hi is not None and lo < hi, (name, key)
 
 
+# (velocity buffer, second-moment buffer) that the glyphs show, at default settings
+GLYPH_BUFFERS = {
+    "gd": (None, None),
+    "sgd": (None, None),
+    "adagrad": (None, "sum"),
+    "rmsprop": (None, "square_avg"),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+    "nadam": ("exp_avg", "exp_avg_sq"),
+    "adafactor": (None, "variance"),
+    "newton": (None, None),
+}
+
+
+def test_glyph_table_covers_every_optimizer():
+    assert set(GLYPH_BUFFERS) == set(OPTIMIZERS)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_phases_and_state(name):
     opt = make_optimizer(name)
@@ -397,9 +415,16 @@ def test_phases_and_state(name):
     np.testing.assert_allclose(steps[-1].vector, new - p, rtol=1e-12, atol=1e-15)
     for s in steps:
         assert s.vector.shape == (2, 2) and s.sentence
+    # what the glyphs draw: the velocity and second-moment buffers each optimizer keeps
+    # at its defaults (torch's SGD and RMSprop keep no velocity at momentum 0)
+    expected = GLYPH_BUFFERS[name]
     glyphs = opt.glyphs()
-    for key in ("velocity", "second_moment"):
-        assert glyphs[key] is None or glyphs[key].shape == (2, 2)
+    for key, buffer in zip(("velocity", "second_moment"), expected, strict=True):
+        if buffer is None:
+            assert glyphs[key] is None, (name, key)
+        else:
+            assert glyphs[key] is opt.state[buffer] and glyphs[key].shape == (2, 2)
+            assert np.abs(glyphs[key]).max() > 0, (name, key)  # a step has filled it
     opt.reset()
     assert opt.state == {} and opt.step_count == 0
 
@@ -445,3 +470,151 @@ def test_balls_are_independent(name, n, seed):
         p = batch.step(p, _himmelblau_grad(p))
         q = [o.step(x, _himmelblau_grad(x)) for o, x in zip(singles, q, strict=True)]
     np.testing.assert_allclose(p, np.vstack(q), rtol=1e-13, atol=1e-15)
+
+
+# (our name, torch class, phases): each phase is (steps, hyperparameters set before it);
+# the first phase's settings build the optimizer, later ones change its param_group.
+CHANGES = [
+    ("sgd", "SGD", [(30, {"lr": 1e-3, "momentum": 0.9}), (30, {"lr": 3e-3, "momentum": 0.5})]),
+    # momentum turned on mid-run: torch's buffer is None and starts as the next gradient
+    ("sgd", "SGD", [(20, {"lr": 1e-3}), (30, {"momentum": 0.8, "dampening": 0.3})]),
+    # turned off, then on again: the kept buffer is used again
+    (
+        "sgd",
+        "SGD",
+        [(15, {"lr": 1e-3, "momentum": 0.9}), (15, {"momentum": 0.0}), (15, {"momentum": 0.7})],
+    ),
+    ("adagrad", "Adagrad", [(25, {"lr": 0.1}), (25, {"lr": 0.3, "lr_decay": 0.01})]),
+    (
+        "rmsprop",
+        "RMSprop",
+        [(25, {"lr": 1e-2, "momentum": 0.5, "centered": True}), (25, {"lr": 3e-3, "alpha": 0.9})],
+    ),
+    (
+        "adam",
+        "Adam",
+        [
+            (25, {"lr": 1e-2}),
+            (25, {"lr": 3e-2, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+        ],
+    ),
+    (
+        "adam",
+        "Adam",
+        [
+            (15, {"lr": 5e-2, "amsgrad": True, "betas": (0.9, 0.5)}),
+            (15, {"amsgrad": False}),
+            (15, {"amsgrad": True}),
+        ],
+    ),
+    ("adamw", "AdamW", [(25, {"lr": 1e-2}), (25, {"lr": 5e-3, "weight_decay": 0.2})]),
+    (
+        "nadam",
+        "NAdam",
+        [(25, {"lr": 1e-2}), (25, {"lr": 2e-2, "momentum_decay": 0.01, "betas": (0.8, 0.99)})],
+    ),
+    ("adafactor", "Adafactor", [(25, {"lr": 1e-2}), (25, {"lr": 3e-2, "d": 2.0})]),
+]
+
+
+def _torch_with_changes(torch_name, phases, surface, starts):
+    torch = pytest.importorskip("torch")
+    fn = SURFACES[surface][1]
+    cls = getattr(torch.optim, torch_name)
+    first = dict(phases[0][1])
+    if torch_name == "Adafactor":
+        params = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in starts]
+    else:
+        params = [torch.tensor(starts, dtype=torch.float64, requires_grad=True)]
+        first["foreach"] = False
+    opt = cls(params, **first)
+    out = [np.array(starts, dtype=np.float64)]
+    for i, (steps, changes) in enumerate(phases):
+        if i:
+            opt.param_groups[0].update(changes)  # what a scheduler does
+        for _ in range(steps):
+            opt.zero_grad()
+            if torch_name == "Adafactor":
+                sum(fn(q[0], q[1]) for q in params).backward()
+            else:
+                fn(params[0][:, 0], params[0][:, 1]).sum().backward()
+            opt.step()
+            out.append(np.stack([q.detach().numpy() for q in params]).reshape(len(starts), 2))
+    return np.array(out)
+
+
+def _ours_with_changes(name, phases, surface, starts):
+    grad_fn = SURFACES[surface][0]
+    opt = make_optimizer(name, **phases[0][1])
+    p = np.array(starts, dtype=np.float64)
+    out = [p]
+    for i, (steps, changes) in enumerate(phases):
+        if i:
+            opt.set_hyper(**changes)
+        for _ in range(steps):
+            p = opt.step(p, grad_fn(p))
+            out.append(p)
+    return np.array(out)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("name", "torch_name", "phases"),
+    [pytest.param(n, t, ph, id=f"{n}-{i}") for i, (n, t, ph) in enumerate(CHANGES)],
+)
+@pytest.mark.parametrize("starts", ["one ball", "five balls"])
+def test_hyperparameters_changed_mid_run_follow_torch_param_groups(
+    name, torch_name, phases, starts
+):
+    """k steps, then the param_group's values changed, then more: the same trajectory."""
+    points = STARTS[:1] if starts == "one ball" else STARTS
+    ours = _ours_with_changes(name, phases, "bowl", points)
+    ref = _torch_with_changes(torch_name, phases, "bowl", points)
+    assert ours.shape == ref.shape == (1 + sum(k for k, _ in phases), len(points), 2)
+    err = np.abs(ours - ref) / np.maximum(np.abs(ref), 1.0)
+    assert err.max() < 1e-12, err.max(axis=(1, 2))
+    # and the change mattered: a run without it goes elsewhere
+    same = _ours_with_changes(name, [(len(ours) - 1, phases[0][1])], "bowl", points)
+    k = phases[0][0]
+    assert np.array_equal(same[: k + 1], ours[: k + 1])
+    assert not np.allclose(same[-1], ours[-1], rtol=0, atol=1e-9)
+
+
+def test_set_hyper_keeps_positions_steps_and_state_and_refuses_bad_values():
+    opt = make_optimizer("rmsprop", lr=1e-2)
+    p = opt.step(STARTS, _bowl_grad(STARTS))
+    square_avg = opt.state["square_avg"].copy()
+    with pytest.raises(UsageError, match="momentum"):
+        opt.set_hyper(momentum=-1.0)
+    assert opt.hyper["momentum"] == 0.0 and set(opt.state) == {"square_avg"}
+    # a buffer torch would not have (it raises KeyError) starts at zero, as on step 1
+    opt.set_hyper(momentum=0.5, centered=True)
+    assert np.array_equal(opt.state["square_avg"], square_avg)
+    assert opt.steps.tolist() == [1] * 5
+    assert not opt.state["momentum_buffer"].any() and not opt.state["grad_avg"].any()
+    opt.step(p, _bowl_grad(p))
+    assert opt.state["momentum_buffer"].any() and opt.steps.tolist() == [2] * 5
+
+
+def test_extend_after_a_setting_change_keeps_every_buffer_the_same_length():
+    opt = make_optimizer("sgd", lr=1e-3, momentum=0.9)
+    p = opt.step(STARTS, _bowl_grad(STARTS))
+    opt.set_hyper(momentum=0.0)  # the buffer is kept, unused
+    assert opt.glyphs()["velocity"] is None
+    opt.extend(2)
+    assert opt.state["momentum_buffer"].shape == (7, 2)
+    q = np.vstack([p, [[0.1, 0.2], [0.3, 0.4]]])
+    opt.set_hyper(momentum=0.5)
+    assert opt.step(q, _bowl_grad(q)).shape == (7, 2)
+    assert opt.glyphs()["velocity"].shape == (7, 2)
+
+
+def test_state_keys_name_every_buffer_any_setting_makes():
+    for name, spec in OPTIMIZERS.items():
+        bools = [h.name for h in spec.hyperparameters if h.kind == "bool"]
+        for on in (False, True):
+            hyper = {b: on for b in bools if b != "nesterov"}
+            if "momentum" in spec.defaults:
+                hyper["momentum"] = 0.5 if on else 0.0
+            opt = make_optimizer(name, **hyper)
+            assert set(opt._init_state(1, 2)) <= set(opt.state_keys), (name, hyper)

@@ -49,7 +49,9 @@ def _run(target: Path, *args: str) -> subprocess.CompletedProcess:
 def test_wheel_ships_the_shaders(installed):
     wheel, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
-    for shader in (ROOT / "shaders").glob("*.glsl"):
+    shaders = sorted((ROOT / "shaders").glob("*.glsl"))
+    assert shaders  # else the loop below checks nothing
+    for shader in shaders:
         assert f"gradient_explorer/shaders/{shader.name}" in names
     assert any(n.endswith("entry_points.txt") for n in names)
 

@@ -240,3 +240,130 @@ def test_cli_render_takes_a_session(tmp_path, capsys):
     assert err.count("\n") == 0 and "not valid JSON" in err
     code = main(["render", "--session", str(path), "--surface", "bowl", "--out", str(out)])
     assert code == 2
+
+
+@pytest.mark.parametrize("history", ["empty", "missing"])
+def test_run_without_history_loads_with_history_rebuilt_from_the_balls(tmp_path, history):
+    state = busy_state()
+    doc = sess.session_to_dict(state)
+    if history == "empty":
+        doc["descent"]["run"]["history"] = []
+    else:
+        del doc["descent"]["run"]["history"]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    loaded = sess.load_session(path)
+    h = loaded.descent.history
+    # the balls are at step 37: the plot's last row is f at the first ball of each run now
+    assert h.shape == (38, 4)
+    assert np.isnan(h[:-1]).all()
+    expected = [d.f[0] for d in state.descent.descents]
+    assert h[-1].tolist() == expected
+    # and the run goes on: one more step adds one row
+    loaded.descent.step(1)
+    assert loaded.descent.history.shape == (39, 4)
+    sess.save_session(loaded, tmp_path / "again.json")
+
+
+def test_cli_render_of_a_session_without_history_draws_it(tmp_path, capsys):
+    doc = sess.session_to_dict(busy_state())
+    doc["descent"]["run"]["history"] = []
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "s.png"
+    assert main(["render", "--session", str(path), "--size", "96x64", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+
+
+def test_a_run_whose_settings_changed_mid_run_saves_and_continues_exactly(tmp_path):
+    state = AppState.for_surface(Surface.named("himmelblau"))
+    ds = state.descent
+    ds.kind, ds.race = "race", ["sgd", "adam", "rmsprop"]
+    assert ds.set_hyper("adam", "amsgrad", True) is None
+    ds.start_run(state.surface, (0.5, -1.0))
+    ds.step(12)
+    # SGD's buffer is torch's None until the next step; Adam keeps its unused max buffer
+    assert ds.set_hyper("sgd", "momentum", 0.9) is None
+    assert ds.set_hyper("adam", "amsgrad", False) is None
+    assert ds.set_hyper("rmsprop", "centered", True) is None
+    assert "momentum_buffer" not in ds.descents[0].optimizer.state
+    path = tmp_path / "s.json"
+    sess.save_session(state, path)
+    loaded = sess.load_session(path)
+    assert set(loaded.descent.descents[1].optimizer.state) == {
+        "exp_avg",
+        "exp_avg_sq",
+        "max_exp_avg_sq",
+    }
+    for s in (state, loaded):
+        s.descent.step(15)
+        assert s.descent.set_hyper("adam", "amsgrad", True) is None
+        s.descent.step(5)
+    for d1, d2 in zip(state.descent.descents, loaded.descent.descents, strict=True):
+        assert np.array_equal(d1.positions, d2.positions)
+        assert d1.optimizer.hyper == d2.optimizer.hyper
+    assert sess.session_to_dict(loaded) == sess.session_to_dict(state)
+
+
+def test_a_buffer_no_setting_of_the_optimizer_has_is_refused(tmp_path):
+    state = busy_state()
+    doc = sess.session_to_dict(state)
+    buffers = doc["descent"]["run"]["runs"][0]["optimizer_state"]["buffers"]  # adam
+    buffers["momentum_buffer"] = buffers["exp_avg"]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match="adam has no buffer set like this"):
+        sess.load_session(path)
+
+
+def test_typed_surface_name_and_slider_ranges_round_trip(tmp_path):
+    surface = Surface.from_expr("a*x^2 + b*y^2", name="my bowl").with_params(a=2.0)
+    state = AppState.for_surface(surface)
+    state.param_ranges = {"a": (0.5, 4.0), "b": (-2.0, 2.0)}
+    path = tmp_path / "s.json"
+    sess.save_session(state, path)
+    doc = json.loads(path.read_text())
+    assert doc["surface"]["name"] == "my bowl"
+    assert doc["surface"]["ranges"] == {"a": [0.5, 4.0], "b": [-2.0, 2.0]}
+    loaded = sess.load_session(path)
+    assert loaded.surface.name == "my bowl" and loaded.surface.param_values["a"] == 2.0
+    assert loaded.param_ranges == {"a": (0.5, 4.0), "b": (-2.0, 2.0)}
+    target = AppState.for_surface(Surface.named("bowl"))
+    sess.apply_session(target, path)
+    assert target.param_ranges == loaded.param_ranges and target.surface.name == "my bowl"
+    # a catalogue surface keeps its ranges too
+    cat = AppState.for_surface(Surface.named("banana"))
+    cat.param_ranges = {"b": (1.0, 200.0)}
+    sess.save_session(cat, path)
+    assert sess.load_session(path).param_ranges == {"b": (1.0, 200.0)}
+
+
+def test_files_without_name_or_ranges_take_the_defaults(tmp_path):
+    state = AppState.for_surface(Surface.from_expr("a*x^2 - y^2", name="saddle-ish"))
+    state.param_ranges = {"a": (0.0, 3.0)}
+    doc = sess.session_to_dict(state)
+    del doc["surface"]["name"], doc["surface"]["ranges"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    loaded = sess.load_session(path)
+    assert loaded.surface.name == "expression"  # what the app calls a typed surface
+    assert loaded.param_ranges == {}
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [
+        ({"z": [0.0, 1.0]}, "surface.ranges: unknown parameter 'z' .this surface has a."),
+        ({"a": [2.0, 1.0]}, "surface.ranges.a must be .from, to. with from < to"),
+        ({"a": [1.0]}, r"surface.ranges.a must have 2 entries"),
+        ({"a": "0..1"}, "surface.ranges.a must be a list"),
+        ([0.0, 1.0], "surface.ranges must be an object"),
+    ],
+)
+def test_bad_slider_ranges_are_refused(tmp_path, ranges, message):
+    doc = sess.session_to_dict(AppState.for_surface(Surface.from_expr("a*x^2 - y^2")))
+    doc["surface"]["ranges"] = ranges
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match=message):
+        sess.load_session(path)

@@ -330,9 +330,15 @@ class ExplorerApp(mglw.WindowConfig):
         except GradientExplorerError as exc:
             self.ui.say(str(exc), error=True)
             return False
+        except Exception as exc:  # a bug in loading must not close the window
+            import traceback
+
+            traceback.print_exc()
+            first = (str(exc).splitlines() or [""])[0][:200]
+            self.ui.say(f"session {path}: not loaded ({type(exc).__name__}: {first})", error=True)
+            return False
         self.session_path = path
         self.ui.expression = self.state.surface.formula()
-        self.ui.param_ranges = {}
         self.ui.animation = None
         self.ui.say(f"session loaded from {path}")
         return True

@@ -262,9 +262,12 @@ class DescentState:
         self._collect_messages()
 
     def set_hyper(self, optimizer: str, name: str, value) -> str | None:
-        """Set one hyperparameter (torch's name); restart runs that use it.
+        """Set one hyperparameter (torch's name); runs that use it go on with it.
 
-        Returns None, or the refusal as a sentence (the value is then not kept).
+        As when a torch ``param_group``'s lr is changed: the balls keep their positions,
+        trails and optimizer state, and the next step uses the new value
+        (:meth:`Optimizer.set_hyper`). Returns None, or the refusal as a sentence (the
+        value is then not kept).
         """
         trial = {**self.hyper[optimizer], name: value}
         try:
@@ -272,19 +275,11 @@ class DescentState:
         except UsageError as exc:
             return str(exc)
         self.hyper[optimizer] = trial
-        if self.active and optimizer in self.optimizer_names:
-            self._rebuild_from_starts()
+        for i, used in enumerate(self.optimizer_names):
+            if used == optimizer:
+                self.descents[i].optimizer.set_hyper(**trial)
+                self._phases = None  # a paused step-by-step update used the old values
         return None
-
-    def _rebuild_from_starts(self) -> None:
-        """New optimizers with the current hyperparameters, balls back at their starts."""
-        surface = self.surface
-        for i, name in enumerate(self.optimizer_names):
-            opt = make_optimizer(name, **self.hyper[name])
-            trail = self.descents[i].trail_length
-            self.descents[i] = Descent(surface, opt, self._starts[i], tol=self.tol,
-                                       trail_length=trail)  # fmt: skip
-        self._restart_bookkeeping()
 
     # ------------------------------------------------------------------ stepping
 
@@ -369,10 +364,10 @@ class DescentState:
                 continue
             first = int(d.stopped_at[bad].min())
             if d.n == 1:
-                return f"{self.names[i]} diverged at step {first}: try a smaller lr"
+                return f"{self.names[i]} diverged at step {first}: try a smaller lr, then Reset"
             return (
                 f"{int(bad.sum())} of {d.n} balls diverged (first at step {first}): "
-                "try a smaller lr"
+                "try a smaller lr, then Reset"
             )
         return None
 

@@ -144,6 +144,10 @@ class Optimizer:
     velocity_key: ClassVar[str | None] = None
     second_moment_key: ClassVar[str | None] = None
     phase_sentences: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: every state key some setting of the hyperparameters uses (a run may hold them all)
+    state_keys: ClassVar[tuple[str, ...]] = ()
+    #: keys that start as torch's None, made on a ball's first step that uses them
+    lazy_state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **hyper: Any) -> None:
         known = {h.name: h for h in self.hyperparameters}
@@ -183,6 +187,25 @@ class Optimizer:
     def _prepare(self) -> None:
         """Derive constants from the hyperparameters once (not on every step)."""
 
+    def set_hyper(self, **changes: Any) -> None:
+        """Change hyperparameters mid-run, as assigning to a torch ``param_group`` does.
+
+        The next step uses the new values; positions, buffers and step counts are kept.
+        A buffer that the new setting needs and the old one did not starts as torch's
+        would: SGD's momentum buffer as a copy of the next gradient, the others
+        (RMSprop's momentum and ``centered``, Adam's ``amsgrad``, where torch raises) at
+        zero, as at a ball's first step. A buffer no longer used is kept, so turning the
+        option back on uses it again (torch keeps it too). A bad value raises
+        :class:`~gradient_explorer.errors.UsageError` and changes nothing.
+        """
+        trial = type(self)(**{**self.hyper, **changes})  # checks every value
+        self.hyper = trial.hyper
+        self._prepare()
+        if self._n is not None:
+            for key, arr in self._init_state(*self._shape).items():
+                if key not in self.state and key not in self.lazy_state_keys:
+                    self.state[key] = arr
+
     # -- state --------------------------------------------------------------------------
 
     def reset(self) -> None:
@@ -207,8 +230,11 @@ class Optimizer:
             return
         d = self._shape[1]
         fresh = self._init_state(k, d)
-        for key, arr in fresh.items():
-            self.state[key] = np.concatenate([self.state[key], arr])
+        for key, arr in self.state.items():  # a buffer kept from an earlier setting too
+            add = fresh.get(key)
+            if add is None:
+                add = np.zeros((k, *arr.shape[1:]), dtype=arr.dtype)
+            self.state[key] = np.concatenate([arr, add])
         self.steps = np.concatenate([self.steps, np.zeros(k, dtype=np.int64)])
         self._n += k
         self._shape = (self._n, d)
@@ -216,9 +242,10 @@ class Optimizer:
     def glyphs(self) -> dict[str, np.ndarray | None]:
         """What the UI draws per ball: ``velocity`` and ``second_moment`` arrays or None."""
         out: dict[str, np.ndarray | None] = {"velocity": None, "second_moment": None}
-        if self.velocity_key and self.velocity_key in self.state:
+        used = self._init_state(0, 1)  # not a buffer kept from an earlier setting
+        if self.velocity_key in used and self.velocity_key in self.state:
             out["velocity"] = self.state[self.velocity_key]
-        if self.second_moment_key and self.second_moment_key in self.state:
+        if self.second_moment_key in used and self.second_moment_key in self.state:
             out["second_moment"] = self.state[self.second_moment_key]
         return out
 
@@ -307,6 +334,8 @@ class Optimizer:
                     self._update(p_sub, g2[idx], sub, t, None if h is None else h[idx], _record)
                     p2[idx] = p_sub
                     for k, v in sub.items():
+                        if k not in self.state:  # made by this step (SGD's lazy buffer)
+                            self.state[k] = np.zeros((n, *v.shape[1:]), dtype=v.dtype)
                         self.state[k][idx] = v
         return params
 
@@ -486,6 +515,8 @@ class SGD(Optimizer):
         _MAX,
     )
     velocity_key = "momentum_buffer"
+    state_keys = ("momentum_buffer",)
+    lazy_state_keys = ("momentum_buffer",)  # torch: None until a step with momentum
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("momentum", "The velocity keeps momentum of its old value and adds the gradient."),
@@ -507,9 +538,14 @@ class SGD(Optimizer):
         g = self._signed_grad(g, p, rec)
         mom = hp["momentum"]
         if mom != 0:
+            # torch clones the gradient into the buffer on a parameter's first step, and
+            # on the first step after momentum was turned on mid-run (the buffer was None)
+            if "momentum_buffer" not in st:
+                st["momentum_buffer"] = np.zeros_like(g)
+                first = True
+            else:
+                first = t == 1.0
             buf = st["momentum_buffer"]
-            # torch clones the gradient into the buffer on a parameter's first step
-            first = t == 1.0
             if isinstance(first, np.ndarray):
                 new = buf * mom + (1 - hp["dampening"]) * g
                 np.copyto(buf, np.where(first, g, new))
@@ -539,6 +575,7 @@ class Adagrad(Optimizer):
         _MAX,
     )
     second_moment_key = "sum"
+    state_keys = ("sum",)
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("accumulate", "Each axis adds its squared gradient to a running sum."),
@@ -587,6 +624,7 @@ class RMSprop(Optimizer):
     )
     velocity_key = "momentum_buffer"
     second_moment_key = "square_avg"
+    state_keys = ("square_avg", "momentum_buffer", "grad_avg")
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("accumulate", "Each axis keeps a decaying average of its squared gradient."),
@@ -652,6 +690,7 @@ class Adam(Optimizer):
     )
     velocity_key = "exp_avg"
     second_moment_key = "exp_avg_sq"
+    state_keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("momentum", "The first moment is a decaying average of gradients (beta1)."),
@@ -791,6 +830,7 @@ class NAdam(Optimizer):
     )
     velocity_key = "exp_avg"
     second_moment_key = "exp_avg_sq"
+    state_keys = ("exp_avg", "exp_avg_sq", "mu_product")
     phase_sentences = Adam.phase_sentences
 
     def _validate(self, h):
@@ -864,6 +904,7 @@ class Adafactor(Optimizer):
         _MAX,
     )
     second_moment_key = "variance"
+    state_keys = ("variance",)
     phase_sentences = (
         ("gradient", "The gradient points uphill."),
         ("accumulate", "Each axis keeps an average of squared gradients that forgets as 1/t^0.8."),

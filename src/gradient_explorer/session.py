@@ -1,12 +1,14 @@
 """Sessions: everything the user set, saved to a versioned JSON file and loaded back.
 
-A session holds the surface (catalogue name or typed expression, parameters, domain,
-display transform, height scale), the view options, the camera, the point and its
-direction dial, the mode, the 1D mode's state, and the descent: the panel's settings
-(optimizers, hyperparameters, race, swarm) and the balls of a run in progress (positions,
-steps, status, optimizer state, trails), with the playing flags. Loading it gives the
-same picture, and a run in progress continues exactly as it would have. The window's
-layout (``view.insets``, where the panels stand) is not part of a session.
+A session holds the surface (catalogue name, or typed expression with its name; the
+parameters and the ranges set for their sliders; domain, display transform, height
+scale), the view options, the camera, the point and its direction dial, the mode, the 1D
+mode's state, and the descent: the panel's settings (optimizers, hyperparameters, race,
+swarm) and the balls of a run in progress (positions, steps, status, optimizer state,
+trails), with the playing flags. Loading it gives the same picture, and a run in
+progress continues exactly as it would have (a run saved without its race history gets
+one rebuilt from the balls). The window's layout (``view.insets``, where the panels
+stand) is not part of a session.
 
 File format (version 1)::
 
@@ -90,7 +92,7 @@ def _nums(a) -> list:
     return np.where(np.isfinite(arr), arr, None).tolist()
 
 
-def _surface_dict(surface) -> dict[str, Any]:
+def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
     from gradient_explorer.catalogue import CATALOGUE
 
     out: dict[str, Any]
@@ -99,12 +101,16 @@ def _surface_dict(surface) -> dict[str, Any]:
     else:
         out = {
             "source": "expression",
+            "name": surface.name,
             "expression": surface.formula(),
             "domain": [list(r) for r in surface.domain],
             "display": surface.display,
             "dim": surface.dim,
         }
     out["params"] = {k: float(v) for k, v in surface.param_values.items()}
+    out["ranges"] = {
+        k: [float(lo), float(hi)] for k, (lo, hi) in ranges.items() if k in surface.params
+    }
     out["height_scale"] = float(surface.height_scale)
     return out
 
@@ -236,7 +242,7 @@ def session_to_dict(state) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "surface": _surface_dict(state.surface),
+        "surface": _surface_dict(state.surface, state.param_ranges),
         "view": _view_dict(state.view),
         "camera": _camera_dict(state.camera),
         "point": None if state.point is None else [float(v) for v in state.point],
@@ -493,7 +499,28 @@ def _wrap(fn: Callable, where: str):
 # ---------------------------------------------------------------------- building
 
 
+def _ranges_from(value, where: str, surface) -> dict[str, tuple[float, float]]:
+    """The parameter sliders' ranges: ``{name: [lo, hi]}`` for the surface's parameters."""
+    if not isinstance(value, dict):
+        raise SessionError(f"{where} must be an object, got {_type(value)}")
+    out = {}
+    for name, pair in value.items():
+        if name not in surface.params:
+            known = ", ".join(surface.params) or "none"
+            raise SessionError(
+                f"{where}: unknown parameter {name[:40]!r} (this surface has {known})"
+            )
+        lo, hi = _array(pair, f"{where}.{name}", (2,))
+        if not (lo < hi and abs(lo) <= BIG and abs(hi) <= BIG):
+            raise SessionError(
+                f"{where}.{name} must be [from, to] with from < to, within +-{BIG:g}"
+            )
+        out[name] = (float(lo), float(hi))
+    return out
+
+
 def _build_surface(r: _Reader):
+    """The surface and the parameter sliders' ranges."""
     from gradient_explorer.catalogue import CATALOGUE
     from gradient_explorer.surface import Surface
 
@@ -502,6 +529,7 @@ def _build_surface(r: _Reader):
     if not isinstance(params_value, dict):
         raise SessionError(f"{r.where('params')} must be an object, got {_type(params_value)}")
     params = {str(k): check_float(v, f"{r.where('params')}.{k}") for k, v in params_value.items()}
+    ranges_value = r.raw("ranges", {})
     height_scale = None
     if r.has("height_scale"):
         height_scale = r.float("height_scale", None, 0.0, 1e9, lo_open=True)
@@ -513,6 +541,7 @@ def _build_surface(r: _Reader):
         surface = _wrap(lambda: Surface.named(name, **params), r.path)
     else:
         text = r.str("expression", None)
+        name = r.str("name", "expression", limit=100)
         dim = r.int("dim", 2, 1, 2)
         display = r.str("display", "none", ("none", "log1p"))
         domain_value = r.raw("domain", None)
@@ -524,13 +553,16 @@ def _build_surface(r: _Reader):
             domain = tuple((float(a), float(b)) for a, b in arr)
         r.done()
         surface = _wrap(
-            lambda: Surface.from_expr(text, domain=domain, params=params, display=display, dim=dim),
+            lambda: Surface.from_expr(
+                text, domain=domain, params=params, display=display, dim=dim, name=name
+            ),
             r.where("expression"),
         )
+    ranges = _ranges_from(ranges_value, r.where("ranges"), surface)
     if height_scale is not None:
         surface = surface.with_params()  # a copy: the cached height range is rebuilt
         surface.height_scale = height_scale
-    return surface
+    return surface, ranges
 
 
 def _build_view(r: _Reader | None):
@@ -695,12 +727,22 @@ def _build_run(r: _Reader, ds, surface) -> None:
     ds.colors = [b[3] for b in built]
     ds._starts = [b[0]._starts.copy() for b in built]
     ds._previous = [b[4] for b in built]
-    ds._history = [list(row) for row in history.tolist()] or [ds._f_row()]
+    ds._history = [list(row) for row in history.tolist()] or _history_from_balls(ds.descents)
     ds._accum = accum
     ds.messages = list(messages)
     ds._reported = [d.status_codes.copy() for d in ds.descents]
     ds._phases = None
     ds.phase_index = 0
+
+
+def _history_from_balls(descents) -> list[list[float]]:
+    """The race history when a file has none: NaN up to the step the balls have reached,
+    then f at the balls now (the plot shows where each run stands, at the right step)."""
+    from gradient_explorer.descent import race_row
+
+    steps = max((int(d.steps.max()) for d in descents if d.n), default=0)
+    rows = min(steps, MAX_HISTORY_ROWS - 1)
+    return [[math.nan] * len(descents) for _ in range(rows)] + [race_row(descents)]
 
 
 def _build_one(r: _Reader, surface):
@@ -766,14 +808,18 @@ def _build_one(r: _Reader, surface):
             raise SessionError(f"{opt_state.where('buffers')} must be an object")
         opt_state.done()
         expected = opt._init_state(n, dim)
-        if set(buffers) != set(expected):
-            missing = sorted(set(expected) ^ set(buffers))[0]
+        # The buffers this setting uses (one torch makes lazily may not exist yet), and
+        # perhaps some that an earlier setting used (kept, as torch keeps them).
+        needed = set(expected) - set(opt.lazy_state_keys)
+        wrong = sorted((needed - set(buffers)) | (set(buffers) - set(opt.state_keys)))
+        if wrong:
             raise SessionError(
                 f"{opt_state.where('buffers')}: {name} has no buffer set "
-                f"like this (check {missing!r})"
+                f"like this (check {wrong[0][:40]!r})"
             )
         state = {}
-        for key, ref in expected.items():
+        for key in sorted(buffers):
+            ref = expected.get(key, np.zeros((n, dim)))
             where = f"{opt_state.where('buffers')}.{key}"
             b = _Reader(buffers[key], where)
             b.str("dtype", str(ref.dtype), (str(ref.dtype),))
@@ -815,8 +861,8 @@ def state_from_dict(data: dict[str, Any], aspect: float = 16 / 9):
         raise SessionError(f"version must be an integer, got {_type(version)}")
     if version != VERSION:
         raise SessionError(f"session version {version} is not supported (this reads {VERSION})")
-    surface = _build_surface(top.sub("surface", required=True))
-    state = AppState(surface=surface, view=_build_view(top.sub("view")))
+    surface, ranges = _build_surface(top.sub("surface", required=True))
+    state = AppState(surface=surface, view=_build_view(top.sub("view")), param_ranges=ranges)
     point = top.raw("point", None)
     if point is not None:
         if surface.dim != 2:
@@ -870,4 +916,5 @@ def apply_session(state, path: str | os.PathLike, aspect: float = 16 / 9):
     state.playing = new.playing
     state.curve = new.curve
     state.descent = new.descent
+    state.param_ranges = new.param_ranges
     return state

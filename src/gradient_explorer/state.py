@@ -64,6 +64,8 @@ class AppState:
     playing: bool = False  # Space: the animations (descent, 1D sweep) run
     curve: CurveState = field(default_factory=CurveState)  # the 1D mode
     descent: DescentState = field(default_factory=DescentState)  # balls rolling downhill
+    # slider ranges the user set for the surface's parameters (else each parameter's own)
+    param_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.descent.adopt_teaching(self.surface)  # the balls move visibly from the start

@@ -151,8 +151,11 @@ def draw_descent_panel(state) -> bool:
                         n for n in names if (n == name and on) or (n != name and n in ds.race)
                     ]
                     changed = True
+            if ds.active and ds.race != ds.optimizer_names:
+                imgui.text_colored(DIM, "Restart to race the checked optimizers")
         else:
             clicked, k = imgui.combo("optimizer", names.index(ds.optimizer), names)
+            imgui.set_item_tooltip("Another optimizer restarts the run from its start.")
             if clicked:
                 ds.optimizer = names[k]
                 if ds.active:
@@ -168,8 +171,14 @@ def draw_descent_panel(state) -> bool:
             imgui.same_line()
             clicked, ds.swarm_grid = imgui.checkbox("grid", ds.swarm_grid)
             changed |= clicked
+            if ds.active and ds.descents[0].n != ds.swarm_size:
+                imgui.text_colored(DIM, f"Restart to spread {ds.swarm_size} balls")
         # -- hyperparameters
         shown = ds.race if ds.kind == "race" else [ds.optimizer]
+        if ds.active:
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(DIM, "New values apply from the next step; the balls keep going.")
+            imgui.pop_text_wrap_pos()
         for name in shown:
             if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
                 changed |= draw_hyperparameters(state, name)

@@ -242,7 +242,6 @@ class UiState:
     fps: float = 0.0
     gl_renderer: str = ""
     aspect: float = 16 / 9
-    param_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     animation: PointAnimation | None = None
     saved_contours: int = 12
     screenshot_requested: bool = False
@@ -278,7 +277,7 @@ def apply_compiled(state: AppState, ui: UiState) -> bool:
     ui.previous_surface = state.surface
     state.set_surface(surface, ui.aspect)
     state.mode = "curve" if surface.dim == 1 else "surface"
-    ui.param_ranges = {}
+    state.param_ranges = {}
     if source == "expression":
         ui.expression_error = ""
     else:
@@ -355,7 +354,7 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
 
     # One slider per parameter: with_params only changes uniforms, the picture follows now.
     for name, param in surface.params.items():
-        lo, hi = ui.param_ranges.get(name, (param.lo, param.hi))
+        lo, hi = state.param_ranges.get(name, (param.lo, param.hi))
         value = surface.param_values[name]
         imgui.set_next_item_width(-6 * em)
         moved, value = imgui.slider_float(name, value, lo, hi, "%.3g")
@@ -369,7 +368,7 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
             imgui.set_next_item_width(10 * em)
             edited, pair = imgui.input_float2(f"{name} from, to", imgui.ImVec2(lo, hi), "%.4g")
             if edited and math.isfinite(pair.x) and math.isfinite(pair.y) and pair.x < pair.y:
-                ui.param_ranges[name] = (float(pair.x), float(pair.y))
+                state.param_ranges[name] = (float(pair.x), float(pair.y))
             imgui.end_popup()
 
     if surface.dim == 2:
