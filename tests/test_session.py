@@ -279,6 +279,8 @@ def test_a_run_whose_settings_changed_mid_run_saves_and_continues_exactly(tmp_pa
     state = AppState.for_surface(Surface.named("himmelblau"))
     ds = state.descent
     ds.kind, ds.race = "race", ["sgd", "adam", "rmsprop"]
+    # the teaching defaults give SGD momentum 0.9: start without it, to turn it on mid-run
+    assert ds.set_hyper("sgd", "momentum", 0.0) is None
     assert ds.set_hyper("adam", "amsgrad", True) is None
     ds.start_run(state.surface, (0.5, -1.0))
     ds.step(12)
