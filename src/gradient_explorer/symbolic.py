@@ -60,6 +60,24 @@ class kink_delta(sp.Function):  # noqa: N801
     """DiracDelta(v) in a derivative (d sign(v)/dv): 0 where v != 0, undefined at v = 0."""
 
 
+class real_abs(sp.Function):  # noqa: N801
+    """|v| while differentiating: d|v| = sign(v) dv for any real-valued v.
+
+    sympy's Abs goes through re() and im() unless v is known to be real, and sqrt(x) or
+    log(x) are not known to be (here they are NaN, never complex, outside their domain).
+    """
+
+    def fdiff(self, argindex=1):
+        return real_sign(self.args[0])
+
+
+class real_sign(sp.Function):  # noqa: N801
+    """sign(v) while differentiating, for the same reason: d sign(v) = 2 DiracDelta(v) dv."""
+
+    def fdiff(self, argindex=1):
+        return 2 * sp.DiracDelta(self.args[0])
+
+
 def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[list]]:
     """Gradient and Hessian of ``expr`` in the variables (never in the parameters).
 
@@ -68,6 +86,7 @@ def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[l
     the one-sided derivatives, which agree.
     """
     syms = [SYMBOLS[v] for v in variables]
+    expr = expr.replace(sp.Abs, real_abs).replace(sp.sign, real_sign)
     gradient = [sp.diff(expr, s) for s in syms]
     hessian = [[_clean(sp.diff(g, s)) for s in syms] for g in gradient]
     return [_clean(g) for g in gradient], hessian
@@ -76,7 +95,9 @@ def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[l
 def _clean(expr: sp.Expr) -> sp.Expr:
     """Name the kinks of a derivative, so that f's own sign(v) stays 0 at v = 0."""
     return (
-        expr.replace(sp.DiracDelta, lambda v, *order: kink_delta(v))
+        expr.replace(real_abs, sp.Abs)
+        .replace(real_sign, kink_sign)
+        .replace(sp.DiracDelta, lambda v, *order: kink_delta(v))
         .replace(sp.Heaviside, lambda v, *h0: kink_step(v))
         .replace(sp.sign, kink_sign)
     )
