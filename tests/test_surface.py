@@ -361,3 +361,25 @@ def test_sigmoid_and_softplus_never_overflow_in_float64():
     assert not hxy.any()
     for (px, py), fv, g in zip(pts, f, np.stack([gx, gy], -1), strict=True):
         np.testing.assert_allclose(s.value_and_gradient_at(px, py), [fv, *g], rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "gradient"),
+    [
+        # Found by fuzzing the typed syntax; each failed to build before.
+        ("|sqrt(x)| + y", (0.25, 1.0), (1.0, 1.0)),  # sympy's Abs of a non-real: Derivative
+        ("sign(log(y)) + x", (1.0, 2.0), (1.0, 0.0)),
+        ("|relu(y)/|x||", (0.5, 2.0), (-8.0, 2.0)),  # a rebuilt |1/|x||: a second Abs
+        ("|e^{2 atan2(y, ln(x))}|", (2.0, 0.0), (0.0, 2 / np.log(2.0))),  # |e^u| is e^re(u)
+    ],
+)
+def test_abs_and_sign_of_terms_not_known_real_derive(text, point, gradient):
+    surface = Surface.from_expr(text)
+    np.testing.assert_allclose(surface.gradient(np.array(point)), gradient, rtol=1e-12)
+
+
+def test_a_term_of_parameters_alone_overflows_to_nan_not_an_exception():
+    # Found by the fuzzer: 10^(1000^t) in Python floats raised OverflowError.
+    s = Surface.from_expr("x + 10^(1e3^t)/k", timeout=None)
+    assert np.isnan(s.f(0.5)) and s.gradient(0.5) == 1.0
+    assert s.with_params(t=0.1).f(0.5) == pytest.approx(0.5 + 10**10**0.3)

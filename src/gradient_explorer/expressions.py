@@ -470,7 +470,16 @@ class _Builder:
                 f"'{_describe(node)}' is not allowed: use numbers, x, y, + - * / ^ and functions",
                 self.column(node),
             )
-        result = method(node, depth + 1)
+        try:
+            result = method(node, depth + 1)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            # sympy itself can fail on odd constants (log(log(c)^2) compares a non-real).
+            raise _error(
+                f"cannot work this part out exactly ({type(exc).__name__}): simplify it",
+                self.column(node),
+            ) from None
         return self.checked(result, node)
 
     def checked(self, expr: sp.Expr, node: ast.AST) -> sp.Expr:
@@ -716,6 +725,11 @@ def parse_expression(
         expr = builder.build(tree.body)
     except RecursionError:
         raise ExpressionError("expression too deeply nested: simplify it") from None
+    if expr.has(sp.re, sp.im, sp.conjugate):
+        # sympy writes |e^u| as e^re(u) when u is not known real (log(y)); here every
+        # value is real (NaN, never complex, outside a function's domain).
+        expr = expr.replace(sp.re, lambda v: v).replace(sp.conjugate, lambda v: v)
+        expr = expr.replace(sp.im, lambda v: sp.Integer(0))
     present = {s.name for s in expr.free_symbols}
     params = tuple(sorted(present - set(variables)))
     return ParsedExpression(text=text, expr=expr, variables=tuple(variables), parameters=params)

@@ -67,12 +67,17 @@ class real_abs(sp.Function):  # noqa: N801
     log(x) are not known to be (here they are NaN, never complex, outside their domain).
     """
 
+    is_extended_real = True
+    is_extended_nonnegative = True  # so that |real_abs(v)| is real_abs(v)
+
     def fdiff(self, argindex=1):
         return real_sign(self.args[0])
 
 
 class real_sign(sp.Function):  # noqa: N801
     """sign(v) while differentiating, for the same reason: d sign(v) = 2 DiracDelta(v) dv."""
+
+    is_extended_real = True
 
     def fdiff(self, argindex=1):
         return 2 * sp.DiracDelta(self.args[0])
@@ -86,7 +91,10 @@ def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[l
     the one-sided derivatives, which agree.
     """
     syms = [SYMBOLS[v] for v in variables]
-    expr = expr.replace(sp.Abs, real_abs).replace(sp.sign, real_sign)
+    for _ in range(3):  # a rebuilt |1/|x|| is 1/|real_abs(x)|: a new Abs to replace
+        if not expr.has(sp.Abs, sp.sign):
+            break
+        expr = expr.replace(sp.Abs, real_abs).replace(sp.sign, real_sign)
     gradient = [sp.diff(expr, s) for s in syms]
     hessian = [[_clean(sp.diff(g, s)) for s in syms] for g in gradient]
     return [_clean(g) for g in gradient], hessian
