@@ -108,6 +108,7 @@ def test_parses_what_people_type(text, expected):
         ("sin cos x", sp.sin(sp.cos(x))),
         ("sin |x|", sp.sin(sp.Abs(x))),
         ("sqrt x + ln y", sp.sqrt(x) + sp.log(y)),
+        ("√x + 2√(y+1) + ln|x|", sp.sqrt(x) + 2 * sp.sqrt(y + 1) + sp.log(sp.Abs(x))),
         ("exp -x²", sp.exp(-(x**2))),
         ("atan2(sin x, cos y)", sp.atan2(sp.sin(x), sp.cos(y))),
         ("max(x, y, 1) + min(x, -y, a)", sp.Max(x, y, 1) + sp.Min(x, -y, a)),

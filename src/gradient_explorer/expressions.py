@@ -130,7 +130,7 @@ SYNTAX_HELP = """\
 Typed expressions: f(x, y) for a surface, f(x) for a curve, written as on a calculator,
 in Desmos or GeoGebra, or pasted from a textbook:
   x^2 - y^2   x**2   x² + y³   2x sin(y)   (x+1)(x-1)   x·y   x×y   π x   −x
-  |x| + |y|   ||x| - 1|   e^{-x}   1/(1+e^{-x})   sin^2(x)   sin² x   sin^-1(x) (= asin)
+  |x| + |y|   ||x| - 1|   e^{-x}   1/(1+e^{-x})   √x   sin^2(x)   sin² x   sin^-1(x) (= asin)
 Functions: sin cos tan asin acos atan atan2(y, x) sinh cosh tanh exp sqrt abs sign,
   log (natural) ln log10 log2 log(x, b) (base b), max(a, b, ...) min(a, b, ...),
   relu sigmoid softplus. A function of one argument may go without parentheses:
@@ -171,6 +171,7 @@ _TOKEN = re.compile(
   | (?P<op>\*\*|[-+*/^(),{{}}|])
   | (?P<unicode_op>[{_TIMES}{_DIVIDE}{_DASHES}])
   | (?P<pi>π)
+  | (?P<root>√)
     """,
     re.VERBOSE,
 )
@@ -217,6 +218,8 @@ def _lex(text: str) -> list[_Token]:
             kind, tok = "op", "*" if tok in _TIMES else "/" if tok in _DIVIDE else "-"
         elif kind == "pi":
             kind, tok = "name", "pi"
+        elif kind == "root":
+            kind, tok = "name", "sqrt"
         elif tok == "^":
             tok = "**"
         tokens.append(_Token(kind, tok, col))
