@@ -717,7 +717,11 @@ def parse_expression(
     try:
         tree = ast.parse(python_text, mode="eval")
     except SyntaxError as exc:
-        offset = (exc.offset or 1) - 1
+        if not exc.offset:  # Python's parser gives offset 0 when the text ends too soon
+            column = len(text.rstrip()) + 1
+            message = "incomplete expression: complete what the end leaves open"
+            raise _error(message, column) from None
+        offset = exc.offset - 1
         column = colmap[min(offset, len(colmap) - 1)] if colmap else None
         raise _error("syntax error: check the operators and parentheses", column) from None
     except (MemoryError, RecursionError, ValueError):
