@@ -114,6 +114,19 @@ def test_parses_what_people_type(text, expected):
         ("max(x, y, 1) + min(x, -y, a)", sp.Max(x, y, 1) + sp.Min(x, -y, a)),
         ("log2(x) + log(x, a)", sp.log(x) / sp.log(2) + sp.log(x) / sp.log(a)),
         ("relu x + sigmoid 2y", sp.Max(x, 0) + 1 / (1 + sp.exp(-2 * y))),
+        ("arcsin(x/4) + arctan y", sp.asin(x / 4) + sp.atan(y)),
+        # LaTeX, as Desmos copies an expression.
+        (r"\frac{1}{1+e^{-x}}", 1 / (1 + sp.exp(-x))),
+        (r"\frac{\frac{1}{x}}{y}\frac{y}{2}", 1 / (2 * x)),
+        (r"\sin\left(x\right)\cdot\cos\left(y\right)", sp.sin(x) * sp.cos(y)),
+        (r"\left|x\right|+\left|y\right|", sp.Abs(x) + sp.Abs(y)),
+        (r"\operatorname{sign}\left(x\right)\times\max\left(x,y\right)", sp.sign(x) * sp.Max(x, y)),
+        (
+            r"\sqrt{x^{2}+y^{2}}\div 2\pi",
+            sp.sqrt(x**2 + y**2) / 2 * sp.pi,
+        ),  # a/2π is (a/2)π, as in Python
+        (r"e^{-\left(x^{2}+y^{2}\right)}\,\ln\left(y\right)", sp.exp(-(x**2) - y**2) * sp.log(y)),
+        (r"\sin^{2}\left(x\right)+\arctan\left\{y\right\}", sp.sin(x) ** 2 + sp.atan(y)),
     ],
 )
 def test_parses_what_people_paste_and_type_in_desmos(text, expected):
@@ -263,6 +276,10 @@ def test_hostile_input_is_refused_quickly_without_side_effects(text, tmp_path, m
         ("x[0]", "unexpected character '[' at column 2"),
         ("x ≤ y", "non-ASCII character '≤' at column 3"),
         ("sin² x +  ", "incomplete expression at column 9"),  # was column 1: offset 0
+        (r"x + \frac12", r"incomplete \frac at column 5"),
+        (r"\frac{x}{2} + \frac{1}{y", "missing '}' at column 25"),
+        (r"\frac{x}{y} + z", "unknown name 'z' at column 15"),
+        (r"\left|x\right| + \foo", r"unknown command '\foo' at column 18"),
         ("|x|·", "incomplete expression at column 5"),
         # Found by the fuzzer: sympy raised TypeError comparing a non-real constant.
         ("x + log10(ln²(sigmoid(30)))", "out exactly (TypeError) at column 5"),

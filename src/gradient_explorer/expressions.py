@@ -118,6 +118,9 @@ FUNCTIONS: dict[str, tuple[object, int, int | None]] = {
     "sign": (sp.sign, 1, 1),
     "max": (sp.Max, 2, None),
     "min": (sp.Min, 2, None),
+    "arcsin": (sp.asin, 1, 1),
+    "arccos": (sp.acos, 1, 1),
+    "arctan": (sp.atan, 1, 1),
     "relu": (lambda v: sp.Max(v, 0), 1, 1),
     "sigmoid": (sigmoid, 1, 1),
     "softplus": (softplus, 1, 1),
@@ -131,7 +134,7 @@ Typed expressions: f(x, y) for a surface, f(x) for a curve, as you would type
 them on a calculator, in Desmos or GeoGebra, or paste them from a textbook:
   x^2 - y^2   x**2   x² + y³   2x sin(y)   (x+1)(x-1)   x·y   x×y   π x   −x
   |x| + |y|   ||x| - 1|   e^{-x}   1/(1+e^{-x})   √x   sin^2(x)   sin² x
-  sin^-1(x) is asin(x)
+  sin^-1(x) is asin(x); LaTeX as Desmos copies it: \\frac{1}{2}x \\sin\\left(x\\right)
 Functions: sin cos tan asin acos atan atan2(y, x) sinh cosh tanh exp sqrt abs
   sign, log (natural) ln log10 log2 log(x, b) (base b), max(a, b, ...),
   min(a, b, ...), relu sigmoid softplus.
@@ -163,6 +166,16 @@ _TIMES = "·×⋅∗•"  # middle dot, times, dot operator, asterisk operator, 
 _DIVIDE = "÷∕"  # division sign, division slash
 _DASHES = "−–—‐‑‒﹣"  # minus sign, en and em dash, hyphens, small minus
 _OPENERS = {"(": ")", "{": "}"}
+# LaTeX, as Desmos copies it: \frac{1}{1+e^{-x}}, \sin\left(x\right), x\cdot y.
+_LATEX = {
+    **{rf"\{c}": ("space", " ") for c in ("left", "right", ",", ";", ":", "!", " ")},
+    **{rf"\{c}": ("op", "*") for c in ("cdot", "times", "ast")},
+    r"\div": ("op", "/"),
+    r"\{": ("op", "{"),
+    r"\}": ("op", "}"),
+    r"\pi": ("name", "pi"),
+    r"\frac": ("frac", r"\frac"),
+}
 
 _TOKEN = re.compile(
     rf"""
@@ -174,6 +187,8 @@ _TOKEN = re.compile(
   | (?P<unicode_op>[{_TIMES}{_DIVIDE}{_DASHES}])
   | (?P<pi>π)
   | (?P<root>√)
+  | (?P<operatorname>\\operatorname\{{[A-Za-z][A-Za-z0-9]*\}})
+  | (?P<latex>\\(?:[A-Za-z]+|.))
     """,
     re.VERBOSE,
 )
@@ -193,6 +208,10 @@ class _Group:
     kind: str
     col: int
     suffix: str = ""  # written after its ')': "**(2)" for sin^2(x)
+    stage: int = 0  # of a \frac: 0 before its numerator closes, then 1
+
+
+_FRAC = r"incomplete \frac: write \frac{numerator}{denominator}"
 
 
 def _lex(text: str) -> list[_Token]:
@@ -222,6 +241,17 @@ def _lex(text: str) -> list[_Token]:
             kind, tok = "name", "pi"
         elif kind == "root":
             kind, tok = "name", "sqrt"
+        elif kind == "operatorname":  # \operatorname{sign}
+            kind, tok = "name", tok[len("\\operatorname{") : -1]
+        elif kind == "latex":
+            if tok in _LATEX:
+                kind, tok = _LATEX[tok]
+            elif tok[1:] in FUNCTIONS:  # \sin, \ln, \max, \sqrt
+                kind, tok = "name", tok[1:]
+            else:
+                raise _error(f"unknown command '{tok}': write it without the backslash", col)
+            if kind == "space":
+                continue
         elif tok == "^":
             tok = "**"
         tokens.append(_Token(kind, tok, col))
@@ -250,6 +280,7 @@ class _Rewriter:
         self.stack: list[_Group] = []
         self.prev_value = False  # what was written last ends a value: x, 2, ), |x|
         self.prev_name: str | None = None
+        self.expect_brace: int | None = None  # column of a \frac that needs its next '{'
 
     def emit(self, text: str, col: int, value: bool = False, name: str | None = None) -> None:
         self.out.append(text)
@@ -285,6 +316,8 @@ class _Rewriter:
                 raise _error(
                     f"missing closing '|': close the '|' at column {group.col}", self.length + 1
                 )
+            if group.kind == "frac":
+                raise _error(_FRAC, group.col)
             closer = _OPENERS[group.kind]
             raise _error(f"missing '{closer}': close every '{group.kind}'", self.length + 1)
         return "".join(self.out), self.colmap
@@ -292,7 +325,16 @@ class _Rewriter:
     def step(self, i: int) -> int:
         tok = self.tokens[i]
         kind, text, col = tok.kind, tok.text, tok.col
-        if kind == "number":
+        if self.expect_brace is not None:
+            if text != "{":
+                raise _error(_FRAC, self.expect_brace)
+            self.expect_brace = None
+        if kind == "frac":  # \frac{a}{b} is ((a)/(b))
+            self.implicit_product(col)
+            self.push(_Group("frac", col))
+            self.emit("(", col)
+            self.expect_brace = col
+        elif kind == "number":
             self.implicit_product(col)
             self.emit(text, col, value=True)
         elif kind == "name":
@@ -343,6 +385,15 @@ class _Rewriter:
             )
         self.stack.pop()
         self.emit(")" + group.suffix, col, value=True)
+        frac = self.stack[-1] if self.stack and self.stack[-1].kind == "frac" else None
+        if frac is not None and group.kind == "{":
+            if frac.stage == 0:  # the numerator: the denominator's '{' must follow
+                frac.stage = 1
+                self.emit("/", col)
+                self.expect_brace = frac.col
+            else:
+                self.stack.pop()
+                self.emit(")", col, value=True)
 
     def bar(self, col: int) -> None:
         """``|`` after a value closes the innermost open ``|``, else it opens one."""
