@@ -196,7 +196,7 @@ _TOKEN = re.compile(
 
 @dataclass
 class _Token:
-    kind: str  # number, name, superscript or op
+    kind: str  # number, name, superscript, op or frac
     text: str  # in ASCII: "−" is "-", "·" is "*", "π" is "pi", "²" is "2", "^" is "**"
     col: int  # 1-based column in the text as typed
 
@@ -224,7 +224,7 @@ def _lex(text: str) -> list[_Token]:
             ch = text[pos]
             if not ch.isascii():
                 raise _error(
-                    f"non-ASCII character {ch!r}: type plain ASCII letters and symbols",
+                    f"non-ASCII character {ch!r}: type ASCII letters and symbols (or ² · × π − √)",
                     pos + 1,
                 )
             raise _error(f"unexpected character {ch!r}: use numbers, x, y, + - * / ^ ( )", pos + 1)
