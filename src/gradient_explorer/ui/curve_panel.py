@@ -18,6 +18,7 @@ from gradient_explorer.curve_mode import (
     readout,
     stationary_points,
 )
+from gradient_explorer.palette import VERDICT_COLORS
 
 __all__ = ["draw_curve_panel", "format_derivative"]
 
@@ -26,12 +27,7 @@ _SOURCE_LABELS = {
     "expression": "typed f(x)",
     "slice": "slice of the surface through the point",
 }
-_KIND_COLORS = {
-    "minimum": (0.32, 0.92, 0.48, 1.0),
-    "maximum": (1.0, 0.36, 0.36, 1.0),
-    "degenerate critical point": (1.0, 0.86, 0.25, 1.0),
-    "not differentiable": (0.78, 0.55, 1.0, 1.0),
-}
+_KIND_COLORS = VERDICT_COLORS
 _typed: dict[int, str] = {}  # text being typed, per CurveState
 
 

@@ -16,16 +16,13 @@ from imgui_bundle import imgui
 
 from gradient_explorer.descent_mode import KINDS, MAX_SWARM
 from gradient_explorer.optimizers import OPTIMIZERS
+from gradient_explorer.palette import DIVERGED_COLOR, STATUS_COLORS
 
 __all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
 
-RED = (1.0, 0.38, 0.38, 1.0)
+RED = DIVERGED_COLOR
 DIM = (0.62, 0.65, 0.72, 1.0)
-_STATUS_COLORS = {
-    "running": (1.0, 0.6, 0.25, 1.0),
-    "converged": (0.3, 0.9, 0.55, 1.0),
-    "diverged": RED,
-}
+_STATUS_COLORS = STATUS_COLORS
 _errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
 
 
