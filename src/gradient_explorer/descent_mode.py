@@ -32,6 +32,7 @@ from gradient_explorer.descent import (
 )
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optimizers import OPTIMIZERS, Phase, make_optimizer
+from gradient_explorer.palette import RACER_COLORS
 
 __all__ = [
     "KINDS",
@@ -40,6 +41,7 @@ __all__ = [
     "DescentState",
     "GlyphOptions",
     "PhaseView",
+    "assign_basins",
 ]
 
 KINDS = ("single", "race", "swarm")
@@ -47,19 +49,73 @@ MAX_SWARM = 10_000
 MAX_HISTORY = 20_000
 MAX_STEPS_PER_FRAME = 500
 
-#: Racer colours (distinct on the dark background and on viridis), in legend order.
-PALETTE = (
-    (1.0, 0.45, 0.1),
-    (0.3, 0.75, 1.0),
-    (1.0, 0.3, 0.55),
-    (0.45, 0.95, 0.4),
-    (0.8, 0.55, 1.0),
-    (1.0, 0.9, 0.3),
-    (0.2, 0.95, 0.85),
-    (1.0, 0.65, 0.75),
-    (0.7, 0.7, 0.7),
-    (0.55, 0.4, 0.25),
-)
+PALETTE = RACER_COLORS  # racer colours, in legend order (the palette module's)
+
+
+BASIN_CLUSTER = 0.02  # converged balls this close (x the domain's extent) share a minimum
+BASIN_REACH = 0.1  # a ball this close to a minimum (x the extent) is counted in its basin
+UNDECIDED, DIVERGED_BASIN = -1, -2
+
+
+def _extent(surface) -> float:
+    return max(hi - lo for lo, hi in surface.domain)
+
+
+def _catalogue_minima(surface) -> np.ndarray:
+    """The catalogue's minima that lie in the domain (none for a typed surface)."""
+    try:
+        points = [p for p, kind in surface.critical_points if kind == "minimum"]
+    except Exception:  # a parameter value where a listed point is undefined
+        points = []
+    inside = [
+        p
+        for p in points
+        if np.all(np.isfinite(p))
+        and all(lo <= v <= hi for v, (lo, hi) in zip(p, surface.domain, strict=True))
+    ]
+    if not inside:
+        return np.zeros((0, surface.dim))
+    return np.array(inside, dtype=np.float64)
+
+
+def _add_clusters(minima: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
+    """``minima`` plus one new entry per cluster of ``points`` farther than ``radius``."""
+    points = points[np.all(np.isfinite(points), axis=1)]
+    if len(minima):
+        near = np.min(np.linalg.norm(points[:, None] - minima[None], axis=2), axis=1)
+        points = points[near > radius]
+    new = []
+    while len(points) and len(minima) + len(new) < 64:
+        seed = points[0]
+        close = np.linalg.norm(points - seed, axis=1) <= radius
+        new.append(points[close].mean(axis=0))
+        points = points[~close]
+    return np.vstack([minima, *new]) if new else minima
+
+
+def assign_basins(minima, positions, status_codes, extent: float) -> np.ndarray:
+    """Per ball: the index of the nearest of ``minima`` within reach, else -1; -2 diverged.
+
+    The reach is ``BASIN_REACH * extent``, and never more than half the distance from a
+    minimum to its nearest neighbour (so two basins' reaches never overlap).
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    out = np.full(len(positions), UNDECIDED, dtype=np.int64)
+    minima = np.asarray(minima, dtype=np.float64).reshape(-1, positions.shape[1])
+    if len(minima):
+        reach = np.full(len(minima), BASIN_REACH * extent)
+        if len(minima) > 1:
+            gaps = np.linalg.norm(minima[:, None] - minima[None], axis=2)
+            np.fill_diagonal(gaps, np.inf)
+            reach = np.minimum(reach, 0.5 * gaps.min(axis=1))
+        with np.errstate(invalid="ignore"):
+            dist = np.linalg.norm(positions[:, None] - minima[None], axis=2)
+        dist = np.where(np.isfinite(dist), dist, np.inf)
+        nearest = np.argmin(dist, axis=1)
+        within = dist[np.arange(len(positions)), nearest] <= reach[nearest]
+        out[within] = nearest[within]
+    out[np.asarray(status_codes) == DIVERGED] = DIVERGED_BASIN
+    return out
 
 
 def _default_hyper() -> dict[str, dict[str, Any]]:
@@ -140,6 +196,7 @@ class DescentState:
     _phases: list[list[Phase]] | None = field(default=None, repr=False)
     _phase_active: list[np.ndarray] = field(default_factory=list, repr=False)
     phase_index: int = 0
+    _minima: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
 
@@ -190,6 +247,7 @@ class DescentState:
         self._starts.append(d.positions.copy())
 
     def _restart_bookkeeping(self) -> None:
+        self._minima = None
         self._history = [race_row(self.descents)]
         self._accum = 0.0
         self.messages = []
@@ -383,6 +441,41 @@ class DescentState:
         if prev.shape != d.positions.shape:
             return np.zeros_like(d.positions)
         return d.positions - prev
+
+    def start_positions(self, i: int) -> np.ndarray:
+        """Where the balls of run ``i`` started: ``(n, dim)``."""
+        return self._starts[i]
+
+    # ------------------------------------------------------------------ basins
+
+    def known_minima(self) -> np.ndarray:
+        """The minima balls end in so far: ``(k, dim)``, in a stable order.
+
+        The catalogue's minima inside the domain come first; then, for minima the
+        catalogue does not list (typed surfaces, local minima), the resting places of
+        converged balls, clustered within ``BASIN_CLUSTER`` of the domain's extent. An
+        index into this array is a basin's identity (and so its colour) for the run.
+        """
+        if self._minima is None:
+            self._minima = _catalogue_minima(self.surface)
+        if self.descents:
+            extent = _extent(self.surface)
+            for d in self.descents:
+                done = d.positions[d.status_codes == CONVERGED]
+                self._minima = _add_clusters(self._minima, done, BASIN_CLUSTER * extent)
+        return self._minima
+
+    def basins(self, i: int = 0) -> np.ndarray:
+        """The basin each ball of run ``i`` is in: an index into :meth:`known_minima`.
+
+        A ball belongs to the known minimum nearest to it when that minimum is within
+        ``BASIN_REACH`` of the domain's extent (closer than half way to any other
+        minimum); it is ``-1`` (undecided) while it is far from all of them, and ``-2``
+        once it has diverged.
+        """
+        d = self.descents[i]
+        return assign_basins(self.known_minima(), d.positions, d.status_codes,
+                             _extent(self.surface))  # fmt: skip
 
     # ------------------------------------------------------------------ step by step
 
