@@ -14,6 +14,8 @@ uniform mat4 u_mvp;
 uniform float u_radius;
 uniform int u_on_floor;
 uniform float u_floor_z;
+uniform float u_outline_px;  // > 0: the dark shell this many pixels wider, drawn first
+uniform float u_pixels_per_unit_at_w1;
 out vec3 v_normal;
 out vec3 v_world;
 out vec4 v_color;
@@ -21,7 +23,12 @@ out float v_disc_r;  // on the floor: distance from the disc's centre, 0..1
 
 void main() {
     vec3 c = in_center;
-    vec3 v = in_vert * u_radius;
+    float grow = 0.0;
+    if (u_outline_px > 0.0) {  // a pixel width at the centre's depth, in world units
+        float w = (u_mvp * vec4(c, 1.0)).w;
+        grow = u_outline_px * w / u_pixels_per_unit_at_w1;
+    }
+    vec3 v = in_vert * (u_radius + grow);
     if (u_on_floor == 1) {
         c.z = u_floor_z;
         v.z *= 0.2;  // a flat disc on the map
@@ -46,6 +53,7 @@ uniform vec3 u_eye;
 uniform vec3 u_light_dir;
 uniform int u_on_floor;
 uniform float u_alpha;
+uniform float u_outline_px;
 out vec4 frag;
 
 const vec3 OUTLINE = vec3(0.02, 0.02, 0.03);  // palette.OUTLINE_COLOR
@@ -53,7 +61,7 @@ const vec3 OUTLINE = vec3(0.02, 0.02, 0.03);  // palette.OUTLINE_COLOR
 void main() {
     vec3 n = normalize(v_normal);
     vec3 view_dir = normalize(u_eye - v_world);
-    bool rim = u_on_floor == 1 ? v_disc_r > 0.75 : abs(dot(n, view_dir)) < 0.22;
+    bool rim = u_outline_px > 0.0 || (u_on_floor == 1 ? v_disc_r > 0.75 : abs(dot(n, view_dir)) < 0.22);
     vec3 rgb = rim ? OUTLINE : shade(v_color.rgb, n, u_light_dir, view_dir);
     frag = vec4(rgb, v_color.a * u_alpha);
 }

@@ -93,6 +93,16 @@ def _add_clusters(minima: np.ndarray, points: np.ndarray, radius: float) -> np.n
     return np.vstack([minima, *new]) if new else minima
 
 
+def _drop_non_minima(surface, points: np.ndarray, first: int) -> np.ndarray:
+    """``points`` less those from ``first`` on that are saddles or maxima (a ball that
+    starts on a ridge line stops on the saddle: no basin is there)."""
+    if len(points) <= first:
+        return points
+    kinds = np.atleast_1d(surface.classify(points[first:], tol=1e-3))
+    keep = np.array([k not in ("saddle", "maximum") for k in kinds], dtype=bool)
+    return np.vstack([points[:first], points[first:][keep]])
+
+
 def assign_basins(minima, positions, status_codes, extent: float) -> np.ndarray:
     """Per ball: the index of the nearest of ``minima`` within reach, else -1; -2 diverged.
 
@@ -453,7 +463,8 @@ class DescentState:
 
         The catalogue's minima inside the domain come first; then, for minima the
         catalogue does not list (typed surfaces, local minima), the resting places of
-        converged balls, clustered within ``BASIN_CLUSTER`` of the domain's extent. An
+        converged balls, clustered within ``BASIN_CLUSTER`` of the domain's extent (saddles
+        and maxima where balls stopped on a ridge are left out). An
         index into this array is a basin's identity (and so its colour) for the run.
         """
         if self._minima is None:
@@ -462,7 +473,8 @@ class DescentState:
             extent = _extent(self.surface)
             for d in self.descents:
                 done = d.positions[d.status_codes == CONVERGED]
-                self._minima = _add_clusters(self._minima, done, BASIN_CLUSTER * extent)
+                found = _add_clusters(self._minima, done, BASIN_CLUSTER * extent)
+                self._minima = _drop_non_minima(self.surface, found, len(self._minima))
         return self._minima
 
     def basins(self, i: int = 0) -> np.ndarray:

@@ -101,7 +101,8 @@ def draw_race_plot(state, height: float | None = None) -> None:
         log = (
             finite.size > 0 and finite.min() > 0 and finite.max() / max(finite.min(), 1e-300) > 100
         )
-        implot.setup_axes("step", "f")
+        fit = implot.AxisFlags_.auto_fit  # the plot follows the run (and a recording's)
+        implot.setup_axes("step", "f", fit, fit)
         if log:
             implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
         implot.setup_legend(implot.Location_.north_east)

@@ -71,6 +71,7 @@ MAX_GLYPH_BALLS = 2000
 COARSE_ABOVE = 200  # balls drawn with the coarse sphere beyond this many
 TRAIL_BUDGET = 60_000  # trail points per frame, shared by all balls (a swarm: 6 each)
 OCCLUDED_ALPHA = 0.4  # what the surface hides shows through this faded
+BALL_OCCLUDED_ALPHA = 0.65  # a hidden ball is what matters most: less faded
 TRAIL_SUBDIVISIONS = 8  # pieces per step of a few balls' trails
 TRAIL_PX = 3.0  # trail width for a few balls (a swarm's: half of it)
 GLYPH_PX = 3.0  # arrow shaft and rectangle line width
@@ -402,14 +403,14 @@ class BallsVisual:
         if self.ctx.fbo is not None:  # moderngl keeps the depth mask on the framebuffer
             self.ctx.fbo.depth_mask = on
 
-    def _depth_cued(self, draw) -> None:
+    def _depth_cued(self, draw, faded: float = OCCLUDED_ALPHA) -> None:
         """``draw(alpha)`` twice: faded over everything, then at full strength where
         nothing hides it. What the surface hides shows through, dimmed."""
         ctx = self.ctx
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
         ctx.disable(moderngl.DEPTH_TEST)
-        draw(OCCLUDED_ALPHA)
+        draw(faded)
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="
         draw(1.0)
@@ -461,6 +462,8 @@ class BallsVisual:
                     "u_radius": radius,
                     "u_on_floor": 0,
                     "u_alpha": 1.0,
+                    "u_outline_px": 0.0,
+                    "u_pixels_per_unit_at_w1": frame.pixels_per_unit_at_w1,
                     "u_floor_z": heights.floor_z,
                     "u_eye": tuple(float(v) for v in camera.eye),
                     "u_light_dir": tuple(float(v) for v in view.light_direction),
@@ -476,10 +479,15 @@ class BallsVisual:
                     set_uniforms(self.program, {"u_on_floor": 0, "u_radius": radius})
 
                 def spheres(alpha: float) -> None:
-                    set_uniforms(self.program, {"u_alpha": alpha})
+                    # a dark shell OUTLINE_PX wider first (it writes no depth), then the ball
+                    set_uniforms(self.program, {"u_alpha": alpha, "u_outline_px": 1.5})
+                    self._depth_mask(False)
+                    self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+                    self._depth_mask(True)
+                    set_uniforms(self.program, {"u_outline_px": 0.0})
                     self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
 
-                self._depth_cued(spheres)
+                self._depth_cued(spheres, BALL_OCCLUDED_ALPHA)
 
     def _render_points(self, state, mvp: bytes, heights, radius: float, n: int, frame) -> None:
         """A swarm: sphere-shaded point sprites, one vertex per ball."""
@@ -517,7 +525,7 @@ class BallsVisual:
             set_uniforms(program, {"u_alpha": alpha})
             self._points_vao.render(moderngl.POINTS, vertices=n)
 
-        self._depth_cued(points)
+        self._depth_cued(points, BALL_OCCLUDED_ALPHA)
         self.ctx.disable(moderngl.PROGRAM_POINT_SIZE)
 
     def _start_map(self, ds, surface, per_run, mvp: bytes, heights) -> None:
