@@ -222,3 +222,61 @@ def test_the_legend_names_every_glyph_kind_in_its_palette_colour(himmelblau):
     swarm, _ = _swarm_near_minima(himmelblau, steps=150)
     boxes = [color for _, color, swatch in legend_rows(swarm) if swatch == "box"]
     assert boxes[:4] == list(palette.BASIN_COLORS[:4])
+
+
+def _recorded_frames(tmp_path, ctx, monkeypatch, plot: bool) -> list[np.ndarray]:
+    from gradient_explorer import recording
+
+    frames: list[np.ndarray] = []
+    real = recording._Encoder.append
+
+    def keep(self, frame):
+        frames.append(frame.copy())  # the frame as rendered, before the GIF's palette
+        real(self, frame)
+
+    monkeypatch.setattr(recording._Encoder, "append", keep)
+    state = AppState.for_surface(Surface.named("elongated_bowl"), aspect=640 / 400)
+    state.view.grid = 48
+    ds = state.descent
+    ds.kind, ds.race = "race", ["gd", "sgd", "rmsprop"]
+    ds.start_run(state.surface, (-1.4, 1.4))
+    recording.record(state, tmp_path / "race.gif", 4, size=(640, 400), ctx=ctx, plot=plot)
+    return frames
+
+
+def _racer_pixels_bottom_right(frame: np.ndarray) -> list[int]:
+    h, w, _ = frame.shape
+    region = frame[int(0.62 * h) :, int(0.6 * w) :].astype(int)
+    counts = []
+    for color in palette.RACER_COLORS[:3]:
+        target = np.round(np.array(color) * 255).astype(int)
+        counts.append(int((np.abs(region - target).max(axis=2) < 30).sum()))
+    return counts
+
+
+@pytest.mark.gl
+def test_a_recorded_race_shows_the_loss_plot_in_the_racers_colours(tmp_path, ctx, monkeypatch):
+    with_plot = _recorded_frames(tmp_path, ctx, monkeypatch, plot=True)
+    assert len(with_plot) == 4
+    assert min(_racer_pixels_bottom_right(with_plot[-1])) >= 20  # a line per racer
+    monkeypatch.undo()
+    without = _recorded_frames(tmp_path, ctx, monkeypatch, plot=False)
+    assert max(_racer_pixels_bottom_right(without[-1])) < 5
+
+
+def test_record_no_plot_reaches_the_recorder(tmp_path, monkeypatch):
+    from gradient_explorer import recording
+    from gradient_explorer.cli import main
+
+    seen = {}
+
+    def fake_record(state, path, frames, fps, size, **kwargs):
+        seen.update(kwargs)
+        return tmp_path / "x.gif"
+
+    monkeypatch.setattr(recording, "record", fake_record)
+    argv = ["record", "--surface", "bowl", "--descent", "gd", "adam", "--frames", "2"]
+    assert main([*argv, "--out", str(tmp_path / "x.gif")]) == 0
+    assert seen["plot"] is True
+    assert main([*argv, "--out", str(tmp_path / "x.gif"), "--no-plot"]) == 0
+    assert seen["plot"] is False
