@@ -280,3 +280,20 @@ def test_record_no_plot_reaches_the_recorder(tmp_path, monkeypatch):
     assert seen["plot"] is True
     assert main([*argv, "--out", str(tmp_path / "x.gif"), "--no-plot"]) == 0
     assert seen["plot"] is False
+
+
+@pytest.mark.gl
+def test_the_legend_shows_each_glyph_colour_top_right(renderer):
+    bowl = Surface.named("elongated_bowl")
+    state = AppState.for_surface(bowl, aspect=SIZE[0] / SIZE[1])
+    state.view.axes = False
+    ds = state.descent
+    ds.kind, ds.race = "race", ["gd", "adam"]
+    ds.glyphs.gradient = ds.glyphs.momentum = ds.glyphs.step = ds.glyphs.second_moment = True
+    ds.start_run(bowl, (-1.4, 1.4))
+    ds.step(3)
+    img = renderer.render(state, SIZE, samples=0).astype(int)
+    corner = img[: SIZE[1] // 2, SIZE[0] // 3 :]
+    for kind in ("gradient_x", "gradient_y", "momentum", "step", "second_moment"):
+        target = np.round(np.array(palette.GLYPH_COLORS[kind][:3]) * 255).astype(int)
+        assert (np.abs(corner - target).max(axis=2) < 12).sum() >= 6, kind

@@ -102,9 +102,7 @@ def draw_race_legend(descent_state, size: tuple[float, float]) -> None:
                 (x + 0.4 * line, mid + 0.25 * line), col,
             )  # fmt: skip
         elif swatch == "rect":
-            draw_list.add_rect(
-                (x, y + 0.2 * line), (x + 0.7 * line, y + 0.8 * line), col, 0, 0, 2.0
-            )
+            draw_list.add_rect((x, y + 0.2 * line), (x + 0.7 * line, y + 0.8 * line), col, 0.0, 2.0)
         else:
             draw_list.add_rect_filled((x, y + 0.2 * line), (x + 0.6 * line, y + 0.8 * line), col)
         draw_list.add_text((x + line, y), imgui.get_color_u32((0.9, 0.92, 0.95, 1.0)), text)
