@@ -342,6 +342,16 @@ def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float):
     return verts.astype(np.float32), colors
 
 
+def _tangent(surface, centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Domain vectors ``(m, 3)`` (z ignored) lifted into the displayed surface's tangent
+    plane under each centre: their floor shadow is the vector, and they lie along the
+    surface instead of cutting into a slope."""
+    _, gh = _height_gradient(surface, centres[:, :2])
+    out = np.array(vectors, dtype=np.float64)
+    out[:, 2] = np.where(np.all(np.isfinite(gh), axis=1), np.sum(gh * out[:, :2], axis=1), 0.0)
+    return out
+
+
 def _rect_edges(rects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The four sides of each rectangle as segment ends ``(m * 4, 3)``, ``(m * 4, 3)``."""
     return rects.reshape(-1, 3), np.roll(rects, -1, axis=1).reshape(-1, 3)
@@ -449,7 +459,7 @@ class BallsVisual:
             self._trails(
                 ds, surface, per_run, frame, heights, view.floor and ds.glyphs.floor_trails
             )
-        self._glyphs(ds, surface, per_run, frame)  # under the balls: arrows leave each ball
+        self._glyphs(ds, surface, per_run, frame, radius)  # under the balls: arrows leave each ball
         if n:
             self._ensure(n)
             data = np.hstack([centers, colors]).astype(np.float32)
@@ -608,7 +618,7 @@ class BallsVisual:
             draw(1.0)
             self.ctx.disable(moderngl.BLEND)
 
-    def _glyphs(self, ds, surface, per_run, frame: ScreenFrame) -> None:
+    def _glyphs(self, ds, surface, per_run, frame: ScreenFrame, radius: float) -> None:
         g = ds.glyphs
         phase = ds.current_phase()
         if not (g.gradient or g.momentum or g.step or g.second_moment or phase):
@@ -628,9 +638,14 @@ class BallsVisual:
                 self._phase_glyphs(phase, i, centers, ok, scale, arrows, rects)
         parts = []  # (outline triangles, fill triangles, colour)
         for kind, pairs in arrows.items():
-            starts = np.concatenate([p[0] for p in pairs])
+            centres = np.concatenate([p[0] for p in pairs])
             vectors = np.concatenate([p[1] for p in pairs])
-            vectors = at_least(vectors, MIN_GLYPH_PX * frame.world_per_pixel(starts))
+            # at least MIN_GLYPH_PX on screen, drawn from the ball's rim so none hides in it
+            vectors = at_least(vectors, MIN_GLYPH_PX * frame.world_per_pixel(centres))
+            vectors = _tangent(surface, centres, vectors)
+            with np.errstate(all="ignore"):
+                unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+            starts = centres + np.nan_to_num(unit) * radius
             outline, _ = screen_arrows(frame, starts, vectors, GLYPH_PX, HEAD_PX, OUTLINE_PX)
             fill, _ = screen_arrows(frame, starts, vectors, GLYPH_PX, HEAD_PX)
             parts.append((outline, fill, GLYPH_COLORS[kind]))
@@ -638,11 +653,18 @@ class BallsVisual:
             r = np.concatenate(groups)
             centre = r.mean(axis=1)
             half = 0.5 * (r[:, 2, :2] - r[:, 0, :2])
-            smallest = 0.5 * MIN_GLYPH_PX * frame.world_per_pixel(centre)
+            # half sides reach at least MIN_GLYPH_PX / 2 past the ball
+            smallest = radius + 0.5 * MIN_GLYPH_PX * frame.world_per_pixel(centre)
             size = np.abs(half).max(axis=1)
             matters = size > 1e-3 * (size.max() if len(size) else 0.0)
             half = np.maximum(np.abs(half), smallest[:, None])
-            a, b = _rect_edges(rectangles(centre, half)[matters])
+            corners = rectangles(centre, half)[matters]
+            c = centre[matters]
+            offsets = corners - c[:, None]
+            corners[..., 2] += _tangent(surface, c.repeat(4, 0), offsets.reshape(-1, 3))[
+                :, 2
+            ].reshape(-1, 4)
+            a, b = _rect_edges(corners)
             outline, _ = screen_ribbons(frame, a, b, GLYPH_PX + 2 * OUTLINE_PX)
             fill, _ = screen_ribbons(frame, a, b, GLYPH_PX)
             parts.append((outline, fill, GLYPH_COLORS[kind]))
