@@ -54,8 +54,11 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         for k, point in enumerate(minima[: len(palette.BASIN_COLORS)]):
             where = ", ".join(f"{v:.3g}" for v in point)
             rows.append((f"ends in the minimum ({where})", palette.basin_color(k), "box"))
-        if len(minima):
+        basins = np.concatenate([ds.basins(i) for i in range(len(ds.descents))])
+        if (basins == -1).any():
             rows.append(("not near a minimum yet", palette.UNDECIDED_COLOR, "box"))
+        if (basins == -2).any():
+            rows.append(("diverged", palette.DIVERGED_COLOR, "box"))
     g = ds.glyphs
     for kind, on in (
         ("gradient_x", g.gradient),

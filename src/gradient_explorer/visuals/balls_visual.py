@@ -78,6 +78,7 @@ GLYPH_PX = 3.0  # arrow shaft and rectangle line width
 HEAD_PX = 11.0  # arrowhead length
 MIN_GLYPH_PX = 14.0  # the shortest glyph that matters is drawn at least this long
 OUTLINE_PX = 1.0  # dark border around trails and glyphs
+FLOOR_BIAS = 2e-4  # NDC depth: paint on the floor map is drawn over the floor
 IDENTITY = gl_bytes(np.eye(4))  # ribbons are built in clip space (NDC) already
 
 
@@ -320,19 +321,19 @@ def basin_rgb(basins: np.ndarray) -> np.ndarray:
     return table[k]
 
 
-def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float):
+def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float, cover: float = 1.0):
     """Squares ``(n * 6, 3)`` tiling the floor map at ``starts``, with colours ``(n*6, 4)``.
 
-    Each side is 1.5 times the mean spacing of the starts (domain area / n), so a
-    random spread covers the floor too; later starts overlap earlier ones.
+    Each side is ``cover`` times the mean spacing of the starts (domain area / n): 1
+    tiles a grid swarm's floor exactly; a random spread needs more to close its gaps
+    (later starts then overlap earlier ones).
     """
     starts = np.asarray(starts, dtype=np.float64).reshape(-1, 2)
     ok = np.all(np.isfinite(starts), axis=1)
     starts, rgb = starts[ok], np.asarray(rgb, dtype=np.float64).reshape(-1, 3)[ok]
     n = len(starts)
     (x0, x1), (y0, y1) = surface.domain
-    # 1.5 x the spacing: a random spread's splats close their gaps too
-    h = 0.75 * np.sqrt((x1 - x0) * (y1 - y0) / max(n, 1))
+    h = 0.5 * cover * np.sqrt((x1 - x0) * (y1 - y0) / max(n, 1))
     corners = np.array([[-h, -h], [h, -h], [h, h], [-h, -h], [h, h], [-h, h]])
     xy = starts[:, None, :] + corners[None]
     xy[..., 0] = np.clip(xy[..., 0], x0, x1)  # nothing hangs over the floor's edge
@@ -340,6 +341,16 @@ def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float):
     verts = np.concatenate([xy, np.full((n, 6, 1), z)], axis=2).reshape(-1, 3)
     colors = np.column_stack([np.repeat(rgb, 6, axis=0), np.ones(6 * n)])
     return verts.astype(np.float32), colors
+
+
+def floor_ndc(frame: ScreenFrame, points: np.ndarray) -> np.ndarray:
+    """Points on the floor map to NDC, pulled ``FLOOR_BIAS`` toward the eye so they win
+    the depth test against the floor they lie on (a lift in world units is lost to depth
+    precision far away). Planar triangles stay exact: NDC is affine on screen."""
+    xy, z, ok = _to_pixels(frame, points)
+    out = _from_pixels(frame, xy, z - FLOOR_BIAS)
+    out[~ok] = np.nan  # behind the eye: dropped by the mesh
+    return out.astype(np.float32)
 
 
 def _tangent(surface, centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -454,7 +465,7 @@ class BallsVisual:
         n = len(centers)
         self.drawn = n
         if ds.kind == "swarm" and view.floor:
-            self._start_map(ds, surface, per_run, mvp, heights)
+            self._start_map(ds, surface, per_run, frame, heights)
         if ds.glyphs.trails:
             self._trails(
                 ds, surface, per_run, frame, heights, view.floor and ds.glyphs.floor_trails
@@ -538,14 +549,14 @@ class BallsVisual:
         self._depth_cued(points, BALL_OCCLUDED_ALPHA)
         self.ctx.disable(moderngl.PROGRAM_POINT_SIZE)
 
-    def _start_map(self, ds, surface, per_run, mvp: bytes, heights) -> None:
+    def _start_map(self, ds, surface, per_run, frame: ScreenFrame, heights) -> None:
         """A swarm: each start painted on the floor in its ball's basin colour."""
-        lift = 1e-3 * max(heights.clip_hi - heights.floor_z, 1e-9)  # just above the floor
+        cover = 1.0 if ds.swarm_grid else 2.0  # a random spread needs more to close gaps
         for i, (_d, _centers, _ok, rgb) in enumerate(per_run):
             verts, colors = start_splats(
-                ds.start_positions(i), rgb, surface, heights.floor_z + lift
+                ds.start_positions(i), rgb, surface, heights.floor_z, cover
             )
-            self.mesh.draw(mvp, verts, colors)
+            self.mesh.draw(IDENTITY, floor_ndc(frame, verts), colors)
 
     def _trails(self, ds, surface, per_run, frame: ScreenFrame, heights, floor: bool) -> None:
         total = sum(d.n for d in ds.descents)
@@ -592,12 +603,17 @@ class BallsVisual:
             self._ribbons(frame, segs_a, segs_b, cols, width, outline=few, cued=True)
 
     def _ribbons(self, frame, a, b, colors, width, outline: bool, cued: bool) -> None:
+        """Trails as ribbons; ``cued``: depth-cued on the surface, else on the floor map."""
         a, b, colors = np.concatenate(a), np.concatenate(b), np.concatenate(colors)
         tris, kept = screen_ribbons(frame, a, b, width)
+        if not cued:
+            tris[:, 2] -= FLOOR_BIAS
         vert_colors = np.repeat(colors[kept], 6, axis=0)
         dark = dark_tris = None
         if outline:
             dark_tris, _ = screen_ribbons(frame, a, b, width + 2 * OUTLINE_PX)
+            if not cued:
+                dark_tris[:, 2] -= FLOOR_BIAS
             dark = np.column_stack(
                 [np.broadcast_to(OUTLINE_COLOR, (len(dark_tris), 3)), vert_colors[:, 3] * 0.6]
             )
