@@ -73,16 +73,17 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
     return rows
 
 
-def draw_race_legend(descent_state, size: tuple[float, float]) -> None:
+def draw_race_legend(descent_state, size: tuple[float, float], right: float = 0.0) -> None:
     """The legend, top right: each racer's colour, name and status (a swarm's minima), and
     each glyph kind shown. Pictures explain themselves.
 
-    Drawn in the window and in headless renders and recordings alike.
+    Drawn in the window and in headless renders and recordings alike; ``right`` (window
+    units) keeps it clear of a panel standing at the right edge.
     """
     rows = legend_rows(descent_state)
     if not rows:
         return
-    width, _ = size
+    width = size[0] - right
     draw_list = imgui.get_foreground_draw_list()
     line = imgui.get_text_line_height_with_spacing()
     widest = max((imgui.calc_text_size(text).x for text, _, _ in rows), default=0.0)
