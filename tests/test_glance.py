@@ -297,3 +297,9 @@ def test_the_legend_shows_each_glyph_colour_top_right(renderer):
     for kind in ("gradient_x", "gradient_y", "momentum", "step", "second_moment"):
         target = np.round(np.array(palette.GLYPH_COLORS[kind][:3]) * 255).astype(int)
         assert (np.abs(corner - target).max(axis=2) < 12).sum() >= 6, kind
+
+
+def test_the_ball_table_names_a_swarms_balls_in_their_basin_colours(himmelblau):
+    ds, _ = _swarm_near_minima(himmelblau)
+    rows = ds.ball_report(limit=5)
+    assert [tuple(r["color"]) for r in rows[1:]] == [tuple(c) for c in ball_colors(ds, 0)[1:]]

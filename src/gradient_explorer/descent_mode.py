@@ -32,7 +32,7 @@ from gradient_explorer.descent import (
 )
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optimizers import OPTIMIZERS, Phase, make_optimizer
-from gradient_explorer.palette import RACER_COLORS
+from gradient_explorer.palette import DIVERGED_COLOR, RACER_COLORS, basin_color
 
 __all__ = [
     "KINDS",
@@ -420,11 +420,18 @@ class DescentState:
         """Rows for the per-ball table: name, steps, f, gradient length, status."""
         rows = []
         for i, d in enumerate(self.descents):
+            basins = self.basins(i) if self.kind == "swarm" else None
             for j in range(min(d.n, limit - len(rows))):
+                if basins is None:
+                    color = self.colors[i]
+                elif basins[j] == DIVERGED_BASIN:
+                    color = DIVERGED_COLOR[:3]
+                else:  # a swarm's ball in the colour it has on screen: its basin's
+                    color = basin_color(int(basins[j]))
                 rows.append(
                     {
                         "name": self.names[i] if self.kind == "race" else f"ball {j}",
-                        "color": self.colors[i],
+                        "color": color,
                         "steps": int(d.steps[j]),
                         "f": float(d.f[j]),
                         "grad_norm": float(d.grad_norm[j]),
