@@ -468,7 +468,7 @@ class BallsVisual:
         self.last_colors = colors[:, :3]
         n = len(centers)
         self.drawn = n
-        if ds.kind == "swarm" and view.floor:
+        if ds.kind == "swarm":  # the basin map, at the floor's level even with no floor
             self._start_map(ds, surface, per_run, frame, heights)
         if ds.glyphs.trails:
             self._trails(
@@ -555,7 +555,7 @@ class BallsVisual:
 
     def _start_map(self, ds, surface, per_run, frame: ScreenFrame, heights) -> None:
         """A swarm: each start painted on the floor in its ball's basin colour."""
-        cover = 1.0 if ds.swarm_grid else 2.0  # a random spread needs more to close gaps
+        cover = 1.0 if ds.swarm_grid else 2.5  # random: holes in ~0.2 % of the area
         for i, (_d, _centers, _ok, rgb) in enumerate(per_run):
             verts, colors = start_splats(
                 ds.start_positions(i), rgb, surface, heights.floor_z, cover
