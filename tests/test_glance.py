@@ -303,3 +303,15 @@ def test_the_ball_table_names_a_swarms_balls_in_their_basin_colours(himmelblau):
     ds, _ = _swarm_near_minima(himmelblau)
     rows = ds.ball_report(limit=5)
     assert [tuple(r["color"]) for r in rows[1:]] == [tuple(c) for c in ball_colors(ds, 0)[1:]]
+
+
+def test_step_by_step_adds_the_phase_to_the_legend(himmelblau):
+    pytest.importorskip("imgui_bundle")
+    from gradient_explorer.ui.labels import legend_rows
+
+    ds = DescentState(kind="single", optimizer="adam")
+    ds.start_run(himmelblau, (1.0, 1.0))
+    ds.step_by_step = True
+    phase = ds.next_phase()
+    rows = legend_rows(ds)
+    assert (f"this phase: {phase.name}", palette.GLYPH_COLORS["phase"]) in [r[:2] for r in rows]

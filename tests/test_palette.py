@@ -31,7 +31,8 @@ def test_no_other_module_defines_a_verdict_or_status_colour():
 def test_no_other_module_defines_glyph_or_racer_colours():
     names = re.compile(
         r"^(GRADIENT_X_COLOR|GRADIENT_Y_COLOR|MOMENTUM_COLOR|STEP_COLOR|MOMENT_COLOR"
-        r"|PHASE_COLOR|CURVE_COLOR|DERIVATIVE_COLOR|TANGENT_COLOR|POINT_COLOR)\s*=\s*\(",
+        r"|PHASE_COLOR|CURVE_COLOR|DERIVATIVE_COLOR|TANGENT_COLOR|POINT_COLOR|SLICE_COLOR"
+        r"|DIAL_YELLOW|RED)\s*=\s*(imgui\.ImVec4)?\(\s*[0-9.]",
         re.M,
     )
     offenders = [str(path.relative_to(SRC)) for path, text in _sources() if names.search(text)]

@@ -16,7 +16,9 @@ __all__ = [
     "BASIN_COLORS",
     "CURVE_COLOR",
     "DERIVATIVE_COLOR",
+    "DIRECTION_COLOR",
     "DIVERGED_COLOR",
+    "ERROR_COLOR",
     "GLYPH_COLORS",
     "GLYPH_LABELS",
     "OUTLINE_COLOR",
@@ -100,6 +102,8 @@ UNDECIDED_COLOR = (0.55, 0.56, 0.6)  # a ball not yet near any known minimum
 OUTLINE_COLOR = (0.02, 0.02, 0.03)  # the dark rim of every ball and glyph
 ARROW_COLOR = (0.95, 0.22, 0.25, 1.0)  # the point's gradient arrows
 POINT_COLOR = (1.0, 0.42, 0.08, 1.0)  # the point itself
+DIRECTION_COLOR = (1.0, 0.86, 0.25, 1.0)  # the direction dial and the slice along it
+ERROR_COLOR = (1.0, 0.38, 0.38, 1.0)  # refused input, in every panel
 CURVE_COLOR = (0.38, 0.76, 1.0, 1.0)
 DERIVATIVE_COLOR = (0.86, 0.5, 0.98, 1.0)
 TANGENT_COLOR = (1.0, 0.55, 0.08, 1.0)

@@ -70,6 +70,10 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         if on:
             swatch = "rect" if kind == "second_moment" else "arrow"
             rows.append((palette.GLYPH_LABELS[kind], palette.GLYPH_COLORS[kind], swatch))
+    phase = ds.current_phase()
+    if phase is not None:  # step by step: the phase's vectors at each ball
+        swatch = "rect" if phase.name in ("accumulate", "rescaling") else "arrow"
+        rows.append((f"this phase: {phase.name}", palette.GLYPH_COLORS["phase"], swatch))
     return rows
 
 

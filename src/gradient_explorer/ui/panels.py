@@ -44,10 +44,10 @@ __all__ = [
     "point_readout",
 ]
 
-RED = imgui.ImVec4(1.0, 0.38, 0.38, 1.0)
+RED = imgui.ImVec4(*palette.ERROR_COLOR)
 DIM = imgui.ImVec4(0.62, 0.65, 0.72, 1.0)
 GRADIENT_RED = imgui.ImVec4(*palette.ARROW_COLOR)
-DIAL_YELLOW = imgui.ImVec4(1.0, 0.86, 0.25, 1.0)
+DIAL_YELLOW = imgui.ImVec4(*palette.DIRECTION_COLOR)
 VERDICT_COLORS = {name: imgui.ImVec4(*color) for name, color in palette.VERDICT_COLORS.items()}
 
 # Shown by F1 or "?"; the app binds these keys (keep the two in step).
