@@ -78,6 +78,7 @@ GLYPH_PX = 3.0  # arrow shaft and rectangle line width
 HEAD_PX = 11.0  # arrowhead length
 MIN_GLYPH_PX = 14.0  # the shortest glyph that matters is drawn at least this long
 OUTLINE_PX = 1.0  # dark border around trails and glyphs
+BALL_OUTLINE_PX = 1.5  # the dark shell around each ball
 FLOOR_BIAS = 2e-4  # NDC depth: paint on the floor map is drawn over the floor
 IDENTITY = gl_bytes(np.eye(4))  # ribbons are built in clip space (NDC) already
 
@@ -504,8 +505,8 @@ class BallsVisual:
                     set_uniforms(self.program, {"u_on_floor": 0, "u_radius": radius})
 
                 def spheres(alpha: float) -> None:
-                    # a dark shell OUTLINE_PX wider first (it writes no depth), then the ball
-                    set_uniforms(self.program, {"u_alpha": alpha, "u_outline_px": 1.5})
+                    # a dark shell a little wider first (it writes no depth), then the ball
+                    set_uniforms(self.program, {"u_alpha": alpha, "u_outline_px": BALL_OUTLINE_PX})
                     self._depth_mask(False)
                     self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
                     self._depth_mask(True)
