@@ -319,3 +319,16 @@ def test_step_by_step_adds_the_phase_to_the_legend(himmelblau):
     phase = ds.next_phase()
     rows = legend_rows(ds)
     assert (f"this phase: {phase.name}", palette.GLYPH_COLORS["phase"]) in [r[:2] for r in rows]
+
+
+def test_a_following_plot_shows_every_value_with_a_margin():
+    pytest.importorskip("imgui_bundle")
+    from gradient_explorer.ui.descent_panel import _padded
+
+    values = np.array([4.0, 10.0, 7.0])
+    lo, hi = _padded(values, log=False)
+    assert lo < 4.0 and hi > 10.0 and (hi - lo) < 1.2 * 6.0
+    lo, hi = _padded(np.array([1e-6, 10.0]), log=True)
+    assert 0 < lo < 1e-6 and hi > 10.0
+    lo, hi = _padded(np.array([3.0, 3.0]), log=False)  # a flat line still has a range
+    assert lo < 3.0 < hi

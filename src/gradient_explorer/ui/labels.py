@@ -144,6 +144,6 @@ def draw_loss_plot(state, size: tuple[float, float]) -> None:
     )
     imgui.begin("##loss plot", None, flags)
     try:
-        draw_race_plot(state, imgui.get_content_region_avail().y)
+        draw_race_plot(state, imgui.get_content_region_avail().y, follow=True)
     finally:
         imgui.end()
