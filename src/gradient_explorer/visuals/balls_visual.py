@@ -73,7 +73,7 @@ TRAIL_BUDGET = 60_000  # trail points per frame, shared by all balls (a swarm: 6
 OCCLUDED_ALPHA = 0.4  # what the surface hides shows through this faded
 BALL_OCCLUDED_ALPHA = 0.65  # a hidden ball is what matters most: less faded
 TRAIL_SUBDIVISIONS = 8  # pieces per step of a few balls' trails
-TRAIL_PX = 3.0  # trail width for a few balls (a swarm's: half of it)
+TRAIL_PX = 3.0  # trail width for a few balls (a swarm's: one-pixel lines)
 GLYPH_PX = 3.0  # arrow shaft and rectangle line width
 HEAD_PX = 11.0  # arrowhead length
 MIN_GLYPH_PX = 14.0  # the shortest glyph that matters is drawn at least this long
@@ -144,6 +144,16 @@ class ScreenFrame:
         for j in range(4):  # by columns: a (n, 3) @ (3, 4) matmul was 10x slower here
             out[:, j] = p[:, 0] * m[j, 0] + p[:, 1] * m[j, 1] + p[:, 2] * m[j, 2] + m[j, 3]
         return out
+
+    def biased(self, bias: float) -> bytes:
+        """The matrix as a uniform, with NDC depth pulled ``bias`` toward the eye.
+
+        Paint on the floor map (``FLOOR_BIAS``) then wins the depth test against the
+        floor it lies on; a lift in world units is lost to depth precision far away.
+        """
+        m = self.matrix.copy()
+        m[2] -= bias * m[3]  # z_clip - bias * w: NDC z - bias
+        return gl_bytes(m)
 
     def world_per_pixel(self, points: np.ndarray) -> np.ndarray:
         """World length of one pixel at ``points`` (across the line of sight)."""
@@ -346,16 +356,6 @@ def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float, cover: 
     verts = np.concatenate([xy, np.full((n, 6, 1), z)], axis=2).reshape(-1, 3)
     colors = np.column_stack([np.repeat(rgb, 6, axis=0), np.ones(6 * n)])
     return verts.astype(np.float32), colors
-
-
-def floor_ndc(frame: ScreenFrame, points: np.ndarray) -> np.ndarray:
-    """Points on the floor map to NDC, pulled ``FLOOR_BIAS`` toward the eye so they win
-    the depth test against the floor they lie on (a lift in world units is lost to depth
-    precision far away). Planar triangles stay exact: NDC is affine on screen."""
-    xy, z, ok = _to_pixels(frame, points)
-    out = _from_pixels(frame, xy, z - FLOOR_BIAS)
-    out[~ok] = np.nan  # behind the eye: dropped by the mesh
-    return out.astype(np.float32)
 
 
 def _tangent(surface, centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -561,7 +561,7 @@ class BallsVisual:
             verts, colors = start_splats(
                 ds.start_positions(i), rgb, surface, heights.floor_z, cover
             )
-            self.mesh.draw(IDENTITY, floor_ndc(frame, verts), colors)
+            self.mesh.draw(frame.biased(FLOOR_BIAS), verts, colors)
 
     def _trails(self, ds, surface, per_run, frame: ScreenFrame, heights, floor: bool) -> None:
         total = sum(d.n for d in ds.descents)
@@ -569,7 +569,7 @@ class BallsVisual:
             return
         keep = int(max(2, min(TRAIL_BUDGET // total, 512)))
         few = total <= 20
-        width = TRAIL_PX if few else 0.5 * TRAIL_PX
+        width = TRAIL_PX if few else 1.0
         segs_a, segs_b, cols, floor_a, floor_b, floor_cols = [], [], [], [], [], []
         lift = 0.003 * _extent(surface)
         # a few balls' trails follow the surface between steps (a chord would cut into it)
@@ -611,6 +611,14 @@ class BallsVisual:
     def _ribbons(self, frame, a, b, colors, width, outline: bool, cued: bool, floor=False):
         """Trails as ribbons; ``cued``: depth-cued; ``floor``: on the floor map."""
         a, b, colors = np.concatenate(a), np.concatenate(b), np.concatenate(colors)
+        if width <= 1.0:  # a swarm's many trails: one-pixel GL lines are enough, and cheap
+            ends = np.stack([a, b], axis=1).reshape(-1, 3)
+            mvp = frame.biased(FLOOR_BIAS if floor else 0.0)
+            self.ctx.enable(moderngl.BLEND)
+            self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+            self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
+            self.ctx.disable(moderngl.BLEND)
+            return
         tris, kept = screen_ribbons(frame, a, b, width)
         if floor:
             tris[:, 2] -= FLOOR_BIAS
