@@ -30,6 +30,7 @@ __all__ = [
     "active_curve",
     "advance",
     "catalogue_curves",
+    "follow_surface",
     "readout",
     "stationary_points",
     "tangent_segment",
@@ -232,6 +233,18 @@ def active_curve(state) -> Surface | SliceCurve:
     if state.mode != "curve" and surface.dim == 1:
         return surface  # a curve picked in the Surface panel: show that one
     return cs.own_curve()
+
+
+def follow_surface(state) -> None:
+    """Open the 1D mode on the state's surface when that surface is a curve.
+
+    The 1D mode's own curve (catalogue or typed) is a separate choice; its ``"slice"``
+    source shows a curve surface itself (the slice of a curve is the curve), so a curve
+    built in the Surface panel, given on the command line or rendered is the one shown.
+    """
+    if state.surface.dim == 1:
+        state.mode = "curve"
+        state.curve.source = "slice"
 
 
 # ---------------------------------------------------------------------- the sweep

@@ -35,6 +35,7 @@ __all__ = [
     "curve_layout",
     "disc",
     "thick_polyline",
+    "unshown_note",
 ]
 
 CURVE_COLOR = (0.38, 0.76, 1.0, 1.0)
@@ -45,6 +46,10 @@ PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)
 GRID_COLOR = (0.19, 0.21, 0.26, 1.0)
 AXIS_COLOR = (0.62, 0.65, 0.72, 1.0)
 TEXT_COLOR = (0.85, 0.87, 0.92, 1.0)
+#: The plotted y range stays within +-Y_LIMIT: f(x) can reach 1e308 (exp(exp(exp(x)))),
+#: where a band's ticks and pixel arithmetic stop being exact. Values past the band are
+#: clipped at its edge, and :func:`unshown_note` says so.
+Y_LIMIT = 1e15
 KIND_COLORS = {
     "minimum": (0.32, 0.92, 0.48, 1.0),
     "maximum": (1.0, 0.36, 0.36, 1.0),
@@ -66,7 +71,10 @@ class Band:
         left, top, right, bottom = self.rect
         (x0, x1), (y0, y1) = self.x_range, self.y_range
         x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
+        # Far outside the band a point only sets a line's direction: clamp it to a million
+        # band heights, so pixels stay finite (a value of 1e300 over a band of 1e-9).
+        span = y1 - y0
+        y = np.clip(np.asarray(y, dtype=np.float64), y0 - 1e6 * span, y1 + 1e6 * span)
         px = left + (x - x0) / (x1 - x0) * (right - left)
         py = bottom - (y - y0) / (y1 - y0) * (bottom - top)
         return np.stack(np.broadcast_arrays(px, py), -1)
@@ -82,7 +90,7 @@ class CurveLayout:
 
 
 def _robust_range(values: np.ndarray, include_zero: bool = False) -> tuple[float, float]:
-    v = values[np.isfinite(values)]
+    v = np.clip(values[np.isfinite(values)], -Y_LIMIT, Y_LIMIT)
     if v.size == 0:
         return (-1.0, 1.0)
     lo, hi = float(v.min()), float(v.max())
@@ -234,7 +242,8 @@ class CurveVisual:
         mvp = _ortho_pixels(width, height)
         labels: list[tuple[tuple[float, float], str, tuple]] = []
         try:
-            self._draw(curve, cs, layout, mvp, labels, height)
+            axes_shown = bool(getattr(state.view, "axes", True))
+            self._draw(curve, cs, layout, mvp, labels, height, axes_shown)
         finally:
             ctx.scissor = None
             ctx.disable(moderngl.BLEND)
@@ -243,9 +252,14 @@ class CurveVisual:
 
     # -- pieces -------------------------------------------------------------------------
 
-    def _band_frame(self, band: Band, mvp: bytes, labels: list, title: str, color) -> None:
+    def _band_frame(
+        self, band: Band, mvp: bytes, labels: list, title: str, color, axes_shown: bool
+    ) -> None:
         left, top, right, bottom = band.rect
         self.mesh.draw(mvp, rect(left, top, right, bottom), PANEL_COLOR)
+        labels.append(((left + 8 + 3.6 * len(title), top - 14), title, color))
+        if not axes_shown:  # --no-axes: the bands, the curves and their labels only
+            return
         (x0, x1), (y0, y1) = band.x_range, band.y_range
         grid = []
         for v in nice_ticks(x0, x1, 8):
@@ -267,7 +281,6 @@ class CurveVisual:
         box = np.array([[left, top], [right, top], [right, bottom], [left, bottom], [left, top]])
         axes.append(thick_polyline(box, 1.0))
         self.mesh.draw(mvp, np.concatenate(axes), AXIS_COLOR)
-        labels.append(((left + 8 + 3.6 * len(title), top - 14), title, color))
 
     def _scissor(self, band: Band, height: int) -> None:
         left, top, right, bottom = band.rect
@@ -279,18 +292,20 @@ class CurveVisual:
             max(0, math.ceil(bottom - top)),
         )
 
-    def _draw(self, curve, cs, layout: CurveLayout, mvp, labels: list, height: int) -> None:
+    def _draw(
+        self, curve, cs, layout: CurveLayout, mvp, labels: list, height: int, axes_shown: bool
+    ) -> None:
         main, der = layout.main, layout.derivative
         (x0, x1) = curve.domain[0]
         formula = curve.formula()
-        self._band_frame(main, mvp, labels, f"f(x) = {formula}", CURVE_COLOR)
+        self._band_frame(main, mvp, labels, f"f(x) = {formula}", CURVE_COLOR, axes_shown)
         if der is not None:
-            self._band_frame(der, mvp, labels, "f'(x)", DERIVATIVE_COLOR)
+            self._band_frame(der, mvp, labels, "f'(x)", DERIVATIVE_COLOR, axes_shown)
         bottom_band = der or main
-        for v in nice_ticks(x0, x1, 8):
+        for v in nice_ticks(x0, x1, 8) if axes_shown else ():
             px, py = bottom_band.to_pixel(v, bottom_band.y_range[0])
             labels.append(((px, py + 14), format_tick(float(f"{v:.4g}")), TEXT_COLOR))
-        xs = np.linspace(x0, x1, 1200)
+        xs = curve_samples(curve)
         fv = curve.f(xs)
         r = readout(curve, cs.x)
         stationary = stationary_points(curve) if cs.show_stationary else []
@@ -298,7 +313,8 @@ class CurveVisual:
 
         # the curve, clipped to its band
         self._scissor(main, height)
-        self.mesh.draw(mvp, thick_polyline(main.to_pixel(xs, fv), 2.5), CURVE_COLOR)
+        line = main.to_pixel(*break_at_poles(xs, fv, main.y_range))
+        self.mesh.draw(mvp, thick_polyline(line, 2.5), CURVE_COLOR)
         # a guide from the point down through the bands
         if point_px is not None:
             guide_bottom = (der or main).rect[3]
@@ -311,10 +327,8 @@ class CurveVisual:
             self._scissor(main, height)
         # the tangent line in orange, across the whole band
         if point_px is not None and r.fp is not None:
-            span = x1 - x0
-            a = main.to_pixel(cs.x - span, r.f - r.fp * span)
-            b = main.to_pixel(cs.x + span, r.f + r.fp * span)
             left, top, right, bottom = main.rect
+            a, b = _tangent_ends(main, point_px, r.fp)
             seg = clip_segment(a, b, (left - 4, top - 4, right + 4, bottom + 4))
             if seg is not None:
                 self.mesh.draw(mvp, thick_polyline(np.array(seg), 3.0), TANGENT_COLOR)
@@ -344,12 +358,14 @@ class CurveVisual:
 
         if der is not None:
             d = curve.gradient(xs)
+            d[~np.isfinite(fv)] = np.nan  # no f' where f itself is undefined (log(x), x < 0)
             # break the f' line at corners: f' jumps there, it does not pass through
             for sp in stationary_points(curve):
                 if sp.kind == "not differentiable":
                     d[min(np.searchsorted(xs, sp.x), len(d) - 1)] = np.nan
             self._scissor(der, height)
-            self.mesh.draw(mvp, thick_polyline(der.to_pixel(xs, d), 2.0), DERIVATIVE_COLOR)
+            line = der.to_pixel(*break_at_poles(xs, d, der.y_range))
+            self.mesh.draw(mvp, thick_polyline(line, 2.0), DERIVATIVE_COLOR)
             self.ctx.scissor = None
             if r.fp is not None:
                 q = der.to_pixel(cs.x, r.fp)
@@ -359,6 +375,77 @@ class CurveVisual:
 
     def release(self) -> None:
         self.mesh.release()
+
+
+def break_at_poles(xs, values, y_range) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, values)`` with a NaN sample put between two samples past opposite edges.
+
+    From past one edge of the band to past the other (tan(x), 1/x at a pole) the line
+    would cross the whole band: a vertical stroke the function never draws.
+    """
+    y0, y1 = y_range
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        above, below = v > y1, v < y0
+    jump = np.flatnonzero((above[:-1] & below[1:]) | (below[:-1] & above[1:])) + 1
+    return np.insert(np.asarray(xs, dtype=np.float64), jump, np.nan), np.insert(v, jump, np.nan)
+
+
+def curve_samples(curve) -> np.ndarray:
+    """The x values the curve is drawn through (and :func:`unshown_note` checks)."""
+    (x0, x1) = curve.domain[0]
+    return np.linspace(x0, x1, 1200)
+
+
+def _tangent_ends(band: Band, point_px, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel end points of the line of ``slope`` (data units) through ``point_px``.
+
+    Built from the slope's angle on screen (Python floats: a slope of 1e300 times the
+    pixel ratio is inf, and atan(inf) is a vertical line), a band's diagonal each way.
+    """
+    left, top, right, bottom = band.rect
+    (x0, x1), (y0, y1) = band.x_range, band.y_range
+    ratio = ((bottom - top) / (y1 - y0)) / ((right - left) / (x1 - x0))
+    angle = math.atan(float(slope) * ratio)
+    reach = math.hypot(right - left, bottom - top)
+    step = np.array([math.cos(angle), -math.sin(angle)]) * reach  # pixel y points down
+    p = np.asarray(point_px, dtype=np.float64)
+    return p - step, p + step
+
+
+def _intervals(xs: np.ndarray, mask: np.ndarray, limit: int = 3) -> str:
+    """'[a, b], [c, d]' for the runs of ``mask`` along ``xs`` (at most ``limit``)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    runs = [(float(xs[i]), float(xs[j - 1])) for i, j in zip(edges[::2], edges[1::2], strict=True)]
+    text = ", ".join(f"[{a:.3g}, {b:.3g}]" if b > a else f"{a:.3g}" for a, b in runs[:limit])
+    return text + (f" and {len(runs) - limit} more" if len(runs) > limit else "")
+
+
+def unshown_note(curve, size: tuple[int, int], show_derivative: bool = True) -> str:
+    """One line saying which part of f the 1D view cannot show, or "" when it shows all.
+
+    Two things are left out: x where f is not a finite float64 (overflow, or outside f's
+    domain: log(x) for x <= 0), and x where f lies beyond the plotted y range, which is
+    chosen from the bulk of the values and never exceeds +-:data:`Y_LIMIT` (poles of 1/x,
+    tan(x); exp(exp(exp(x))) past 1e15). Those are clipped at the band's edge.
+    """
+    layout = curve_layout(curve, size, show_derivative)
+    xs = curve_samples(curve)
+    fv = curve.f(xs)
+    finite = np.isfinite(fv)
+    (y0, y1) = layout.main.y_range
+    with np.errstate(invalid="ignore"):
+        beyond = finite & ((fv < y0) | (fv > y1))
+    parts = []
+    if not finite.all():
+        parts.append(f"f is not a finite number for x in {_intervals(xs, ~finite)} "
+                     "(overflow, or outside its domain): not drawn there")  # fmt: skip
+    if beyond.any():
+        parts.append(f"f leaves the plotted range [{y0:.3g}, {y1:.3g}] for x in "
+                     f"{_intervals(xs, beyond)}: clipped at the edge")  # fmt: skip
+    if not parts:
+        return ""
+    return f"{curve.formula()}: " + "; ".join(parts)
 
 
 def _dashed(p0, p1, width: float, dash: float) -> np.ndarray:
