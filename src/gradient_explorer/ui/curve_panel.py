@@ -54,6 +54,8 @@ def draw_curve_panel(state) -> bool:
             changed = True
         # -- which curve
         labels = [_SOURCE_LABELS[s] for s in SOURCES]
+        if state.surface.dim == 1:  # the slice of a curve is that curve (see active_curve)
+            labels[SOURCES.index("slice")] = "the Surface panel's curve"
         clicked, idx = imgui.combo("curve", SOURCES.index(cs.source), labels)
         if clicked and SOURCES[idx] != cs.source:
             cs.source = SOURCES[idx]
@@ -74,7 +76,7 @@ def draw_curve_panel(state) -> bool:
                 changed |= cs.set_expression(text)
             if cs.error:
                 imgui.text_colored((1.0, 0.38, 0.38, 1.0), cs.error)
-        else:
+        elif state.surface.dim == 2:
             imgui.text_disabled("along the point's direction dial; t = 0 is the point")
         try:
             curve = active_curve(state)

@@ -20,6 +20,7 @@ from imgui_bundle import imgui
 
 from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.catalogue import CURVES, SURFACES
+from gradient_explorer.curve_mode import follow_surface
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
@@ -277,7 +278,8 @@ def apply_compiled(state: AppState, ui: UiState) -> bool:
         return False
     ui.previous_surface = state.surface
     state.set_surface(surface, ui.aspect)
-    state.mode = "curve" if surface.dim == 1 else "surface"
+    state.mode = "surface"
+    follow_surface(state)  # a curve opens the 1D mode, showing that curve
     ui.param_ranges = {}
     if source == "expression":
         ui.expression_error = ""

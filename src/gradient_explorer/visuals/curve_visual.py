@@ -179,27 +179,6 @@ def rect(left: float, top: float, right: float, bottom: float) -> np.ndarray:
     return np.column_stack([q, np.zeros(6)]).astype(np.float32)
 
 
-def clip_segment(p0, p1, box) -> tuple[np.ndarray, np.ndarray] | None:
-    """Liang-Barsky: the part of segment p0-p1 inside box (x0, y0, x1, y1), or None."""
-    p0, p1 = np.asarray(p0, dtype=np.float64), np.asarray(p1, dtype=np.float64)
-    x0, y0, x1, y1 = box
-    d = p1 - p0
-    t0, t1 = 0.0, 1.0
-    for p, q in ((-d[0], p0[0] - x0), (d[0], x1 - p0[0]), (-d[1], p0[1] - y0), (d[1], y1 - p0[1])):
-        if p == 0:
-            if q < 0:
-                return None
-            continue
-        r = q / p
-        if p < 0:
-            t0 = max(t0, r)
-        else:
-            t1 = min(t1, r)
-        if t0 > t1:
-            return None
-    return p0 + t0 * d, p0 + t1 * d
-
-
 def _ortho_pixels(width: int, height: int) -> bytes:
     """Pixels (origin top-left, y down) to clip space, packed for a mat4 uniform."""
     m = np.array(
@@ -265,7 +244,8 @@ class CurveVisual:
         for v in nice_ticks(x0, x1, 8):
             px = band.to_pixel(v, y0)[0]
             grid.append(thick_polyline(np.array([[px, top], [px, bottom]]), 1.0))
-        for v in nice_ticks(y0, y1, 5):
+        # about one tick per 28 pixels, so a short band (a small picture) stays legible
+        for v in nice_ticks(y0, y1, max(2, min(5, int((bottom - top) / 28)))):
             py = band.to_pixel(x0, v)[1]
             grid.append(thick_polyline(np.array([[left, py], [right, py]]), 1.0))
             text = format_tick(float(f"{v:.4g}"))
@@ -318,18 +298,18 @@ class CurveVisual:
         # a guide from the point down through the bands
         if point_px is not None:
             guide_bottom = (der or main).rect[3]
+            # from the band's edge when the point is off it (f = 1e38: a million dashes)
+            guide_top = min(max(point_px[1], main.rect[1]), main.rect[3])
             self.ctx.scissor = None
             self.mesh.draw(
                 mvp,
-                _dashed(point_px, (point_px[0], guide_bottom), 1.0, 6.0),
+                _dashed((point_px[0], guide_top), (point_px[0], guide_bottom), 1.0, 6.0),
                 (1.0, 0.55, 0.1, 0.45),
             )
             self._scissor(main, height)
         # the tangent line in orange, across the whole band
         if point_px is not None and r.fp is not None:
-            left, top, right, bottom = main.rect
-            a, b = _tangent_ends(main, point_px, r.fp)
-            seg = clip_segment(a, b, (left - 4, top - 4, right + 4, bottom + 4))
+            seg = tangent_in_band(main, cs.x, r.f, r.fp)
             if seg is not None:
                 self.mesh.draw(mvp, thick_polyline(np.array(seg), 3.0), TANGENT_COLOR)
         self.ctx.scissor = None
@@ -353,8 +333,12 @@ class CurveVisual:
             self.mesh.draw(mvp, disc(point_px, 8.0), (1.0, 1.0, 1.0, 0.9))
             self.mesh.draw(mvp, disc(point_px, 6.0), POINT_COLOR)
             slope = "f' does not exist" if r.fp is None else f"slope {r.fp:.3g}"
-            labels.append(((point_px[0] + 14 + 3.6 * len(slope), point_px[1] - 16), slope,
-                           TANGENT_COLOR))  # fmt: skip
+            half = 3.6 * len(slope)  # labels are centred; a character is about 7 px
+            lx = point_px[0] + 14 + half
+            if lx + half > main.rect[2] + 30:  # past the right edge: put it on the left
+                lx = point_px[0] - 14 - half
+            ly = min(max(point_px[1] - 16, main.rect[1] + 10), main.rect[3] - 10)  # on the band
+            labels.append(((lx, ly), slope, TANGENT_COLOR))
 
         if der is not None:
             d = curve.gradient(xs)
@@ -397,20 +381,39 @@ def curve_samples(curve) -> np.ndarray:
     return np.linspace(x0, x1, 1200)
 
 
-def _tangent_ends(band: Band, point_px, slope: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel end points of the line of ``slope`` (data units) through ``point_px``.
+def tangent_in_band(band: Band, x: float, f: float, slope: float, pad: float = 4.0):
+    """Pixel end points of the tangent y = f + slope (t - x) inside the band, or None.
 
-    Built from the slope's angle on screen (Python floats: a slope of 1e300 times the
-    pixel ratio is inf, and atan(inf) is a vertical line), a band's diagonal each way.
+    Clipped in data units (Python floats: a slope of 1e40 or a point at 1e38, far above
+    the band, stay exact where the line meets the band's edges: t = x + (edge - f) /
+    slope), then mapped to pixels. ``pad`` pixels of slack on each side.
     """
     left, top, right, bottom = band.rect
     (x0, x1), (y0, y1) = band.x_range, band.y_range
-    ratio = ((bottom - top) / (y1 - y0)) / ((right - left) / (x1 - x0))
-    angle = math.atan(float(slope) * ratio)
-    reach = math.hypot(right - left, bottom - top)
-    step = np.array([math.cos(angle), -math.sin(angle)]) * reach  # pixel y points down
-    p = np.asarray(point_px, dtype=np.float64)
-    return p - step, p + step
+    px, py = pad * (x1 - x0) / (right - left), pad * (y1 - y0) / (bottom - top)
+    lo, hi = x0 - px, x1 + px
+    e0, e1 = y0 - py, y1 + py
+    f, slope = float(f), float(slope)
+
+    def height(t: float) -> float:
+        return min(max(f + slope * (t - x), e0), e1)
+
+    if slope == 0.0:
+        if not e0 <= f <= e1:
+            return None
+        ends = [(lo, f), (hi, f)]
+    else:
+        # where the line meets the bottom and top edges: exact even when the line is
+        # vertical to the last bit (both at one t), so the ends keep the edges' heights
+        (ta, ya), (tb, yb) = sorted([(x + (e0 - f) / slope, e0), (x + (e1 - f) / slope, e1)])
+        if tb < lo or ta > hi:
+            return None
+        if ta < lo:
+            ta, ya = lo, height(lo)
+        if tb > hi:
+            tb, yb = hi, height(hi)
+        ends = [(ta, ya), (tb, yb)]
+    return band.to_pixel([t for t, _ in ends], [y for _, y in ends])
 
 
 def _intervals(xs: np.ndarray, mask: np.ndarray, limit: int = 3) -> str:
