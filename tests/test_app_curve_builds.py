@@ -193,3 +193,16 @@ def test_a_curve_from_the_surface_panel_is_the_one_the_1d_mode_shows(harness):
     panels.compile_expression(h.app.ui, "x^2 + 1")
     _settle(h)
     assert active_curve(h.state).formula() == "x^2 + 1"
+
+
+def test_recording_the_1d_mode_keeps_the_built_curve(harness, builds):
+    from gradient_explorer.recording import snapshot
+
+    h = harness
+    _typed_curve_mode(h)
+    _type_curve(h, "x^3/3 - x")
+    _settle(h)
+    builds.clear()
+    copy = snapshot(h.state)  # what Record draws from, on the frame thread
+    assert active_curve(copy).formula() == "x^3/3 - x"
+    assert builds == []  # shared, not built again

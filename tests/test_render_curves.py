@@ -229,6 +229,7 @@ def test_poles_are_not_joined_by_a_vertical_stroke():
 def test_no_axes_hides_grid_ticks_and_axes_for_a_curve(tmp_path):
     with_axes = render_cli(tmp_path, "--surface", "sine")
     without = render_cli(tmp_path, "--surface", "sine", "--no-axes")
+
     # an axis or frame line is a long run of axis-coloured pixels in one row or column
     def longest_line(image):
         mask = color_mask(image, AXIS_COLOR, 12)
