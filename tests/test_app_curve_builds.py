@@ -206,3 +206,26 @@ def test_recording_the_1d_mode_keeps_the_built_curve(harness, builds):
     copy = snapshot(h.state)  # what Record draws from, on the frame thread
     assert active_curve(copy).formula() == "x^3/3 - x"
     assert builds == []  # shared, not built again
+
+
+def test_ctrl_o_builds_the_session_in_the_pipeline(harness, builds, tmp_path):
+    from gradient_explorer.session import save_session
+    from gradient_explorer.state import AppState
+
+    h = harness
+    saved = AppState.for_surface(Surface.from_expr("x^2 - x*y + sin(y)"))
+    saved.mode = "curve"
+    saved.curve.source, saved.curve.expression = "expression", "cos(x) + x^2/8"
+    path = tmp_path / "lesson.json"
+    save_session(saved, path)
+    _settle(h)
+    builds.clear()
+    h.app.load_session(path)
+    _settle(h)
+    assert "session loaded" in h.app.ui.message and h.app.session_path == path.absolute()
+    assert h.state.surface.formula() == "x^2 - x*y + sin(y)"
+    assert active_curve(h.state).formula() == "cos(x) + x^2/8"
+    derived = {t for kind, t, _ in builds if kind == "from_expr"}
+    assert {"x^2 - x*y + sin(y)", "cos(x) + x^2/8"} <= derived
+    main = threading.current_thread().name
+    assert all(name != main for _, _, name in builds)

@@ -21,6 +21,11 @@ def harness(monkeypatch, tmp_path):
     h.close()
 
 
+def _loaded(h) -> None:
+    assert h.app.ui.compiler.wait(30.0)
+    h.frame(2)
+
+
 def test_ctrl_s_saves_and_ctrl_o_loads(harness, tmp_path, monkeypatch):
     h = harness
     monkeypatch.chdir(tmp_path)
@@ -34,10 +39,12 @@ def test_ctrl_s_saves_and_ctrl_o_loads(harness, tmp_path, monkeypatch):
     h.state.view.lighting = "unlit"
     h.state.point = None
     h.key("O", ctrl=True)
+    _loaded(h)  # read and built in the build pipeline, like every surface
     assert h.state.view.lighting == "normals" and h.state.point == (0.25, -0.5)
     assert "session loaded" in h.app.ui.message
     path.write_text("{")
     h.key("O", ctrl=True)
+    _loaded(h)
     assert h.app.ui.message_is_error and "not valid JSON" in h.app.ui.message
     assert h.state.view.lighting == "normals"  # a refused file changes nothing
     h.frame(2)

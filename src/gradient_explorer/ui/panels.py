@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
@@ -164,7 +165,8 @@ class SurfaceCompiler:
         if warmer is not None and warmer.enabled:
             self.phase = "compiling shaders"
             shown = self._shown() if self._shown is not None else VISUALS
-            warmer.warm(surface, shown)  # never raises: at worst the frame compiles them
+            # never raises: at worst the frame compiles them (a session: its surface's)
+            warmer.warm(surface.surface if isinstance(surface, AppState) else surface, shown)
         return surface
 
     @property
@@ -258,6 +260,8 @@ class UiState:
     rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     curve_request: tuple[str, str] | None = None  # the 1D mode's curve being built
     curve_failed: tuple[str, str] | None = None  # refused: not asked for again
+    # Ctrl+O: (file, what the app does once it is loaded)
+    session_request: tuple[Path, Callable[[Path], None]] | None = None
     # "Try this": (surface name, steps to run once that surface is built and shown)
     after_build: tuple[str, Callable[[AppState, UiState], None]] | None = None
 
@@ -331,6 +335,33 @@ def _apply_curve(state: AppState, ui: UiState, curve, error: str | None) -> bool
     return True
 
 
+def load_session_later(ui: UiState, path: Path, loaded: Callable[[Path], None]) -> None:
+    """Ctrl+O: read, check and build the session file in the pipeline (its surface and
+    1D curve may be typed expressions); ``loaded(path)`` runs once it is in place."""
+    from gradient_explorer.session import load_session
+
+    path = Path(path).absolute()  # the worker reads it: the same file whatever its cwd
+    ui.session_request = (path, loaded)
+    ui.compiler.submit(path.name, "session", load_session, path, ui.aspect)
+
+
+def _apply_session(state: AppState, ui: UiState, new, error: str | None) -> bool:
+    from gradient_explorer.session import adopt_session
+
+    request, ui.session_request = ui.session_request, None
+    if error is not None:
+        ui.say(error, error=True)  # a refused file changes nothing
+        return False
+    ui.previous_surface = state.surface  # back to it if the GPU cannot draw the new one
+    adopt_session(state, new, ui.aspect)
+    ui.expression = state.surface.formula()
+    ui.param_ranges = {}
+    ui.animation = None
+    if request is not None:
+        request[1](request[0])
+    return True
+
+
 def _apply_result(state: AppState, ui: UiState) -> bool:
     result = ui.compiler.poll()
     if result is None:
@@ -338,6 +369,8 @@ def _apply_result(state: AppState, ui: UiState) -> bool:
     source, surface, error = result
     if source == "curve":
         return _apply_curve(state, ui, surface, error)
+    if source == "session":
+        return _apply_session(state, ui, surface, error)
     after, ui.after_build = ui.after_build, None
     if error is not None:
         if source == "expression":
