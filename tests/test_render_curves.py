@@ -253,6 +253,7 @@ def test_no_axes_hides_grid_ticks_and_axes_for_a_curve(tmp_path):
         (["--view", "top"], "--view"),
         (["--contours", "5"], "--contours"),
         (["--grid", "64"], "--grid"),
+        (["--display", "log1p"], "--display"),
     ],
 )
 def test_render_curve_refuses_what_does_not_apply_in_one_line(tmp_path, capsys, flags, word):

@@ -17,7 +17,7 @@ def register(sub) -> None:
             "f(x, y), or the 1D mode's picture of a curve f(x) (the curve, f' beneath it, "
             "the tangent at --point X and the points where f' = 0, labelled). The 3D-only "
             "options (--camera, --view, --lighting, --contours, --floor, --field, --normals, "
-            "--grid) are refused for a curve; --size, --point X, --param, --session and "
+            "--grid, --display) are refused for a curve; --size, --point X, --param, --session and "
             "--no-axes apply to both."
         ),
     )
@@ -141,6 +141,7 @@ THREE_D_ONLY = (
     ("field", "--field"),
     ("normals", "--normals"),
     ("grid", "--grid"),
+    ("display", "--display"),  # the 1D view plots f itself
 )
 
 
