@@ -283,6 +283,7 @@ def test_resize_to_zero_and_back_does_not_crash(harness):
 def test_try_this_saddle_glides_to_the_centre(harness):
     h = harness
     panels.try_saddle(h.state, h.app.ui)
+    assert h.app.ui.compiler.wait(30.0)  # the saddle is built in the pipeline
     h.frame(8, dt=0.5)
     assert h.state.point == (0.0, 0.0)
     readout = panels.point_readout(h.state.surface, h.state.point, 0.0)

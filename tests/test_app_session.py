@@ -21,6 +21,11 @@ def harness(monkeypatch, tmp_path):
     h.close()
 
 
+def _loaded(h) -> None:
+    assert h.app.ui.compiler.wait(30.0)
+    h.frame(2)
+
+
 def test_ctrl_s_saves_and_ctrl_o_loads(harness, tmp_path, monkeypatch):
     h = harness
     monkeypatch.chdir(tmp_path)
@@ -34,10 +39,12 @@ def test_ctrl_s_saves_and_ctrl_o_loads(harness, tmp_path, monkeypatch):
     h.state.view.lighting = "unlit"
     h.state.point = None
     h.key("O", ctrl=True)
+    _loaded(h)  # read and built in the build pipeline, like every surface
     assert h.state.view.lighting == "normals" and h.state.point == (0.25, -0.5)
     assert "session loaded" in h.app.ui.message
     path.write_text("{")
     h.key("O", ctrl=True)
+    _loaded(h)
     assert h.app.ui.message_is_error and "not valid JSON" in h.app.ui.message
     assert h.state.view.lighting == "normals"  # a refused file changes nothing
     h.frame(2)
@@ -72,8 +79,10 @@ def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path,
     def broken(*args, **kwargs):
         raise AttributeError("'DescentState' object has no attribute '_f_row'\nsecond line")
 
-    monkeypatch.setattr(session, "apply_session", broken)
+    monkeypatch.setattr(session, "load_session", broken)
     h.key("O", ctrl=True)  # must not raise out of the frame
+    h.app.ui.compiler.wait()
+    h.frame(2)
     assert h.app.ui.message_is_error and "\n" not in h.app.ui.message
     assert "not loaded (AttributeError: 'DescentState' object" in h.app.ui.message
     assert session.session_to_dict(h.state) == before
@@ -94,6 +103,8 @@ def test_ctrl_o_brings_back_the_typed_name_and_the_slider_ranges(monkeypatch, tm
         h.state.set_surface(Surface.named("banana"))
         h.frame()
         h.key("O", ctrl=True)
+        assert h.app.ui.compiler.wait(30.0)  # loaded in the build pipeline
+        h.frame()
         assert "session loaded" in h.app.ui.message
         assert h.state.surface.name == "mine"
         assert h.state.param_ranges == {"a": (0.25, 8.0)}

@@ -292,12 +292,19 @@ def test_swarm_bounds_spread_inside_the_box():
     assert (p[:, 1] >= -1.0).all() and (p[:, 1] <= -0.5).all()
 
 
+def _built(panels, state, ui):
+    """Try-this buttons build in the app's pipeline: wait for it and install the result."""
+    assert ui.compiler.wait(30.0)
+    assert panels.apply_compiled(state, ui)
+
+
 def test_try_this_race_plays_the_banana_race_from_the_teaching_start():
     from gradient_explorer.ui import panels
 
     state = AppState.for_surface(Surface.named("bowl"))
     ui = panels.UiState()
     panels.try_race(state, ui)
+    _built(panels, state, ui)
     ds = state.descent
     banana = state.surface
     assert banana.name == "banana" and ds.kind == "race" and ds.playing
@@ -317,6 +324,10 @@ def test_try_saddle_and_banana_place_the_point_at_the_teaching_start():
     state = AppState.for_surface(Surface.named("bowl"))
     ui = panels.UiState()
     panels.try_banana(state, ui)
+    _built(panels, state, ui)
+    assert state.surface.name == "banana"
     assert state.point == state.surface.teaching.start
     panels.try_saddle(state, ui)
+    _built(panels, state, ui)
+    assert state.surface.name == "saddle"
     assert ui.animation is not None and state.point == state.surface.teaching.start

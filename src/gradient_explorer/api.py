@@ -78,18 +78,22 @@ class Image(np.ndarray):
 def render(
     surface: Surface | str,
     size: tuple[int, int] = (800, 600),
-    point: tuple[float, float] | None = None,
-    lighting: str = "lit",
-    contours: int = 12,
-    floor: bool = True,
+    point: tuple[float, float] | float | None = None,
+    lighting: str | None = None,
+    contours: int | None = None,
+    floor: bool | None = None,
     field: bool = False,
     normals: bool = False,
     axes: bool = True,
     view: str | None = None,
     camera: tuple[float, float, float] | None = None,
-    grid: int = 256,
+    grid: int | None = None,
 ) -> Image:
-    """Render a surface headless and return the picture as an RGB array.
+    """Render a surface or a curve headless and return the picture as an RGB array.
+
+    A height surface f(x, y) gets the 3D view; a curve f(x) the 1D mode's picture: the
+    curve, f' beneath it, the tangent at ``point`` and the points where f' = 0 with their
+    verdicts (values too large to draw are clipped at the plot's edge).
 
     Parameters
     ----------
@@ -98,28 +102,70 @@ def render(
     size
         (width, height) in pixels.
     point
-        Place the point: gradient arrows, tangent plane, level curve through it.
+        Place the point: (x, y) on a surface (gradient arrows, tangent plane, level curve
+        through it); x (or (x,)) on a curve (the tangent line).
     lighting
-        ``"lit"``, ``"unlit"`` or ``"normals"``.
+        ``"lit"`` (default), ``"unlit"`` or ``"normals"``.
+    contours, floor, field, normals, grid
+        Level curves (12), the floor map (on), gradient arrows on the floor, normal
+        arrows, vertices per side (256).
     view, camera
         A preset (``"top"``, ``"side"``, ``"three_quarter"``) and/or (azimuth, elevation,
         distance).
+
+    The options of the 3D view (lighting, contours, floor, field, normals, grid, view,
+    camera) raise :class:`~gradient_explorer.errors.UsageError` for a curve.
     """
     if isinstance(surface, str):
         surface = Surface.named(surface)
-    if surface.dim != 2:
-        raise UsageError("render draws height surfaces f(x, y); this is a curve in x")
+    width, height = (int(v) for v in size)
+    if surface.dim == 1:
+        given = {"lighting": lighting, "contours": contours, "floor": floor, "grid": grid,
+                 "view": view, "camera": camera, "field": field or None,
+                 "normals": normals or None}  # fmt: skip
+        for name, value in given.items():
+            if value is not None:
+                raise UsageError(f"{name} is for the 3D view of a surface f(x, y), not a curve")
+        state = _curve_state(surface, point, axes)
+    else:
+        state = _surface_state(surface, (width, height), point, lighting, contours, floor,
+                               field, normals, axes, view, camera, grid)  # fmt: skip
+    from gradient_explorer.headless import render_image
+
+    return Image(render_image(state, (width, height)))
+
+
+def _curve_state(surface: Surface, point, axes: bool) -> AppState:
+    from gradient_explorer.curve_mode import follow_surface
+
+    state = AppState(surface=surface, view=ViewOptions(axes=bool(axes)).validate())
+    follow_surface(state)
+    if point is not None:
+        try:
+            values = np.atleast_1d(np.asarray(point, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise UsageError(f"point must be one number x for a curve, got {point!r}") from None
+        (lo, hi) = surface.domain[0]
+        if values.shape != (1,) or not lo <= values[0] <= hi:
+            raise UsageError(f"point must be one x in [{lo:g}, {hi:g}] for a curve, got {point}")
+        state.curve.x = float(values[0])
+    return state
+
+
+def _surface_state(surface, size, point, lighting, contours, floor, field, normals, axes,
+                   view, camera, grid) -> AppState:  # fmt: skip
+    lighting = "lit" if lighting is None else lighting
     if lighting not in LIGHTING_MODES:
         raise UsageError(f"lighting must be one of {', '.join(LIGHTING_MODES)}, got {lighting!r}")
-    width, height = (int(v) for v in size)
+    width, height = size
     options = ViewOptions(
         lighting=lighting,
-        contours=int(contours),
-        floor=bool(floor or field),
+        contours=12 if contours is None else int(contours),
+        floor=bool(True if floor is None else floor) or bool(field),
         field=bool(field),
         normal_arrows=bool(normals),
         axes=bool(axes),
-        grid=int(grid),
+        grid=256 if grid is None else int(grid),
     ).validate()
     state = AppState.for_surface(surface, aspect=width / max(height, 1), view=options)
     if view is not None:
@@ -129,9 +175,7 @@ def render(
         state.camera.set_state({"azimuth": az, "elevation": el, "distance": dist})
     if point is not None:
         state.point = (float(point[0]), float(point[1]))
-    from gradient_explorer.headless import render_image
-
-    return Image(render_image(state, (width, height)))
+    return state
 
 
 __all__ = ["Image", "Surface", "Trajectory", "descend", "render"]

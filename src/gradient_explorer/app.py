@@ -321,28 +321,15 @@ class ExplorerApp(mglw.WindowConfig):
         self.ui.say(f"session saved to {path}")
         return True
 
-    def load_session(self, path: str | os.PathLike | None = None) -> bool:
-        """Ctrl+O: load the session file; a refused file changes nothing."""
-        from gradient_explorer.session import apply_session
-
+    def load_session(self, path: str | os.PathLike | None = None) -> None:
+        """Ctrl+O: load the session file in the build pipeline (off the frame thread); the
+        status line says how it went, and a refused file changes nothing."""
         path = Path(path) if path is not None else self._session_file()
-        try:
-            apply_session(self.state, path, self.ui.aspect)
-        except GradientExplorerError as exc:
-            self.ui.say(str(exc), error=True)
-            return False
-        except Exception as exc:  # a bug in loading must not close the window
-            import traceback
+        panels.load_session_later(self.ui, path, self._session_loaded)
 
-            traceback.print_exc()
-            first = (str(exc).splitlines() or [""])[0][:200]
-            self.ui.say(f"session {path}: not loaded ({type(exc).__name__}: {first})", error=True)
-            return False
+    def _session_loaded(self, path: Path) -> None:
         self.session_path = path
-        self.ui.expression = self.state.surface.formula()
-        self.ui.animation = None
         self.ui.say(f"session loaded from {path}")
-        return True
 
     def start_recording(self, path: str | os.PathLike | None = None, seconds: float = 4.0):
         """Record what is on screen (an orbit; balls and sweep as they play) to an MP4.

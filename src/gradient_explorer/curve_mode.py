@@ -29,7 +29,9 @@ __all__ = [
     "StationaryPoint",
     "active_curve",
     "advance",
+    "build_curve",
     "catalogue_curves",
+    "follow_surface",
     "readout",
     "stationary_points",
     "tangent_segment",
@@ -133,6 +135,28 @@ class SliceCurve:
 # ---------------------------------------------------------------------- state
 
 
+class CurveNotBuiltError(GradientExplorerError):
+    """The 1D mode's own curve is still being built (in the app's build pipeline)."""
+
+
+def build_curve(source: str, text: str) -> Surface:
+    """The 1D mode's own curve: a catalogue curve's name or a typed f(x).
+
+    Derives symbolically (a typed f(x) may be slow): the app runs it in its build pipeline
+    (``SurfaceCompiler``), never on the frame thread. Raises a one-line
+    :class:`~gradient_explorer.errors.GradientExplorerError` for a refused curve.
+    """
+    if source == "expression":
+        curve = Surface.from_expr(text, name="f(x)")
+        if curve.dim != 1:
+            raise UsageError("the 1D mode needs a function of x alone")
+    else:
+        curve = Surface.named(text)
+        if curve.dim != 1:
+            raise UsageError(f"{text} is a surface, not a curve")
+    return curve
+
+
 @dataclass
 class CurveState:
     """What the 1D mode shows: which curve, where the point is, whether it sweeps.
@@ -167,22 +191,51 @@ class CurveState:
     show_stationary: bool = True
     sweep_direction: int = 1
     error: str = ""  # the last refused expression, for the panel
+    #: Build a missing own curve here, at once (scripts, the CLI). The app sets False: its
+    #: build pipeline builds the curve (see :meth:`wanted`, :meth:`install`) and until it
+    #: arrives the last built one is shown.
+    inline: bool = field(default=True, repr=False, compare=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def wanted(self) -> tuple[str, str] | None:
+        """``(source, name or text)`` of the own curve the fields ask for; None for a slice."""
+        if self.source == "slice":
+            return None
+        return (self.source, self.name if self.source == "catalogue" else self.expression)
+
+    def built(self) -> tuple[str, str] | None:
+        """``(source, name or text)`` of the own curve built last, or None."""
+        cached = self._cache.get("own")
+        return None if cached is None else cached[0][1:]
+
+    def install(self, wanted: tuple[str, str], curve: Surface) -> None:
+        """Keep ``curve``, built elsewhere for ``wanted`` (see :func:`build_curve`)."""
+        self._cache["own"] = (("own", *wanted), curve)
+
+    def restore(self, built: tuple[str, str]) -> None:
+        """Point the fields back at a built curve (after a refused request)."""
+        self.source = built[0]
+        if built[0] == "catalogue":
+            self.name = built[1]
+        else:
+            self.expression = built[1]
+
     def own_curve(self) -> Surface:
-        """The catalogue or typed curve (compiled once per name/text)."""
+        """The catalogue or typed curve (compiled once per name/text).
+
+        With ``inline`` False a curve not built yet is not built here: the last built one
+        is returned, or :class:`CurveNotBuiltError` raised when there is none.
+        """
         key = ("own", self.source, self.name if self.source == "catalogue" else self.expression)
         cached = self._cache.get("own")
         if cached is not None and cached[0] == key:
             return cached[1]
-        if self.source == "expression":
-            curve = Surface.from_expr(self.expression, name="f(x)")
-            if curve.dim != 1:
-                raise UsageError("the 1D mode needs a function of x alone")
-        else:
-            curve = Surface.named(self.name)
-            if curve.dim != 1:
-                raise UsageError(f"{self.name} is a surface, not a curve")
+        if not self.inline:
+            if cached is not None:
+                return cached[1]
+            raise CurveNotBuiltError("building the curve")
+        source = "expression" if self.source == "expression" else "catalogue"
+        curve = build_curve(source, self.expression if source == "expression" else self.name)
         self._cache["own"] = (key, curve)
         return curve
 
@@ -211,27 +264,41 @@ def active_curve(state) -> Surface | SliceCurve:
     """The curve the 1D view shows for an :class:`~gradient_explorer.state.AppState`.
 
     A slice needs a height surface: with a curve loaded as the surface, that curve is
-    shown; with no point, the slice passes through the domain's centre.
+    shown; with no point, the slice passes through the domain's centre. While the app
+    builds the own curve and none was built before, the slice stands in.
     """
     cs: CurveState = state.curve
     surface = state.surface
-    if cs.source == "slice":
-        if surface.dim == 1:
-            return surface
-        if state.point is not None:
-            anchor = tuple(state.point)
-        else:
-            anchor = tuple(float(np.mean(r)) for r in surface.domain)
-        key = ("slice", id(surface), anchor, float(getattr(state, "direction", 0.0)))
-        cached = cs._cache.get("slice")
-        if cached is not None and cached[0] == key and cached[1].surface is surface:
-            return cached[1]
-        curve = SliceCurve(surface, anchor, key[3])
-        cs._cache["slice"] = (key, curve)
-        return curve
-    if state.mode != "curve" and surface.dim == 1:
-        return surface  # a curve picked in the Surface panel: show that one
-    return cs.own_curve()
+    if cs.source != "slice" and not (state.mode != "curve" and surface.dim == 1):
+        try:
+            return cs.own_curve()
+        except CurveNotBuiltError:
+            pass  # the app is building it: the slice (or the curve surface) meanwhile
+    if surface.dim == 1:
+        return surface
+    if state.point is not None:
+        anchor = tuple(state.point)
+    else:
+        anchor = tuple(float(np.mean(r)) for r in surface.domain)
+    key = ("slice", id(surface), anchor, float(getattr(state, "direction", 0.0)))
+    cached = cs._cache.get("slice")
+    if cached is not None and cached[0] == key and cached[1].surface is surface:
+        return cached[1]
+    curve = SliceCurve(surface, anchor, key[3])
+    cs._cache["slice"] = (key, curve)
+    return curve
+
+
+def follow_surface(state) -> None:
+    """Open the 1D mode on the state's surface when that surface is a curve.
+
+    The 1D mode's own curve (catalogue or typed) is a separate choice; its ``"slice"``
+    source shows a curve surface itself (the slice of a curve is the curve), so a curve
+    built in the Surface panel, given on the command line or rendered is the one shown.
+    """
+    if state.surface.dim == 1:
+        state.mode = "curve"
+        state.curve.source = "slice"
 
 
 # ---------------------------------------------------------------------- the sweep

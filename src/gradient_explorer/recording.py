@@ -62,12 +62,13 @@ def snapshot(state):
     """A copy of an :class:`~gradient_explorer.state.AppState` the recording may move.
 
     Surfaces are shared, not copied (they are immutable once built, and their compiled
-    code cannot be deep-copied); the 1D mode's cache of compiled curves starts empty.
+    code cannot be deep-copied); so are the 1D mode's built curves (the app builds them in
+    its pipeline: the copy must not build them again, on the frame thread).
     """
     memo: dict[int, Any] = {id(state.surface): state.surface}
     if state.descent.surface is not None:
         memo[id(state.descent.surface)] = state.descent.surface
-    memo[id(state.curve._cache)] = {}
+    memo[id(state.curve._cache)] = dict(state.curve._cache)
     return copy.deepcopy(state, memo)
 
 

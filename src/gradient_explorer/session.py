@@ -903,7 +903,15 @@ def apply_session(state, path: str | os.PathLike, aspect: float = 16 / 9):
     fields of ``state`` replaced. The camera object is kept (the app's controller holds
     it) and given the loaded camera's state. On any error ``state`` is untouched.
     """
-    new = load_session(path, aspect)
+    return adopt_session(state, load_session(path, aspect), aspect)
+
+
+def adopt_session(state, new, aspect: float = 16 / 9):
+    """Move the loaded state ``new`` (from :func:`load_session`) into ``state``.
+
+    The app loads in its build pipeline (``load_session`` in the build worker) and adopts
+    the result on the frame thread; this part builds nothing.
+    """
     bounds = new.camera.scene_bounds
     if bounds is not None:
         state.camera.frame(bounds[0], bounds[1], aspect, snap=True)

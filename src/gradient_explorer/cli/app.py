@@ -42,6 +42,7 @@ def has_display() -> bool:
 
 
 def _state(args, size):
+    from gradient_explorer.curve_mode import follow_surface
     from gradient_explorer.state import AppState
     from gradient_explorer.surface import Surface
 
@@ -56,7 +57,7 @@ def _state(args, size):
     else:
         surface = Surface.named("banana")
     state = AppState.for_surface(surface, aspect=size[0] / size[1])
-    state.mode = "curve" if surface.dim == 1 else "surface"  # a curve opens the 1D mode
+    follow_surface(state)  # a curve opens the 1D mode, showing that curve
     return state
 
 

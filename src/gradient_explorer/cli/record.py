@@ -132,7 +132,7 @@ def run(args) -> int:
         raise UsageError(f"--steps-per-frame must be 0..10000, got {args.steps_per_frame}")
     if not str(args.out).lower().endswith((".mp4", ".gif")):
         raise UsageError(f"--out must end in .mp4 or .gif, got '{args.out}'")
-    state, size = state_from_args(args, allow_curves=True)
+    state, size = state_from_args(args)
     setup_descent(state, args)
     if args.sweep:
         setup_sweep(state, args, args.frames, args.fps, bool(args.session))

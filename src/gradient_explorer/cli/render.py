@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+from gradient_explorer.curve_mode import active_curve, follow_surface
 from gradient_explorer.errors import UsageError
 from gradient_explorer.state import LIGHTING_MODES, AppState, ViewOptions
 
@@ -11,7 +12,14 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "render",
         help="render a PNG headless (no display needed)",
-        description="Render the explorer's 3D view of a surface into a PNG, through EGL.",
+        description=(
+            "Render the explorer's view into a PNG, through EGL: the 3D view of a surface "
+            "f(x, y), or the 1D mode's picture of a curve f(x) (the curve, f' beneath it, "
+            "the tangent at --point X and the points where f' = 0, labelled). The 3D-only "
+            "options (--camera, --view, --lighting, --contours, --floor, --field, --normals, "
+            "--grid, --display) are refused for a curve; --size, --point X, --param, --session and "
+            "--no-axes apply to both."
+        ),
     )
     add_surface_args(parser, required=False)
     add_session_arg(parser)
@@ -42,7 +50,11 @@ def add_view_args(parser) -> None:
     parser.add_argument("--field", action="store_true", help="gradient arrows on the floor")
     parser.add_argument("--normals", action="store_true", help="normal arrows on the surface")
     parser.add_argument("--no-axes", action="store_true", help="hide the axes and labels")
-    parser.add_argument("--point", metavar="X,Y", help="place the point (gradient, tangent plane)")
+    parser.add_argument(
+        "--point",
+        metavar="X,Y",
+        help="place the point: X,Y on a surface (gradient, tangent plane); X on a curve (tangent)",
+    )
     parser.add_argument("--grid", type=int, default=None, help="vertices per side (256)")
 
 
@@ -57,16 +69,18 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def state_from_args(args, allow_curves: bool = False) -> tuple[AppState, tuple[int, int]]:
-    """The state and size the options describe: a surface (or ``--session``) and a view."""
+def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
+    """The state and size the options describe: a surface (or ``--session``) and a view.
+
+    A curve (or a session left in the 1D mode) gets the 1D mode's picture; the options
+    of the 3D view are refused for it (see :data:`THREE_D_ONLY`).
+    """
     size = parse_size(args.size)
     if getattr(args, "session", None):
         return session_state(args, size), size
     if not (getattr(args, "surface", None) or getattr(args, "expr", None)):
         raise UsageError("give --surface NAME, --expr TEXT or --session FILE")
     surface = surface_from_args(args)
-    if surface.dim != 2 and not allow_curves:
-        raise UsageError("render draws height surfaces f(x, y); this is a curve in x")
     view = ViewOptions(
         lighting=args.lighting or "lit",
         floor=bool(args.floor or args.field),
@@ -79,7 +93,8 @@ def state_from_args(args, allow_curves: bool = False) -> tuple[AppState, tuple[i
         view.contours = args.contours
     view.validate()
     if surface.dim == 1:  # the 1D view has no 3D camera to frame
-        state = AppState(surface=surface, view=view, mode="curve")
+        state = AppState(surface=surface, view=view)
+        follow_surface(state)
     else:
         state = AppState.for_surface(surface, aspect=size[0] / size[1], view=view)
     _camera_and_point(args, state, size)
@@ -116,8 +131,41 @@ def session_state(args, size: tuple[int, int]) -> AppState:
     return state
 
 
+#: Options of the 3D view that a curve's picture has no use for: (attribute, flag).
+THREE_D_ONLY = (
+    ("camera", "--camera"),
+    ("view", "--view"),
+    ("lighting", "--lighting"),
+    ("contours", "--contours"),
+    ("floor", "--floor"),
+    ("field", "--field"),
+    ("normals", "--normals"),
+    ("grid", "--grid"),
+    ("display", "--display"),  # the 1D view plots f itself
+)
+
+
+def shows_curve(state: AppState) -> bool:
+    """True when the picture is the 1D mode's (a curve, or a session left in 1D mode)."""
+    return state.mode == "curve" or state.surface.dim == 1
+
+
+def _refuse_3d_options(args) -> None:
+    for attr, flag in THREE_D_ONLY:
+        if getattr(args, attr, None) not in (None, False):
+            raise UsageError(
+                f"{flag} is for the 3D view of a surface f(x, y); a curve is drawn in the "
+                f"1D view: drop {flag}"
+            )
+
+
 def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
     surface = state.surface
+    if shows_curve(state):
+        _refuse_3d_options(args)
+        if args.point:
+            state.curve.x = curve_point(args.point, active_curve(state))
+        return
     if args.view:
         state.camera.preset(args.view, size[0] / size[1], snap=True)
     if args.camera:
@@ -128,8 +176,6 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
             {**state.camera.get_state(), "azimuth": az, "elevation": el, "distance": dist}
         )
     if args.point:
-        if surface.dim != 2:
-            raise UsageError("--point is for height surfaces f(x, y)")
         x, y = parse_floats(args.point, "--point", (2,))
         (x0, x1), (y0, y1) = surface.domain
         if not (x0 <= x <= x1 and y0 <= y <= y1):
@@ -139,11 +185,31 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
         state.point = (x, y)
 
 
+def curve_point(text: str, curve) -> float:
+    """``--point X`` for a curve: one number inside the curve's domain."""
+    parts = str(text).split(",")
+    if len(parts) != 1:
+        raise UsageError(f"--point takes one number (x) for a curve, got '{text}'")
+    (x,) = parse_floats(text, "--point", (1,))
+    (lo, hi) = curve.domain[0]
+    if not lo <= x <= hi:
+        raise UsageError(f"--point {x:g} is outside the domain [{lo:g}, {hi:g}]")
+    return x
+
+
 def run(args) -> int:
+    import sys
+
     from gradient_explorer.headless import render_image, save_png
 
     state, size = state_from_args(args)
     pixels = render_image(state, size)
     save_png(pixels, args.out)
+    if shows_curve(state):
+        from gradient_explorer.visuals.curve_visual import unshown_note
+
+        note = unshown_note(active_curve(state), size, state.curve.show_derivative)
+        if note:
+            print(f"gradient-explorer: note: {note}", file=sys.stderr)
     print(f"wrote {args.out} ({size[0]}x{size[1]}, {state.surface.name})")
     return 0

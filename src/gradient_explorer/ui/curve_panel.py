@@ -36,8 +36,13 @@ def format_derivative(value: float | None) -> str:
     return "does not exist" if value is None else f"{value:.6g}"
 
 
-def draw_curve_panel(state) -> bool:
-    """Draw the 1D mode panel; return True if the state changed."""
+def draw_curve_panel(state, rects: dict | None = None, building: bool = False) -> bool:
+    """Draw the 1D mode panel; return True if the state changed.
+
+    Choices of curve only set the state's fields: the app builds the curve in its build
+    pipeline (``panels.sync_curve``). ``building`` says that build is running; ``rects``
+    receives where the f(x) field was drawn (for scripted input).
+    """
     cs = state.curve
     changed = False
     imgui.set_next_window_size((imgui.get_font_size() * 24, 0), imgui.Cond_.first_use_ever)
@@ -50,6 +55,8 @@ def draw_curve_panel(state) -> bool:
             changed = True
         # -- which curve
         labels = [_SOURCE_LABELS[s] for s in SOURCES]
+        if state.surface.dim == 1:  # the slice of a curve is that curve (see active_curve)
+            labels[SOURCES.index("slice")] = "the Surface panel's curve"
         clicked, idx = imgui.combo("curve", SOURCES.index(cs.source), labels)
         if clicked and SOURCES[idx] != cs.source:
             cs.source = SOURCES[idx]
@@ -66,11 +73,15 @@ def draw_curve_panel(state) -> bool:
             text = _typed.get(key, cs.expression)
             entered, text = imgui.input_text("f(x)", text, imgui.InputTextFlags_.enter_returns_true)
             _typed[key] = text
-            if entered:
-                changed |= cs.set_expression(text)
+            if rects is not None:
+                lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+                rects["curve expression"] = (lo.x, lo.y, hi.x, hi.y)
+            if entered and text.strip():
+                cs.expression, cs.error = text, ""  # built by the app's pipeline
+                changed = True
             if cs.error:
                 imgui.text_colored(ERROR_COLOR, cs.error)
-        else:
+        elif state.surface.dim == 2:
             imgui.text_disabled("along the point's direction dial; t = 0 is the point")
         try:
             curve = active_curve(state)
@@ -78,6 +89,9 @@ def draw_curve_panel(state) -> bool:
             imgui.text_colored(ERROR_COLOR, str(exc))
             return changed
         imgui.text_wrapped(f"f(x) = {curve.formula()}")
+        wanted = cs.wanted()
+        if wanted is not None and wanted != cs.built() and not cs.error:
+            imgui.text_disabled(f"{'building' if building else 'waiting to build'} {wanted[1]}...")
         # -- the point
         (lo, hi) = curve.domain[0]
         clicked, x = imgui.slider_float("x", float(cs.x), float(lo), float(hi))

@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
@@ -21,6 +24,7 @@ from imgui_bundle import imgui
 from gradient_explorer import palette
 from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.catalogue import CURVES, SURFACES
+from gradient_explorer.curve_mode import build_curve, follow_surface
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
@@ -159,7 +163,8 @@ class SurfaceCompiler:
         if warmer is not None and warmer.enabled:
             self.phase = "compiling shaders"
             shown = self._shown() if self._shown is not None else VISUALS
-            warmer.warm(surface, shown)  # never raises: at worst the frame compiles them
+            # never raises: at worst the frame compiles them (a session: its surface's)
+            warmer.warm(surface.surface if isinstance(surface, AppState) else surface, shown)
         return surface
 
     @property
@@ -170,6 +175,11 @@ class SurfaceCompiler:
     @property
     def label(self) -> str:
         return self._label
+
+    @property
+    def source(self) -> str:
+        """Which field asked for the latest build ("expression", "curve", ...)."""
+        return self._source
 
     def poll(self) -> tuple[str, Surface | None, str | None] | None:
         """``(source, surface, None)`` or ``(source, None, error)`` once done, else None."""
@@ -183,7 +193,9 @@ class SurfaceCompiler:
         except GradientExplorerError as exc:
             return self._source, None, str(exc)
         except Exception as exc:  # a surprise in the numerics must not end the app
-            return self._source, None, f"could not build this surface ({type(exc).__name__})"
+            first = (str(exc).splitlines() or [""])[0][:200]
+            what = "session not loaded" if self._source == "session" else "could not build this"
+            return self._source, None, f"{what} ({type(exc).__name__}: {first})"
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until the current build is done (tests, scripted use)."""
@@ -245,6 +257,12 @@ class UiState:
     previous_surface: Surface | None = None  # kept until the new one has drawn once
     # Where some widgets were last drawn (window points): for scripted input and tests.
     rects: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    curve_request: tuple[str, str] | None = None  # the 1D mode's curve being built
+    curve_failed: tuple[str, str] | None = None  # refused: not asked for again
+    # Ctrl+O: (file, what the app does once it is loaded)
+    session_request: tuple[Path, Callable[[Path], None]] | None = None
+    # "Try this": (surface name, steps to run once that surface is built and shown)
+    after_build: tuple[str, Callable[[AppState, UiState], None]] | None = None
 
     def say(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line (red when ``error``)."""
@@ -259,11 +277,105 @@ class UiState:
 
 
 def apply_compiled(state: AppState, ui: UiState) -> bool:
-    """Install a finished background build (call once per frame). True if it changed."""
+    """Install a finished background build (call once per frame). True if it changed.
+
+    Then start the 1D mode's curve if its fields ask for one not built (:func:`sync_curve`).
+    """
+    changed = _apply_result(state, ui)
+    sync_curve(state, ui)
+    return changed
+
+
+def sync_curve(state: AppState, ui: UiState) -> None:
+    """Build the 1D mode's own curve in the pipeline when its fields ask for another.
+
+    The 1D panel, "Try this" and a loaded session only set the curve's fields; the curve
+    is built here, like every surface the app builds, and shown when it arrives (the last
+    one stays meanwhile). A newer curve replaces one being built, as in the Surface panel;
+    a surface being built is waited for. A refused curve is not asked for again until the
+    panel clears its error (the user enters it anew).
+    """
+    cs = state.curve
+    cs.inline = False  # never build on the frame thread (a loaded session's state too)
+    if ui.curve_request is not None and ui.compiler.source != "curve":
+        ui.curve_request = None  # a surface build replaced it: ask again when it is done
+    wanted = cs.wanted()
+    if wanted is None or wanted == cs.built() or wanted == ui.curve_request:
+        return
+    if wanted == ui.curve_failed and cs.error:
+        return
+    if ui.compiler.busy and ui.compiler.source != "curve":
+        return
+    ui.curve_request = wanted
+    ui.compiler.submit(wanted[1], "curve", build_curve, *wanted)
+
+
+def _apply_curve(state: AppState, ui: UiState, curve, error: str | None) -> bool:
+    cs, wanted = state.curve, ui.curve_request
+    ui.curve_request = None
+    shown = state.mode == "curve"  # the status line speaks of curves on screen only
+    if wanted is None:
+        return False
+    if error is not None:
+        ui.curve_failed = wanted
+        built = cs.built()
+        if built is not None and cs.wanted() == wanted:
+            cs.restore(built)  # the fields name the curve on screen again
+        cs.error = error
+        if shown:
+            ui.say(error, error=True)
+        return False
+    cs.install(wanted, curve)
+    ui.curve_failed = None
+    if cs.wanted() == wanted:
+        cs.error = ""
+        if shown:
+            ui.say(f"{curve.name}: {curve.formula()}")
+    return True
+
+
+def load_session_later(ui: UiState, path: Path, loaded: Callable[[Path], None]) -> None:
+    """Ctrl+O: read, check and build the session file in the pipeline (its surface and
+    1D curve may be typed expressions); ``loaded(path)`` runs once it is in place."""
+    from gradient_explorer.session import load_session
+
+    path = Path(path).absolute()  # the worker reads it: the same file whatever its cwd
+    ui.session_request = (path, loaded)
+    ui.compiler.submit(path.name, "session", load_session, path, ui.aspect)
+
+
+def _apply_session(state: AppState, ui: UiState, new, error: str | None) -> bool:
+    from gradient_explorer.session import adopt_session
+
+    request, ui.session_request = ui.session_request, None
+    if error is not None:
+        ui.say(error, error=True)  # a refused file changes nothing
+        return False
+    ui.previous_surface = state.surface  # back to it if the GPU cannot draw the new one
+    try:
+        adopt_session(state, new, ui.aspect)
+    except Exception as exc:  # a bug in adopting must not close the window
+        traceback.print_exc()
+        first = (str(exc).splitlines() or [""])[0][:200]
+        ui.say(f"session not loaded ({type(exc).__name__}: {first})", error=True)
+        return False
+    ui.expression = state.surface.formula()
+    ui.animation = None
+    if request is not None:
+        request[1](request[0])
+    return True
+
+
+def _apply_result(state: AppState, ui: UiState) -> bool:
     result = ui.compiler.poll()
     if result is None:
         return False
     source, surface, error = result
+    if source == "curve":
+        return _apply_curve(state, ui, surface, error)
+    if source == "session":
+        return _apply_session(state, ui, surface, error)
+    after, ui.after_build = ui.after_build, None
     if error is not None:
         if source == "expression":
             ui.expression_error = error
@@ -273,7 +385,8 @@ def apply_compiled(state: AppState, ui: UiState) -> bool:
         return False
     ui.previous_surface = state.surface
     state.set_surface(surface, ui.aspect)
-    state.mode = "curve" if surface.dim == 1 else "surface"
+    state.mode = "surface"
+    follow_surface(state)  # a curve opens the 1D mode, showing that curve
     state.param_ranges = {}
     if source == "expression":
         ui.expression_error = ""
@@ -282,6 +395,8 @@ def apply_compiled(state: AppState, ui: UiState) -> bool:
     if source == "domain":
         ui.domain_error = ""
     ui.say(f"{surface.name}: {surface.formula()}")
+    if after is not None and after[0] == surface.name:
+        after[1](state, ui)
     return True
 
 
@@ -342,7 +457,7 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
         domain = _domain_for(ui, ui.expression)
         compile_expression(ui, ui.expression, domain)
     imgui.set_item_tooltip("Type an expression in x and y and press Enter, e.g. x^2 - y^2")
-    if ui.compiler.busy:
+    if ui.compiler.busy and ui.compiler.source != "curve":  # the 1D panel shows its own
         imgui.text_colored(DIM, f"{ui.compiler.phase or 'compiling'} {ui.compiler.label}...")
     elif ui.expression_error:
         imgui.push_text_wrap_pos(0.0)
@@ -682,7 +797,8 @@ TRY_RACE = ("gd", "sgd", "adam", "newton")
 
 
 def try_curve_mode(state: AppState, ui: UiState) -> None:
-    """(1) The 1D mode, playing: the tangent sweeps along the cubic."""
+    """(1) The 1D mode, playing: the tangent sweeps along the cubic (built, if it is not
+    yet, by :func:`sync_curve`)."""
     state.mode = "curve"
     state.playing = True
     state.curve.source = "catalogue"
@@ -692,10 +808,17 @@ def try_curve_mode(state: AppState, ui: UiState) -> None:
 
 
 def try_saddle(state: AppState, ui: UiState) -> None:
-    """(2) The saddle, with the point gliding from its teaching start to (0, 0)."""
-    state.set_surface(Surface.named("saddle"), ui.aspect)
-    ui.expression = state.surface.formula()
-    state.mode = "surface"
+    """(2) The saddle, with the point gliding from a corner to (0, 0), once built."""
+    _try_surface(ui, "saddle", _saddle_steps)
+
+
+def _try_surface(ui: UiState, name: str, steps) -> None:
+    """Build ``name`` in the pipeline; ``steps(state, ui)`` set the scene once it is in."""
+    choose_surface(ui, name)
+    ui.after_build = (name, steps)
+
+
+def _saddle_steps(state: AppState, ui: UiState) -> None:
     state.view.tangent_plane = True
     start = tuple(state.surface.teaching.start)
     state.point = start
@@ -704,11 +827,11 @@ def try_saddle(state: AppState, ui: UiState) -> None:
 
 
 def try_banana(state: AppState, ui: UiState) -> None:
-    """(3) The banana, the point at its teaching start (on the valley's wall), the floor
-    map showing."""
-    state.set_surface(Surface.named("banana"), ui.aspect)
-    ui.expression = state.surface.formula()
-    state.mode = "surface"
+    """(3) The banana, the point placed on the valley's wall, the floor map, once built."""
+    _try_surface(ui, "banana", _banana_steps)
+
+
+def _banana_steps(state: AppState, ui: UiState) -> None:
     state.view.floor = True
     state.point = tuple(state.surface.teaching.start)
     ui.animation = None
@@ -717,11 +840,12 @@ def try_banana(state: AppState, ui: UiState) -> None:
 
 def try_race(state: AppState, ui: UiState) -> None:
     """(4) The banana, a race of :data:`TRY_RACE` from the teaching start with the teaching
-    learning rates, playing, the descent panel open."""
-    surface = Surface.named("banana")
-    state.set_surface(surface, ui.aspect)
-    ui.expression = surface.formula()
-    state.mode = "surface"
+    learning rates, playing, the descent panel open, once built."""
+    _try_surface(ui, "banana", _race_steps)
+
+
+def _race_steps(state: AppState, ui: UiState) -> None:
+    surface = state.surface
     state.view.floor = True
     state.point = None  # the race starts from the teaching start
     ui.animation = None
@@ -798,7 +922,8 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
     state.view.insets = (panel, panel if (state.mode == "curve" or show_descent) else 0.0)
     if state.mode == "curve":
         imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.always)
-        changed |= draw_curve_panel(state)
+        building = ui.compiler.busy and ui.compiler.source == "curve"
+        changed |= draw_curve_panel(state, ui.rects, building)
         top += imgui.get_font_size() * 22
     if show_descent:
         imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)

@@ -42,12 +42,17 @@ __all__ = [
     "curve_layout",
     "disc",
     "thick_polyline",
+    "unshown_note",
 ]
 
 PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)
 GRID_COLOR = (0.19, 0.21, 0.26, 1.0)
 AXIS_COLOR = (0.62, 0.65, 0.72, 1.0)
 TEXT_COLOR = (0.85, 0.87, 0.92, 1.0)
+#: The plotted y range stays within +-Y_LIMIT: f(x) can reach 1e308 (exp(exp(exp(x)))),
+#: where a band's ticks and pixel arithmetic stop being exact. Values past the band are
+#: clipped at its edge, and :func:`unshown_note` says so.
+Y_LIMIT = 1e15
 KIND_COLORS = VERDICT_COLORS
 
 
@@ -64,7 +69,10 @@ class Band:
         left, top, right, bottom = self.rect
         (x0, x1), (y0, y1) = self.x_range, self.y_range
         x = np.asarray(x, dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
+        # Far outside the band a point only sets a line's direction: clamp it to a million
+        # band heights, so pixels stay finite (a value of 1e300 over a band of 1e-9).
+        span = y1 - y0
+        y = np.clip(np.asarray(y, dtype=np.float64), y0 - 1e6 * span, y1 + 1e6 * span)
         px = left + (x - x0) / (x1 - x0) * (right - left)
         py = bottom - (y - y0) / (y1 - y0) * (bottom - top)
         return np.stack(np.broadcast_arrays(px, py), -1)
@@ -80,7 +88,7 @@ class CurveLayout:
 
 
 def _robust_range(values: np.ndarray, include_zero: bool = False) -> tuple[float, float]:
-    v = values[np.isfinite(values)]
+    v = np.clip(values[np.isfinite(values)], -Y_LIMIT, Y_LIMIT)
     if v.size == 0:
         return (-1.0, 1.0)
     lo, hi = float(v.min()), float(v.max())
@@ -169,27 +177,6 @@ def rect(left: float, top: float, right: float, bottom: float) -> np.ndarray:
     return np.column_stack([q, np.zeros(6)]).astype(np.float32)
 
 
-def clip_segment(p0, p1, box) -> tuple[np.ndarray, np.ndarray] | None:
-    """Liang-Barsky: the part of segment p0-p1 inside box (x0, y0, x1, y1), or None."""
-    p0, p1 = np.asarray(p0, dtype=np.float64), np.asarray(p1, dtype=np.float64)
-    x0, y0, x1, y1 = box
-    d = p1 - p0
-    t0, t1 = 0.0, 1.0
-    for p, q in ((-d[0], p0[0] - x0), (d[0], x1 - p0[0]), (-d[1], p0[1] - y0), (d[1], y1 - p0[1])):
-        if p == 0:
-            if q < 0:
-                return None
-            continue
-        r = q / p
-        if p < 0:
-            t0 = max(t0, r)
-        else:
-            t1 = min(t1, r)
-        if t0 > t1:
-            return None
-    return p0 + t0 * d, p0 + t1 * d
-
-
 def _ortho_pixels(width: int, height: int) -> bytes:
     """Pixels (origin top-left, y down) to clip space, packed for a mat4 uniform."""
     m = np.array(
@@ -232,7 +219,8 @@ class CurveVisual:
         mvp = _ortho_pixels(width, height)
         labels: list[tuple[tuple[float, float], str, tuple]] = []
         try:
-            self._draw(curve, cs, layout, mvp, labels, height)
+            axes_shown = bool(getattr(state.view, "axes", True))
+            self._draw(curve, cs, layout, mvp, labels, height, axes_shown)
         finally:
             ctx.scissor = None
             ctx.disable(moderngl.BLEND)
@@ -241,15 +229,21 @@ class CurveVisual:
 
     # -- pieces -------------------------------------------------------------------------
 
-    def _band_frame(self, band: Band, mvp: bytes, labels: list, title: str, color) -> None:
+    def _band_frame(
+        self, band: Band, mvp: bytes, labels: list, title: str, color, axes_shown: bool
+    ) -> None:
         left, top, right, bottom = band.rect
         self.mesh.draw(mvp, rect(left, top, right, bottom), PANEL_COLOR)
+        labels.append(((left + 8 + 3.6 * len(title), top - 14), title, color))
+        if not axes_shown:  # --no-axes: the bands, the curves and their labels only
+            return
         (x0, x1), (y0, y1) = band.x_range, band.y_range
         grid = []
         for v in nice_ticks(x0, x1, 8):
             px = band.to_pixel(v, y0)[0]
             grid.append(thick_polyline(np.array([[px, top], [px, bottom]]), 1.0))
-        for v in nice_ticks(y0, y1, 5):
+        # about one tick per 28 pixels, so a short band (a small picture) stays legible
+        for v in nice_ticks(y0, y1, max(2, min(5, int((bottom - top) / 28)))):
             py = band.to_pixel(x0, v)[1]
             grid.append(thick_polyline(np.array([[left, py], [right, py]]), 1.0))
             text = format_tick(float(f"{v:.4g}"))
@@ -265,7 +259,6 @@ class CurveVisual:
         box = np.array([[left, top], [right, top], [right, bottom], [left, bottom], [left, top]])
         axes.append(thick_polyline(box, 1.0))
         self.mesh.draw(mvp, np.concatenate(axes), AXIS_COLOR)
-        labels.append(((left + 8 + 3.6 * len(title), top - 14), title, color))
 
     def _scissor(self, band: Band, height: int) -> None:
         left, top, right, bottom = band.rect
@@ -277,18 +270,20 @@ class CurveVisual:
             max(0, math.ceil(bottom - top)),
         )
 
-    def _draw(self, curve, cs, layout: CurveLayout, mvp, labels: list, height: int) -> None:
+    def _draw(
+        self, curve, cs, layout: CurveLayout, mvp, labels: list, height: int, axes_shown: bool
+    ) -> None:
         main, der = layout.main, layout.derivative
         (x0, x1) = curve.domain[0]
         formula = curve.formula()
-        self._band_frame(main, mvp, labels, f"f(x) = {formula}", CURVE_COLOR)
+        self._band_frame(main, mvp, labels, f"f(x) = {formula}", CURVE_COLOR, axes_shown)
         if der is not None:
-            self._band_frame(der, mvp, labels, "f'(x)", DERIVATIVE_COLOR)
+            self._band_frame(der, mvp, labels, "f'(x)", DERIVATIVE_COLOR, axes_shown)
         bottom_band = der or main
-        for v in nice_ticks(x0, x1, 8):
+        for v in nice_ticks(x0, x1, 8) if axes_shown else ():
             px, py = bottom_band.to_pixel(v, bottom_band.y_range[0])
             labels.append(((px, py + 14), format_tick(float(f"{v:.4g}")), TEXT_COLOR))
-        xs = np.linspace(x0, x1, 1200)
+        xs = curve_samples(curve)
         fv = curve.f(xs)
         r = readout(curve, cs.x)
         stationary = stationary_points(curve) if cs.show_stationary else []
@@ -296,24 +291,23 @@ class CurveVisual:
 
         # the curve, clipped to its band
         self._scissor(main, height)
-        self.mesh.draw(mvp, thick_polyline(main.to_pixel(xs, fv), 2.5), CURVE_COLOR)
+        line = main.to_pixel(*break_at_poles(xs, fv, main.y_range))
+        self.mesh.draw(mvp, thick_polyline(line, 2.5), CURVE_COLOR)
         # a guide from the point down through the bands
         if point_px is not None:
             guide_bottom = (der or main).rect[3]
+            # from the band's edge when the point is off it (f = 1e38: a million dashes)
+            guide_top = min(max(point_px[1], main.rect[1]), main.rect[3])
             self.ctx.scissor = None
             self.mesh.draw(
                 mvp,
-                _dashed(point_px, (point_px[0], guide_bottom), 1.0, 6.0),
+                _dashed((point_px[0], guide_top), (point_px[0], guide_bottom), 1.0, 6.0),
                 (1.0, 0.55, 0.1, 0.45),
             )
             self._scissor(main, height)
         # the tangent line in orange, across the whole band
         if point_px is not None and r.fp is not None:
-            span = x1 - x0
-            a = main.to_pixel(cs.x - span, r.f - r.fp * span)
-            b = main.to_pixel(cs.x + span, r.f + r.fp * span)
-            left, top, right, bottom = main.rect
-            seg = clip_segment(a, b, (left - 4, top - 4, right + 4, bottom + 4))
+            seg = tangent_in_band(main, cs.x, r.f, r.fp)
             if seg is not None:
                 self.mesh.draw(mvp, thick_polyline(np.array(seg), 3.0), TANGENT_COLOR)
         self.ctx.scissor = None
@@ -337,17 +331,23 @@ class CurveVisual:
             self.mesh.draw(mvp, disc(point_px, 8.0), (1.0, 1.0, 1.0, 0.9))
             self.mesh.draw(mvp, disc(point_px, 6.0), POINT_COLOR)
             slope = "f' does not exist" if r.fp is None else f"slope {r.fp:.3g}"
-            labels.append(((point_px[0] + 14 + 3.6 * len(slope), point_px[1] - 16), slope,
-                           TANGENT_COLOR))  # fmt: skip
+            half = 3.6 * len(slope)  # labels are centred; a character is about 7 px
+            lx = point_px[0] + 14 + half
+            if lx + half > main.rect[2] + 30:  # past the right edge: put it on the left
+                lx = point_px[0] - 14 - half
+            ly = min(max(point_px[1] - 16, main.rect[1] + 10), main.rect[3] - 10)  # on the band
+            labels.append(((lx, ly), slope, TANGENT_COLOR))
 
         if der is not None:
             d = curve.gradient(xs)
+            d[~np.isfinite(fv)] = np.nan  # no f' where f itself is undefined (log(x), x < 0)
             # break the f' line at corners: f' jumps there, it does not pass through
             for sp in stationary_points(curve):
                 if sp.kind == "not differentiable":
                     d[min(np.searchsorted(xs, sp.x), len(d) - 1)] = np.nan
             self._scissor(der, height)
-            self.mesh.draw(mvp, thick_polyline(der.to_pixel(xs, d), 2.0), DERIVATIVE_COLOR)
+            line = der.to_pixel(*break_at_poles(xs, d, der.y_range))
+            self.mesh.draw(mvp, thick_polyline(line, 2.0), DERIVATIVE_COLOR)
             self.ctx.scissor = None
             if r.fp is not None:
                 q = der.to_pixel(cs.x, r.fp)
@@ -357,6 +357,96 @@ class CurveVisual:
 
     def release(self) -> None:
         self.mesh.release()
+
+
+def break_at_poles(xs, values, y_range) -> tuple[np.ndarray, np.ndarray]:
+    """``(xs, values)`` with a NaN sample put between two samples past opposite edges.
+
+    From past one edge of the band to past the other (tan(x), 1/x at a pole) the line
+    would cross the whole band: a vertical stroke the function never draws.
+    """
+    y0, y1 = y_range
+    v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        above, below = v > y1, v < y0
+    jump = np.flatnonzero((above[:-1] & below[1:]) | (below[:-1] & above[1:])) + 1
+    return np.insert(np.asarray(xs, dtype=np.float64), jump, np.nan), np.insert(v, jump, np.nan)
+
+
+def curve_samples(curve) -> np.ndarray:
+    """The x values the curve is drawn through (and :func:`unshown_note` checks)."""
+    (x0, x1) = curve.domain[0]
+    return np.linspace(x0, x1, 1200)
+
+
+def tangent_in_band(band: Band, x: float, f: float, slope: float, pad: float = 4.0):
+    """Pixel end points of the tangent y = f + slope (t - x) inside the band, or None.
+
+    Clipped in data units (Python floats: a slope of 1e40 or a point at 1e38, far above
+    the band, stay exact where the line meets the band's edges: t = x + (edge - f) /
+    slope), then mapped to pixels. ``pad`` pixels of slack on each side.
+    """
+    left, top, right, bottom = band.rect
+    (x0, x1), (y0, y1) = band.x_range, band.y_range
+    px, py = pad * (x1 - x0) / (right - left), pad * (y1 - y0) / (bottom - top)
+    lo, hi = x0 - px, x1 + px
+    e0, e1 = y0 - py, y1 + py
+    f, slope = float(f), float(slope)
+
+    def height(t: float) -> float:
+        return min(max(f + slope * (t - x), e0), e1)
+
+    if slope == 0.0:
+        if not e0 <= f <= e1:
+            return None
+        ends = [(lo, f), (hi, f)]
+    else:
+        # where the line meets the bottom and top edges: exact even when the line is
+        # vertical to the last bit (both at one t), so the ends keep the edges' heights
+        (ta, ya), (tb, yb) = sorted([(x + (e0 - f) / slope, e0), (x + (e1 - f) / slope, e1)])
+        if tb < lo or ta > hi:
+            return None
+        if ta < lo:
+            ta, ya = lo, height(lo)
+        if tb > hi:
+            tb, yb = hi, height(hi)
+        ends = [(ta, ya), (tb, yb)]
+    return band.to_pixel([t for t, _ in ends], [y for _, y in ends])
+
+
+def _intervals(xs: np.ndarray, mask: np.ndarray, limit: int = 3) -> str:
+    """'[a, b], [c, d]' for the runs of ``mask`` along ``xs`` (at most ``limit``)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    runs = [(float(xs[i]), float(xs[j - 1])) for i, j in zip(edges[::2], edges[1::2], strict=True)]
+    text = ", ".join(f"[{a:.3g}, {b:.3g}]" if b > a else f"{a:.3g}" for a, b in runs[:limit])
+    return text + (f" and {len(runs) - limit} more" if len(runs) > limit else "")
+
+
+def unshown_note(curve, size: tuple[int, int], show_derivative: bool = True) -> str:
+    """One line saying which part of f the 1D view cannot show, or "" when it shows all.
+
+    Two things are left out: x where f is not a finite float64 (overflow, or outside f's
+    domain: log(x) for x <= 0), and x where f lies beyond the plotted y range, which is
+    chosen from the bulk of the values and never exceeds +-:data:`Y_LIMIT` (poles of 1/x,
+    tan(x); exp(exp(exp(x))) past 1e15). Those are clipped at the band's edge.
+    """
+    layout = curve_layout(curve, size, show_derivative)
+    xs = curve_samples(curve)
+    fv = curve.f(xs)
+    finite = np.isfinite(fv)
+    (y0, y1) = layout.main.y_range
+    with np.errstate(invalid="ignore"):
+        beyond = finite & ((fv < y0) | (fv > y1))
+    parts = []
+    if not finite.all():
+        parts.append(f"f is not a finite number for x in {_intervals(xs, ~finite)} "
+                     "(overflow, or outside its domain): not drawn there")  # fmt: skip
+    if beyond.any():
+        parts.append(f"f leaves the plotted range [{y0:.3g}, {y1:.3g}] for x in "
+                     f"{_intervals(xs, beyond)}: clipped at the edge")  # fmt: skip
+    if not parts:
+        return ""
+    return f"{curve.formula()}: " + "; ".join(parts)
 
 
 def _dashed(p0, p1, width: float, dash: float) -> np.ndarray:
