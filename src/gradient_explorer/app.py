@@ -27,6 +27,7 @@ from gradient_explorer.controller import OrbitController
 from gradient_explorer.curve_mode import active_curve
 from gradient_explorer.curve_mode import advance as curve_advance
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.formatting import format_numbers
 from gradient_explorer.gl import check_version
 from gradient_explorer.interaction import Interaction
 from gradient_explorer.scene import SceneRenderer
@@ -443,7 +444,7 @@ class ExplorerApp(mglw.WindowConfig):
         state = self.state
         state.descent.drop_ball(state.surface, xy)
         state.descent.playing = True
-        self.ui.say(f"ball dropped at ({xy[0]:.3g}, {xy[1]:.3g})")
+        self.ui.say(f"ball dropped at {format_numbers(xy, '.3g')}")
 
     def on_mouse_position_event(self, x: float, y: float, dx: float, dy: float) -> None:
         self._mouse = (x, y)

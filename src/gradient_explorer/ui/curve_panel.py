@@ -18,6 +18,7 @@ from gradient_explorer.curve_mode import (
     readout,
     stationary_points,
 )
+from gradient_explorer.formatting import format_number
 
 __all__ = ["draw_curve_panel", "format_derivative"]
 
@@ -37,7 +38,7 @@ _typed: dict[int, str] = {}  # text being typed, per CurveState
 
 def format_derivative(value: float | None) -> str:
     """f' for the readout: a number, or "does not exist"."""
-    return "does not exist" if value is None else f"{value:.6g}"
+    return "does not exist" if value is None else format_number(value, ".6g")
 
 
 def draw_curve_panel(state) -> bool:
