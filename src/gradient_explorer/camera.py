@@ -87,7 +87,11 @@ def gl_bytes(matrix: np.ndarray) -> bytes:
     m = np.asarray(matrix, dtype=np.float64)
     if m.shape != (4, 4):
         raise UsageError(f"expected a 4x4 matrix, got shape {m.shape}")
-    # Column-major storage of M is the C-order storage of M.T.
+    # Entries past float32 (a scene whose size overflows it) are clamped to its largest
+    # finite value: the cast would make them inf and warn. Column-major storage of M is
+    # the C-order storage of M.T.
+    big = float(np.finfo(np.float32).max)
+    m = np.clip(m, -big, big)
     with np.errstate(under="ignore"):  # tiny entries flush to 0 in float32: harmless
         return np.ascontiguousarray(m.T, dtype=np.float32).tobytes()
 
@@ -185,6 +189,9 @@ class OrbitCamera:
         # aspect are unchanged (a frame draws and picks with the same matrices).
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._scene_box: tuple[np.ndarray, np.ndarray] | None = None
+        # The part of the viewport the picture may use (left, bottom, right, top as
+        # fractions); the app narrows it to what its panels leave free.
+        self.view_region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
         self._projection = "perspective"
         view = self._validated_view(
             {
@@ -506,8 +513,61 @@ class OrbitCamera:
             distance=self._fit_distance(radius, aspect, self._goal.fov_y),
             fov_y=self._goal.fov_y,
         )
+        view = self._fit_box(view, bmin, bmax, aspect)
         self._home = (view, proj)
         self.reset(snap=snap)
+
+    def _fit_box(self, view: _View, bmin: np.ndarray, bmax: np.ndarray, aspect: float) -> _View:
+        """``view`` moved and zoomed so the box's projected outline fills ``view_region``.
+
+        The bounding sphere fit leaves a flat box small on screen (a third of a wide
+        picture); this fits the outline of the 8 projected corners instead, centred in the
+        free region (the window less its panels), with a small margin. Perspective makes
+        size depend on depth, so it iterates: shift the target by the outline's offset
+        (in the target's depth plane), scale the distance by the outline's size.
+        """
+        corners = np.array(
+            [
+                [x, y, z]
+                for x in (bmin[0], bmax[0])
+                for y in (bmin[1], bmax[1])
+                for z in (bmin[2], bmax[2])
+            ]
+        )
+        left, bottom, right, top = self.view_region
+        margin = 0.06  # of the region's half-size, each side
+        want = np.array([left + right - 1.0, bottom + top - 1.0])  # region centre in NDC
+        half = (1.0 - margin) * np.array([right - left, top - bottom])  # region half-size
+        if not np.all(half > 0):
+            return view
+        ty = math.tan(math.radians(view.fov_y) / 2.0)
+        tx = aspect * ty
+        target = np.array(view.target, dtype=np.float64)
+        distance = view.distance
+        r_vec, u_vec, f_vec = self._basis_of(view)
+        offset = self._offset_dir(view)
+        for _ in range(80):
+            eye = target + distance * offset
+            rel = corners - eye
+            depth = rel @ f_vec
+            if self._projection == "orthographic" or not np.all(depth > 1e-6 * distance):
+                if self._projection != "orthographic":
+                    distance *= 1.5  # a corner behind the eye: back off and try again
+                    continue
+                depth = np.full(len(corners), distance)
+            nx = (rel @ r_vec) / (depth * tx)
+            ny = (rel @ u_vec) / (depth * ty)
+            centre = np.array([nx.max() + nx.min(), ny.max() + ny.min()]) / 2.0
+            size = np.array([nx.max() - nx.min(), ny.max() - ny.min()]) / 2.0
+            scale = float(np.max(size / half))
+            shift = centre - want
+            target = target + distance * (shift[0] * tx * r_vec + shift[1] * ty * u_vec)
+            distance *= scale
+            if abs(scale - 1.0) < 1e-6 and np.all(np.abs(shift) < 1e-6):
+                break
+        if not (np.all(np.isfinite(target)) and math.isfinite(distance) and distance > 0):
+            return view
+        return replace(view, target=tuple(float(v) for v in target), distance=distance)
 
     @staticmethod
     def _fit_distance(radius: float, aspect: float, fov_y: float) -> float:

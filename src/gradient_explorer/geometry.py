@@ -147,3 +147,64 @@ def log_ticks(f_lo: float, f_hi: float, count: int = 5) -> np.ndarray:
 def format_tick(value: float) -> str:
     """A tick label: up to 6 significant digits, never "-0"."""
     return format_number(value, ".6g")
+
+
+def declutter(
+    boxes: np.ndarray,
+    priorities,
+    viewport: tuple[float, float],
+    pad: float = 3.0,
+    max_cover: float = 0.1,
+) -> np.ndarray:
+    """Which screen-space label boxes to draw so that none overlap: a mask.
+
+    ``boxes`` is (n, 4): left, top, right, bottom in pixels. Labels are taken in order of
+    ``priorities`` (highest first; ties in the given order) and kept when they lie inside
+    the ``viewport`` (width, height), keep ``pad`` pixels from every label kept before,
+    and the kept boxes cover at most ``max_cover`` of the viewport (a small picture gets
+    few labels instead of being covered by them). Non-finite boxes are dropped.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    n = len(boxes)
+    keep = np.zeros(n, dtype=bool)
+    width, height = viewport
+    budget = max_cover * width * height
+    order = sorted(range(n), key=lambda i: -priorities[i])
+    kept: list[np.ndarray] = []
+    for i in order:
+        left, top, right, bottom = boxes[i]
+        if not np.all(np.isfinite(boxes[i])):
+            continue
+        if left < 0 or top < 0 or right > width or bottom > height:
+            continue
+        area = (right - left) * (bottom - top)
+        if area > budget:
+            continue
+        if kept:
+            k = np.array(kept)
+            clash = (
+                (left - pad < k[:, 2])
+                & (k[:, 0] < right + pad)
+                & (top - pad < k[:, 3])
+                & (k[:, 1] < bottom + pad)
+            )
+            if clash.any():
+                continue
+        kept.append(boxes[i])
+        keep[i] = True
+        budget -= area
+    return keep
+
+
+def boxes_overlap(boxes: np.ndarray) -> bool:
+    """Whether any two of the (n, 4) boxes (left, top, right, bottom) intersect."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    left, top, right, bottom = (b[:, j] for j in range(4))
+    hit = (
+        (left[:, None] < right[None, :])
+        & (left[None, :] < right[:, None])
+        & (top[:, None] < bottom[None, :])
+        & (top[None, :] < bottom[:, None])
+    )
+    np.fill_diagonal(hit, False)
+    return bool(hit.any())

@@ -139,11 +139,23 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
         state.point = (x, y)
 
 
+def say_drawing_note(state: AppState) -> None:
+    """What could not be drawn (heights past float32), in one line on stderr."""
+    import sys
+
+    from gradient_explorer.scene import drawing_note
+
+    note = drawing_note(state.surface) if state.mode != "curve" else None
+    if note:
+        print(note, file=sys.stderr)
+
+
 def run(args) -> int:
     from gradient_explorer.headless import render_image, save_png
 
     state, size = state_from_args(args)
     pixels = render_image(state, size)
     save_png(pixels, args.out)
+    say_drawing_note(state)
     print(f"wrote {args.out} ({size[0]}x{size[1]}, {state.surface.name})")
     return 0

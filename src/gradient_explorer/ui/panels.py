@@ -23,6 +23,7 @@ from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.formatting import format_number as fnum
 from gradient_explorer.formatting import format_numbers, unsigned_zero
+from gradient_explorer.scene import drawing_note
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.surface import Surface
@@ -827,9 +828,13 @@ def draw_status_line(state: AppState, ui: UiState, size: tuple[float, float]) ->
     mode = "curve" if state.mode == "curve" else "surface"
     status = f"{ui.fps:5.1f} fps | {ui.gl_renderer} | {mode}, {play_status(state)} |"
     imgui.text_colored(DIM, status)
+    note = drawing_note(state.surface) if state.mode != "curve" else None
     if ui.message:
         imgui.same_line()
         imgui.text_colored(RED if ui.message_is_error else imgui.ImVec4(1, 1, 1, 1), ui.message)
+    elif note:  # heights past float32: said while nothing newer is
+        imgui.same_line()
+        imgui.text_colored(DIAL_YELLOW, note)
     if imgui.get_item_rect_max().x < width - 8 * em:  # only where the message leaves room
         imgui.same_line(width - 6 * em)
         imgui.text_colored(DIM, "F1: help")
