@@ -513,11 +513,13 @@ class OrbitCamera:
             distance=self._fit_distance(radius, aspect, self._goal.fov_y),
             fov_y=self._goal.fov_y,
         )
-        view = self._fit_box(view, bmin, bmax, aspect)
+        view = self._fit_box(view, bmin, bmax, aspect, proj)
         self._home = (view, proj)
         self.reset(snap=snap)
 
-    def _fit_box(self, view: _View, bmin: np.ndarray, bmax: np.ndarray, aspect: float) -> _View:
+    def _fit_box(
+        self, view: _View, bmin: np.ndarray, bmax: np.ndarray, aspect: float, projection: str
+    ) -> _View:
         """``view`` moved and zoomed so the box's projected outline fills ``view_region``.
 
         The bounding sphere fit leaves a flat box small on screen (a third of a wide
@@ -550,8 +552,8 @@ class OrbitCamera:
             eye = target + distance * offset
             rel = corners - eye
             depth = rel @ f_vec
-            if self._projection == "orthographic" or not np.all(depth > 1e-6 * distance):
-                if self._projection != "orthographic":
+            if projection == "orthographic" or not np.all(depth > 1e-6 * distance):
+                if projection != "orthographic":
                     distance *= 1.5  # a corner behind the eye: back off and try again
                     continue
                 depth = np.full(len(corners), distance)
@@ -575,6 +577,15 @@ class OrbitCamera:
         half_x = math.atan(aspect * math.tan(half_y))
         # A sphere of radius R fits a cone of half-angle a at distance R / sin(a).
         return 1.05 * radius / math.sin(min(half_x, half_y))
+
+    def at_home(self) -> bool:
+        """Whether the goal is the home view (nothing orbited, zoomed or panned since)."""
+        view, proj = self._home
+        g = self._goal
+        return (
+            proj == self._projection
+            and replace(g, azimuth=_nearest_turn(g.azimuth, view.azimuth)) == view
+        )
 
     @_underflow_ok
     def reset(self, *, snap: bool = False) -> None:
@@ -612,13 +623,20 @@ class OrbitCamera:
             half_h = 1.05 * max(half[1], half[0] / aspect)
             if half_h > 0:
                 distance = half_h / math.tan(math.radians(home.fov_y) / 2.0)
-        self._goal = _View(
+        goal = _View(
             target=home.target,
             azimuth=_nearest_turn(az, self._goal.azimuth),
             elevation=self._clamp_el(el),
             distance=self._clamp_distance(distance),
             fov_y=home.fov_y,
         )
+        if box is not None and name != "three_quarter":
+            # The home target is shifted to fit its own view: other views fit afresh.
+            goal = replace(goal, target=tuple(float(v) for v in 0.5 * (box[0] + box[1])))
+            if name == "side":
+                goal = self._fit_box(goal, box[0], box[1], aspect, proj)
+                goal = replace(goal, distance=self._clamp_distance(goal.distance))
+        self._goal = goal
         self._projection = proj
         if snap:
             self.snap()

@@ -253,7 +253,7 @@ def axes_geometry(surface: Surface, heights) -> tuple[np.ndarray, list[Label]]:
     labels += [
         Label(((x0 + x1) / 2, y0 - 7 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
         Label((x0 - 7 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
-        Label((x0, y1, z1 + 2 * tick), "f", (0.6, 0.75, 1.0, 1.0), name),
+        Label((x0 - 3 * tick, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
     ]
     return np.array(lines, dtype=np.float32), labels
 
