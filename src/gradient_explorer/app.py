@@ -209,7 +209,7 @@ class ExplorerApp(mglw.WindowConfig):
         camera.view_region = region
         if at_home:
             lo, hi = state.scene_bounds()
-            camera.frame(lo, hi, width / height, snap=first)
+            camera.frame(lo, hi, width / height, snap=first, points=state.framing_points())
 
     # ------------------------------------------------------------------ frame
 

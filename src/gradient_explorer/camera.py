@@ -125,6 +125,35 @@ def _vec3(value: Any, name: str) -> tuple[float, float, float]:
     return (x, y, z)
 
 
+def _box_corners(bmin: np.ndarray, bmax: np.ndarray) -> np.ndarray:
+    """The 8 corners of a box, (8, 3)."""
+    xs, ys, zs = zip(bmin, bmax, strict=True)
+    return np.array([[x, y, z] for x in xs for y in ys for z in zs], dtype=np.float64)
+
+
+def _hull_area(xy: np.ndarray) -> float:
+    """Area of the convex hull of 2D points (Andrew's monotone chain, shoelace)."""
+    pts = sorted({(float(x), float(y)) for x, y in xy})
+    if len(pts) < 3:
+        return 0.0
+
+    def half(seq):
+        chain: list[tuple[float, float]] = []
+        for p in seq:
+            while len(chain) >= 2:
+                (ax, ay), (bx, by) = chain[-2], chain[-1]
+                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > 0:
+                    break
+                chain.pop()
+            chain.append(p)
+        return chain
+
+    hull = half(pts)[:-1] + half(reversed(pts))[:-1]
+    x = np.array([p[0] for p in hull])
+    y = np.array([p[1] for p in hull])
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
 def _nearest_turn(angle: float, reference: float) -> float:
     """``angle`` shifted by whole turns to lie within 180 degrees of ``reference``."""
     return angle + 360.0 * round((reference - angle) / 360.0)
@@ -476,6 +505,7 @@ class OrbitCamera:
         aspect: float = 1.0,
         *,
         snap: bool = False,
+        points: np.ndarray | None = None,
     ) -> None:
         """Aim at a box: it becomes the scene (near/far, zoom limits) and the home view.
 
@@ -490,6 +520,9 @@ class OrbitCamera:
             Viewport width / height, so a tall narrow view also fits the box.
         snap : bool
             Jump there instead of easing.
+        points : ndarray (n, 3), optional
+            What the home view must show, inside the box (the surface as drawn); the
+            box's corners if None. Their projected outline fills ``view_region``.
         """
         bmin = np.array(_vec3(bounds_min, "bounds_min"))
         bmax = np.array(_vec3(bounds_max, "bounds_max"))
@@ -513,31 +546,65 @@ class OrbitCamera:
             distance=self._fit_distance(radius, aspect, self._goal.fov_y),
             fov_y=self._goal.fov_y,
         )
-        view = self._fit_box(view, bmin, bmax, aspect, proj)
+        corners = _box_corners(bmin, bmax)
+        if points is not None:
+            fit = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+            fit = fit[np.all(np.isfinite(fit), axis=1)]
+            corners = fit if len(fit) >= 2 else corners
+        view = self._best_elevation(view, corners, aspect, proj)
         self._home = (view, proj)
         self.reset(snap=snap)
 
-    def _fit_box(
-        self, view: _View, bmin: np.ndarray, bmax: np.ndarray, aspect: float, projection: str
+    #: Azimuths and elevations the home view may take instead of the preset's, when one
+    #: fills the view clearly better (a tall window shows a flat surface best from
+    #: higher up, its edges square to the screen).
+    HOME_AZIMUTHS = (-60.0, -75.0, -90.0)
+    HOME_ELEVATIONS = (30.0, 40.0, 50.0, 60.0, 70.0)
+
+    def _best_elevation(
+        self, view: _View, points: np.ndarray, aspect: float, projection: str
     ) -> _View:
-        """``view`` moved and zoomed so the box's projected outline fills ``view_region``.
+        """The fitted home view whose projected outline covers the most of the region.
+
+        The preset's direction stays unless another covers over 10% more.
+        """
+        best = self._fit_box(view, points, aspect, projection)
+        best_fill = self._fill(best, points, aspect)
+        choice, choice_fill = best, best_fill
+        for azimuth in self.HOME_AZIMUTHS:
+            for elevation in self.HOME_ELEVATIONS:
+                el = self._clamp_el(elevation)
+                turned = replace(view, azimuth=azimuth, elevation=el)
+                candidate = self._fit_box(turned, points, aspect, projection)
+                fill = self._fill(candidate, points, aspect)
+                if fill > choice_fill:
+                    choice, choice_fill = candidate, fill
+        return choice if choice_fill > 1.1 * best_fill else best
+
+    def _fill(self, view: _View, points: np.ndarray, aspect: float) -> float:
+        """Area of the points' projected convex hull over the free region's, in NDC."""
+        right, up, forward = self._basis_of(view)
+        rel = points - self._eye_of(view)
+        depth = rel @ forward
+        if not np.all(depth > 0):
+            return 0.0
+        ty = math.tan(math.radians(view.fov_y) / 2.0)
+        xy = np.column_stack([(rel @ right) / (depth * aspect * ty), (rel @ up) / (depth * ty)])
+        left, bottom, right_, top = self.view_region
+        region = 4.0 * (right_ - left) * (top - bottom)
+        return _hull_area(xy) / region if region > 0 else 0.0
+
+    def _fit_box(self, view: _View, corners: np.ndarray, aspect: float, projection: str) -> _View:
+        """``view`` moved and zoomed so the points' projected outline fills ``view_region``.
 
         The bounding sphere fit leaves a flat box small on screen (a third of a wide
-        picture); this fits the outline of the 8 projected corners instead, centred in the
+        picture); this fits the outline of the projected points instead, centred in the
         free region (the window less its panels), with a small margin. Perspective makes
         size depend on depth, so it iterates: shift the target by the outline's offset
         (in the target's depth plane), scale the distance by the outline's size.
         """
-        corners = np.array(
-            [
-                [x, y, z]
-                for x in (bmin[0], bmax[0])
-                for y in (bmin[1], bmax[1])
-                for z in (bmin[2], bmax[2])
-            ]
-        )
         left, bottom, right, top = self.view_region
-        margin = 0.06  # of the region's half-size, each side
+        margin = 0.04  # of the region's half-size, each side
         want = np.array([left + right - 1.0, bottom + top - 1.0])  # region centre in NDC
         half = (1.0 - margin) * np.array([right - left, top - bottom])  # region half-size
         if not np.all(half > 0):
@@ -634,7 +701,7 @@ class OrbitCamera:
             # The home target is shifted to fit its own view: other views fit afresh.
             goal = replace(goal, target=tuple(float(v) for v in 0.5 * (box[0] + box[1])))
             if name == "side":
-                goal = self._fit_box(goal, box[0], box[1], aspect, proj)
+                goal = self._fit_box(goal, _box_corners(*box), aspect, proj)
                 goal = replace(goal, distance=self._clamp_distance(goal.distance))
         self._goal = goal
         self._projection = proj

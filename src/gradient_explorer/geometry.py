@@ -128,7 +128,8 @@ def log_ticks(f_lo: float, f_hi: float, count: int = 5) -> np.ndarray:
     if not (math.isfinite(f_lo) and math.isfinite(f_hi)) or f_hi <= f_lo:
         return nice_ticks(f_lo, f_hi, count)
     count = max(int(count), 2)
-    ticks = [0.0] if f_lo <= 0.0 <= f_hi else []
+    # 0 where the range starts at or near it (a minimum of 0.02 still reads from 0).
+    ticks = [0.0] if f_lo <= 0.5 and f_hi >= 0.0 else []
     if f_hi >= 1.0:
         k_lo = max(0, math.ceil(math.log10(max(f_lo, 1.0)) - 1e-9))
         k_hi = math.floor(math.log10(f_hi) + 1e-9)

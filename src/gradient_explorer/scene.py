@@ -188,8 +188,9 @@ class SceneRenderer:
 
     def _axes(self, state: AppState, mvp: bytes, heights) -> list[Label]:
         surface = state.surface
-        key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain)
-        lines, labels = self._cached("axes", key, lambda: axes_geometry(surface, heights))
+        base = state.axes_base()
+        key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain, base)
+        lines, labels = self._cached("axes", key, lambda: axes_geometry(surface, heights, base))
         self.mesh.draw(mvp, lines, (0.75, 0.78, 0.85, 1.0), moderngl.LINES)
         return labels
 
@@ -223,16 +224,27 @@ class SceneRenderer:
         self._cache.clear()
 
 
-def axes_geometry(surface: Surface, heights) -> tuple[np.ndarray, list[Label]]:
-    """Line segments of the axes and their ticks, and the labels (world coordinates)."""
+def axes_geometry(
+    surface: Surface, heights, base_z: float | None = None
+) -> tuple[np.ndarray, list[Label]]:
+    """Line segments of the axes and their ticks, and the labels (world coordinates).
+
+    The x and y axes stand on ``base_z``: the floor's height (the default) where the floor
+    map is drawn, else just under the surface's edges where they run (see
+    :meth:`AppState.axes_base`), so no empty band sits under the surface. The f axis
+    runs from the lower of that and the bottom of the clip box to its top.
+    """
     (x0, x1), (y0, y1) = surface.domain
-    z0, z1 = heights.floor_z, heights.clip_hi
+    z0, z1 = heights.floor_z if base_z is None else base_z, heights.clip_hi
+    zf = min(z0, heights.clip_lo)
     extent = max(x1 - x0, y1 - y0)
     tick = 0.025 * extent
     lines, labels = [], []
-    # The floor's frame, and a height axis standing at its far corner.
-    lines += [(x0, y0, z0), (x1, y0, z0), (x0, y0, z0), (x0, y1, z0)]
-    lines += [(x0, y1, z0), (x0, y1, z1)]
+    # x along the front edge, y along the right one, f standing at the far left corner
+    # (and the left edge joining them): as in matplotlib's 3D axes, the y and f labels
+    # stand on opposite sides of the surface, so they never stack in one column.
+    lines += [(x0, y0, z0), (x1, y0, z0), (x1, y0, z0), (x1, y1, z0)]
+    lines += [(x0, y0, z0), (x0, y1, z0), (x0, y1, zf), (x0, y1, z1)]
     name, end, inner = 3, 2, 1  # label priorities: axis names, end ticks, the rest
     xs = nice_ticks(x0, x1)
     for k, v in enumerate(xs):
@@ -241,18 +253,20 @@ def axes_geometry(surface: Surface, heights) -> tuple[np.ndarray, list[Label]]:
         labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v), priority=rank))
     ys = nice_ticks(y0, y1)
     for k, v in enumerate(ys):
-        lines += [(x0, v, z0), (x0 - tick, v, z0)]
+        lines += [(x1, v, z0), (x1 + tick, v, z0)]
         rank = end if k in (0, len(ys) - 1) else inner
-        labels.append(Label((x0 - 3 * tick, v, z0), format_tick(v), priority=rank))
+        labels.append(Label((x1 + 3 * tick, v, z0), format_tick(v), priority=rank))
     # The f axis reads in values of f, at round numbers of f (decades on a log1p height).
-    fs, hs = height_ticks(heights.lo, heights.hi, surface.height_scale, surface.display)
+    fs, hs = height_ticks(
+        heights.lo, heights.hi, surface.height_scale, surface.display, limits=(zf, z1)
+    )
     for k, (f, h) in enumerate(zip(fs, hs, strict=True)):
         lines += [(x0, y1, h), (x0 - tick, y1, h)]
         rank = end if k in (0, len(fs) - 1) else inner
         labels.append(Label((x0 - 3 * tick, y1, h), format_tick(f), priority=rank))
     labels += [
-        Label(((x0 + x1) / 2, y0 - 7 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
-        Label((x0 - 7 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
+        Label(((x0 + x1) / 2, y0 - 5.5 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
+        Label((x1 + 5.5 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
         Label((x0 - 3 * tick, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
     ]
     return np.array(lines, dtype=np.float32), labels
@@ -316,13 +330,19 @@ def point_mesh(g: PointGeometry, surface: Surface):
 
 
 def height_ticks(
-    h_lo: float, h_hi: float, scale: float, display: str, count: int = 4
+    h_lo: float,
+    h_hi: float,
+    scale: float,
+    display: str,
+    count: int = 4,
+    limits: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Round values of f for the height axis over displayed heights [h_lo, h_hi].
 
     Returns ``(f values, their displayed heights)``. A linear height gets 1-2-5 steps of
     f; a log1p height gets 0 and decades of f (0, 1, 10, 100, ...) at their log1p
-    positions, so the axis never reads 6.39 or 402.
+    positions, so the axis never reads 6.39 or 402. Ticks stand within ``limits`` (the
+    axis's extent in displayed height; [h_lo, h_hi] if None).
     """
     with np.errstate(all="ignore"):
         f_lo, f_hi = (float(_height_to_f(h, scale, display)) for h in (h_lo, h_hi))
@@ -333,8 +353,9 @@ def height_ticks(
     else:
         fs = nice_ticks(f_lo, f_hi, count)
         hs = scale * fs
-    ok = np.isfinite(hs) & (hs >= min(h_lo, h_hi) - 1e-9 * abs(h_hi - h_lo))
-    ok &= hs <= max(h_lo, h_hi) + 1e-9 * abs(h_hi - h_lo)
+    a, b = sorted(limits if limits is not None else (h_lo, h_hi))
+    slack = 1e-9 * abs(h_hi - h_lo)
+    ok = np.isfinite(hs) & (hs >= a - slack) & (hs <= b + slack)
     return fs[ok], hs[ok]
 
 
