@@ -381,7 +381,7 @@ def test_frame_fits_box(bounds, aspect):
     # (the bounding sphere left a flat box at a third of a wide view).
     lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
     np.testing.assert_allclose((lo + hi) / 2, 0.0, atol=1e-4)
-    assert np.max(hi - lo) / 2 == pytest.approx(0.94, abs=1e-3)
+    assert np.max(hi - lo) / 2 == pytest.approx(1 - OrbitCamera.FRAME_MARGIN, abs=1e-3)
 
 
 @pytest.mark.parametrize("region", [(0.25, 0.05, 1.0, 1.0), (0.0, 0.0, 0.5, 1.0)])

@@ -131,6 +131,31 @@ def _box_corners(bmin: np.ndarray, bmax: np.ndarray) -> np.ndarray:
     return np.array([[x, y, z] for x in xs for y in ys for z in zs], dtype=np.float64)
 
 
+def _centre(p: np.ndarray, depth: np.ndarray, lo: float, hi: float, want: float) -> float:
+    """The eye offset in ``[lo, hi]`` centring ``(p - offset) / depth`` on ``want``.
+
+    The outline's middle, ``(max + min) / 2`` of the projected coordinates, falls as the
+    offset grows: bisection finds where it meets ``want`` (an end if it never does).
+    """
+    lo, hi = min(lo, hi), max(lo, hi)
+
+    def middle(offset: float) -> float:
+        q = (p - offset) / depth
+        return 0.5 * (float(q.max()) + float(q.min())) - want
+
+    if middle(lo) <= 0.0:
+        return lo
+    if middle(hi) >= 0.0:
+        return hi
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if middle(mid) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
 def _hull_area(xy: np.ndarray) -> float:
     """Area of the convex hull of 2D points (Andrew's monotone chain, shoelace)."""
     pts = sorted({(float(x), float(y)) for x, y in xy})
@@ -218,6 +243,7 @@ class OrbitCamera:
         # aspect are unchanged (a frame draws and picks with the same matrices).
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._scene_box: tuple[np.ndarray, np.ndarray] | None = None
+        self._fit_points: np.ndarray | None = None  # what frame() fitted the home view to
         # The part of the viewport the picture may use (left, bottom, right, top as
         # fractions); the app narrows it to what its panels leave free.
         self.view_region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
@@ -551,9 +577,13 @@ class OrbitCamera:
             fit = np.asarray(points, dtype=np.float64).reshape(-1, 3)
             fit = fit[np.all(np.isfinite(fit), axis=1)]
             corners = fit if len(fit) >= 2 else corners
+        self._fit_points = corners
         view = self._best_elevation(view, corners, aspect, proj)
         self._home = (view, proj)
         self.reset(snap=snap)
+
+    #: Room left around the fitted outline, as a fraction of the region's half-size.
+    FRAME_MARGIN = 0.04
 
     #: Azimuths and elevations the home view may take instead of the preset's, when one
     #: fills the view clearly better (a tall window shows a flat surface best from
@@ -599,44 +629,47 @@ class OrbitCamera:
 
         The bounding sphere fit leaves a flat box small on screen (a third of a wide
         picture); this fits the outline of the projected points instead, centred in the
-        free region (the window less its panels), with a small margin. Perspective makes
-        size depend on depth, so it iterates: shift the target by the outline's offset
-        (in the target's depth plane), scale the distance by the outline's size.
+        free region (the window less its panels), with a small margin.
+
+        For a perspective view of fixed direction it is exact, in closed form: each side
+        of the region is a plane through the eye, ``n . (p - eye) >= 0`` for every point
+        ``p``. In camera coordinates (eye = a right + b up + c forward), the left and right
+        planes bound ``c`` by ``(k_left + k_right) / (width * tan_x)`` (``k`` the smallest
+        ``n . p``), top and bottom likewise; the eye goes as far forward as both allow,
+        then sideways where the outline is centred. An orthographic view is left as is.
         """
+        if projection != "perspective":
+            return view
         left, bottom, right, top = self.view_region
-        margin = 0.04  # of the region's half-size, each side
-        want = np.array([left + right - 1.0, bottom + top - 1.0])  # region centre in NDC
-        half = (1.0 - margin) * np.array([right - left, top - bottom])  # region half-size
-        if not np.all(half > 0):
+        margin = self.FRAME_MARGIN
+        # The region in NDC, shrunk about its centre by the margin.
+        cx, cy = left + right - 1.0, bottom + top - 1.0
+        hx, hy = (1.0 - margin) * (right - left), (1.0 - margin) * (top - bottom)
+        if not (hx > 0 and hy > 0) or len(corners) < 2:
             return view
         ty = math.tan(math.radians(view.fov_y) / 2.0)
         tx = aspect * ty
-        target = np.array(view.target, dtype=np.float64)
-        distance = view.distance
         r_vec, u_vec, f_vec = self._basis_of(view)
-        offset = self._offset_dir(view)
-        for _ in range(80):
-            eye = target + distance * offset
-            rel = corners - eye
-            depth = rel @ f_vec
-            if projection == "orthographic" or not np.all(depth > 1e-6 * distance):
-                if projection != "orthographic":
-                    distance *= 1.5  # a corner behind the eye: back off and try again
-                    continue
-                depth = np.full(len(corners), distance)
-            nx = (rel @ r_vec) / (depth * tx)
-            ny = (rel @ u_vec) / (depth * ty)
-            centre = np.array([nx.max() + nx.min(), ny.max() + ny.min()]) / 2.0
-            size = np.array([nx.max() - nx.min(), ny.max() - ny.min()]) / 2.0
-            scale = float(np.max(size / half))
-            shift = centre - want
-            target = target + distance * (shift[0] * tx * r_vec + shift[1] * ty * u_vec)
-            distance *= scale
-            if abs(scale - 1.0) < 1e-6 and np.all(np.abs(shift) < 1e-6):
-                break
-        if not (np.all(np.isfinite(target)) and math.isfinite(distance) and distance > 0):
+        # Points in camera axes (right, up, forward), relative to the world origin.
+        pr, pu, pf = corners @ r_vec, corners @ u_vec, corners @ f_vec
+        x0, x1 = (cx - hx) * tx, (cx + hx) * tx  # ndc_x * tan_x at the region's sides
+        y0, y1 = (cy - hy) * ty, (cy + hy) * ty
+        k_left, k_right = np.min(pr - x0 * pf), np.min(x1 * pf - pr)
+        k_bottom, k_top = np.min(pu - y0 * pf), np.min(y1 * pf - pu)
+        c = min((k_left + k_right) / (x1 - x0), (k_bottom + k_top) / (y1 - y0))
+        depth_of = pf - c
+        if not np.all(depth_of > 0):
             return view
-        return replace(view, target=tuple(float(v) for v in target), distance=distance)
+        # Sideways, anywhere in [lo, hi] fits; centre the outline on the region there.
+        a = _centre(pr, depth_of, x1 * c - k_right, k_left + x0 * c, cx * tx)
+        b = _centre(pu, depth_of, y1 * c - k_top, k_bottom + y0 * c, cy * ty)
+        eye = a * r_vec + b * u_vec + c * f_vec
+        # The target: on the view axis at the depth of the points' middle.
+        depth = 0.5 * (float(np.max(pf)) + float(np.min(pf))) - c
+        if not (depth > 0 and np.all(np.isfinite(eye))):
+            return view
+        target = eye + depth * f_vec
+        return replace(view, target=tuple(float(v) for v in target), distance=float(depth))
 
     @staticmethod
     def _fit_distance(radius: float, aspect: float, fov_y: float) -> float:
@@ -697,11 +730,12 @@ class OrbitCamera:
             distance=self._clamp_distance(distance),
             fov_y=home.fov_y,
         )
-        if box is not None and name != "three_quarter":
-            # The home target is shifted to fit its own view: other views fit afresh.
+        if box is not None:
+            # The home view is fitted from its own direction: the presets fit afresh.
             goal = replace(goal, target=tuple(float(v) for v in 0.5 * (box[0] + box[1])))
-            if name == "side":
-                goal = self._fit_box(goal, _box_corners(*box), aspect, proj)
+            if name != "top":
+                points = self._fit_points if self._fit_points is not None else _box_corners(*box)
+                goal = self._fit_box(goal, points, aspect, proj)
                 goal = replace(goal, distance=self._clamp_distance(goal.distance))
         self._goal = goal
         self._projection = proj

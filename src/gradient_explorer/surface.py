@@ -423,7 +423,8 @@ class Surface:
         d = d[np.isfinite(d)]
         if d.size < 2:
             return 1.0
-        lo, hi = np.percentile(d, [2.0, 98.0])
+        with np.errstate(under="ignore"):  # f of 1e-300 interpolates below the floats
+            lo, hi = (float(v) for v in np.percentile(d, [2.0, 98.0]))
         extent = max(x1 - x0, y1 - y0)
         span = hi - lo
         if not np.isfinite(span) or span <= 1e-12 * max(abs(lo), abs(hi)) or span == 0:
