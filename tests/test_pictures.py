@@ -323,3 +323,33 @@ def test_status_line_says_playing_while_balls_roll(tmp_path, monkeypatch):
         assert "paused" in status()
     finally:
         h.close()
+
+
+@pytest.mark.gl
+def test_point_panel_at_the_saddle_centre_shows_no_negative_zero(tmp_path, monkeypatch):
+    pytest.importorskip("moderngl_window.context.headless")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
+    from harness import AppHarness
+
+    from gradient_explorer.ui import panels
+
+    texts: list[str] = []
+    for name in ("text", "text_colored"):
+        original = getattr(panels.imgui, name)
+
+        def spy(*args, _original=original):
+            texts.extend(a for a in args if isinstance(a, str))
+            return _original(*args)
+
+        monkeypatch.setattr(panels.imgui, name, spy)
+    h = AppHarness((800, 600), "saddle", samples=0, screenshot_dir=tmp_path)
+    try:
+        # grad f = (2x, -2y): -0.0 in y at the centre.
+        assert str(h.state.surface.gradient(np.array([0.0, 0.0]))[1]) == "-0.0"
+        h.state.point = (0.0, -0.0)
+        texts.clear()
+        h.frame()
+        assert "grad f = (0, 0)" in texts
+        assert not [t for t in texts if NEGATIVE_ZERO.search(t)]
+    finally:
+        h.close()

@@ -90,7 +90,7 @@ def draw_curve_panel(state) -> bool:
             cs.x = float(x)
             changed = True
         r = readout(curve, cs.x)
-        imgui.text(f"f   = {r.f:.6g}" if math.isfinite(r.f) else "f   undefined")
+        imgui.text(f"f   = {format_number(r.f, '.6g')}" if math.isfinite(r.f) else "f   undefined")
         imgui.text_colored((1.0, 0.55, 0.08, 1.0), f"f'  = {format_derivative(r.fp)}")
         imgui.text(f"f'' = {format_derivative(r.fpp)}")
         # -- play
@@ -123,9 +123,9 @@ def draw_curve_panel(state) -> bool:
                 cs.playing = False
                 changed = True
             imgui.same_line()
-            imgui.text_colored(color, f"x = {sp.x:.6g}: {sp.kind}")
+            imgui.text_colored(color, f"x = {format_number(sp.x, '.6g')}: {sp.kind}")
             if imgui.is_item_hovered():
-                imgui.set_tooltip(f"{sp.detail}\nf = {sp.f:.6g}")
+                imgui.set_tooltip(f"{sp.detail}\nf = {format_number(sp.f, '.6g')}")
     finally:
         imgui.end()
     return changed
