@@ -598,18 +598,19 @@ class OrbitCamera:
 
         The preset's direction stays unless another covers over 10% more.
         """
-        best = self._fit_box(view, points, aspect, projection)
+        best = self._fit_box(view, points, aspect, projection, centre=False)
         best_fill = self._fill(best, points, aspect)
         choice, choice_fill = best, best_fill
         for azimuth in self.HOME_AZIMUTHS:
             for elevation in self.HOME_ELEVATIONS:
                 el = self._clamp_el(elevation)
                 turned = replace(view, azimuth=azimuth, elevation=el)
-                candidate = self._fit_box(turned, points, aspect, projection)
+                candidate = self._fit_box(turned, points, aspect, projection, centre=False)
                 fill = self._fill(candidate, points, aspect)
                 if fill > choice_fill:
                     choice, choice_fill = candidate, fill
-        return choice if choice_fill > 1.1 * best_fill else best
+        chosen = choice if choice_fill > 1.1 * best_fill else best
+        return self._fit_box(chosen, points, aspect, projection)
 
     def _fill(self, view: _View, points: np.ndarray, aspect: float) -> float:
         """Area of the points' projected convex hull over the free region's, in NDC."""
@@ -624,7 +625,14 @@ class OrbitCamera:
         region = 4.0 * (right_ - left) * (top - bottom)
         return _hull_area(xy) / region if region > 0 else 0.0
 
-    def _fit_box(self, view: _View, corners: np.ndarray, aspect: float, projection: str) -> _View:
+    def _fit_box(
+        self,
+        view: _View,
+        corners: np.ndarray,
+        aspect: float,
+        projection: str,
+        centre: bool = True,
+    ) -> _View:
         """``view`` moved and zoomed so the points' projected outline fills ``view_region``.
 
         The bounding sphere fit leaves a flat box small on screen (a third of a wide
@@ -661,8 +669,12 @@ class OrbitCamera:
         if not np.all(depth_of > 0):
             return view
         # Sideways, anywhere in [lo, hi] fits; centre the outline on the region there.
-        a = _centre(pr, depth_of, x1 * c - k_right, k_left + x0 * c, cx * tx)
-        b = _centre(pu, depth_of, y1 * c - k_top, k_bottom + y0 * c, cy * ty)
+        if centre:
+            a = _centre(pr, depth_of, x1 * c - k_right, k_left + x0 * c, cx * tx)
+            b = _centre(pu, depth_of, y1 * c - k_top, k_bottom + y0 * c, cy * ty)
+        else:  # the middle of what fits: nearly centred, a cheap first look
+            a = 0.5 * ((k_left + x0 * c) + (x1 * c - k_right))
+            b = 0.5 * ((k_bottom + y0 * c) + (y1 * c - k_top))
         eye = a * r_vec + b * u_vec + c * f_vec
         # The target: on the view axis at the depth of the points' middle.
         depth = 0.5 * (float(np.max(pf)) + float(np.min(pf))) - c
