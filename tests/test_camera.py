@@ -375,17 +375,36 @@ RASTRIGIN = ((-5.12, -5.12, 0.0), (5.12, 5.12, 8.0))
 def test_frame_fits_box(bounds, aspect):
     cam = OrbitCamera()
     cam.frame(*bounds, aspect=aspect, snap=True)
-    np.testing.assert_allclose(cam.target, np.mean(bounds, axis=0))
     pts = np.array([ndc(cam, c, aspect) for c in box_corners(*bounds)])
     assert np.all(np.abs(pts) <= 1.0)
-    assert np.max(np.abs(pts[:, :2])) > 0.5  # fits, not lost in the middle
+    # The projected outline is centred and fills the view along one side, to the margin
+    # (the bounding sphere left a flat box at a third of a wide view).
+    lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+    np.testing.assert_allclose((lo + hi) / 2, 0.0, atol=1e-4)
+    assert np.max(hi - lo) / 2 == pytest.approx(1 - OrbitCamera.FRAME_MARGIN, abs=1e-3)
+
+
+@pytest.mark.parametrize("region", [(0.25, 0.05, 1.0, 1.0), (0.0, 0.0, 0.5, 1.0)])
+def test_frame_fits_the_free_region(region):
+    cam = OrbitCamera(projection="orthographic")  # the home view is perspective anyway
+    cam.view_region = region
+    cam.frame(*BANANA, aspect=16 / 9, snap=True)
+    pts = np.array([ndc(cam, c, 16 / 9) for c in box_corners(*BANANA)])[:, :2]
+    left, bottom, right, top = (2 * v - 1 for v in region)
+    assert pts[:, 0].min() >= left - 1e-6 and pts[:, 0].max() <= right + 1e-6
+    assert pts[:, 1].min() >= bottom - 1e-6 and pts[:, 1].max() <= top + 1e-6
+    assert cam.at_home()
+    cam.orbit(10, 0)
+    assert not cam.at_home()
 
 
 def test_frame_eases_unless_snapped():
     cam = OrbitCamera()
     cam.frame(*RASTRIGIN)
     assert cam.moving
-    assert cam.get_state()["target"] == [0.0, 0.0, 4.0]
+    goal = cam.get_state()["target"]
+    cam.snap()
+    assert cam.get_state()["target"] == goal
 
 
 @settings(max_examples=60, deadline=None)

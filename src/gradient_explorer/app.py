@@ -27,6 +27,7 @@ from gradient_explorer.controller import OrbitController
 from gradient_explorer.curve_mode import active_curve
 from gradient_explorer.curve_mode import advance as curve_advance
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.formatting import format_numbers
 from gradient_explorer.gl import check_version
 from gradient_explorer.interaction import Interaction
 from gradient_explorer.scene import SceneRenderer
@@ -141,6 +142,7 @@ class ExplorerApp(mglw.WindowConfig):
         self._action_repeat = getattr(keys, "ACTION_REPEAT", None)
         self._mouse = (0.0, 0.0)
         self._released = False
+        self._framed_for = None  # (free region, aspect) the home view was last fitted to
         self.last_frame: np.ndarray | None = None  # kept only when a screenshot is due
         self.last_screenshot: Path | None = None
         self.exit_after = _env_float("GRADIENT_EXPLORER_EXIT_AFTER")
@@ -179,6 +181,35 @@ class ExplorerApp(mglw.WindowConfig):
             return  # minimised: keep the last good geometry
         self.interaction.set_view((0, 0, *buffer), buffer, ratio)
         self.ui.aspect = buffer[0] / buffer[1]
+
+    def _fit_free_region(self, buffer: tuple[int, int]) -> None:
+        """Frame the surface in the part of the window the panels leave free.
+
+        The panels' widths are known once they are drawn; when they (or the aspect)
+        change and the camera is still at its home view, the home view is fitted again,
+        eased. A view the user has orbited or zoomed is left alone.
+        """
+        state = self.state
+        width, height = buffer
+        left, right = state.view.insets
+        status = 2.0 * 13.0 * self.imgui_input.ui_scale  # the status line along the bottom
+        region = (
+            min(max(left / width, 0.0), 0.6),
+            min(max(status / height, 0.0), 0.3),
+            max(min(1.0 - right / width, 1.0), 0.4),
+            1.0,
+        )
+        key = (region, width / height)
+        if key == self._framed_for or state.mode == "curve" or state.surface.dim != 2:
+            return
+        first = self._framed_for is None
+        self._framed_for = key
+        camera = state.camera
+        at_home = camera.at_home()
+        camera.view_region = region
+        if at_home:
+            lo, hi = state.scene_bounds()
+            camera.frame(lo, hi, width / height, snap=first, points=state.framing_points())
 
     # ------------------------------------------------------------------ frame
 
@@ -222,6 +253,7 @@ class ExplorerApp(mglw.WindowConfig):
         scale = imgui.get_io().display_framebuffer_scale.x or 1.0
         draw_race_legend(state.descent, size, state.view.insets[1] / scale)  # left of panels
         panels.draw_panels(state, ui)
+        self._fit_free_region(buffer)
         self._draw_session_window()
         imgui.render()
         self.imgui_renderer.render(imgui.get_draw_data(), fbo)
@@ -437,7 +469,7 @@ class ExplorerApp(mglw.WindowConfig):
         state = self.state
         state.descent.drop_ball(state.surface, xy)
         state.descent.playing = True
-        self.ui.say(f"ball dropped at ({xy[0]:.3g}, {xy[1]:.3g})")
+        self.ui.say(f"ball dropped at {format_numbers(xy, '.3g')}")
 
     def on_mouse_position_event(self, x: float, y: float, dx: float, dy: float) -> None:
         self._mouse = (x, y)

@@ -87,7 +87,11 @@ def gl_bytes(matrix: np.ndarray) -> bytes:
     m = np.asarray(matrix, dtype=np.float64)
     if m.shape != (4, 4):
         raise UsageError(f"expected a 4x4 matrix, got shape {m.shape}")
-    # Column-major storage of M is the C-order storage of M.T.
+    # Entries past float32 (a scene whose size overflows it) are clamped to its largest
+    # finite value: the cast would make them inf and warn. Column-major storage of M is
+    # the C-order storage of M.T.
+    big = float(np.finfo(np.float32).max)
+    m = np.clip(m, -big, big)
     with np.errstate(under="ignore"):  # tiny entries flush to 0 in float32: harmless
         return np.ascontiguousarray(m.T, dtype=np.float32).tobytes()
 
@@ -119,6 +123,60 @@ def _vec3(value: Any, name: str) -> tuple[float, float, float]:
         raise UsageError(f"camera {name} must have 3 components, got {len(value)}")
     x, y, z = (_finite_float(v, name) for v in value)
     return (x, y, z)
+
+
+def _box_corners(bmin: np.ndarray, bmax: np.ndarray) -> np.ndarray:
+    """The 8 corners of a box, (8, 3)."""
+    xs, ys, zs = zip(bmin, bmax, strict=True)
+    return np.array([[x, y, z] for x in xs for y in ys for z in zs], dtype=np.float64)
+
+
+def _centre(p: np.ndarray, depth: np.ndarray, lo: float, hi: float, want: float) -> float:
+    """The eye offset in ``[lo, hi]`` centring ``(p - offset) / depth`` on ``want``.
+
+    The outline's middle, ``(max + min) / 2`` of the projected coordinates, falls as the
+    offset grows: bisection finds where it meets ``want`` (an end if it never does).
+    """
+    lo, hi = min(lo, hi), max(lo, hi)
+
+    def middle(offset: float) -> float:
+        q = (p - offset) / depth
+        return 0.5 * (float(q.max()) + float(q.min())) - want
+
+    if middle(lo) <= 0.0:
+        return lo
+    if middle(hi) >= 0.0:
+        return hi
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if middle(mid) > 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _hull_area(xy: np.ndarray) -> float:
+    """Area of the convex hull of 2D points (Andrew's monotone chain, shoelace)."""
+    pts = sorted({(float(x), float(y)) for x, y in xy})
+    if len(pts) < 3:
+        return 0.0
+
+    def half(seq):
+        chain: list[tuple[float, float]] = []
+        for p in seq:
+            while len(chain) >= 2:
+                (ax, ay), (bx, by) = chain[-2], chain[-1]
+                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > 0:
+                    break
+                chain.pop()
+            chain.append(p)
+        return chain
+
+    hull = half(pts)[:-1] + half(reversed(pts))[:-1]
+    x = np.array([p[0] for p in hull])
+    y = np.array([p[1] for p in hull])
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def _nearest_turn(angle: float, reference: float) -> float:
@@ -185,6 +243,10 @@ class OrbitCamera:
         # aspect are unchanged (a frame draws and picks with the same matrices).
         self._cache: dict[str, tuple[tuple, np.ndarray]] = {}
         self._scene_box: tuple[np.ndarray, np.ndarray] | None = None
+        self._fit_points: np.ndarray | None = None  # what frame() fitted the home view to
+        # The part of the viewport the picture may use (left, bottom, right, top as
+        # fractions); the app narrows it to what its panels leave free.
+        self.view_region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
         self._projection = "perspective"
         view = self._validated_view(
             {
@@ -469,6 +531,7 @@ class OrbitCamera:
         aspect: float = 1.0,
         *,
         snap: bool = False,
+        points: np.ndarray | None = None,
     ) -> None:
         """Aim at a box: it becomes the scene (near/far, zoom limits) and the home view.
 
@@ -483,6 +546,9 @@ class OrbitCamera:
             Viewport width / height, so a tall narrow view also fits the box.
         snap : bool
             Jump there instead of easing.
+        points : ndarray (n, 3), optional
+            What the home view must show, inside the box (the surface as drawn); the
+            box's corners if None. Their projected outline fills ``view_region``.
         """
         bmin = np.array(_vec3(bounds_min, "bounds_min"))
         bmax = np.array(_vec3(bounds_max, "bounds_max"))
@@ -506,8 +572,116 @@ class OrbitCamera:
             distance=self._fit_distance(radius, aspect, self._goal.fov_y),
             fov_y=self._goal.fov_y,
         )
+        corners = _box_corners(bmin, bmax)
+        if points is not None:
+            fit = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+            fit = fit[np.all(np.isfinite(fit), axis=1)]
+            corners = fit if len(fit) >= 2 else corners
+        self._fit_points = corners
+        view = self._best_elevation(view, corners, aspect, proj)
         self._home = (view, proj)
         self.reset(snap=snap)
+
+    #: Room left around the fitted outline, as a fraction of the region's half-size.
+    FRAME_MARGIN = 0.04
+
+    #: Azimuths and elevations the home view may take instead of the preset's, when one
+    #: fills the view clearly better (a tall window shows a flat surface best from
+    #: higher up, its edges square to the screen).
+    HOME_AZIMUTHS = (-60.0, -75.0, -90.0)
+    HOME_ELEVATIONS = (30.0, 40.0, 50.0, 60.0, 70.0)
+
+    def _best_elevation(
+        self, view: _View, points: np.ndarray, aspect: float, projection: str
+    ) -> _View:
+        """The fitted home view whose projected outline covers the most of the region.
+
+        The preset's direction stays unless another covers over 10% more.
+        """
+        best = self._fit_box(view, points, aspect, projection, centre=False)
+        best_fill = self._fill(best, points, aspect)
+        choice, choice_fill = best, best_fill
+        for azimuth in self.HOME_AZIMUTHS:
+            for elevation in self.HOME_ELEVATIONS:
+                el = self._clamp_el(elevation)
+                turned = replace(view, azimuth=azimuth, elevation=el)
+                candidate = self._fit_box(turned, points, aspect, projection, centre=False)
+                fill = self._fill(candidate, points, aspect)
+                if fill > choice_fill:
+                    choice, choice_fill = candidate, fill
+        chosen = choice if choice_fill > 1.1 * best_fill else best
+        return self._fit_box(chosen, points, aspect, projection)
+
+    def _fill(self, view: _View, points: np.ndarray, aspect: float) -> float:
+        """Area of the points' projected convex hull over the free region's, in NDC."""
+        right, up, forward = self._basis_of(view)
+        rel = points - self._eye_of(view)
+        depth = rel @ forward
+        if not np.all(depth > 0):
+            return 0.0
+        ty = math.tan(math.radians(view.fov_y) / 2.0)
+        xy = np.column_stack([(rel @ right) / (depth * aspect * ty), (rel @ up) / (depth * ty)])
+        left, bottom, right_, top = self.view_region
+        region = 4.0 * (right_ - left) * (top - bottom)
+        return _hull_area(xy) / region if region > 0 else 0.0
+
+    def _fit_box(
+        self,
+        view: _View,
+        corners: np.ndarray,
+        aspect: float,
+        projection: str,
+        centre: bool = True,
+    ) -> _View:
+        """``view`` moved and zoomed so the points' projected outline fills ``view_region``.
+
+        The bounding sphere fit leaves a flat box small on screen (a third of a wide
+        picture); this fits the outline of the projected points instead, centred in the
+        free region (the window less its panels), with a small margin.
+
+        For a perspective view of fixed direction it is exact, in closed form: each side
+        of the region is a plane through the eye, ``n . (p - eye) >= 0`` for every point
+        ``p``. In camera coordinates (eye = a right + b up + c forward), the left and right
+        planes bound ``c`` by ``(k_left + k_right) / (width * tan_x)`` (``k`` the smallest
+        ``n . p``), top and bottom likewise; the eye goes as far forward as both allow,
+        then sideways where the outline is centred. An orthographic view is left as is.
+        """
+        if projection != "perspective":
+            return view
+        left, bottom, right, top = self.view_region
+        margin = self.FRAME_MARGIN
+        # The region in NDC, shrunk about its centre by the margin.
+        cx, cy = left + right - 1.0, bottom + top - 1.0
+        hx, hy = (1.0 - margin) * (right - left), (1.0 - margin) * (top - bottom)
+        if not (hx > 0 and hy > 0) or len(corners) < 2:
+            return view
+        ty = math.tan(math.radians(view.fov_y) / 2.0)
+        tx = aspect * ty
+        r_vec, u_vec, f_vec = self._basis_of(view)
+        # Points in camera axes (right, up, forward), relative to the world origin.
+        pr, pu, pf = corners @ r_vec, corners @ u_vec, corners @ f_vec
+        x0, x1 = (cx - hx) * tx, (cx + hx) * tx  # ndc_x * tan_x at the region's sides
+        y0, y1 = (cy - hy) * ty, (cy + hy) * ty
+        k_left, k_right = np.min(pr - x0 * pf), np.min(x1 * pf - pr)
+        k_bottom, k_top = np.min(pu - y0 * pf), np.min(y1 * pf - pu)
+        c = min((k_left + k_right) / (x1 - x0), (k_bottom + k_top) / (y1 - y0))
+        depth_of = pf - c
+        if not np.all(depth_of > 0):
+            return view
+        # Sideways, anywhere in [lo, hi] fits; centre the outline on the region there.
+        if centre:
+            a = _centre(pr, depth_of, x1 * c - k_right, k_left + x0 * c, cx * tx)
+            b = _centre(pu, depth_of, y1 * c - k_top, k_bottom + y0 * c, cy * ty)
+        else:  # the middle of what fits: nearly centred, a cheap first look
+            a = 0.5 * ((k_left + x0 * c) + (x1 * c - k_right))
+            b = 0.5 * ((k_bottom + y0 * c) + (y1 * c - k_top))
+        eye = a * r_vec + b * u_vec + c * f_vec
+        # The target: on the view axis at the depth of the points' middle.
+        depth = 0.5 * (float(np.max(pf)) + float(np.min(pf))) - c
+        if not (depth > 0 and np.all(np.isfinite(eye))):
+            return view
+        target = eye + depth * f_vec
+        return replace(view, target=tuple(float(v) for v in target), distance=float(depth))
 
     @staticmethod
     def _fit_distance(radius: float, aspect: float, fov_y: float) -> float:
@@ -515,6 +689,15 @@ class OrbitCamera:
         half_x = math.atan(aspect * math.tan(half_y))
         # A sphere of radius R fits a cone of half-angle a at distance R / sin(a).
         return 1.05 * radius / math.sin(min(half_x, half_y))
+
+    def at_home(self) -> bool:
+        """Whether the goal is the home view (nothing orbited, zoomed or panned since)."""
+        view, proj = self._home
+        g = self._goal
+        return (
+            proj == self._projection
+            and replace(g, azimuth=_nearest_turn(g.azimuth, view.azimuth)) == view
+        )
 
     @_underflow_ok
     def reset(self, *, snap: bool = False) -> None:
@@ -552,13 +735,21 @@ class OrbitCamera:
             half_h = 1.05 * max(half[1], half[0] / aspect)
             if half_h > 0:
                 distance = half_h / math.tan(math.radians(home.fov_y) / 2.0)
-        self._goal = _View(
+        goal = _View(
             target=home.target,
             azimuth=_nearest_turn(az, self._goal.azimuth),
             elevation=self._clamp_el(el),
             distance=self._clamp_distance(distance),
             fov_y=home.fov_y,
         )
+        if box is not None:
+            # The home view is fitted from its own direction: the presets fit afresh.
+            goal = replace(goal, target=tuple(float(v) for v in 0.5 * (box[0] + box[1])))
+            if name != "top":
+                points = self._fit_points if self._fit_points is not None else _box_corners(*box)
+                goal = self._fit_box(goal, points, aspect, proj)
+                goal = replace(goal, distance=self._clamp_distance(goal.distance))
+        self._goal = goal
         self._projection = proj
         if snap:
             self.snap()

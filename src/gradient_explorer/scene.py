@@ -14,10 +14,17 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.camera import gl_bytes
-from gradient_explorer.geometry import arrow_mesh, format_tick, nice_ticks, sphere_mesh
+from gradient_explorer.formatting import format_number
+from gradient_explorer.geometry import (
+    arrow_mesh,
+    format_tick,
+    log_ticks,
+    nice_ticks,
+    sphere_mesh,
+)
 from gradient_explorer.palette import ARROW_COLOR, POINT_COLOR
 from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.surface import FLOAT32_MAX, Surface
 from gradient_explorer.visuals.field_visual import FieldVisual, NormalsVisual, field_length_scale
 from gradient_explorer.visuals.mesh_visual import MeshVisual
 from gradient_explorer.visuals.slice_visual import draw_slice
@@ -28,6 +35,9 @@ from gradient_explorer.visuals.surface_visual import (
     surface_uniforms,
 )
 
+#: float32's smallest normal number: a GPU value under it is 0 or loses its digits.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
 
 @dataclass(frozen=True)
 class Label:
@@ -36,6 +46,7 @@ class Label:
     position: tuple[float, float, float]
     text: str
     color: tuple[float, float, float, float] = (0.85, 0.87, 0.92, 1.0)
+    priority: int = 0  # which labels stay when they would overlap: higher first
 
 
 @dataclass(frozen=True)
@@ -178,8 +189,9 @@ class SceneRenderer:
 
     def _axes(self, state: AppState, mvp: bytes, heights) -> list[Label]:
         surface = state.surface
-        key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain)
-        lines, labels = self._cached("axes", key, lambda: axes_geometry(surface, heights))
+        base = state.axes_base()
+        key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain, base)
+        lines, labels = self._cached("axes", key, lambda: axes_geometry(surface, heights, base))
         self.mesh.draw(mvp, lines, (0.75, 0.78, 0.85, 1.0), moderngl.LINES)
         return labels
 
@@ -213,32 +225,85 @@ class SceneRenderer:
         self._cache.clear()
 
 
-def axes_geometry(surface: Surface, heights) -> tuple[np.ndarray, list[Label]]:
-    """Line segments of the axes and their ticks, and the labels (world coordinates)."""
+def axes_geometry(
+    surface: Surface, heights, base_z: float | None = None
+) -> tuple[np.ndarray, list[Label]]:
+    """Line segments of the axes and their ticks, and the labels (world coordinates).
+
+    The x and y axes stand on ``base_z``: the floor's height (the default) where the floor
+    map is drawn, else just under the surface's edges where they run (see
+    :meth:`AppState.axes_base`), so no empty band sits under the surface. The f axis
+    runs from the lower of that and the bottom of the clip box to its top.
+    """
     (x0, x1), (y0, y1) = surface.domain
-    z0, z1 = heights.floor_z, heights.clip_hi
+    z0, z1 = heights.floor_z if base_z is None else base_z, heights.clip_hi
+    zf = min(z0, heights.clip_lo)
     extent = max(x1 - x0, y1 - y0)
     tick = 0.025 * extent
     lines, labels = [], []
-    # The floor's frame, and a height axis standing at its far corner.
-    lines += [(x0, y0, z0), (x1, y0, z0), (x0, y0, z0), (x0, y1, z0)]
-    lines += [(x0, y1, z0), (x0, y1, z1)]
-    for v in nice_ticks(x0, x1):
+    # x along the front edge, y along the right one, f standing at the far left corner
+    # (and the left edge joining them): as in matplotlib's 3D axes, the y and f labels
+    # stand on opposite sides of the surface, so they never stack in one column.
+    lines += [(x0, y0, z0), (x1, y0, z0), (x1, y0, z0), (x1, y1, z0)]
+    lines += [(x0, y0, z0), (x0, y1, z0), (x0, y1, zf), (x0, y1, z1)]
+    name, end, inner = 3, 2, 1  # label priorities: axis names, end ticks, the rest
+    xs = nice_ticks(x0, x1)
+    for k, v in enumerate(xs):
         lines += [(v, y0, z0), (v, y0 - tick, z0)]
-        labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v)))
-    for v in nice_ticks(y0, y1):
-        lines += [(x0, v, z0), (x0 - tick, v, z0)]
-        labels.append(Label((x0 - 3 * tick, v, z0), format_tick(v)))
-    for h in nice_ticks(heights.lo, heights.hi, 4):
+        rank = end if k in (0, len(xs) - 1) else inner
+        labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v), priority=rank))
+    ys = nice_ticks(y0, y1)
+    for k, v in enumerate(ys):
+        lines += [(x1, v, z0), (x1 + tick, v, z0)]
+        rank = end if k in (0, len(ys) - 1) else inner
+        labels.append(Label((x1 + 3 * tick, v, z0), format_tick(v), priority=rank))
+    # The f axis reads in values of f, at round numbers of f (decades on a log1p height).
+    fs, hs = height_ticks(
+        heights.lo, heights.hi, surface.height_scale, surface.display, limits=(zf, z1)
+    )
+    for k, (f, h) in enumerate(zip(fs, hs, strict=True)):
         lines += [(x0, y1, h), (x0 - tick, y1, h)]
-        value = _height_to_f(h, surface.height_scale, surface.display)
-        labels.append(Label((x0 - 3 * tick, y1, h), format_tick(float(f"{value:.3g}"))))
+        rank = end if k in (0, len(fs) - 1) else inner
+        labels.append(Label((x0 - 3 * tick, y1, h), format_tick(f), priority=rank))
     labels += [
-        Label(((x0 + x1) / 2, y0 - 7 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0)),
-        Label((x0 - 7 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0)),
-        Label((x0, y1, z1 + 2 * tick), "f", (0.6, 0.75, 1.0, 1.0)),
+        Label(((x0 + x1) / 2, y0 - 5.5 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
+        Label((x1 + 5.5 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
+        Label((x0 - 3 * tick, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
     ]
     return np.array(lines, dtype=np.float32), labels
+
+
+def drawing_note(surface: Surface) -> str | None:
+    """One line when f over the domain is past what float32 (the GPU's numbers) can draw.
+
+    Heights beyond float32's largest number are left out of the picture (the shader gets
+    inf there) and an f that stays under its smallest normal number draws flat at 0;
+    the note says which, with the value. None when everything can be drawn.
+    """
+    if surface.dim != 2:
+        return None
+    return surface.memo(("drawing_note",), lambda: _drawing_note(surface))
+
+
+def _drawing_note(surface: Surface) -> str | None:
+    (x0, x1), (y0, y1) = surface.domain
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 129), np.linspace(y0, y1, 129))
+    fv = np.asarray(surface.f(np.stack([gx, gy], -1)), dtype=np.float64)
+    fv = fv[np.isfinite(fv)]
+    if fv.size == 0:
+        return None
+    peak = float(fv[np.argmax(np.abs(fv))])
+    if abs(peak) > FLOAT32_MAX:
+        return (
+            f"note: f reaches {format_number(peak, '.3g')} here, past the "
+            f"{FLOAT32_MAX:.3g} the GPU's float32 holds: those heights are left out"
+        )
+    if 0.0 < abs(peak) < FLOAT32_TINY:
+        return (
+            f"note: |f| stays under {format_number(abs(peak), '.3g')}, below the "
+            f"{FLOAT32_TINY:.3g} float32 can tell from 0: the surface is drawn flat"
+        )
+    return None
 
 
 def point_mesh(g: PointGeometry, surface: Surface):
@@ -265,7 +330,37 @@ def point_mesh(g: PointGeometry, surface: Surface):
     return np.concatenate(parts).astype(np.float32), np.concatenate(colors), drop
 
 
+def height_ticks(
+    h_lo: float,
+    h_hi: float,
+    scale: float,
+    display: str,
+    count: int = 4,
+    limits: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Round values of f for the height axis over displayed heights [h_lo, h_hi].
+
+    Returns ``(f values, their displayed heights)``. A linear height gets 1-2-5 steps of
+    f; a log1p height gets 0 and decades of f (0, 1, 10, 100, ...) at their log1p
+    positions, so the axis never reads 6.39 or 402. Ticks stand within ``limits`` (the
+    axis's extent in displayed height; [h_lo, h_hi] if None).
+    """
+    with np.errstate(all="ignore"):
+        f_lo, f_hi = (float(_height_to_f(h, scale, display)) for h in (h_lo, h_hi))
+    if display == "log1p":
+        fs = log_ticks(f_lo, f_hi, count + 1)
+        with np.errstate(all="ignore"):
+            hs = scale * np.log1p(fs)
+    else:
+        fs = nice_ticks(f_lo, f_hi, count)
+        hs = scale * fs
+    a, b = sorted(limits if limits is not None else (h_lo, h_hi))
+    slack = 1e-9 * abs(h_hi - h_lo)
+    ok = np.isfinite(hs) & (hs >= a - slack) & (hs <= b + slack)
+    return fs[ok], hs[ok]
+
+
 def _height_to_f(h: float, scale: float, display: str) -> float:
     """Invert the display transform for tick labels: the axis reads in values of f."""
-    v = h / scale
-    return math.expm1(v) if display == "log1p" else v
+    v = np.float64(h) / scale
+    return np.expm1(v) if display == "log1p" else v

@@ -82,6 +82,40 @@ class AppState:
         hr = self.surface.height_range()
         return np.array([x0, y0, hr.floor_z]), np.array([x1, y1, hr.clip_hi])
 
+    def axes_base(self) -> float:
+        """The height the x and y axes stand on: the floor's where it is drawn, else the
+        lowest point of the surface's edges y = y0 and x = x1, where those axes run, so
+        they sit under the surface without an empty band below it."""
+        hr = self.surface.height_range()
+        if self.view.floor:
+            return hr.floor_z
+        return self.surface.memo(("axes_base",), lambda: _edge_base(self.surface, hr))
+
+    def framing_points(self) -> np.ndarray:
+        """What the home view fits on screen, (n, 3): the surface as drawn (heights sampled,
+        clipped to its box), the floor's rectangle and the axes, where they are drawn."""
+        (x0, x1), (y0, y1) = self.surface.domain
+        hr = self.surface.height_range()
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 17), np.linspace(y0, y1, 17))
+        xy = np.stack([gx, gy], -1).reshape(-1, 2)
+        h = self.surface.height(xy)
+        ok = np.isfinite(h)
+        points = [np.column_stack([xy[ok], np.clip(h[ok], hr.clip_lo, hr.clip_hi)])]
+        if self.view.floor:
+            points.append([[x, y, hr.floor_z] for x in (x0, x1) for y in (y0, y1)])
+        if self.view.axes:
+            # The axes and where their labels stand (scene.axes_geometry: ticks 3, names
+            # 5.5 tick lengths out; a tick is 0.025 of the domain).
+            base = self.axes_base()
+            out = 0.025 * max(x1 - x0, y1 - y0) * np.array([3.0, 5.5])
+            points.append([[x0, y0, base], [x1, y0, base], [x1, y1, base], [x0, y1, base]])
+            points.append([[x0, y1, min(base, hr.clip_lo)], [x0, y1, hr.clip_hi]])
+            points.append([[x, y0 - out[0], base] for x in (x0, x1)])
+            points.append([[x1 + out[0], y, base] for y in (y0, y1)])
+            points.append([[(x0 + x1) / 2, y0 - out[1], base], [x1 + out[1], (y0 + y1) / 2, base]])
+            points.append([[x0 - out[0], y1, z] for z in (min(base, hr.clip_lo), hr.clip_hi)])
+        return np.vstack(points)
+
     def frame_camera(self, aspect: float) -> None:
         """Aim the camera at the current surface (its home view), immediately.
 
@@ -90,7 +124,7 @@ class AppState:
         if self.surface.dim != 2:
             return
         lo, hi = self.scene_bounds()
-        self.camera.frame(lo, hi, aspect, snap=True)
+        self.camera.frame(lo, hi, aspect, snap=True, points=self.framing_points())
 
     def set_surface(self, surface: Surface, aspect: float = 16 / 9) -> None:
         """Switch surface; the point stays if it is still inside the new domain. The
@@ -103,3 +137,18 @@ class AppState:
             if not (x0 <= px <= x1 and y0 <= py <= y1):
                 self.point = None
         self.frame_camera(aspect)
+
+
+def _edge_base(surface: Surface, hr) -> float:
+    """The lowest clipped height along the edges y = y0 and x = x1 (clip_lo if none)."""
+    (x0, x1), (y0, y1) = surface.domain
+    t = np.linspace(0.0, 1.0, 65)
+    edges = np.concatenate(
+        [np.column_stack([x0 + t * (x1 - x0), np.full_like(t, y0)]),
+         np.column_stack([np.full_like(t, x1), y0 + t * (y1 - y0)])]
+    )  # fmt: skip
+    h = surface.height(edges)
+    h = h[np.isfinite(h)]
+    if h.size == 0:
+        return float(hr.clip_lo)
+    return float(min(max(h.min(), hr.clip_lo), hr.clip_hi))

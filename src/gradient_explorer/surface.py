@@ -127,6 +127,22 @@ class Verdict:
     tolerance: float
 
 
+#: The largest |f| and |height| the GPU's float32 holds: the shader gets inf beyond it
+#: and leaves those points out, so the height box and scale are made without them.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Height scales stay within these normal float32 numbers (a smaller one is 0 there);
+#: 2e-38 still lifts float32's largest f to a relief of about 7.
+HEIGHT_SCALE_LIMITS = (2e-38, 1e36)
+
+
+def drawable(values: np.ndarray) -> np.ndarray:
+    """``values`` with what float32 cannot hold (and NaN, inf) as NaN."""
+    out = np.array(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        out[~(np.abs(out) <= FLOAT32_MAX)] = np.nan
+    return out
+
+
 @dataclass(frozen=True)
 class HeightRange:
     """Displayed heights: colour range [lo, hi], clip box [clip_lo, clip_hi], floor z."""
@@ -445,16 +461,18 @@ class Surface:
         (x0, x1), (y0, y1) = self.domain
         gx, gy = np.meshgrid(np.linspace(x0, x1, 65), np.linspace(y0, y1, 65))
         with np.errstate(all="ignore"):
-            d = self._display(self.f(np.stack([gx, gy], -1)))
+            d = self._display(drawable(self.f(np.stack([gx, gy], -1))))
         d = d[np.isfinite(d)]
         if d.size < 2:
             return 1.0
-        lo, hi = np.percentile(d, [2.0, 98.0])
+        with np.errstate(under="ignore"):  # f of 1e-300 interpolates below the floats
+            lo, hi = (float(v) for v in np.percentile(d, [2.0, 98.0]))
         extent = max(x1 - x0, y1 - y0)
         span = hi - lo
-        if not np.isfinite(span) or span <= 1e-12:
+        if not np.isfinite(span) or span <= 1e-12 * max(abs(lo), abs(hi)) or span == 0:
             return 1.0
-        return float(0.6 * extent / span)
+        lo_scale, hi_scale = HEIGHT_SCALE_LIMITS
+        return float(min(max(0.6 * extent / span, lo_scale), hi_scale))
 
     def height_range(self, samples: int = 129) -> HeightRange:
         """Colour range, clip box and floor height of the displayed surface.
@@ -480,7 +498,12 @@ class Surface:
     def _height_range(self, samples: int) -> HeightRange:
         (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
         gx, gy = np.meshgrid(np.linspace(x0, x1, samples), np.linspace(y0, y1, samples))
-        h = self.height(np.stack([gx, gy], -1)) if self.dim == 2 else self.f(gx[0])
+        if self.dim == 2:
+            fv = drawable(self.f(np.stack([gx, gy], -1)))
+            with np.errstate(all="ignore"):
+                h = drawable(self.height_scale * self._display(fv))
+        else:
+            h = self.f(gx[0])
         h = h[np.isfinite(h)]
         if h.size == 0:
             lo = hi = 0.0

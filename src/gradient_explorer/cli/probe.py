@@ -9,6 +9,7 @@ import numpy as np
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
 from gradient_explorer.errors import UsageError
+from gradient_explorer.formatting import format_number
 from gradient_explorer.surface import GRADIENT_TOLERANCE, Surface
 
 
@@ -101,7 +102,7 @@ def _fmt(value, brackets="()") -> str:
         return "does not exist"
     if isinstance(value, list):
         return brackets[0] + ", ".join(_fmt(v) for v in value) + brackets[1]
-    return f"{value:.10g}"
+    return format_number(value, ".10g")
 
 
 def format_text(report: dict, dim: int) -> str:
@@ -116,7 +117,8 @@ def format_text(report: dict, dim: int) -> str:
         lines.append(f"gradient     {_fmt(grad)}")
         lines.append(f"  length     {_fmt(report['gradient_length'])}")
         angle = report["gradient_angle_deg"]
-        lines.append(f"  direction  {'-' if angle is None else f'{angle:.6g} deg'}")
+        direction = "-" if angle is None else format_number(angle, ".6g") + " deg"
+        lines.append(f"  direction  {direction}")
         h = report["hessian"]
         lines.append(f"hessian      {_fmt(h[0], '[]') if h else 'does not exist'}")
         if h:

@@ -9,7 +9,12 @@ from __future__ import annotations
 import sys
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats
-from gradient_explorer.cli.render import add_session_arg, add_view_args, state_from_args
+from gradient_explorer.cli.render import (
+    add_session_arg,
+    add_view_args,
+    say_drawing_note,
+    state_from_args,
+)
 from gradient_explorer.errors import UsageError
 
 
@@ -151,5 +156,6 @@ def run(args) -> int:
         plot=not args.no_plot,
     )
     w, h = size if path.suffix.lower() == ".gif" else (size[0] - size[0] % 2, size[1] - size[1] % 2)
+    say_drawing_note(state, size)
     print(f"wrote {path} ({args.frames} frames, {w}x{h}, {args.fps:g} fps)")
     return 0

@@ -197,19 +197,32 @@ def curve_point(text: str, curve) -> float:
     return x
 
 
-def run(args) -> int:
+def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
+    """What could not be drawn, in one line on stderr: heights past float32 on a surface,
+    values past the plot's band or not finite on a curve."""
     import sys
 
-    from gradient_explorer.headless import render_image, save_png
+    from gradient_explorer.scene import drawing_note
 
-    state, size = state_from_args(args)
-    pixels = render_image(state, size)
-    save_png(pixels, args.out)
     if shows_curve(state):
         from gradient_explorer.visuals.curve_visual import unshown_note
 
         note = unshown_note(active_curve(state), size, state.curve.show_derivative)
         if note:
             print(f"gradient-explorer: note: {note}", file=sys.stderr)
+        return
+    note = drawing_note(state.surface)
+    if note:
+        print(f"gradient-explorer: {note}", file=sys.stderr)
+
+
+def run(args) -> int:
+
+    from gradient_explorer.headless import render_image, save_png
+
+    state, size = state_from_args(args)
+    pixels = render_image(state, size)
+    save_png(pixels, args.out)
+    say_drawing_note(state, size)
     print(f"wrote {args.out} ({size[0]}x{size[1]}, {state.surface.name})")
     return 0

@@ -18,6 +18,7 @@ from gradient_explorer.curve_mode import (
     readout,
     stationary_points,
 )
+from gradient_explorer.formatting import format_number
 from gradient_explorer.palette import ERROR_COLOR, TANGENT_COLOR, VERDICT_COLORS
 
 __all__ = ["draw_curve_panel", "format_derivative"]
@@ -33,7 +34,7 @@ _typed: dict[int, str] = {}  # text being typed, per CurveState
 
 def format_derivative(value: float | None) -> str:
     """f' for the readout: a number, or "does not exist"."""
-    return "does not exist" if value is None else f"{value:.6g}"
+    return "does not exist" if value is None else format_number(value, ".6g")
 
 
 def draw_curve_panel(state, rects: dict | None = None, building: bool = False) -> bool:
@@ -99,7 +100,7 @@ def draw_curve_panel(state, rects: dict | None = None, building: bool = False) -
             cs.x = float(x)
             changed = True
         r = readout(curve, cs.x)
-        imgui.text(f"f   = {r.f:.6g}" if math.isfinite(r.f) else "f   undefined")
+        imgui.text(f"f   = {format_number(r.f, '.6g')}" if math.isfinite(r.f) else "f   undefined")
         imgui.text_colored(TANGENT_COLOR, f"f'  = {format_derivative(r.fp)}")
         imgui.text(f"f'' = {format_derivative(r.fpp)}")
         # -- play
@@ -132,9 +133,9 @@ def draw_curve_panel(state, rects: dict | None = None, building: bool = False) -
                 cs.playing = False
                 changed = True
             imgui.same_line()
-            imgui.text_colored(color, f"x = {sp.x:.6g}: {sp.kind}")
+            imgui.text_colored(color, f"x = {format_number(sp.x, '.6g')}: {sp.kind}")
             if imgui.is_item_hovered():
-                imgui.set_tooltip(f"{sp.detail}\nf = {sp.f:.6g}")
+                imgui.set_tooltip(f"{sp.detail}\nf = {format_number(sp.f, '.6g')}")
     finally:
         imgui.end()
     return changed

@@ -7,30 +7,52 @@ from imgui_bundle import imgui
 
 from gradient_explorer import palette
 from gradient_explorer.camera import OrbitCamera
+from gradient_explorer.geometry import declutter
 from gradient_explorer.picking import world_to_screen
 
 
-def draw_labels(labels, camera: OrbitCamera, size: tuple[float, float]) -> None:
-    """Draw ``labels`` (scene Labels) into imgui's background draw list.
+def layout_labels(
+    labels, camera: OrbitCamera, size: tuple[float, float], measure
+) -> list[tuple[object, np.ndarray]]:
+    """The labels to draw and their boxes (left, top, right, bottom), none overlapping.
 
-    ``size`` is the display size in window units (imgui's coordinates).
+    ``measure(text)`` gives a text's (width, height) in the units of ``size``. Labels are
+    projected, centred on their point, and thinned by :func:`declutter`: axis names and
+    the ends of each axis first, so a small window keeps few labels and none collide.
     """
-    if not labels:
-        return
     width, height = size
-    if width <= 0 or height <= 0:
-        return
+    if not labels or width <= 0 or height <= 0:
+        return []
     points = np.array([label.position for label in labels], dtype=np.float64)
     screen = world_to_screen(camera, points, (0, 0, width, height), (width, height))
+    sizes = np.array([measure(label.text) for label in labels], dtype=np.float64)
+    boxes = np.column_stack([screen - sizes / 2, screen + sizes / 2])
+    priorities = [getattr(label, "priority", 0) for label in labels]
+    em = float(np.median(sizes[:, 1])) if len(sizes) else 13.0
+    keep = declutter(boxes, priorities, (width, height), pad=0.35 * em)
+    return [(label, boxes[i]) for i, label in enumerate(labels) if keep[i]]
+
+
+def draw_labels(labels, camera: OrbitCamera, size: tuple[float, float]) -> list:
+    """Draw ``labels`` (scene Labels) into imgui's background draw list, none overlapping.
+
+    ``size`` is the display size in window units (imgui's coordinates). Returns what was
+    drawn: (label, box) pairs, as :func:`layout_labels` gives them.
+    """
+    placed = layout_labels(labels, camera, size, _text_size)
+    if not placed:
+        return []
     draw_list = imgui.get_background_draw_list()
-    for label, (sx, sy) in zip(labels, screen, strict=True):
-        if not (np.isfinite(sx) and np.isfinite(sy)):
-            continue
-        text_size = imgui.calc_text_size(label.text)
-        x, y = sx - text_size.x / 2, sy - text_size.y / 2
-        shadow = imgui.get_color_u32((0.0, 0.0, 0.0, 0.7))
+    shadow = imgui.get_color_u32((0.0, 0.0, 0.0, 0.7))
+    for label, (x, y, _, _) in placed:
         draw_list.add_text((x + 1, y + 1), shadow, label.text)
         draw_list.add_text((x, y), imgui.get_color_u32(label.color), label.text)
+    return placed
+
+
+def _text_size(text: str) -> tuple[float, float]:
+    size = imgui.calc_text_size(text)
+    return (size.x, size.y)
 
 
 def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:

@@ -26,6 +26,9 @@ from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.curve_mode import build_curve, follow_surface
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.formatting import format_number as fnum
+from gradient_explorer.formatting import format_numbers, unsigned_zero
+from gradient_explorer.scene import drawing_note
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.surface import Surface
@@ -503,7 +506,10 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
                 imgui.text_colored(RED, ui.domain_error)
         else:
             (x0, x1), (y0, y1) = surface.domain
-            imgui.text_colored(DIM, f"domain [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]")
+            imgui.text_colored(
+                DIM,
+                f"domain [{fnum(x0, 'g')}, {fnum(x1, 'g')}] x [{fnum(y0, 'g')}, {fnum(y1, 'g')}]",
+            )
         imgui.set_next_item_width(-6 * em)
         scale = surface.height_scale
         moved, scale = imgui.slider_float(
@@ -701,15 +707,17 @@ def draw_point_panel(state: AppState, ui: UiState) -> bool:
     (x0, x1), (y0, y1) = surface.domain
     speed = 0.002 * max(x1 - x0, y1 - y0)
     imgui.set_next_item_width(-6 * em)
-    moved, xy = imgui.drag_float2("x, y", list(state.point), speed, 0.0, 0.0, "%.4f")
+    # imgui prints with C's %f, which shows -0.0000: hand it the values as shown, unsigned.
+    shown = [unsigned_zero(round(v, 4)) for v in state.point]
+    moved, xy = imgui.drag_float2("x, y", shown, speed, 0.0, 0.0, "%.4f")
     if moved:
         state.point = (min(max(xy[0], x0), x1), min(max(xy[1], y0), y1))
         ui.animation = None
         changed = True
     r = point_readout(surface, state.point, state.direction)
-    imgui.text(f"f = {r.f:.6g}")
-    imgui.text_colored(GRADIENT_RED, f"grad f = ({r.gradient[0]:.4g}, {r.gradient[1]:.4g})")
-    imgui.text(f"|grad f| = {r.length:.4g}   angle {r.angle:.1f} deg")
+    imgui.text(f"f = {fnum(r.f, '.6g')}")
+    imgui.text_colored(GRADIENT_RED, f"grad f = {format_numbers(r.gradient)}")
+    imgui.text(f"|grad f| = {fnum(r.length)}   angle {fnum(r.angle, '.1f')} deg")
 
     imgui.separator_text("direction")
     radius = 3.2 * em
@@ -722,7 +730,7 @@ def draw_point_panel(state: AppState, ui: UiState) -> bool:
         state.direction = degrees
         changed = True
     imgui.text_colored(DIAL_YELLOW, f"D_u f = {_num(r.directional, r.length)}")
-    imgui.text_colored(DIM, f"= |grad f| cos({_wrap(state.direction - r.angle):.0f} deg)")
+    imgui.text_colored(DIM, f"= |grad f| cos({fnum(_wrap(state.direction - r.angle), '.0f')} deg)")
     if imgui.small_button("along grad f"):
         state.direction = r.angle
         changed = True
@@ -730,7 +738,7 @@ def draw_point_panel(state: AppState, ui: UiState) -> bool:
         state.direction = _wrap(r.angle + 90.0)
         changed = True
     imgui.end_group()
-    imgui.text(f"largest, along grad f:  D = {r.length:.4g}")
+    imgui.text(f"largest, along grad f:  D = {fnum(r.length)}")
     imgui.text(f"along the level curve:  D = {_num(r.level_directional, r.length)}")
     moved, value = imgui.checkbox("show the slice along the dial", state.view.slice)
     if moved:
@@ -739,10 +747,10 @@ def draw_point_panel(state: AppState, ui: UiState) -> bool:
 
     imgui.separator_text("second derivatives")
     h = r.hessian
-    imgui.text(f"H = [{h[0, 0]:9.4g} {h[0, 1]:9.4g}]")
-    imgui.text(f"    [{h[1, 0]:9.4g} {h[1, 1]:9.4g}]")
+    imgui.text(f"H = [{fnum(h[0, 0], '9.4g')} {fnum(h[0, 1], '9.4g')}]")
+    imgui.text(f"    [{fnum(h[1, 0], '9.4g')} {fnum(h[1, 1], '9.4g')}]")
     if r.eigenvalues:
-        imgui.text("eigenvalues " + ", ".join(f"{v:.4g}" for v in r.eigenvalues))
+        imgui.text("eigenvalues " + ", ".join(fnum(v) for v in r.eigenvalues))
     imgui.text("verdict:")
     imgui.same_line()
     imgui.text_colored(VERDICT_COLORS.get(r.verdict, DIM), r.verdict)
@@ -757,7 +765,7 @@ def _num(value: float, scale: float) -> str:
     """A derivative for display: rounding noise next to ``scale`` shows as 0."""
     if abs(value) <= 1e-12 * max(1.0, abs(scale)):
         return "0"
-    return f"{value:.4g}"
+    return fnum(value)
 
 
 def _wrap(degrees: float) -> float:
@@ -934,6 +942,24 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
     return changed
 
 
+def play_status(state: AppState) -> str:
+    """What the status line says is moving: the sweep or the balls, else nothing.
+
+    Read from what actually advances each frame (a ball dropped or a run started from
+    the panel plays without Space), not from the Space key's flag.
+    """
+    if state.mode == "curve":
+        return "playing" if state.curve.playing else "paused"
+    descent = state.descent
+    if descent.active:
+        if any(d.running for d in descent.descents):
+            if descent.step_by_step:
+                return "step by step"
+            return "playing" if descent.playing else "paused"
+        return "finished"
+    return "playing" if state.playing else "paused"
+
+
 def draw_status_line(state: AppState, ui: UiState, size: tuple[float, float]) -> None:
     """Frame rate, GL renderer and the latest message, along the bottom edge."""
     em = _em()
@@ -951,11 +977,15 @@ def draw_status_line(state: AppState, ui: UiState, size: tuple[float, float]) ->
     )
     imgui.begin("##status", None, flags)
     mode = "curve" if state.mode == "curve" else "surface"
-    playing = "playing" if state.playing else "paused"
-    imgui.text_colored(DIM, f"{ui.fps:5.1f} fps | {ui.gl_renderer} | {mode}, {playing} |")
+    status = f"{ui.fps:5.1f} fps | {ui.gl_renderer} | {mode}, {play_status(state)} |"
+    imgui.text_colored(DIM, status)
+    note = drawing_note(state.surface) if state.mode != "curve" else None
     if ui.message:
         imgui.same_line()
         imgui.text_colored(RED if ui.message_is_error else imgui.ImVec4(1, 1, 1, 1), ui.message)
+    elif note:  # heights past float32: said while nothing newer is
+        imgui.same_line()
+        imgui.text_colored(DIAL_YELLOW, note)
     if imgui.get_item_rect_max().x < width - 8 * em:  # only where the message leaves room
         imgui.same_line(width - 6 * em)
         imgui.text_colored(DIM, "F1: help")
