@@ -579,7 +579,7 @@ def _notes(c: Circuit, values: list[float], local: list[float]) -> tuple[str, ..
         if not math.isfinite(local[e.id]) and not c.nodes[e.source].constant:
             user, arg = c.nodes[e.target].label, c.nodes[e.source].label
             return (
-                f"∂({user})/∂({arg}) does not exist at this point (a corner, kink or "
+                f"d({user})/d({arg}) does not exist at this point (a corner, kink or "
                 "vertical tangent): the gradient is NaN",
             )
     return ()
