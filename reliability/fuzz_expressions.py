@@ -22,8 +22,8 @@ from gradient_explorer.errors import ExpressionError
 from gradient_explorer.expressions import FUNCTIONS, parse_expression
 from gradient_explorer.surface import Surface
 
-ATOMS = ["x", "y", "a", "b", "pi", "e", "2", "0.5", "3", "1e3", "10", "k", "t"]
-BINARY = ["+", "-", "*", "/", "^", "**", " "]
+ATOMS = ["x", "y", "a", "b", "pi", "e", "2", "0.5", "3", "1e3", "10", "k", "t", "π", "x²", "y⁻¹"]
+BINARY = ["+", "-", "*", "/", "^", "**", " ", "·", "×", "−", "|"]
 HOSTILE = [
     "__import__('os')",
     "().__class__",
@@ -60,6 +60,9 @@ HOSTILE = [
     ";",
     ":=",
     "\\",
+    "\\frac",
+    "\\left|",
+    "\\import",
 ]
 
 
@@ -70,9 +73,18 @@ def random_expression(rng: random.Random, depth: int = 0) -> str:
     if roll < 0.55:
         left, right = random_expression(rng, depth + 1), random_expression(rng, depth + 1)
         return f"{left}{rng.choice(BINARY)}{right}"
+    inner = random_expression(rng, depth + 1)
     if roll < 0.8:
-        return f"{rng.choice(list(FUNCTIONS))}({random_expression(rng, depth + 1)})"
-    return f"({random_expression(rng, depth + 1)})"
+        name = rng.choice(list(FUNCTIONS))
+        if FUNCTIONS[name][1] > 1:  # max, min, atan2
+            return f"{name}({inner}, {random_expression(rng, depth + 1)})"
+        form = rng.random()
+        if form < 0.15:  # sin x
+            return f"{name} {inner}"
+        if form < 0.25:  # sin^2(x), sin² x
+            return f"{name}{rng.choice(['^2', '²', '^{-1}', '⁻¹'])}({inner})"
+        return f"{name}({inner})"
+    return rng.choice(["({})", "|{}|", "{{{}}}"]).format(inner)
 
 
 def mutate(rng: random.Random, text: str) -> str:

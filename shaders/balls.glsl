@@ -1,7 +1,9 @@
 #version 330
 // Balls rolling downhill: one unit-sphere mesh drawn once per ball (instancing), lit with
 // the scene's Blinn-Phong. Per ball: centre and colour, from one buffer written per frame.
-// With u_on_floor the same instances are drawn flattened onto the floor map.
+// With u_on_floor the same instances are drawn flattened onto the floor map. A dark rim
+// (where the sphere turns away from the eye) makes a ball read on any surface colour;
+// u_alpha fades the pass that shows balls the surface hides.
 
 #if defined VERTEX_SHADER
 
@@ -12,13 +14,21 @@ uniform mat4 u_mvp;
 uniform float u_radius;
 uniform int u_on_floor;
 uniform float u_floor_z;
+uniform float u_outline_px;  // > 0: the dark shell this many pixels wider, drawn first
+uniform float u_pixels_per_unit_at_w1;
 out vec3 v_normal;
 out vec3 v_world;
 out vec4 v_color;
+out float v_disc_r;  // on the floor: distance from the disc's centre, 0..1
 
 void main() {
     vec3 c = in_center;
-    vec3 v = in_vert * u_radius;
+    float grow = 0.0;
+    if (u_outline_px > 0.0) {  // a pixel width at the centre's depth, in world units
+        float w = (u_mvp * vec4(c, 1.0)).w;
+        grow = u_outline_px * w / u_pixels_per_unit_at_w1;
+    }
+    vec3 v = in_vert * (u_radius + grow);
     if (u_on_floor == 1) {
         c.z = u_floor_z;
         v.z *= 0.2;  // a flat disc on the map
@@ -27,6 +37,7 @@ void main() {
     v_normal = in_vert;
     v_world = p;
     v_color = in_color;
+    v_disc_r = length(in_vert.xy);
     gl_Position = u_mvp * vec4(p, 1.0);
 }
 
@@ -37,14 +48,22 @@ void main() {
 in vec3 v_normal;
 in vec3 v_world;
 in vec4 v_color;
+in float v_disc_r;
 uniform vec3 u_eye;
 uniform vec3 u_light_dir;
+uniform int u_on_floor;
+uniform float u_alpha;
+uniform float u_outline_px;
 out vec4 frag;
+
+const vec3 OUTLINE = vec3(0.02, 0.02, 0.03);  // palette.OUTLINE_COLOR
 
 void main() {
     vec3 n = normalize(v_normal);
     vec3 view_dir = normalize(u_eye - v_world);
-    frag = vec4(shade(v_color.rgb, n, u_light_dir, view_dir), v_color.a);
+    bool rim = u_outline_px > 0.0 || (u_on_floor == 1 ? v_disc_r > 0.75 : abs(dot(n, view_dir)) < 0.22);
+    vec3 rgb = rim ? OUTLINE : shade(v_color.rgb, n, u_light_dir, view_dir);
+    frag = vec4(rgb, v_color.a * u_alpha);
 }
 
 #endif

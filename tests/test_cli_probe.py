@@ -90,3 +90,26 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_help_lists_the_typed_syntax(capsys):
+    with pytest.raises(SystemExit):
+        main(["probe", "--help"])
+    out = capsys.readouterr().out
+    for piece in ("|x| + |y|", "x²", "x·y", "π", "e^{-x}", "sin^2(x)", "sin x"):
+        assert piece in out
+    for name in ("max", "min", "sign", "log10", "log(x, b)", "relu", "sigmoid", "softplus"):
+        assert name in out
+
+
+def test_probe_pasted_text_and_its_kink(capsys):
+    report = _json(capsys, "probe", "--expr", "relu(x) + y²", "--at", "0,0", "--json")
+    assert report["classification"] == "not differentiable"
+    report = _json(capsys, "probe", "--expr", "|x| − sin² y", "--at", "2,0", "--json")
+    assert report["f"] == 2.0 and report["gradient"] == [1.0, 0.0]
+
+
+def test_probe_error_points_at_the_column_as_typed(capsys):
+    assert main(["probe", "--expr", "x²·y + z", "--at", "1,1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown name 'z' at column 8" in err and err.count("\n") == 1

@@ -22,6 +22,17 @@ TYPED = [
     "(x - 1)^-3 + y^(3/2)",
     "x^7 - 2^x + abs(y)^0.5",
     "sinh(x) * cosh(y) / 50",
+    # What people type into Desmos or paste (kinks are met with probability 0).
+    "|x| + ||y| - 1| + x·y",
+    "relu(x) + max(x, y, 0.5) - min(x², y)",
+    "sigmoid(3x) + softplus(2y) - sign(x - y)",
+    "log10(x^2 + 1) + log(y^2 + 2, 3) + sin² x + e^{-x y}",
+]
+
+# The new functions' Hessians too: kink helpers and stable sigmoid and softplus.
+TYPED_HESSIAN = [
+    "relu(x) y^2 + max(x, y)^2 - |x - y| y",
+    "sigmoid(x) softplus(y) + softplus(-x) sigmoid(-y)",
 ]
 
 
@@ -79,6 +90,34 @@ def test_typed_expressions_glsl_matches_numpy_including_holes(text, evaluator, r
     out = evaluator.evaluate(surface, pts)
     _assert_float32_close(out["f"], surface.f(pts), f"{text} f")
     _assert_float32_close(out["gradient"], surface.gradient(pts), f"{text} gradient")
+
+
+@pytest.mark.parametrize("text", TYPED_HESSIAN)
+def test_typed_functions_hessians_match_numpy(text, evaluator, rng):
+    surface = Surface.from_expr(text)
+    pts = _points(surface, rng, 200)
+    out = evaluator.evaluate(surface, pts)
+    hess = surface.hessian(pts)
+    flat = np.stack([hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1]], -1)
+    _assert_float32_close(out["gradient"], surface.gradient(pts), f"{text} gradient")
+    _assert_float32_close(out["hessian"], flat, f"{text} hessian")
+
+
+def test_sigmoid_and_softplus_stay_finite_in_float32(evaluator):
+    # e^80 overflows float32 (max 3.4e38): the written-out forms would give inf and NaN.
+    surface = Surface.from_expr("sigmoid(x) + softplus(y)")
+    grid = np.array([-80.0, -30.0, -1.5, 0.0, 2.0, 30.0, 80.0])
+    pts = np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 2)
+    out = evaluator.evaluate(surface, pts)
+    for key in ("f", "gradient", "hessian"):
+        assert np.isfinite(out[key]).all(), key
+    # Each part on its own scale: sigmoid(-80) = 1.8e-35 is relative to itself.
+    with np.errstate(under="ignore"):
+        np.testing.assert_allclose(out["f"], surface.f(pts), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(out["gradient"], surface.gradient(pts), rtol=1e-5, atol=1e-38)
+        hess = surface.hessian(pts)
+    flat = np.stack([hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1]], -1)
+    np.testing.assert_allclose(out["hessian"], flat, rtol=1e-4, atol=1e-38)
 
 
 def test_negative_base_integer_powers_are_exact_on_any_driver(evaluator):

@@ -10,6 +10,7 @@ from sympy.parsing.sympy_parser import parse_expr
 from gradient_explorer.catalogue import CATALOGUE, CURVES, SURFACES
 from gradient_explorer.errors import UsageError
 from gradient_explorer.surface import SMALL_BATCH, Surface
+from gradient_explorer.symbolic import compile_python
 
 NAMES_2D = [d.name for d in SURFACES]
 NAMES_1D = [d.name for d in CURVES]
@@ -241,3 +242,144 @@ def test_a_build_in_the_child_process_keeps_error_types_and_memos():
     assert s.height_range() == Surface.from_expr("x^2 + 3*y^2", timeout=None).height_range()
     moved = s.with_params()
     assert moved.height_range() == s.height_range()
+
+
+# --------------------------------------------------------------------------- typed functions
+
+# What people type, with a function that is 0 on its kinks (points next to one are skipped).
+TYPED_WITH_KINKS = [
+    ("relu(x) + y^2", lambda x, y: x),
+    ("max(x, y) + min(x, y^2)/2", lambda x, y: (x - y) * (x - y**2)),
+    ("|x| + |y|", lambda x, y: x * y),
+    ("||x| - 1| + |y - x|", lambda x, y: x * (abs(x) - 1) * (y - x)),
+    ("max(x, y, 0.5) - relu(y - 1)", lambda x, y: (x - y) * (x - 0.5) * (y - 0.5) * (y - 1)),
+    ("sign(x - 1) + x y", lambda x, y: x - 1),
+    ("|sqrt(x + 3)| x + sign(log(y + 4)) y", lambda x, y: y + 3),
+    ("sigmoid(2x) softplus(y) + log10(x^2 + 1) + log(y^2 + 2, 3)", lambda x, y: 1.0),
+    ("sin^2 x + cos² y + x·y − π", lambda x, y: 1.0),
+]
+
+
+def _fd_gradient(f, p, h=1e-6):
+    return np.array([(f(p + h * e) - f(p - h * e)) / (2 * h) for e in np.eye(2)])
+
+
+def _fd_hessian(f, p, h=1e-4):
+    ex, ey = np.eye(2) * h
+    fxx = (f(p + ex) - 2 * f(p) + f(p - ex)) / h**2
+    fyy = (f(p + ey) - 2 * f(p) + f(p - ey)) / h**2
+    fxy = (f(p + ex + ey) - f(p + ex - ey) - f(p - ex + ey) + f(p - ex - ey)) / (4 * h**2)
+    return np.array([[fxx, fxy], [fxy, fyy]])
+
+
+@pytest.mark.parametrize(("text", "kink"), TYPED_WITH_KINKS, ids=[t for t, _ in TYPED_WITH_KINKS])
+def test_typed_functions_match_finite_differences_away_from_kinks(text, kink, rng):
+    surface = Surface.from_expr(text)
+    pts = [p for p in _sample(surface, rng, 60) if abs(kink(*p)) > 0.05][:25]
+    assert len(pts) >= 10
+    grad = surface.gradient(np.array(pts))
+    hess = surface.hessian(np.array(pts))
+    for p, g, h in zip(pts, grad, hess, strict=True):
+        np.testing.assert_allclose(g, _fd_gradient(surface.f, p), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(h, _fd_hessian(surface.f, p), rtol=1e-4, atol=1e-4)
+        # The one-point fast path (plain floats) gives the same numbers.
+        np.testing.assert_allclose(surface.value_and_gradient_at(*p)[1:], g, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        ("relu(x) + y^2", (0.0, 0.0)),
+        ("relu(x) + y^2", (0.0, 1.5)),
+        ("max(x, y)", (0.7, 0.7)),
+        ("max(x, y, 1) + x^2", (1.0, -2.0)),
+        ("min(x, y) + x^2", (-1.0, -1.0)),
+        ("|x| + |y|", (0.0, 0.0)),
+        ("|x| + |y|", (0.0, 2.0)),
+        ("sign(x) + y^2", (0.0, 0.0)),
+        ("||x| - 1| + y^2", (1.0, 0.0)),
+        ("||x| - 1| + y^2", (0.0, 0.0)),
+    ],
+)
+def test_kinks_of_typed_functions_are_not_differentiable(text, point):
+    surface = Surface.from_expr(text)
+    assert surface.classify(point) == "not differentiable"
+    f, *gradient = surface.value_and_gradient_at(*point)
+    assert np.isfinite(f) and np.isnan(gradient).any()
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "verdict"),
+    [
+        ("relu(x) + y^2", (-1.0, 0.0), "degenerate critical point"),  # flat in x there
+        ("max(x, y) + y^2", (2.0, 0.0), "not a critical point"),
+        ("|x| + |y|", (1.0, -1.0), "not a critical point"),
+        ("softplus(x) + softplus(-x) + y^2", (0.0, 0.0), "minimum"),
+        ("sigmoid(x) sigmoid(-x) - y^2", (0.0, 0.0), "maximum"),
+        ("sign(x) + y^2 - 4y", (-3.0, 2.0), "degenerate critical point"),
+    ],
+)
+def test_typed_functions_classify_away_from_kinks(text, point, verdict):
+    assert Surface.from_expr(text).classify(point) == verdict
+
+
+def test_sign_is_zero_at_zero_only_its_derivative_is_undefined():
+    s = Surface.from_expr("sign(x) + 0y")
+    np.testing.assert_array_equal(s.f(np.array([[-2.0, 0], [0.0, 0], [3.0, 0]])), [-1, 0, 1])
+    assert np.isnan(s.gradient(np.array([0.0, 0.0]))[0])
+
+
+def _mp_sigmoid(v, order=0):
+    """sigmoid and its derivatives in 400-digit arithmetic (1 - s is exact there)."""
+    import mpmath
+
+    with mpmath.workdps(400):
+        s = 1 / (1 + mpmath.exp(-mpmath.mpf(v)))
+        return float([s, s * (1 - s), s * (1 - s) * (1 - 2 * s)][order])
+
+
+def test_sigmoid_and_softplus_never_overflow_in_float64():
+    import mpmath
+
+    s = Surface.from_expr("sigmoid(x) + softplus(y)")
+    code = compile_python(s.sources.python)
+    pts = np.array([[800.0, 800.0], [-800.0, -800.0], [800.0, -800.0], [-40.0, 37.0], [0.3, -2]])
+    x, y = pts[:, 0], pts[:, 1]
+    # e^-800 is 0 in float64 (an underflow); an overflow or an invalid value still raises.
+    with np.errstate(under="ignore"):
+        (f,) = code["f"](x, y)
+        gx, gy = code["gradient"](x, y)
+        hxx, hxy, hyy = np.broadcast_arrays(*code["hessian"](x, y))
+    with mpmath.workdps(400):
+        softplus = [float(mpmath.log(1 + mpmath.exp(mpmath.mpf(v)))) for v in y]
+    expected_f = [_mp_sigmoid(a) + b for a, b in zip(x, softplus, strict=True)]
+    np.testing.assert_allclose(f, expected_f, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(gx, [_mp_sigmoid(v, 1) for v in x], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(gy, [_mp_sigmoid(v) for v in y], rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(hxx, [_mp_sigmoid(v, 2) for v in x], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(hyy, [_mp_sigmoid(v, 1) for v in y], rtol=1e-12, atol=1e-300)
+    assert not hxy.any()
+    for (px, py), fv, g in zip(pts, f, np.stack([gx, gy], -1), strict=True):
+        np.testing.assert_allclose(s.value_and_gradient_at(px, py), [fv, *g], rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "gradient"),
+    [
+        # Found by fuzzing the typed syntax; each failed to build before.
+        ("|sqrt(x)| + y", (0.25, 1.0), (1.0, 1.0)),  # sympy's Abs of a non-real: Derivative
+        ("sign(log(y)) + x", (1.0, 2.0), (1.0, 0.0)),
+        ("|relu(y)/|x||", (0.5, 2.0), (-8.0, 2.0)),  # a rebuilt |1/|x||: a second Abs
+        ("|e^{2 atan2(y, ln(x))}|", (2.0, 0.0), (0.0, 2 / np.log(2.0))),  # |e^u| is e^re(u)
+    ],
+)
+def test_abs_and_sign_of_terms_not_known_real_derive(text, point, gradient):
+    surface = Surface.from_expr(text)
+    np.testing.assert_allclose(surface.gradient(np.array(point)), gradient, rtol=1e-12)
+
+
+def test_a_term_of_parameters_alone_overflows_to_nan_not_an_exception():
+    # Found by the fuzzer: 10^(1000^t) in Python floats raised OverflowError.
+    s = Surface.from_expr("x + 10^(1e3^t)/k", timeout=None)
+    assert np.isnan(s.f(0.5)) and s.gradient(0.5) == 1.0
+    assert s.with_params(t=0.1).f(0.5) == pytest.approx(0.5 + 10**10**0.3)

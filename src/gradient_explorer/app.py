@@ -221,7 +221,8 @@ class ExplorerApp(mglw.WindowConfig):
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_input.new_frame(frame_time)
         draw_labels(labels, state.camera, size)
-        draw_race_legend(state.descent, size)
+        scale = imgui.get_io().display_framebuffer_scale.x or 1.0
+        draw_race_legend(state.descent, size, state.view.insets[1] / scale)  # left of panels
         panels.draw_panels(state, ui)
         self.backprop_panel.draw(state)
         self._draw_session_window()

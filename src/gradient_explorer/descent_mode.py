@@ -32,6 +32,7 @@ from gradient_explorer.descent import (
 )
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optimizers import OPTIMIZERS, Phase, make_optimizer
+from gradient_explorer.palette import DIVERGED_COLOR, RACER_COLORS, basin_color
 
 __all__ = [
     "KINDS",
@@ -40,6 +41,7 @@ __all__ = [
     "DescentState",
     "GlyphOptions",
     "PhaseView",
+    "assign_basins",
 ]
 
 KINDS = ("single", "race", "swarm")
@@ -47,19 +49,83 @@ MAX_SWARM = 10_000
 MAX_HISTORY = 20_000
 MAX_STEPS_PER_FRAME = 500
 
-#: Racer colours (distinct on the dark background and on viridis), in legend order.
-PALETTE = (
-    (1.0, 0.45, 0.1),
-    (0.3, 0.75, 1.0),
-    (1.0, 0.3, 0.55),
-    (0.45, 0.95, 0.4),
-    (0.8, 0.55, 1.0),
-    (1.0, 0.9, 0.3),
-    (0.2, 0.95, 0.85),
-    (1.0, 0.65, 0.75),
-    (0.7, 0.7, 0.7),
-    (0.55, 0.4, 0.25),
-)
+PALETTE = RACER_COLORS  # racer colours, in legend order (the palette module's)
+
+
+BASIN_CLUSTER = 0.02  # converged balls this close (x the domain's extent) share a minimum
+BASIN_REACH = 0.1  # a ball this close to a minimum (x the extent) is counted in its basin
+UNDECIDED, DIVERGED_BASIN = -1, -2
+
+
+def _extent(surface) -> float:
+    return max(hi - lo for lo, hi in surface.domain)
+
+
+def _catalogue_minima(surface) -> np.ndarray:
+    """The catalogue's minima that lie in the domain (none for a typed surface)."""
+    try:
+        points = [p for p, kind in surface.critical_points if kind == "minimum"]
+    except Exception:  # a parameter value where a listed point is undefined
+        points = []
+    inside = [
+        p
+        for p in points
+        if np.all(np.isfinite(p))
+        and all(lo <= v <= hi for v, (lo, hi) in zip(p, surface.domain, strict=True))
+    ]
+    if not inside:
+        return np.zeros((0, surface.dim))
+    return np.array(inside, dtype=np.float64)
+
+
+def _add_clusters(minima: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
+    """``minima`` plus one new entry per cluster of ``points`` farther than ``radius``."""
+    points = points[np.all(np.isfinite(points), axis=1)]
+    if len(minima):
+        near = np.min(np.linalg.norm(points[:, None] - minima[None], axis=2), axis=1)
+        points = points[near > radius]
+    new = []
+    while len(points) and len(minima) + len(new) < 64:
+        seed = points[0]
+        close = np.linalg.norm(points - seed, axis=1) <= radius
+        new.append(points[close].mean(axis=0))
+        points = points[~close]
+    return np.vstack([minima, *new]) if new else minima
+
+
+def _drop_non_minima(surface, points: np.ndarray, first: int) -> np.ndarray:
+    """``points`` less those from ``first`` on that are saddles or maxima (a ball that
+    starts on a ridge line stops on the saddle: no basin is there)."""
+    if len(points) <= first:
+        return points
+    kinds = np.atleast_1d(surface.classify(points[first:], tol=1e-3))
+    keep = np.array([k not in ("saddle", "maximum") for k in kinds], dtype=bool)
+    return np.vstack([points[:first], points[first:][keep]])
+
+
+def assign_basins(minima, positions, status_codes, extent: float) -> np.ndarray:
+    """Per ball: the index of the nearest of ``minima`` within reach, else -1; -2 diverged.
+
+    The reach is ``BASIN_REACH * extent``, and never more than half the distance from a
+    minimum to its nearest neighbour (so two basins' reaches never overlap).
+    """
+    positions = np.asarray(positions, dtype=np.float64)
+    out = np.full(len(positions), UNDECIDED, dtype=np.int64)
+    minima = np.asarray(minima, dtype=np.float64).reshape(-1, positions.shape[1])
+    if len(minima):
+        reach = np.full(len(minima), BASIN_REACH * extent)
+        if len(minima) > 1:
+            gaps = np.linalg.norm(minima[:, None] - minima[None], axis=2)
+            np.fill_diagonal(gaps, np.inf)
+            reach = np.minimum(reach, 0.5 * gaps.min(axis=1))
+        with np.errstate(invalid="ignore"):
+            dist = np.linalg.norm(positions[:, None] - minima[None], axis=2)
+        dist = np.where(np.isfinite(dist), dist, np.inf)
+        nearest = np.argmin(dist, axis=1)
+        within = dist[np.arange(len(positions)), nearest] <= reach[nearest]
+        out[within] = nearest[within]
+    out[np.asarray(status_codes) == DIVERGED] = DIVERGED_BASIN
+    return out
 
 
 def teaching_key(surface) -> str:
@@ -146,6 +212,7 @@ class DescentState:
     _phases: list[list[Phase]] | None = field(default=None, repr=False)
     _phase_active: list[np.ndarray] = field(default_factory=list, repr=False)
     phase_index: int = 0
+    _minima: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
 
@@ -218,6 +285,7 @@ class DescentState:
         self._starts.append(d.positions.copy())
 
     def _restart_bookkeeping(self) -> None:
+        self._minima = None
         self._history = [race_row(self.descents)]
         self._accum = 0.0
         self.messages = []
@@ -375,11 +443,18 @@ class DescentState:
         """Rows for the per-ball table: name, steps, f, gradient length, status."""
         rows = []
         for i, d in enumerate(self.descents):
+            basins = self.basins(i) if self.kind == "swarm" else None
             for j in range(min(d.n, limit - len(rows))):
+                if basins is None:
+                    color = self.colors[i]
+                elif basins[j] == DIVERGED_BASIN:
+                    color = DIVERGED_COLOR[:3]
+                else:  # a swarm's ball in the colour it has on screen: its basin's
+                    color = basin_color(int(basins[j]))
                 rows.append(
                     {
                         "name": self.names[i] if self.kind == "race" else f"ball {j}",
-                        "color": self.colors[i],
+                        "color": color,
                         "steps": int(d.steps[j]),
                         "f": float(d.f[j]),
                         "grad_norm": float(d.grad_norm[j]),
@@ -406,6 +481,43 @@ class DescentState:
         if prev.shape != d.positions.shape:
             return np.zeros_like(d.positions)
         return d.positions - prev
+
+    def start_positions(self, i: int) -> np.ndarray:
+        """Where the balls of run ``i`` started: ``(n, dim)``."""
+        return self._starts[i]
+
+    # ------------------------------------------------------------------ basins
+
+    def known_minima(self) -> np.ndarray:
+        """The minima balls end in so far: ``(k, dim)``, in a stable order.
+
+        The catalogue's minima inside the domain come first; then, for minima the
+        catalogue does not list (typed surfaces, local minima), the resting places of
+        converged balls, clustered within ``BASIN_CLUSTER`` of the domain's extent (saddles
+        and maxima where balls stopped on a ridge are left out). An
+        index into this array is a basin's identity (and so its colour) for the run.
+        """
+        if self._minima is None:
+            self._minima = _catalogue_minima(self.surface)
+        if self.descents:
+            extent = _extent(self.surface)
+            for d in self.descents:
+                done = d.positions[d.status_codes == CONVERGED]
+                found = _add_clusters(self._minima, done, BASIN_CLUSTER * extent)
+                self._minima = _drop_non_minima(self.surface, found, len(self._minima))
+        return self._minima
+
+    def basins(self, i: int = 0) -> np.ndarray:
+        """The basin each ball of run ``i`` is in: an index into :meth:`known_minima`.
+
+        A ball belongs to the known minimum nearest to it when that minimum is within
+        ``BASIN_REACH`` of the domain's extent (closer than half way to any other
+        minimum); it is ``-1`` (undecided) while it is far from all of them, and ``-2``
+        once it has diverged.
+        """
+        d = self.descents[i]
+        return assign_basins(self.known_minima(), d.positions, d.status_codes,
+                             _extent(self.surface))  # fmt: skip
 
     # ------------------------------------------------------------------ step by step
 

@@ -42,34 +42,106 @@ X, Y = SYMBOLS["x"], SYMBOLS["y"]
 
 CONSTANTS = {"pi": sp.pi, "e": sp.E}
 
-# name -> (sympy constructor, number of arguments)
-FUNCTIONS: dict[str, tuple[object, int]] = {
-    "sin": (sp.sin, 1),
-    "cos": (sp.cos, 1),
-    "tan": (sp.tan, 1),
-    "asin": (sp.asin, 1),
-    "acos": (sp.acos, 1),
-    "atan": (sp.atan, 1),
-    "atan2": (sp.atan2, 2),
-    "sinh": (sp.sinh, 1),
-    "cosh": (sp.cosh, 1),
-    "tanh": (sp.tanh, 1),
-    "exp": (sp.exp, 1),
-    "log": (sp.log, 1),
-    "ln": (sp.log, 1),
-    "sqrt": (sp.sqrt, 1),
-    "abs": (sp.Abs, 1),
+
+class sigmoid(sp.Function):  # noqa: N801 (lowercase like sympy's sin: it prints as typed)
+    """The logistic function 1 / (1 + e^-v), kept whole so numpy and GLSL stay stable.
+
+    Written out, its derivative e^-v / (1 + e^-v)^2 is inf/inf for v below about -710;
+    as a function, the derivative is sigmoid(v) sigmoid(-v), finite everywhere.
+    """
+
+    @classmethod
+    def eval(cls, v):
+        if v.is_number:
+            return 1 / (1 + sp.exp(-v))
+        return None
+
+    def fdiff(self, argindex=1):
+        v = self.args[0]
+        return sigmoid(v) * sigmoid(-v)
+
+    def _eval_rewrite_as_exp(self, v, **kwargs):
+        return 1 / (1 + sp.exp(-v))
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_is_extended_positive(self):
+        return self.args[0].is_extended_real
+
+
+class softplus(sp.Function):  # noqa: N801 (lowercase like sympy's sin: it prints as typed)
+    """log(1 + e^v), a smooth relu; kept whole so that e^v never overflows."""
+
+    @classmethod
+    def eval(cls, v):
+        if v.is_number:
+            return sp.log(1 + sp.exp(v))
+        return None
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, v, **kwargs):
+        return sp.log(1 + sp.exp(v))
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+    def _eval_is_extended_positive(self):
+        return self.args[0].is_extended_real
+
+
+def _log(v, base=None):
+    return sp.log(v) if base is None else sp.log(v, base)
+
+
+# name -> (sympy constructor, fewest arguments, most arguments or None for any number)
+FUNCTIONS: dict[str, tuple[object, int, int | None]] = {
+    "sin": (sp.sin, 1, 1),
+    "cos": (sp.cos, 1, 1),
+    "tan": (sp.tan, 1, 1),
+    "asin": (sp.asin, 1, 1),
+    "acos": (sp.acos, 1, 1),
+    "atan": (sp.atan, 1, 1),
+    "atan2": (sp.atan2, 2, 2),
+    "sinh": (sp.sinh, 1, 1),
+    "cosh": (sp.cosh, 1, 1),
+    "tanh": (sp.tanh, 1, 1),
+    "exp": (sp.exp, 1, 1),
+    "log": (_log, 1, 2),  # natural log; log(x, b) is the log to base b
+    "ln": (sp.log, 1, 1),
+    "log10": (lambda v: sp.log(v, 10), 1, 1),
+    "log2": (lambda v: sp.log(v, 2), 1, 1),
+    "sqrt": (sp.sqrt, 1, 1),
+    "abs": (sp.Abs, 1, 1),
+    "sign": (sp.sign, 1, 1),
+    "max": (sp.Max, 2, None),
+    "min": (sp.Min, 2, None),
+    "arcsin": (sp.asin, 1, 1),
+    "arccos": (sp.acos, 1, 1),
+    "arctan": (sp.atan, 1, 1),
+    "relu": (lambda v: sp.Max(v, 0), 1, 1),
+    "sigmoid": (sigmoid, 1, 1),
+    "softplus": (softplus, 1, 1),
 }
 
-_TOKEN = re.compile(
-    r"""
-    (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
-  | (?P<op>\*\*|[-+*/^(),])
-    """,
-    re.VERBOSE,
-)
+# sin^-1(x) is arcsin(x), as in textbooks and Desmos.
+INVERSES = {"sin": "asin", "cos": "acos", "tan": "atan"}
+
+SYNTAX_HELP = """\
+Typed expressions: f(x, y) for a surface, f(x) for a curve, as you would type
+them on a calculator, in Desmos or GeoGebra, or paste them from a textbook:
+  x^2 - y^2   x**2   x² + y³   2x sin(y)   (x+1)(x-1)   x·y   x×y   π x   −x
+  |x| + |y|   ||x| - 1|   e^{-x}   1/(1+e^{-x})   √x   sin^2(x)   sin² x
+  sin^-1(x) is asin(x); LaTeX as Desmos copies it: \\frac{1}{2}x \\sin\\left(x\\right)
+Functions: sin cos tan asin acos atan atan2(y, x) sinh cosh tanh exp sqrt abs
+  sign, log (natural) ln log10 log2 log(x, b) (base b), max(a, b, ...),
+  min(a, b, ...), relu sigmoid softplus.
+A function of one argument may go without parentheses: sin x, sin 2x,
+  sin xy = sin(x y), sin x^2 = sin(x^2). Its argument ends at + - * / , or
+  the next function: sin x cos y = sin(x) cos(y), sin x + 1 = sin(x) + 1.
+Constants pi (π) and e. Letters a b c d k m n p q r s t u v w are parameters."""
 
 
 @dataclass(frozen=True)
@@ -88,68 +160,329 @@ def _error(message: str, column: int | None = None) -> ExpressionError:
     return ExpressionError(f"{head}{where}: {advice}" if advice else f"{head}{where}")
 
 
-def _tokenize(text: str) -> tuple[str, list[int]]:
-    """Rewrite user text into Python syntax; return it with a map to user columns.
+# Characters pasted from textbooks and web pages, and what they mean in ASCII.
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+", strict=True))
+_TIMES = "·×⋅∗•"  # middle dot, times, dot operator, asterisk operator, bullet
+_DIVIDE = "÷∕"  # division sign, division slash
+_DASHES = "−–—‐‑‒﹣"  # minus sign, en and em dash, hyphens, small minus
+_OPENERS = {"(": ")", "{": "}"}
+# LaTeX, as Desmos copies it: \frac{1}{1+e^{-x}}, \sin\left(x\right), x\cdot y.
+_LATEX = {
+    **{rf"\{c}": ("space", " ") for c in ("left", "right", ",", ";", ":", "!", " ")},
+    **{rf"\{c}": ("op", "*") for c in ("cdot", "times", "ast")},
+    r"\div": ("op", "/"),
+    r"\{": ("op", "{"),
+    r"\}": ("op", "}"),
+    r"\pi": ("name", "pi"),
+    r"\frac": ("frac", r"\frac"),
+}
 
-    ``colmap[i]`` is the 1-based column in the user's text of character ``i`` of the
-    rewritten text, so parser errors point at what the user typed.
-    """
-    out: list[str] = []
-    colmap: list[int] = []
-    prev_kind = None  # "value" after a number, name or ")", else "op"/None
-    prev_name = None
+_TOKEN = re.compile(
+    rf"""
+    (?P<space>\s+)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<superscript>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)
+  | (?P<op>\*\*|[-+*/^(),{{}}|])
+  | (?P<unicode_op>[{_TIMES}{_DIVIDE}{_DASHES}])
+  | (?P<pi>π)
+  | (?P<root>√)
+  | (?P<operatorname>\\operatorname\{{[A-Za-z][A-Za-z0-9]*\}})
+  | (?P<latex>\\(?:[A-Za-z]+|.))
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass
+class _Token:
+    kind: str  # number, name, superscript, op or frac
+    text: str  # in ASCII: "−" is "-", "·" is "*", "π" is "pi", "²" is "2", "^" is "**"
+    col: int  # 1-based column in the text as typed
+
+
+@dataclass
+class _Group:
+    """A bracket still open while rewriting: '(', '{', '|', or 'implicit' (sin x)."""
+
+    kind: str
+    col: int
+    suffix: str = ""  # written after its ')': "**(2)" for sin^2(x)
+    stage: int = 0  # of a \frac: 0 before its numerator closes, then 1
+
+
+_FRAC = r"incomplete \frac: write \frac{numerator}{denominator}"
+
+
+def _lex(text: str) -> list[_Token]:
+    """Split the text into tokens, each in ASCII and with its column as typed."""
+    tokens = []
     pos = 0
-    depth = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
             ch = text[pos]
             if not ch.isascii():
                 raise _error(
-                    f"non-ASCII character {ch!r}: type plain ASCII letters and symbols",
+                    f"non-ASCII character {ch!r}: type ASCII letters and symbols (or ² · × π − √)",
                     pos + 1,
                 )
             raise _error(f"unexpected character {ch!r}: use numbers, x, y, + - * / ^ ( )", pos + 1)
-        kind = m.lastgroup
-        tok = m.group()
+        kind, tok = m.lastgroup, m.group()
         col = pos + 1
         pos = m.end()
         if kind == "space":
             continue
-        if kind == "op" and tok == "^":
+        if kind == "superscript":
+            tok = "".join(_SUPERSCRIPTS[c] for c in tok)
+        elif kind == "unicode_op":
+            kind, tok = "op", "*" if tok in _TIMES else "/" if tok in _DIVIDE else "-"
+        elif kind == "pi":
+            kind, tok = "name", "pi"
+        elif kind == "root":
+            kind, tok = "name", "sqrt"
+        elif kind == "operatorname":  # \operatorname{sign}
+            kind, tok = "name", tok[len("\\operatorname{") : -1]
+        elif kind == "latex":
+            if tok in _LATEX:
+                kind, tok = _LATEX[tok]
+            elif tok[1:] in FUNCTIONS:  # \sin, \ln, \max, \sqrt
+                kind, tok = "name", tok[1:]
+            else:
+                raise _error(f"unknown command '{tok}': write it without the backslash", col)
+            if kind == "space":
+                continue
+        elif tok == "^":
             tok = "**"
-        if kind == "name":
-            tok = _split_name(tok, col)
-        # Implicit multiplication, as on a calculator: 2x, 2(x+1), (x+1)(x-1), x y, 3pi.
-        starts_value = kind in ("number", "name") or tok == "("
-        if prev_kind == "value" and starts_value:
+        tokens.append(_Token(kind, tok, col))
+    return tokens
+
+
+def _tokenize(text: str) -> tuple[str, list[int]]:
+    """Rewrite user text into Python syntax; return it with a map to user columns.
+
+    ``colmap[i]`` is the 1-based column in the user's text of character ``i`` of the
+    rewritten text, so parser errors point at what the user typed. Implicit products get
+    a ``*``, ``|x|`` becomes ``abs(x)``, ``{ }`` become ``( )``, ``x²`` becomes ``x**(2)``,
+    ``sin^2(x)`` becomes ``sin(x)**(2)`` and ``sin x`` becomes ``sin(x)``.
+    """
+    return _Rewriter(_lex(text), len(text)).run()
+
+
+class _Rewriter:
+    """One pass over the tokens, with a stack of the brackets still open."""
+
+    def __init__(self, tokens: list[_Token], length: int):
+        self.tokens = tokens
+        self.length = length
+        self.out: list[str] = []
+        self.colmap: list[int] = []
+        self.stack: list[_Group] = []
+        self.prev_value = False  # what was written last ends a value: x, 2, ), |x|
+        self.prev_name: str | None = None
+        self.expect_brace: int | None = None  # column of a \frac that needs its next '{'
+
+    def emit(self, text: str, col: int, value: bool = False, name: str | None = None) -> None:
+        self.out.append(text)
+        self.colmap.extend([col] * len(text))
+        self.prev_value, self.prev_name = value, name
+
+    def push(self, group: _Group) -> None:
+        self.stack.append(group)
+        if len(self.stack) > MAX_DEPTH:
+            raise _error(f"nesting deeper than {MAX_DEPTH} levels: simplify it", group.col)
+
+    def implicit_product(self, col: int) -> None:
+        """A ``*`` between two values, as on a calculator: 2x, 2(x+1), (x+1)(x-1), x y."""
+        if self.prev_value:
+            self.emit("*", col)
+
+    def close_implicit(self, col: int) -> None:
+        """End the argument of each ``sin x`` still open (at + - * / , ) | or the end)."""
+        while self.stack and self.stack[-1].kind == "implicit":
+            self.emit(")" + self.stack.pop().suffix, col, value=True)
+
+    def peek(self, i: int) -> _Token | None:
+        return self.tokens[i] if i < len(self.tokens) else None
+
+    def run(self) -> tuple[str, list[int]]:
+        i = 0
+        while i < len(self.tokens):
+            i = self.step(i)
+        self.close_implicit(self.length + 1)
+        if self.stack:
+            group = self.stack[-1]
+            if group.kind == "|":
+                raise _error(
+                    f"missing closing '|': close the '|' at column {group.col}", self.length + 1
+                )
+            if group.kind == "frac":
+                raise _error(_FRAC, group.col)
+            closer = _OPENERS[group.kind]
+            raise _error(f"missing '{closer}': close every '{group.kind}'", self.length + 1)
+        return "".join(self.out), self.colmap
+
+    def step(self, i: int) -> int:
+        tok = self.tokens[i]
+        kind, text, col = tok.kind, tok.text, tok.col
+        if self.expect_brace is not None:
+            if text != "{":
+                raise _error(_FRAC, self.expect_brace)
+            self.expect_brace = None
+        if kind == "frac":  # \frac{a}{b} is ((a)/(b))
+            self.implicit_product(col)
+            self.push(_Group("frac", col))
+            self.emit("(", col)
+            self.expect_brace = col
+        elif kind == "number":
+            self.implicit_product(col)
+            self.emit(text, col, value=True)
+        elif kind == "name":
+            return self.name(i)
+        elif kind == "superscript":
+            if not self.prev_value:
+                raise _error("a superscript must follow a number, a letter or ')': write x²", col)
+            self.emit(f"**({text})", col, value=True)
+        elif text in _OPENERS:
             # foo(x) stays a call, so an unknown function is reported as one.
-            value_names = (*VARIABLES, *PARAMETER_LETTERS, *CONSTANTS)
-            is_call = (
-                tok == "(" and prev_name is not None and prev_name.split("*")[-1] not in value_names
-            )
-            if not is_call:
-                out.append("*")
-                colmap.append(col)
-        if tok == "(":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _error(f"nesting deeper than {MAX_DEPTH} levels: simplify it", col)
-        elif tok == ")":
-            depth -= 1
-            if depth < 0:
-                raise _error("unmatched ')': remove it or add a '(' before it", col)
-        out.append(tok)
-        colmap.extend([col] * len(tok))
-        if kind == "name":
-            prev_kind, prev_name = "value", tok
-        elif kind == "number" or tok == ")":
-            prev_kind, prev_name = "value", None
+            if not self.is_call():
+                self.implicit_product(col)
+            self.push(_Group(text, col))
+            self.emit("(", col)
+        elif text in (")", "}"):
+            self.close_implicit(col)
+            self.close(text, col)
+        elif text == "|":
+            self.bar(col)
         else:
-            prev_kind, prev_name = "op", None
-    if depth > 0:
-        raise _error("missing ')': close every '('", len(text) + 1)
-    return "".join(out), colmap
+            # A binary + or -, * / and a comma end the argument of sin x.
+            if text in ("*", "/", ",") or (text in ("+", "-") and self.prev_value):
+                self.close_implicit(col)
+            self.emit(text, col)
+        return i + 1
+
+    def is_call(self) -> bool:
+        value_names = (*VARIABLES, *PARAMETER_LETTERS, *CONSTANTS)
+        name = self.prev_name
+        return name is not None and name.split("*")[-1] not in value_names
+
+    def close(self, text: str, col: int) -> None:
+        if not self.stack:
+            opener = "(" if text == ")" else "{"
+            raise _error(f"unmatched '{text}': remove it or add a '{opener}' before it", col)
+        group = self.stack[-1]
+        if group.kind == "|":
+            raise _error(
+                f"unmatched '{text}': the '|' at column {group.col} is still open: close it first",
+                col,
+            )
+        closer = _OPENERS[group.kind]
+        if closer != text:
+            raise _error(
+                f"unmatched '{text}': the '{group.kind}' at column {group.col} closes with "
+                f"'{closer}'",
+                col,
+            )
+        self.stack.pop()
+        self.emit(")" + group.suffix, col, value=True)
+        frac = self.stack[-1] if self.stack and self.stack[-1].kind == "frac" else None
+        if frac is not None and group.kind == "{":
+            if frac.stage == 0:  # the numerator: the denominator's '{' must follow
+                frac.stage = 1
+                self.emit("/", col)
+                self.expect_brace = frac.col
+            else:
+                self.stack.pop()
+                self.emit(")", col, value=True)
+
+    def bar(self, col: int) -> None:
+        """``|`` after a value closes the innermost open ``|``, else it opens one."""
+        brackets = [g for g in self.stack if g.kind != "implicit"]
+        if self.prev_value and brackets and brackets[-1].kind == "|":
+            self.close_implicit(col)  # |sin x|
+            self.stack.pop()
+            self.emit(")", col, value=True)
+            return
+        self.implicit_product(col)  # 2|x|, |x||y|
+        self.push(_Group("|", col))
+        self.emit("abs(", col)
+
+    def name(self, i: int) -> int:
+        tok = self.tokens[i]
+        name = _split_name(tok.text, tok.col)
+        if name in FUNCTIONS:
+            if self.prev_value:
+                self.close_implicit(tok.col)  # sin x cos y: the second function ends x
+            return self.function(i, name)
+        self.implicit_product(tok.col)
+        self.emit(name, tok.col, value=True, name=name)
+        return i + 1
+
+    def function(self, i: int, name: str) -> int:
+        """sin(x), sin x, sin^2(x), sin² x, sin^{2} x, and sin^-1(x), which is asin(x)."""
+        col = self.tokens[i].col
+        power, i = self.function_power(i + 1, name, col)
+        suffix = ""
+        if power == -1:
+            name = INVERSES[name]
+        elif power is not None:
+            suffix = f"**({power})"
+        self.implicit_product(col)
+        nxt = self.peek(i)
+        if nxt is not None and nxt.text in _OPENERS:  # sin(x), sin{x}, sin^2(x)
+            self.emit(name, col)
+            self.push(_Group(nxt.text, nxt.col, suffix))
+            self.emit("(", nxt.col)
+            return i + 1
+        one_argument = FUNCTIONS[name][1] == 1
+        argument_follows = nxt is not None and (
+            nxt.kind in ("number", "name") or nxt.text in ("|", "-")
+        )
+        if one_argument and argument_follows:  # sin x
+            self.push(_Group("implicit", col, suffix))
+            self.emit(name + "(", col)
+            return i
+        if suffix:
+            raise _error(f"'{name}' needs its argument: write {name}^{power}(x)", col)
+        self.emit(name, col, value=True, name=name)  # the builder says: write name(...)
+        return i
+
+    def function_power(self, i: int, name: str, col: int) -> tuple[int | None, int]:
+        """The n of sin^n, sin^{n} or sinⁿ right after a function's name (None if none)."""
+        tok = self.peek(i)
+        if tok is not None and tok.kind == "superscript":
+            text, i = tok.text, i + 1
+        elif tok is not None and tok.text == "**":
+            i += 1
+            braced = self.next_is(i, "{")
+            i += braced
+            negative = self.next_is(i, "-")
+            i += negative
+            number = self.peek(i)
+            if number is None or number.kind != "number" or not number.text.isdigit():
+                raise _error(f"a power of {name} must be a whole number: write {name}^2(x)", col)
+            text, i = ("-" if negative else "") + number.text, i + 1
+            if braced:
+                if not self.next_is(i, "}"):
+                    raise _error(f"missing '}}' after the power of {name}: write {name}^{{2}}", col)
+                i += 1
+        else:
+            return None, i
+        power = int(text) if text.lstrip("+-").isdigit() else None
+        if power is None:
+            raise _error(f"a power of {name} must be a whole number: write {name}^2(x)", col)
+        if power == -1 and name in INVERSES:
+            return -1, i
+        if power < 0:
+            inverse = f"1/{name}(x)" + (f"^{-power}" if power < -1 else "")
+            raise _error(f"negative power of {name}: write {inverse}", col)
+        if power > MAX_EXPONENT:
+            raise _error(f"exponent too large (limit {MAX_EXPONENT}): use smaller powers", col)
+        return power, i
+
+    def next_is(self, i: int, text: str) -> bool:
+        tok = self.peek(i)
+        return tok is not None and tok.kind == "op" and tok.text == text
 
 
 def _split_name(name: str, column: int) -> str:
@@ -193,7 +526,16 @@ class _Builder:
                 f"'{_describe(node)}' is not allowed: use numbers, x, y, + - * / ^ and functions",
                 self.column(node),
             )
-        result = method(node, depth + 1)
+        try:
+            result = method(node, depth + 1)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            # sympy itself can fail on odd constants (log(log(c)^2) compares a non-real).
+            raise _error(
+                f"cannot work this part out exactly ({type(exc).__name__}): simplify it",
+                self.column(node),
+            ) from None
         return self.checked(result, node)
 
     def checked(self, expr: sp.Expr, node: ast.AST) -> sp.Expr:
@@ -307,16 +649,28 @@ class _Builder:
                 f"{func.id}() takes no keyword arguments: write {func.id}(...)",
                 self.column(node),
             )
-        constructor, arity = FUNCTIONS[func.id]
-        if len(node.args) != arity:
-            plural = "s" if arity > 1 else ""
+        constructor, fewest, most = FUNCTIONS[func.id]
+        count = len(node.args)
+        if count < fewest or (most is not None and count > most):
+            if most is None:
+                wanted = f"{fewest} or more arguments"
+            elif fewest == most:
+                wanted = f"{fewest} argument{'s' if fewest > 1 else ''}"
+            else:
+                wanted = f"{fewest} or {most} arguments"
             raise _error(
-                f"{func.id}() takes {arity} argument{plural}, got {len(node.args)}: fix the call",
-                self.column(node),
+                f"{func.id}() takes {wanted}, got {count}: fix the call", self.column(node)
             )
         args = [self.build(arg, depth) for arg in node.args]
         if func.id == "exp":
             self._check_exp(args[0], node)
+        if func.id == "log" and count == 2:
+            base = args[1]
+            if base.is_number and (_magnitude(base) is None or not base > 0 or base == 1):
+                raise _error(
+                    "the base of log(x, b) must be positive and not 1: write log(x, 2)",
+                    self.column(node.args[1]),
+                )
         return constructor(*args)
 
     def _check_exp(self, arg: sp.Expr, node: ast.AST) -> None:
@@ -414,7 +768,11 @@ def parse_expression(
     try:
         tree = ast.parse(python_text, mode="eval")
     except SyntaxError as exc:
-        offset = (exc.offset or 1) - 1
+        if not exc.offset:  # Python's parser gives offset 0 when the text ends too soon
+            column = len(text.rstrip()) + 1
+            message = "incomplete expression: complete what the end leaves open"
+            raise _error(message, column) from None
+        offset = exc.offset - 1
         column = colmap[min(offset, len(colmap) - 1)] if colmap else None
         raise _error("syntax error: check the operators and parentheses", column) from None
     except (MemoryError, RecursionError, ValueError):
@@ -427,6 +785,11 @@ def parse_expression(
         expr = builder.build(tree.body)
     except RecursionError:
         raise ExpressionError("expression too deeply nested: simplify it") from None
+    if expr.has(sp.re, sp.im, sp.conjugate):
+        # sympy writes |e^u| as e^re(u) when u is not known real (log(y)); here every
+        # value is real (NaN, never complex, outside a function's domain).
+        expr = expr.replace(sp.re, lambda v: v).replace(sp.conjugate, lambda v: v)
+        expr = expr.replace(sp.im, lambda v: sp.Integer(0))
     present = {s.name for s in expr.free_symbols}
     params = tuple(sorted(present - set(variables)))
     return ParsedExpression(text=text, expr=expr, variables=tuple(variables), parameters=params)

@@ -61,11 +61,13 @@ class HeadlessRenderer:
         overlay: bool = True,
         draw_ui: Callable[[], None] | None = None,
         copy: bool = True,
+        plot: bool = False,
     ) -> np.ndarray:
         """The picture as an (H, W, 3) uint8 array, top row first.
 
         ``copy=False`` returns a view of a buffer the next call overwrites: for loops
-        that use each frame at once (video encoding, benchmarks).
+        that use each frame at once (video encoding, benchmarks). ``plot`` adds a
+        descent run's f-against-step plot, bottom right (recordings have no panels).
         """
         width, height = (int(v) for v in size)
         if not (1 <= width <= MAX_SIZE and 1 <= height <= MAX_SIZE):
@@ -76,9 +78,9 @@ class HeadlessRenderer:
             msaa.use()
             msaa.viewport = (0, 0, width, height)
             labels = self.scene.render(state, (width, height))
-            racing = state.descent.kind == "race" and state.descent.active
-            if overlay and (labels or draw_ui is not None or racing):
-                self._overlay(state, labels, (width, height), msaa, draw_ui)
+            descending = state.descent.active  # the legend, and the plot if asked
+            if overlay and (labels or draw_ui is not None or descending):
+                self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
             if resolved is not msaa:
                 self.ctx.copy_framebuffer(resolved, msaa)
             resolved.read_into(self._readback, components=3, alignment=1)
@@ -87,11 +89,11 @@ class HeadlessRenderer:
         image = self._readback[::-1]  # GL's first row is the bottom one
         return image.copy() if copy else image
 
-    def _overlay(self, state, labels, size, fbo, draw_ui) -> None:
+    def _overlay(self, state, labels, size, fbo, draw_ui, plot: bool = False) -> None:
         from imgui_bundle import imgui, implot
 
         from gradient_explorer.ui.imgui_renderer import ImguiRenderer
-        from gradient_explorer.ui.labels import draw_labels, draw_race_legend
+        from gradient_explorer.ui.labels import draw_labels, draw_loss_plot, draw_race_legend
 
         if self._imgui is None:
             context = imgui.create_context()
@@ -108,6 +110,8 @@ class HeadlessRenderer:
         imgui.new_frame()
         draw_labels(labels, state.camera, size)
         draw_race_legend(state.descent, size)
+        if plot and state.mode != "curve":
+            draw_loss_plot(state, size)
         if draw_ui is not None:
             draw_ui()
         imgui.render()

@@ -179,6 +179,9 @@ class Recorder:
         Draw on this context (the app's); default: a new headless EGL context.
     samples : int
         MSAA samples.
+    plot : bool
+        Show a descent run's f-against-step plot, bottom right, as the window's descent
+        panel does (False: the picture alone).
     """
 
     def __init__(
@@ -194,6 +197,7 @@ class Recorder:
         sweep: bool = False,
         ctx=None,
         samples: int = 4,
+        plot: bool = True,
     ) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in FORMATS:
@@ -212,6 +216,7 @@ class Recorder:
         self.state, self.frames, self.fps = state, frames, fps
         self.orbit, self.steps_per_frame, self.sweep = orbit, steps_per_frame, sweep
         self.samples = samples
+        self.plot = plot
         self.done_frames = 0
         self.finished = False
         if sweep:
@@ -239,7 +244,7 @@ class Recorder:
         if self.finished:
             return True
         try:
-            pixels = self._renderer.render(self.state, self.size, self.samples)
+            pixels = self._renderer.render(self.state, self.size, self.samples, plot=self.plot)
             self._encoder.append(pixels)
             self.done_frames += 1
             if self.done_frames < self.frames:
@@ -292,6 +297,7 @@ def record(
     sweep: bool = False,
     progress: Callable[[int, int], None] | None = None,
     ctx=None,
+    plot: bool = True,
 ) -> Path:
     """Record ``frames`` frames of ``state`` into ``path`` (.mp4 or .gif); return the path.
 
@@ -308,6 +314,7 @@ def record(
         steps_per_frame=steps_per_frame,
         sweep=sweep,
         ctx=ctx,
+        plot=plot,
     )
     try:
         while not rec.step():

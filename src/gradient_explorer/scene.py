@@ -15,6 +15,7 @@ import numpy as np
 
 from gradient_explorer.camera import gl_bytes
 from gradient_explorer.geometry import arrow_mesh, format_tick, nice_ticks, sphere_mesh
+from gradient_explorer.palette import ARROW_COLOR, POINT_COLOR
 from gradient_explorer.state import AppState
 from gradient_explorer.surface import Surface
 from gradient_explorer.visuals.field_visual import FieldVisual, NormalsVisual, field_length_scale
@@ -248,8 +249,8 @@ def point_mesh(g: PointGeometry, surface: Surface):
     dot = sphere_mesh(g.position, radius)
     shade = 0.55 + 0.45 * ((dot - g.position) @ np.array([0.3, -0.4, 0.87]) / radius)
     parts = [dot]
-    colors = [np.column_stack([np.outer(shade, (1.0, 0.42, 0.08)), np.ones(len(dot))])]
-    red = np.array([0.95, 0.15, 0.2, 1.0])
+    colors = [np.column_stack([np.outer(shade, POINT_COLOR[:3]), np.ones(len(dot))])]
+    red = np.array(ARROW_COLOR)
     drop = None
     arrows = []
     if g.ascent_arrow is not None:

@@ -327,7 +327,8 @@ class Surface:
         else:
             coords = [pts]
         values = self.param_values if params is None else {**self.param_values, **params}
-        return pts, coords, [values[k] for k in self.params] if self.params else []
+        # numpy floats: a term of parameters alone overflows to inf, not OverflowError.
+        return pts, coords, [np.float64(values[k]) for k in self.params] if self.params else []
 
     def _call(self, which: str, points, params):
         _, coords, pvals = self._args(points, params)

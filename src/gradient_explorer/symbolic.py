@@ -28,7 +28,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
 from gradient_explorer.errors import ExpressionError, GradientExplorerError
-from gradient_explorer.expressions import SYMBOLS
+from gradient_explorer.expressions import SYMBOLS, sigmoid, softplus
 
 DISPLAY_SYMBOL = sp.Symbol("v", real=True)
 
@@ -48,17 +48,67 @@ class DerivedSources:
     gradient: tuple[str, ...]  # sympy srepr of each partial derivative, for inspection
 
 
+class kink_sign(sp.Function):  # noqa: N801 (sympy function names are lowercase)
+    """sign(v) in a derivative (d|v|/dv): undefined at v = 0, where |v| has its corner."""
+
+
+class kink_step(sp.Function):  # noqa: N801
+    """Heaviside(v) in a derivative (d max(v, 0)/dv): undefined at v = 0."""
+
+
+class kink_delta(sp.Function):  # noqa: N801
+    """DiracDelta(v) in a derivative (d sign(v)/dv): 0 where v != 0, undefined at v = 0."""
+
+
+class real_abs(sp.Function):  # noqa: N801
+    """|v| while differentiating: d|v| = sign(v) dv for any real-valued v.
+
+    sympy's Abs goes through re() and im() unless v is known to be real, and sqrt(x) or
+    log(x) are not known to be (here they are NaN, never complex, outside their domain).
+    """
+
+    is_extended_real = True
+    is_extended_nonnegative = True  # so that |real_abs(v)| is real_abs(v)
+
+    def fdiff(self, argindex=1):
+        return real_sign(self.args[0])
+
+
+class real_sign(sp.Function):  # noqa: N801
+    """sign(v) while differentiating, for the same reason: d sign(v) = 2 DiracDelta(v) dv."""
+
+    is_extended_real = True
+
+    def fdiff(self, argindex=1):
+        return 2 * sp.DiracDelta(self.args[0])
+
+
 def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[list]]:
-    """Gradient and Hessian of ``expr`` in the variables (never in the parameters)."""
+    """Gradient and Hessian of ``expr`` in the variables (never in the parameters).
+
+    Where f has a kink or a jump (|v|, max, min, relu, sign at v = 0) the derivatives
+    are NaN in numpy, so the verdict there is "not differentiable"; elsewhere they are
+    the one-sided derivatives, which agree.
+    """
     syms = [SYMBOLS[v] for v in variables]
-    gradient = [_clean(sp.diff(expr, s)) for s in syms]
+    for _ in range(3):  # a rebuilt |1/|x|| is 1/|real_abs(x)|: a new Abs to replace
+        if not expr.has(sp.Abs, sp.sign):
+            break
+        expr = expr.replace(sp.Abs, real_abs).replace(sp.sign, real_sign)
+    gradient = [sp.diff(expr, s) for s in syms]
     hessian = [[_clean(sp.diff(g, s)) for s in syms] for g in gradient]
-    return gradient, hessian
+    return [_clean(g) for g in gradient], hessian
 
 
 def _clean(expr: sp.Expr) -> sp.Expr:
-    # d/dx sign(x) is 2*DiracDelta(x): zero wherever the derivative exists at all.
-    return expr.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+    """Name the kinks of a derivative, so that f's own sign(v) stays 0 at v = 0."""
+    return (
+        expr.replace(real_abs, sp.Abs)
+        .replace(real_sign, kink_sign)
+        .replace(sp.DiracDelta, lambda v, *order: kink_delta(v))
+        .replace(sp.Heaviside, lambda v, *h0: kink_step(v))
+        .replace(sp.sign, kink_sign)
+    )
 
 
 # --------------------------------------------------------------------------- numpy
@@ -71,16 +121,61 @@ def _big_integer_as_float(printer, expr) -> str:
 
 
 class _NumpyPrinter(NumPyPrinter):
-    """sympy's numpy printer, with sign(0) -> NaN: |x| has no derivative at 0."""
+    """sympy's numpy printer, with NaN at kinks and stable sigmoid and softplus."""
 
     _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
 
+    def _helper(self, name, expr):
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_sign(self, expr):
-        return f"_sign_or_nan({self._print(expr.args[0])})"
+        return self._helper("numpy.sign", expr)
+
+    def _print_kink_sign(self, expr):
+        return self._helper("_sign_or_nan", expr)
+
+    def _print_kink_step(self, expr):
+        return self._helper("_step_or_nan", expr)
+
+    def _print_kink_delta(self, expr):
+        return self._helper("_zero_or_nan", expr)
+
+    def _print_sigmoid(self, expr):
+        return self._helper("_sigmoid", expr)
+
+    def _print_softplus(self, expr):
+        return f"numpy.logaddexp(0.0, {self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._nested("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._nested("numpy.minimum", expr.args)
+
+    def _nested(self, name, args):
+        # numpy.amax((x, 0)) would stack an array with a scalar: pair them instead.
+        first = self._print(args[0])
+        if len(args) == 1:
+            return first
+        return f"{name}({first}, {self._nested(name, args[1:])})"
 
 
 def _sign_or_nan(v):
     return np.where(v == 0, np.nan, np.sign(v))
+
+
+def _step_or_nan(v):
+    return np.where(v > 0, 1.0, np.where(v < 0, 0.0, np.nan))
+
+
+def _zero_or_nan(v):
+    return np.where((v > 0) | (v < 0), 0.0, np.nan)
+
+
+def _sigmoid(v):
+    # exp of a negative number only: no overflow at any v.
+    t = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1.0, t) / (1.0 + t)
 
 
 def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
@@ -102,8 +197,32 @@ class _ScalarPrinter(PythonCodePrinter):
 
     _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
 
+    def _helper(self, name, expr):
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_sign(self, expr):
-        return f"_sign_or_nan_scalar({self._print(expr.args[0])})"
+        return self._helper("_sign_scalar", expr)
+
+    def _print_kink_sign(self, expr):
+        return self._helper("_sign_or_nan_scalar", expr)
+
+    def _print_kink_step(self, expr):
+        return self._helper("_step_or_nan_scalar", expr)
+
+    def _print_kink_delta(self, expr):
+        return self._helper("_zero_or_nan_scalar", expr)
+
+    def _print_sigmoid(self, expr):
+        return self._helper("_sigmoid_scalar", expr)
+
+    def _print_softplus(self, expr):
+        return self._helper("_softplus_scalar", expr)
+
+    def _print_Max(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._helper("_max_scalar", expr)
+
+    def _print_Min(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._helper("_min_scalar", expr)
 
     def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
         if expr.exp.is_Integer or expr.exp in (sp.S.Half, -sp.S.Half):
@@ -113,6 +232,35 @@ class _ScalarPrinter(PythonCodePrinter):
 
 def _sign_or_nan_scalar(v):
     return math.nan if v == 0 else math.copysign(1.0, v)
+
+
+def _sign_scalar(v):
+    return 1.0 if v > 0 else -1.0 if v < 0 else v * 0.0  # 0 at 0, NaN at NaN
+
+
+def _step_or_nan_scalar(v):
+    return 1.0 if v > 0 else 0.0 if v < 0 else math.nan
+
+
+def _zero_or_nan_scalar(v):
+    return 0.0 if v > 0 or v < 0 else math.nan
+
+
+def _sigmoid_scalar(v):
+    t = math.exp(-abs(v))
+    return (1.0 if v >= 0 else t) / (1.0 + t)
+
+
+def _softplus_scalar(v):
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+def _max_scalar(*args):
+    return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
+
+
+def _min_scalar(*args):
+    return math.nan if any(a != a for a in args) else min(args)
 
 
 def _rpow(base, exponent):
@@ -140,7 +288,17 @@ def compile_python(source: str) -> dict[str, object]:
         "numpy": np,
         "math": math,
         "_sign_or_nan": _sign_or_nan,
+        "_step_or_nan": _step_or_nan,
+        "_zero_or_nan": _zero_or_nan,
+        "_sigmoid": _sigmoid,
         "_sign_or_nan_scalar": _sign_or_nan_scalar,
+        "_sign_scalar": _sign_scalar,
+        "_step_or_nan_scalar": _step_or_nan_scalar,
+        "_zero_or_nan_scalar": _zero_or_nan_scalar,
+        "_sigmoid_scalar": _sigmoid_scalar,
+        "_softplus_scalar": _softplus_scalar,
+        "_max_scalar": _max_scalar,
+        "_min_scalar": _min_scalar,
         "_rpow": _rpow,
     }
     exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
@@ -162,6 +320,16 @@ float ge_asin(float v) { return abs(v) > 1.0 ? ge_nan() : asin(v); }
 float ge_acos(float v) { return abs(v) > 1.0 ? ge_nan() : acos(v); }
 float ge_atan2(float y, float x) { return (x == 0.0 && y == 0.0) ? 0.0 : atan(y, x); }
 float ge_tanh(float v) { float t = exp(-2.0 * abs(v)); return sign(v) * (1.0 - t) / (1.0 + t); }
+// Stable forms: exp() of a negative number only, so no overflow at any v.
+float ge_sigmoid(float v) { float t = exp(-abs(v)); return (v >= 0.0 ? 1.0 : t) / (1.0 + t); }
+float ge_softplus(float v) {
+    float t = exp(-abs(v));
+    float u = 1.0 + t;
+    // log(1 + t) without the rounding of 1 + t for small t (no log1p in GLSL).
+    return max(v, 0.0) + (u == 1.0 ? t : log(u) * t / (u - 1.0));
+}
+// At a kink (v = 0) the shading takes the average of the one-sided slopes; numpy says NaN.
+float ge_step(float v) { return v > 0.0 ? 1.0 : (v < 0.0 ? 0.0 : 0.5); }
 float ge_pow(float b, float e) {
     if (b > 0.0) return exp(e * log(b));
     if (b == 0.0) return e > 0.0 ? 0.0 : (e == 0.0 ? 1.0 : ge_inf());
@@ -195,7 +363,7 @@ class _GLSLWriter:
         self.powers: set[int] = set()
 
     def print(self, e: sp.Expr) -> str:
-        if e.is_number:
+        if e.is_number and not e.has(kink_sign, kink_step, kink_delta):
             value = complex(sp.N(e, 30))
             if value.imag != 0 or not math.isfinite(value.real):
                 raise ExpressionError(f"constant {e} is not a finite real number: change it")
@@ -258,6 +426,14 @@ class _GLSLWriter:
         return f"ge_pow({b}, {self.print(exponent)})"
 
     def _function(self, e: sp.Expr) -> str:
+        if isinstance(e, kink_delta):
+            return "0.0"  # away from the kink; at it, shading needs a finite number
+        if isinstance(e, sp.Max | sp.Min):
+            name = "max" if isinstance(e, sp.Max) else "min"
+            text = self.print(e.args[-1])
+            for arg in reversed(e.args[:-1]):
+                text = f"{name}({self.print(arg)}, {text})"
+            return text
         args = [self.print(a) for a in e.args]
         native = {
             sp.sin: "sin",
@@ -269,6 +445,10 @@ class _GLSLWriter:
             sp.cosh: "cosh",
             sp.Abs: "abs",
             sp.sign: "sign",
+            kink_sign: "sign",
+            kink_step: "ge_step",
+            sigmoid: "ge_sigmoid",
+            softplus: "ge_softplus",
             sp.tanh: "ge_tanh",
             sp.log: "ge_log",
             sp.asin: "ge_asin",

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gradient-explorer",
         description="Make derivatives and gradients visible: a real-time 3D explorer.",
+        epilog="Typed expressions (--expr) take what you would type into Desmos or paste: "
+        "|x| + |y|, x² + y², x·y, sin^2(x), sin x, e^{-x}, max, relu, sigmoid ... "
+        "`gradient-explorer probe --help` lists the syntax.",
     )
     from gradient_explorer import __version__
 

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.expressions import SYNTAX_HELP
 from gradient_explorer.surface import Surface
 
 
@@ -16,7 +17,11 @@ def add_surface_args(parser: argparse.ArgumentParser, required: bool = True) -> 
     """--surface NAME | --expr TEXT, repeatable --param k=v, --domain, --display."""
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--surface", metavar="NAME", help="a catalogue entry (see `surfaces`)")
-    group.add_argument("--expr", metavar="TEXT", help='a typed expression, e.g. "x^2 - y^2"')
+    group.add_argument(
+        "--expr",
+        metavar="TEXT",
+        help='a typed expression, e.g. "x^2 - y^2" or "|x| + sin² y" (syntax below)',
+    )
     parser.add_argument(
         "--param",
         action="append",
@@ -35,6 +40,9 @@ def add_surface_args(parser: argparse.ArgumentParser, required: bool = True) -> 
         default=None,
         help="display transform of the height (log1p for steep surfaces)",
     )
+    if parser.epilog is None:  # the typed syntax, kept as written (argparse would rewrap it)
+        parser.epilog = SYNTAX_HELP
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def parse_floats(text: str, what: str, counts: tuple[int, ...]) -> tuple[float, ...]:

@@ -54,6 +54,11 @@ def register(sub) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random spread of the swarm (0)")
     parser.add_argument("--sweep", action="store_true", help="record the 1D mode's tangent sweep")
+    parser.add_argument(
+        "--no-plot",
+        action="store_true",
+        help="leave out the f-against-step plot a descent recording shows, bottom right",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -143,6 +148,7 @@ def run(args) -> int:
         steps_per_frame=args.steps_per_frame,
         sweep=args.sweep,
         progress=progress_printer(sys.stderr),
+        plot=not args.no_plot,
     )
     w, h = size if path.suffix.lower() == ".gif" else (size[0] - size[0] % 2, size[1] - size[1] % 2)
     print(f"wrote {path} ({args.frames} frames, {w}x{h}, {args.fps:g} fps)")

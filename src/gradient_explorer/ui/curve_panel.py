@@ -18,6 +18,7 @@ from gradient_explorer.curve_mode import (
     readout,
     stationary_points,
 )
+from gradient_explorer.palette import ERROR_COLOR, TANGENT_COLOR, VERDICT_COLORS
 
 __all__ = ["draw_curve_panel", "format_derivative"]
 
@@ -26,12 +27,7 @@ _SOURCE_LABELS = {
     "expression": "typed f(x)",
     "slice": "slice of the surface through the point",
 }
-_KIND_COLORS = {
-    "minimum": (0.32, 0.92, 0.48, 1.0),
-    "maximum": (1.0, 0.36, 0.36, 1.0),
-    "degenerate critical point": (1.0, 0.86, 0.25, 1.0),
-    "not differentiable": (0.78, 0.55, 1.0, 1.0),
-}
+_KIND_COLORS = VERDICT_COLORS
 _typed: dict[int, str] = {}  # text being typed, per CurveState
 
 
@@ -73,13 +69,13 @@ def draw_curve_panel(state) -> bool:
             if entered:
                 changed |= cs.set_expression(text)
             if cs.error:
-                imgui.text_colored((1.0, 0.38, 0.38, 1.0), cs.error)
+                imgui.text_colored(ERROR_COLOR, cs.error)
         else:
             imgui.text_disabled("along the point's direction dial; t = 0 is the point")
         try:
             curve = active_curve(state)
         except Exception as exc:  # a refused curve must not take the panel down
-            imgui.text_colored((1.0, 0.38, 0.38, 1.0), str(exc))
+            imgui.text_colored(ERROR_COLOR, str(exc))
             return changed
         imgui.text_wrapped(f"f(x) = {curve.formula()}")
         # -- the point
@@ -90,7 +86,7 @@ def draw_curve_panel(state) -> bool:
             changed = True
         r = readout(curve, cs.x)
         imgui.text(f"f   = {r.f:.6g}" if math.isfinite(r.f) else "f   undefined")
-        imgui.text_colored((1.0, 0.55, 0.08, 1.0), f"f'  = {format_derivative(r.fp)}")
+        imgui.text_colored(TANGENT_COLOR, f"f'  = {format_derivative(r.fp)}")
         imgui.text(f"f'' = {format_derivative(r.fpp)}")
         # -- play
         if imgui.button("Pause" if cs.playing else "Play"):

@@ -16,16 +16,13 @@ from imgui_bundle import imgui
 
 from gradient_explorer.descent_mode import KINDS, MAX_SWARM
 from gradient_explorer.optimizers import OPTIMIZERS
+from gradient_explorer.palette import DIVERGED_COLOR, STATUS_COLORS
 
 __all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
 
-RED = (1.0, 0.38, 0.38, 1.0)
+RED = DIVERGED_COLOR
 DIM = (0.62, 0.65, 0.72, 1.0)
-_STATUS_COLORS = {
-    "running": (1.0, 0.6, 0.25, 1.0),
-    "converged": (0.3, 0.9, 0.55, 1.0),
-    "diverged": RED,
-}
+_STATUS_COLORS = STATUS_COLORS
 _errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
 
 
@@ -85,8 +82,12 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
     return changed
 
 
-def draw_race_plot(state, height: float | None = None) -> None:
-    """f against step for each run, with a legend (implot)."""
+def draw_race_plot(state, height: float | None = None, follow: bool = False) -> None:
+    """f against step for each run, with a legend (implot).
+
+    ``follow``: the axes are set to the data every frame (a recording; implot's own
+    fit lags a frame behind); else they fit themselves and can be zoomed.
+    """
     from imgui_bundle import implot
 
     ds = state.descent
@@ -104,9 +105,14 @@ def draw_race_plot(state, height: float | None = None) -> None:
         log = (
             finite.size > 0 and finite.min() > 0 and finite.max() / max(finite.min(), 1e-300) > 100
         )
-        implot.setup_axes("step", "f")
+        fit = 0 if follow else implot.AxisFlags_.auto_fit  # the plot follows the run
+        implot.setup_axes("step", "f", fit, fit)
         if log:
             implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+        if follow:
+            lo, hi = _padded(finite, log)
+            x_hi = max(hist.shape[0] - 1, 1)
+            implot.setup_axes_limits(0.0, x_hi, lo, hi, implot.Cond_.always)
         implot.setup_legend(implot.Location_.north_east)
         steps = np.arange(hist.shape[0], dtype=np.float64)
         statuses = [str(d.status[0]) if d.n else "running" for d in ds.descents]
@@ -122,6 +128,17 @@ def draw_race_plot(state, height: float | None = None) -> None:
                 cross = implot.Spec(marker=implot.Marker_.cross, marker_size=7, line_color=color)
                 implot.plot_scatter(label, steps[j : j + 1], ys[j : j + 1], cross)
         implot.end_plot()
+
+
+def _padded(values: np.ndarray, log: bool) -> tuple[float, float]:
+    """A range showing ``values`` with a margin (multiplicative on a log axis)."""
+    if values.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    if log:
+        return (lo / 1.3, hi * 1.3)
+    pad = 0.06 * (hi - lo) if hi > lo else max(0.5, 0.1 * abs(hi))
+    return (lo - pad, hi + pad)
 
 
 def draw_descent_panel(state) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from imgui_bundle import imgui
 
+from gradient_explorer import palette
 from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.errors import GradientExplorerError
@@ -43,15 +44,11 @@ __all__ = [
     "point_readout",
 ]
 
-RED = imgui.ImVec4(1.0, 0.38, 0.38, 1.0)
+RED = imgui.ImVec4(*palette.ERROR_COLOR)
 DIM = imgui.ImVec4(0.62, 0.65, 0.72, 1.0)
-GRADIENT_RED = imgui.ImVec4(0.95, 0.35, 0.35, 1.0)
-DIAL_YELLOW = imgui.ImVec4(1.0, 0.86, 0.25, 1.0)
-VERDICT_COLORS = {
-    "minimum": imgui.ImVec4(0.45, 0.85, 1.0, 1.0),
-    "maximum": imgui.ImVec4(1.0, 0.7, 0.35, 1.0),
-    "saddle": imgui.ImVec4(0.85, 0.6, 1.0, 1.0),
-}
+GRADIENT_RED = imgui.ImVec4(*palette.ARROW_COLOR)
+DIAL_YELLOW = imgui.ImVec4(*palette.DIRECTION_COLOR)
+VERDICT_COLORS = {name: imgui.ImVec4(*color) for name, color in palette.VERDICT_COLORS.items()}
 
 # Shown by F1 or "?"; the app binds these keys (keep the two in step).
 KEY_HELP: tuple[tuple[str, str], ...] = (

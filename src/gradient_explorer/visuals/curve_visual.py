@@ -25,6 +25,13 @@ from gradient_explorer.curve_mode import (
     stationary_points,
 )
 from gradient_explorer.geometry import format_tick, nice_ticks
+from gradient_explorer.palette import (
+    CURVE_COLOR,
+    DERIVATIVE_COLOR,
+    POINT_COLOR,
+    TANGENT_COLOR,
+    VERDICT_COLORS,
+)
 from gradient_explorer.visuals.mesh_visual import MeshVisual
 
 __all__ = [
@@ -37,20 +44,11 @@ __all__ = [
     "thick_polyline",
 ]
 
-CURVE_COLOR = (0.38, 0.76, 1.0, 1.0)
-DERIVATIVE_COLOR = (0.86, 0.5, 0.98, 1.0)
-TANGENT_COLOR = (1.0, 0.55, 0.08, 1.0)
-POINT_COLOR = (1.0, 0.42, 0.08, 1.0)
 PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)
 GRID_COLOR = (0.19, 0.21, 0.26, 1.0)
 AXIS_COLOR = (0.62, 0.65, 0.72, 1.0)
 TEXT_COLOR = (0.85, 0.87, 0.92, 1.0)
-KIND_COLORS = {
-    "minimum": (0.32, 0.92, 0.48, 1.0),
-    "maximum": (1.0, 0.36, 0.36, 1.0),
-    "degenerate critical point": (1.0, 0.86, 0.25, 1.0),
-    "not differentiable": (0.78, 0.55, 1.0, 1.0),
-}
+KIND_COLORS = VERDICT_COLORS
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.geometry import arrow_mesh
+from gradient_explorer.palette import DIRECTION_COLOR
 from gradient_explorer.surface import Surface
 
-SLICE_COLOR = (1.0, 0.86, 0.25, 1.0)
+SLICE_COLOR = DIRECTION_COLOR
 
 
 def direction_vector(degrees: float) -> np.ndarray:
