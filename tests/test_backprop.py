@@ -276,6 +276,7 @@ def test_every_parser_function_has_an_op_and_matches_sympy(name):
     """A function the parser accepts and backprop does not know would be refused: this
     test names it. Each is checked against sympy away from its kinks."""
     assert name in FUNCTION_OPS, f"add '{name}' to backprop's op table"
+    checked = 0
     for args in ((0.3,), (0.3, 0.8), (0.8, 0.3, 0.5)):
         inner = ", ".join(f"{v}*x + y" for v in args)
         try:
@@ -285,6 +286,8 @@ def test_every_parser_function_has_an_op_and_matches_sympy(name):
             continue
         for point in ((0.7, 0.2), (1.3, 0.4)):
             assert _check_against_sympy(text, ("x", "y"), (), point, {}), text
+            checked += 1
+    assert checked, f"{name}: no call with 1, 2 or 3 arguments was accepted"
 
 
 # ---------------------------------------------------------------------------- NaN, notes

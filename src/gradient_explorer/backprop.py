@@ -297,7 +297,7 @@ def circuit(
     root = builder.convert(tree)
     builder.emit(root)
     nodes = builder.finish()
-    formula, spans = _print_all(nodes, builder.node_inputs)
+    formula, spans = _print_all(nodes)
     # A parameter that cancels (b - b) is absent from the parsed expression but still a
     # leaf here, with adjoint 0.
     leaves = {n.name for n in nodes if n.op == "parameter"}
@@ -351,7 +351,6 @@ class _GraphBuilder:
         self.variables = variables
         self.parameters = parameters
         self.specs: list[tuple[str, str, float, tuple[int, ...]]] = []  # op, name, number, ins
-        self.node_inputs: list[tuple[int, ...]] = []
         self.edges: list[Edge] = []
         self.shared: dict[tuple, int] = {}
 
@@ -400,7 +399,6 @@ class _GraphBuilder:
         ins = tuple(self.emit(child) for child in tree.children)
         node_id = len(self.specs)
         self.specs.append((tree.op, tree.name, tree.number, ins))
-        self.node_inputs.append(ins)
         for slot, src in enumerate(ins):
             self.edges.append(Edge(len(self.edges), src, node_id, slot))
         if tree.op != "constant":
@@ -485,7 +483,7 @@ def _print(i: int, specs, need: int, spans: list, offset: int) -> str:
     return f"({text})" if wrap else text
 
 
-def _print_all(nodes: list[Node], node_inputs) -> tuple[str, list[list[tuple[int, int]]]]:
+def _print_all(nodes: list[Node]) -> tuple[str, list[list[tuple[int, int]]]]:
     specs = [(n.op, n.name, n.number, n.inputs) for n in nodes]
     raw: list[tuple[int, int, int]] = []
     formula = _print(len(nodes) - 1, specs, 0, raw, 0)

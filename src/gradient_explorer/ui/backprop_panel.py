@@ -34,6 +34,12 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}" if math.isfinite(value) else "NaN"
 
 
+def _wrapped(colour, text: str) -> None:
+    imgui.push_style_color(imgui.Col_.text, colour)
+    imgui.text_wrapped(text)
+    imgui.pop_style_color()
+
+
 def _short(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 2] + ".."
 
@@ -45,6 +51,8 @@ class BackpropPanel:
     visible: bool = False
     step: int | None = None  # backward steps shown; None: all (follows the point live)
     hovered: int | None = None
+    _followed: int | None = None  # the step node the graph last scrolled to
+    _layout_cache: tuple = (None, 0.0, None)  # (circuit, em, layout): one per graph and size
 
     def toggle(self) -> None:
         self.visible = not self.visible
@@ -177,14 +185,14 @@ class BackpropPanel:
     def _explain(self, result: Backprop, shown: int) -> None:
         c = result.circuit
         if shown == 0:
-            imgui.text_colored(
+            _wrapped(
                 DIM,
                 "Forward pass done: every node has its value. Step to "
                 "start the backward pass at f with df/df = 1.",
             )
             return
         if shown == len(result.steps):
-            imgui.text_colored(
+            _wrapped(
                 DIM,
                 "Backward pass done: each box holds df/dnode; the leaves' are the gradient. "
                 "Restart and step to replay it; hover a box for its sum over paths.",
@@ -209,6 +217,15 @@ class BackpropPanel:
     def _layout(self, result: Backprop, em: float):
         """Columns by depth (leaves first), rows ordered by their inputs' rows."""
         c = result.circuit
+        cached_circuit, cached_em, layout = self._layout_cache
+        if cached_circuit is c and cached_em == em:
+            return layout
+        layout = self._compute_layout(c, em)
+        self._layout_cache = (c, em, layout)
+        return layout
+
+    @staticmethod
+    def _compute_layout(c, em: float):
         depth = [0] * len(c.nodes)
         for n in c.nodes:
             depth[n.id] = 1 + max((depth[j] for j in n.inputs), default=-1)
@@ -250,10 +267,12 @@ class BackpropPanel:
         imgui.dummy(imgui.ImVec2(size[0] + em, size[1] + em))
         draw = imgui.get_window_draw_list()
         adjoints = result.adjoints_after(shown)
-        current = result.steps[shown - 1].node if 0 < shown <= len(result.steps) else None
+        # The node handing on its adjoint; none once the pass is complete.
+        current = result.steps[shown - 1].node if 0 < shown < len(result.steps) else None
         live = {
             e.id for s in result.steps[:shown] for e in (c.edges[p.edge] for p in s.contributions)
         }
+        self._follow(current, ox + pos[current][0] if current is not None else 0.0, bw)
         mouse = imgui.get_io().mouse_pos
         hovered = None
         for n in c.nodes:
@@ -278,8 +297,6 @@ class BackpropPanel:
                 a, (mid, a[1]), (mid, b[1]), b, imgui.get_color_u32(colour), thick
             )
             text = _fmt(result.local[e.id])
-            if c.nodes[e.source].constant and not (on_step or lit):
-                continue  # a constant's edge: its slope matters to no gradient, keep it quiet
             tw = imgui.calc_text_size(text).x
             lx, ly = b[0] - 0.6 * em - tw, b[1] - 0.55 * em
             draw.add_rect_filled(
@@ -315,6 +332,17 @@ class BackpropPanel:
 
         if hovered is not None:
             self._tooltip(result, hovered, shown)
+
+    def _follow(self, current: int | None, x: float, box_w: float) -> None:
+        """Scroll the graph once to each new current node that is out of sight."""
+        if current is None or current == self._followed:
+            self._followed = current
+            return
+        self._followed = current
+        left = imgui.get_window_pos().x
+        view = imgui.get_window_width()
+        if x < left or x + box_w > left + view:
+            imgui.set_scroll_x(max(0.0, imgui.get_scroll_x() + x - left - (view - box_w) / 2))
 
     def _tooltip(self, result: Backprop, node_id: int, shown: int) -> None:
         c = result.circuit
