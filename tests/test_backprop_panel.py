@@ -77,3 +77,33 @@ def test_panel_without_point_or_in_curve_mode(frame, neuron_state):
     panel.toggle()
     assert not panel.visible
     assert frame(panel, state).total_vtx_count == 0
+
+
+@pytest.mark.gl
+def test_key_b_opens_the_panel_in_the_app(tmp_path):
+    """The real app on a headless window: B shows the graph over the scene, B hides it."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    pytest.importorskip("moderngl_window.context.headless")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
+    from harness import AppHarness
+
+    h = AppHarness((800, 600), "saddle", 0, screenshot_dir=tmp_path)
+    try:
+        h.state.point = (0.5, 0.5)
+        h.frame(3)
+        before = h.pixels().astype(int)
+        h.key("B")
+        h.frame(3)
+        assert h.app.backprop_panel.visible
+        shown = h.pixels().astype(int)
+        changed = np.abs(shown - before).max(axis=-1) > 40
+        assert changed[300:, 220:].mean() > 0.05  # the panel along the bottom, right of 26 em
+        h.key("B")
+        h.frame(3)
+        assert not h.app.backprop_panel.visible
+    finally:
+        assert h.close() == "GL_NO_ERROR"
