@@ -466,8 +466,8 @@ def _print(i: int, specs, need: int, spans: list, offset: int) -> str:
         p = _PRECEDENCE[op]
         if op == "pow":
             left_need, right_need = _ATOM, p
-        else:  # + - * / group to the left: the right operand of - and / binds tighter
-            left_need, right_need = p, p + 1 if op in ("sub", "div") else p
+        else:  # + - * / group to the left: x + (y + z) keeps the parentheses it was typed with
+            left_need, right_need = p, p + 1
         child(ins[0], left_need)
         emit(_INFIX[op])
         child(ins[1], right_need, right=True)
