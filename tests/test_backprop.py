@@ -263,8 +263,12 @@ def test_random_expressions_match_sympy():
             parsed = parse_expression(text, ("x", "y"))
         except ExpressionError:  # a constant sub-expression too large: the parser says no
             continue
-        # The printed formula (the labels' source) parses back to the same expression.
-        assert parse_expression(circuit(text).formula, ("x", "y")).expr == parsed.expr, text
+        # The printed formula (the labels' source) parses back to the same graph.
+        graph = circuit(text, ("x", "y"))
+        again = circuit(graph.formula, ("x", "y"))
+        assert [(n.op, n.label, n.inputs) for n in again.nodes] == [
+            (n.op, n.label, n.inputs) for n in graph.nodes
+        ], text
         point = (gen.uniform(0.1, 2.0), gen.uniform(-2.0, 2.0))
         params = {p: gen.uniform(-2.0, 2.0) for p in parsed.parameters}
         checked += _check_against_sympy(
