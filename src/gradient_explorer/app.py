@@ -34,6 +34,7 @@ from gradient_explorer.scene import SceneRenderer
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer, TargetFormat
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.ui import panels
+from gradient_explorer.ui.backprop_panel import BackpropPanel
 from gradient_explorer.ui.imgui_input import ImguiInput
 from gradient_explorer.ui.imgui_renderer import ImguiRenderer
 from gradient_explorer.ui.labels import draw_labels, draw_race_legend
@@ -111,6 +112,7 @@ class ExplorerApp(mglw.WindowConfig):
         self.state = state
         self.ui = panels.UiState(gl_renderer=self.ctx.info.get("GL_RENDERER", "?"))
         self.ui.aspect = self._aspect()
+        self.backprop_panel = BackpropPanel()  # key B
         self.ui.expression = state.surface.formula()
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
         self.scene = SceneRenderer(self.ctx, state.view.grid)
@@ -253,6 +255,7 @@ class ExplorerApp(mglw.WindowConfig):
         scale = imgui.get_io().display_framebuffer_scale.x or 1.0
         draw_race_legend(state.descent, size, state.view.insets[1] / scale)  # left of panels
         panels.draw_panels(state, ui)
+        self.backprop_panel.draw(state)
         self._fit_free_region(buffer)
         self._draw_session_window()
         imgui.render()
@@ -570,6 +573,8 @@ class ExplorerApp(mglw.WindowConfig):
                 ui.saved_contours, view.contours = view.contours, 0
             else:
                 view.contours = ui.saved_contours or 12
+        elif name == "B":
+            self.backprop_panel.toggle()
         elif name == "G":
             view.field = not view.field
             view.floor = view.floor or view.field

@@ -1,0 +1,119 @@
+"""``gradient-explorer backprop``: the computation graph at a point, with every adjoint."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from gradient_explorer.backprop import Backprop, backprop
+from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "backprop",
+        help="reverse-mode differentiation: each node's value and adjoint at a point",
+        description="The expression's computation graph at a point: one node per operation "
+        "with its forward value and its adjoint df/dnode, accumulated backwards over the "
+        "graph (a node used twice sums its paths). The leaves' adjoints are the gradient.",
+    )
+    add_surface_args(parser)
+    parser.add_argument("--at", required=True, metavar="X[,Y]", help="the point, e.g. 2,1")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def _num(value: float) -> float | None:
+    """JSON has no NaN: a value that does not exist is null."""
+    return value + 0.0 if math.isfinite(value) else None  # + 0.0 turns -0.0 into 0.0
+
+
+def report(result: Backprop, surface_name: str) -> dict:
+    """Everything ``backprop --json`` prints."""
+    c = result.circuit
+    out: dict = {
+        "surface": surface_name,
+        "formula": c.formula,
+        "at": list(result.point),
+        "parameters": dict(result.params),
+        "f": _num(result.f),
+        "nodes": [
+            {
+                "id": n.id,
+                "op": n.op,
+                "label": n.label,
+                "value": _num(result.values[n.id]),
+                "grad": _num(result.grads[n.id]),
+                "inputs": list(n.inputs),
+            }
+            for n in c.nodes
+        ],
+        "edges": [
+            {"from": e.source, "to": e.target, "local": _num(result.local[e.id])} for e in c.edges
+        ],
+        "gradient": [_num(g) for g in result.gradient],
+        "param_gradient": {k: _num(v) for k, v in result.param_gradient.items()},
+    }
+    if result.notes:
+        out["note"] = result.notes[0]
+    return out
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}" if math.isfinite(value) else "NaN"
+
+
+def adjoint_sum(result: Backprop, node: int) -> str:
+    """A node's adjoint as the sum of what its users handed it: '5 = 2 + 3'."""
+    parts = sorted(result.contributions_to(node), key=lambda c: c.edge)
+    total = _fmt(result.grads[node])
+    if len(parts) < 2:
+        return total
+    terms = " + ".join(_fmt(c.amount) for c in parts).replace("+ -", "- ")
+    return f"{total} = {terms}"
+
+
+def format_text(result: Backprop, surface_name: str) -> str:
+    c = result.circuit
+    rows = [("id", "op", "label", "value", "grad (= sum over paths)", "inputs")]
+    for n in c.nodes:
+        rows.append(
+            (
+                str(n.id),
+                n.op,
+                n.label,
+                _fmt(result.values[n.id]),
+                adjoint_sum(result, n.id),
+                " ".join(str(i) for i in n.inputs) or "-",
+            )
+        )
+    widths = [min(max(len(r[k]) for r in rows), 48) for k in range(len(rows[0]) - 1)]
+    lines = [f"surface         {surface_name}: {c.formula}"]
+    if result.params:
+        lines.append("parameters      " + ", ".join(f"{k}={v:g}" for k, v in result.params.items()))
+    lines.append("at              " + ", ".join(f"{v:g}" for v in result.point))
+    lines.append(f"f               {_fmt(result.f)}")
+    lines.append("")
+    for r in rows:
+        cells = [cell.ljust(w) for cell, w in zip(r, widths, strict=False)]
+        lines.append("  ".join([*cells, r[-1]]))
+    lines.append("")
+    names = ", ".join(f"df/d{v}" for v in c.variables)
+    lines.append(f"gradient        ({names}) = ({', '.join(_fmt(g) for g in result.gradient)})")
+    if c.parameters:
+        grads = ", ".join(f"df/d{k} = {_fmt(v)}" for k, v in result.param_gradient.items())
+        lines.append(f"param_gradient  {grads}")
+    for note in result.notes:
+        lines.append(f"note            {note}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def run(args) -> int:
+    surface = surface_from_args(args)
+    point = parse_floats(args.at, "--at", (surface.dim,))
+    result = backprop(surface, point)
+    if args.json:
+        print(json.dumps(report(result, surface.name), indent=2, ensure_ascii=False))
+    else:
+        print(format_text(result, surface.name))
+    return 0
