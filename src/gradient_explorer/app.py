@@ -35,6 +35,7 @@ from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer, TargetFormat
 from gradient_explorer.state import LIGHTING_MODES, AppState
 from gradient_explorer.ui import panels
 from gradient_explorer.ui.backprop_panel import BackpropPanel
+from gradient_explorer.ui.fonts import use_ui_font
 from gradient_explorer.ui.imgui_input import ImguiInput
 from gradient_explorer.ui.imgui_renderer import ImguiRenderer
 from gradient_explorer.ui.labels import draw_labels, draw_race_legend
@@ -131,6 +132,7 @@ class ExplorerApp(mglw.WindowConfig):
         self._imgui_ctx = imgui.create_context()
         imgui.set_current_context(self._imgui_ctx)
         imgui.get_io().set_ini_filename(None)  # no imgui.ini in the working directory
+        use_ui_font()  # typed π, −, x² show as themselves, not '?'
         self._implot_ctx = implot.create_context()  # the descent race plot
         keys = keys if keys is not None else wnd.keys
         self.imgui_input = ImguiInput(wnd, keys=keys)

@@ -92,6 +92,7 @@ class HeadlessRenderer:
     def _overlay(self, state, labels, size, fbo, draw_ui, plot: bool = False) -> None:
         from imgui_bundle import imgui, implot
 
+        from gradient_explorer.ui.fonts import use_ui_font
         from gradient_explorer.ui.imgui_renderer import ImguiRenderer
         from gradient_explorer.ui.labels import draw_labels, draw_loss_plot, draw_race_legend
 
@@ -99,6 +100,7 @@ class HeadlessRenderer:
             context = imgui.create_context()
             imgui.set_current_context(context)  # another renderer's context may be current
             imgui.get_io().set_ini_filename(None)
+            use_ui_font()
             plots = implot.create_context()  # panels with plots (the race) work headless too
             self._imgui = (context, ImguiRenderer(self.ctx), plots)
         context, renderer, plots = self._imgui

@@ -204,9 +204,14 @@ class SceneRenderer:
         if tangent and g.tangent_plane is not None:
             ctx.enable(moderngl.BLEND)
             ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-            ctx.depth_mask = False
+            # moderngl keeps the depth mask on the framebuffer (a Context attribute is
+            # silently ignored): the see-through plane must not hide the balls behind it
+            fbo = ctx.fbo
+            if fbo is not None:
+                fbo.depth_mask = False
             self.mesh.draw(mvp, g.tangent_plane, (0.95, 0.95, 1.0, 0.35))
-            ctx.depth_mask = True
+            if fbo is not None:
+                fbo.depth_mask = True
             ctx.disable(moderngl.BLEND)
 
     def release(self) -> None:

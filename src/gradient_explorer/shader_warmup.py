@@ -118,6 +118,9 @@ class ShaderWarmer:
         ``shown`` names the visuals the window shows now (of :data:`VISUALS`): the answer
         comes once their programs are compiled; the helper compiles the others after.
         """
+        if getattr(surface, "dim", 2) != 2:
+            # nothing to draw; ``last`` stays the last surface's (curves build beside them)
+            return WarmResult(True, reason="a curve has no generated shaders")
         with self._lock:
             result = self._warm(surface, tuple(shown))
             self.last = result
@@ -139,8 +142,6 @@ class ShaderWarmer:
     def _warm(self, surface, shown: tuple[str, ...]) -> WarmResult:
         if not self.enabled:
             return WarmResult(False, reason=self.disabled)
-        if getattr(surface, "dim", 2) != 2:
-            return WarmResult(True, reason="a curve has no generated shaders")
         if not self._helper.running:
             started = self._start()
             if not started.ok:

@@ -7,6 +7,7 @@ import math
 
 from gradient_explorer.backprop import Backprop, backprop
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+from gradient_explorer.formatting import format_number
 
 
 def register(sub) -> None:
@@ -60,7 +61,7 @@ def report(result: Backprop, surface_name: str) -> dict:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.6g}" if math.isfinite(value) else "NaN"
+    return format_number(value, ".6g") if math.isfinite(value) else "NaN"
 
 
 def adjoint_sum(result: Backprop, node: int) -> str:
@@ -91,7 +92,7 @@ def format_text(result: Backprop, surface_name: str) -> str:
     lines = [f"surface         {surface_name}: {c.formula}"]
     if result.params:
         lines.append("parameters      " + ", ".join(f"{k}={v:g}" for k, v in result.params.items()))
-    lines.append("at              " + ", ".join(f"{v:g}" for v in result.point))
+    lines.append("at              " + ", ".join(format_number(v, "g") for v in result.point))
     lines.append(f"f               {_fmt(result.f)}")
     lines.append("")
     for r in rows:

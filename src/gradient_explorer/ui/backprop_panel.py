@@ -16,6 +16,7 @@ from imgui_bundle import imgui
 
 from gradient_explorer.backprop import Backprop, backprop
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.formatting import format_number
 
 VALUE_GREEN = (0.45, 0.9, 0.55, 1.0)
 GRAD_RED = (1.0, 0.45, 0.42, 1.0)
@@ -31,7 +32,7 @@ MAX_LABEL = 18  # characters of a subexpression inside a box; the full text is o
 def _fmt(value: float | None) -> str:
     if value is None:
         return "?"
-    return f"{value:.4g}" if math.isfinite(value) else "NaN"
+    return format_number(value, ".4g") if math.isfinite(value) else "NaN"
 
 
 def _wrapped(colour, text: str) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from gradient_explorer.descent_mode import KINDS, MAX_SWARM
+from gradient_explorer.formatting import format_number
 from gradient_explorer.optimizers import OPTIMIZERS
 from gradient_explorer.palette import DIVERGED_COLOR, STATUS_COLORS
 
@@ -96,7 +97,7 @@ def draw_race_plot(state, height: float | None = None, follow: bool = False) -> 
         return
     if implot.get_current_context() is None:
         for name, v in zip(ds.names, hist[-1], strict=True):
-            imgui.text(f"{name}: f = {v:.6g}")
+            imgui.text(f"{name}: f = {format_number(v, '.6g')}")
         return
     em = imgui.get_font_size()
     size = imgui.ImVec2(-1, height or 14 * em)
@@ -306,4 +307,4 @@ def _ball_table(ds) -> None:
 
 
 def _num(v: float) -> str:
-    return f"{v:.4g}" if math.isfinite(v) else "undefined"
+    return format_number(v, ".4g") if math.isfinite(v) else "undefined"

@@ -7,6 +7,7 @@ from imgui_bundle import imgui
 
 from gradient_explorer import palette
 from gradient_explorer.camera import OrbitCamera
+from gradient_explorer.formatting import format_number
 from gradient_explorer.geometry import declutter
 from gradient_explorer.picking import world_to_screen
 
@@ -74,7 +75,7 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
     elif ds.kind == "swarm" and ds.surface is not None and ds.surface.dim == 2:
         minima = ds.known_minima()
         for k, point in enumerate(minima[: len(palette.BASIN_COLORS)]):
-            where = ", ".join(f"{v:.3g}" for v in point)
+            where = ", ".join(format_number(v, ".3g") for v in point)
             rows.append((f"ends in the minimum ({where})", palette.basin_color(k), "box"))
         basins = np.concatenate([ds.basins(i) for i in range(len(ds.descents))])
         if (basins == -1).any():

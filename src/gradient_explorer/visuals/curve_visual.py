@@ -24,6 +24,7 @@ from gradient_explorer.curve_mode import (
     readout,
     stationary_points,
 )
+from gradient_explorer.formatting import format_number
 from gradient_explorer.geometry import format_tick, nice_ticks
 from gradient_explorer.palette import (
     CURVE_COLOR,
@@ -330,7 +331,7 @@ class CurveVisual:
         if point_px is not None:
             self.mesh.draw(mvp, disc(point_px, 8.0), (1.0, 1.0, 1.0, 0.9))
             self.mesh.draw(mvp, disc(point_px, 6.0), POINT_COLOR)
-            slope = "f' does not exist" if r.fp is None else f"slope {r.fp:.3g}"
+            slope = "f' does not exist" if r.fp is None else f"slope {format_number(r.fp, '.3g')}"
             half = 3.6 * len(slope)  # labels are centred; a character is about 7 px
             lx = point_px[0] + 14 + half
             if lx + half > main.rect[2] + 30:  # past the right edge: put it on the left
@@ -418,7 +419,11 @@ def _intervals(xs: np.ndarray, mask: np.ndarray, limit: int = 3) -> str:
     """'[a, b], [c, d]' for the runs of ``mask`` along ``xs`` (at most ``limit``)."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
     runs = [(float(xs[i]), float(xs[j - 1])) for i, j in zip(edges[::2], edges[1::2], strict=True)]
-    text = ", ".join(f"[{a:.3g}, {b:.3g}]" if b > a else f"{a:.3g}" for a, b in runs[:limit])
+    g3 = ".3g"
+    text = ", ".join(
+        f"[{format_number(a, g3)}, {format_number(b, g3)}]" if b > a else format_number(a, g3)
+        for a, b in runs[:limit]
+    )
     return text + (f" and {len(runs) - limit} more" if len(runs) > limit else "")
 
 
