@@ -430,9 +430,11 @@ class ExplorerApp(mglw.WindowConfig):
         """A small window: save and open the session, record a clip."""
         em = imgui.get_font_size()
         io = imgui.get_io()
+        # bottom-right corner, above the status line (whose right end says "F1: help")
         imgui.set_next_window_pos(
-            imgui.ImVec2(io.display_size.x - 17 * em, io.display_size.y - 6 * em),
+            imgui.ImVec2(io.display_size.x - 0.5 * em, io.display_size.y - 2.4 * em),
             imgui.Cond_.first_use_ever,
+            imgui.ImVec2(1.0, 1.0),
         )
         flags = imgui.WindowFlags_.always_auto_resize
         if imgui.begin("Session", None, flags)[0]:
