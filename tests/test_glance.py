@@ -286,6 +286,32 @@ def test_record_no_plot_reaches_the_recorder(tmp_path, monkeypatch):
     assert seen["plot"] is False
 
 
+def test_record_swarm_shows_the_floor_its_basins_are_painted_on(tmp_path, monkeypatch):
+    from gradient_explorer import recording
+    from gradient_explorer.cli import main
+    from gradient_explorer.state import AppState as State
+
+    seen = {}
+
+    def fake_record(state, path, frames, fps, size, **kwargs):
+        seen["floor"] = state.view.floor
+        seen["camera"] = state.camera.get_state()
+        seen["home"] = State.for_surface(state.surface, size[0] / size[1])
+        return tmp_path / "x.gif"
+
+    monkeypatch.setattr(recording, "record", fake_record)
+    argv = ["record", "--surface", "himmelblau", "--frames", "2", "--size", "320x200"]
+    out = ["--out", str(tmp_path / "x.gif")]
+    assert main([*argv, "--swarm", "50", *out]) == 0
+    assert seen["floor"] is True
+    home = seen["home"]
+    home.view.floor = True
+    home.frame_camera(320 / 200)  # framed with the floor in the picture
+    assert seen["camera"] == home.camera.get_state()
+    assert main([*argv, "--descent", "adam", "gd", *out]) == 0
+    assert seen["floor"] is False  # a race keeps the view as asked
+
+
 @pytest.mark.gl
 def test_the_legend_shows_each_glyph_colour_top_right(renderer):
     bowl = Surface.named("elongated_bowl")

@@ -139,6 +139,11 @@ def run(args) -> int:
         raise UsageError(f"--out must end in .mp4 or .gif, got '{args.out}'")
     state, size = state_from_args(args)
     setup_descent(state, args)
+    if state.descent.kind == "swarm" and state.descent.active and not state.view.floor:
+        # the basins of attraction are painted on the floor map: show it, in the frame
+        state.view.floor = True
+        if not (args.session or getattr(args, "camera", None) or getattr(args, "view", None)):
+            state.frame_camera(size[0] / size[1])
     if args.sweep:
         setup_sweep(state, args, args.frames, args.fps, bool(args.session))
     elif state.surface.dim == 1:
