@@ -4,9 +4,14 @@ copy of the shader folder to break."""
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+# The app harness (reliability/harness.py) drives the real app headless in the tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +56,21 @@ def shader_copy(tmp_path, monkeypatch):
     shader_loader._read.cache_clear()
     yield copy
     shader_loader._read.cache_clear()
+
+
+@pytest.fixture
+def panel_texts(monkeypatch):
+    """Every string the panels pass to ``imgui.text`` / ``text_colored``, in order (the
+    list is the fixture's value: clear it before the frame to look at)."""
+    from gradient_explorer.ui import panels
+
+    texts: list[str] = []
+    for name in ("text", "text_colored"):
+        original = getattr(panels.imgui, name)
+
+        def spy(*args, _original=original):
+            texts.extend(a for a in args if isinstance(a, str))
+            return _original(*args)
+
+        monkeypatch.setattr(panels.imgui, name, spy)
+    return texts

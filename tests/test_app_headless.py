@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,13 +14,12 @@ pytestmark = pytest.mark.gl
 pytest.importorskip("moderngl_window.context.headless")
 pytest.importorskip("moderngl_window.context.glfw.keys")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
-
 from harness import AppHarness  # noqa: E402
 
 from gradient_explorer.state import AppState  # noqa: E402
 from gradient_explorer.surface import Surface  # noqa: E402
 from gradient_explorer.ui import panels  # noqa: E402
+from gradient_explorer.ui.fonts import FONT_SIZE  # noqa: E402
 
 SIZE = (800, 600)
 LEFT, RIGHT = 1, 2
@@ -67,7 +64,7 @@ def harness(monkeypatch, tmp_path):
 
 
 def _panel_right(h: Harness) -> float:
-    em = 13.0 * h.app.imgui_input.ui_scale
+    em = FONT_SIZE * h.app.imgui_input.ui_scale  # the panels are sized in the font's em
     return (panels.PANEL_WIDTH_EM + 2) * em
 
 

@@ -82,13 +82,10 @@ def test_panel_without_point_or_in_curve_mode(frame, neuron_state):
 @pytest.mark.gl
 def test_key_b_opens_the_panel_in_the_app(tmp_path):
     """The real app on a headless window: B shows the graph over the scene, B hides it."""
-    import sys
-    from pathlib import Path
 
     import numpy as np
 
     pytest.importorskip("moderngl_window.context.headless")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
     from harness import AppHarness
 
     h = AppHarness((800, 600), "saddle", 0, screenshot_dir=tmp_path)

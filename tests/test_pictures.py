@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,7 +265,6 @@ def test_every_surface_fills_a_headless_render(renderer, size):
 @pytest.mark.gl
 def test_the_window_frames_the_surface_right_of_its_panel(tmp_path):
     pytest.importorskip("moderngl_window.context.headless")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
     from harness import AppHarness
 
     h = AppHarness((1280, 720), "banana", samples=0, screenshot_dir=tmp_path)
@@ -292,28 +289,16 @@ def test_the_window_frames_the_surface_right_of_its_panel(tmp_path):
 
 
 @pytest.mark.gl
-def test_status_line_says_playing_while_balls_roll(tmp_path, monkeypatch):
+def test_status_line_says_playing_while_balls_roll(panel_texts):
     pytest.importorskip("moderngl_window.context.headless")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
     from harness import AppHarness
 
-    from gradient_explorer.ui import panels
-
-    texts: list[str] = []
-    original = panels.imgui.text_colored
-
-    def spy(color, text, *args):
-        texts.append(text)
-        return original(color, text, *args)
-
-    monkeypatch.setattr(panels.imgui, "text_colored", spy)
-
     def status() -> str:
-        texts.clear()
+        panel_texts.clear()
         h.frame()
-        return next(t for t in texts if " fps | " in t)
+        return next(t for t in panel_texts if " fps | " in t)
 
-    h = AppHarness((640, 480), "bowl" if "bowl" in SURFACES else "saddle", samples=0)
+    h = AppHarness((640, 480), "bowl", samples=0)
     try:
         assert "paused" in status()
         h.app._drop_ball(np.array([0.5, 0.5]))  # shift+click: the ball rolls at once
@@ -326,30 +311,18 @@ def test_status_line_says_playing_while_balls_roll(tmp_path, monkeypatch):
 
 
 @pytest.mark.gl
-def test_point_panel_at_the_saddle_centre_shows_no_negative_zero(tmp_path, monkeypatch):
+def test_point_panel_at_the_saddle_centre_shows_no_negative_zero(tmp_path, panel_texts):
     pytest.importorskip("moderngl_window.context.headless")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
     from harness import AppHarness
 
-    from gradient_explorer.ui import panels
-
-    texts: list[str] = []
-    for name in ("text", "text_colored"):
-        original = getattr(panels.imgui, name)
-
-        def spy(*args, _original=original):
-            texts.extend(a for a in args if isinstance(a, str))
-            return _original(*args)
-
-        monkeypatch.setattr(panels.imgui, name, spy)
     h = AppHarness((800, 600), "saddle", samples=0, screenshot_dir=tmp_path)
     try:
         # grad f = (2x, -2y): -0.0 in y at the centre.
         assert str(h.state.surface.gradient(np.array([0.0, 0.0]))[1]) == "-0.0"
         h.state.point = (0.0, -0.0)
-        texts.clear()
+        panel_texts.clear()
         h.frame()
-        assert "grad f = (0, 0)" in texts
-        assert not [t for t in texts if NEGATIVE_ZERO.search(t)]
+        assert "grad f = (0, 0)" in panel_texts
+        assert not [t for t in panel_texts if NEGATIVE_ZERO.search(t)]
     finally:
         h.close()

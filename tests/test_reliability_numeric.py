@@ -210,10 +210,6 @@ def test_render_and_record_clamp_and_say_so(expr, tmp_path, capsys):
 @pytest.mark.gl
 def test_the_window_takes_a_tower_and_says_so(tmp_path):
     pytest.importorskip("moderngl_window.context.headless")
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
     from harness import AppHarness
 
     from gradient_explorer.ui import panels

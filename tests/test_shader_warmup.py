@@ -242,7 +242,6 @@ def test_surfaces_travel_to_the_helper_with_their_numbers():
 @pytest.mark.gl
 def test_the_app_builds_and_warms_typed_surfaces_in_its_helpers():
     pytest.importorskip("moderngl_window.context.headless")
-    sys.path.insert(0, str(ROOT / "reliability"))
     from harness import AppHarness
 
     h = AppHarness(size=(640, 480), precompile=True)  # room for the panel
