@@ -7,6 +7,7 @@ import json
 import math
 import random
 
+import numpy
 import pytest
 import sympy as sp
 
@@ -422,3 +423,22 @@ def test_cli_bad_input_is_one_line_exit_2(capsys, args, message):
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["max(1, sqrt(x)) + y", "max(sqrt(x), 1) + y", "min(1, sqrt(x)) + y", "sign(sqrt(x)) + y"],
+)
+def test_a_value_that_does_not_exist_is_nan_whatever_the_argument_order(text):
+    # max/min/sign of NaN is NaN, as in the surface's own numpy (Python's max(1, nan) is 1)
+    surface = Surface.from_expr(text)
+    result = backprop(surface, (-1.0, 0.5))
+    assert math.isnan(float(surface.f(numpy.array([-1.0, 0.5]))))
+    assert math.isnan(result.f) and all(math.isnan(g) for g in result.gradient)
+    assert "sqrt(x) is not defined" in result.notes[0]
+
+
+def test_a_parameter_without_a_derivative_does_not_spoil_the_gradient_in_the_note():
+    result = backprop(Surface.from_expr("x^n + y"), (-1.0, 0.5))
+    assert result.gradient == (1.0, 1.0) and math.isnan(result.param_gradient["n"])
+    assert result.notes[0].endswith("df/dn is NaN")

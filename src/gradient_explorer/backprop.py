@@ -25,6 +25,16 @@ from dataclasses import dataclass, field
 
 from gradient_explorer.errors import ExpressionError, UsageError
 from gradient_explorer.expressions import CONSTANTS, _tokenize, parse_expression
+from gradient_explorer.symbolic import (
+    max_scalar,
+    min_scalar,
+    sigmoid_scalar,
+    sign_or_nan_scalar,
+    sign_scalar,
+    softplus_scalar,
+    step_or_nan_scalar,
+    zero_or_nan_scalar,
+)
 
 NAN = math.nan
 
@@ -45,13 +55,6 @@ class Op:
     partials: Callable[[tuple[float, ...], float], tuple[float, ...]]
 
 
-def _kink(u: float, slope_left: float, slope_right: float) -> float:
-    """The slope of a function with a corner at 0: none at the corner itself."""
-    if u == 0:
-        return NAN
-    return slope_right if u > 0 else slope_left
-
-
 def _extreme_partials(args: tuple[float, ...], out: float) -> tuple[float, ...]:
     # max/min: 1 for the argument that wins, 0 for the rest; no derivative at a tie.
     winners = [i for i, a in enumerate(args) if a == out]
@@ -60,21 +63,10 @@ def _extreme_partials(args: tuple[float, ...], out: float) -> tuple[float, ...]:
     return tuple(1.0 if i in winners else 0.0 for i in range(len(args)))
 
 
-def _sigmoid(u: float) -> float:
-    if u >= 0:
-        return 1.0 / (1.0 + math.exp(-u))
-    t = math.exp(u)
-    return t / (1.0 + t)
-
-
 def _sech2(u: float) -> float:
     """tanh'(u) = 1/cosh(u)^2, accurate where 1 - tanh(u)^2 would round to 0."""
     t = math.exp(-2.0 * abs(u))
     return 4.0 * t / (1.0 + t) ** 2
-
-
-def _softplus(u: float) -> float:
-    return max(u, 0.0) + math.log1p(math.exp(-abs(u)))
 
 
 def _pow_partials(args: tuple[float, ...], out: float) -> tuple[float, float]:
@@ -129,13 +121,13 @@ _OPS: tuple[Op, ...] = (
     _unary("log10", math.log10, lambda u, out: 1.0 / (u * math.log(10.0))),
     _unary("log2", math.log2, lambda u, out: 1.0 / (u * math.log(2.0))),
     _unary("sqrt", math.sqrt, lambda u, out: 0.5 / out),
-    _unary("abs", abs, lambda u, out: _kink(u, -1.0, 1.0)),
-    _unary("sign", lambda u: float((u > 0) - (u < 0)), lambda u, out: _kink(u, 0.0, 0.0)),
-    _unary("relu", lambda u: max(u, 0.0), lambda u, out: _kink(u, 0.0, 1.0)),
-    _unary("sigmoid", _sigmoid, lambda u, out: out * _sigmoid(-u)),
-    _unary("softplus", _softplus, lambda u, out: _sigmoid(u)),
-    Op("max", lambda *a: max(a), _extreme_partials),
-    Op("min", lambda *a: min(a), _extreme_partials),
+    _unary("abs", abs, lambda u, out: sign_or_nan_scalar(u)),
+    _unary("sign", sign_scalar, lambda u, out: zero_or_nan_scalar(u)),
+    _unary("relu", lambda u: max_scalar(u, 0.0), lambda u, out: step_or_nan_scalar(u)),
+    _unary("sigmoid", sigmoid_scalar, lambda u, out: out * sigmoid_scalar(-u)),
+    _unary("softplus", softplus_scalar, lambda u, out: sigmoid_scalar(u)),
+    Op("max", max_scalar, _extreme_partials),
+    Op("min", min_scalar, _extreme_partials),
 )
 OPS: dict[str, Op] = {op.name: op for op in _OPS}
 
@@ -202,9 +194,6 @@ class Circuit:
     @property
     def output(self) -> int:
         return len(self.nodes) - 1
-
-    def in_edges(self, node: int) -> list[Edge]:
-        return [e for e in self.edges if e.target == node]
 
     def out_edges(self, node: int) -> list[Edge]:
         return [e for e in self.edges if e.source == node]
@@ -557,13 +546,15 @@ def _run(c: Circuit, point: Sequence[float], params: dict[str, float]) -> Backpr
                 Contribution(e.id, e.source, e.target, local[e.id], amount, grads[e.source])
             )
         steps.append(BackwardStep(node.id, grads[node.id], tuple(contributions)))
-    notes = _notes(c, values, local)
+    notes = _notes(c, values, local, grads)
     return Backprop(
         c, point, dict(params), tuple(values), tuple(local), tuple(grads), tuple(steps), notes
     )
 
 
-def _notes(c: Circuit, values: list[float], local: list[float]) -> tuple[str, ...]:
+def _notes(
+    c: Circuit, values: list[float], local: list[float], grads: list[float]
+) -> tuple[str, ...]:
     """Say where a value or a derivative first stops existing (NaN, never an exception)."""
     for node in c.nodes:
         if not math.isfinite(values[node.id]) and all(
@@ -576,8 +567,21 @@ def _notes(c: Circuit, values: list[float], local: list[float]) -> tuple[str, ..
     for e in reversed(c.edges):
         if not math.isfinite(local[e.id]) and not c.nodes[e.source].constant:
             user, arg = c.nodes[e.target].label, c.nodes[e.source].label
+            # say which adjoints it spoils: x and y's (the gradient), or only parameters'
+            spoiled = [
+                n.name
+                for n in c.nodes
+                if n.op in ("variable", "parameter") and not math.isfinite(grads[n.id])
+            ]
+            where = (
+                "the gradient is NaN"
+                if set(spoiled) & {"x", "y"}
+                else f"df/d{', df/d'.join(spoiled)} {'is' if len(spoiled) == 1 else 'are'} NaN"
+                if spoiled
+                else "its path adds nothing to the leaves"
+            )
             return (
                 f"d({user})/d({arg}) does not exist at this point (a corner, kink or "
-                "vertical tangent): the gradient is NaN",
+                f"vertical tangent): {where}",
             )
     return ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_number", "format_numbers", "unsigned_zero"]
+__all__ = ["format_number", "format_numbers", "json_number", "unsigned_zero"]
 
 
 def format_number(value: float, spec: str = ".4g") -> str:
@@ -41,3 +41,10 @@ def format_numbers(values, spec: str = ".4g", brackets: str = "()") -> str:
 def unsigned_zero(value: float) -> float:
     """``value`` with a negative zero made positive (``-0.0 + 0.0`` is ``+0.0``)."""
     return float(value) + 0.0
+
+
+def json_number(value: float) -> float | None:
+    """A number for the CLI's JSON: null where it does not exist (JSON has no NaN), and
+    never -0.0."""
+    value = float(value)
+    return value + 0.0 if math.isfinite(value) else None

@@ -230,36 +230,40 @@ class _ScalarPrinter(PythonCodePrinter):
         return f"_rpow({self._print(expr.base)}, {self._print(expr.exp)})"
 
 
-def _sign_or_nan_scalar(v):
-    return math.nan if v == 0 else math.copysign(1.0, v)
+# Scalar forms of the kink and learning functions, for the one-point fast path (and for
+# backprop's forward pass): NaN where numpy's forms give NaN.
 
 
-def _sign_scalar(v):
+def sign_or_nan_scalar(v):
+    return math.nan if v == 0 or v != v else math.copysign(1.0, v)
+
+
+def sign_scalar(v):
     return 1.0 if v > 0 else -1.0 if v < 0 else v * 0.0  # 0 at 0, NaN at NaN
 
 
-def _step_or_nan_scalar(v):
+def step_or_nan_scalar(v):
     return 1.0 if v > 0 else 0.0 if v < 0 else math.nan
 
 
-def _zero_or_nan_scalar(v):
+def zero_or_nan_scalar(v):
     return 0.0 if v > 0 or v < 0 else math.nan
 
 
-def _sigmoid_scalar(v):
+def sigmoid_scalar(v):
     t = math.exp(-abs(v))
     return (1.0 if v >= 0 else t) / (1.0 + t)
 
 
-def _softplus_scalar(v):
+def softplus_scalar(v):
     return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
 
 
-def _max_scalar(*args):
+def max_scalar(*args):
     return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
 
 
-def _min_scalar(*args):
+def min_scalar(*args):
     return math.nan if any(a != a for a in args) else min(args)
 
 
@@ -291,14 +295,14 @@ def compile_python(source: str) -> dict[str, object]:
         "_step_or_nan": _step_or_nan,
         "_zero_or_nan": _zero_or_nan,
         "_sigmoid": _sigmoid,
-        "_sign_or_nan_scalar": _sign_or_nan_scalar,
-        "_sign_scalar": _sign_scalar,
-        "_step_or_nan_scalar": _step_or_nan_scalar,
-        "_zero_or_nan_scalar": _zero_or_nan_scalar,
-        "_sigmoid_scalar": _sigmoid_scalar,
-        "_softplus_scalar": _softplus_scalar,
-        "_max_scalar": _max_scalar,
-        "_min_scalar": _min_scalar,
+        "_sign_or_nan_scalar": sign_or_nan_scalar,
+        "_sign_scalar": sign_scalar,
+        "_step_or_nan_scalar": step_or_nan_scalar,
+        "_zero_or_nan_scalar": zero_or_nan_scalar,
+        "_sigmoid_scalar": sigmoid_scalar,
+        "_softplus_scalar": softplus_scalar,
+        "_max_scalar": max_scalar,
+        "_min_scalar": min_scalar,
         "_rpow": _rpow,
     }
     exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)

@@ -7,7 +7,7 @@ import math
 
 from gradient_explorer.backprop import Backprop, backprop
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
-from gradient_explorer.formatting import format_number
+from gradient_explorer.formatting import format_number, json_number
 
 
 def register(sub) -> None:
@@ -24,11 +24,6 @@ def register(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def _num(value: float) -> float | None:
-    """JSON has no NaN: a value that does not exist is null."""
-    return value + 0.0 if math.isfinite(value) else None  # + 0.0 turns -0.0 into 0.0
-
-
 def report(result: Backprop, surface_name: str) -> dict:
     """Everything ``backprop --json`` prints."""
     c = result.circuit
@@ -37,23 +32,24 @@ def report(result: Backprop, surface_name: str) -> dict:
         "formula": c.formula,
         "at": list(result.point),
         "parameters": dict(result.params),
-        "f": _num(result.f),
+        "f": json_number(result.f),
         "nodes": [
             {
                 "id": n.id,
                 "op": n.op,
                 "label": n.label,
-                "value": _num(result.values[n.id]),
-                "grad": _num(result.grads[n.id]),
+                "value": json_number(result.values[n.id]),
+                "grad": json_number(result.grads[n.id]),
                 "inputs": list(n.inputs),
             }
             for n in c.nodes
         ],
         "edges": [
-            {"from": e.source, "to": e.target, "local": _num(result.local[e.id])} for e in c.edges
+            {"from": e.source, "to": e.target, "local": json_number(result.local[e.id])}
+            for e in c.edges
         ],
-        "gradient": [_num(g) for g in result.gradient],
-        "param_gradient": {k: _num(v) for k, v in result.param_gradient.items()},
+        "gradient": [json_number(g) for g in result.gradient],
+        "param_gradient": {k: json_number(v) for k, v in result.param_gradient.items()},
     }
     if result.notes:
         out["note"] = result.notes[0]

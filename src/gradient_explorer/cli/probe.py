@@ -9,7 +9,7 @@ import numpy as np
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
 from gradient_explorer.errors import UsageError
-from gradient_explorer.formatting import format_number
+from gradient_explorer.formatting import format_number, json_number
 from gradient_explorer.surface import GRADIENT_TOLERANCE, Surface
 
 
@@ -37,12 +37,6 @@ def register(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def _num(value: float) -> float | None:
-    """JSON has no NaN: a value that does not exist is null."""
-    value = float(value)
-    return value + 0.0 if math.isfinite(value) else None  # + 0.0 turns -0.0 into 0.0
-
-
 def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
     """Everything ``probe`` reports, as plain JSON-ready values."""
     if not (math.isfinite(tol) and tol >= 0):
@@ -57,34 +51,37 @@ def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
         "formula": surface.formula(),
         "parameters": dict(surface.param_values),
         "at": [float(v) for v in np.atleast_1d(pt)],
-        "f": _num(fv),
+        "f": json_number(fv),
     }
     if surface.dim == 2:
         gx, gy = (float(v) for v in grad)
         length = math.hypot(gx, gy)
         finite = math.isfinite(length)
-        out["gradient"] = [_num(gx), _num(gy)] if finite else None
-        out["gradient_length"] = _num(length)
+        out["gradient"] = [json_number(gx), json_number(gy)] if finite else None
+        out["gradient_length"] = json_number(length)
         out["gradient_angle_deg"] = (
-            _num(math.degrees(math.atan2(gy, gx))) if finite and length > 0 else None
+            json_number(math.degrees(math.atan2(gy, gx))) if finite and length > 0 else None
         )
         h = np.asarray(hess)
         out["hessian"] = (
-            [[_num(h[0, 0]), _num(h[0, 1])], [_num(h[1, 0]), _num(h[1, 1])]]
+            [
+                [json_number(h[0, 0]), json_number(h[0, 1])],
+                [json_number(h[1, 0]), json_number(h[1, 1])],
+            ]
             if np.all(np.isfinite(h))
             else None
         )
     else:
-        out["gradient"] = _num(grad)
-        out["gradient_length"] = _num(abs(float(grad)))
-        out["hessian"] = _num(hess)
+        out["gradient"] = json_number(grad)
+        out["gradient_length"] = json_number(abs(float(grad)))
+        out["hessian"] = json_number(hess)
     if verdict.classification == "undefined":
         # Derivatives of a function that has no value here mean nothing.
         out.update(gradient=None, gradient_length=None, hessian=None)
         out.pop("gradient_angle_deg", None)
         if surface.dim == 2:
             out["gradient_angle_deg"] = None
-    out["eigenvalues"] = [_num(v) for v in verdict.eigenvalues] or None
+    out["eigenvalues"] = [json_number(v) for v in verdict.eigenvalues] or None
     out["classification"] = verdict.classification
     out["tolerance"] = tol
     notes = []

@@ -53,7 +53,10 @@ class BackpropPanel:
     step: int | None = None  # backward steps shown; None: all (follows the point live)
     hovered: int | None = None
     _followed: int | None = None  # the step node the graph last scrolled to
-    _layout_cache: tuple = (None, 0.0, None)  # (circuit, em, layout): one per graph and size
+    # One graph at a time: its layouts by font size (the panel asks at two sizes when it
+    # shrinks a wide graph), and the last pass, kept while surface, point and parameters stay.
+    _layout_cache: tuple = (None, None)  # (circuit, {em: layout})
+    _result_cache: tuple = (None, None, None)  # (surface, (point, params), Backprop)
 
     def toggle(self) -> None:
         self.visible = not self.visible
@@ -101,7 +104,7 @@ class BackpropPanel:
             return
         surface, point = target
         try:
-            result = backprop(surface, point)
+            result = self._backprop(surface, point)
         except GradientExplorerError as exc:
             imgui.text_colored(GRAD_RED, str(exc))
             return
@@ -125,6 +128,15 @@ class BackpropPanel:
         finally:
             imgui.pop_font()
         imgui.end_child()
+
+    def _backprop(self, surface, point) -> Backprop:
+        """The forward and backward pass, run again only when its inputs change."""
+        key = (tuple(point), tuple(surface.param_values.items()))
+        cached_surface, cached_key, result = self._result_cache
+        if cached_surface is not surface or cached_key != key:
+            result = backprop(surface, point)
+            self._result_cache = (surface, key, result)
+        return result
 
     def _formula(self, result: Backprop, shown: int) -> None:
         """f = formula, with the hovered (else the current) node's subexpression lit."""
@@ -218,12 +230,13 @@ class BackpropPanel:
     def _layout(self, result: Backprop, em: float):
         """Columns by depth (leaves first), rows ordered by their inputs' rows."""
         c = result.circuit
-        cached_circuit, cached_em, layout = self._layout_cache
-        if cached_circuit is c and cached_em == em:
-            return layout
-        layout = self._compute_layout(c, em)
-        self._layout_cache = (c, em, layout)
-        return layout
+        cached_circuit, layouts = self._layout_cache
+        if cached_circuit is not c:
+            layouts = {}
+            self._layout_cache = (c, layouts)
+        if em not in layouts:
+            layouts[em] = self._compute_layout(c, em)
+        return layouts[em]
 
     @staticmethod
     def _compute_layout(c, em: float):
