@@ -154,3 +154,30 @@ def test_a_refused_value_changes_no_run(himmelblau):
     ds.step(3)
     assert "beta" in ds.set_hyper("adam", "betas", (0.9, 1.5))
     assert ds.descents[0].optimizer.hyper["betas"] == (0.9, 0.999)
+
+
+@pytest.mark.parametrize("name", ["himmelblau", "six_hump_camel"])
+def test_basins_kept_between_steps_equal_basins_worked_out_afresh(name):
+    # the minima are clustered once per newly converged ball and the basins once per step:
+    # the same answers as clustering every converged ball again and assigning from scratch
+    from gradient_explorer import descent_mode as dm
+
+    surface = Surface.named(name)
+    ds = DescentState()
+    ds.kind, ds.swarm_size, ds.optimizer, ds.seed = "swarm", 400, "adam", 3
+    ds.start_run(surface)
+    extent = dm._extent(surface)
+    for steps in (5, 40, 200):
+        ds.step(steps)
+        if steps == 40:
+            ds.drop_ball(surface, np.array(surface.teaching.start))
+        minima = dm._catalogue_minima(surface)
+        for d in ds.descents:
+            done = d.positions[d.status_codes == dm.CONVERGED]
+            found = dm._add_clusters(minima, done, dm.BASIN_CLUSTER * extent)
+            minima = dm._drop_non_minima(surface, found, len(minima))
+        assert np.array_equal(ds.known_minima(), minima)
+        d = ds.descents[0]
+        fresh = dm.assign_basins(minima, d.positions, d.status_codes, extent)
+        assert np.array_equal(ds.basins(0), fresh)
+        assert ds.basins(0) is ds.basins(0)  # asked again in the same frame: kept

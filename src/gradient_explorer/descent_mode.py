@@ -213,6 +213,10 @@ class DescentState:
     _phase_active: list[np.ndarray] = field(default_factory=list, repr=False)
     phase_index: int = 0
     _minima: np.ndarray | None = field(default=None, repr=False)
+    # Converged balls already clustered into _minima (per run): a resting ball stays put,
+    # so each is clustered once. _basins: (fingerprint, per-run basins) for this step.
+    _clustered: list = field(default_factory=list, repr=False)
+    _basins: tuple = field(default=(None, None), repr=False)
 
     # ------------------------------------------------------------------ building
 
@@ -285,7 +289,7 @@ class DescentState:
         self._starts.append(d.positions.copy())
 
     def _restart_bookkeeping(self) -> None:
-        self._minima = None
+        self._minima, self._clustered, self._basins = None, [], (None, None)
         self._history = [race_row(self.descents)]
         self._accum = 0.0
         self.messages = []
@@ -498,13 +502,20 @@ class DescentState:
         index into this array is a basin's identity (and so its colour) for the run.
         """
         if self._minima is None:
-            self._minima = _catalogue_minima(self.surface)
+            self._minima, self._clustered = _catalogue_minima(self.surface), []
         if self.descents:
             extent = _extent(self.surface)
-            for d in self.descents:
-                done = d.positions[d.status_codes == CONVERGED]
-                found = _add_clusters(self._minima, done, BASIN_CLUSTER * extent)
-                self._minima = _drop_non_minima(self.surface, found, len(self._minima))
+            for i, d in enumerate(self.descents):
+                if i == len(self._clustered):
+                    self._clustered.append(np.zeros(0, dtype=bool))
+                seen = self._clustered[i]
+                if len(seen) < d.n:  # balls dropped since
+                    seen = np.concatenate([seen, np.zeros(d.n - len(seen), dtype=bool)])
+                new = (d.status_codes == CONVERGED) & ~seen
+                if new.any():
+                    found = _add_clusters(self._minima, d.positions[new], BASIN_CLUSTER * extent)
+                    self._minima = _drop_non_minima(self.surface, found, len(self._minima))
+                self._clustered[i] = seen | new
         return self._minima
 
     def basins(self, i: int = 0) -> np.ndarray:
@@ -515,9 +526,22 @@ class DescentState:
         minimum); it is ``-1`` (undecided) while it is far from all of them, and ``-2``
         once it has diverged.
         """
-        d = self.descents[i]
-        return assign_basins(self.known_minima(), d.positions, d.status_codes,
-                             _extent(self.surface))  # fmt: skip
+        # the balls, the legend and the ball table all ask each frame: once per step
+        key = (
+            id(self.surface),
+            tuple(
+                (id(d), d.n, int(d.steps.sum()), *np.bincount(d.status_codes, minlength=3))
+                for d in self.descents
+            ),
+        )
+        cached_key, cached = self._basins
+        if cached_key != key:
+            minima, extent = self.known_minima(), _extent(self.surface)
+            cached = [
+                assign_basins(minima, d.positions, d.status_codes, extent) for d in self.descents
+            ]
+            self._basins = (key, cached)
+        return cached[i]
 
     # ------------------------------------------------------------------ step by step
 
