@@ -394,7 +394,6 @@ class BallsVisual:
         self.mesh = MeshVisual(ctx)
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
         self.last_centers = np.zeros((0, 3))
-        self.last_colors = np.zeros((0, 3))
 
     def _ensure(self, n: int) -> None:
         if n <= self._capacity:
@@ -466,15 +465,16 @@ class BallsVisual:
         centers = np.concatenate(all_centers) if all_centers else np.zeros((0, 3))
         colors = np.concatenate(all_colors) if all_colors else np.zeros((0, 4))
         self.last_centers = centers
-        self.last_colors = colors[:, :3]
         n = len(centers)
         self.drawn = n
-        if ds.kind == "swarm":  # the basin map, at the floor's level even with no floor
+        # A swarm's floor is its basin map, at the floor's level even with no floor; its
+        # balls' floor shadows and trails would lie in that plane (hidden, or speckled).
+        swarm = ds.kind == "swarm"
+        if swarm:
             self._start_map(ds, surface, per_run, frame, heights)
+        on_floor = view.floor and not swarm
         if ds.glyphs.trails:
-            self._trails(
-                ds, surface, per_run, frame, heights, view.floor and ds.glyphs.floor_trails
-            )
+            self._trails(ds, surface, per_run, frame, heights, on_floor and ds.glyphs.floor_trails)
         self._glyphs(ds, surface, per_run, frame, radius)  # under the balls: arrows leave each ball
         if n:
             self._ensure(n)
@@ -499,7 +499,7 @@ class BallsVisual:
                 self._render_points(state, mvp, heights, radius, n, frame)
             else:
                 first, count = self._lod["fine"]
-                if view.floor:
+                if on_floor:
                     set_uniforms(self.program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
                     self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
                     set_uniforms(self.program, {"u_on_floor": 0, "u_radius": radius})
@@ -542,7 +542,7 @@ class BallsVisual:
             },
         )
         self.ctx.enable(moderngl.PROGRAM_POINT_SIZE)
-        if state.view.floor:
+        if state.view.floor and state.descent.kind != "swarm":  # see draw(): the basin map
             set_uniforms(program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
             self._points_vao.render(moderngl.POINTS, vertices=n)
             set_uniforms(program, {"u_on_floor": 0, "u_radius": radius})
