@@ -47,7 +47,7 @@ def test_the_modules_use_the_palette_objects():
 
     assert curve_visual.KIND_COLORS is palette.VERDICT_COLORS
     assert curve_panel._KIND_COLORS is palette.VERDICT_COLORS
-    assert descent_panel._STATUS_COLORS is palette.STATUS_COLORS
+    assert descent_panel.STATUS_COLORS is palette.STATUS_COLORS
     assert descent_mode.PALETTE is palette.RACER_COLORS
     for name, color in palette.VERDICT_COLORS.items():
         v = panels.VERDICT_COLORS[name]

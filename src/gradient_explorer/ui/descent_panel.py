@@ -17,13 +17,11 @@ from imgui_bundle import imgui
 from gradient_explorer.descent_mode import KINDS, MAX_SWARM
 from gradient_explorer.formatting import format_number
 from gradient_explorer.optimizers import OPTIMIZERS
-from gradient_explorer.palette import DIVERGED_COLOR, STATUS_COLORS
+from gradient_explorer.palette import DIVERGED_COLOR, ERROR_COLOR, STATUS_COLORS
 
 __all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
 
-RED = DIVERGED_COLOR
 DIM = (0.62, 0.65, 0.72, 1.0)
-_STATUS_COLORS = STATUS_COLORS
 _errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
 
 
@@ -76,10 +74,10 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
             changed = True
     error = _errors.get((id(ds), optimizer))
     if error:
-        imgui.text_colored(RED, error)
+        imgui.text_colored(ERROR_COLOR, error)  # a refused value
     warning = ds.divergence_warning(optimizer)
     if warning:  # shown right under the lr slider's group
-        imgui.text_colored(RED, warning)
+        imgui.text_colored(DIVERGED_COLOR, warning)
     return changed
 
 
@@ -276,7 +274,7 @@ def draw_descent_panel(state) -> bool:
                 draw_race_plot(state)
             _ball_table(ds)
             for line in ds.messages[-6:]:
-                imgui.text_colored(RED if "diverged" in line else DIM, line)
+                imgui.text_colored(DIVERGED_COLOR if "diverged" in line else DIM, line)
     finally:
         imgui.end()
     return changed
@@ -302,7 +300,7 @@ def _ball_table(ds) -> None:
             imgui.table_next_column()
             imgui.text(_num(row["grad_norm"]))
             imgui.table_next_column()
-            imgui.text_colored(_STATUS_COLORS[row["status"]], row["status"])
+            imgui.text_colored(STATUS_COLORS[row["status"]], row["status"])
         imgui.end_table()
 
 
