@@ -285,6 +285,36 @@ def test_the_window_frames_the_surface_right_of_its_panel(tmp_path):
         h.close()
 
 
+@pytest.mark.gl
+def test_reset_after_a_panel_opened_frames_the_region_left_free(tmp_path):
+    # orbited, then the descent panel opens on the right: the view stays as the user left
+    # it, and Reset goes to a home view fitted to the new free region (not the old one)
+    pytest.importorskip("moderngl_window.context.headless")
+    from harness import AppHarness
+
+    h = AppHarness((1280, 720), "banana", samples=0, screenshot_dir=tmp_path)
+    try:
+        h.frame(3)
+        state = h.state
+        state.camera.orbit(25.0, 10.0)
+        state.camera.snap()
+        orbited = state.camera.get_state()
+        h.app.ui.show_descent = True
+        h.frame(3)
+        left, right = state.view.insets
+        assert right > 100  # the descent panel stands on the right
+        assert state.camera.get_state() == orbited
+        state.camera.reset(snap=True)
+        lo, hi = state.scene_bounds()
+        corners = np.array(
+            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+        )
+        screen = np.array([h.app.interaction.to_screen(c) for c in corners])
+        assert screen[:, 0].min() >= left - 1 and screen[:, 0].max() <= 1280 - right + 1
+    finally:
+        h.close()
+
+
 # ---------------------------------------------------------------- status line
 
 

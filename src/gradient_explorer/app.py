@@ -190,13 +190,13 @@ class ExplorerApp(mglw.WindowConfig):
         """Frame the surface in the part of the window the panels leave free.
 
         The panels' widths are known once they are drawn; when they (or the aspect)
-        change and the camera is still at its home view, the home view is fitted again,
-        eased. A view the user has orbited or zoomed is left alone.
+        change, the home view is fitted again, and the camera eases there if it was at
+        home. A view the user has orbited or zoomed stays; Reset goes to the new home.
         """
         state = self.state
         width, height = buffer
         left, right = state.view.insets
-        status = 2.0 * 13.0 * self.imgui_input.ui_scale  # the status line along the bottom
+        status = 2.0 * imgui.get_font_size()  # the status line along the bottom (1.9 em)
         region = (
             min(max(left / width, 0.0), 0.6),
             min(max(status / height, 0.0), 0.3),
@@ -211,9 +211,7 @@ class ExplorerApp(mglw.WindowConfig):
         camera = state.camera
         at_home = camera.at_home()
         camera.view_region = region
-        if at_home:
-            lo, hi = state.scene_bounds()
-            camera.frame(lo, hi, width / height, snap=first, points=state.framing_points())
+        state.frame_camera(width / height, snap=first, go=at_home)
 
     # ------------------------------------------------------------------ frame
 

@@ -532,6 +532,7 @@ class OrbitCamera:
         *,
         snap: bool = False,
         points: np.ndarray | None = None,
+        go: bool = True,
     ) -> None:
         """Aim at a box: it becomes the scene (near/far, zoom limits) and the home view.
 
@@ -549,6 +550,9 @@ class OrbitCamera:
         points : ndarray (n, 3), optional
             What the home view must show, inside the box (the surface as drawn); the
             box's corners if None. Their projected outline fills ``view_region``.
+        go : bool
+            Send the goal to the new home view; False keeps the view the user chose and
+            only updates home (where Reset goes) and the scene.
         """
         bmin = np.array(_vec3(bounds_min, "bounds_min"))
         bmax = np.array(_vec3(bounds_max, "bounds_max"))
@@ -580,7 +584,8 @@ class OrbitCamera:
         self._fit_points = corners
         view = self._best_elevation(view, corners, aspect, proj)
         self._home = (view, proj)
-        self.reset(snap=snap)
+        if go:
+            self.reset(snap=snap)
 
     #: Room left around the fitted outline, as a fraction of the region's half-size.
     FRAME_MARGIN = 0.04

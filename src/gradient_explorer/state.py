@@ -116,15 +116,16 @@ class AppState:
             points.append([[x0 - out[0], y1, z] for z in (min(base, hr.clip_lo), hr.clip_hi)])
         return np.vstack(points)
 
-    def frame_camera(self, aspect: float) -> None:
-        """Aim the camera at the current surface (its home view), immediately.
+    def frame_camera(self, aspect: float, *, snap: bool = True, go: bool = True) -> None:
+        """Fit the camera's home view to the current surface and go there (``snap``:
+        immediately, else eased; ``go=False``: only home moves, for Reset).
 
         A curve has no 3D box: the 1D view frames itself and the camera stays as it is.
         """
         if self.surface.dim != 2:
             return
         lo, hi = self.scene_bounds()
-        self.camera.frame(lo, hi, aspect, snap=True, points=self.framing_points())
+        self.camera.frame(lo, hi, aspect, snap=snap, points=self.framing_points(), go=go)
 
     def set_surface(self, surface: Surface, aspect: float = 16 / 9) -> None:
         """Switch surface; the point stays if it is still inside the new domain. The
