@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -383,3 +385,15 @@ def test_a_term_of_parameters_alone_overflows_to_nan_not_an_exception():
     s = Surface.from_expr("x + 10^(1e3^t)/k", timeout=None)
     assert np.isnan(s.f(0.5)) and s.gradient(0.5) == 1.0
     assert s.with_params(t=0.1).f(0.5) == pytest.approx(0.5 + 10**10**0.3)
+
+
+def test_sampled_quantities_follow_the_height_scale_and_domain():
+    # the height slider changes height_scale in place: the memoised height range (and
+    # what hangs off it: clip box, floor, axes) must follow, not keep the old scale's
+    s = Surface.named("saddle")
+    before = s.height_range()
+    s.height_scale *= 10
+    after = s.height_range()
+    assert after.clip_hi == pytest.approx(10 * before.clip_hi)
+    wide = dataclasses.replace(s, domain=((-4.0, 4.0), (-4.0, 4.0)))
+    assert wide.height_range().clip_hi > s.height_range().clip_hi

@@ -190,7 +190,14 @@ class SceneRenderer:
     def _axes(self, state: AppState, mvp: bytes, heights) -> list[Label]:
         surface = state.surface
         base = state.axes_base()
-        key = (id(surface.sources), tuple(surface.param_values.items()), surface.domain, base)
+        key = (
+            id(surface.sources),
+            tuple(surface.param_values.items()),
+            surface.domain,
+            surface.display,
+            surface.height_scale,
+            base,
+        )
         lines, labels = self._cached("axes", key, lambda: axes_geometry(surface, heights, base))
         self.mesh.draw(mvp, lines, (0.75, 0.78, 0.85, 1.0), moderngl.LINES)
         return labels

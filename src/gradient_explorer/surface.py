@@ -483,12 +483,13 @@ class Surface:
         return self.memo(("height_range", samples), lambda: self._height_range(samples))
 
     def memo(self, name, compute):
-        """``compute()`` once per ``name`` and parameter values: per-frame readers are free.
+        """``compute()`` once per ``name`` and drawn shape (parameter values, domain,
+        display, height scale): per-frame readers are free.
 
         Used for what is sampled from f over the domain (height range, arrow scales).
         """
         slot = f"_memo_{name}"
-        key = tuple(self.param_values.items())
+        key = (tuple(self.param_values.items()), self.domain, self.display, self.height_scale)
         cached = self._functions.get(slot)
         if cached is None or cached[0] != key:
             cached = (key, compute())
