@@ -27,7 +27,7 @@ from gradient_explorer.catalogue import CURVES, SURFACES
 from gradient_explorer.curve_mode import build_curve, follow_surface
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.formatting import format_number as fnum
-from gradient_explorer.formatting import format_numbers, unsigned_zero
+from gradient_explorer.formatting import format_numbers
 from gradient_explorer.scene import drawing_note
 from gradient_explorer.shader_warmup import VISUALS, ShaderWarmer
 from gradient_explorer.state import LIGHTING_MODES, AppState
@@ -708,9 +708,12 @@ def draw_point_panel(state: AppState, ui: UiState) -> bool:
     (x0, x1), (y0, y1) = surface.domain
     speed = 0.002 * max(x1 - x0, y1 - y0)
     imgui.set_next_item_width(-6 * em)
-    # imgui prints with C's %f, which shows -0.0000: hand it the values as shown, unsigned.
-    shown = [unsigned_zero(round(v, 4)) for v in state.point]
-    moved, xy = imgui.drag_float2("x, y", shown, speed, 0.0, 0.0, "%.4f")
+    # Enough decimals for a drag step on this domain; imgui prints with C's %f, which
+    # shows -0.0000 for a tiny negative: hand it 0 there (the point itself is not rounded).
+    digits = max(4, 3 - math.floor(math.log10(max(x1 - x0, y1 - y0))))
+    tiny = 0.5 * 10.0**-digits
+    shown = [0.0 if abs(v) < tiny else float(v) for v in state.point]
+    moved, xy = imgui.drag_float2("x, y", shown, speed, 0.0, 0.0, f"%.{digits}f")
     if moved:
         state.point = (min(max(xy[0], x0), x1), min(max(xy[1], y0), y1))
         ui.animation = None
