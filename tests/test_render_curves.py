@@ -306,3 +306,29 @@ def test_api_render_draws_a_curve_and_refuses_3d_options():
     for bad in ((1.0, 2.0), 99.0, "x"):
         with pytest.raises(UsageError):
             ge.render("cubic", size=SIZE, point=bad)
+
+
+@pytest.mark.gl
+def test_a_small_picture_keeps_the_slope_and_verdicts_over_ticks(ctx):
+    # labels that collide are thinned; the moving slope label and the verdicts are what
+    # the 1D mode is about, so ticks and titles give way first
+    from gradient_explorer.curve_mode import follow_surface
+    from gradient_explorer.headless import HeadlessRenderer
+    from gradient_explorer.state import AppState
+    from gradient_explorer.ui.labels import layout_labels
+
+    renderer = HeadlessRenderer(ctx, grid=32)
+    try:
+        state = AppState(surface=Surface.named("cubic"))
+        follow_surface(state)
+        state.curve.x = 0.9
+        size = (240, 160)
+        renderer.render(state, size, overlay=False)
+        placed = layout_labels(
+            renderer.scene.labels, state.camera, size, lambda t: (7.0 * len(t), 13.0)
+        )
+        kept = [label.text for label, _ in placed]
+        assert "minimum" in kept and "slope -0.57" in kept
+        assert len(kept) < len(renderer.scene.labels)  # something did give way
+    finally:
+        renderer.release()

@@ -46,6 +46,9 @@ __all__ = [
     "unshown_note",
 ]
 
+# Which labels stay when they would overlap (scene.Label.priority; ticks are 0): the
+# moving slope, then the verdicts, then the band titles.
+SLOPE_RANK, VERDICT_RANK, TITLE_RANK = 3, 2, 1
 PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)
 GRID_COLOR = (0.19, 0.21, 0.26, 1.0)
 AXIS_COLOR = (0.62, 0.65, 0.72, 1.0)
@@ -225,7 +228,7 @@ class CurveVisual:
         finally:
             ctx.scissor = None
             ctx.disable(moderngl.BLEND)
-        self.screen_labels = labels
+        self.screen_labels = [item[:3] for item in labels]
         return _as_scene_labels(labels, state.camera, (width, height))
 
     # -- pieces -------------------------------------------------------------------------
@@ -235,7 +238,7 @@ class CurveVisual:
     ) -> None:
         left, top, right, bottom = band.rect
         self.mesh.draw(mvp, rect(left, top, right, bottom), PANEL_COLOR)
-        labels.append(((left + 8 + 3.6 * len(title), top - 14), title, color))
+        labels.append(((left + 8 + 3.6 * len(title), top - 14), title, color, TITLE_RANK))
         if not axes_shown:  # --no-axes: the bands, the curves and their labels only
             return
         (x0, x1), (y0, y1) = band.x_range, band.y_range
@@ -323,7 +326,7 @@ class CurveVisual:
             self.mesh.draw(mvp, disc((px, py), 7.0), (0.05, 0.05, 0.07, 1.0))
             self.mesh.draw(mvp, disc((px, py), 5.0), color)
             up = sp.kind in ("maximum",) or (sp.slopes[0] > 0 > sp.slopes[1])
-            labels.append(((px, py + (-18 if up else 18)), sp.label, color))
+            labels.append(((px, py + (-18 if up else 18)), sp.label, color, VERDICT_RANK))
             if der is not None:
                 qx, qy = der.to_pixel(sp.x, 0.0)
                 self.mesh.draw(mvp, disc((qx, qy), 4.0), color)
@@ -337,7 +340,7 @@ class CurveVisual:
             if lx + half > main.rect[2] + 30:  # past the right edge: put it on the left
                 lx = point_px[0] - 14 - half
             ly = min(max(point_px[1] - 16, main.rect[1] + 10), main.rect[3] - 10)  # on the band
-            labels.append(((lx, ly), slope, TANGENT_COLOR))
+            labels.append(((lx, ly), slope, TANGENT_COLOR, SLOPE_RANK))
 
         if der is not None:
             d = curve.gradient(xs)
@@ -474,7 +477,7 @@ def _as_scene_labels(items, camera, size: tuple[int, int]) -> list:
     if not items:
         return []
     width, height = size
-    px = np.array([pos for pos, _, _ in items], dtype=np.float64)
+    px = np.array([item[0] for item in items], dtype=np.float64)
     ndc = np.column_stack(
         [2 * px[:, 0] / width - 1, 1 - 2 * px[:, 1] / height, np.zeros(len(px)), np.ones(len(px))]
     )
@@ -482,6 +485,6 @@ def _as_scene_labels(items, camera, size: tuple[int, int]) -> list:
     world = ndc @ inv.T
     world = world[:, :3] / world[:, 3:4]
     return [
-        Label(tuple(float(v) for v in w), text, color)
-        for w, (_, text, color) in zip(world, items, strict=True)
+        Label(tuple(float(v) for v in w), item[1], item[2], *item[3:])  # (priority)
+        for w, item in zip(world, items, strict=True)
     ]
