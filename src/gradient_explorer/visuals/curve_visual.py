@@ -450,7 +450,8 @@ def unshown_note(curve, size: tuple[int, int], show_derivative: bool = True) -> 
         parts.append(f"f is not a finite number for x in {_intervals(xs, ~finite)} "
                      "(overflow, or outside its domain): not drawn there")  # fmt: skip
     if beyond.any():
-        parts.append(f"f leaves the plotted range [{y0:.3g}, {y1:.3g}] for x in "
+        shown = ", ".join(format_number(v, ".3g") for v in (y0, y1))
+        parts.append(f"f leaves the plotted range [{shown}] for x in "
                      f"{_intervals(xs, beyond)}: clipped at the edge")  # fmt: skip
     if not parts:
         return ""
