@@ -12,6 +12,13 @@ import numpy as np
 
 from gradient_explorer.formatting import format_number
 
+#: The 3D axes' layout (scene.axes_geometry), shared with the home view's framing
+#: (AppState.framing_points): a tick's length as a fraction of the domain's larger side,
+#: and how many tick lengths out the tick labels and the axis names stand.
+AXIS_TICK = 0.025
+TICK_LABEL_OUT = 3.0
+AXIS_NAME_OUT = 5.5
+
 
 def surface_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
     """An n x n grid of (u, v) in [0, 1]^2 and its triangle indices (uploaded once)."""

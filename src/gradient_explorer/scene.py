@@ -16,6 +16,9 @@ import numpy as np
 from gradient_explorer.camera import gl_bytes
 from gradient_explorer.formatting import format_number
 from gradient_explorer.geometry import (
+    AXIS_NAME_OUT,
+    AXIS_TICK,
+    TICK_LABEL_OUT,
     arrow_mesh,
     format_tick,
     log_ticks,
@@ -251,7 +254,8 @@ def axes_geometry(
     z0, z1 = heights.floor_z if base_z is None else base_z, heights.clip_hi
     zf = min(z0, heights.clip_lo)
     extent = max(x1 - x0, y1 - y0)
-    tick = 0.025 * extent
+    tick = AXIS_TICK * extent
+    out, name_out = TICK_LABEL_OUT * tick, AXIS_NAME_OUT * tick
     lines, labels = [], []
     # x along the front edge, y along the right one, f standing at the far left corner
     # (and the left edge joining them): as in matplotlib's 3D axes, the y and f labels
@@ -263,12 +267,12 @@ def axes_geometry(
     for k, v in enumerate(xs):
         lines += [(v, y0, z0), (v, y0 - tick, z0)]
         rank = end if k in (0, len(xs) - 1) else inner
-        labels.append(Label((v, y0 - 3 * tick, z0), format_tick(v), priority=rank))
+        labels.append(Label((v, y0 - out, z0), format_tick(v), priority=rank))
     ys = nice_ticks(y0, y1)
     for k, v in enumerate(ys):
         lines += [(x1, v, z0), (x1 + tick, v, z0)]
         rank = end if k in (0, len(ys) - 1) else inner
-        labels.append(Label((x1 + 3 * tick, v, z0), format_tick(v), priority=rank))
+        labels.append(Label((x1 + out, v, z0), format_tick(v), priority=rank))
     # The f axis reads in values of f, at round numbers of f (decades on a log1p height).
     fs, hs = height_ticks(
         heights.lo, heights.hi, surface.height_scale, surface.display, limits=(zf, z1)
@@ -276,11 +280,11 @@ def axes_geometry(
     for k, (f, h) in enumerate(zip(fs, hs, strict=True)):
         lines += [(x0, y1, h), (x0 - tick, y1, h)]
         rank = end if k in (0, len(fs) - 1) else inner
-        labels.append(Label((x0 - 3 * tick, y1, h), format_tick(f), priority=rank))
+        labels.append(Label((x0 - out, y1, h), format_tick(f), priority=rank))
     labels += [
-        Label(((x0 + x1) / 2, y0 - 5.5 * tick, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
-        Label((x1 + 5.5 * tick, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
-        Label((x0 - 3 * tick, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
+        Label(((x0 + x1) / 2, y0 - name_out, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
+        Label((x1 + name_out, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
+        Label((x0 - out, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
     ]
     return np.array(lines, dtype=np.float32), labels
 

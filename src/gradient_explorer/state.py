@@ -14,6 +14,7 @@ from gradient_explorer.camera import OrbitCamera
 from gradient_explorer.curve_mode import CurveState
 from gradient_explorer.descent_mode import DescentState
 from gradient_explorer.errors import UsageError
+from gradient_explorer.geometry import AXIS_NAME_OUT, AXIS_TICK, TICK_LABEL_OUT
 from gradient_explorer.surface import Surface
 
 LIGHTING_MODES = ("lit", "unlit", "normals")
@@ -104,10 +105,9 @@ class AppState:
         if self.view.floor:
             points.append([[x, y, hr.floor_z] for x in (x0, x1) for y in (y0, y1)])
         if self.view.axes:
-            # The axes and where their labels stand (scene.axes_geometry: ticks 3, names
-            # 5.5 tick lengths out; a tick is 0.025 of the domain).
+            # The axes and where their labels stand, as scene.axes_geometry draws them.
             base = self.axes_base()
-            out = 0.025 * max(x1 - x0, y1 - y0) * np.array([3.0, 5.5])
+            out = AXIS_TICK * max(x1 - x0, y1 - y0) * np.array([TICK_LABEL_OUT, AXIS_NAME_OUT])
             points.append([[x0, y0, base], [x1, y0, base], [x1, y1, base], [x0, y1, base]])
             points.append([[x0, y1, min(base, hr.clip_lo)], [x0, y1, hr.clip_hi]])
             points.append([[x, y0 - out[0], base] for x in (x0, x1)])
