@@ -41,15 +41,8 @@ def descend(
     """
     if isinstance(surface, str):
         surface = Surface.named(surface)
-    if teaching:
-        if start is None:
-            start = surface.teaching.start
-        if isinstance(optimizer, str):
-            hyper = {**surface.teaching.hyper(optimizer.lower()), **hyper}
-    if start is None:
-        raise UsageError("descend needs a start (or teaching=True for the teaching start)")
     kwargs = {} if tol is None else {"tol": tol}
-    return _descend(surface, optimizer, start, steps, **kwargs, **hyper)
+    return _descend(surface, optimizer, start, steps, **kwargs, teaching=teaching, **hyper)
 
 
 class Image(np.ndarray):

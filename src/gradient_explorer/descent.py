@@ -551,11 +551,12 @@ def _jsonable(value):
 def descend(
     surface,
     optimizer: Optimizer | str,
-    start: Iterable[float] | float,
+    start: Iterable[float] | float | None,
     steps: int,
     tol: float = DEFAULT_TOL,
     *,
     far: float = DEFAULT_FAR,
+    teaching: bool = False,
     **hyper: Any,
 ) -> Trajectory:
     """Roll one ball from ``start`` for up to ``steps`` steps.
@@ -564,13 +565,17 @@ def descend(
     ----------
     surface : Surface
     optimizer : Optimizer or str
-        An instance or a registry name (then ``**hyper`` are its hyperparameters).
-    start : array_like
-        ``(x, y)`` on a surface, ``x`` on a curve.
+        An instance or a registry name (then ``**hyper`` are its hyperparameters; without
+        ``lr``, torch.optim's default, so the path matches torch's).
+    start : array_like or None
+        ``(x, y)`` on a surface, ``x`` on a curve; None with ``teaching``.
     steps : int
         The most steps to take.
     tol : float
         Stop when the gradient length is under ``tol``.
+    teaching : bool
+        Take the surface's teaching defaults where not given: its start (when ``start``
+        is None) and the optimizer's lr and momentum (``hyper`` still wins).
 
     Returns
     -------
@@ -580,6 +585,13 @@ def descend(
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise UsageError(f"steps must be an integer >= 0, got {steps!r}")
+    if teaching:
+        if start is None:
+            start = surface.teaching.start
+        if isinstance(optimizer, str):
+            hyper = {**surface.teaching.hyper(optimizer.lower()), **hyper}
+    if start is None:
+        raise UsageError("descend needs a start (or teaching for the surface's teaching start)")
     start_arr = np.atleast_1d(np.asarray(start, dtype=np.float64))
     if start_arr.shape != (surface.dim,):
         raise UsageError(

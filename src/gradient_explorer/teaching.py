@@ -27,11 +27,6 @@ VISIBLE_FRACTION = 0.25
 ENDINGS = ("converged", "settled", "moving", "left the domain", "diverged")
 
 
-def teaching_hyper(surface, optimizer: str) -> dict[str, float]:
-    """The teaching hyperparameters of ``optimizer`` on ``surface`` (lr, maybe momentum)."""
-    return surface.teaching.hyper(optimizer)
-
-
 def width(surface) -> float:
     """The domain's widest side: the yardstick for "visible" and "near"."""
     return float(max(hi - lo for lo, hi in surface.domain))
@@ -48,9 +43,7 @@ def run(surface, optimizer: str, steps: int = TEACHING_STEPS, start=None, **hype
 
     ``tol=0``: the ball keeps going for all ``steps``, so its path is the one on screen.
     """
-    start = surface.teaching.start if start is None else start
-    full = {**teaching_hyper(surface, optimizer), **hyper}
-    return descend(surface, optimizer, start, steps, tol=0.0, **full)
+    return descend(surface, optimizer, start, steps, tol=0.0, teaching=True, **hyper)
 
 
 @dataclass(frozen=True)
@@ -178,7 +171,6 @@ __all__ = [
     "sign_changes",
     "step_variation",
     "table",
-    "teaching_hyper",
     "width",
     "zigzags",
 ]

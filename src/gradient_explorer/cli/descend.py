@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.start is not None:
         start = parse_floats(args.start, "--start", (surface.dim,))
     elif args.teaching:
-        start = surface.teaching.start
+        start = None  # the surface's teaching start
     else:
         raise UsageError("--start is required (or --teaching for the surface's teaching start)")
     if args.steps < 0:
@@ -135,9 +135,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.tol >= 0:
         raise UsageError(f"--tol must be >= 0, got {args.tol}")
     hyper = hyper_from_args(args)
-    if args.teaching:  # without it, torch.optim's defaults: parity with torch stays exact
-        hyper = {**surface.teaching.hyper(args.optimizer), **hyper}
-    traj = descend(surface, args.optimizer, start, args.steps, tol=args.tol, **hyper)
+    # without --teaching (and --lr), torch.optim's defaults: parity with torch stays exact
+    traj = descend(
+        surface, args.optimizer, start, args.steps, tol=args.tol, teaching=args.teaching, **hyper
+    )
     text = traj.to_json() + "\n" if args.format == "json" else traj.to_csv()
     if args.out:
         write_atomic(args.out, text)
