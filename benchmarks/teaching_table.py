@@ -45,7 +45,7 @@ def arrival(traj, w: float) -> int:
 
 def propose(surface, start, momentum: float = 0.9, allow_leaving: bool = False):
     """``{optimizer: (lr, measure, arrival)}`` by the rule in the module docstring."""
-    w = tch.width(surface)
+    w = surface.extent
     out = {}
     for name in OPTIMIZERS:
         best = None
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     s = Surface.named(args.search)
     start = tuple(float(v) for v in (args.start or "").split(",")) if args.start else None
     start = start or s.teaching.start
-    w = tch.width(s)
+    w = s.extent
     for name, (lr, m, a) in propose(s, start, allow_leaving=args.leave).items():
         print(
             f"{name:10s} lr={lr:<8g} path={m.path_length / w:5.2f}w arrives={a:3d} "

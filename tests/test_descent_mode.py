@@ -166,7 +166,7 @@ def test_basins_kept_between_steps_equal_basins_worked_out_afresh(name):
     ds = DescentState()
     ds.kind, ds.swarm_size, ds.optimizer, ds.seed = "swarm", 400, "adam", 3
     ds.start_run(surface)
-    extent = dm._extent(surface)
+    extent = surface.extent
     for steps in (5, 40, 200):
         ds.step(steps)
         if steps == 40:

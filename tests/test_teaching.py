@@ -63,13 +63,13 @@ def test_teaching_start_is_inside_and_not_a_critical_point(name, surfaces):
     grad = np.linalg.norm(s.gradient(start[None, :]))
     assert grad > 0.01  # 10^4 times the 1e-6 under which a point counts as critical
     for point, _ in s.critical_points:
-        assert np.linalg.norm(point - start) > 0.05 * tch.width(s)
+        assert np.linalg.norm(point - start) > 0.05 * s.extent
 
 
 @pytest.mark.parametrize("name", list(CATALOGUE))
 def test_no_optimizer_diverges_and_every_ball_moves_visibly(name, surfaces, runs):
     s = surfaces[name]
-    w = tch.width(s)
+    w = s.extent
     for opt in OPTIMIZERS:
         m = tch.measure(s, runs[name, opt])
         assert m.ending != "diverged", (name, opt)
@@ -102,7 +102,7 @@ def test_gd_zigzags_across_the_banana_valley_and_crawls_along_it(surfaces, runs)
 def test_momentum_overshoots_the_minimum_and_comes_back(name, surfaces, runs):
     s = surfaces[name]
     (minimum,) = tch.minima(s)
-    assert tch.overshoot(runs[name, "sgd"], minimum) > 0.02 * tch.width(s)
+    assert tch.overshoot(runs[name, "sgd"], minimum) > 0.02 * s.extent
     assert tch.overshoot(runs[name, "gd"], minimum) == 0.0  # plain descent does not
     assert tch.measure(s, runs[name, "sgd"]).ending == "converged"
 
@@ -134,9 +134,9 @@ def test_race_on_the_banana_ends_visibly_apart(surfaces):
     ends = [tch.run(s, opt, 390).positions[-1] for opt in ("adam", "sgd", "rmsprop", "adafactor")]
     starts = np.array(s.teaching.start)
     for i, a in enumerate(ends):
-        assert np.linalg.norm(a - starts) > 0.25 * tch.width(s)
+        assert np.linalg.norm(a - starts) > 0.25 * s.extent
         for b in ends[i + 1 :]:
-            assert np.linalg.norm(a - b) > 0.05 * tch.width(s)
+            assert np.linalg.norm(a - b) > 0.05 * s.extent
 
 
 def test_teaching_helper_measures_against_an_independent_path():

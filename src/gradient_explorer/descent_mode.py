@@ -57,10 +57,6 @@ BASIN_REACH = 0.1  # a ball this close to a minimum (x the extent) is counted in
 UNDECIDED, DIVERGED_BASIN = -1, -2
 
 
-def _extent(surface) -> float:
-    return max(hi - lo for lo, hi in surface.domain)
-
-
 def _catalogue_minima(surface) -> np.ndarray:
     """The catalogue's minima that lie in the domain (none for a typed surface)."""
     try:
@@ -504,7 +500,7 @@ class DescentState:
         if self._minima is None:
             self._minima, self._clustered = _catalogue_minima(self.surface), []
         if self.descents:
-            extent = _extent(self.surface)
+            extent = self.surface.extent
             for i, d in enumerate(self.descents):
                 if i == len(self._clustered):
                     self._clustered.append(np.zeros(0, dtype=bool))
@@ -536,7 +532,7 @@ class DescentState:
         )
         cached_key, cached = self._basins
         if cached_key != key:
-            minima, extent = self.known_minima(), _extent(self.surface)
+            minima, extent = self.known_minima(), self.surface.extent
             cached = [
                 assign_basins(minima, d.positions, d.status_codes, extent) for d in self.descents
             ]

@@ -307,6 +307,11 @@ class Surface:
         return len(self.variables)
 
     @property
+    def extent(self) -> float:
+        """The domain's widest side: the yardstick for "near", "visible" and glyph sizes."""
+        return float(max(hi - lo for lo, hi in self.domain))
+
+    @property
     def display(self) -> str:
         return self.definition.display
 

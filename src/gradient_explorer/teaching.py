@@ -27,11 +27,6 @@ VISIBLE_FRACTION = 0.25
 ENDINGS = ("converged", "settled", "moving", "left the domain", "diverged")
 
 
-def width(surface) -> float:
-    """The domain's widest side: the yardstick for "visible" and "near"."""
-    return float(max(hi - lo for lo, hi in surface.domain))
-
-
 def minima(surface) -> np.ndarray:
     """The known minima at the current parameters, ``(m, dim)`` (possibly empty)."""
     points = [p for p, kind in surface.critical_points if kind == "minimum"]
@@ -65,7 +60,7 @@ def measure(surface, traj: Trajectory) -> Measure:
     pos = traj.positions
     steps = np.linalg.norm(np.diff(pos, axis=0), axis=1)
     path = float(steps.sum())
-    w = width(surface)
+    w = surface.extent
     mins = minima(surface)
     dist = None
     if len(mins):
@@ -171,6 +166,5 @@ __all__ = [
     "sign_changes",
     "step_variation",
     "table",
-    "width",
     "zigzags",
 ]

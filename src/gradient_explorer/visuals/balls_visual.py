@@ -83,14 +83,9 @@ FLOOR_BIAS = 2e-4  # NDC depth: paint on the floor map is drawn over the floor
 IDENTITY = gl_bytes(np.eye(4))  # ribbons are built in clip space (NDC) already
 
 
-def _extent(surface) -> float:
-    (x0, x1), (y0, y1) = surface.domain
-    return max(x1 - x0, y1 - y0)
-
-
 def ball_radius(surface, n: int) -> float:
     """World radius: big for a few balls, smaller for a swarm so the surface shows."""
-    extent = _extent(surface)
+    extent = surface.extent
     if n <= 10:
         return 0.02 * extent
     return max(0.004, 0.02 * (10.0 / n) ** 0.25) * extent
@@ -571,7 +566,7 @@ class BallsVisual:
         few = total <= 20
         width = TRAIL_PX if few else 1.0
         segs_a, segs_b, cols, floor_a, floor_b, floor_cols = [], [], [], [], [], []
-        lift = 0.003 * _extent(surface)
+        lift = 0.003 * surface.extent
         # a few balls' trails follow the surface between steps (a chord would cut into it)
         sub = TRAIL_SUBDIVISIONS if few else 1
         ts = np.arange(sub + 1) / sub
