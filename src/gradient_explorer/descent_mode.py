@@ -32,7 +32,7 @@ from gradient_explorer.descent import (
 )
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optimizers import OPTIMIZERS, Phase, make_optimizer
-from gradient_explorer.palette import DIVERGED_COLOR, RACER_COLORS, basin_color
+from gradient_explorer.palette import RACER_COLORS, basin_color
 
 __all__ = [
     "KINDS",
@@ -447,8 +447,6 @@ class DescentState:
             for j in range(min(d.n, limit - len(rows))):
                 if basins is None:
                     color = self.colors[i]
-                elif basins[j] == DIVERGED_BASIN:
-                    color = DIVERGED_COLOR[:3]
                 else:  # a swarm's ball in the colour it has on screen: its basin's
                     color = basin_color(int(basins[j]))
                 rows.append(

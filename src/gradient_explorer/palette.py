@@ -11,6 +11,8 @@ deficiencies), brightened where needed to read on the dark background.
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = [
     "ARROW_COLOR",
     "BASIN_COLORS",
@@ -29,6 +31,7 @@ __all__ = [
     "UNDECIDED_COLOR",
     "VERDICT_COLORS",
     "basin_color",
+    "basin_colors",
     "racer_color",
     "rgb",
 ]
@@ -120,5 +123,16 @@ def racer_color(i: int) -> tuple[float, float, float]:
 
 
 def basin_color(k: int) -> tuple[float, float, float]:
-    """The colour of the ``k``-th known minimum; ``k < 0`` is undecided grey."""
-    return UNDECIDED_COLOR if k < 0 else BASIN_COLORS[k % len(BASIN_COLORS)]
+    """The colour of the ``k``-th known minimum; -1 (undecided) grey, -2 diverged red
+    (descent_mode's basin indices)."""
+    if k >= 0:
+        return BASIN_COLORS[k % len(BASIN_COLORS)]
+    return DIVERGED_COLOR[:3] if k == -2 else UNDECIDED_COLOR
+
+
+def basin_colors(basins) -> np.ndarray:
+    """:func:`basin_color` of each index, ``(n, 3)`` (a swarm's balls, thousands a frame)."""
+    table = np.array([*BASIN_COLORS, DIVERGED_COLOR[:3], UNDECIDED_COLOR], dtype=np.float64)
+    b = np.asarray(basins)
+    k = np.where(b >= 0, b % len(BASIN_COLORS), np.where(b == -2, len(table) - 2, len(table) - 1))
+    return table[k]

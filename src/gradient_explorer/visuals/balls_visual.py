@@ -35,12 +35,10 @@ import numpy as np
 from gradient_explorer.camera import gl_bytes
 from gradient_explorer.geometry import sphere_mesh
 from gradient_explorer.palette import (
-    BASIN_COLORS,
-    DIVERGED_COLOR,
     GLYPH_COLORS,
     OUTLINE_COLOR,
     STATUS_COLORS,
-    UNDECIDED_COLOR,
+    basin_colors,
 )
 from gradient_explorer.shader_loader import load_program
 from gradient_explorer.visuals._gl import set_uniforms
@@ -319,16 +317,8 @@ def ball_colors(ds, i: int) -> np.ndarray:
     if ds.kind == "race":
         return np.broadcast_to(np.asarray(ds.colors[i], dtype=np.float64), (d.n, 3))
     if ds.kind == "swarm":
-        return basin_rgb(ds.basins(i))
+        return basin_colors(ds.basins(i))
     return STATUS_RGB[d.status_codes]
-
-
-def basin_rgb(basins: np.ndarray) -> np.ndarray:
-    """Palette colours of basin indices (``-1`` undecided, ``-2`` diverged)."""
-    table = np.array([*BASIN_COLORS, DIVERGED_COLOR[:3], UNDECIDED_COLOR], dtype=np.float64)
-    b = np.asarray(basins)
-    k = np.where(b >= 0, b % len(BASIN_COLORS), np.where(b == -2, len(table) - 2, len(table) - 1))
-    return table[k]
 
 
 def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float, cover: float = 1.0):
