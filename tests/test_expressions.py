@@ -408,3 +408,12 @@ def test_arbitrary_text_never_raises_anything_but_expression_errors(text):
         parse_expression(text)
     except ExpressionError as exc:
         assert "\n" not in str(exc)
+
+
+def test_the_syntax_help_names_every_function_the_parser_accepts():
+    import re
+
+    from gradient_explorer.expressions import FUNCTIONS, SYNTAX_HELP
+
+    named = set(re.findall(r"[a-z][a-z0-9]*", SYNTAX_HELP))
+    assert sorted(set(FUNCTIONS) - named) == []
