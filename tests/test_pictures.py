@@ -262,6 +262,13 @@ def test_every_surface_fills_a_headless_render(renderer, size):
     assert min(cover.values()) >= 0.15, cover
 
 
+def _box_on_screen(h) -> np.ndarray:
+    """Where the app's window shows the corners of the scene's box, (8, 2) pixels."""
+    lo, hi = h.state.scene_bounds()
+    corners = [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    return np.array([h.app.interaction.to_screen(np.array(c)) for c in corners])
+
+
 @pytest.mark.gl
 def test_the_window_frames_the_surface_right_of_its_panel(tmp_path):
     pytest.importorskip("moderngl_window.context.headless")
@@ -273,11 +280,7 @@ def test_the_window_frames_the_surface_right_of_its_panel(tmp_path):
         state = h.state
         left = state.view.insets[0]
         assert left > 100  # the panel stands on the left
-        lo, hi = state.scene_bounds()
-        corners = np.array(
-            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-        )
-        screen = np.array([h.app.interaction.to_screen(c) for c in corners])
+        screen = _box_on_screen(h)
         assert screen[:, 0].min() >= left - 1  # nothing of the box under the panel
         assert screen[:, 0].max() <= 1280 and screen[:, 1].min() >= 0
         assert screen[:, 0].max() - screen[:, 0].min() > 0.6 * (1280 - left)  # and fills it
@@ -305,11 +308,7 @@ def test_reset_after_a_panel_opened_frames_the_region_left_free(tmp_path):
         assert right > 100  # the descent panel stands on the right
         assert state.camera.get_state() == orbited
         state.camera.reset(snap=True)
-        lo, hi = state.scene_bounds()
-        corners = np.array(
-            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-        )
-        screen = np.array([h.app.interaction.to_screen(c) for c in corners])
+        screen = _box_on_screen(h)
         assert screen[:, 0].min() >= left - 1 and screen[:, 0].max() <= 1280 - right + 1
     finally:
         h.close()
