@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
-from gradient_explorer.descent import Descent
-from gradient_explorer.optimizers import make_optimizer
-from gradient_explorer.surface import Surface
+from gradient_explorer.optim.descent import Descent
+from gradient_explorer.optim.optimizers import make_optimizer
+from gradient_explorer.surfaces.surface import Surface
 
 
 def _per_call(fn, min_time: float) -> float:

@@ -54,9 +54,9 @@ def bare_fps(grid: int, size: str, seconds: float, samples: int) -> tuple[float,
 
 
 def our_fps(grid: int, size: str, seconds: float, samples: int, overlay: bool) -> float:
-    from gradient_explorer.headless import HeadlessRenderer
-    from gradient_explorer.state import AppState, ViewOptions
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.app.state import AppState, ViewOptions
+    from gradient_explorer.render.headless import HeadlessRenderer
+    from gradient_explorer.surfaces.surface import Surface
 
     w, h = (int(v) for v in size.split("x"))
     state = AppState.for_surface(Surface.named("banana"), aspect=w / h, view=ViewOptions(grid=grid))

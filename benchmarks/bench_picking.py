@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from gradient_explorer.camera import OrbitCamera
-from gradient_explorer.picking import pick_height_surface, screen_to_ray
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.camera import OrbitCamera
+from gradient_explorer.view.picking import pick_height_surface, screen_to_ray
 
 FB = (2400, 1600)
 VIEWPORT = (200, 0, 2000, 1600)  # pillarboxed, framebuffer pixels, bottom-left origin

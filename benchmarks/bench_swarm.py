@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from gradient_explorer.headless import HeadlessRenderer
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState
+from gradient_explorer.render.headless import HeadlessRenderer
+from gradient_explorer.surfaces.surface import Surface
 
 
 def measure(renderer, state, size, seconds: float, step: bool) -> tuple[float, dict]:

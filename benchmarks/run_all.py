@@ -100,10 +100,10 @@ class _Ours:
     """The full default scene, headless, with one descent ball."""
 
     def __init__(self, grid: int, size: tuple[int, int]):
-        from gradient_explorer.descent import Descent
-        from gradient_explorer.headless import HeadlessRenderer
-        from gradient_explorer.state import AppState, ViewOptions
-        from gradient_explorer.surface import Surface
+        from gradient_explorer.app.state import AppState, ViewOptions
+        from gradient_explorer.optim.descent import Descent
+        from gradient_explorer.render.headless import HeadlessRenderer
+        from gradient_explorer.surfaces.surface import Surface
 
         self.size = size
         surface = Surface.named("banana")
@@ -244,7 +244,7 @@ def worker_change(tool: str, grid: int, size, repeats: int) -> dict:
             times.append(time.perf_counter() - t0)
         out["data + normals + redraw"] = statistics.median(times)
         return out
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.surfaces.surface import Surface
 
     state, aspect = scene.state, size[0] / size[1]
     kinds = {
@@ -286,7 +286,7 @@ def worker_first(tool: str, grid: int, size, t_start: float) -> dict:
     if tool == "ours":
         import numpy
 
-        import gradient_explorer.headless  # noqa: F401
+        import gradient_explorer.render.headless  # noqa: F401
     else:
         import numpy  # noqa: F401
 
@@ -655,7 +655,7 @@ def main() -> None:
 
 def _has_balls_visual() -> bool:
     """Whether the scene draws ``AppState.descent`` (the balls visual)."""
-    from gradient_explorer import state
+    from gradient_explorer.app import state
 
     return hasattr(state.AppState(surface=None), "descent")
 

@@ -27,10 +27,10 @@ import sys
 
 import numpy as np
 
-from gradient_explorer import teaching as tch
-from gradient_explorer.catalogue import CATALOGUE
-from gradient_explorer.optimizers import OPTIMIZERS
-from gradient_explorer.surface import Surface
+from gradient_explorer.optim import teaching as tch
+from gradient_explorer.optim.optimizers import OPTIMIZERS
+from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.surface import Surface
 
 GRID = [m * 10.0**e for e in range(-4, 1) for m in (1, 2, 3, 5)] + [1.0, 2.0, 3.0]
 TARGET = 120

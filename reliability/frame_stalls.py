@@ -5,7 +5,7 @@ would; frames keep running (real time) until the new surface is on screen, and e
 frame's wall time (``on_render`` plus ``ctx.finish()``) is recorded. The derivation runs
 off the frame thread (a worker thread waiting on a forked child), so frames while it is
 pending should cost what an idle frame costs. The new surface's shaders are compiled by a
-helper process too (``gradient_explorer.shader_warmup``, as in the app), so the frame that
+helper process too (``gradient_explorer.workers.shader_warmup``, as in the app), so the frame that
 installs it loads them from the driver's shader cache; ``--no-precompile`` shows that frame
 compiling them itself. Each run starts from an empty shader cache (a new temporary
 ``MESA_SHADER_CACHE_DIR``, and NVIDIA's equivalent), so earlier runs cannot flatter it;

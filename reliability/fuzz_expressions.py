@@ -19,8 +19,8 @@ import tempfile
 import time
 
 from gradient_explorer.errors import ExpressionError
-from gradient_explorer.expressions import FUNCTIONS, parse_expression
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.expressions import FUNCTIONS, parse_expression
+from gradient_explorer.surfaces.surface import Surface
 
 ATOMS = ["x", "y", "a", "b", "pi", "e", "2", "0.5", "3", "1e3", "10", "k", "t", "π", "x²", "y⁻¹"]
 BINARY = ["+", "-", "*", "/", "^", "**", " ", "·", "×", "−", "|"]

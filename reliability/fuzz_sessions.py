@@ -33,10 +33,10 @@ os.environ.setdefault(
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from gradient_explorer.app.session import apply_session, save_session, session_to_dict
+from gradient_explorer.app.state import AppState
 from gradient_explorer.errors import SessionError
-from gradient_explorer.session import apply_session, save_session, session_to_dict
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.surface import Surface
 
 HOSTILE = [
     "__import__('os').system('true')",

@@ -21,9 +21,9 @@ from moderngl_window.context.base import KeyModifiers
 from moderngl_window.context.glfw.keys import Keys
 from moderngl_window.context.headless import Window
 
-from gradient_explorer.app import ExplorerApp
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState
+from gradient_explorer.app.window import ExplorerApp
+from gradient_explorer.surfaces.surface import Surface
 
 __all__ = ["TRACKED", "AppHarness", "rss_bytes"]
 

@@ -33,9 +33,9 @@ import moderngl
 import numpy as np
 from harness import AppHarness, rss_bytes
 
-from gradient_explorer import descent_mode
-from gradient_explorer.catalogue import CURVES, SURFACES
-from gradient_explorer.ui import panels
+from gradient_explorer.app import descent_mode
+from gradient_explorer.app.ui import panels
+from gradient_explorer.surfaces.catalogue import CURVES, SURFACES
 
 MB = 2**20
 

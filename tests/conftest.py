@@ -48,7 +48,7 @@ def ctx(gl_ctx):
 @pytest.fixture
 def shader_copy(tmp_path, monkeypatch):
     """A copy of the shader folder that the loader reads instead of the real one."""
-    from gradient_explorer import shader_loader
+    from gradient_explorer.render import shader_loader
 
     copy = tmp_path / "shaders"
     shutil.copytree(shader_loader.shader_dir(), copy)
@@ -62,7 +62,7 @@ def shader_copy(tmp_path, monkeypatch):
 def panel_texts(monkeypatch):
     """Every string the panels pass to ``imgui.text`` / ``text_colored``, in order (the
     list is the fixture's value: clear it before the frame to look at)."""
-    from gradient_explorer.ui import panels
+    from gradient_explorer.app.ui import panels
 
     texts: list[str] = []
     for name in ("text", "text_colored"):

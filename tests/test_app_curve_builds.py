@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("imgui_bundle")
 
-from gradient_explorer.curve_mode import active_curve
-from gradient_explorer.surface import Surface
-from gradient_explorer.ui import panels
+from gradient_explorer.app.curve_mode import active_curve
+from gradient_explorer.app.ui import panels
+from gradient_explorer.surfaces.surface import Surface
 from test_app_headless import Harness
 
 pytestmark = pytest.mark.gl
@@ -116,7 +116,7 @@ def test_a_slow_typed_curve_is_built_off_the_frame_thread(harness, builds):
 
 
 def test_a_typed_curve_in_the_worker_process_is_never_derived_here(harness, builds):
-    from gradient_explorer.build_worker import BuildWorker
+    from gradient_explorer.workers.build_worker import BuildWorker
 
     h = harness
     _typed_curve_mode(h)
@@ -200,7 +200,7 @@ def test_a_curve_from_the_surface_panel_is_the_one_the_1d_mode_shows(harness):
 
 
 def test_recording_the_1d_mode_keeps_the_built_curve(harness, builds):
-    from gradient_explorer.recording import snapshot
+    from gradient_explorer.render.recording import snapshot
 
     h = harness
     _typed_curve_mode(h)
@@ -213,8 +213,8 @@ def test_recording_the_1d_mode_keeps_the_built_curve(harness, builds):
 
 
 def test_ctrl_o_builds_the_session_in_the_pipeline(harness, builds, tmp_path):
-    from gradient_explorer.session import save_session
-    from gradient_explorer.state import AppState
+    from gradient_explorer.app.session import save_session
+    from gradient_explorer.app.state import AppState
 
     h = harness
     saved = AppState.for_surface(Surface.from_expr("x^2 - x*y + sin(y)"))

@@ -16,10 +16,10 @@ pytest.importorskip("moderngl_window.context.glfw.keys")
 
 from harness import AppHarness  # noqa: E402
 
-from gradient_explorer.state import AppState  # noqa: E402
-from gradient_explorer.surface import Surface  # noqa: E402
-from gradient_explorer.ui import panels  # noqa: E402
-from gradient_explorer.ui.fonts import FONT_SIZE  # noqa: E402
+from gradient_explorer.app.state import AppState  # noqa: E402
+from gradient_explorer.app.ui import panels  # noqa: E402
+from gradient_explorer.render.fonts import FONT_SIZE  # noqa: E402
+from gradient_explorer.surfaces.surface import Surface  # noqa: E402
 
 SIZE = (800, 600)
 LEFT, RIGHT = 1, 2
@@ -311,7 +311,7 @@ def test_release_leaves_no_live_gl_objects(monkeypatch, tmp_path):
 
 
 def test_panels_in_a_headless_render(ctx, tmp_path):
-    from gradient_explorer.headless import HeadlessRenderer, save_png
+    from gradient_explorer.render.headless import HeadlessRenderer, save_png
 
     state = AppState.for_surface(Surface.named("banana"), aspect=SIZE[0] / SIZE[1])
     state.point = (0.5, 1.5)

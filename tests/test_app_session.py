@@ -69,7 +69,7 @@ def test_record_button_path_makes_a_clip_while_the_app_runs(harness, tmp_path):
 
 
 def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path, monkeypatch):
-    from gradient_explorer import session
+    from gradient_explorer.app import session
 
     h = harness
     monkeypatch.chdir(tmp_path)
@@ -90,7 +90,7 @@ def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path,
 
 
 def test_ctrl_o_brings_back_the_typed_name_and_the_slider_ranges(monkeypatch, tmp_path):
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.surfaces.surface import Surface
 
     h = Harness(monkeypatch, tmp_path, surface="banana")
     try:

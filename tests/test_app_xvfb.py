@@ -169,9 +169,9 @@ def _layout():
     from moderngl_window.context.glfw.keys import Keys
     from moderngl_window.context.headless import Window
 
-    from gradient_explorer.app import ExplorerApp
-    from gradient_explorer.state import AppState
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.app.window import ExplorerApp
+    from gradient_explorer.surfaces.surface import Surface
 
     wnd = Window(size=SIZE, backend="egl", gl_version=(3, 3), samples=0)
     state = AppState.for_surface(Surface.named("saddle"), aspect=SIZE[0] / SIZE[1])

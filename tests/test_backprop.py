@@ -11,12 +11,12 @@ import numpy
 import pytest
 import sympy as sp
 
-from gradient_explorer.backprop import FUNCTION_OPS, OPS, backprop, circuit
-from gradient_explorer.catalogue import CATALOGUE
 from gradient_explorer.cli import main
 from gradient_explorer.errors import ExpressionError
-from gradient_explorer.expressions import FUNCTIONS, SYMBOLS, parse_expression
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.backprop import FUNCTION_OPS, OPS, backprop, circuit
+from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.expressions import FUNCTIONS, SYMBOLS, parse_expression
+from gradient_explorer.surfaces.surface import Surface
 
 REL = 1e-12
 SIGMOID_NEURON = "1/(1 + exp(-(a*x + b*y + c)))"
@@ -331,7 +331,7 @@ def test_constant_exponent_of_negative_base_gives_no_note():
 
 
 def test_unknown_function_is_refused(monkeypatch):
-    import gradient_explorer.backprop as bp
+    import gradient_explorer.surfaces.backprop as bp
 
     monkeypatch.delitem(bp.FUNCTION_OPS, "tanh")
     with pytest.raises(ExpressionError, match="does not know the function 'tanh'"):

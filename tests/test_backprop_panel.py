@@ -7,11 +7,11 @@ import pytest
 
 imgui = pytest.importorskip("imgui_bundle").imgui
 
-from gradient_explorer.backprop import backprop  # noqa: E402
-from gradient_explorer.state import AppState  # noqa: E402
-from gradient_explorer.surface import Surface  # noqa: E402
-from gradient_explorer.ui.backprop_panel import BackpropPanel  # noqa: E402
-from gradient_explorer.ui.imgui_input import ImguiInput  # noqa: E402
+from gradient_explorer.app.state import AppState  # noqa: E402
+from gradient_explorer.app.ui.backprop_panel import BackpropPanel  # noqa: E402
+from gradient_explorer.app.ui.imgui_input import ImguiInput  # noqa: E402
+from gradient_explorer.surfaces.backprop import backprop  # noqa: E402
+from gradient_explorer.surfaces.surface import Surface  # noqa: E402
 
 NEURON = "1/(1 + exp(-(a*x + b*y + c)))"
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradient_explorer.descent_mode import DescentState, GlyphOptions
-from gradient_explorer.headless import HeadlessRenderer
-from gradient_explorer.picking import world_to_screen
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
-from gradient_explorer.visuals.balls_visual import (
+from gradient_explorer.app.descent_mode import DescentState, GlyphOptions
+from gradient_explorer.app.state import AppState
+from gradient_explorer.render.headless import HeadlessRenderer
+from gradient_explorer.render.visuals.balls_visual import (
     ball_centers,
     glyph_geometry,
     glyph_scale,
 )
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.picking import world_to_screen
 
 pytestmark = pytest.mark.gl
 SIZE = (640, 400)

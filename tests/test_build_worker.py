@@ -9,10 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from gradient_explorer.build_worker import BuildWorker
 from gradient_explorer.errors import ExpressionError, UsageError
-from gradient_explorer.surface import Surface
-from gradient_explorer.symbolic import run_with_timeout
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.surfaces.symbolic import run_with_timeout
+from gradient_explorer.workers.build_worker import BuildWorker
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +60,14 @@ def test_without_a_worker_process_builds_run_here(tmp_path):
 
 
 def test_a_worker_that_never_says_hello(monkeypatch):
-    monkeypatch.setattr("gradient_explorer.build_worker.START_TIMEOUT", 1.0)
+    monkeypatch.setattr("gradient_explorer.workers.build_worker.START_TIMEOUT", 1.0)
     w = BuildWorker(command=[sys.executable, "-c", "import time; time.sleep(60)"])
     assert w.call(30, Surface.from_expr, "y^2").formula() == "y^2"  # built here instead
     assert "did not start" in w.unavailable and "1 s" in w.unavailable
 
 
 def test_a_newer_build_ends_a_runaway_one():
-    from gradient_explorer.ui.panels import CANCEL_AFTER, SurfaceCompiler
+    from gradient_explorer.app.ui.panels import CANCEL_AFTER, SurfaceCompiler
 
     compiler = SurfaceCompiler()
     compiler.set_worker(BuildWorker())
@@ -87,7 +87,7 @@ def test_a_newer_build_ends_a_runaway_one():
 
 
 def test_requests_that_queued_behind_a_newer_one_are_skipped():
-    from gradient_explorer.ui import panels
+    from gradient_explorer.app.ui import panels
 
     built = []
 

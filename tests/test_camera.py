@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradient_explorer.camera import PRESETS, OrbitCamera, gl_bytes
 from gradient_explorer.errors import UsageError
+from gradient_explorer.view.camera import PRESETS, OrbitCamera, gl_bytes
 
 
 def ndc(cam: OrbitCamera, p, aspect: float = 1.0) -> np.ndarray:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gradient_explorer.catalogue import CATALOGUE
 from gradient_explorer.cli import main
+from gradient_explorer.surfaces.catalogue import CATALOGUE
 
 
 def _json(capsys, *args):

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from gradient_explorer.camera import OrbitCamera
-from gradient_explorer.controller import KEY_BINDINGS, OrbitController
-from gradient_explorer.picking import pick_height_surface, screen_to_ray, world_to_screen
+from gradient_explorer.view.camera import OrbitCamera
+from gradient_explorer.view.controller import KEY_BINDINGS, OrbitController
+from gradient_explorer.view.picking import pick_height_surface, screen_to_ray, world_to_screen
 
 FB = (1600, 1000)  # framebuffer pixels
 VIEWPORT = (0, 100, 1600, 800)  # letterboxed, bottom-left origin
@@ -160,7 +160,7 @@ def test_resize_validates():
 
 def test_no_window_library_imported():
     code = (
-        "import sys, gradient_explorer.controller, gradient_explorer.picking; "
+        "import sys, gradient_explorer.view.controller, gradient_explorer.view.picking; "
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('moderngl_window', 'moderngl', 'pyglet', 'glfw', 'imgui_bundle')]; "
         "assert not bad, bad"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gradient_explorer.curve_mode import (
+from gradient_explorer.app.curve_mode import (
     CurveState,
     SliceCurve,
     active_curve,
@@ -16,8 +16,8 @@ from gradient_explorer.curve_mode import (
     stationary_points,
     tangent_segment,
 )
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState
+from gradient_explorer.surfaces.surface import Surface
 
 
 def _found(name_or_expr, named=True):

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from gradient_explorer.descent import Descent, Race, descend
 from gradient_explorer.errors import UsageError
-from gradient_explorer.optimizers import make_optimizer
-from gradient_explorer.surface import Surface
+from gradient_explorer.optim.descent import Descent, Race, descend
+from gradient_explorer.optim.optimizers import make_optimizer
+from gradient_explorer.surfaces.surface import Surface
 
 
 @pytest.fixture(scope="module")

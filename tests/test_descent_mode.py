@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradient_explorer.descent_mode import DescentState
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.descent_mode import DescentState
+from gradient_explorer.surfaces.surface import Surface
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_step_phase_vector_is_the_displacement(himmelblau):
 
 
 def test_changing_a_hyperparameter_mid_run_keeps_the_balls_and_their_state(himmelblau):
-    from gradient_explorer.optimizers import make_optimizer
+    from gradient_explorer.optim.optimizers import make_optimizer
 
     ds = DescentState(kind="race", race=["adam", "sgd", "adam"])
     ds.hyper["sgd"]["momentum"] = 0.9
@@ -160,7 +160,7 @@ def test_a_refused_value_changes_no_run(himmelblau):
 def test_basins_kept_between_steps_equal_basins_worked_out_afresh(name):
     # the minima are clustered once per newly converged ball and the basins once per step:
     # the same answers as clustering every converged ball again and assigning from scratch
-    from gradient_explorer import descent_mode as dm
+    from gradient_explorer.app import descent_mode as dm
 
     surface = Surface.named(name)
     ds = DescentState()

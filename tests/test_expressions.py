@@ -12,12 +12,12 @@ import sympy as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gradient_explorer import surface as surface_module
-from gradient_explorer import symbolic
 from gradient_explorer.errors import ExpressionError
-from gradient_explorer.expressions import SYMBOLS, parse_expression, sigmoid, softplus
-from gradient_explorer.surface import Surface
-from gradient_explorer.symbolic import generate_with_timeout
+from gradient_explorer.surfaces import surface as surface_module
+from gradient_explorer.surfaces import symbolic
+from gradient_explorer.surfaces.expressions import SYMBOLS, parse_expression, sigmoid, softplus
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.surfaces.symbolic import generate_with_timeout
 
 x, y, a = SYMBOLS["x"], SYMBOLS["y"], SYMBOLS["a"]
 
@@ -413,7 +413,7 @@ def test_arbitrary_text_never_raises_anything_but_expression_errors(text):
 def test_the_syntax_help_names_every_function_the_parser_accepts():
     import re
 
-    from gradient_explorer.expressions import FUNCTIONS, SYNTAX_HELP
+    from gradient_explorer.surfaces.expressions import FUNCTIONS, SYNTAX_HELP
 
     named = set(re.findall(r"[a-z][a-z0-9]*", SYNTAX_HELP))
     assert sorted(set(FUNCTIONS) - named) == []

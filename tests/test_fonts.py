@@ -4,8 +4,8 @@ import pytest
 
 imgui = pytest.importorskip("imgui_bundle").imgui
 
-from gradient_explorer.formatting import format_number  # noqa: E402
-from gradient_explorer.ui.fonts import use_ui_font  # noqa: E402
+from gradient_explorer.render.fonts import use_ui_font  # noqa: E402
+from gradient_explorer.view.formatting import format_number  # noqa: E402
 
 TYPED = "π−–·×÷√²³¹⁰⁴⁵⁶⁷⁸⁹⁻|{}^"
 
@@ -34,8 +34,8 @@ def test_the_ui_font_has_every_character_the_parser_accepts(context):
 
 @pytest.mark.parametrize("value", [-0.0, -1e-9, -4e-17])
 def test_panels_cli_and_labels_never_show_minus_zero(value):
+    from gradient_explorer.app.ui import backprop_panel, descent_panel
     from gradient_explorer.cli import backprop as cli_backprop
-    from gradient_explorer.ui import backprop_panel, descent_panel
 
     assert format_number(value, ".3f") == "0.000"
     for fmt in (descent_panel._num, cli_backprop._fmt, backprop_panel._fmt):

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradient_explorer import palette
-from gradient_explorer.descent_mode import DescentState, assign_basins
-from gradient_explorer.headless import HeadlessRenderer
-from gradient_explorer.picking import world_to_screen
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
-from gradient_explorer.visuals.balls_visual import (
+from gradient_explorer.app.descent_mode import DescentState, assign_basins
+from gradient_explorer.app.state import AppState
+from gradient_explorer.render import palette
+from gradient_explorer.render.headless import HeadlessRenderer
+from gradient_explorer.render.visuals.balls_visual import (
     MIN_GLYPH_PX,
     ScreenFrame,
     at_least,
     ball_colors,
     screen_arrows,
 )
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.picking import world_to_screen
 
 SIZE = (480, 320)
 
@@ -159,7 +159,7 @@ def test_a_ball_at_the_bottom_of_each_well_is_seen(renderer, himmelblau, view):
     state = AppState.for_surface(himmelblau, aspect=SIZE[0] / SIZE[1])
     state.view.axes = False
     state.camera.set_state(dict(zip(("azimuth", "elevation", "projection"),
-                                    __import__("gradient_explorer.camera").camera.PRESETS[view],
+                                    __import__("gradient_explorer.view.camera").view.camera.PRESETS[view],
                                     strict=True)), snap=True)  # fmt: skip
     bare = renderer.render(state, SIZE, samples=0, overlay=False).astype(int)
     ds = state.descent
@@ -213,7 +213,7 @@ def test_balls_have_a_dark_rim_and_trails_are_thick(renderer):
 
 def test_the_legend_names_every_glyph_kind_in_its_palette_colour(himmelblau):
     pytest.importorskip("imgui_bundle")
-    from gradient_explorer.ui.labels import legend_rows
+    from gradient_explorer.render.labels import legend_rows
 
     ds = DescentState(kind="race", race=["gd", "adam"])
     ds.glyphs.gradient = ds.glyphs.momentum = ds.glyphs.step = ds.glyphs.second_moment = True
@@ -229,7 +229,7 @@ def test_the_legend_names_every_glyph_kind_in_its_palette_colour(himmelblau):
 
 
 def _recorded_frames(tmp_path, ctx, monkeypatch, plot: bool) -> list[np.ndarray]:
-    from gradient_explorer import recording
+    from gradient_explorer.render import recording
 
     frames: list[np.ndarray] = []
     real = recording._Encoder.append
@@ -269,8 +269,8 @@ def test_a_recorded_race_shows_the_loss_plot_in_the_racers_colours(tmp_path, ctx
 
 
 def test_record_no_plot_reaches_the_recorder(tmp_path, monkeypatch):
-    from gradient_explorer import recording
     from gradient_explorer.cli import main
+    from gradient_explorer.render import recording
 
     seen = {}
 
@@ -287,9 +287,9 @@ def test_record_no_plot_reaches_the_recorder(tmp_path, monkeypatch):
 
 
 def test_record_swarm_shows_the_floor_its_basins_are_painted_on(tmp_path, monkeypatch):
-    from gradient_explorer import recording
+    from gradient_explorer.app.state import AppState as State
     from gradient_explorer.cli import main
-    from gradient_explorer.state import AppState as State
+    from gradient_explorer.render import recording
 
     seen = {}
 
@@ -337,7 +337,7 @@ def test_the_ball_table_names_a_swarms_balls_in_their_basin_colours(himmelblau):
 
 def test_step_by_step_adds_the_phase_to_the_legend(himmelblau):
     pytest.importorskip("imgui_bundle")
-    from gradient_explorer.ui.labels import legend_rows
+    from gradient_explorer.render.labels import legend_rows
 
     ds = DescentState(kind="single", optimizer="adam")
     ds.start_run(himmelblau, (1.0, 1.0))
@@ -349,7 +349,7 @@ def test_step_by_step_adds_the_phase_to_the_legend(himmelblau):
 
 def test_a_following_plot_shows_every_value_with_a_margin():
     pytest.importorskip("imgui_bundle")
-    from gradient_explorer.ui.descent_panel import _padded
+    from gradient_explorer.app.ui.descent_panel import _padded
 
     values = np.array([4.0, 10.0, 7.0])
     lo, hi = _padded(values, log=False)

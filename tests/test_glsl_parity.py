@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from gradient_explorer.catalogue import CATALOGUE
-from gradient_explorer.gpu_eval import GpuEvaluator
-from gradient_explorer.surface import Surface
+from gradient_explorer.render.gpu_eval import GpuEvaluator
+from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.surface import Surface
 
 pytestmark = pytest.mark.gl
 

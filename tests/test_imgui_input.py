@@ -8,7 +8,7 @@ import pytest
 from imgui_bundle import imgui
 from moderngl_window.context.base import BaseKeys, KeyModifiers
 
-from gradient_explorer.ui.imgui_input import ImguiInput, build_key_map
+from gradient_explorer.app.ui.imgui_input import ImguiInput, build_key_map
 
 
 class FakeKeys(BaseKeys):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from imgui_bundle import imgui
 
+from gradient_explorer.app.ui.imgui_input import ImguiInput
 from gradient_explorer.errors import GradientExplorerError
-from gradient_explorer.ui.imgui_input import ImguiInput
-from gradient_explorer.ui.imgui_renderer import ImguiRenderer
+from gradient_explorer.render.imgui_renderer import ImguiRenderer
 
 pytestmark = pytest.mark.gl
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradient_explorer.interaction import CLICK_SLOP, Interaction
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.interaction import CLICK_SLOP, Interaction
 
 SIZE = (800, 600)
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradient_explorer.errors import UsageError
-from gradient_explorer.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from gradient_explorer.optim.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 # Test surfaces as (numpy gradient, torch loss of an (N, 2) tensor); kept here so the
 # optimizer tests do not depend on the Surface module.

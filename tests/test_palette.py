@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gradient_explorer import palette
+from gradient_explorer.render import palette
 
 SRC = Path(palette.__file__).parent
 VERDICT_WORDS = ("minimum", "maximum", "saddle", "converged", "diverged", "running")
@@ -41,9 +41,9 @@ def test_no_other_module_defines_glyph_or_racer_colours():
 
 def test_the_modules_use_the_palette_objects():
     pytest.importorskip("imgui_bundle")
-    from gradient_explorer import descent_mode
-    from gradient_explorer.ui import curve_panel, descent_panel, panels
-    from gradient_explorer.visuals import balls_visual, curve_visual
+    from gradient_explorer.app import descent_mode
+    from gradient_explorer.app.ui import curve_panel, descent_panel, panels
+    from gradient_explorer.render.visuals import balls_visual, curve_visual
 
     assert curve_visual.KIND_COLORS is palette.VERDICT_COLORS
     assert curve_panel._KIND_COLORS is palette.VERDICT_COLORS
@@ -59,8 +59,8 @@ def test_the_modules_use_the_palette_objects():
 
 def test_a_minimum_is_one_colour_in_2d_and_in_1d():
     # the bug: cyan in the Point panel, green in the 1D mode
-    from gradient_explorer.ui import panels
-    from gradient_explorer.visuals import curve_visual
+    from gradient_explorer.app.ui import panels
+    from gradient_explorer.render.visuals import curve_visual
 
     v = panels.VERDICT_COLORS["minimum"]
     assert (v.x, v.y, v.z, v.w) == pytest.approx(curve_visual.KIND_COLORS["minimum"])

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gradient_explorer.camera import OrbitCamera
 from gradient_explorer.errors import UsageError
-from gradient_explorer.picking import (
+from gradient_explorer.view.camera import OrbitCamera
+from gradient_explorer.view.picking import (
     pick_floor,
     pick_height_surface,
     screen_to_ray,

@@ -9,12 +9,12 @@ import re
 import numpy as np
 import pytest
 
-from gradient_explorer.catalogue import SURFACES as DEFINITIONS
-from gradient_explorer.formatting import format_number, format_numbers
-from gradient_explorer.geometry import declutter, log_ticks, nice_ticks
-from gradient_explorer.scene import axes_geometry, height_ticks
-from gradient_explorer.state import AppState, ViewOptions
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState, ViewOptions
+from gradient_explorer.render.geometry import declutter, log_ticks, nice_ticks
+from gradient_explorer.render.scene import axes_geometry, height_ticks
+from gradient_explorer.surfaces.catalogue import SURFACES as DEFINITIONS
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.formatting import format_number, format_numbers
 
 BACKGROUND = np.array(ViewOptions().background) * 255
 SURFACES = [d.name for d in DEFINITIONS]
@@ -160,7 +160,7 @@ def test_declutter_keeps_priorities_and_drops_overlaps():
 
 @pytest.fixture(scope="module")
 def renderer(gl_ctx):
-    from gradient_explorer.headless import HeadlessRenderer
+    from gradient_explorer.render.headless import HeadlessRenderer
 
     r = HeadlessRenderer(gl_ctx, grid=64)
     yield r
@@ -169,7 +169,7 @@ def renderer(gl_ctx):
 
 def _drawn_labels(renderer, state, size, monkeypatch):
     """Render with labels; return the image and the boxes draw_labels placed."""
-    import gradient_explorer.ui.labels as labels_module
+    import gradient_explorer.render.labels as labels_module
 
     placed = []
     original = labels_module.draw_labels

@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from gradient_explorer import recording
+from gradient_explorer.app.state import AppState
 from gradient_explorer.cli import main
 from gradient_explorer.errors import UsageError
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.render import recording
+from gradient_explorer.surfaces.surface import Surface
 
 iio = pytest.importorskip("imageio.v3")
 pytest.importorskip("imageio_ffmpeg")

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "reliability"))
 
 from harness import AppHarness  # noqa: E402
 
-from gradient_explorer.ui import panels  # noqa: E402
+from gradient_explorer.app.ui import panels  # noqa: E402
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from gradient_explorer.cli import main
 from gradient_explorer.errors import GradientExplorerError
-from gradient_explorer.gl import check_version, create_headless_context
+from gradient_explorer.render.gl import check_version, create_headless_context
 
 pytestmark = pytest.mark.gl
 

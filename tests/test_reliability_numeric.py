@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from gradient_explorer.descent import Descent
-from gradient_explorer.headless import HeadlessRenderer
-from gradient_explorer.optimizers import OPTIMIZERS
-from gradient_explorer.picking import pick_height_surface, world_to_screen
-from gradient_explorer.state import AppState, ViewOptions
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState, ViewOptions
+from gradient_explorer.optim.descent import Descent
+from gradient_explorer.optim.optimizers import OPTIMIZERS
+from gradient_explorer.render.headless import HeadlessRenderer
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.picking import pick_height_surface, world_to_screen
 
 SIZE = (96, 96)
 BACKGROUND = np.array(ViewOptions().background) * 255
@@ -173,7 +173,7 @@ def test_heights_past_float32_stay_drawable(expr):
         assert np.finfo(np.float32).tiny <= surface.height_scale  # a normal float32
         mvp = state.camera.view_projection(16 / 9)
         assert np.abs(mvp).max() < big
-        from gradient_explorer.scene import axes_geometry, drawing_note
+        from gradient_explorer.render.scene import axes_geometry, drawing_note
 
         lines, labels = axes_geometry(surface, hr)
         assert np.isfinite(lines).all() and labels
@@ -183,7 +183,7 @@ def test_heights_past_float32_stay_drawable(expr):
 
 @pytest.mark.parametrize("expr", ["exp(x) + y", "x^2 + y^2"])
 def test_drawable_surfaces_have_no_note(expr):
-    from gradient_explorer.scene import drawing_note
+    from gradient_explorer.render.scene import drawing_note
 
     assert drawing_note(Surface.from_expr(expr, dim=2)) is None
 
@@ -212,7 +212,7 @@ def test_the_window_takes_a_tower_and_says_so(tmp_path):
     pytest.importorskip("moderngl_window.context.headless")
     from harness import AppHarness
 
-    from gradient_explorer.ui import panels
+    from gradient_explorer.app.ui import panels
 
     h = AppHarness((640, 480), "bowl", samples=0, screenshot_dir=tmp_path)
     try:

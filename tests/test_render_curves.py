@@ -14,11 +14,10 @@ import pytest
 from PIL import Image
 
 import gradient_explorer as ge
+from gradient_explorer.app.curve_mode import stationary_points
 from gradient_explorer.cli import main
-from gradient_explorer.curve_mode import stationary_points
 from gradient_explorer.errors import UsageError
-from gradient_explorer.surface import Surface
-from gradient_explorer.visuals.curve_visual import (
+from gradient_explorer.render.visuals.curve_visual import (
     AXIS_COLOR,
     CURVE_COLOR,
     KIND_COLORS,
@@ -27,6 +26,7 @@ from gradient_explorer.visuals.curve_visual import (
     curve_layout,
     unshown_note,
 )
+from gradient_explorer.surfaces.surface import Surface
 
 pytestmark = pytest.mark.gl
 
@@ -124,7 +124,7 @@ def test_render_cubic_curve_tangent_and_labelled_stationary_points(tmp_path):
 
 def test_render_curve_labels_name_the_stationary_points(ctx):
     from gradient_explorer.cli.render import state_from_args
-    from gradient_explorer.headless import HeadlessRenderer
+    from gradient_explorer.render.headless import HeadlessRenderer
 
     class Args:
         size, surface, param, point = "320x200", "cubic", [], "0.5"
@@ -265,8 +265,8 @@ def test_render_curve_refuses_what_does_not_apply_in_one_line(tmp_path, capsys, 
 
 
 def test_render_session_in_1d_mode(tmp_path):
-    from gradient_explorer.session import save_session
-    from gradient_explorer.state import AppState
+    from gradient_explorer.app.session import save_session
+    from gradient_explorer.app.state import AppState
 
     state = AppState(surface=Surface.named("sine"))
     state.mode = "curve"
@@ -312,10 +312,10 @@ def test_api_render_draws_a_curve_and_refuses_3d_options():
 def test_a_small_picture_keeps_the_slope_and_verdicts_over_ticks(ctx):
     # labels that collide are thinned; the moving slope label and the verdicts are what
     # the 1D mode is about, so ticks and titles give way first
-    from gradient_explorer.curve_mode import follow_surface
-    from gradient_explorer.headless import HeadlessRenderer
-    from gradient_explorer.state import AppState
-    from gradient_explorer.ui.labels import layout_labels
+    from gradient_explorer.app.curve_mode import follow_surface
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.render.headless import HeadlessRenderer
+    from gradient_explorer.render.labels import layout_labels
 
     renderer = HeadlessRenderer(ctx, grid=32)
     try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradient_explorer.headless import HeadlessRenderer
-from gradient_explorer.picking import world_to_screen
-from gradient_explorer.scene import SceneRenderer, point_geometry
-from gradient_explorer.state import AppState, ViewOptions
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.state import AppState, ViewOptions
+from gradient_explorer.render.headless import HeadlessRenderer
+from gradient_explorer.render.scene import SceneRenderer, point_geometry
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.picking import world_to_screen
 
 pytestmark = pytest.mark.gl
 

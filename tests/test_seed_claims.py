@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradient_explorer.curve_mode import stationary_points
-from gradient_explorer.surface import Surface
+from gradient_explorer.app.curve_mode import stationary_points
+from gradient_explorer.surfaces.surface import Surface
 
 
 def _on_level(surface, point, level, direction):

@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from gradient_explorer import session as sess
+from gradient_explorer.app import session as sess
+from gradient_explorer.app.state import AppState
 from gradient_explorer.cli import main
 from gradient_explorer.errors import SessionError, UsageError
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.surface import Surface
 
 SIZE = (160, 112)
 
@@ -40,7 +40,7 @@ def busy_state() -> AppState:
 
 
 def test_round_trip_same_pixels_and_same_future(tmp_path, ctx):
-    from gradient_explorer.headless import HeadlessRenderer
+    from gradient_explorer.render.headless import HeadlessRenderer
 
     state = busy_state()
     path = tmp_path / "s.json"

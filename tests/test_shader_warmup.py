@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradient_explorer.shader_warmup import ShaderWarmer, TargetFormat, WarmResult
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.workers.shader_warmup import ShaderWarmer, TargetFormat, WarmResult
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     import sys
     sys.path.insert(0, sys.argv[1])
     from harness import AppHarness
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.surfaces.surface import Surface
     h = AppHarness(size=(96, 64), samples=4)
     h.state.set_surface(Surface.from_expr(sys.argv[2]), 1.5)
     h.state.view.field = h.state.view.normal_arrows = sys.argv[3] == "all"
@@ -166,7 +166,7 @@ def fake_helper(body: str) -> list[str]:
     """A helper that speaks the protocol as ``body`` says (``send`` and ``receive``)."""
     prelude = (
         "import sys\n"
-        "from gradient_explorer.helper_process import read_message, write_message\n"
+        "from gradient_explorer.workers.helper_process import read_message, write_message\n"
         "send = lambda m: write_message(sys.stdout.buffer, m)\n"
         "receive = lambda: read_message(sys.stdin.buffer)\n"
     )
@@ -271,8 +271,8 @@ def test_the_environment_can_switch_precompiling_off(monkeypatch):
     from moderngl_window.context.glfw.keys import Keys
     from moderngl_window.context.headless import Window
 
-    from gradient_explorer.app import ExplorerApp
-    from gradient_explorer.state import AppState
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.app.window import ExplorerApp
 
     wnd = Window(size=(64, 48), backend="egl", gl_version=(3, 3), samples=0)
     app = ExplorerApp(

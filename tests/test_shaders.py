@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gradient_explorer import shader_loader as shaders
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.render import shader_loader as shaders
 
 pytestmark = pytest.mark.gl
 

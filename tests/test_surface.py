@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr
 
-from gradient_explorer.catalogue import CATALOGUE, CURVES, SURFACES
 from gradient_explorer.errors import UsageError
-from gradient_explorer.surface import SMALL_BATCH, Surface
-from gradient_explorer.symbolic import compile_python
+from gradient_explorer.surfaces.catalogue import CATALOGUE, CURVES, SURFACES
+from gradient_explorer.surfaces.surface import SMALL_BATCH, Surface
+from gradient_explorer.surfaces.symbolic import compile_python
 
 NAMES_2D = [d.name for d in SURFACES]
 NAMES_1D = [d.name for d in CURVES]

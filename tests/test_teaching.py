@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 import gradient_explorer as ge
-from gradient_explorer import teaching as tch
-from gradient_explorer.catalogue import CATALOGUE
+from gradient_explorer.app.descent_mode import DescentState
+from gradient_explorer.app.state import AppState
 from gradient_explorer.cli import main
-from gradient_explorer.descent_mode import DescentState
-from gradient_explorer.optimizers import OPTIMIZERS, make_optimizer
-from gradient_explorer.state import AppState
-from gradient_explorer.surface import Surface
+from gradient_explorer.optim import teaching as tch
+from gradient_explorer.optim.optimizers import OPTIMIZERS, make_optimizer
+from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.surface import Surface
 
 # f is unbounded below on these: running off past the edge is the lesson, not a fault.
 UNBOUNDED = {"saddle", "monkey_saddle", "softplus"}
@@ -283,7 +283,7 @@ def test_record_descent_and_swarm_use_teaching_defaults(tmp_path):
 
 
 def test_swarm_bounds_spread_inside_the_box():
-    from gradient_explorer.descent import Descent
+    from gradient_explorer.optim.descent import Descent
 
     s = Surface.named("bowl")
     d = Descent.swarm(s, "gd", 200, 3, bounds=((0.5, 1.0), (-1.0, -0.5)))
@@ -299,7 +299,7 @@ def _built(panels, state, ui):
 
 
 def test_try_this_race_plays_the_banana_race_from_the_teaching_start():
-    from gradient_explorer.ui import panels
+    from gradient_explorer.app.ui import panels
 
     state = AppState.for_surface(Surface.named("bowl"))
     ui = panels.UiState()
@@ -319,7 +319,7 @@ def test_try_this_race_plays_the_banana_race_from_the_teaching_start():
 
 
 def test_try_saddle_and_banana_place_the_point_at_the_teaching_start():
-    from gradient_explorer.ui import panels
+    from gradient_explorer.app.ui import panels
 
     state = AppState.for_surface(Surface.named("bowl"))
     ui = panels.UiState()

@@ -10,7 +10,7 @@ The Python API::
 """
 
 from gradient_explorer.errors import ExpressionError, GradientExplorerError, UsageError
-from gradient_explorer.surface import Surface
+from gradient_explorer.surfaces.surface import Surface
 
 __version__ = "0.1.0"
 
@@ -23,7 +23,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name == "OPTIMIZERS":
-        from gradient_explorer.optimizers import OPTIMIZERS
+        from gradient_explorer.optim.optimizers import OPTIMIZERS
 
         return OPTIMIZERS
     raise AttributeError(f"module 'gradient_explorer' has no attribute {name!r}")

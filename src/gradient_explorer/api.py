@@ -15,11 +15,11 @@ import io
 
 import numpy as np
 
-from gradient_explorer.descent import Trajectory
-from gradient_explorer.descent import descend as _descend
+from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.errors import UsageError
-from gradient_explorer.state import LIGHTING_MODES, AppState, ViewOptions
-from gradient_explorer.surface import Surface
+from gradient_explorer.optim.descent import Trajectory
+from gradient_explorer.optim.descent import descend as _descend
+from gradient_explorer.surfaces.surface import Surface
 
 
 def descend(
@@ -32,7 +32,7 @@ def descend(
     teaching: bool = False,
     **hyper,
 ) -> Trajectory:
-    """Roll one ball downhill; see :func:`gradient_explorer.descent.descend`.
+    """Roll one ball downhill; see :func:`gradient_explorer.optim.descent.descend`.
 
     Without ``lr`` the optimizer keeps torch.optim's defaults (the path matches torch's).
     ``teaching=True`` takes the surface's teaching start (when ``start`` is None) and the
@@ -123,13 +123,13 @@ def render(
     else:
         state = _surface_state(surface, (width, height), point, lighting, contours, floor,
                                field, normals, axes, view, camera, grid)  # fmt: skip
-    from gradient_explorer.headless import render_image
+    from gradient_explorer.render.headless import render_image
 
     return Image(render_image(state, (width, height)))
 
 
 def _curve_state(surface: Surface, point, axes: bool) -> AppState:
-    from gradient_explorer.curve_mode import follow_surface
+    from gradient_explorer.app.curve_mode import follow_surface
 
     state = AppState(surface=surface, view=ViewOptions(axes=bool(axes)).validate())
     follow_surface(state)

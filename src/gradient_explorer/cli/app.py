@@ -42,12 +42,12 @@ def has_display() -> bool:
 
 
 def _state(args, size):
-    from gradient_explorer.curve_mode import follow_surface
-    from gradient_explorer.state import AppState
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.app.curve_mode import follow_surface
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.surfaces.surface import Surface
 
     if getattr(args, "session", None):
-        from gradient_explorer.session import load_session
+        from gradient_explorer.app.session import load_session
 
         if getattr(args, "surface", None) or getattr(args, "expr", None):
             raise UsageError("--session holds the surface: drop --surface/--expr")
@@ -71,7 +71,7 @@ def fallback_path() -> Path:
 
 def render_headless(state, size, reason: str) -> int:
     """Say why there is no window, in one line, and save the picture as a PNG."""
-    from gradient_explorer.headless import render_image, save_png
+    from gradient_explorer.render.headless import render_image, save_png
 
     path = fallback_path()
     print(
@@ -93,7 +93,7 @@ def run(args) -> int:
     state = _state(args, size)
     if not has_display():
         return render_headless(state, size, "no display found")
-    from gradient_explorer.app import run as run_window
+    from gradient_explorer.app.window import run as run_window
 
     try:
         return run_window(state, size, session_path=getattr(args, "session", None))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import math
 
-from gradient_explorer.backprop import Backprop, backprop
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
-from gradient_explorer.formatting import format_number, json_number
+from gradient_explorer.surfaces.backprop import Backprop, backprop
+from gradient_explorer.view.formatting import format_number, json_number
 
 
 def register(sub) -> None:

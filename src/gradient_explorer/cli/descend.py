@@ -11,9 +11,9 @@ from gradient_explorer.cli.common import (
     surface_from_args,
     write_atomic,
 )
-from gradient_explorer.descent import DEFAULT_TOL, descend
 from gradient_explorer.errors import UsageError
-from gradient_explorer.optimizers import OPTIMIZERS
+from gradient_explorer.optim.descent import DEFAULT_TOL, descend
+from gradient_explorer.optim.optimizers import OPTIMIZERS
 
 # (flag, hyperparameter, kind): kind is "float", "bool", "pair" or "eps"
 _HYPER_FLAGS = (

@@ -9,8 +9,8 @@ import numpy as np
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
 from gradient_explorer.errors import UsageError
-from gradient_explorer.formatting import format_number, json_number
-from gradient_explorer.surface import GRADIENT_TOLERANCE, Surface
+from gradient_explorer.surfaces.surface import GRADIENT_TOLERANCE, Surface
+from gradient_explorer.view.formatting import format_number, json_number
 
 
 def register(sub) -> None:
@@ -140,7 +140,7 @@ def run(args) -> int:
     point = parse_floats(args.at, "--at", (surface.dim,))
     report = probe(surface, point if surface.dim == 2 else point[0], args.tol)
     if args.gpu:
-        from gradient_explorer.gpu_eval import gpu_probe
+        from gradient_explorer.render.gpu_eval import gpu_probe
 
         report["gpu"] = gpu_probe(surface, point)
     if args.json:

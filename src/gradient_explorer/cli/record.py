@@ -1,7 +1,7 @@
 """``gradient-explorer record``: an MP4 or GIF of the explorer, rendered headless.
 
 The camera can orbit, a race or a swarm of balls can roll, and the 1D mode's tangent
-can sweep; see :mod:`gradient_explorer.recording`.
+can sweep; see :mod:`gradient_explorer.render.recording`.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def register(sub) -> None:
 
 def setup_descent(state, args) -> None:
     """Start the race (``--descent``) or the swarm (``--swarm``) the options ask for."""
-    from gradient_explorer.optimizers import OPTIMIZERS
+    from gradient_explorer.optim.optimizers import OPTIMIZERS
 
     ds = state.descent
     names = [n.lower() for n in (args.descent or [])]
@@ -83,7 +83,7 @@ def setup_descent(state, args) -> None:
                 raise UsageError(error)
     surface = state.surface
     if args.swarm is not None:
-        from gradient_explorer.descent_mode import MAX_SWARM
+        from gradient_explorer.app.descent_mode import MAX_SWARM
 
         if not 1 <= args.swarm <= MAX_SWARM:
             raise UsageError(f"--swarm must be between 1 and {MAX_SWARM}, got {args.swarm}")
@@ -112,7 +112,7 @@ def setup_sweep(state, args, frames: int, fps: float, from_session: bool) -> Non
     state.mode = "curve"
     cs = state.curve
     if not from_session:
-        from gradient_explorer.curve_mode import active_curve
+        from gradient_explorer.app.curve_mode import active_curve
 
         cs.source = "slice"  # a curve shows itself; a surface its cut through the point
         cs.wrap = False
@@ -127,7 +127,7 @@ def setup_sweep(state, args, frames: int, fps: float, from_session: bool) -> Non
 
 
 def run(args) -> int:
-    from gradient_explorer.recording import progress_printer, record
+    from gradient_explorer.render.recording import progress_printer, record
 
     if args.frames is None or not 1 <= args.frames <= 100_000:
         raise UsageError(f"--frames must be between 1 and 100000, got {args.frames}")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gradient_explorer.app.curve_mode import active_curve, follow_surface
+from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
-from gradient_explorer.curve_mode import active_curve, follow_surface
 from gradient_explorer.errors import UsageError
-from gradient_explorer.state import LIGHTING_MODES, AppState, ViewOptions
 
 
 def register(sub) -> None:
@@ -103,7 +103,7 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
 
 def session_state(args, size: tuple[int, int]) -> AppState:
     """Load ``--session``; the view options given on the command line override it."""
-    from gradient_explorer.session import load_session
+    from gradient_explorer.app.session import load_session
 
     for flag in ("surface", "expr", "domain", "display"):
         if getattr(args, flag, None):
@@ -202,10 +202,10 @@ def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
     values past the plot's band or not finite on a curve."""
     import sys
 
-    from gradient_explorer.scene import drawing_note
+    from gradient_explorer.render.scene import drawing_note
 
     if shows_curve(state):
-        from gradient_explorer.visuals.curve_visual import unshown_note
+        from gradient_explorer.render.visuals.curve_visual import unshown_note
 
         note = unshown_note(active_curve(state), size, state.curve.show_derivative)
         if note:
@@ -218,7 +218,7 @@ def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
 
 def run(args) -> int:
 
-    from gradient_explorer.headless import render_image, save_png
+    from gradient_explorer.render.headless import render_image, save_png
 
     state, size = state_from_args(args)
     pixels = render_image(state, size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from gradient_explorer.catalogue import CATALOGUE
+from gradient_explorer.surfaces.catalogue import CATALOGUE
 
 
 def register(sub) -> None:
@@ -27,7 +27,7 @@ def _domain_text(domain) -> str:
 def entry_json(d) -> dict:
     """One catalogue entry as JSON: formula, domain, parameters, critical points (at the
     default parameters, with the closed-form text) and the teaching defaults."""
-    from gradient_explorer.surface import Surface
+    from gradient_explorer.surfaces.surface import Surface
 
     surface = Surface.named(d.name)
     points = []

@@ -1,0 +1,155 @@
+"""Everything the user sets, in one place, without GPU handles.
+
+The UI edits an :class:`AppState`; the renderer and the numerics read it. Data flows one
+way: state -> numerics -> GPU -> pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradient_explorer.app.curve_mode import CurveState
+from gradient_explorer.app.descent_mode import DescentState
+from gradient_explorer.errors import UsageError
+from gradient_explorer.render.geometry import AXIS_NAME_OUT, AXIS_TICK, TICK_LABEL_OUT
+from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.camera import OrbitCamera
+
+LIGHTING_MODES = ("lit", "unlit", "normals")
+
+
+@dataclass
+class ViewOptions:
+    """What the picture shows."""
+
+    lighting: str = "lit"
+    contours: int = 12
+    floor: bool = True
+    field: bool = False
+    normal_arrows: bool = False
+    axes: bool = True
+    tangent_plane: bool = True
+    slice: bool = False  # the curve cut along the point's direction dial
+    light_direction: tuple[float, float, float] = (0.45, -0.55, 0.75)
+    line_width: float = 1.6
+    grid: int = 256
+    field_grid: int = 18
+    background: tuple[float, float, float] = (0.075, 0.08, 0.1)
+    # Framebuffer pixels covered by side panels (left, right): 2D plots keep clear of them.
+    insets: tuple[float, float] = (0.0, 0.0)
+
+    def validate(self) -> ViewOptions:
+        if self.lighting not in LIGHTING_MODES:
+            raise UsageError(f"lighting must be one of {', '.join(LIGHTING_MODES)}")
+        if not 0 <= int(self.contours) <= 200:
+            raise UsageError(f"contours must be between 0 and 200, got {self.contours}")
+        if not 2 <= int(self.grid) <= 4096:
+            raise UsageError(f"grid must be between 2 and 4096, got {self.grid}")
+        if not all(np.isfinite(self.light_direction)) or not any(self.light_direction):
+            raise UsageError("light direction must be a finite, non-zero vector")
+        return self
+
+
+@dataclass
+class AppState:
+    """The surface, the view, the camera and the point: the whole picture."""
+
+    surface: Surface
+    view: ViewOptions = field(default_factory=ViewOptions)
+    camera: OrbitCamera = field(default_factory=OrbitCamera)
+    point: tuple[float, float] | None = None
+    direction: float = 0.0  # degrees from +x: the dial for the directional derivative
+    mode: str = "surface"  # "surface" (3D) or "curve" (the 1D mode)
+    playing: bool = False  # Space: the animations (descent, 1D sweep) run
+    curve: CurveState = field(default_factory=CurveState)  # the 1D mode
+    descent: DescentState = field(default_factory=DescentState)  # balls rolling downhill
+    # slider ranges the user set for the surface's parameters (else each parameter's own)
+    param_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.descent.adopt_teaching(self.surface)  # the balls move visibly from the start
+
+    @classmethod
+    def for_surface(cls, surface: Surface, aspect: float = 16 / 9, **kwargs) -> AppState:
+        state = cls(surface=surface, **kwargs)
+        state.frame_camera(aspect)
+        return state
+
+    def scene_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """World box around the surface and its floor map."""
+        (x0, x1), (y0, y1) = self.surface.domain
+        hr = self.surface.height_range()
+        return np.array([x0, y0, hr.floor_z]), np.array([x1, y1, hr.clip_hi])
+
+    def axes_base(self) -> float:
+        """The height the x and y axes stand on: the floor's where it is drawn, else the
+        lowest point of the surface's edges y = y0 and x = x1, where those axes run, so
+        they sit under the surface without an empty band below it."""
+        hr = self.surface.height_range()
+        if self.view.floor:
+            return hr.floor_z
+        return self.surface.memo(("axes_base",), lambda: _edge_base(self.surface, hr))
+
+    def framing_points(self) -> np.ndarray:
+        """What the home view fits on screen, (n, 3): the surface as drawn (heights sampled,
+        clipped to its box), the floor's rectangle and the axes, where they are drawn."""
+        (x0, x1), (y0, y1) = self.surface.domain
+        hr = self.surface.height_range()
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 17), np.linspace(y0, y1, 17))
+        xy = np.stack([gx, gy], -1).reshape(-1, 2)
+        h = self.surface.height(xy)
+        ok = np.isfinite(h)
+        points = [np.column_stack([xy[ok], np.clip(h[ok], hr.clip_lo, hr.clip_hi)])]
+        if self.view.floor:
+            points.append([[x, y, hr.floor_z] for x in (x0, x1) for y in (y0, y1)])
+        if self.view.axes:
+            # The axes and where their labels stand, as scene.axes_geometry draws them.
+            base = self.axes_base()
+            out = AXIS_TICK * max(x1 - x0, y1 - y0) * np.array([TICK_LABEL_OUT, AXIS_NAME_OUT])
+            points.append([[x0, y0, base], [x1, y0, base], [x1, y1, base], [x0, y1, base]])
+            points.append([[x0, y1, min(base, hr.clip_lo)], [x0, y1, hr.clip_hi]])
+            points.append([[x, y0 - out[0], base] for x in (x0, x1)])
+            points.append([[x1 + out[0], y, base] for y in (y0, y1)])
+            points.append([[(x0 + x1) / 2, y0 - out[1], base], [x1 + out[1], (y0 + y1) / 2, base]])
+            points.append([[x0 - out[0], y1, z] for z in (min(base, hr.clip_lo), hr.clip_hi)])
+        return np.vstack(points)
+
+    def frame_camera(self, aspect: float, *, snap: bool = True, go: bool = True) -> None:
+        """Fit the camera's home view to the current surface and go there (``snap``:
+        immediately, else eased; ``go=False``: only home moves, for Reset).
+
+        A curve has no 3D box: the 1D view frames itself and the camera stays as it is.
+        """
+        if self.surface.dim != 2:
+            return
+        lo, hi = self.scene_bounds()
+        self.camera.frame(lo, hi, aspect, snap=snap, points=self.framing_points(), go=go)
+
+    def set_surface(self, surface: Surface, aspect: float = 16 / 9) -> None:
+        """Switch surface; the point stays if it is still inside the new domain. The
+        descent panel takes the new surface's teaching defaults (start, lr)."""
+        self.surface = surface
+        self.descent.adopt_teaching(surface)
+        if self.point is not None and surface.dim == 2:
+            (x0, x1), (y0, y1) = surface.domain
+            px, py = self.point
+            if not (x0 <= px <= x1 and y0 <= py <= y1):
+                self.point = None
+        self.frame_camera(aspect)
+
+
+def _edge_base(surface: Surface, hr) -> float:
+    """The lowest clipped height along the edges y = y0 and x = x1 (clip_lo if none)."""
+    (x0, x1), (y0, y1) = surface.domain
+    t = np.linspace(0.0, 1.0, 65)
+    edges = np.concatenate(
+        [np.column_stack([x0 + t * (x1 - x0), np.full_like(t, y0)]),
+         np.column_stack([np.full_like(t, x1), y0 + t * (y1 - y0)])]
+    )  # fmt: skip
+    h = surface.height(edges)
+    h = h[np.isfinite(h)]
+    if h.size == 0:
+        return float(hr.clip_lo)
+    return float(min(max(h.min(), hr.clip_lo), hr.clip_hi))

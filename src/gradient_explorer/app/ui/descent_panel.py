@@ -1,0 +1,308 @@
+"""The descent panel: optimizer, hyperparameters, play/step/reset, race, swarm, glyphs.
+
+A function of the :class:`~gradient_explorer.app.state.AppState` (its ``descent`` field,
+a :class:`~gradient_explorer.app.descent_mode.DescentState`); call it between
+``imgui.new_frame()`` and ``imgui.render()``. The race plot uses implot: the app (or the
+headless renderer's ``draw_ui``) needs ``implot.create_context()`` once; without it the
+panel lists the latest values instead of plotting them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from imgui_bundle import imgui
+
+from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM
+from gradient_explorer.optim.optimizers import OPTIMIZERS
+from gradient_explorer.render.palette import DIVERGED_COLOR, ERROR_COLOR, STATUS_COLORS
+from gradient_explorer.view.formatting import format_number
+
+__all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
+
+DIM = (0.62, 0.65, 0.72, 1.0)
+_errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
+
+
+def _restart(state) -> None:
+    ds = state.descent
+    start = state.point if state.point is not None else ds.start
+    ds.start_run(state.surface, start)
+
+
+def draw_hyperparameters(state, optimizer: str) -> bool:
+    """Sliders for ``optimizer``'s hyperparameters (torch's names and ranges)."""
+    ds = state.descent
+    spec = OPTIMIZERS[optimizer]
+    changed = False
+    values = ds.hyper[optimizer]
+    for hp in spec.hyperparameters:
+        label = f"{hp.name}##{optimizer}"
+        value = values[hp.name]
+        new = value
+        if hp.kind == "bool":
+            clicked, new = imgui.checkbox(label, bool(value))
+            if not clicked:
+                continue
+        elif hp.kind == "float":
+            flags = imgui.SliderFlags_.logarithmic if hp.log else 0
+            clicked, v = imgui.slider_float(label, float(value), float(hp.lo), float(hp.hi),
+                                            "%.4g", flags)  # fmt: skip
+            if not clicked:
+                continue
+            new = float(v)
+        elif hp.kind == "betas":
+            clicked, v = imgui.slider_float2(label, list(value), float(hp.lo), float(hp.hi), "%.4f")
+            if not clicked:
+                continue
+            new = (float(v[0]), float(v[1]))
+        else:  # eps_pair (Adafactor): (None or eps1, eps2); only eps2 gets a slider
+            clicked, v = imgui.slider_float(f"eps2##{optimizer}", float(value[1]), 0.0,
+                                            float(hp.hi), "%.2g")  # fmt: skip
+            if not clicked:
+                continue
+            new = (value[0], float(v))
+        if hp.help and imgui.is_item_hovered():
+            imgui.set_tooltip(hp.help)
+        error = ds.set_hyper(optimizer, hp.name, new)
+        key = (id(ds), optimizer)
+        if error:
+            _errors[key] = error
+        else:
+            _errors.pop(key, None)
+            changed = True
+    error = _errors.get((id(ds), optimizer))
+    if error:
+        imgui.text_colored(ERROR_COLOR, error)  # a refused value
+    warning = ds.divergence_warning(optimizer)
+    if warning:  # shown right under the lr slider's group
+        imgui.text_colored(DIVERGED_COLOR, warning)
+    return changed
+
+
+def draw_race_plot(state, height: float | None = None, follow: bool = False) -> None:
+    """f against step for each run, with a legend (implot).
+
+    ``follow``: the axes are set to the data every frame (a recording; implot's own
+    fit lags a frame behind); else they fit themselves and can be zoomed.
+    """
+    from imgui_bundle import implot
+
+    ds = state.descent
+    hist = ds.history
+    if hist.shape[0] == 0:
+        return
+    if implot.get_current_context() is None:
+        for name, v in zip(ds.names, hist[-1], strict=True):
+            imgui.text(f"{name}: f = {format_number(v, '.6g')}")
+        return
+    em = imgui.get_font_size()
+    size = imgui.ImVec2(-1, height or 14 * em)
+    if implot.begin_plot("f against step", size):
+        finite = hist[np.isfinite(hist)]
+        log = (
+            finite.size > 0 and finite.min() > 0 and finite.max() / max(finite.min(), 1e-300) > 100
+        )
+        fit = 0 if follow else implot.AxisFlags_.auto_fit  # the plot follows the run
+        implot.setup_axes("step", "f", fit, fit)
+        if log:
+            implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
+        if follow:
+            lo, hi = _padded(finite, log)
+            x_hi = max(hist.shape[0] - 1, 1)
+            implot.setup_axes_limits(0.0, x_hi, lo, hi, implot.Cond_.always)
+        implot.setup_legend(implot.Location_.north_east)
+        steps = np.arange(hist.shape[0], dtype=np.float64)
+        statuses = [str(d.status[0]) if d.n else "running" for d in ds.descents]
+        for i, name in enumerate(ds.names):
+            ys = np.ascontiguousarray(hist[:, i])
+            ys = np.where(np.isfinite(ys), ys, np.nan)
+            color = imgui.ImVec4(*ds.colors[i], 1.0)
+            label = f"{name} (diverged)" if statuses[i] == "diverged" else name
+            implot.plot_line(label, steps, ys, implot.Spec(line_color=color, line_weight=2.0))
+            last = np.flatnonzero(np.isfinite(ys))
+            if statuses[i] == "diverged" and last.size:  # a cross where the racer left
+                j = last[-1]
+                cross = implot.Spec(marker=implot.Marker_.cross, marker_size=7, line_color=color)
+                implot.plot_scatter(label, steps[j : j + 1], ys[j : j + 1], cross)
+        implot.end_plot()
+
+
+def _padded(values: np.ndarray, log: bool) -> tuple[float, float]:
+    """A range showing ``values`` with a margin (multiplicative on a log axis)."""
+    if values.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(values.min()), float(values.max())
+    if log:
+        return (lo / 1.3, hi * 1.3)
+    pad = 0.06 * (hi - lo) if hi > lo else max(0.5, 0.1 * abs(hi))
+    return (lo - pad, hi + pad)
+
+
+def draw_descent_panel(state) -> bool:
+    """Draw the descent panel; return True if the state changed."""
+    ds = state.descent
+    changed = False
+    em = imgui.get_font_size()
+    imgui.set_next_window_size((em * 26, 0), imgui.Cond_.first_use_ever)
+    imgui.begin("Descent")
+    try:
+        # -- what runs
+        clicked, k = imgui.combo("run", KINDS.index(ds.kind), ["one optimizer", "race", "swarm"])
+        if clicked and KINDS[k] != ds.kind:
+            ds.kind = KINDS[k]
+            if ds.active:
+                _restart(state)
+            changed = True
+        names = list(OPTIMIZERS)
+        if ds.kind == "race":
+            imgui.text("racers (from the point, or the teaching start):")
+            for i, name in enumerate(names):
+                if i % 4:
+                    imgui.same_line()
+                clicked, on = imgui.checkbox(name, name in ds.race)
+                if clicked:
+                    ds.race = [
+                        n for n in names if (n == name and on) or (n != name and n in ds.race)
+                    ]
+                    changed = True
+            if ds.active and ds.race != ds.optimizer_names:
+                imgui.text_colored(DIM, "Restart to race the checked optimizers")
+        else:
+            clicked, k = imgui.combo("optimizer", names.index(ds.optimizer), names)
+            imgui.set_item_tooltip("Another optimizer restarts the run from its start.")
+            if clicked:
+                ds.optimizer = names[k]
+                if ds.active:
+                    _restart(state)
+                changed = True
+            imgui.text_colored(DIM, OPTIMIZERS[ds.optimizer].description)
+        if ds.kind == "swarm":
+            clicked, n = imgui.slider_int("balls", ds.swarm_size, 1, MAX_SWARM, "%d",
+                                          imgui.SliderFlags_.logarithmic)  # fmt: skip
+            if clicked:
+                ds.swarm_size = int(n)
+                changed = True
+            imgui.same_line()
+            clicked, ds.swarm_grid = imgui.checkbox("grid", ds.swarm_grid)
+            changed |= clicked
+            if ds.active and ds.descents[0].n != ds.swarm_size:
+                imgui.text_colored(DIM, f"Restart to spread {ds.swarm_size} balls")
+        # -- hyperparameters
+        shown = ds.race if ds.kind == "race" else [ds.optimizer]
+        if ds.active:
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(DIM, "New values apply from the next step; the balls keep going.")
+            imgui.pop_text_wrap_pos()
+        for name in shown:
+            if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
+                changed |= draw_hyperparameters(state, name)
+                imgui.tree_pop()
+        # -- controls
+        imgui.separator()
+        if imgui.button("Start" if not ds.active else "Restart"):
+            _restart(state)
+            changed = True
+        imgui.same_line()
+        if imgui.button("Pause" if ds.playing else "Play"):
+            if not ds.active:
+                _restart(state)
+            ds.playing = not ds.playing
+            changed = True
+        imgui.same_line()
+        if imgui.button("Step"):
+            if not ds.active:
+                _restart(state)
+            if ds.step_by_step:
+                ds.next_phase()
+            else:
+                ds.step(1)
+            changed = True
+        imgui.same_line()
+        if imgui.button("Reset") and ds.active:
+            ds.reset()
+            changed = True
+        imgui.same_line()
+        if imgui.button("Clear"):
+            ds.clear()
+            changed = True
+        clicked, sps = imgui.slider_float("steps/s", float(ds.steps_per_second), 1.0, 1000.0,
+                                          "%.0f", imgui.SliderFlags_.logarithmic)  # fmt: skip
+        if clicked:
+            ds.steps_per_second = float(sps)
+            changed = True
+        imgui.text_colored(DIM, "shift + click on the surface drops a ball")
+        # -- step by step
+        clicked, ds.step_by_step = imgui.checkbox("step by step (inside one update)",
+                                                  ds.step_by_step)  # fmt: skip
+        changed |= clicked
+        if ds.step_by_step:
+            phase = ds.current_phase()
+            if imgui.button("Next phase"):
+                if not ds.active:
+                    _restart(state)
+                phase = ds.next_phase()
+                changed = True
+            imgui.same_line()
+            if phase is None:
+                imgui.text_colored(DIM, "press Next phase to open the next update")
+            else:
+                imgui.text(f"phase {phase.index + 1} of {phase.count}: {phase.name}")
+                imgui.text_wrapped(phase.sentence)
+        # -- glyphs
+        if imgui.tree_node("show at each ball"):
+            g = ds.glyphs
+            for attr, label in (
+                ("trails", "trails"),
+                ("floor_trails", "trails on the floor map"),
+                ("gradient", "gradient x and y (arrows)"),
+                ("momentum", "momentum / velocity"),
+                ("step", "step taken"),
+                ("second_moment", "second moment (sides: sqrt)"),
+            ):
+                clicked, value = imgui.checkbox(label, getattr(g, attr))
+                if clicked:
+                    setattr(g, attr, value)
+                    changed = True
+            imgui.tree_pop()
+        # -- what happened
+        if ds.active:
+            imgui.separator()
+            imgui.text(ds.summary())
+            if ds.kind != "swarm" or len(ds.descents[0].positions) <= 1:
+                draw_race_plot(state)
+            _ball_table(ds)
+            for line in ds.messages[-6:]:
+                imgui.text_colored(DIVERGED_COLOR if "diverged" in line else DIM, line)
+    finally:
+        imgui.end()
+    return changed
+
+
+def _ball_table(ds) -> None:
+    rows = ds.ball_report(limit=12)
+    if not rows:
+        return
+    flags = imgui.TableFlags_.borders_inner_h | imgui.TableFlags_.row_bg
+    if imgui.begin_table("balls", 5, flags):
+        for head in ("ball", "steps", "f", "|grad|", "status"):
+            imgui.table_setup_column(head)
+        imgui.table_headers_row()
+        for row in rows:
+            imgui.table_next_row()
+            imgui.table_next_column()
+            imgui.text_colored((*row["color"], 1.0), row["name"])
+            imgui.table_next_column()
+            imgui.text(str(row["steps"]))
+            imgui.table_next_column()
+            imgui.text(_num(row["f"]))
+            imgui.table_next_column()
+            imgui.text(_num(row["grad_norm"]))
+            imgui.table_next_column()
+            imgui.text_colored(STATUS_COLORS[row["status"]], row["status"])
+        imgui.end_table()
+
+
+def _num(v: float) -> str:
+    return format_number(v, ".4g") if math.isfinite(v) else "undefined"

@@ -1,0 +1,702 @@
+"""The window: thin wiring of state, scene, camera control, imgui and the panels.
+
+:class:`ExplorerApp` is a moderngl-window ``WindowConfig``. Events go to imgui first;
+what imgui does not want goes to :class:`~gradient_explorer.view.interaction.Interaction`
+(point, orbit, pan, zoom) and the key bindings (:data:`~gradient_explorer.app.ui.panels.KEY_HELP`).
+:func:`run` opens a glfw window and runs the frame loop.
+
+Test hooks (environment): ``GRADIENT_EXPLORER_EXIT_AFTER=seconds`` closes the window
+after that long; ``GRADIENT_EXPLORER_SCREENSHOT=path`` saves the last frame there on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import moderngl
+import moderngl_window as mglw
+import numpy as np
+from imgui_bundle import imgui, implot
+
+from gradient_explorer.app.curve_mode import active_curve
+from gradient_explorer.app.curve_mode import advance as curve_advance
+from gradient_explorer.app.state import LIGHTING_MODES, AppState
+from gradient_explorer.app.ui import panels
+from gradient_explorer.app.ui.backprop_panel import BackpropPanel
+from gradient_explorer.app.ui.imgui_input import ImguiInput
+from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.render.fonts import use_ui_font
+from gradient_explorer.render.gl import check_version
+from gradient_explorer.render.imgui_renderer import ImguiRenderer
+from gradient_explorer.render.labels import draw_labels, draw_race_legend
+from gradient_explorer.render.scene import SceneRenderer
+from gradient_explorer.view.controller import OrbitController
+from gradient_explorer.view.formatting import format_numbers
+from gradient_explorer.view.interaction import Interaction
+from gradient_explorer.workers.build_worker import BuildWorker
+from gradient_explorer.workers.shader_warmup import VISUALS, ShaderWarmer, TargetFormat
+
+__all__ = ["ExplorerApp", "run"]
+
+TITLE = "gradient-explorer"
+
+# Key names (moderngl-window ``Keys`` attributes) the controller understands.
+_CONTROLLER_KEYS = {
+    "R": "r",
+    "O": "o",
+    "LEFT": "left",
+    "RIGHT": "right",
+    "UP": "up",
+    "DOWN": "down",
+    "EQUAL": "=",
+    "MINUS": "-",
+    "NUMPAD_ADD": "+",
+    "NUMPAD_SUBTRACT": "-",
+}
+_PRESET_KEYS = {"T": "top", "S": "side", "Q": "three_quarter"}
+
+
+class ExplorerApp(mglw.WindowConfig):
+    """The explorer's window.
+
+    Parameters
+    ----------
+    ctx, wnd, timer
+        As for ``moderngl_window.WindowConfig``.
+    state : AppState, optional
+        The picture to start from (default: the banana, framed).
+    keys : Keys namespace, optional
+        Overrides ``wnd.keys`` (the headless window has no key codes; tests pass glfw's).
+    screenshot_dir : path, optional
+        Where F12 writes (default: the current directory).
+    session_path : path, optional
+        The session file of Ctrl+S and Ctrl+O.
+    precompile : bool, optional
+        Build each new surface in a helper process (:mod:`gradient_explorer.workers.build_worker`)
+        and compile its shaders in another (:mod:`gradient_explorer.workers.shader_warmup`) before
+        it is installed; default on, unless the environment sets
+        ``GRADIENT_EXPLORER_PRECOMPILE=0`` (then builds fork and the frame compiles).
+    """
+
+    gl_version = (3, 3)
+    title = TITLE
+    window_size = (1280, 720)
+    resizable = True
+    aspect_ratio = None  # the 3D view fills the window; no letterbox
+    samples = 4
+    vsync = True
+    clear_color = None  # the scene clears with the view's background
+
+    def __init__(
+        self,
+        ctx: moderngl.Context | None = None,
+        wnd: Any = None,
+        timer: Any = None,
+        *,
+        state: AppState | None = None,
+        keys: Any = None,
+        screenshot_dir: str | os.PathLike | None = None,
+        session_path: str | os.PathLike | None = None,
+        precompile: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ctx=ctx, wnd=wnd, timer=timer, **kwargs)
+        check_version(self.ctx)
+        if state is None:
+            from gradient_explorer.surfaces.surface import Surface
+
+            state = AppState.for_surface(Surface.named("banana"))
+        self.state = state
+        self.ui = panels.UiState(gl_renderer=self.ctx.info.get("GL_RENDERER", "?"))
+        self.ui.aspect = self._aspect()
+        self.backprop_panel = BackpropPanel()  # key B
+        self.ui.expression = state.surface.formula()
+        self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
+        self.scene = SceneRenderer(self.ctx, state.view.grid)
+        if precompile is None:
+            precompile = os.environ.get("GRADIENT_EXPLORER_PRECOMPILE", "1") != "0"
+        if precompile:  # new surfaces are built, and their shaders compiled, in helpers
+            self.ui.compiler.set_worker(BuildWorker())
+            target = TargetFormat.of(self.wnd.fbo, getattr(self.wnd, "samples", self.samples))
+            renderer = self.ctx.info.get("GL_RENDERER", "?")
+            self.ui.compiler.set_warmer(ShaderWarmer(renderer, target), self._shown_visuals)
+        self.controller = OrbitController(state.camera)
+        self.interaction = Interaction(
+            state, self.controller, on_point=self._user_moved_point, on_drop=self._drop_ball
+        )
+
+        self._imgui_ctx = imgui.create_context()
+        imgui.set_current_context(self._imgui_ctx)
+        imgui.get_io().set_ini_filename(None)  # no imgui.ini in the working directory
+        use_ui_font()  # typed π, −, x² show as themselves, not '?'
+        self._implot_ctx = implot.create_context()  # the descent race plot
+        keys = keys if keys is not None else wnd.keys
+        self.imgui_input = ImguiInput(wnd, keys=keys)
+        self.imgui_renderer = ImguiRenderer(self.ctx)
+        self._key_names = {
+            getattr(keys, n): n
+            for n in dir(keys)
+            if n.isupper() and not n.startswith("ACTION") and getattr(keys, n) != "undefined"
+        }
+        self._action_press = getattr(keys, "ACTION_PRESS", "ACTION_PRESS")
+        self._action_repeat = getattr(keys, "ACTION_REPEAT", None)
+        self._mouse = (0.0, 0.0)
+        self._released = False
+        self._framed_for = None  # (free region, aspect) the home view was last fitted to
+        self.last_frame: np.ndarray | None = None  # kept only when a screenshot is due
+        self.last_screenshot: Path | None = None
+        self.exit_after = _env_float("GRADIENT_EXPLORER_EXIT_AFTER")
+        self.exit_screenshot = os.environ.get("GRADIENT_EXPLORER_SCREENSHOT") or None
+        self._started = time.monotonic()
+        self._exit_pending = False
+        # Ctrl+S / Ctrl+O: this file, or gradient-explorer-session.json in the cwd
+        self.session_path = Path(session_path) if session_path is not None else None
+        self.recorder = None  # a Recorder running one frame per app frame
+        if hasattr(wnd, "exit_key"):
+            wnd.exit_key = None  # Esc is ours: it closes the help or leaves a text field
+        self._sync_view()
+
+    def _shown_visuals(self) -> tuple[str, ...]:
+        """The visuals on screen whose shaders embed the surface (for the warm-up helper)."""
+        view = self.state.view  # read from the build thread: a few bools, no GL
+        return tuple(name for name in VISUALS if getattr(view, name, False))
+
+    # ------------------------------------------------------------------ geometry
+
+    def _sizes(self) -> tuple[tuple[int, int], tuple[int, int], float]:
+        """(window size in points, framebuffer size in pixels, pixel ratio)."""
+        wnd = self.wnd
+        size = tuple(int(v) for v in wnd.size)
+        buffer = tuple(int(v) for v in wnd.buffer_size)
+        ratio = buffer[0] / size[0] if size[0] > 0 and buffer[0] > 0 else 1.0
+        return size, buffer, ratio
+
+    def _aspect(self) -> float:
+        _, (w, h), _ = self._sizes()
+        return w / h if w > 0 and h > 0 else 16 / 9
+
+    def _sync_view(self) -> None:
+        _, buffer, ratio = self._sizes()
+        if buffer[0] <= 0 or buffer[1] <= 0:
+            return  # minimised: keep the last good geometry
+        self.interaction.set_view((0, 0, *buffer), buffer, ratio)
+        self.ui.aspect = buffer[0] / buffer[1]
+
+    def _fit_free_region(self, buffer: tuple[int, int]) -> None:
+        """Frame the surface in the part of the window the panels leave free.
+
+        The panels' widths are known once they are drawn; when they (or the aspect)
+        change, the home view is fitted again, and the camera eases there if it was at
+        home. A view the user has orbited or zoomed stays; Reset goes to the new home.
+        """
+        state = self.state
+        width, height = buffer
+        left, right = state.view.insets
+        status = 2.0 * imgui.get_font_size()  # the status line along the bottom (1.9 em)
+        region = (
+            min(max(left / width, 0.0), 0.6),
+            min(max(status / height, 0.0), 0.3),
+            max(min(1.0 - right / width, 1.0), 0.4),
+            1.0,
+        )
+        key = (region, width / height)
+        if key == self._framed_for or state.mode == "curve" or state.surface.dim != 2:
+            return
+        first = self._framed_for is None
+        self._framed_for = key
+        camera = state.camera
+        at_home = camera.at_home()
+        camera.view_region = region
+        state.frame_camera(width / height, snap=first, go=at_home)
+
+    # ------------------------------------------------------------------ frame
+
+    def on_render(self, time_: float, frame_time: float) -> None:
+        """Draw one frame: jobs and animations, the scene, imgui, screenshot."""
+        if self._released:
+            return
+        state, ui = self.state, self.ui
+        ui.fps = panels.frame_rate(ui.fps, frame_time)
+        panels.apply_compiled(state, ui)
+        ui.advance(state, frame_time)
+        dt = min(max(frame_time, 0.0), 0.25)  # a stalled frame must not jump the sweep
+        if state.mode == "curve" and state.curve.playing:
+            curve_advance(state.curve, dt, active_curve(state).domain)
+        if state.descent.active:
+            state.descent.advance(dt)
+        state.camera.update(max(frame_time, 0.0))
+        self._check_exit()
+
+        size, buffer, _ = self._sizes()
+        if min(*size, *buffer) <= 0:
+            if self._exit_pending:
+                self.wnd.close()
+            return  # minimised or zero-sized: nothing to draw, nothing to feed imgui
+        self._sync_view()
+        fbo = self.wnd.fbo
+        fbo.use()
+        fbo.viewport = (0, 0, *buffer)
+        try:
+            labels = self.scene.render(state, buffer)
+        except (GradientExplorerError, moderngl.Error) as exc:
+            labels = self._render_failed(exc)
+        if ui.previous_surface is not None and ui.previous_surface is not state.surface:
+            ui.previous_surface = None  # the new surface drew: no way back needed
+
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        self.imgui_input.new_frame(frame_time)
+        draw_labels(labels, state.camera, size)
+        scale = imgui.get_io().display_framebuffer_scale.x or 1.0
+        draw_race_legend(state.descent, size, state.view.insets[1] / scale)  # left of panels
+        panels.draw_panels(state, ui)
+        self.backprop_panel.draw(state)
+        self._fit_free_region(buffer)
+        self._draw_session_window()
+        imgui.render()
+        self.imgui_renderer.render(imgui.get_draw_data(), fbo)
+
+        if ui.screenshot_requested:
+            ui.screenshot_requested = False
+            self.screenshot()
+        if self.recorder is not None:
+            self._record_frame()
+        if self._exit_pending:
+            if self.exit_screenshot:
+                self.screenshot(self.exit_screenshot)
+            self.wnd.close()
+
+    def _render_failed(self, exc: Exception) -> list:
+        """The new surface's shader did not build: go back to the old one, say why."""
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        previous = self.ui.previous_surface
+        if previous is not None and previous is not self.state.surface:
+            self.state.set_surface(previous, self.ui.aspect)
+            self.ui.expression_error = f"the GPU could not draw it: {message}"
+        self.ui.previous_surface = None
+        self.ui.say(message, error=True)
+        self.ctx.clear(*self.state.view.background, 1.0)
+        return []
+
+    def _check_exit(self) -> None:
+        if self.exit_after is None or time.monotonic() - self._started < self.exit_after:
+            return
+        self.exit_after = None
+        self._exit_pending = True  # closed after this frame is drawn (and saved)
+
+    # ------------------------------------------------------------------ screenshot
+
+    def read_pixels(self) -> np.ndarray:
+        """The window's current picture as an (H, W, 3) uint8 array, top row first."""
+        _, (w, h), _ = self._sizes()
+        fbo = self.wnd.fbo
+        attachments = getattr(fbo, "color_attachments", ())
+        samples = getattr(attachments[0], "samples", 0) if attachments else 0
+        if samples:  # a multisampled offscreen target must be resolved before reading
+            color = self.ctx.renderbuffer((w, h), 4)
+            resolved = self.ctx.framebuffer([color])
+            try:
+                self.ctx.copy_framebuffer(resolved, fbo)
+                data = resolved.read(viewport=(0, 0, w, h), components=3, alignment=1)
+            finally:
+                fbo.use()  # never release a bound framebuffer
+                resolved.release()
+                color.release()
+        else:
+            data = fbo.read(viewport=(0, 0, w, h), components=3, alignment=1)
+        return np.frombuffer(data, np.uint8).reshape(h, w, 3)[::-1].copy()
+
+    def screenshot(self, path: str | os.PathLike | None = None) -> Path | None:
+        """Save the current frame as PNG (atomically); errors go to the status line.
+
+        The default name holds the surface and the time, in ``screenshot_dir``.
+        """
+        from gradient_explorer.render.headless import save_png
+
+        if path is None:
+            stem = f"gradient-explorer-{self.state.surface.name}-{panels.timestamp()}"
+            path = self.screenshot_dir / f"{stem}.png"
+            n = 2
+            while path.exists():  # two in the same second: number them
+                path = self.screenshot_dir / f"{stem}-{n}.png"
+                n += 1
+        path = Path(path)
+        try:
+            save_png(self.read_pixels(), path)
+        except (GradientExplorerError, OSError, moderngl.Error) as exc:
+            self.ui.say(f"screenshot failed: {exc}", error=True)
+            return None
+        self.last_screenshot = path
+        self.ui.say(f"saved {path}")
+        return path
+
+    # ------------------------------------------------------------------ sessions, recording
+
+    def _session_file(self) -> Path:
+        from gradient_explorer.app.session import DEFAULT_FILE
+
+        return self.session_path if self.session_path is not None else Path(DEFAULT_FILE)
+
+    def save_session(self, path: str | os.PathLike | None = None) -> bool:
+        """Ctrl+S: save everything to the session file; the status line says how it went."""
+        from gradient_explorer.app.session import save_session
+
+        path = Path(path) if path is not None else self._session_file()
+        try:
+            save_session(self.state, path)
+        except (GradientExplorerError, OSError) as exc:
+            self.ui.say(f"session not saved: {exc}", error=True)
+            return False
+        self.session_path = path
+        self.ui.say(f"session saved to {path}")
+        return True
+
+    def load_session(self, path: str | os.PathLike | None = None) -> None:
+        """Ctrl+O: load the session file in the build pipeline (off the frame thread); the
+        status line says how it went, and a refused file changes nothing."""
+        path = Path(path) if path is not None else self._session_file()
+        panels.load_session_later(self.ui, path, self._session_loaded)
+
+    def _session_loaded(self, path: Path) -> None:
+        self.session_path = path
+        self.ui.say(f"session loaded from {path}")
+
+    def start_recording(self, path: str | os.PathLike | None = None, seconds: float = 4.0):
+        """Record what is on screen (an orbit; balls and sweep as they play) to an MP4.
+
+        One frame is rendered per app frame on this window's context, from a copy of
+        the state, so the window stays live; the status line shows the progress.
+        """
+        from gradient_explorer.render.recording import Recorder, snapshot
+
+        if self.recorder is not None:
+            return None
+        state = self.state
+        if path is None:
+            stem = f"gradient-explorer-{state.surface.name}-{panels.timestamp()}"
+            path = self.screenshot_dir / f"{stem}.mp4"
+        _, (w, h), _ = self._sizes()
+        scale = min(1.0, 1280 / max(w, 1), 720 / max(h, 1))
+        size = (max(16, int(w * scale)), max(16, int(h * scale)))
+        fps = 30
+        ds = state.descent
+        steps = max(1, round(ds.steps_per_second / fps)) if ds.active and ds.playing else 0
+        sweep = state.mode == "curve" and state.curve.playing
+        try:
+            self.recorder = Recorder(
+                snapshot(state),
+                path,
+                int(seconds * fps),
+                fps,
+                size,
+                orbit=state.mode != "curve",
+                steps_per_frame=steps,
+                sweep=sweep,
+                ctx=self.ctx,
+            )
+        except GradientExplorerError as exc:
+            self.ui.say(f"recording failed: {exc}", error=True)
+            return None
+        self.ui.say(f"recording {self.recorder.path}...")
+        return self.recorder
+
+    def _record_frame(self) -> None:
+        rec = self.recorder
+        try:
+            finished = rec.step()
+        except (GradientExplorerError, OSError, moderngl.Error) as exc:
+            self.recorder = None
+            self.ui.say(f"recording failed: {exc}", error=True)
+            return
+        finally:
+            # the recorder's overlay switched imgui and implot to its own contexts
+            imgui.set_current_context(self._imgui_ctx)
+            implot.set_current_context(self._implot_ctx)
+            self.wnd.fbo.use()
+        if finished:
+            self.recorder = None
+            self.ui.say(f"saved {rec.path}")
+        else:
+            self.ui.say(f"recording {rec.path.name}: {rec.done_frames}/{rec.frames} frames")
+
+    def _draw_session_window(self) -> None:
+        """A small window: save and open the session, record a clip."""
+        em = imgui.get_font_size()
+        io = imgui.get_io()
+        # bottom-right corner, above the status line (whose right end says "F1: help")
+        imgui.set_next_window_pos(
+            imgui.ImVec2(io.display_size.x - 0.5 * em, io.display_size.y - 2.4 * em),
+            imgui.Cond_.first_use_ever,
+            imgui.ImVec2(1.0, 1.0),
+        )
+        flags = imgui.WindowFlags_.always_auto_resize
+        if imgui.begin("Session", None, flags)[0]:
+            if imgui.button("Save (Ctrl+S)"):
+                self.save_session()
+            imgui.same_line()
+            if imgui.button("Open (Ctrl+O)"):
+                self.load_session()
+            if self.recorder is None:
+                if imgui.button("Record"):
+                    self.start_recording()
+                imgui.set_item_tooltip("a 4 s MP4 of the view: an orbit, or the 1D sweep")
+            else:
+                imgui.progress_bar(self.recorder.progress, imgui.ImVec2(12 * em, 0))
+        imgui.end()
+
+    # ------------------------------------------------------------------ events
+
+    def on_resize(self, width: int, height: int) -> None:
+        """Window resized (framebuffer pixels); zero while minimised."""
+        if self._released:
+            return
+        size, buffer, _ = self._sizes()
+        if min(*size, *buffer, width, height) <= 0:
+            return  # imgui's DPI scale would divide by zero; the frame is skipped anyway
+        imgui.set_current_context(self._imgui_ctx)
+        self.imgui_input.on_resize(width, height)
+        self._sync_view()
+
+    def on_iconify(self, iconified: bool) -> None:
+        if iconified:
+            self.interaction.cancel()
+
+    def _user_moved_point(self) -> None:
+        self.ui.animation = None  # the user's hand beats the script
+
+    def _drop_ball(self, xy: np.ndarray) -> None:
+        """Shift+click: a ball starts rolling from there under the chosen optimizer."""
+        state = self.state
+        state.descent.drop_ball(state.surface, xy)
+        state.descent.playing = True
+        self.ui.say(f"ball dropped at {format_numbers(xy, '.3g')}")
+
+    def on_mouse_position_event(self, x: float, y: float, dx: float, dy: float) -> None:
+        self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        self.imgui_input.on_mouse_position_event(x, y, dx, dy)
+
+    def on_mouse_press_event(self, x: float, y: float, button: int) -> None:
+        self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        if self.imgui_input.on_mouse_press_event(x, y, button):
+            return
+        shift = bool(getattr(self.wnd.modifiers, "shift", False))
+        self.interaction.press(x, y, button, shift=shift)
+
+    def on_mouse_drag_event(self, x: float, y: float, dx: float, dy: float) -> None:
+        self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        taken = self.imgui_input.on_mouse_drag_event(x, y, dx, dy)
+        if not taken or self.interaction.active:
+            self.interaction.drag(x, y, dx, dy)
+
+    def on_mouse_release_event(self, x: float, y: float, button: int) -> None:
+        self._mouse = (x, y)
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        taken = self.imgui_input.on_mouse_release_event(x, y, button)
+        if not taken or self.interaction.active:
+            self.interaction.release(x, y, button)
+
+    def on_mouse_scroll_event(self, x_offset: float, y_offset: float) -> None:
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        if self.imgui_input.on_mouse_scroll_event(x_offset, y_offset):
+            return
+        self.interaction.scroll(*self._mouse, y_offset)
+
+    def on_unicode_char_entered(self, char: str) -> None:
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        if self.imgui_input.on_unicode_char_entered(char):
+            return
+        if char == "?":
+            self.ui.show_help = not self.ui.show_help
+
+    def on_key_event(self, key: Any, action: Any, modifiers: Any) -> None:
+        if self._released:
+            return  # events that arrive while the window closes
+        imgui.set_current_context(self._imgui_ctx)
+        if self.imgui_input.on_key_event(key, action, modifiers):
+            return
+        name = self._key_names.get(key)
+        if name is None:
+            return
+        if action == self._action_press and getattr(modifiers, "ctrl", False):
+            if name == "S":
+                self.save_session()
+                return
+            if name == "O":
+                self.load_session()
+                return
+        if action == self._action_press:
+            self.key(name)
+        elif action == self._action_repeat and name in _CONTROLLER_KEYS:
+            self.key(name)  # held arrows keep orbiting
+
+    def key(self, name: str) -> bool:
+        """Act on a key by its moderngl-window name (``"SPACE"``, ``"F12"``, ``"T"``...).
+
+        Returns True if the key is bound. The app calls it only when imgui does not
+        want the keyboard.
+        """
+        state, ui, view = self.state, self.ui, self.state.view
+        if name == "SPACE":
+            # Space plays what is on screen: the 1D sweep, else the balls.
+            if state.mode == "curve":
+                state.curve.playing = not state.curve.playing
+                state.playing = state.curve.playing
+            elif state.descent.active:
+                state.descent.playing = not state.descent.playing
+                state.playing = state.descent.playing
+            else:
+                state.playing = not state.playing
+            ui.say("playing" if state.playing else "paused")
+        elif name == "L":
+            view.lighting = LIGHTING_MODES[(LIGHTING_MODES.index(view.lighting) + 1) % 3]
+            ui.say(f"lighting: {view.lighting}")
+        elif name == "C":
+            if view.contours > 0:
+                ui.saved_contours, view.contours = view.contours, 0
+            else:
+                view.contours = ui.saved_contours or 12
+        elif name == "B":
+            self.backprop_panel.toggle()
+        elif name == "G":
+            view.field = not view.field
+            view.floor = view.floor or view.field
+        elif name in ("NUMBER_1", "NUMPAD_1"):
+            state.mode = "surface"
+        elif name in ("NUMBER_2", "NUMPAD_2"):
+            state.mode = "curve"
+        elif name == "F1":
+            ui.show_help = not ui.show_help
+        elif name == "F12":
+            ui.screenshot_requested = True  # taken after the frame is drawn
+        elif name == "ESCAPE":
+            if ui.show_help:
+                ui.show_help = False
+            else:
+                self.wnd.close()
+        elif name in _PRESET_KEYS:
+            state.camera.preset(_PRESET_KEYS[name], aspect=ui.aspect)
+        elif name in _CONTROLLER_KEYS:
+            self.controller.key(_CONTROLLER_KEYS[name])
+        else:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ lifetime
+
+    def on_close(self) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Free every GL object the app made and the imgui context; safe to call twice."""
+        if self._released:
+            return
+        self._released = True
+        self.ui.compiler.shutdown()
+        self.wnd.fbo.use()  # bind the window's framebuffer before freeing anything
+        if self.recorder is not None:  # an unfinished clip leaves no file behind
+            self.recorder.abort()
+            self.recorder = None
+        self.scene.release()
+        imgui.set_current_context(self._imgui_ctx)
+        self.imgui_renderer.release()
+        implot.destroy_context(self._implot_ctx)
+        imgui.destroy_context(self._imgui_ctx)
+        self._imgui_ctx = None
+
+
+def _env_float(name: str) -> float | None:
+    text = os.environ.get(name)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def run(
+    state: AppState,
+    size: tuple[int, int] = (1280, 720),
+    *,
+    samples: int = 4,
+    fps_limit: float = 120.0,
+    session_path: str | os.PathLike | None = None,
+) -> int:
+    """Open a glfw window on ``state`` and run until it is closed.
+
+    Raises
+    ------
+    GradientExplorerError
+        When no window with OpenGL 3.3 can be made (the caller falls back to headless).
+    """
+    window_cls = mglw.get_local_window_cls("glfw")
+    window = None
+    last_error: Exception | None = None
+    for tries_samples in dict.fromkeys((samples, 0)):  # MSAA where available
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # glfw's warning repeats the error below
+                window = window_cls(
+                    title=TITLE,
+                    size=size,
+                    resizable=True,
+                    gl_version=ExplorerApp.gl_version,
+                    aspect_ratio=None,
+                    vsync=True,
+                    samples=tries_samples,
+                )
+            break
+        except Exception as exc:  # glfw reports a refused config as a plain exception
+            last_error = exc
+    if window is None:
+        raise GradientExplorerError(f"could not open a window: {last_error}")
+    mglw.activate_context(window=window)
+    try:
+        app = ExplorerApp(ctx=window.ctx, wnd=window, state=state, session_path=session_path)
+    except Exception:
+        window.destroy()
+        raise
+    window.swap_buffers()  # may report a more accurate buffer size
+    window.set_default_viewport()
+    app.on_resize(*window.buffer_size)
+    from moderngl_window.timers.clock import Timer
+
+    timer = Timer()
+    timer.start()
+    min_dt = 1.0 / fps_limit if fps_limit > 0 else 0.0
+    try:
+        while not window.is_closing:
+            began = time.perf_counter()
+            current, delta = timer.next_frame()
+            window.use()
+            window.render(current, delta)
+            if not window.is_closing:
+                window.swap_buffers()
+            # Some drivers (Xvfb, llvmpipe) ignore vsync: do not spin a core at 1000 fps.
+            spare = (min_dt if window.visible else 1.0 / 20) - (time.perf_counter() - began)
+            if spare > 0:
+                time.sleep(spare)
+    finally:
+        app.release()
+        window.destroy()
+    return 0

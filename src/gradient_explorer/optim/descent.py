@@ -1,0 +1,631 @@
+"""Balls rolling downhill: many balls, one optimizer, on one surface.
+
+:class:`Descent` moves a set of balls and says, per ball, whether it is still running,
+has converged (gradient length under ``tol``) or has diverged. Divergence is a lesson,
+not a crash: a step that makes the position, f or the gradient non-finite, or that lands
+more than ``far`` domain extents from the domain's centre, stops that ball at the step it
+happened and keeps it at its last finite position. Positions handed out for drawing are
+always finite.
+
+Masking is done here: the runner passes the mask of running balls to the optimizer
+(:meth:`gradient_explorer.optim.optimizers.Optimizer.step_`), so a stopped ball never moves and
+its optimizer state is frozen.
+
+:class:`Race` runs several optimizers from one start; :func:`descend` runs one ball and
+returns a :class:`Trajectory` that writes CSV or JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
+
+__all__ = [
+    "CONVERGED",
+    "DIVERGED",
+    "RUNNING",
+    "STATUS_NAMES",
+    "Descent",
+    "Race",
+    "Trajectory",
+    "descend",
+]
+
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+
+
+def first_ball_diverged(descents) -> list[bool]:
+    """For each run, whether its first ball (the one a race plots) has diverged."""
+    return [d.n > 0 and int(d.status_codes[0]) == DIVERGED for d in descents]
+
+
+def race_row(descents, diverged_before: list[bool] | None = None) -> list[float]:
+    """f of each run's first ball; NaN for a run without balls or that diverged before."""
+    gone = diverged_before or [False] * len(descents)
+    return [
+        math.nan if d.n == 0 or was_gone else float(d.f[0])
+        for d, was_gone in zip(descents, gone, strict=True)
+    ]
+
+
+STATUS_NAMES = ("running", "converged", "diverged")
+_STATUS_ARRAY = np.array(STATUS_NAMES)
+
+DEFAULT_TOL = 1e-6
+DEFAULT_TRAIL = 512
+DEFAULT_FAR = 10.0
+
+
+def _as_optimizer(optimizer: Optimizer | str, hyper: dict[str, Any]) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        if hyper:
+            raise UsageError("give hyperparameters to the optimizer, not with an instance")
+        return optimizer
+    return make_optimizer(str(optimizer), **hyper)
+
+
+class Descent:
+    """N balls on one surface under one optimizer.
+
+    Parameters
+    ----------
+    surface : Surface
+        The height function (``f``, ``gradient``, ``hessian``, ``domain``, ``dim``).
+    optimizer : Optimizer or str
+        An optimizer instance (owned by this Descent from now on) or a registry name.
+    positions : array_like
+        Starting points, ``(N, 2)`` on a surface (a single ``(2,)`` point is allowed) or
+        ``(N,)`` on a curve.
+    tol : float
+        A ball whose gradient length falls under ``tol`` has converged.
+    trail_length : int
+        How many past positions each ball keeps for drawing (a ring buffer).
+    far : float
+        A ball more than ``far`` domain extents from the domain's centre has diverged.
+    **hyper
+        Hyperparameters when ``optimizer`` is a name.
+
+    Attributes
+    ----------
+    positions : ndarray
+        ``(N, dim)`` float64 (``(N, 1)`` on a curve), always finite.
+    f, gradient, grad_norm : ndarray
+        f, gradient and gradient length at ``positions``.
+    steps : ndarray of int
+        Successful steps taken by each ball.
+    stopped_at : ndarray of int
+        The step at which each ball converged or diverged; -1 while running.
+    """
+
+    def __init__(
+        self,
+        surface,
+        optimizer: Optimizer | str,
+        positions,
+        *,
+        tol: float = DEFAULT_TOL,
+        trail_length: int = DEFAULT_TRAIL,
+        far: float = DEFAULT_FAR,
+        **hyper: Any,
+    ) -> None:
+        if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
+            raise UsageError(f"tol must be a finite number >= 0, got {tol!r}")
+        if not (isinstance(trail_length, int) and trail_length >= 1):
+            raise UsageError(f"trail_length must be an integer >= 1, got {trail_length!r}")
+        if not (isinstance(far, int | float) and far > 0):
+            raise UsageError(f"far must be a number > 0, got {far!r}")
+        self.surface = surface
+        self.optimizer = _as_optimizer(optimizer, hyper)
+        self.tol = float(tol)
+        self.trail_length = int(trail_length)
+        self.dim = int(surface.dim)
+        bounds = np.asarray(surface.domain, dtype=np.float64).reshape(self.dim, 2)
+        self._centre = bounds.mean(axis=1)
+        self._limit = far * float((bounds[:, 1] - bounds[:, 0]).max())
+        self._starts = self._check_points(positions)
+        self.reset()
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def swarm(
+        cls,
+        surface,
+        optimizer: Optimizer | str,
+        n: int,
+        rng: np.random.Generator | int | None = None,
+        *,
+        grid: bool = False,
+        bounds=None,
+        **kwargs: Any,
+    ) -> Descent:
+        """Spread ``n`` balls over the domain, uniformly at random or on a grid.
+
+        Parameters
+        ----------
+        n : int
+            Number of balls (with ``grid=True``, the grid has ``ceil(sqrt(n))`` points a
+            side, trimmed to ``n``).
+        rng : Generator or int, optional
+            Random source (or seed) for the uniform spread.
+        grid : bool
+            Place the balls on a regular grid (cell centres) instead.
+        bounds : sequence of (lo, hi), optional
+            The box to spread them over (default: the surface's domain).
+        **kwargs
+            Passed on to :class:`Descent` (``tol``, ``trail_length``, hyperparameters).
+        """
+        if not (isinstance(n, int) and n >= 1):
+            raise UsageError(f"n must be an integer >= 1, got {n!r}")
+        box = surface.domain if bounds is None else bounds
+        bounds = np.asarray(box, dtype=np.float64).reshape(surface.dim, 2)
+        lo, hi = bounds[:, 0], bounds[:, 1]
+        if grid:
+            side = math.ceil(n ** (1 / surface.dim))
+            axes = [
+                lo[i] + (np.arange(side) + 0.5) * (hi[i] - lo[i]) / side for i in range(len(lo))
+            ]
+            mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(lo))
+            points = mesh[:n]
+        else:
+            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+            points = gen.uniform(lo, hi, size=(n, len(lo)))
+        if surface.dim == 1:
+            points = points[:, 0]
+        return cls(surface, optimizer, points, **kwargs)
+
+    def _check_points(self, positions) -> np.ndarray:
+        pts = np.array(positions, dtype=np.float64)
+        if self.dim == 1:
+            pts = pts.reshape(-1, 1) if pts.ndim <= 1 else pts
+        elif pts.ndim == 1:
+            pts = pts.reshape(1, -1)
+        if pts.ndim != 2 or pts.shape[1] != self.dim:
+            raise UsageError(
+                f"start points need {self.dim} coordinate{'s' if self.dim > 1 else ''} "
+                f"each, got shape {np.shape(positions)}"
+            )
+        if not np.isfinite(pts).all():
+            raise UsageError("start points must be finite")
+        return pts
+
+    def reset(self) -> None:
+        """Back to the starting points (added balls included), fresh optimizer state."""
+        self.optimizer.reset()
+        n = len(self._starts)
+        self.positions = self._starts.copy()
+        self.status_codes = np.zeros(n, dtype=np.int8)
+        self.steps = np.zeros(n, dtype=np.int64)
+        self.stopped_at = np.full(n, -1, dtype=np.int64)
+        self.f = np.zeros(n)
+        self.gradient = np.zeros((n, self.dim))
+        self.grad_norm = np.zeros(n)
+        # time-major ring (L, N, dim): while every ball moves, a step writes one row
+        self._trail = np.zeros((self.trail_length, n, self.dim))
+        self._trail_head = np.zeros(n, dtype=np.int64)
+        self._uniform_head: int | None = 0  # the common head while all heads agree
+        self._trail_count = np.zeros(n, dtype=np.int64)
+        self._all = np.arange(n)
+        self._evaluate_new(None)
+
+    def add_ball(self, xy) -> int:
+        """Add a ball at ``xy`` (a fresh optimizer state for it); return its index."""
+        pt = self._check_points(xy)
+        if len(pt) != 1:
+            raise UsageError("add_ball takes one point")
+        i = len(self._starts)
+        self._starts = np.vstack([self._starts, pt])
+        self.optimizer.extend(1)
+        self.positions = np.vstack([self.positions, pt])
+        self.status_codes = np.append(self.status_codes, np.int8(RUNNING))
+        self.steps = np.append(self.steps, 0)
+        self.stopped_at = np.append(self.stopped_at, -1)
+        self.f = np.append(self.f, 0.0)
+        self.gradient = np.vstack([self.gradient, np.zeros((1, self.dim))])
+        self.grad_norm = np.append(self.grad_norm, 0.0)
+        self._trail = np.concatenate([self._trail, np.zeros((self.trail_length, 1, self.dim))], 1)
+        self._trail_head = np.append(self._trail_head, 0)
+        self._trail_count = np.append(self._trail_count, 0)
+        self._all = np.arange(i + 1)
+        self._evaluate_new(np.array([i]))
+        return i
+
+    def _evaluate_new(self, which: np.ndarray | None) -> None:
+        """Evaluate new balls (None: all) at their start; a start in a hole diverges at 0."""
+        idx = self._all if which is None else which
+        fv, g, gn = self._eval(self.positions[idx])
+        bad = ~np.isfinite(fv) | ~np.isfinite(g).all(axis=1)
+        self.f[idx] = np.where(bad, np.nan, fv)
+        self.gradient[idx] = np.where(bad[:, None], np.nan, g)
+        self.grad_norm[idx] = np.where(bad, np.nan, gn)
+        self._push_trail(which)
+        self._stop(idx[bad], DIVERGED)
+        self._stop(idx[~bad & (gn < self.tol)], CONVERGED)
+
+    # -- numerics -----------------------------------------------------------------------
+
+    def _eval(self, pts: np.ndarray):
+        arg = pts[:, 0] if self.dim == 1 else pts
+        fv = np.asarray(self.surface.f(arg), dtype=np.float64).reshape(len(pts))
+        g = np.asarray(self.surface.gradient(arg), dtype=np.float64).reshape(len(pts), self.dim)
+        with np.errstate(all="ignore"):
+            gn = np.sqrt(np.einsum("ij,ij->i", g, g))
+        return fv, g, gn
+
+    def _hessian(self, pts: np.ndarray) -> np.ndarray:
+        arg = pts[:, 0] if self.dim == 1 else pts
+        return np.asarray(self.surface.hessian(arg), dtype=np.float64).reshape(
+            len(pts), self.dim, self.dim
+        )
+
+    def _stop(self, idx: np.ndarray, code: int, during_step: bool = False) -> None:
+        # a ball that diverges during step k stays at step k-1's position
+        if idx.size:
+            self.status_codes[idx] = code
+            self.stopped_at[idx] = self.steps[idx] + (1 if during_step else 0)
+
+    def _push_trail(self, idx: np.ndarray | None) -> None:
+        """Append the current position of balls ``idx`` (None: every ball) to their trails."""
+        if idx is None and self._uniform_head is not None:
+            h = self._uniform_head
+            self._trail[h] = self.positions
+            self._uniform_head = (h + 1) % self.trail_length
+            self._trail_head.fill(self._uniform_head)
+            np.minimum(self._trail_count + 1, self.trail_length, out=self._trail_count)
+            return
+        if idx is None:
+            idx = self._all
+        self._uniform_head = None
+        head = self._trail_head[idx]
+        self._trail[head, idx] = self.positions[idx]
+        self._trail_head[idx] = (head + 1) % self.trail_length
+        self._trail_count[idx] = np.minimum(self._trail_count[idx] + 1, self.trail_length)
+
+    def _bad_rows(self, moved: np.ndarray, fv: np.ndarray, gn: np.ndarray) -> np.ndarray:
+        """Rows that diverged: non-finite position, f or gradient, or too far away."""
+        with np.errstate(all="ignore"):
+            # elementwise (a reduction over a length-2 axis is slow in numpy); NaN fails <=
+            near = np.abs(moved - self._centre) <= self._limit
+            bad = ~near[:, 0]
+            for j in range(1, self.dim):
+                bad |= ~near[:, j]
+            # the gradient length is non-finite when a component is (or overflows: huge)
+            bad |= ~np.isfinite(fv)
+            bad |= ~np.isfinite(gn)
+        return bad
+
+    def step(self, k: int = 1) -> int:
+        """Advance every running ball by up to ``k`` steps; return how many still run."""
+        for _ in range(int(k)):
+            running = self.status_codes == RUNNING
+            n_run = int(np.count_nonzero(running))
+            if n_run == 0:
+                break
+            all_run = n_run == self.n
+            idx = self._all if all_run else np.flatnonzero(running)
+            work = self.positions.copy()
+            hess = None
+            if self.optimizer.needs_hessian:
+                hess = np.full((len(work), self.dim, self.dim), np.nan)
+                hess[idx] = self._hessian(self.positions[idx])
+            # the gradient at the current positions is cached from the last evaluation
+            self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
+            moved = work if all_run else work[idx]
+            fv, g, gn = self._eval(moved)
+            bad = self._bad_rows(moved, fv, gn)
+            if all_run and not bad.any():
+                # the common case: whole arrays, no fancy indexing
+                self.positions = work
+                self.f, self.gradient, self.grad_norm = fv, g, gn
+                self.steps += 1
+                self._push_trail(None)
+                done = gn < self.tol
+                if done.any():
+                    self._stop(np.flatnonzero(done), CONVERGED)
+                continue
+            if bad.any():
+                self._stop(idx[bad], DIVERGED, during_step=True)
+                good = ~bad
+                idx, moved, fv, g, gn = idx[good], moved[good], fv[good], g[good], gn[good]
+            self.positions[idx] = moved
+            self.f[idx] = fv
+            self.gradient[idx] = g
+            self.grad_norm[idx] = gn
+            self.steps[idx] += 1
+            self._push_trail(idx)
+            done = gn < self.tol
+            if done.any():
+                self._stop(idx[done], CONVERGED)
+        return int((self.status_codes == RUNNING).sum())
+
+    # -- views for drawing --------------------------------------------------------------
+
+    @property
+    def n(self) -> int:
+        """Number of balls."""
+        return len(self.positions)
+
+    @property
+    def status(self) -> np.ndarray:
+        """Per-ball status strings: 'running', 'converged' or 'diverged'."""
+        return _STATUS_ARRAY[self.status_codes]
+
+    @property
+    def running(self) -> bool:
+        """True while any ball is still running."""
+        return bool((self.status_codes == RUNNING).any())
+
+    def finite_positions(self) -> np.ndarray:
+        """Positions to draw: ``(N, dim)``, always finite (diverged balls stay put)."""
+        return self.positions
+
+    def trail(self, i: int) -> np.ndarray:
+        """Ball ``i``'s recent positions, oldest first: ``(k, dim)``, all finite."""
+        count = int(self._trail_count[i])
+        head = int(self._trail_head[i])
+        order = (head - count + np.arange(count)) % self.trail_length
+        return self._trail[order, i]
+
+    def trails(self) -> tuple[np.ndarray, np.ndarray]:
+        """All trails at once: ``(N, L, dim)`` oldest first, and each ball's length.
+
+        Ball ``i``'s trail is ``points[i, L - lengths[i]:]`` (older slots are stale).
+        """
+        roll = (self._trail_head[:, None] + np.arange(self.trail_length)) % self.trail_length
+        points = self._trail[roll, np.arange(self.n)[:, None]]
+        return points, self._trail_count.copy()
+
+    def summary(self) -> str:
+        """One line: how many balls run, converged and diverged."""
+        counts = np.bincount(self.status_codes, minlength=3)
+        return ", ".join(f"{c} {name}" for c, name in zip(counts, STATUS_NAMES, strict=True))
+
+    def messages(self) -> list[str]:
+        """One sentence per stopped ball, e.g. 'ball 3 diverged at step 12'."""
+        out = []
+        for i in np.flatnonzero(self.status_codes != RUNNING):
+            name = STATUS_NAMES[self.status_codes[i]]
+            out.append(f"ball {i} {name} at step {self.stopped_at[i]}")
+        return out
+
+
+class Race:
+    """Several optimizers from the same start, with f-versus-step history.
+
+    Parameters
+    ----------
+    surface : Surface
+    optimizers : sequence
+        Each an optimizer name, an :class:`Optimizer`, or a ``(name, hyper dict)`` pair.
+    start : array_like
+        One point.
+    tol, trail_length, far
+        As for :class:`Descent`.
+    """
+
+    def __init__(
+        self,
+        surface,
+        optimizers: Sequence[Optimizer | str | tuple[str, dict[str, Any]]],
+        start,
+        *,
+        tol: float = DEFAULT_TOL,
+        trail_length: int = DEFAULT_TRAIL,
+        far: float = DEFAULT_FAR,
+    ) -> None:
+        if not optimizers:
+            raise UsageError("a race needs at least one optimizer")
+        self.descents: list[Descent] = []
+        self.labels: list[str] = []
+        for item in optimizers:
+            if isinstance(item, tuple):
+                name, hyper = item
+                opt = make_optimizer(name, **hyper)
+            else:
+                opt = _as_optimizer(item, {})
+            label = opt.name
+            if label in self.labels:
+                label = f"{label} #{sum(lbl.split(' #')[0] == opt.name for lbl in self.labels) + 1}"
+            self.labels.append(label)
+            self.descents.append(
+                Descent(surface, opt, start, tol=tol, trail_length=trail_length, far=far)
+            )
+        self._history: list[list[float]] = [race_row(self.descents)]
+
+    def step(self, k: int = 1) -> int:
+        """Advance every racer ``k`` steps; return how many still run."""
+        for _ in range(int(k)):
+            if not any(d.running for d in self.descents):
+                break
+            gone = first_ball_diverged(self.descents)
+            for d in self.descents:
+                d.step()
+            self._history.append(race_row(self.descents, gone))
+        return sum(d.running for d in self.descents)
+
+    def reset(self) -> None:
+        """Every racer back to the start."""
+        for d in self.descents:
+            d.reset()
+        self._history = [race_row(self.descents)]
+
+    @property
+    def history(self) -> np.ndarray:
+        """f per racer after each step: ``(steps + 1, n_racers)``.
+
+        Flat once a racer converged; NaN after the step at which it diverged (that step
+        keeps its last finite f), so a plot ends the line where the racer left.
+        """
+        return np.array(self._history, dtype=np.float64)
+
+    @property
+    def status(self) -> list[str]:
+        """Each racer's status."""
+        return [str(d.status[0]) for d in self.descents]
+
+    def finite_positions(self) -> np.ndarray:
+        """One finite position per racer: ``(n_racers, dim)``."""
+        return np.vstack([d.positions for d in self.descents])
+
+
+@dataclass
+class Trajectory:
+    """One ball's path: positions, f and gradient at every step, and how it ended."""
+
+    positions: np.ndarray  # (K+1, dim)
+    f: np.ndarray  # (K+1,)
+    gradient: np.ndarray  # (K+1, dim)
+    status: str  # 'converged' | 'diverged' | 'max_steps'
+    end_step: int
+    optimizer: str = ""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        """2 on a surface, 1 on a curve."""
+        return self.positions.shape[1]
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(trajectory)`` is the (K+1, dim) array of positions."""
+        return np.array(self.positions, dtype=dtype, copy=True)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def columns(self) -> list[str]:
+        """CSV columns: step,x,y,f,grad_x,grad_y (surfaces) or step,x,f,grad (curves)."""
+        if self.dim == 1:
+            return ["step", "x", "f", "grad"]
+        return ["step", "x", "y", "f", "grad_x", "grad_y"]
+
+    def to_rows(self) -> list[dict[str, float | int]]:
+        """One dict per step, keyed by :meth:`columns`."""
+        rows = []
+        for k in range(len(self.positions)):
+            values: list[float | int] = [k]
+            values += [float(v) for v in self.positions[k]]
+            values.append(float(self.f[k]))
+            values += [float(v) for v in self.gradient[k]]
+            rows.append(dict(zip(self.columns(), values, strict=True)))
+        return rows
+
+    def to_csv(self) -> str:
+        """The rows as CSV text with a header line (floats at full precision)."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(self.columns())
+        for row in self.to_rows():
+            writer.writerow([repr(v) if isinstance(v, float) else v for v in row.values()])
+        return buf.getvalue()
+
+    def to_json(self) -> str:
+        """A JSON object: optimizer, hyperparameters, status, end_step, rows."""
+        doc = {
+            "optimizer": self.optimizer,
+            "hyperparameters": _jsonable(self.hyperparameters),
+            "status": self.status,
+            "end_step": self.end_step,
+            "rows": self.to_rows(),
+        }
+        return json.dumps(doc, allow_nan=False)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def descend(
+    surface,
+    optimizer: Optimizer | str,
+    start: Iterable[float] | float | None,
+    steps: int,
+    tol: float = DEFAULT_TOL,
+    *,
+    far: float = DEFAULT_FAR,
+    teaching: bool = False,
+    **hyper: Any,
+) -> Trajectory:
+    """Roll one ball from ``start`` for up to ``steps`` steps.
+
+    Parameters
+    ----------
+    surface : Surface
+    optimizer : Optimizer or str
+        An instance or a registry name (then ``**hyper`` are its hyperparameters; without
+        ``lr``, torch.optim's default, so the path matches torch's).
+    start : array_like or None
+        ``(x, y)`` on a surface, ``x`` on a curve; None with ``teaching``.
+    steps : int
+        The most steps to take.
+    tol : float
+        Stop when the gradient length is under ``tol``.
+    teaching : bool
+        Take the surface's teaching defaults where not given: its start (when ``start``
+        is None) and the optimizer's lr and momentum (``hyper`` still wins).
+
+    Returns
+    -------
+    Trajectory
+        ``status`` is 'converged', 'diverged' (the path ends at the last finite point;
+        ``end_step`` is the step that diverged) or 'max_steps'.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise UsageError(f"steps must be an integer >= 0, got {steps!r}")
+    if teaching:
+        if start is None:
+            start = surface.teaching.start
+        if isinstance(optimizer, str):
+            hyper = {**surface.teaching.hyper(optimizer.lower()), **hyper}
+    if start is None:
+        raise UsageError("descend needs a start (or teaching for the surface's teaching start)")
+    start_arr = np.atleast_1d(np.asarray(start, dtype=np.float64))
+    if start_arr.shape != (surface.dim,):
+        raise UsageError(
+            f"start needs {surface.dim} coordinate{'s' if surface.dim > 1 else ''}, "
+            f"got {start_arr.size}"
+        )
+    d = Descent(surface, optimizer, start_arr[None, :], tol=tol, trail_length=1, far=far, **hyper)
+    if not math.isfinite(d.f[0]) or not np.isfinite(d.gradient[0]).all():
+        where = ", ".join(f"{v:g}" for v in start_arr)
+        raise UsageError(f"f or its gradient is not defined at the start ({where})")
+    positions = [d.positions[0].copy()]
+    fs = [float(d.f[0])]
+    grads = [d.gradient[0].copy()]
+    for _ in range(int(steps)):
+        if not d.running:
+            break
+        before = int(d.steps[0])
+        d.step()
+        if int(d.steps[0]) > before:
+            positions.append(d.positions[0].copy())
+            fs.append(float(d.f[0]))
+            grads.append(d.gradient[0].copy())
+    code = int(d.status_codes[0])
+    if code == RUNNING:
+        status, end = "max_steps", int(d.steps[0])
+    else:
+        status, end = STATUS_NAMES[code], int(d.stopped_at[0])
+    opt = d.optimizer
+    return Trajectory(
+        positions=np.array(positions),
+        f=np.array(fs),
+        gradient=np.array(grads),
+        status=status,
+        end_step=end,
+        optimizer=opt.name,
+        hyperparameters=dict(opt.hyper),
+    )

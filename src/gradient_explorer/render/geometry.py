@@ -1,0 +1,218 @@
+"""CPU geometry for the scene, in numpy (no GL): grids, arrows, spheres, ticks.
+
+Each function returns float32 arrays ready to upload; all positions are world
+coordinates (x, y are the domain's coordinates, z the displayed height).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gradient_explorer.view.formatting import format_number
+
+#: The 3D axes' layout (scene.axes_geometry), shared with the home view's framing
+#: (AppState.framing_points): a tick's length as a fraction of the domain's larger side,
+#: and how many tick lengths out the tick labels and the axis names stand.
+AXIS_TICK = 0.025
+TICK_LABEL_OUT = 3.0
+AXIS_NAME_OUT = 5.5
+
+
+def surface_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """An n x n grid of (u, v) in [0, 1]^2 and its triangle indices (uploaded once)."""
+    if n < 2:
+        raise ValueError("a grid needs at least 2 vertices per side")
+    u = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    uv = np.stack(np.meshgrid(u, u, indexing="xy"), -1).reshape(-1, 2)
+    i = np.arange(n * n, dtype=np.uint32).reshape(n, n)
+    a, b, c, d = i[:-1, :-1], i[:-1, 1:], i[1:, :-1], i[1:, 1:]
+    return uv, np.stack([a, b, c, b, d, c], -1).reshape(-1)
+
+
+def flat_arrow_template(head_length: float = 0.35, shaft_width: float = 0.08) -> np.ndarray:
+    """Triangles of a 2D arrow: x from 0 (tail) to 1 (tip), y across (widths relative)."""
+    s, h = shaft_width / 2, 1.0 - head_length
+    w = 0.22
+    return np.array(
+        [[0, -s], [h, -s], [h, s], [0, -s], [h, s], [0, s], [h, -w], [1, 0], [h, w]],
+        dtype=np.float32,
+    )
+
+
+def _frame(direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors perpendicular to ``direction`` and to each other."""
+    d = direction / np.linalg.norm(direction)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    a = np.cross(d, helper)
+    a /= np.linalg.norm(a)
+    return a, np.cross(d, a)
+
+
+def arrow_mesh(
+    start, vector, radius: float, head_fraction: float = 0.3, sides: int = 10
+) -> np.ndarray:
+    """Triangles (k, 3) of a 3D arrow from ``start`` along ``vector``: a prism and a cone.
+
+    Returns an empty array for a zero or non-finite vector.
+    """
+    start = np.asarray(start, dtype=np.float64)
+    vector = np.asarray(vector, dtype=np.float64)
+    length = float(np.linalg.norm(vector))
+    if not np.isfinite(length) or length <= 0 or not np.all(np.isfinite(start)):
+        return np.zeros((0, 3), dtype=np.float32)
+    d = vector / length
+    a, b = _frame(d)
+    head = min(head_fraction * length, 6 * radius)
+    neck = start + d * (length - head)
+    tip = start + vector
+    angles = np.linspace(0, 2 * math.pi, sides + 1)
+    ring = np.cos(angles)[:, None] * a + np.sin(angles)[:, None] * b
+    tris = []
+    for k in range(sides):
+        p0, p1 = ring[k] * radius, ring[k + 1] * radius
+        q0, q1 = ring[k] * radius * 2.6, ring[k + 1] * radius * 2.6
+        tris += [start + p0, neck + p0, neck + p1, start + p0, neck + p1, start + p1]
+        tris += [neck + q0, tip, neck + q1, neck + q0, neck + q1, neck]
+    return np.asarray(tris, dtype=np.float32)
+
+
+def sphere_mesh(center, radius: float, rings: int = 10, segments: int = 16) -> np.ndarray:
+    """Triangles (k, 3) of a UV sphere."""
+    center = np.asarray(center, dtype=np.float64)
+    theta = np.linspace(0, math.pi, rings + 1)
+    phi = np.linspace(0, 2 * math.pi, segments + 1)
+    pts = np.stack(
+        [
+            np.sin(theta)[:, None] * np.cos(phi)[None, :],
+            np.sin(theta)[:, None] * np.sin(phi)[None, :],
+            np.cos(theta)[:, None] * np.ones_like(phi)[None, :],
+        ],
+        -1,
+    )
+    a, b = pts[:-1, :-1], pts[:-1, 1:]
+    c, d = pts[1:, :-1], pts[1:, 1:]
+    quads = np.stack([a, c, b, b, c, d], 2).reshape(-1, 3)
+    return (center + radius * quads).astype(np.float32)
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> np.ndarray:
+    """Round tick values (1, 2, 5 x 10^k steps) covering [lo, hi], about ``count`` of them.
+
+    Any finite range works, from spans near float64's smallest to ones whose width
+    overflows (-1e308 to 1e308). A range narrower than float64 can tell apart at its
+    magnitude gets one tick, at ``lo``. Non-finite ends give no ticks.
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return np.zeros(0)
+    if hi <= lo:
+        return np.array([float(lo)])
+    count = max(int(count), 1)
+    raw = hi / count - lo / count  # hi - lo may overflow
+    if not raw > 1e-12 * max(abs(lo), abs(hi)):  # below the float's resolution there
+        return np.array([float(lo)])
+    k = math.floor(math.log10(raw))
+    # Decimal text, not 10 ** k: an int power turns arrays into objects, a float one
+    # overflows or loses digits near the ends of the float range.
+    step = next(s for m in (1, 2, 5, 10) if (s := float(f"{m}e{k}")) >= raw)
+    if not (step > 0 and math.isfinite(step)):
+        return np.array([float(lo), float(hi)])
+    first = math.ceil(lo / step - 1e-9)
+    last = math.floor(hi / step + 1e-9)
+    # Multiples of the step (n * step): exact for integers n, and never "-0".
+    return np.arange(first, last + 1, dtype=np.float64) * step + 0.0
+
+
+def log_ticks(f_lo: float, f_hi: float, count: int = 5) -> np.ndarray:
+    """Values of f to label on a log1p-scaled axis: 0 and decades (1, 10, 100, ...).
+
+    With fewer than three decades in range the 2s and 5s between them join (0, 1, 2,
+    5, 10); with many, every second or third decade, so about ``count`` remain.
+    Negative decades (-1 < f < 0 is the only room log1p has below 0) are not labelled
+    beyond 0.
+    """
+    if not (math.isfinite(f_lo) and math.isfinite(f_hi)) or f_hi <= f_lo:
+        return nice_ticks(f_lo, f_hi, count)
+    count = max(int(count), 2)
+    # 0 where the range starts at or near it (a minimum of 0.02 still reads from 0).
+    ticks = [0.0] if f_lo <= 0.5 and f_hi >= 0.0 else []
+    if f_hi >= 1.0:
+        k_lo = max(0, math.ceil(math.log10(max(f_lo, 1.0)) - 1e-9))
+        k_hi = math.floor(math.log10(f_hi) + 1e-9)
+        decades = list(range(k_lo, k_hi + 1))
+        if len(ticks) + len(decades) < 3:
+            candidates = [float(f"{m}e{k}") for k in range(k_lo, k_hi + 1) for m in (1, 2, 5)]
+            ticks += [v for v in candidates if f_lo <= v <= f_hi]
+        else:
+            stride = max(1, math.ceil(len(decades) / (count - len(ticks))))
+            ticks += [float(f"1e{k}") for k in decades[::stride]]
+    if len(ticks) < 2:  # too narrow for decades: round numbers of f, linearly
+        return nice_ticks(f_lo, f_hi, count)
+    return np.array(sorted(set(ticks)), dtype=np.float64)
+
+
+def format_tick(value: float) -> str:
+    """A tick label: up to 6 significant digits, never "-0"."""
+    return format_number(value, ".6g")
+
+
+def declutter(
+    boxes: np.ndarray,
+    priorities,
+    viewport: tuple[float, float],
+    pad: float = 3.0,
+    max_cover: float = 0.1,
+) -> np.ndarray:
+    """Which screen-space label boxes to draw so that none overlap: a mask.
+
+    ``boxes`` is (n, 4): left, top, right, bottom in pixels. Labels are taken in order of
+    ``priorities`` (highest first; ties in the given order) and kept when they lie inside
+    the ``viewport`` (width, height), keep ``pad`` pixels from every label kept before,
+    and the kept boxes cover at most ``max_cover`` of the viewport (a small picture gets
+    few labels instead of being covered by them). Non-finite boxes are dropped.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    n = len(boxes)
+    keep = np.zeros(n, dtype=bool)
+    width, height = viewport
+    budget = max_cover * width * height
+    order = sorted(range(n), key=lambda i: -priorities[i])
+    kept: list[np.ndarray] = []
+    for i in order:
+        left, top, right, bottom = boxes[i]
+        if not np.all(np.isfinite(boxes[i])):
+            continue
+        if left < 0 or top < 0 or right > width or bottom > height:
+            continue
+        area = (right - left) * (bottom - top)
+        if area > budget:
+            continue
+        if kept:
+            k = np.array(kept)
+            clash = (
+                (left - pad < k[:, 2])
+                & (k[:, 0] < right + pad)
+                & (top - pad < k[:, 3])
+                & (k[:, 1] < bottom + pad)
+            )
+            if clash.any():
+                continue
+        kept.append(boxes[i])
+        keep[i] = True
+        budget -= area
+    return keep
+
+
+def boxes_overlap(boxes: np.ndarray) -> bool:
+    """Whether any two of the (n, 4) boxes (left, top, right, bottom) intersect."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    left, top, right, bottom = (b[:, j] for j in range(4))
+    hit = (
+        (left[:, None] < right[None, :])
+        & (left[None, :] < right[:, None])
+        & (top[:, None] < bottom[None, :])
+        & (top[None, :] < bottom[:, None])
+    )
+    np.fill_diagonal(hit, False)
+    return bool(hit.any())

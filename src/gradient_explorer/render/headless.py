@@ -1,0 +1,160 @@
+"""Headless rendering: the window's scene code drawn into an offscreen framebuffer.
+
+Used by ``gradient-explorer render``, the Python API and the tests. The scene is drawn
+by :class:`~gradient_explorer.render.scene.SceneRenderer`, exactly as in the window, with 4x MSAA
+resolved into a plain target and read back as RGB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import moderngl
+import numpy as np
+
+from gradient_explorer.app.state import AppState
+from gradient_explorer.errors import UsageError
+from gradient_explorer.render.gl import create_headless_context
+from gradient_explorer.render.scene import SceneRenderer
+
+MAX_SIZE = 8192
+
+
+class HeadlessRenderer:
+    """An EGL context, the scene, and an overlay for labels; reusable across frames."""
+
+    def __init__(self, ctx: moderngl.Context | None = None, grid: int = 256):
+        self._own_ctx = ctx is None
+        self.ctx = ctx or create_headless_context()
+        self.scene = SceneRenderer(self.ctx, grid)
+        self._targets: dict = {}
+        self._imgui = None
+
+    def _framebuffers(self, size: tuple[int, int], samples: int):
+        key = (size, samples)
+        if key not in self._targets:
+            for objs in self._targets.values():
+                for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
+                    obj.release()
+            self._targets.clear()
+            ctx = self.ctx
+            samples = min(samples, ctx.max_samples)
+            color = ctx.renderbuffer(size, 4, samples=samples)
+            depth = ctx.depth_renderbuffer(size, samples=samples)
+            msaa = ctx.framebuffer([color], depth)
+            if samples > 0:
+                resolved_color = ctx.renderbuffer(size, 4)
+                resolved = ctx.framebuffer([resolved_color])
+                self._targets[key] = (msaa, resolved, color, depth, resolved_color)
+            else:  # no multisampling: read the target itself, no resolve copy
+                self._targets[key] = (msaa, msaa, color, depth)
+            width, height = size
+            self._readback = np.empty((height, width, 3), dtype=np.uint8)
+        return self._targets[key]
+
+    def render(
+        self,
+        state: AppState,
+        size: tuple[int, int] = (800, 600),
+        samples: int = 4,
+        overlay: bool = True,
+        draw_ui: Callable[[], None] | None = None,
+        copy: bool = True,
+        plot: bool = False,
+    ) -> np.ndarray:
+        """The picture as an (H, W, 3) uint8 array, top row first.
+
+        ``copy=False`` returns a view of a buffer the next call overwrites: for loops
+        that use each frame at once (video encoding, benchmarks). ``plot`` adds a
+        descent run's f-against-step plot, bottom right (recordings have no panels).
+        """
+        width, height = (int(v) for v in size)
+        if not (1 <= width <= MAX_SIZE and 1 <= height <= MAX_SIZE):
+            raise UsageError(f"size must be between 1x1 and {MAX_SIZE}x{MAX_SIZE}, got {size}")
+        msaa, resolved, *_ = self._framebuffers((width, height), samples)
+        previous = self.ctx.fbo or self.ctx.detect_framebuffer(0)
+        try:
+            msaa.use()
+            msaa.viewport = (0, 0, width, height)
+            labels = self.scene.render(state, (width, height))
+            descending = state.descent.active  # the legend, and the plot if asked
+            if overlay and (labels or draw_ui is not None or descending):
+                self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
+            if resolved is not msaa:
+                self.ctx.copy_framebuffer(resolved, msaa)
+            resolved.read_into(self._readback, components=3, alignment=1)
+        finally:
+            previous.use()
+        image = self._readback[::-1]  # GL's first row is the bottom one
+        return image.copy() if copy else image
+
+    def _overlay(self, state, labels, size, fbo, draw_ui, plot: bool = False) -> None:
+        from imgui_bundle import imgui, implot
+
+        from gradient_explorer.render.fonts import use_ui_font
+        from gradient_explorer.render.imgui_renderer import ImguiRenderer
+        from gradient_explorer.render.labels import draw_labels, draw_loss_plot, draw_race_legend
+
+        if self._imgui is None:
+            context = imgui.create_context()
+            imgui.set_current_context(context)  # another renderer's context may be current
+            imgui.get_io().set_ini_filename(None)
+            use_ui_font()
+            plots = implot.create_context()  # panels with plots (the race) work headless too
+            self._imgui = (context, ImguiRenderer(self.ctx), plots)
+        context, renderer, plots = self._imgui
+        imgui.set_current_context(context)
+        implot.set_current_context(plots)
+        io = imgui.get_io()
+        io.display_size = (float(size[0]), float(size[1]))
+        io.delta_time = 1.0 / 60.0
+        imgui.new_frame()
+        draw_labels(labels, state.camera, size)
+        draw_race_legend(state.descent, size)
+        if plot and state.mode != "curve":
+            draw_loss_plot(state, size)
+        if draw_ui is not None:
+            draw_ui()
+        imgui.render()
+        renderer.render(imgui.get_draw_data(), fbo)
+
+    def release(self) -> None:
+        for objs in self._targets.values():
+            for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
+                obj.release()
+        self._targets.clear()
+        if self._imgui is not None:
+            from imgui_bundle import imgui, implot
+
+            context, renderer, plots = self._imgui
+            imgui.set_current_context(context)
+            renderer.release()
+            implot.destroy_context(plots)
+            imgui.destroy_context(context)
+            self._imgui = None
+        self.scene.release()
+        if self._own_ctx:
+            self.ctx.release()
+
+
+def render_image(state: AppState, size=(800, 600), samples: int = 4, overlay=True) -> np.ndarray:
+    """Render ``state`` once, headless; returns an (H, W, 3) uint8 array."""
+    renderer = HeadlessRenderer(grid=state.view.grid)
+    try:
+        return renderer.render(state, size, samples, overlay)
+    finally:
+        renderer.release()
+
+
+def save_png(pixels: np.ndarray, path: str | Path) -> None:
+    """Write an RGB array as PNG, atomically."""
+    import io
+
+    from PIL import Image
+
+    from gradient_explorer.cli.common import write_atomic
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    write_atomic(path, buffer.getvalue())

@@ -1,0 +1,172 @@
+"""Axis labels: world positions projected to the screen and drawn by imgui."""
+
+from __future__ import annotations
+
+import numpy as np
+from imgui_bundle import imgui
+
+from gradient_explorer.render import palette
+from gradient_explorer.render.geometry import declutter
+from gradient_explorer.view.camera import OrbitCamera
+from gradient_explorer.view.formatting import format_number
+from gradient_explorer.view.picking import world_to_screen
+
+
+def layout_labels(
+    labels, camera: OrbitCamera, size: tuple[float, float], measure
+) -> list[tuple[object, np.ndarray]]:
+    """The labels to draw and their boxes (left, top, right, bottom), none overlapping.
+
+    ``measure(text)`` gives a text's (width, height) in the units of ``size``. Labels are
+    projected, centred on their point, and thinned by :func:`declutter`: axis names and
+    the ends of each axis first, so a small window keeps few labels and none collide.
+    """
+    width, height = size
+    if not labels or width <= 0 or height <= 0:
+        return []
+    points = np.array([label.position for label in labels], dtype=np.float64)
+    screen = world_to_screen(camera, points, (0, 0, width, height), (width, height))
+    sizes = np.array([measure(label.text) for label in labels], dtype=np.float64)
+    boxes = np.column_stack([screen - sizes / 2, screen + sizes / 2])
+    priorities = [getattr(label, "priority", 0) for label in labels]
+    em = float(np.median(sizes[:, 1])) if len(sizes) else 13.0
+    keep = declutter(boxes, priorities, (width, height), pad=0.35 * em)
+    return [(label, boxes[i]) for i, label in enumerate(labels) if keep[i]]
+
+
+def draw_labels(labels, camera: OrbitCamera, size: tuple[float, float]) -> list:
+    """Draw ``labels`` (scene Labels) into imgui's background draw list, none overlapping.
+
+    ``size`` is the display size in window units (imgui's coordinates). Returns what was
+    drawn: (label, box) pairs, as :func:`layout_labels` gives them.
+    """
+    placed = layout_labels(labels, camera, size, _text_size)
+    if not placed:
+        return []
+    draw_list = imgui.get_background_draw_list()
+    shadow = imgui.get_color_u32((0.0, 0.0, 0.0, 0.7))
+    for label, (x, y, _, _) in placed:
+        draw_list.add_text((x + 1, y + 1), shadow, label.text)
+        draw_list.add_text((x, y), imgui.get_color_u32(label.color), label.text)
+    return placed
+
+
+def _text_size(text: str) -> tuple[float, float]:
+    size = imgui.calc_text_size(text)
+    return (size.x, size.y)
+
+
+def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
+    """The legend's rows: (text, colour, swatch) with swatch "box", "arrow" or "rect".
+
+    Racers with their status; in a swarm, the minima the balls' colours stand for; then
+    each glyph kind toggled on, in its palette colour.
+    """
+    ds = descent_state
+    if not ds.active:
+        return []
+    rows: list[tuple[str, tuple[float, ...], str]] = []
+    if ds.kind == "race":
+        for name, color, d in zip(ds.names, ds.colors, ds.descents, strict=False):
+            status = d.status[0] if d.n else ""
+            rows.append(
+                (f"{name}  {status}  step {int(d.steps[0])}" if d.n else name, color, "box")
+            )
+    elif ds.kind == "swarm" and ds.surface is not None and ds.surface.dim == 2:
+        minima = ds.known_minima()
+        for k, point in enumerate(minima[: len(palette.BASIN_COLORS)]):
+            where = ", ".join(format_number(v, ".3g") for v in point)
+            rows.append((f"ends in the minimum ({where})", palette.basin_color(k), "box"))
+        basins = np.concatenate([ds.basins(i) for i in range(len(ds.descents))])
+        if (basins == -1).any():
+            rows.append(("not near a minimum yet", palette.UNDECIDED_COLOR, "box"))
+        if (basins == -2).any():
+            rows.append(("diverged", palette.DIVERGED_COLOR, "box"))
+    g = ds.glyphs
+    for kind, on in (
+        ("gradient_x", g.gradient),
+        ("gradient_y", g.gradient),
+        ("momentum", g.momentum),
+        ("step", g.step),
+        ("second_moment", g.second_moment),
+    ):
+        if on:
+            swatch = "rect" if kind == "second_moment" else "arrow"
+            rows.append((palette.GLYPH_LABELS[kind], palette.GLYPH_COLORS[kind], swatch))
+    phase = ds.current_phase()
+    if phase is not None:  # step by step: the phase's vectors at each ball
+        swatch = "rect" if phase.name in ("accumulate", "rescaling") else "arrow"
+        rows.append((f"this phase: {phase.name}", palette.GLYPH_COLORS["phase"], swatch))
+    return rows
+
+
+def draw_race_legend(descent_state, size: tuple[float, float], right: float = 0.0) -> None:
+    """The legend, top right: each racer's colour, name and status (a swarm's minima), and
+    each glyph kind shown. Pictures explain themselves.
+
+    Drawn in the window and in headless renders and recordings alike; ``right`` (window
+    units) keeps it clear of a panel standing at the right edge.
+    """
+    rows = legend_rows(descent_state)
+    if not rows:
+        return
+    width = size[0] - right
+    draw_list = imgui.get_foreground_draw_list()
+    line = imgui.get_text_line_height_with_spacing()
+    widest = max((imgui.calc_text_size(text).x for text, _, _ in rows), default=0.0)
+    x = width - widest - 3.0 * line
+    y = 0.6 * line
+    background = imgui.get_color_u32((0.05, 0.05, 0.07, 0.75))
+    draw_list.add_rect_filled(
+        (x - 0.5 * line, y - 0.3 * line),
+        (width - 0.5 * line, y + line * len(rows) + 0.1 * line),
+        background,
+        4.0,
+    )
+    for text, color, swatch in rows:
+        col = imgui.get_color_u32((*color[:3], 1.0))
+        if swatch == "arrow":
+            mid = y + 0.5 * line
+            draw_list.add_line((x, mid), (x + 0.45 * line, mid), col, 2.5)
+            draw_list.add_triangle_filled(
+                (x + 0.75 * line, mid), (x + 0.4 * line, mid - 0.25 * line),
+                (x + 0.4 * line, mid + 0.25 * line), col,
+            )  # fmt: skip
+        elif swatch == "rect":
+            draw_list.add_rect((x, y + 0.2 * line), (x + 0.7 * line, y + 0.8 * line), col, 0.0, 2.0)
+        else:
+            draw_list.add_rect_filled((x, y + 0.2 * line), (x + 0.6 * line, y + 0.8 * line), col)
+        draw_list.add_text((x + line, y), imgui.get_color_u32((0.9, 0.92, 0.95, 1.0)), text)
+        y += line
+
+
+def draw_loss_plot(state, size: tuple[float, float]) -> None:
+    """The descent panel's f-against-step plot in a corner of the picture, bottom right.
+
+    For recordings, which have no panels: a race shows its plot as the window does. Drawn
+    when a run with a few balls is active (a swarm's plot would be one line of many).
+    """
+    from gradient_explorer.app.ui.descent_panel import draw_race_plot
+
+    ds = state.descent
+    if not ds.active or ds.history.shape[0] == 0:
+        return
+    if ds.kind == "swarm" and sum(d.n for d in ds.descents) > 1:
+        return
+    width, height = size
+    w, h = max(0.36 * width, 220.0), max(0.34 * height, 150.0)
+    margin = 0.5 * imgui.get_text_line_height_with_spacing()
+    imgui.set_next_window_pos((width - w - margin, height - h - margin))
+    imgui.set_next_window_size((w, h))
+    imgui.set_next_window_bg_alpha(0.8)
+    flags = (
+        imgui.WindowFlags_.no_decoration
+        | imgui.WindowFlags_.no_inputs
+        | imgui.WindowFlags_.no_saved_settings
+        | imgui.WindowFlags_.no_focus_on_appearing
+    )
+    imgui.begin("##loss plot", None, flags)
+    try:
+        draw_race_plot(state, imgui.get_content_region_avail().y, follow=True)
+    finally:
+        imgui.end()

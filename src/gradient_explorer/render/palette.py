@@ -1,0 +1,138 @@
+"""Every colour that carries meaning, in one place (plain data; no GL, no imgui).
+
+A verdict has one colour everywhere: a minimum is the same green in the Point panel, on
+the 1D plot and in its panel. Balls, racers, glyph kinds, arrows and curves take their
+colours from here, so a legend and the picture it explains cannot disagree. Colours are
+linear RGBA tuples in 0..1 (imgui takes them as they are; GL takes them as floats).
+
+Basin colours are the Okabe-Ito set (distinct under the common colour-vision
+deficiencies), brightened where needed to read on the dark background.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ARROW_COLOR",
+    "BASIN_COLORS",
+    "CURVE_COLOR",
+    "DERIVATIVE_COLOR",
+    "DIRECTION_COLOR",
+    "DIVERGED_COLOR",
+    "ERROR_COLOR",
+    "GLYPH_COLORS",
+    "GLYPH_LABELS",
+    "OUTLINE_COLOR",
+    "POINT_COLOR",
+    "RACER_COLORS",
+    "STATUS_COLORS",
+    "TANGENT_COLOR",
+    "UNDECIDED_COLOR",
+    "VERDICT_COLORS",
+    "basin_color",
+    "basin_colors",
+    "racer_color",
+    "rgb",
+]
+
+#: What a point is (the classifications of :mod:`gradient_explorer.surfaces.surface` and the 1D
+#: mode's stationary kinds).
+VERDICT_COLORS: dict[str, tuple[float, float, float, float]] = {
+    "minimum": (0.32, 0.92, 0.48, 1.0),
+    "maximum": (1.0, 0.42, 0.36, 1.0),
+    "saddle": (0.85, 0.6, 1.0, 1.0),
+    "degenerate critical point": (1.0, 0.86, 0.25, 1.0),
+    "not differentiable": (1.0, 0.6, 0.85, 1.0),
+    "not a critical point": (0.62, 0.65, 0.72, 1.0),
+    "undefined": (0.62, 0.65, 0.72, 1.0),
+}
+
+#: A ball's state; "converged" is the minimum's green (a ball comes to rest in one).
+STATUS_COLORS: dict[str, tuple[float, float, float, float]] = {
+    "running": (1.0, 0.6, 0.25, 1.0),
+    "converged": VERDICT_COLORS["minimum"],
+    "diverged": (1.0, 0.22, 0.25, 1.0),
+}
+DIVERGED_COLOR = STATUS_COLORS["diverged"]
+
+#: Racers, in legend order: distinct on the dark background and on viridis.
+RACER_COLORS: tuple[tuple[float, float, float], ...] = (
+    (1.0, 0.45, 0.1),
+    (0.3, 0.75, 1.0),
+    (1.0, 0.3, 0.55),
+    (0.45, 0.95, 0.4),
+    (0.8, 0.55, 1.0),
+    (1.0, 0.9, 0.3),
+    (0.2, 0.95, 0.85),
+    (1.0, 0.65, 0.75),
+    (0.7, 0.7, 0.7),
+    (0.55, 0.4, 0.25),
+)
+
+#: The glyphs drawn at a ball, each kind its own colour (none is a racer's colour
+#: family's first entries, and the two gradient components are the axes' colours).
+GLYPH_COLORS: dict[str, tuple[float, float, float, float]] = {
+    "gradient_x": (1.0, 0.3, 0.3, 1.0),
+    "gradient_y": (0.35, 1.0, 0.45, 1.0),
+    "momentum": (0.25, 0.8, 1.0, 1.0),
+    "step": (1.0, 1.0, 1.0, 1.0),
+    "second_moment": (1.0, 0.82, 0.1, 1.0),
+    "phase": (1.0, 0.95, 0.5, 1.0),
+}
+GLYPH_LABELS: dict[str, str] = {
+    "gradient_x": "gradient, x part",
+    "gradient_y": "gradient, y part",
+    "momentum": "momentum / velocity",
+    "step": "step taken",
+    "second_moment": "second moment (sides: sqrt)",
+    "phase": "this phase",
+}
+
+#: The minima a swarm's balls end in (Okabe-Ito, sky blue first: it reads on viridis).
+BASIN_COLORS: tuple[tuple[float, float, float], ...] = (
+    (0.34, 0.71, 0.91),  # sky blue
+    (0.9, 0.62, 0.0),  # orange
+    (0.8, 0.47, 0.65),  # reddish purple
+    (0.94, 0.89, 0.26),  # yellow
+    (0.0, 0.62, 0.45),  # bluish green
+    (0.84, 0.37, 0.0),  # vermillion
+    (0.0, 0.45, 0.7),  # blue
+    (1.0, 1.0, 1.0),  # white
+)
+UNDECIDED_COLOR = (0.55, 0.56, 0.6)  # a ball not yet near any known minimum
+
+OUTLINE_COLOR = (0.02, 0.02, 0.03)  # the dark rim of every ball and glyph
+ARROW_COLOR = (0.95, 0.22, 0.25, 1.0)  # the point's gradient arrows
+POINT_COLOR = (1.0, 0.42, 0.08, 1.0)  # the point itself
+DIRECTION_COLOR = (1.0, 0.86, 0.25, 1.0)  # the direction dial and the slice along it
+ERROR_COLOR = (1.0, 0.38, 0.38, 1.0)  # refused input, in every panel
+CURVE_COLOR = (0.38, 0.76, 1.0, 1.0)
+DERIVATIVE_COLOR = (0.86, 0.5, 0.98, 1.0)
+TANGENT_COLOR = (1.0, 0.55, 0.08, 1.0)
+
+
+def rgb(color) -> tuple[float, float, float]:
+    """The RGB part of a palette colour."""
+    return tuple(float(v) for v in color[:3])
+
+
+def racer_color(i: int) -> tuple[float, float, float]:
+    """The ``i``-th racer's colour (the palette repeats past its end)."""
+    return RACER_COLORS[i % len(RACER_COLORS)]
+
+
+def basin_color(k: int) -> tuple[float, float, float]:
+    """The colour of the ``k``-th known minimum; -1 (undecided) grey, -2 diverged red
+    (descent_mode's basin indices)."""
+    if k >= 0:
+        return BASIN_COLORS[k % len(BASIN_COLORS)]
+    return DIVERGED_COLOR[:3] if k == -2 else UNDECIDED_COLOR
+
+
+def basin_colors(basins) -> np.ndarray:
+    """:func:`basin_color` of each index, ``(n, 3)`` (a swarm's balls, thousands a frame)."""
+    table = np.array([*BASIN_COLORS, DIVERGED_COLOR[:3], UNDECIDED_COLOR], dtype=np.float64)
+    b = np.asarray(basins)
+    k = np.where(b >= 0, b % len(BASIN_COLORS), np.where(b == -2, len(table) - 2, len(table) - 1))
+    return table[k]

@@ -1,0 +1,78 @@
+"""The gradient field on the floor: instanced arrows whose direction the GPU computes."""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+
+from gradient_explorer.render.geometry import flat_arrow_template
+from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
+from gradient_explorer.surfaces.surface import Surface
+
+
+def field_length_scale(surface: Surface, grid: int) -> tuple[float, float]:
+    """(domain units per unit |grad f|, cap): typical arrows fill most of a cell.
+
+    Sampled once per surface and parameter values (it is read every frame).
+    """
+    return surface.memo(("field_length_scale", grid), lambda: _length_scale(surface, grid))
+
+
+def _length_scale(surface: Surface, grid: int) -> tuple[float, float]:
+    (x0, x1), (y0, y1) = surface.domain
+    cell = min(x1 - x0, y1 - y0) / grid
+    u = (np.arange(grid) + 0.5) / grid
+    gx, gy = np.meshgrid(x0 + (x1 - x0) * u, y0 + (y1 - y0) * u)
+    norms = np.linalg.norm(surface.gradient(np.stack([gx, gy], -1)), axis=-1)
+    norms = norms[np.isfinite(norms) & (norms > 0)]
+    typical = float(np.percentile(norms, 75)) if norms.size else 1.0
+    cap = 0.9 * cell
+    return cap / max(typical, 1e-300), cap
+
+
+class FieldVisual:
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+        self._template = ctx.buffer(flat_arrow_template().tobytes())
+        self._programs = ProgramCache(ctx, "field")
+
+    def _vaos(self, program: moderngl.Program) -> dict:
+        return {"arrows": self.ctx.vertex_array(program, [(self._template, "2f", "in_arrow")])}
+
+    def render(self, surface: Surface, uniforms: dict, grid: int) -> None:
+        program, vaos = self._programs.get(surface.glsl, self._vaos)
+        scale, cap = field_length_scale(surface, grid)
+        set_uniforms(
+            program,
+            {
+                **uniforms,
+                "u_grid": grid,
+                "u_length_scale": scale,
+                "u_max_length": cap,
+                "u_color": (0.12, 0.12, 0.16, 1.0),
+            },
+        )
+        vaos["arrows"].render(moderngl.TRIANGLES, instances=grid * grid)
+
+    def release(self) -> None:
+        self._programs.release()
+        self._template.release()
+
+
+class NormalsVisual:
+    """Normal arrows on a grid over the surface: (-dh/dx, -dh/dy, 1), normalized."""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+        self._programs = ProgramCache(ctx, "normals")
+
+    def _vaos(self, program: moderngl.Program) -> dict:
+        return {"lines": self.ctx.vertex_array(program, [])}
+
+    def render(self, surface: Surface, uniforms: dict, grid: int, length: float) -> None:
+        program, vaos = self._programs.get(surface.glsl, self._vaos)
+        set_uniforms(program, {**uniforms, "u_grid": grid, "u_length": length})
+        vaos["lines"].render(moderngl.LINES, vertices=2 * grid * grid)
+
+    def release(self) -> None:
+        self._programs.release()

@@ -1,0 +1,613 @@
+"""A surface (or curve) is one definition; numpy and GLSL both come from it.
+
+A :class:`Surface` holds a checked sympy expression, its domain, parameters and display
+settings, and the code generated from it by :mod:`gradient_explorer.surfaces.symbolic`: f, the
+gradient and the Hessian as float64 numpy functions, and the GLSL the renderer compiles.
+Where f is not finite (log(x) at x <= 0, 1/x at 0) the numerics return NaN; they never
+raise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from gradient_explorer.errors import ExpressionError, UsageError
+from gradient_explorer.surfaces.expressions import SYMBOLS, parse_expression
+from gradient_explorer.surfaces.symbolic import (
+    DISPLAY_TRANSFORMS,
+    DerivedSources,
+    compile_python,
+    generate,
+    parameter_uniform,
+    run_with_timeout,
+)
+
+GRADIENT_TOLERANCE = 1e-6
+SMALL_BATCH = 8
+DEFAULT_DOMAIN_2D = ((-3.0, 3.0), (-3.0, 3.0))
+DEFAULT_DOMAIN_1D = ((-3.0, 3.0),)
+
+CLASSIFICATIONS = (
+    "minimum",
+    "maximum",
+    "saddle",
+    "degenerate critical point",
+    "not a critical point",
+    "not differentiable",
+    "undefined",
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named constant of a surface that the user can move with a slider."""
+
+    name: str
+    default: float = 1.0
+    lo: float = -10.0
+    hi: float = 10.0
+
+    def __post_init__(self):
+        if not (math.isfinite(self.default) and math.isfinite(self.lo) and math.isfinite(self.hi)):
+            raise UsageError(f"parameter {self.name}: default and range must be finite numbers")
+        if self.lo >= self.hi:
+            raise UsageError(f"parameter {self.name}: range {self.lo}..{self.hi} is empty")
+
+
+@dataclass(frozen=True)
+class Teaching:
+    """Defaults chosen so that a learner sees each optimizer's character in 10 seconds.
+
+    ``start`` is where one ball starts (``(x,)`` on a curve), away from every critical
+    point; ``race_start`` the shared start of a race (None: ``start``); ``swarm_box`` the
+    box a swarm is spread over (None: the whole domain). ``lr`` and ``momentum`` hold
+    ``(optimizer, value)`` pairs; an optimizer not named keeps torch's default. The
+    values come from ``benchmarks/teaching_table.py``; ``tests/test_teaching.py`` checks
+    them.
+    """
+
+    start: tuple[float, ...]
+    lr: tuple[tuple[str, float], ...] = ()
+    momentum: tuple[tuple[str, float], ...] = ()
+    race_start: tuple[float, ...] | None = None
+    swarm_box: tuple[tuple[float, float], ...] | None = None
+
+    def hyper(self, optimizer: str) -> dict[str, float]:
+        """The hyperparameters to set for ``optimizer``: ``lr`` and maybe ``momentum``."""
+        out = {}
+        for key, pairs in (("lr", self.lr), ("momentum", self.momentum)):
+            for name, value in pairs:
+                if name == optimizer:
+                    out[key] = float(value)
+        return out
+
+    def to_json(self) -> dict:
+        """``{"start": [...], "lr": {...}}`` plus ``momentum``, ``race_start``, ``swarm_box``
+        where set; ``start`` is a list on curves too (``[x]``)."""
+        doc: dict = {"start": [float(v) for v in self.start], "lr": dict(self.lr)}
+        if self.momentum:
+            doc["momentum"] = dict(self.momentum)
+        if self.race_start is not None:
+            doc["race_start"] = [float(v) for v in self.race_start]
+        if self.swarm_box is not None:
+            doc["swarm_box"] = [[float(lo), float(hi)] for lo, hi in self.swarm_box]
+        return doc
+
+
+@dataclass(frozen=True)
+class SurfaceDefinition:
+    """Everything that defines a surface; everything else is derived from it."""
+
+    name: str
+    expression: str
+    domain: tuple[tuple[float, float], ...] | None = None
+    parameters: tuple[Parameter, ...] = ()
+    height_scale: float | None = None  # None: chosen from the range of f over the domain
+    display: str = "none"
+    lesson: str = ""
+    # (point as expression texts, kind), e.g. (("a", "a^2"), "minimum"); may use parameters.
+    critical_points: tuple[tuple[tuple[str, ...], str], ...] = ()
+    dim: int | None = None  # None: 2 if y appears in the expression, else 1
+    teaching: Teaching | None = None  # catalogue entries: start and lr per optimizer
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the point is: one of :data:`CLASSIFICATIONS`, with the numbers behind it."""
+
+    classification: str
+    gradient_length: float
+    eigenvalues: tuple[float, ...]
+    tolerance: float
+
+
+#: The largest |f| and |height| the GPU's float32 holds: the shader gets inf beyond it
+#: and leaves those points out, so the height box and scale are made without them.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Height scales stay within these normal float32 numbers (a smaller one is 0 there);
+#: 2e-38 still lifts float32's largest f to a relief of about 7.
+HEIGHT_SCALE_LIMITS = (2e-38, 1e36)
+
+
+def drawable(values: np.ndarray) -> np.ndarray:
+    """``values`` with what float32 cannot hold (and NaN, inf) as NaN."""
+    out = np.array(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        out[~(np.abs(out) <= FLOAT32_MAX)] = np.nan
+    return out
+
+
+@dataclass(frozen=True)
+class HeightRange:
+    """Displayed heights: colour range [lo, hi], clip box [clip_lo, clip_hi], floor z."""
+
+    lo: float
+    hi: float
+    clip_lo: float
+    clip_hi: float
+    floor_z: float
+
+
+@dataclass
+class Surface:
+    """A compiled surface or curve.
+
+    Use :meth:`named` for the catalogue and :meth:`from_expr` for typed expressions.
+    ``params`` holds the parameters with their ranges, ``param_values`` the current values.
+    """
+
+    definition: SurfaceDefinition
+    expr: sp.Expr
+    variables: tuple[str, ...]
+    params: dict[str, Parameter]
+    param_values: dict[str, float]
+    sources: DerivedSources
+    domain: tuple[tuple[float, float], ...]
+    height_scale: float
+    _functions: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_definition(
+        cls, definition: SurfaceDefinition, timeout: float | None = 10.0
+    ) -> Surface:
+        """Parse, derive and compile a definition.
+
+        The text is parsed here, so bad input is refused before any process starts. With
+        a ``timeout`` the rest (derivatives, code, the sampled height range) runs in a
+        child process stopped after ``timeout`` seconds of CPU, and the surface comes
+        back pickled.
+        """
+        parsed = cls._parse(definition)
+        return run_with_timeout(lambda: cls._build(definition, parsed), timeout)
+
+    @staticmethod
+    def _parse(definition: SurfaceDefinition):
+        dim = definition.dim
+        if dim is None and definition.domain is not None and len(definition.domain) in (1, 2):
+            dim = len(definition.domain)  # "x" over a 2D domain is a plane, not a curve
+        variables = None if dim is None else ("x", "y")[:dim]
+        declared = tuple(p.name for p in definition.parameters)
+        return parse_expression(definition.expression, variables, declared)
+
+    @classmethod
+    def _build(cls, definition: SurfaceDefinition, parsed) -> Surface:
+        declared = {p.name: p for p in definition.parameters}
+        if definition.display not in DISPLAY_TRANSFORMS:
+            known = ", ".join(DISPLAY_TRANSFORMS)
+            raise UsageError(f"unknown display transform '{definition.display}': use {known}")
+        params = {name: declared.get(name, Parameter(name)) for name in parsed.parameters}
+        sources = generate(parsed.expr, parsed.variables, parsed.parameters, definition.display)
+        domain = definition.domain or (
+            DEFAULT_DOMAIN_2D if len(parsed.variables) == 2 else DEFAULT_DOMAIN_1D
+        )
+        domain = _check_domain(domain, len(parsed.variables))
+        surface = cls(
+            definition=definition,
+            expr=parsed.expr,
+            variables=parsed.variables,
+            params=params,
+            param_values={name: p.default for name, p in params.items()},
+            sources=sources,
+            domain=domain,
+            height_scale=1.0,
+            _functions=compile_python(sources.python),
+        )
+        surface.height_scale = definition.height_scale or surface.auto_height_scale()
+        surface.height_range()  # memoised: the first frame need not sample it
+        return surface
+
+    @classmethod
+    def from_expr(
+        cls,
+        text: str,
+        domain: Any = None,
+        params: Mapping[str, float] | None = None,
+        display: str = "none",
+        height_scale: float | None = None,
+        name: str = "expression",
+        timeout: float | None = 10.0,
+        dim: int | None = None,
+    ) -> Surface:
+        """A surface from a typed expression such as ``"x^2 - y^2"``.
+
+        Single lowercase letters a b c d k m n p q r s t u v w are parameters (default 1,
+        range -10..10); ``params`` sets their values. ``dim`` forces a surface (2) or a
+        curve (1); by default it is a surface if y appears or the domain has two ranges.
+        """
+        if dim not in (None, 1, 2):
+            raise UsageError(f"dim must be 1 (a curve) or 2 (a surface), got {dim}")
+        definition = SurfaceDefinition(
+            name=name,
+            expression=text,
+            domain=domain,
+            height_scale=height_scale,
+            display=display,
+            dim=dim,
+        )
+        surface = cls.from_definition(definition, timeout=timeout)
+        return surface.with_params(**(params or {}))
+
+    @classmethod
+    def named(cls, name: str, **param_values: float) -> Surface:
+        """A catalogue surface or curve by name (see ``gradient-explorer surfaces``)."""
+        from gradient_explorer.surfaces.catalogue import definition_named
+
+        surface = cls.from_definition(definition_named(name), timeout=None)
+        return surface.with_params(**param_values)
+
+    def with_params(self, **values: float) -> Surface:
+        """A copy with new parameter values; the generated code is shared, not rebuilt."""
+        new_values = dict(self.param_values)
+        for key, value in values.items():
+            if key not in self.params:
+                known = ", ".join(self.params) or "none"
+                raise UsageError(f"unknown parameter '{key}': this surface has {known}")
+            value = float(value)
+            if not math.isfinite(value):
+                raise UsageError(f"parameter {key} must be a finite number, got {value}")
+            new_values[key] = value
+        # Share the compiled functions, and the memos: each is keyed by parameter values.
+        functions = {
+            k: v
+            for k, v in self._functions.items()
+            if not k.startswith("_") or k.startswith("_memo_")
+        }
+        return replace(self, param_values=new_values, _functions=functions)
+
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict:
+        # Compiled functions are rebuilt from the generated source; memos travel as data.
+        state = {k: v for k, v in self.__dict__.items() if k != "_functions"}
+        state["_memos"] = {k: v for k, v in self._functions.items() if k.startswith("_memo_")}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        memos = state.pop("_memos", {})
+        self.__dict__.update(state)
+        self._functions = {**compile_python(self.sources.python), **memos}
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def dim(self) -> int:
+        """2 for a height surface z = f(x, y), 1 for a curve y = f(x)."""
+        return len(self.variables)
+
+    @property
+    def extent(self) -> float:
+        """The domain's widest side: the yardstick for "near", "visible" and glyph sizes."""
+        return float(max(hi - lo for lo, hi in self.domain))
+
+    @property
+    def display(self) -> str:
+        return self.definition.display
+
+    @property
+    def glsl(self) -> str:
+        """GLSL 330 source defining f, grad_f, hess_f, display_h, display_dh."""
+        return self.sources.glsl
+
+    def uniforms(self) -> dict[str, float]:
+        """Values for the parameter uniforms the generated GLSL declares."""
+        return {parameter_uniform(k): v for k, v in self.param_values.items()}
+
+    @property
+    def critical_points(self) -> list[tuple[np.ndarray, str]]:
+        """Closed-form (or tabulated) critical points at the current parameters."""
+        out = []
+        subs = {SYMBOLS.get(k) or sp.Symbol(k, real=True): v for k, v in self.param_values.items()}
+        for coords, kind in self.definition.critical_points:
+            values = []
+            for text in coords:
+                parsed = parse_expression(text, variables=(), parameters=tuple(self.params))
+                values.append(float(parsed.expr.subs(subs)))
+            out.append((np.array(values), kind))
+        return out
+
+    # ------------------------------------------------------------------ numerics
+
+    def _args(self, points, params):
+        pts = np.asarray(points, dtype=np.float64)
+        if self.dim == 2:
+            if pts.shape[-1:] != (2,):
+                raise UsageError(f"points must have shape (..., 2), got {pts.shape}")
+            coords = [pts[..., 0], pts[..., 1]]
+        else:
+            coords = [pts]
+        values = self.param_values if params is None else {**self.param_values, **params}
+        # numpy floats: a term of parameters alone overflows to inf, not OverflowError.
+        return pts, coords, [np.float64(values[k]) for k in self.params] if self.params else []
+
+    def _call(self, which: str, points, params):
+        _, coords, pvals = self._args(points, params)
+        shape = coords[0].shape
+        # Holes and poles are part of real surfaces: NaN there, never an exception.
+        with np.errstate(all="ignore"):
+            results = self._functions[which](*coords, *pvals)
+        return shape, [np.broadcast_to(np.asarray(r, dtype=np.float64), shape) for r in results]
+
+    def f(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
+        """f at points of shape (..., 2) (surfaces) or (...) (curves); NaN where undefined."""
+        _, (value,) = self._call("f", points, params)
+        out = np.array(value, dtype=np.float64)
+        out[~np.isfinite(out)] = np.nan
+        return out
+
+    def value_and_gradient_at(self, *coords: float) -> tuple[float, ...]:
+        """(f, df/dx, df/dy) at one point, as plain floats (NaN where undefined).
+
+        The fast path for a few balls: pure Python floats, no array overhead.
+        """
+        values = self._functions["value_and_gradient_scalar"](*coords, *self.param_values.values())
+        values = tuple(v if type(v) is float and math.isfinite(v) else _scalar(v) for v in values)
+        if not any(math.isnan(v) for v in values):
+            return values
+        # A math error in one term made every value NaN; numpy keeps each on its own.
+        point = np.array(coords if self.dim == 2 else coords[0], dtype=np.float64)
+        f = self.f(point)
+        gradient = np.atleast_1d(self._gradient_numpy(point, None))
+        return (float(f), *(float(g) for g in gradient))
+
+    def gradient(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
+        """(df/dx, df/dy) with shape (..., 2); f' with shape (...) for curves."""
+        if params is None and type(points) is np.ndarray and points.ndim == 2 and self.dim == 2:
+            n = points.shape[0]
+            if 0 < n <= SMALL_BATCH:  # a few balls: plain floats beat numpy's overhead
+                scalar = self._functions["value_and_gradient_scalar"]
+                pvals = self.param_values.values()
+                rows = [scalar(x, y, *pvals)[1:] for x, y in points.tolist()]
+                out = np.array(rows, dtype=np.float64)
+                undefined = ~np.isfinite(out).all(axis=1)
+                if undefined.any():  # per component, as the numpy path gives them
+                    out[undefined] = self._gradient_numpy(points[undefined], None)
+                return out
+        return self._gradient_numpy(points, params)
+
+    def _gradient_numpy(self, points, params) -> np.ndarray:
+        _, parts = self._call("gradient", points, params)
+        out = np.stack(parts, axis=-1) if self.dim == 2 else np.array(parts[0])
+        out = np.array(out, dtype=np.float64)
+        out[~np.isfinite(out)] = np.nan
+        return out
+
+    def hessian(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
+        """Second derivatives with shape (..., 2, 2); f'' with shape (...) for curves."""
+        _, parts = self._call("hessian", points, params)
+        if self.dim == 2:
+            hxx, hxy, hyy = parts
+            out = np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)
+        else:
+            out = np.array(parts[0])
+        out = np.array(out, dtype=np.float64)
+        out[~np.isfinite(out)] = np.nan
+        return out
+
+    def height(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
+        """The displayed height h = height_scale * display(f): world z in the renderer."""
+        fv = self.f(points, params)
+        with np.errstate(all="ignore"):
+            h = np.array(self.height_scale * self._display(fv), dtype=np.float64)
+        h[~np.isfinite(h)] = np.nan
+        return h
+
+    def _display(self, fv: np.ndarray) -> np.ndarray:
+        if self.display == "log1p":
+            return np.log1p(fv)
+        return fv
+
+    def classify(
+        self, points, tol: float = GRADIENT_TOLERANCE, params: Mapping[str, float] | None = None
+    ):
+        """Verdict at each point: minimum, maximum, saddle, degenerate critical point, ...
+
+        A point is critical when the gradient length is at most ``tol``; the Hessian's
+        eigenvalues then decide, with eigenvalues within ``1e-9 * max(1, |lambda|)`` of zero
+        counted as zero (degenerate). Returns a string for one point, else an array.
+        """
+        verdicts = self.verdicts(points, tol, params)
+        if isinstance(verdicts, Verdict):
+            return verdicts.classification
+        return np.array([v.classification for v in verdicts.ravel()], dtype=object).reshape(
+            verdicts.shape
+        )
+
+    def verdicts(self, points, tol: float = GRADIENT_TOLERANCE, params=None):
+        """Like :meth:`classify` but with gradient length and eigenvalues."""
+        pts = np.asarray(points, dtype=np.float64)
+        single = pts.ndim == (1 if self.dim == 2 else 0)
+        flat = pts.reshape(-1, 2) if self.dim == 2 else pts.reshape(-1)
+        fv = self.f(flat, params)
+        grad = self.gradient(flat, params)
+        hess = self.hessian(flat, params)
+        out = np.empty(len(flat), dtype=object)
+        for i in range(len(flat)):
+            out[i] = _verdict(fv[i], grad[i], hess[i], tol, self.dim)
+        if single:
+            return out[0]
+        return out.reshape(pts.shape[:-1] if self.dim == 2 else pts.shape)
+
+    def auto_height_scale(self) -> float:
+        """A height scale that makes the displayed relief about 0.6 of the domain's width."""
+        if self.dim == 1:
+            return 1.0
+        (x0, x1), (y0, y1) = self.domain
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 65), np.linspace(y0, y1, 65))
+        with np.errstate(all="ignore"):
+            d = self._display(drawable(self.f(np.stack([gx, gy], -1))))
+        d = d[np.isfinite(d)]
+        if d.size < 2:
+            return 1.0
+        with np.errstate(under="ignore"):  # f of 1e-300 interpolates below the floats
+            lo, hi = (float(v) for v in np.percentile(d, [2.0, 98.0]))
+        extent = max(x1 - x0, y1 - y0)
+        span = hi - lo
+        if not np.isfinite(span) or span <= 1e-12 * max(abs(lo), abs(hi)) or span == 0:
+            return 1.0
+        lo_scale, hi_scale = HEIGHT_SCALE_LIMITS
+        return float(min(max(0.6 * extent / span, lo_scale), hi_scale))
+
+    def height_range(self, samples: int = 129) -> HeightRange:
+        """Colour range, clip box and floor height of the displayed surface.
+
+        Sampled in numpy on a grid; a heavy tail (a pole such as 1/x) is clipped at the
+        robust range so the picture shows the surface, not one spike.
+        """
+        return self.memo(("height_range", samples), lambda: self._height_range(samples))
+
+    def memo(self, name, compute):
+        """``compute()`` once per ``name`` and drawn shape (parameter values, domain,
+        display, height scale): per-frame readers are free.
+
+        Used for what is sampled from f over the domain (height range, arrow scales).
+        """
+        slot = f"_memo_{name}"
+        key = (tuple(self.param_values.items()), self.domain, self.display, self.height_scale)
+        cached = self._functions.get(slot)
+        if cached is None or cached[0] != key:
+            cached = (key, compute())
+            self._functions[slot] = cached
+        return cached[1]
+
+    def _height_range(self, samples: int) -> HeightRange:
+        (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
+        gx, gy = np.meshgrid(np.linspace(x0, x1, samples), np.linspace(y0, y1, samples))
+        if self.dim == 2:
+            fv = drawable(self.f(np.stack([gx, gy], -1)))
+            with np.errstate(all="ignore"):
+                h = drawable(self.height_scale * self._display(fv))
+        else:
+            h = self.f(gx[0])
+        h = h[np.isfinite(h)]
+        if h.size == 0:
+            lo = hi = 0.0
+            clip_lo, clip_hi = lo, hi
+        else:
+            lo, hi = float(h.min()), float(h.max())
+            p_lo, p_hi = (float(v) for v in np.percentile(h, [1.0, 99.0]))
+            robust = p_hi - p_lo
+            if robust > 0 and hi - lo > 10 * robust:
+                lo, hi = p_lo, p_hi
+                clip_lo, clip_hi = p_lo - 0.5 * robust, p_hi + 0.5 * robust
+            else:
+                clip_lo, clip_hi = lo, hi
+        if hi - lo < 1e-9:  # flat: give the colormap and contours some room
+            lo, hi = lo - 0.5, hi + 0.5
+            clip_lo, clip_hi = min(clip_lo, lo), max(clip_hi, hi)
+        extent = max(x1 - x0, y1 - y0)
+        return HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent)
+
+    @property
+    def teaching(self) -> Teaching:
+        """The catalogue's teaching defaults; for a typed surface, a start near the
+        top-left corner (a long way to roll) and torch's learning rates."""
+        if self.definition.teaching is not None:
+            return self.definition.teaching
+        if self.dim == 1:
+            (lo, hi) = self.domain[0]
+            return Teaching(start=(lo + 0.15 * (hi - lo),))
+        (x0, x1), (y0, y1) = self.domain
+        return Teaching(start=(x0 + 0.15 * (x1 - x0), y1 - 0.15 * (y1 - y0)))
+
+    def formula(self) -> str:
+        """The expression as typed, or the catalogue's formula."""
+        return self.definition.expression
+
+    def describe_params(self) -> str:
+        return ", ".join(f"{k}={v:g}" for k, v in self.param_values.items())
+
+
+def _scalar(value) -> float:
+    """A generated scalar result as a finite float or NaN (ints, inf and complex too)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _verdict(fv, grad, hess, tol: float, dim: int) -> Verdict:
+    grad = np.atleast_1d(grad)
+    if not np.isfinite(fv):
+        return Verdict("undefined", math.nan, (), tol)
+    if not np.all(np.isfinite(grad)):
+        return Verdict("not differentiable", math.nan, (), tol)
+    length = float(np.linalg.norm(grad))
+    h = np.atleast_2d(hess)
+    if not np.all(np.isfinite(h)):
+        kind = "not a critical point" if length > tol else "not differentiable"
+        return Verdict(kind, length, (), tol)
+    eig = tuple(float(v) for v in np.linalg.eigvalsh(h)) if dim == 2 else (float(h[0, 0]),)
+    if length > tol:
+        return Verdict("not a critical point", length, eig, tol)
+    scale = 1e-9 * max(1.0, *(abs(v) for v in eig))
+    if any(abs(v) <= scale for v in eig):
+        kind = "degenerate critical point"
+    elif all(v > 0 for v in eig):
+        kind = "minimum"
+    elif all(v < 0 for v in eig):
+        kind = "maximum"
+    else:
+        kind = "saddle"
+    return Verdict(kind, length, eig, tol)
+
+
+def _check_domain(domain, dim: int) -> tuple[tuple[float, float], ...]:
+    try:
+        pairs = tuple((float(lo), float(hi)) for lo, hi in domain)
+    except (TypeError, ValueError):
+        raise UsageError("domain must be pairs of numbers like ((-2, 2), (-1, 3))") from None
+    if len(pairs) != dim:
+        raise UsageError(f"domain needs {dim} ranges for this {'surface' if dim == 2 else 'curve'}")
+    for lo, hi in pairs:
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+            raise UsageError(f"domain range {lo}..{hi} must be finite with min < max")
+    return pairs
+
+
+def check_expression(text: str) -> None:
+    """Raise :class:`ExpressionError` if ``text`` would be refused; builds nothing else."""
+    parse_expression(text)
+
+
+__all__ = [
+    "CLASSIFICATIONS",
+    "ExpressionError",
+    "Parameter",
+    "Surface",
+    "SurfaceDefinition",
+    "Teaching",
+    "Verdict",
+]

@@ -1,0 +1,671 @@
+"""Symbolic derivatives and code generation: one sympy expression in, numpy and GLSL out.
+
+Everything downstream of a surface's definition comes from here: f, the gradient and
+the Hessian as vectorized float64 numpy functions (with common-subexpression
+elimination), and the GLSL functions the shaders call. No derivative is written by hand.
+
+The GLSL must mean the same thing on every driver. GLSL leaves ``pow(x, y)`` undefined for
+x < 0 (llvmpipe gives NaN for pow(-2, 3), an H100 gives -8), ``sqrt`` and ``log`` undefined
+for negative arguments and ``atan(0, 0)`` undefined, so integer powers become
+multiplications and every partial function goes through a helper that returns NaN (or
+the numpy value) explicitly outside its domain.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
+
+from gradient_explorer.errors import ExpressionError, GradientExplorerError
+from gradient_explorer.surfaces.expressions import SYMBOLS, sigmoid, softplus
+
+DISPLAY_SYMBOL = sp.Symbol("v", real=True)
+
+# Display transforms h = display(f) for steep surfaces; the height is s * display(f).
+DISPLAY_TRANSFORMS: dict[str, sp.Expr] = {
+    "none": DISPLAY_SYMBOL,
+    "log1p": sp.log(1 + DISPLAY_SYMBOL),
+}
+
+
+@dataclass(frozen=True)
+class DerivedSources:
+    """Generated code for one surface: Python (numpy) source and GLSL source."""
+
+    python: str
+    glsl: str
+    gradient: tuple[str, ...]  # sympy srepr of each partial derivative, for inspection
+
+
+class kink_sign(sp.Function):  # noqa: N801 (sympy function names are lowercase)
+    """sign(v) in a derivative (d|v|/dv): undefined at v = 0, where |v| has its corner."""
+
+
+class kink_step(sp.Function):  # noqa: N801
+    """Heaviside(v) in a derivative (d max(v, 0)/dv): undefined at v = 0."""
+
+
+class kink_delta(sp.Function):  # noqa: N801
+    """DiracDelta(v) in a derivative (d sign(v)/dv): 0 where v != 0, undefined at v = 0."""
+
+
+class real_abs(sp.Function):  # noqa: N801
+    """|v| while differentiating: d|v| = sign(v) dv for any real-valued v.
+
+    sympy's Abs goes through re() and im() unless v is known to be real, and sqrt(x) or
+    log(x) are not known to be (here they are NaN, never complex, outside their domain).
+    """
+
+    is_extended_real = True
+    is_extended_nonnegative = True  # so that |real_abs(v)| is real_abs(v)
+
+    def fdiff(self, argindex=1):
+        return real_sign(self.args[0])
+
+
+class real_sign(sp.Function):  # noqa: N801
+    """sign(v) while differentiating, for the same reason: d sign(v) = 2 DiracDelta(v) dv."""
+
+    is_extended_real = True
+
+    def fdiff(self, argindex=1):
+        return 2 * sp.DiracDelta(self.args[0])
+
+
+def derivatives(expr: sp.Expr, variables: tuple[str, ...]) -> tuple[list, list[list]]:
+    """Gradient and Hessian of ``expr`` in the variables (never in the parameters).
+
+    Where f has a kink or a jump (|v|, max, min, relu, sign at v = 0) the derivatives
+    are NaN in numpy, so the verdict there is "not differentiable"; elsewhere they are
+    the one-sided derivatives, which agree.
+    """
+    syms = [SYMBOLS[v] for v in variables]
+    for _ in range(3):  # a rebuilt |1/|x|| is 1/|real_abs(x)|: a new Abs to replace
+        if not expr.has(sp.Abs, sp.sign):
+            break
+        expr = expr.replace(sp.Abs, real_abs).replace(sp.sign, real_sign)
+    gradient = [sp.diff(expr, s) for s in syms]
+    hessian = [[_clean(sp.diff(g, s)) for s in syms] for g in gradient]
+    return [_clean(g) for g in gradient], hessian
+
+
+def _clean(expr: sp.Expr) -> sp.Expr:
+    """Name the kinks of a derivative, so that f's own sign(v) stays 0 at v = 0."""
+    return (
+        expr.replace(real_abs, sp.Abs)
+        .replace(real_sign, kink_sign)
+        .replace(sp.DiracDelta, lambda v, *order: kink_delta(v))
+        .replace(sp.Heaviside, lambda v, *h0: kink_step(v))
+        .replace(sp.sign, kink_sign)
+    )
+
+
+# --------------------------------------------------------------------------- numpy
+
+
+def _big_integer_as_float(printer, expr) -> str:
+    # numpy turns a Python int beyond int64 into an object array that ufuncs refuse.
+    n = int(expr)
+    return repr(float(n)) if abs(n) > 2**53 else str(n)
+
+
+class _NumpyPrinter(NumPyPrinter):
+    """sympy's numpy printer, with NaN at kinks and stable sigmoid and softplus."""
+
+    _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
+
+    def _helper(self, name, expr):
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_sign(self, expr):
+        return self._helper("numpy.sign", expr)
+
+    def _print_kink_sign(self, expr):
+        return self._helper("_sign_or_nan", expr)
+
+    def _print_kink_step(self, expr):
+        return self._helper("_step_or_nan", expr)
+
+    def _print_kink_delta(self, expr):
+        return self._helper("_zero_or_nan", expr)
+
+    def _print_sigmoid(self, expr):
+        return self._helper("_sigmoid", expr)
+
+    def _print_softplus(self, expr):
+        return f"numpy.logaddexp(0.0, {self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._nested("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._nested("numpy.minimum", expr.args)
+
+    def _nested(self, name, args):
+        # numpy.amax((x, 0)) would stack an array with a scalar: pair them instead.
+        first = self._print(args[0])
+        if len(args) == 1:
+            return first
+        return f"{name}({first}, {self._nested(name, args[1:])})"
+
+
+def _sign_or_nan(v):
+    return np.where(v == 0, np.nan, np.sign(v))
+
+
+def _step_or_nan(v):
+    return np.where(v > 0, 1.0, np.where(v < 0, 0.0, np.nan))
+
+
+def _zero_or_nan(v):
+    return np.where((v > 0) | (v < 0), 0.0, np.nan)
+
+
+def _sigmoid(v):
+    # exp of a negative number only: no overflow at any v.
+    t = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1.0, t) / (1.0 + t)
+
+
+def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
+    printer = _NumpyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
+    lines = [f"def {name}({', '.join(args)}):"]
+    for sym, sub in temps:
+        lines.append(f"    {sym} = {printer.doprint(sub)}")
+    lines.append(f"    return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    return "\n".join(lines)
+
+
+class _ScalarPrinter(PythonCodePrinter):
+    """Plain-float Python with the math module: a few microseconds for one point.
+
+    Real powers of a negative base would give Python complex numbers: they go through
+    ``_rpow`` (NaN there), like numpy.
+    """
+
+    _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
+
+    def _helper(self, name, expr):
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_sign(self, expr):
+        return self._helper("_sign_scalar", expr)
+
+    def _print_kink_sign(self, expr):
+        return self._helper("_sign_or_nan_scalar", expr)
+
+    def _print_kink_step(self, expr):
+        return self._helper("_step_or_nan_scalar", expr)
+
+    def _print_kink_delta(self, expr):
+        return self._helper("_zero_or_nan_scalar", expr)
+
+    def _print_sigmoid(self, expr):
+        return self._helper("_sigmoid_scalar", expr)
+
+    def _print_softplus(self, expr):
+        return self._helper("_softplus_scalar", expr)
+
+    def _print_Max(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._helper("_max_scalar", expr)
+
+    def _print_Min(self, expr):  # noqa: N802 (sympy printer protocol)
+        return self._helper("_min_scalar", expr)
+
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
+        if expr.exp.is_Integer or expr.exp in (sp.S.Half, -sp.S.Half):
+            return super()._print_Pow(expr, rational)
+        return f"_rpow({self._print(expr.base)}, {self._print(expr.exp)})"
+
+
+# Scalar forms of the kink and learning functions, for the one-point fast path (and for
+# backprop's forward pass): NaN where numpy's forms give NaN.
+
+
+def sign_or_nan_scalar(v):
+    return math.nan if v == 0 or v != v else math.copysign(1.0, v)
+
+
+def sign_scalar(v):
+    return 1.0 if v > 0 else -1.0 if v < 0 else v * 0.0  # 0 at 0, NaN at NaN
+
+
+def step_or_nan_scalar(v):
+    return 1.0 if v > 0 else 0.0 if v < 0 else math.nan
+
+
+def zero_or_nan_scalar(v):
+    return 0.0 if v > 0 or v < 0 else math.nan
+
+
+def sigmoid_scalar(v):
+    t = math.exp(-abs(v))
+    return (1.0 if v >= 0 else t) / (1.0 + t)
+
+
+def softplus_scalar(v):
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+def max_scalar(*args):
+    return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
+
+
+def min_scalar(*args):
+    return math.nan if any(a != a for a in args) else min(args)
+
+
+def _rpow(base, exponent):
+    if base < 0:
+        return math.nan
+    return base**exponent
+
+
+def _scalar_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
+    """One point at a time; math domain errors and overflow give NaN, never an exception."""
+    printer = _ScalarPrinter({"fully_qualified_modules": True})
+    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
+    lines = [f"def {name}({', '.join(args)}):", "    try:"]
+    for sym, sub in temps:
+        lines.append(f"        {sym} = {printer.doprint(sub)}")
+    lines.append(f"        return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    lines.append("    except (ValueError, OverflowError, ZeroDivisionError):")
+    lines.append(f"        return ({', '.join(['math.nan'] * len(exprs))},)")
+    return "\n".join(lines)
+
+
+def compile_python(source: str) -> dict[str, object]:
+    """Compile generated numpy source (printed by this module from sympy, never user text)."""
+    namespace: dict[str, object] = {
+        "numpy": np,
+        "math": math,
+        "_sign_or_nan": _sign_or_nan,
+        "_step_or_nan": _step_or_nan,
+        "_zero_or_nan": _zero_or_nan,
+        "_sigmoid": _sigmoid,
+        "_sign_or_nan_scalar": sign_or_nan_scalar,
+        "_sign_scalar": sign_scalar,
+        "_step_or_nan_scalar": step_or_nan_scalar,
+        "_zero_or_nan_scalar": zero_or_nan_scalar,
+        "_sigmoid_scalar": sigmoid_scalar,
+        "_softplus_scalar": softplus_scalar,
+        "_max_scalar": max_scalar,
+        "_min_scalar": min_scalar,
+        "_rpow": _rpow,
+    }
+    exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
+    return namespace
+
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- GLSL
+
+GLSL_HELPERS = """\
+float ge_nan() { return uintBitsToFloat(0x7fc00000u); }
+float ge_inf() { return uintBitsToFloat(0x7f800000u); }
+// Bit tests, not isnan/isinf: fast-math compilers may fold those away.
+bool ge_is_finite(float v) { return (floatBitsToUint(v) & 0x7f800000u) != 0x7f800000u; }
+float ge_sqrt(float v) { return v < 0.0 ? ge_nan() : sqrt(v); }
+float ge_log(float v) { return v < 0.0 ? ge_nan() : (v == 0.0 ? -ge_inf() : log(v)); }
+float ge_asin(float v) { return abs(v) > 1.0 ? ge_nan() : asin(v); }
+float ge_acos(float v) { return abs(v) > 1.0 ? ge_nan() : acos(v); }
+float ge_atan2(float y, float x) { return (x == 0.0 && y == 0.0) ? 0.0 : atan(y, x); }
+float ge_tanh(float v) { float t = exp(-2.0 * abs(v)); return sign(v) * (1.0 - t) / (1.0 + t); }
+// Stable forms: exp() of a negative number only, so no overflow at any v.
+float ge_sigmoid(float v) { float t = exp(-abs(v)); return (v >= 0.0 ? 1.0 : t) / (1.0 + t); }
+float ge_softplus(float v) {
+    float t = exp(-abs(v));
+    float u = 1.0 + t;
+    // log(1 + t) without the rounding of 1 + t for small t (no log1p in GLSL).
+    return max(v, 0.0) + (u == 1.0 ? t : log(u) * t / (u - 1.0));
+}
+// At a kink (v = 0) the shading takes the average of the one-sided slopes; numpy says NaN.
+float ge_step(float v) { return v > 0.0 ? 1.0 : (v < 0.0 ? 0.0 : 0.5); }
+float ge_pow(float b, float e) {
+    if (b > 0.0) return exp(e * log(b));
+    if (b == 0.0) return e > 0.0 ? 0.0 : (e == 0.0 ? 1.0 : ge_inf());
+    return ge_nan();
+}
+"""
+
+
+def glsl_float(value: float) -> str:
+    """A float literal exact to float32, always with a '.' or exponent, never inf/nan."""
+    v32 = np.float32(value)
+    if not np.isfinite(v32):
+        raise ExpressionError(f"constant {value:g} does not fit in float32: use smaller numbers")
+    if v32 == 0:
+        return "0.0"
+    mag = abs(float(v32))
+    if 1e-4 <= mag < 1e7:
+        text = np.format_float_positional(v32, unique=True, trim="0")
+    else:
+        text = np.format_float_scientific(v32, unique=True, trim="0")
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return f"({text})" if text.startswith("-") else text
+
+
+class _GLSLWriter:
+    """Prints sympy expressions as GLSL 330 without pow() of a possibly negative base."""
+
+    def __init__(self, names: dict[sp.Symbol, str]):
+        self.names = names
+        self.powers: set[int] = set()
+
+    def print(self, e: sp.Expr) -> str:
+        if e.is_number and not e.has(kink_sign, kink_step, kink_delta):
+            value = complex(sp.N(e, 30))
+            if value.imag != 0 or not math.isfinite(value.real):
+                raise ExpressionError(f"constant {e} is not a finite real number: change it")
+            return glsl_float(value.real)
+        if isinstance(e, sp.Symbol):
+            if e not in self.names:
+                raise ExpressionError(f"unknown name '{e}' in generated code: use x and y")
+            return self.names[e]
+        if isinstance(e, sp.Add):
+            return "(" + " + ".join(self.print(a) for a in e.args) + ")"
+        if isinstance(e, sp.Mul):
+            return self._mul(e)
+        if isinstance(e, sp.Pow):
+            return self._pow(e.base, e.exp)
+        return self._function(e)
+
+    def _mul(self, e: sp.Mul) -> str:
+        coeff, factors = e.as_coeff_mul()
+        num, den = [], []
+        for factor in factors:
+            if isinstance(factor, sp.Pow) and factor.exp.is_number and factor.exp < 0:
+                den.append(self._pow(factor.base, -factor.exp))
+            else:
+                num.append(self.print(factor))
+        sign = ""
+        if coeff == -1:
+            sign = "-"
+        elif coeff != 1:
+            num.insert(0, self.print(abs(coeff)) if coeff < 0 else self.print(coeff))
+            sign = "-" if coeff < 0 else ""
+        text = " * ".join(num) if num else "1.0"
+        if den:
+            text = f"{text} / ({' * '.join(den)})"
+        return f"({sign}{text})"
+
+    def _pow(self, base: sp.Expr, exponent: sp.Expr) -> str:
+        b = self.print(base)
+        if exponent.is_Integer:
+            n = int(exponent)
+            if n == 0:
+                return "1.0"
+            if n == 1:
+                return b
+            if n == -1:
+                return f"(1.0 / {b})"
+            self.powers.add(abs(n))
+            text = f"ge_powi_{abs(n)}({b})"
+            return text if n > 0 else f"(1.0 / {text})"
+        if exponent.is_Rational and exponent.q == 2:
+            # Half-integer powers: sqrt keeps NaN for a negative base, as numpy does.
+            n = int(exponent.p)
+            root = f"ge_sqrt({b})"
+            if abs(n) == 1:
+                return root if n > 0 else f"(1.0 / {root})"
+            self.powers.add(abs(n))
+            text = f"ge_powi_{abs(n)}({root})"
+            return text if n > 0 else f"(1.0 / {text})"
+        if base.is_number and base.is_positive:
+            return f"exp({self.print(exponent)} * {glsl_float(float(sp.log(base)))})"
+        return f"ge_pow({b}, {self.print(exponent)})"
+
+    def _function(self, e: sp.Expr) -> str:
+        if isinstance(e, kink_delta):
+            return "0.0"  # away from the kink; at it, shading needs a finite number
+        if isinstance(e, sp.Max | sp.Min):
+            name = "max" if isinstance(e, sp.Max) else "min"
+            text = self.print(e.args[-1])
+            for arg in reversed(e.args[:-1]):
+                text = f"{name}({self.print(arg)}, {text})"
+            return text
+        args = [self.print(a) for a in e.args]
+        native = {
+            sp.sin: "sin",
+            sp.cos: "cos",
+            sp.tan: "tan",
+            sp.atan: "atan",
+            sp.exp: "exp",
+            sp.sinh: "sinh",
+            sp.cosh: "cosh",
+            sp.Abs: "abs",
+            sp.sign: "sign",
+            kink_sign: "sign",
+            kink_step: "ge_step",
+            sigmoid: "ge_sigmoid",
+            softplus: "ge_softplus",
+            sp.tanh: "ge_tanh",
+            sp.log: "ge_log",
+            sp.asin: "ge_asin",
+            sp.acos: "ge_acos",
+            sp.atan2: "ge_atan2",
+        }
+        name = native.get(e.func)
+        if name is None:
+            raise ExpressionError(f"'{e.func.__name__}' has no GPU version: use another function")
+        return f"{name}({', '.join(args)})"
+
+    def power_helpers(self) -> str:
+        """Integer powers by repeated squaring: no loops, no pow()."""
+        out = []
+        for n in sorted(self.powers):
+            lines = [f"float ge_powi_{n}(float v) {{"]
+            terms, square, bit, k = [], "v", 1, 0
+            while bit <= n:
+                if n & bit:
+                    terms.append(square)
+                if bit * 2 <= n:
+                    k += 1
+                    lines.append(f"    float v{k} = {square} * {square};")
+                    square = f"v{k}"
+                bit *= 2
+            lines.append(f"    return {' * '.join(terms)};")
+            lines.append("}")
+            out.append("\n".join(lines))
+        return "\n".join(out)
+
+
+def _glsl_function(writer: _GLSLWriter, signature: str, prologue: str, exprs, make) -> str:
+    temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("c"))
+    names = writer.names
+    lines = [f"{signature} {{", prologue]
+    for sym, sub in temps:
+        text = writer.print(sub)
+        names[sym] = str(sym)
+        lines.append(f"    float {sym} = {text};")
+    lines.append(f"    return {make([writer.print(e) for e in reduced])};")
+    lines.append("}")
+    for sym, _ in temps:
+        names.pop(sym, None)
+    return "\n".join(line for line in lines if line)
+
+
+def parameter_uniform(name: str) -> str:
+    """The GLSL uniform that carries parameter ``name``."""
+    return f"param_{name}"
+
+
+def generate(
+    expr: sp.Expr,
+    variables: tuple[str, ...],
+    parameters: tuple[str, ...],
+    display: str = "none",
+) -> DerivedSources:
+    """Derive gradient and Hessian and print numpy and GLSL code for them."""
+    gradient, hessian = derivatives(expr, variables)
+    args = [*variables, *parameters]
+
+    if len(variables) == 2:
+        hess_flat = [hessian[0][0], hessian[0][1], hessian[1][1]]
+    else:
+        hess_flat = [hessian[0][0]]
+    python = "\n\n".join(
+        [
+            _python_function("f", args, [expr]),
+            _python_function("gradient", args, gradient),
+            _python_function("hessian", args, hess_flat),
+            _scalar_function("value_and_gradient_scalar", args, [expr, *gradient]),
+        ]
+    )
+
+    names = {SYMBOLS[v]: v for v in variables}
+    for p in parameters:
+        names[SYMBOLS.get(p) or sp.Symbol(p, real=True)] = parameter_uniform(p)
+    writer = _GLSLWriter(names)
+    unpack = "    float x = p.x;" + ("\n    float y = p.y;" if len(variables) == 2 else "")
+    grad2 = gradient if len(variables) == 2 else [gradient[0], sp.Integer(0)]
+    hess3 = hess_flat if len(variables) == 2 else [hess_flat[0], sp.Integer(0), sp.Integer(0)]
+    body = [
+        _glsl_function(writer, "float f(vec2 p)", unpack, [expr], lambda t: t[0]),
+        _glsl_function(
+            writer, "vec2 grad_f(vec2 p)", unpack, grad2, lambda t: f"vec2({t[0]}, {t[1]})"
+        ),
+        # (f_xx, f_xy, f_yy): curvature for the tangent-plane and Newton visuals.
+        _glsl_function(
+            writer, "vec3 hess_f(vec2 p)", unpack, hess3, lambda t: f"vec3({', '.join(t)})"
+        ),
+    ]
+    transform = DISPLAY_TRANSFORMS[display]
+    display_writer = _GLSLWriter({DISPLAY_SYMBOL: "v"})
+    body.append(
+        _glsl_function(display_writer, "float display_h(float v)", "", [transform], lambda t: t[0])
+    )
+    body.append(
+        _glsl_function(
+            display_writer,
+            "float display_dh(float v)",
+            "",
+            [sp.diff(transform, DISPLAY_SYMBOL)],
+            lambda t: t[0],
+        )
+    )
+    writer.powers |= display_writer.powers
+    uniforms = "\n".join(f"uniform float {parameter_uniform(p)};" for p in parameters)
+    glsl = "\n".join(
+        part
+        for part in (
+            "// generated by gradient-explorer: do not edit",
+            uniforms,
+            GLSL_HELPERS,
+            writer.power_helpers(),
+            *body,
+        )
+        if part
+    )
+    return DerivedSources(python=python, glsl=glsl, gradient=tuple(sp.srepr(g) for g in gradient))
+
+
+#: A child may take this many times its CPU limit in wall time (a busy machine), plus 5 s.
+WALL_FACTOR = 4.0
+
+
+def _lower_priority() -> None:
+    """Niceness 10 (not 10 more than the parent's: a helper's child stays at 10)."""
+    try:
+        os.nice(max(0, 10 - os.nice(0)))
+    except (AttributeError, OSError):  # no nice() here, or not allowed: run as it is
+        pass
+
+
+def _limit_cpu(seconds: float) -> None:
+    """The kernel stops this process (SIGXCPU) after ``seconds`` of CPU time."""
+    try:
+        import resource
+    except ImportError:  # not Unix: the wall-clock limit alone applies
+        return
+    soft = max(1, math.ceil(seconds))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY and hard < soft + 1:
+        return
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+
+
+def generate_with_timeout(
+    expr: sp.Expr,
+    variables: tuple[str, ...],
+    parameters: tuple[str, ...],
+    display: str = "none",
+    timeout: float | None = 10.0,
+) -> DerivedSources:
+    """:func:`generate` in a child process that is stopped after ``timeout`` seconds.
+
+    Differentiation and CSE of a large expression can take unbounded time; a forked child
+    can be killed, a thread cannot. ``timeout=None`` runs in this process.
+    """
+    return run_with_timeout(lambda: generate(expr, variables, parameters, display), timeout)
+
+
+# How the kernel ends a child past its CPU limit: SIGXCPU, then SIGKILL at the hard limit.
+_CPU_LIMIT_EXITS = {-getattr(signal, "SIGXCPU", 24), -getattr(signal, "SIGKILL", 9)}
+
+
+def run_with_timeout(build: Callable[[], T], timeout: float | None) -> T:
+    """``build()`` in a forked child, stopped after ``timeout`` seconds; ``None``: here.
+
+    The limit counts the child's CPU time (rounded up to whole seconds), so an expression
+    is judged the same on an idle and on a busy machine; a child that cannot even get
+    the CPU is stopped after :data:`WALL_FACTOR` times the limit in wall time. The result
+    comes back pickled. The project's own errors come back as themselves, anything else
+    as one :class:`ExpressionError` line. The child runs at a lower priority and holds no
+    lock of this process: the app's frames go on meanwhile.
+    """
+    if timeout is None or sys.platform == "win32":
+        return build()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def child():
+        try:
+            _lower_priority()  # in the app, the window's frames come first
+            _limit_cpu(timeout)
+            sender.send(("ok", build()))
+        except GradientExplorerError as exc:
+            sender.send(("error", type(exc), str(exc)))
+        except Exception as exc:  # reported to the parent as one line
+            reason = f"could not derive this expression ({type(exc).__name__})"
+            sender.send(("error", ExpressionError, reason))
+        finally:
+            sender.close()
+
+    too_slow = f"derivatives took longer than {timeout:g} s: simplify the expression"
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(WALL_FACTOR * timeout + 5.0):
+            raise ExpressionError(too_slow)
+        try:
+            message = receiver.recv()
+        except EOFError:
+            process.join(1.0)
+            if process.exitcode in _CPU_LIMIT_EXITS:
+                raise ExpressionError(too_slow) from None
+            raise ExpressionError("deriving this expression failed: simplify it") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(1.0)
+        receiver.close()
+    if message[0] == "error":
+        _, error_type, text = message
+        raise error_type(text)
+    return message[1]
