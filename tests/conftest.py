@@ -39,10 +39,15 @@ def gl_ctx():
 
 @pytest.fixture
 def ctx(gl_ctx):
-    """The session context, checked for GL errors before and after each test."""
-    assert gl_ctx.error == "GL_NO_ERROR"
-    yield gl_ctx
-    assert gl_ctx.error == "GL_NO_ERROR"
+    """The session context, current, checked for GL errors before and after each test.
+
+    Made current: a test before may have left another context current (the app
+    harness's window) or none, and GL calls and ``ctx.error`` go to the current one.
+    """
+    with gl_ctx:
+        assert gl_ctx.error == "GL_NO_ERROR"
+        yield gl_ctx
+        assert gl_ctx.error == "GL_NO_ERROR"
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ class HeadlessRenderer:
     def __init__(self, ctx: moderngl.Context | None = None, grid: int = 256):
         self._own_ctx = ctx is None
         self.ctx = ctx or create_headless_context()
-        self.scene = SceneRenderer(self.ctx, grid)
+        with self.ctx:  # another context may be current (see render)
+            self.scene = SceneRenderer(self.ctx, grid)
         self._targets: dict = {}
         self._imgui = None
 
@@ -72,20 +73,23 @@ class HeadlessRenderer:
         width, height = (int(v) for v in size)
         if not (1 <= width <= MAX_SIZE and 1 <= height <= MAX_SIZE):
             raise UsageError(f"size must be between 1x1 and {MAX_SIZE}x{MAX_SIZE}, got {size}")
-        msaa, resolved, *_ = self._framebuffers((width, height), samples)
-        previous = self.ctx.fbo or self.ctx.detect_framebuffer(0)
-        try:
-            msaa.use()
-            msaa.viewport = (0, 0, width, height)
-            labels = self.scene.render(state, (width, height))
-            descending = state.descent.active  # the legend, and the plot if asked
-            if overlay and (labels or draw_ui is not None or descending):
-                self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
-            if resolved is not msaa:
-                self.ctx.copy_framebuffer(resolved, msaa)
-            resolved.read_into(self._readback, components=3, alignment=1)
-        finally:
-            previous.use()
+        # GL calls go to the current context: another one (the app harness's window, a
+        # second renderer) may be current, so draw in ours and put theirs back after.
+        with self.ctx:
+            msaa, resolved, *_ = self._framebuffers((width, height), samples)
+            previous = self.ctx.fbo or self.ctx.detect_framebuffer(0)
+            try:
+                msaa.use()
+                msaa.viewport = (0, 0, width, height)
+                labels = self.scene.render(state, (width, height))
+                descending = state.descent.active  # the legend, and the plot if asked
+                if overlay and (labels or draw_ui is not None or descending):
+                    self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
+                if resolved is not msaa:
+                    self.ctx.copy_framebuffer(resolved, msaa)
+                resolved.read_into(self._readback, components=3, alignment=1)
+            finally:
+                previous.use()
         image = self._readback[::-1]  # GL's first row is the bottom one
         return image.copy() if copy else image
 
@@ -120,6 +124,14 @@ class HeadlessRenderer:
         renderer.render(imgui.get_draw_data(), fbo)
 
     def release(self) -> None:
+        # Free in our own context (see render): deleting our names in another context
+        # is a GL error there and leaks ours.
+        with self.ctx:
+            self._release()
+        if self._own_ctx:
+            self.ctx.release()
+
+    def _release(self) -> None:
         for objs in self._targets.values():
             for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
                 obj.release()
@@ -134,8 +146,6 @@ class HeadlessRenderer:
             imgui.destroy_context(context)
             self._imgui = None
         self.scene.release()
-        if self._own_ctx:
-            self.ctx.release()
 
 
 def render_image(state: AppState, size=(800, 600), samples: int = 4, overlay=True) -> np.ndarray:
