@@ -121,23 +121,24 @@ def test_wheel_without_hit_zooms_toward_target():
 
 
 def test_keys():
+    # The key table's names (view/keys.py): T / S / Q presets, O projection, arrows, +.
     cam, ctl = setup()
     home = cam.get_state()
-    assert ctl.key("1")
+    assert ctl.key("t")
     cam.snap()
     assert cam.projection == "orthographic" and cam.elevation == 90
-    assert ctl.key("2")
+    assert ctl.key("S")
     cam.snap()
     assert cam.projection == "perspective" and cam.elevation == 0
     assert ctl.key("o")
     assert cam.projection == "orthographic"
-    assert ctl.key("5")
+    assert ctl.key("O")
     assert cam.projection == "perspective"
     az = cam.get_state()["azimuth"]
     assert ctl.key("Left")
     assert cam.get_state()["azimuth"] == pytest.approx(az + ctl.key_orbit_step)
     d = cam.get_state()["distance"]
-    assert ctl.key("+")
+    assert ctl.key("EQUAL")
     assert cam.get_state()["distance"] < d
     assert ctl.key("R")
     cam.snap()
@@ -145,9 +146,11 @@ def test_keys():
     np.testing.assert_allclose(state.pop("target"), home.pop("target"))
     assert state.pop("projection") == home.pop("projection")
     assert state == pytest.approx(home)
-    assert ctl.key("3")
-    assert not ctl.key("q")
-    assert set(KEY_BINDINGS) >= {"r", "1", "2", "3"}
+    assert ctl.key("q")
+    assert not ctl.key("w")
+    assert not ctl.key("1")  # the app's surface mode, not a camera action
+    assert not ctl.do("surface mode")
+    assert set(KEY_BINDINGS) >= {"r", "t", "s", "q", "o"}
 
 
 def test_resize_validates():

@@ -2,7 +2,8 @@
 
 :class:`ExplorerApp` is a moderngl-window ``WindowConfig``. Events go to imgui first;
 what imgui does not want goes to :class:`~gradient_explorer.view.interaction.Interaction`
-(point, orbit, pan, zoom) and the key bindings (:data:`~gradient_explorer.app.ui.panels.KEY_HELP`).
+(point, orbit, pan, zoom) and the key bindings (one table:
+:mod:`gradient_explorer.view.keys`).
 :func:`run` opens a glfw window and runs the frame loop.
 
 Test hooks (environment): ``GRADIENT_EXPLORER_EXIT_AFTER=seconds`` closes the window
@@ -37,27 +38,13 @@ from gradient_explorer.render.scene import SceneRenderer
 from gradient_explorer.view.controller import OrbitController
 from gradient_explorer.view.formatting import format_numbers
 from gradient_explorer.view.interaction import Interaction
+from gradient_explorer.view.keys import CAMERA_ACTIONS, binding_for
 from gradient_explorer.workers.build_worker import BuildWorker
 from gradient_explorer.workers.shader_warmup import VISUALS, ShaderWarmer, TargetFormat
 
 __all__ = ["ExplorerApp", "run"]
 
 TITLE = "gradient-explorer"
-
-# Key names (moderngl-window ``Keys`` attributes) the controller understands.
-_CONTROLLER_KEYS = {
-    "R": "r",
-    "O": "o",
-    "LEFT": "left",
-    "RIGHT": "right",
-    "UP": "up",
-    "DOWN": "down",
-    "EQUAL": "=",
-    "MINUS": "-",
-    "NUMPAD_ADD": "+",
-    "NUMPAD_SUBTRACT": "-",
-}
-_PRESET_KEYS = {"T": "top", "S": "side", "Q": "three_quarter"}
 
 
 class ExplorerApp(mglw.WindowConfig):
@@ -143,7 +130,8 @@ class ExplorerApp(mglw.WindowConfig):
             if n.isupper() and not n.startswith("ACTION") and getattr(keys, n) != "undefined"
         }
         self._action_press = getattr(keys, "ACTION_PRESS", "ACTION_PRESS")
-        self._action_repeat = getattr(keys, "ACTION_REPEAT", None)
+        # A held key: glfw sends glfw.REPEAT, which moderngl-window's Keys do not name
+        self._action_repeat = getattr(keys, "ACTION_REPEAT", None) or _glfw_repeat(keys)
         self._mouse = (0.0, 0.0)
         self._released = False
         self._framed_for = None  # (free region, aspect) the home view was last fitted to
@@ -525,8 +513,9 @@ class ExplorerApp(mglw.WindowConfig):
         imgui.set_current_context(self._imgui_ctx)
         if self.imgui_input.on_unicode_char_entered(char):
             return
-        if char == "?":
-            self.ui.show_help = not self.ui.show_help
+        binding = binding_for(char, char=True)  # "?": the help
+        if binding is not None:
+            self.do(binding.action)
 
     def on_key_event(self, key: Any, action: Any, modifiers: Any) -> None:
         if self._released:
@@ -537,26 +526,30 @@ class ExplorerApp(mglw.WindowConfig):
         name = self._key_names.get(key)
         if name is None:
             return
-        if action == self._action_press and getattr(modifiers, "ctrl", False):
-            if name == "S":
-                self.save_session()
-                return
-            if name == "O":
-                self.load_session()
-                return
+        ctrl = bool(getattr(modifiers, "ctrl", False))
         if action == self._action_press:
-            self.key(name)
-        elif action == self._action_repeat and name in _CONTROLLER_KEYS:
-            self.key(name)  # held arrows keep orbiting
+            self.key(name, ctrl=ctrl)
+        elif action == self._action_repeat:
+            binding = binding_for(name, ctrl=ctrl) or binding_for(name)
+            if binding is not None and binding.repeat:
+                self.do(binding.action)  # held arrows keep orbiting
 
-    def key(self, name: str) -> bool:
+    def key(self, name: str, ctrl: bool = False) -> bool:
         """Act on a key by its moderngl-window name (``"SPACE"``, ``"F12"``, ``"T"``...).
 
-        Returns True if the key is bound. The app calls it only when imgui does not
-        want the keyboard.
+        The binding comes from :mod:`gradient_explorer.view.keys`; with ``ctrl`` a key
+        with no Ctrl binding acts as without. Returns True if the key is bound. The app
+        calls it only when imgui does not want the keyboard.
         """
+        binding = (binding_for(name, ctrl=True) if ctrl else None) or binding_for(name)
+        return binding is not None and self.do(binding.action)
+
+    def do(self, action: str) -> bool:
+        """Perform an action of the key table by name; False if there is no such action."""
         state, ui, view = self.state, self.ui, self.state.view
-        if name == "SPACE":
+        if action in CAMERA_ACTIONS:  # presets take the controller's aspect: ui.aspect
+            return self.controller.do(action)
+        if action == "play":
             # Space plays what is on screen: the 1D sweep, else the balls.
             if state.mode == "curve":
                 state.curve.playing = not state.curve.playing
@@ -567,36 +560,36 @@ class ExplorerApp(mglw.WindowConfig):
             else:
                 state.playing = not state.playing
             ui.say("playing" if state.playing else "paused")
-        elif name == "L":
+        elif action == "cycle lighting":
             view.lighting = LIGHTING_MODES[(LIGHTING_MODES.index(view.lighting) + 1) % 3]
             ui.say(f"lighting: {view.lighting}")
-        elif name == "C":
+        elif action == "toggle contours":
             if view.contours > 0:
                 ui.saved_contours, view.contours = view.contours, 0
             else:
                 view.contours = ui.saved_contours or 12
-        elif name == "B":
+        elif action == "toggle backprop":
             self.backprop_panel.toggle()
-        elif name == "G":
+        elif action == "toggle field":
             view.field = not view.field
             view.floor = view.floor or view.field
-        elif name in ("NUMBER_1", "NUMPAD_1"):
+        elif action == "surface mode":
             state.mode = "surface"
-        elif name in ("NUMBER_2", "NUMPAD_2"):
+        elif action == "curve mode":
             state.mode = "curve"
-        elif name == "F1":
+        elif action == "toggle help":
             ui.show_help = not ui.show_help
-        elif name == "F12":
+        elif action == "screenshot":
             ui.screenshot_requested = True  # taken after the frame is drawn
-        elif name == "ESCAPE":
+        elif action == "save session":
+            self.save_session()
+        elif action == "load session":
+            self.load_session()
+        elif action == "close":
             if ui.show_help:
                 ui.show_help = False
             else:
                 self.wnd.close()
-        elif name in _PRESET_KEYS:
-            state.camera.preset(_PRESET_KEYS[name], aspect=ui.aspect)
-        elif name in _CONTROLLER_KEYS:
-            self.controller.key(_CONTROLLER_KEYS[name])
         else:
             return False
         return True
@@ -622,6 +615,15 @@ class ExplorerApp(mglw.WindowConfig):
         implot.destroy_context(self._implot_ctx)
         imgui.destroy_context(self._imgui_ctx)
         self._imgui_ctx = None
+
+
+def _glfw_repeat(keys: Any) -> Any:
+    """glfw's key-repeat action where ``keys`` are moderngl-window's glfw keys, else None."""
+    if not getattr(keys, "__module__", "").startswith("moderngl_window.context.glfw"):
+        return None
+    import glfw  # only with a glfw window: glfw is loaded already
+
+    return glfw.REPEAT
 
 
 def _env_float(name: str) -> float | None:

@@ -13,12 +13,11 @@ shift + left drag         pan
 right or middle drag      pan (the point under the cursor follows it at target depth)
 wheel                     zoom toward the surface point under the cursor (``pick_fn``),
                           else toward the target; wheel up zooms in
-``r``                     reset to the home view
-``1`` / ``2`` / ``3``     presets: top (orthographic map), side, three-quarter
-``5`` or ``o``            toggle perspective / orthographic
-arrows                    orbit by ``key_orbit_step`` degrees
-``+`` / ``=`` / ``-``     zoom in / out by one wheel notch
 ========================  ==========================================================
+
+Keys come from the one table of :mod:`gradient_explorer.view.keys` (R reset, T / S / Q
+presets, O perspective / orthographic, arrows orbit, + / - zoom): :meth:`OrbitController.key`
+performs the camera actions bound there, :meth:`OrbitController.do` any of them by name.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import numpy as np
 
 from gradient_explorer.errors import UsageError
 from gradient_explorer.view.camera import OrbitCamera
+from gradient_explorer.view.keys import BINDINGS, CAMERA_ACTIONS
 
 __all__ = ["KEY_BINDINGS", "OrbitController"]
 
@@ -37,20 +37,11 @@ __all__ = ["KEY_BINDINGS", "OrbitController"]
 _BUTTONS: dict[int | str, str] = {1: "left", 2: "right", 3: "middle"}
 _BUTTONS.update({name: name for name in ("left", "right", "middle")})
 
+#: Key name (lower case) -> camera action, read from the one key table.
 KEY_BINDINGS: dict[str, str] = {
-    "r": "reset",
-    "1": "preset top",
-    "2": "preset side",
-    "3": "preset three_quarter",
-    "5": "toggle projection",
-    "o": "toggle projection",
-    "left": "orbit left",
-    "right": "orbit right",
-    "up": "orbit up",
-    "down": "orbit down",
-    "+": "zoom in",
-    "=": "zoom in",
-    "-": "zoom out",
+    b.key.lower(): b.action
+    for b in BINDINGS
+    if b.action in CAMERA_ACTIONS and not (b.ctrl or b.char)
 }
 
 PickFn = Callable[[float, float], Sequence[float] | np.ndarray | None]
@@ -176,14 +167,22 @@ class OrbitController:
         return True
 
     def key(self, name: str) -> bool:
-        """Handle a key by name (see the module table). Returns True if it was bound."""
+        """Handle a key by name (``"R"``, ``"LEFT"``: the key table's names, any case).
+
+        Returns True if the table binds it to a camera action (then performed).
+        """
         action = KEY_BINDINGS.get(str(name).lower())
-        if action is None:
-            return False
+        return action is not None and self.do(action)
+
+    def do(self, action: str) -> bool:
+        """Perform a camera action of :data:`~gradient_explorer.view.keys.CAMERA_ACTIONS`.
+
+        Returns False for any other action.
+        """
         cam, step = self.camera, self.key_orbit_step
         if action == "reset":
             cam.reset()
-        elif action.startswith("preset "):
+        elif action.startswith("preset ") and action in CAMERA_ACTIONS:
             cam.preset(action.removeprefix("preset "), aspect=self.aspect)
         elif action == "toggle projection":
             cam.projection = "orthographic" if cam.projection == "perspective" else "perspective"
@@ -199,4 +198,6 @@ class OrbitController:
             cam.zoom(math.exp(-self.zoom_speed))
         elif action == "zoom out":
             cam.zoom(math.exp(self.zoom_speed))
+        else:
+            return False
         return True

@@ -32,6 +32,7 @@ from gradient_explorer.surfaces.catalogue import CURVES, SURFACES
 from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.view.formatting import format_number as fnum
 from gradient_explorer.view.formatting import format_numbers
+from gradient_explorer.view.keys import KEY_HELP
 from gradient_explorer.workers.build_worker import BuildWorker
 from gradient_explorer.workers.shader_warmup import VISUALS, ShaderWarmer
 
@@ -56,30 +57,6 @@ DIM = imgui.ImVec4(0.62, 0.65, 0.72, 1.0)
 GRADIENT_RED = imgui.ImVec4(*palette.ARROW_COLOR)
 DIAL_YELLOW = imgui.ImVec4(*palette.DIRECTION_COLOR)
 VERDICT_COLORS = {name: imgui.ImVec4(*color) for name, color in palette.VERDICT_COLORS.items()}
-
-# Shown by F1 or "?"; the app binds these keys (keep the two in step).
-KEY_HELP: tuple[tuple[str, str], ...] = (
-    ("left click", "place the point on the surface (or the floor map)"),
-    ("left drag on the point", "move it along the surface"),
-    ("left drag", "orbit"),
-    ("right drag, shift + drag", "pan"),
-    ("wheel", "zoom toward the cursor"),
-    ("Space", "play / pause the animations"),
-    ("R", "reset the view"),
-    ("T / S / Q", "top / side / three-quarter view"),
-    ("O", "perspective / orthographic"),
-    ("arrows, + / -", "orbit, zoom"),
-    ("L", "cycle the lighting mode"),
-    ("C", "level curves on / off"),
-    ("G", "gradient field on the floor"),
-    ("B", "backprop: the computation graph at the point"),
-    ("1 / 2", "surface mode / curve (1D) mode"),
-    ("F12", "screenshot (PNG in the current folder)"),
-    ("Ctrl+S / Ctrl+O", "save / load the session (gradient-explorer-session.json)"),
-    ("F1 or ?", "this help"),
-    ("Esc", "close the help, else quit"),
-)
-
 
 # ---------------------------------------------------------------------- background work
 
@@ -1008,7 +985,7 @@ def draw_help(ui: UiState, size: tuple[float, float]) -> None:
     _, still_open = imgui.begin("Keys and mouse", True, flags)
     if imgui.begin_table("##keys", 2):
         imgui.table_setup_column("key", imgui.TableColumnFlags_.width_fixed, 14 * em)
-        for key, action in KEY_HELP:
+        for key, action in KEY_HELP:  # the one key table (view/keys.py)
             imgui.table_next_row()
             imgui.table_next_column()
             imgui.text_colored(DIAL_YELLOW, key)
