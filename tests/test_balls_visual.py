@@ -173,10 +173,20 @@ def test_curve_mode_labels_land_where_the_view_puts_them(renderer):
     assert len(labels) == len(visual.screen_labels)
     texts = {text for _, text, _ in visual.screen_labels}
     assert {"f(x) = x^3 - 3*x", "f'(x)", "maximum", "minimum"} <= texts  # the cubic's
-    pts = np.array([lab.position for lab in labels])
-    screen = world_to_screen(state.camera, pts, (0, 0, *SIZE), SIZE)
+    # placed in the picture's pixels (no trip through the 3D camera) ...
+    assert all(lab.screen_size == SIZE for lab in labels)
     wanted = np.array([pos for pos, _, _ in visual.screen_labels])
-    assert np.allclose(screen, wanted, atol=1e-3)
+    assert np.allclose([lab.position for lab in labels], wanted)
+    # ... and the overlay centres each on its pixel, scaled to the display's size
+    from gradient_explorer.render.labels import layout_labels
+
+    for scale in (1.0, 0.5):
+        display = (SIZE[0] * scale, SIZE[1] * scale)
+        placed = layout_labels(labels, state.camera, display, lambda t: (1.0, 1.0))
+        assert placed
+        for label, box in placed:
+            centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+            assert np.allclose(centre, np.array(label.position) * scale, atol=1e-9)
 
 
 @pytest.mark.parametrize("size", [(80, 60), (160, 120), (24, 16)])

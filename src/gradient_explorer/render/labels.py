@@ -1,4 +1,4 @@
-"""Axis labels: world positions projected to the screen and drawn by imgui."""
+"""Labels drawn by imgui: world points projected to the screen, pixel labels scaled to it."""
 
 from __future__ import annotations
 
@@ -18,14 +18,22 @@ def layout_labels(
     """The labels to draw and their boxes (left, top, right, bottom), none overlapping.
 
     ``measure(text)`` gives a text's (width, height) in the units of ``size``. Labels are
-    projected, centred on their point, and thinned by :func:`declutter`: axis names and
+    projected (or, placed in a picture's pixels, scaled to ``size``), centred on their
+    point, and thinned by :func:`declutter`: axis names and
     the ends of each axis first, so a small window keeps few labels and none collide.
     """
     width, height = size
     if not labels or width <= 0 or height <= 0:
         return []
-    points = np.array([label.position for label in labels], dtype=np.float64)
-    screen = world_to_screen(camera, points, (0, 0, width, height), (width, height))
+    screen = np.zeros((len(labels), 2))
+    world = [i for i, label in enumerate(labels) if label.screen_size is None]
+    if world:  # world points: projected with the camera
+        points = np.array([labels[i].position for i in world], dtype=np.float64)
+        screen[world] = world_to_screen(camera, points, (0, 0, width, height), (width, height))
+    for i, label in enumerate(labels):
+        if label.screen_size is not None:  # pixels of a picture: scaled to the display
+            sw, sh = label.screen_size
+            screen[i] = (label.position[0] * width / sw, label.position[1] * height / sh)
     sizes = np.array([measure(label.text) for label in labels], dtype=np.float64)
     boxes = np.column_stack([screen - sizes / 2, screen + sizes / 2])
     priorities = [getattr(label, "priority", 0) for label in labels]

@@ -24,7 +24,9 @@ from gradient_explorer.render.geometry import (
     nice_ticks,
     sphere_mesh,
 )
+from gradient_explorer.render.label import Label
 from gradient_explorer.render.palette import ARROW_COLOR, POINT_COLOR
+from gradient_explorer.render.visuals.curve_visual import CurveVisual
 from gradient_explorer.render.visuals.field_visual import (
     FieldVisual,
     NormalsVisual,
@@ -44,16 +46,6 @@ from gradient_explorer.view.formatting import format_number
 
 #: float32's smallest normal number: a GPU value under it is 0 or loses its digits.
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
-@dataclass(frozen=True)
-class Label:
-    """Text to draw at a world position (axes ticks and names)."""
-
-    position: tuple[float, float, float]
-    text: str
-    color: tuple[float, float, float, float] = (0.85, 0.87, 0.92, 1.0)
-    priority: int = 0  # which labels stay when they would overlap: higher first
 
 
 @dataclass(frozen=True)
@@ -134,8 +126,6 @@ class SceneRenderer:
         if clear:
             ctx.clear(*view.background, 1.0, depth=1.0)
         if getattr(state, "mode", "surface") == "curve" or surface.dim == 1:
-            from gradient_explorer.render.visuals.curve_visual import CurveVisual
-
             self.curve_visual = self.curve_visual or CurveVisual(ctx)
             self.labels = self.curve_visual.render(state, size)
             return self.labels

@@ -5,10 +5,9 @@ so lines have a real width on every driver (core profiles refuse wide GL lines).
 layout (:class:`CurveLayout`) and the geometry are numpy and testable without GL; the
 GL side is one :class:`~gradient_explorer.render.visuals.mesh_visual.MeshVisual`.
 
-Text goes through the scene's :class:`~gradient_explorer.render.scene.Label` list like the 3D
-axes. Labels carry world positions that the app's label overlay projects with the 3D
-camera, so each 2D label position is unprojected through that same camera: the overlay
-then puts it exactly where the 1D view wants it, with no special case in the overlay.
+Text goes to the overlay as :class:`~gradient_explorer.render.label.Label` s placed in the
+picture's pixels (``screen_size`` set), as the layout puts them: the overlay scales them to
+the display and draws them, thinned by priority like the 3D axes' labels.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from gradient_explorer.app.curve_mode import (
     stationary_points,
 )
 from gradient_explorer.render.geometry import format_tick, nice_ticks
+from gradient_explorer.render.label import TEXT_COLOR, Label
 from gradient_explorer.render.palette import (
     CURVE_COLOR,
     DERIVATIVE_COLOR,
@@ -46,13 +46,12 @@ __all__ = [
     "unshown_note",
 ]
 
-# Which labels stay when they would overlap (scene.Label.priority; ticks are 0): the
+# Which labels stay when they would overlap (Label.priority; ticks are 0): the
 # moving slope, then the verdicts, then the band titles.
 SLOPE_RANK, VERDICT_RANK, TITLE_RANK = 3, 2, 1
 PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)
 GRID_COLOR = (0.19, 0.21, 0.26, 1.0)
 AXIS_COLOR = (0.62, 0.65, 0.72, 1.0)
-TEXT_COLOR = (0.85, 0.87, 0.92, 1.0)
 #: The plotted y range stays within +-Y_LIMIT: f(x) can reach 1e308 (exp(exp(exp(x)))),
 #: where a band's ticks and pixel arithmetic stop being exact. Values past the band are
 #: clipped at its edge, and :func:`unshown_note` says so.
@@ -207,7 +206,8 @@ class CurveVisual:
         self.screen_labels: list[tuple[tuple[float, float], str, tuple]] = []
 
     def render(self, state, size: tuple[int, int]) -> list:
-        """Draw the 1D view of ``state`` (an AppState with ``curve``); return scene Labels."""
+        """Draw the 1D view of ``state`` (an AppState with ``curve``); return its Labels,
+        in pixels of the picture."""
         width, height = (int(v) for v in size)
         cs = state.curve
         curve = active_curve(state)
@@ -229,7 +229,10 @@ class CurveVisual:
             ctx.scissor = None
             ctx.disable(moderngl.BLEND)
         self.screen_labels = [item[:3] for item in labels]
-        return _as_scene_labels(labels, state.camera, (width, height))
+        return [
+            Label(tuple(float(v) for v in pos), text, color, *rank, screen_size=(width, height))
+            for pos, text, color, *rank in labels
+        ]
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -469,23 +472,3 @@ def _dashed(p0, p1, width: float, dash: float) -> np.ndarray:
     parts = [thick_polyline(np.array([p0 + a * (p1 - p0), p0 + b * (p1 - p0)]), width)
              for a, b in zip(t0, t1, strict=True)]  # fmt: skip
     return np.concatenate(parts)
-
-
-def _as_scene_labels(items, camera, size: tuple[int, int]) -> list:
-    """Scene Labels at world points the camera projects onto the given pixel positions."""
-    from gradient_explorer.render.scene import Label
-
-    if not items:
-        return []
-    width, height = size
-    px = np.array([item[0] for item in items], dtype=np.float64)
-    ndc = np.column_stack(
-        [2 * px[:, 0] / width - 1, 1 - 2 * px[:, 1] / height, np.zeros(len(px)), np.ones(len(px))]
-    )
-    inv = camera.inverse_view_projection(width / height)
-    world = ndc @ inv.T
-    world = world[:, :3] / world[:, 3:4]
-    return [
-        Label(tuple(float(v) for v in w), item[1], item[2], *item[3:])  # (priority)
-        for w, item in zip(world, items, strict=True)
-    ]
