@@ -28,13 +28,36 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20261127)
 
 
+_SESSION_GL: list = []  # the session's GL context, once a test has asked for it
+
+
 @pytest.fixture(scope="session")
 def gl_ctx():
     """A standalone EGL context (Mesa llvmpipe on CI, any driver elsewhere)."""
     moderngl = pytest.importorskip("moderngl")
     ctx = moderngl.create_standalone_context(backend="egl", require=330)
+    _SESSION_GL.append(ctx)
     yield ctx
+    _SESSION_GL.clear()
     ctx.release()
+
+
+def _session_gl_current() -> None:
+    # An app-harness test makes its window's context current and destroys it: GL calls
+    # (and ctx.error) then go to no context. Make the session's current again, and leave
+    # it so (module fixtures like a renderer on gl_ctx are built before function ones).
+    if _SESSION_GL:
+        _SESSION_GL[0].__enter__()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _gl_current_for_module():
+    _session_gl_current()
+
+
+@pytest.fixture(autouse=True)
+def _gl_current_for_test():
+    _session_gl_current()
 
 
 @pytest.fixture
