@@ -1,8 +1,8 @@
 #version 330
 // Balls rolling downhill: one unit-sphere mesh drawn once per ball (instancing), lit with
 // the scene's Blinn-Phong. Per ball: centre and colour, from one buffer written per frame.
-// With u_on_floor the same instances are drawn flattened onto the floor map. A dark rim
-// (where the sphere turns away from the eye) makes a ball read on any surface colour;
+// With u_on_floor the same instances are drawn flattened onto the floor map. A dark shell
+// a few pixels wider, drawn first (u_outline_px), makes a ball read on any surface colour;
 // u_alpha fades the pass that shows balls the surface hides.
 
 #if defined VERTEX_SHADER
@@ -61,7 +61,9 @@ const vec3 OUTLINE = vec3(0.02, 0.02, 0.03);  // palette.OUTLINE_COLOR
 void main() {
     vec3 n = normalize(v_normal);
     vec3 view_dir = normalize(u_eye - v_world);
-    bool rim = u_outline_px > 0.0 || (u_on_floor == 1 ? v_disc_r > 0.75 : abs(dot(n, view_dir)) < 0.22);
+    // the dark outline is the shell pass (u_outline_px: pixels wide at any size); a disc
+    // on the floor map, drawn without one, has its own dark edge
+    bool rim = u_outline_px > 0.0 || (u_on_floor == 1 && v_disc_r > 0.75);
     vec3 rgb = rim ? OUTLINE : shade(v_color.rgb, n, u_light_dir, view_dir);
     frag = vec4(rgb, v_color.a * u_alpha);
 }
