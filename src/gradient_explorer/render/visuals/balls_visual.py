@@ -28,6 +28,7 @@ on the floor map in that colour: the basins of attraction appear as a map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import moderngl
 import numpy as np
@@ -40,13 +41,15 @@ from gradient_explorer.render.palette import (
     basin_colors,
 )
 from gradient_explorer.render.shader_loader import load_program
-from gradient_explorer.render.visuals._gl import set_uniforms
+from gradient_explorer.render.visuals._gl import GrowableBuffer, gl_state, set_uniforms
 from gradient_explorer.render.visuals.field_visual import field_length_scale
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.view.camera import gl_bytes
 
 __all__ = [
     "STATUS_RGB",
+    "BallsData",
     "BallsVisual",
     "GlyphGeometry",
     "ScreenFrame",
@@ -358,8 +361,24 @@ def _rect_edges(rects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rects.reshape(-1, 3), np.roll(rects, -1, axis=1).reshape(-1, 3)
 
 
-class BallsVisual:
-    """Draws a :class:`~gradient_explorer.app.descent_mode.DescentState`'s balls and glyphs."""
+@dataclass(frozen=True)
+class BallsData:
+    """The balls' data: the descent runs, the surface they roll on, its height range,
+    and whether the floor map is shown (balls then cast discs on it)."""
+
+    descent: Any  # DescentState (app/descent_mode.py): runs, glyph toggles, basins
+    surface: Any
+    heights: Any
+    floor: bool = False
+
+
+class BallsVisual(Visual):
+    """Draws a :class:`~gradient_explorer.app.descent_mode.DescentState`'s balls and glyphs.
+
+    ``update(BallsData)``, ``draw(frame)``.
+    """
+
+    data: BallsData | None = None
 
     def __init__(self, ctx: moderngl.Context, capacity: int = 1024):
         self.ctx = ctx
@@ -369,73 +388,56 @@ class BallsVisual:
         coarse = sphere_mesh((0.0, 0.0, 0.0), 1.0, rings=4, segments=6)
         self._sphere = ctx.buffer(np.concatenate([fine, coarse]).astype(np.float32).tobytes())
         self._lod = {"fine": (0, len(fine)), "coarse": (len(fine), len(coarse))}
-        self._capacity = 0
-        self._instances = None
+        # per ball: centre and colour, (x, y, z, r, g, b, a) float32
+        self._instances = GrowableBuffer(ctx, 28, capacity)
         self._vao = None
+        self._vao_for = 0  # the instance buffer generation each vertex array reads
         self._points_program = None
         self._points_vao = None
-        self._points_for = None
-        self._ensure(capacity)
+        self._points_for = 0
         self.mesh = MeshVisual(ctx)
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
         self.last_centers = np.zeros((0, 3))
 
-    def _ensure(self, n: int) -> None:
-        if n <= self._capacity:
-            return
-        capacity = max(n, 2 * self._capacity)
-        if self._vao is not None:
-            self._vao.release()
-            self._instances.release()
-        self._instances = self.ctx.buffer(reserve=capacity * 28, dynamic=True)
-        self._vao = self.ctx.vertex_array(
-            self.program,
-            [
-                (self._sphere, "3f", "in_vert"),
-                (self._instances, "3f 4f/i", "in_center", "in_color"),
-            ],
-        )
-        self._capacity = capacity
-
-    def _frame(self, state) -> ScreenFrame:
-        fbo = self.ctx.fbo
-        _, _, width, height = fbo.viewport if fbo is not None else (0, 0, 1280, 720)
-        width, height = max(int(width), 1), max(int(height), 1)
-        camera = state.camera
-        projection = camera.projection_matrix(width / height)
-        return ScreenFrame(
-            camera.view_projection(width / height),
-            (width, height),
-            0.5 * height * float(projection[1, 1]),
-        )
-
-    def _depth_mask(self, on: bool) -> None:
-        if self.ctx.fbo is not None:  # moderngl keeps the depth mask on the framebuffer
-            self.ctx.fbo.depth_mask = on
+    def _instanced(self) -> moderngl.VertexArray:
+        """The spheres' vertex array, rebuilt when the instance buffer grew."""
+        if self._vao_for != self._instances.generation:
+            if self._vao is not None:
+                self._vao.release()
+            self._vao = self.ctx.vertex_array(
+                self.program,
+                [
+                    (self._sphere, "3f", "in_vert"),
+                    (self._instances.buffer, "3f 4f/i", "in_center", "in_color"),
+                ],
+            )
+            self._vao_for = self._instances.generation
+        return self._vao
 
     def _depth_cued(self, draw, faded: float = OCCLUDED_ALPHA) -> None:
         """``draw(alpha)`` twice: faded over everything, then at full strength where
         nothing hides it. What the surface hides shows through, dimmed."""
-        ctx = self.ctx
-        ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-        ctx.disable(moderngl.DEPTH_TEST)
-        draw(faded)
-        ctx.enable(moderngl.DEPTH_TEST)
-        ctx.depth_func = "<="
-        draw(1.0)
-        ctx.depth_func = "<"
-        ctx.disable(moderngl.BLEND)
+        with gl_state(self.ctx, blend=True):
+            with gl_state(self.ctx, depth_test=False):
+                draw(faded)
+            with gl_state(self.ctx, depth_func="<="):
+                draw(1.0)
 
-    def render(self, state, mvp: bytes, heights) -> None:
-        """Draw the balls of ``state.descent`` on ``state.surface`` (the scene's mvp)."""
-        ds = state.descent
-        surface = state.surface
+    def _outlines(self):
+        """Dark outlines write no depth: the fill drawn after, a little narrower, is never
+        refused by its own outline."""
+        return gl_state(self.ctx, depth_mask=False)
+
+    def draw(self, frame: FrameUniforms) -> None:
+        """Draw the balls of ``data.descent`` on ``data.surface``."""
+        data = self.data
+        ds = data.descent
+        surface = data.surface
+        heights = data.heights
         if surface.dim != 2 or ds.surface is not surface:
             self.drawn = 0
             return
-        view = state.view
-        frame = self._frame(state)
+        screen = ScreenFrame(frame.mvp, frame.size, frame.pixels_per_unit_at_w1)
         total = sum(d.n for d in ds.descents)
         radius = ball_radius(surface, total)
         all_centers, all_colors = [], []
@@ -456,88 +458,82 @@ class BallsVisual:
         # balls' floor shadows and trails would lie in that plane (hidden, or speckled).
         swarm = ds.kind == "swarm"
         if swarm:
-            self._start_map(ds, surface, per_run, frame, heights)
-        on_floor = view.floor and not swarm
+            self._start_map(ds, surface, per_run, screen, heights)
+        on_floor = data.floor and not swarm
         if ds.glyphs.trails:
-            self._trails(ds, surface, per_run, frame, heights, on_floor and ds.glyphs.floor_trails)
-        self._glyphs(ds, surface, per_run, frame, radius)  # under the balls: arrows leave each ball
+            self._trails(ds, surface, per_run, screen, heights, on_floor and ds.glyphs.floor_trails)
+        # under the balls: arrows leave each ball
+        self._glyphs(ds, surface, per_run, screen, radius)
         if n:
-            self._ensure(n)
-            data = np.hstack([centers, colors]).astype(np.float32)
-            self._instances.write(data.tobytes())  # the one buffer write per frame
-            camera = state.camera
+            data32 = np.hstack([centers, colors]).astype(np.float32)
+            self._instances.write(data32)  # the one buffer write per frame
             set_uniforms(
                 self.program,
                 {
-                    "u_mvp": mvp,
+                    **frame.uniforms(),
                     "u_radius": radius,
                     "u_on_floor": 0,
                     "u_alpha": 1.0,
                     "u_outline_px": 0.0,
                     "u_pixels_per_unit_at_w1": frame.pixels_per_unit_at_w1,
                     "u_floor_z": heights.floor_z,
-                    "u_eye": tuple(float(v) for v in camera.eye),
-                    "u_light_dir": tuple(float(v) for v in view.light_direction),
                 },
             )
             if n > COARSE_ABOVE:
-                self._render_points(state, mvp, heights, radius, n, frame)
+                self._render_points(frame, radius, n, on_floor)
             else:
+                vao = self._instanced()
                 first, count = self._lod["fine"]
                 if on_floor:
                     set_uniforms(self.program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
-                    self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+                    vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
                     set_uniforms(self.program, {"u_on_floor": 0, "u_radius": radius})
 
                 def spheres(alpha: float) -> None:
-                    # a dark shell a little wider first (it writes no depth), then the ball
+                    # the dark rim: a shell a few pixels wider first, then the ball
                     set_uniforms(self.program, {"u_alpha": alpha, "u_outline_px": BALL_OUTLINE_PX})
-                    self._depth_mask(False)
-                    self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
-                    self._depth_mask(True)
+                    with self._outlines():
+                        vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
                     set_uniforms(self.program, {"u_outline_px": 0.0})
-                    self._vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+                    vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
 
                 self._depth_cued(spheres, BALL_OCCLUDED_ALPHA)
 
-    def _render_points(self, state, mvp: bytes, heights, radius: float, n: int, frame) -> None:
+    def _render_points(self, frame: FrameUniforms, radius: float, n: int, on_floor: bool) -> None:
         """A swarm: sphere-shaded point sprites, one vertex per ball."""
-        if self._points_vao is None or self._points_for is not self._instances:
+        if self._points_vao is None or self._points_for != self._instances.generation:
             if self._points_vao is not None:  # the instance buffer grew
                 self._points_vao.release()
             self._points_program = self._points_program or load_program(self.ctx, "ball_points")
             self._points_vao = self.ctx.vertex_array(
-                self._points_program, [(self._instances, "3f 4f", "in_center", "in_color")]
+                self._points_program,
+                [(self._instances.buffer, "3f 4f", "in_center", "in_color")],
             )
-            self._points_for = self._instances
-        camera = state.camera
-        view_rotation = camera.view_matrix()[:3, :3]
-        light = view_rotation @ np.asarray(state.view.light_direction, dtype=np.float64)
+            self._points_for = self._instances.generation
         program = self._points_program
         set_uniforms(
             program,
             {
-                "u_mvp": mvp,
+                "u_mvp": frame.mvp_bytes,
                 "u_radius": radius,
                 "u_pixels_per_unit_at_w1": frame.pixels_per_unit_at_w1,
                 "u_on_floor": 0,
                 "u_alpha": 1.0,
-                "u_floor_z": heights.floor_z,
-                "u_light_view": tuple(float(v) for v in light),
+                "u_floor_z": self.data.heights.floor_z,
+                "u_light_view": tuple(float(v) for v in frame.light_view),
             },
         )
-        self.ctx.enable(moderngl.PROGRAM_POINT_SIZE)
-        if state.view.floor and state.descent.kind != "swarm":  # see draw(): the basin map
-            set_uniforms(program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
-            self._points_vao.render(moderngl.POINTS, vertices=n)
-            set_uniforms(program, {"u_on_floor": 0, "u_radius": radius})
+        with gl_state(self.ctx, program_point_size=True):
+            if on_floor:  # see draw(): a swarm's floor is its basin map
+                set_uniforms(program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
+                self._points_vao.render(moderngl.POINTS, vertices=n)
+                set_uniforms(program, {"u_on_floor": 0, "u_radius": radius})
 
-        def points(alpha: float) -> None:
-            set_uniforms(program, {"u_alpha": alpha})
-            self._points_vao.render(moderngl.POINTS, vertices=n)
+            def points(alpha: float) -> None:
+                set_uniforms(program, {"u_alpha": alpha})
+                self._points_vao.render(moderngl.POINTS, vertices=n)
 
-        self._depth_cued(points, BALL_OCCLUDED_ALPHA)
-        self.ctx.disable(moderngl.PROGRAM_POINT_SIZE)
+            self._depth_cued(points, BALL_OCCLUDED_ALPHA)
 
     def _start_map(self, ds, surface, per_run, frame: ScreenFrame, heights) -> None:
         """A swarm: each start painted on the floor in its ball's basin colour."""
@@ -599,10 +595,8 @@ class BallsVisual:
         if width <= 1.0:  # a swarm's many trails: one-pixel GL lines are enough, and cheap
             ends = np.stack([a, b], axis=1).reshape(-1, 3)
             mvp = frame.biased(FLOOR_BIAS if floor else 0.0)
-            self.ctx.enable(moderngl.BLEND)
-            self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-            self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
-            self.ctx.disable(moderngl.BLEND)
+            with gl_state(self.ctx, blend=True):
+                self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
             return
         tris, kept = screen_ribbons(frame, a, b, width)
         if floor:
@@ -619,19 +613,15 @@ class BallsVisual:
 
         def draw(alpha: float) -> None:
             if dark is not None:
-                # outlines write no depth: the fill, a little narrower, is never refused
-                self._depth_mask(False)
-                self.mesh.draw(IDENTITY, dark_tris, dark * [1, 1, 1, alpha])
-                self._depth_mask(True)
+                with self._outlines():
+                    self.mesh.draw(IDENTITY, dark_tris, dark * [1, 1, 1, alpha])
             self.mesh.draw(IDENTITY, tris, vert_colors * [1, 1, 1, alpha])
 
         if cued:
             self._depth_cued(draw)
         else:
-            self.ctx.enable(moderngl.BLEND)
-            self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-            draw(1.0)
-            self.ctx.disable(moderngl.BLEND)
+            with gl_state(self.ctx, blend=True):
+                draw(1.0)
 
     def _glyphs(self, ds, surface, per_run, frame: ScreenFrame, radius: float) -> None:
         g = ds.glyphs
@@ -687,10 +677,9 @@ class BallsVisual:
             return
 
         def draw(alpha: float) -> None:
-            self._depth_mask(False)  # as for the trails' outlines
-            for outline, _fill, _color in parts:
-                self.mesh.draw(IDENTITY, outline, (*OUTLINE_COLOR, 0.7 * alpha))
-            self._depth_mask(True)
+            with self._outlines():  # as for the trails'
+                for outline, _fill, _color in parts:
+                    self.mesh.draw(IDENTITY, outline, (*OUTLINE_COLOR, 0.7 * alpha))
             for _outline, fill, color in parts:
                 self.mesh.draw(IDENTITY, fill, (*color[:3], alpha))
 
@@ -714,16 +703,18 @@ class BallsVisual:
         arrows.setdefault("phase", []).append((c, np.column_stack([v * k, np.zeros(len(v))])))
 
     def release(self) -> None:
-        if self._vao is not None:
-            self._vao.release()
-            self._instances.release()
-            self._vao = self._instances = None
-        self._sphere.release()
-        if self._points_vao is not None:
-            self._points_vao.release()
-            self._points_vao = None
-        if self._points_program is not None:
-            self._points_program.release()
-            self._points_program = None
-        self.program.release()
-        self.mesh.release()
+        for vao in (self._vao, self._points_vao):  # vertex arrays first, then buffers
+            if vao is not None:
+                vao.release()
+        self._vao = self._points_vao = None
+        self._instances.release()
+        if self._sphere is not None:
+            self._sphere.release()
+            self._sphere = None
+        for program in (self.program, self._points_program):
+            if program is not None:
+                program.release()
+        self.program = self._points_program = None
+        if self.mesh is not None:
+            self.mesh.release()
+            self.mesh = None

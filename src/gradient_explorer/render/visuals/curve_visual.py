@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import moderngl
 import numpy as np
 
-from gradient_explorer.app.curve_mode import (
-    active_curve,
-    readout,
-    stationary_points,
-)
+from gradient_explorer.app.curve_mode import readout, stationary_points
 from gradient_explorer.render.geometry import format_tick, nice_ticks
 from gradient_explorer.render.label import TEXT_COLOR, Label
 from gradient_explorer.render.palette import (
@@ -32,12 +29,15 @@ from gradient_explorer.render.palette import (
     TANGENT_COLOR,
     VERDICT_COLORS,
 )
+from gradient_explorer.render.visuals._gl import gl_state
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.view.formatting import format_number
 
 __all__ = [
     "KIND_COLORS",
     "TANGENT_COLOR",
+    "CurveData",
     "CurveLayout",
     "CurveVisual",
     "curve_layout",
@@ -196,43 +196,60 @@ def _ortho_pixels(width: int, height: int) -> bytes:
 # ---------------------------------------------------------------------- GL
 
 
-class CurveVisual:
-    """Draws the 1D mode into the bound framebuffer; ``render`` returns the labels."""
+@dataclass(frozen=True)
+class CurveData:
+    """The 1D view's data: the curve drawn, the 1D mode's state (its point ``x``, what is
+    shown), the side panels' insets in pixels, and whether the axes are shown."""
+
+    curve: Any  # a Surface with dim == 1
+    mode: Any  # CurveState (app/curve_mode.py): x, show_derivative, show_stationary
+    insets: tuple[float, float] = (0.0, 0.0)
+    axes: bool = True
+
+
+class CurveVisual(Visual):
+    """Draws the 1D mode into the bound framebuffer, in pixels. ``update(CurveData)``,
+    ``draw(frame)``; :attr:`labels` then holds its labels (in the picture's pixels)."""
+
+    data: CurveData | None = None
 
     def __init__(self, ctx: moderngl.Context):
         self.ctx = ctx
         self.mesh = MeshVisual(ctx)
         self.layout: CurveLayout | None = None  # the last layout drawn (tests, picking)
         self.screen_labels: list[tuple[tuple[float, float], str, tuple]] = []
+        self.labels: list[Label] = []
 
-    def render(self, state, size: tuple[int, int]) -> list:
-        """Draw the 1D view of ``state`` (an AppState with ``curve``); return its Labels,
-        in pixels of the picture."""
-        width, height = (int(v) for v in size)
-        cs = state.curve
-        curve = active_curve(state)
-        (x0, x1) = curve.domain[0]
-        cs.x = float(min(max(cs.x, x0), x1))
-        insets = getattr(state.view, "insets", (0.0, 0.0))
-        layout = curve_layout(curve, (width, height), cs.show_derivative, insets)
+    def update(self, data: CurveData) -> None:
+        """Take the curve; the point's x is kept inside the curve's domain."""
+        (x0, x1) = data.curve.domain[0]
+        data.mode.x = float(min(max(data.mode.x, x0), x1))
+        self.data = data
+
+    def draw(self, frame: FrameUniforms) -> None:
+        """Draw the bands, the curve, f', the tangent and the markers; set :attr:`labels`."""
+        width, height = frame.size
+        d = self.data
+        layout = curve_layout(d.curve, (width, height), d.mode.show_derivative, d.insets)
         self.layout = layout
-        ctx = self.ctx
-        ctx.disable(moderngl.DEPTH_TEST)
-        ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
         mvp = _ortho_pixels(width, height)
         labels: list[tuple[tuple[float, float], str, tuple]] = []
-        try:
-            axes_shown = bool(getattr(state.view, "axes", True))
-            self._draw(curve, cs, layout, mvp, labels, height, axes_shown)
-        finally:
-            ctx.scissor = None
-            ctx.disable(moderngl.BLEND)
+        # flat, in pixels: no depth test; antialiased edges and the guide blend
+        with gl_state(self.ctx, depth_test=False, blend=True):
+            try:
+                self._draw(d.curve, d.mode, layout, mvp, labels, height, d.axes)
+            finally:
+                self.ctx.scissor = None
         self.screen_labels = [item[:3] for item in labels]
-        return [
+        self.labels = [
             Label(tuple(float(v) for v in pos), text, color, *rank, screen_size=(width, height))
             for pos, text, color, *rank in labels
         ]
+
+    def release(self) -> None:
+        if self.mesh is not None:
+            self.mesh.release()
+            self.mesh = None
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -361,9 +378,6 @@ class CurveVisual:
                 if der.rect[1] <= q[1] <= der.rect[3]:
                     self.mesh.draw(mvp, disc(q, 6.0), (1.0, 1.0, 1.0, 0.9))
                     self.mesh.draw(mvp, disc(q, 4.5), TANGENT_COLOR)
-
-    def release(self) -> None:
-        self.mesh.release()
 
 
 def break_at_poles(xs, values, y_range) -> tuple[np.ndarray, np.ndarray]:

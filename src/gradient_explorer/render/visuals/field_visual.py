@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import moderngl
 import numpy as np
 
 from gradient_explorer.render.geometry import flat_arrow_template
 from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
+from gradient_explorer.render.visuals.surface_visual import SurfaceLook
+from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import Surface
 
 
@@ -30,7 +34,19 @@ def _length_scale(surface: Surface, grid: int) -> tuple[float, float]:
     return cap / max(typical, 1e-300), cap
 
 
-class FieldVisual:
+@dataclass(frozen=True)
+class FieldData:
+    """The gradient field's data: the surface as drawn, and arrows per side."""
+
+    look: SurfaceLook
+    grid: int
+
+
+class FieldVisual(Visual):
+    """Arrows of grad f on a ``grid`` x ``grid`` lattice on the floor. ``update(FieldData)``."""
+
+    data: FieldData | None = None
+
     def __init__(self, ctx: moderngl.Context):
         self.ctx = ctx
         self._template = ctx.buffer(flat_arrow_template().tobytes())
@@ -39,13 +55,15 @@ class FieldVisual:
     def _vaos(self, program: moderngl.Program) -> dict:
         return {"arrows": self.ctx.vertex_array(program, [(self._template, "2f", "in_arrow")])}
 
-    def render(self, surface: Surface, uniforms: dict, grid: int) -> None:
+    def draw(self, frame: FrameUniforms) -> None:
+        look, grid = self.data.look, self.data.grid
+        surface = look.surface
         program, vaos = self._programs.get(surface.glsl, self._vaos)
         scale, cap = field_length_scale(surface, grid)
         set_uniforms(
             program,
             {
-                **uniforms,
+                **look.uniforms(frame),
                 "u_grid": grid,
                 "u_length_scale": scale,
                 "u_max_length": cap,
@@ -59,8 +77,22 @@ class FieldVisual:
         self._template.release()
 
 
-class NormalsVisual:
-    """Normal arrows on a grid over the surface: (-dh/dx, -dh/dy, 1), normalized."""
+@dataclass(frozen=True)
+class NormalsData:
+    """The normal arrows' data: the surface as drawn, arrows per side, world length."""
+
+    look: SurfaceLook
+    grid: int
+    length: float
+
+
+class NormalsVisual(Visual):
+    """Normal arrows on a grid over the surface: (-dh/dx, -dh/dy, 1), normalized.
+
+    ``update(NormalsData)``.
+    """
+
+    data: NormalsData | None = None
 
     def __init__(self, ctx: moderngl.Context):
         self.ctx = ctx
@@ -69,10 +101,11 @@ class NormalsVisual:
     def _vaos(self, program: moderngl.Program) -> dict:
         return {"lines": self.ctx.vertex_array(program, [])}
 
-    def render(self, surface: Surface, uniforms: dict, grid: int, length: float) -> None:
-        program, vaos = self._programs.get(surface.glsl, self._vaos)
-        set_uniforms(program, {**uniforms, "u_grid": grid, "u_length": length})
-        vaos["lines"].render(moderngl.LINES, vertices=2 * grid * grid)
+    def draw(self, frame: FrameUniforms) -> None:
+        d = self.data
+        program, vaos = self._programs.get(d.look.surface.glsl, self._vaos)
+        set_uniforms(program, {**d.look.uniforms(frame), "u_grid": d.grid, "u_length": d.length})
+        vaos["lines"].render(moderngl.LINES, vertices=2 * d.grid * d.grid)
 
     def release(self) -> None:
         self._programs.release()

@@ -1,4 +1,9 @@
-"""Coloured triangles and lines built on the CPU each frame: axes, the point, arrows."""
+"""Coloured triangles and lines built on the CPU each frame: the helper the visuals share.
+
+:class:`MeshVisual` is not a scene visual itself: the axes, the point, the slice, the
+balls' trails and glyphs and the 1D view hand it their vertices with the matrix to draw
+them by (the frame's, or a pixel or clip-space one).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.render.shader_loader import load_program
-from gradient_explorer.render.visuals._gl import set_uniforms
+from gradient_explorer.render.visuals._gl import GrowableBuffer, set_uniforms
+
+VERTEX_BYTES = 28  # (x, y, z, r, g, b, a) float32
 
 
 class MeshVisual:
@@ -15,23 +22,9 @@ class MeshVisual:
     def __init__(self, ctx: moderngl.Context, capacity: int = 4096):
         self.ctx = ctx
         self.program = load_program(ctx, "lines")
-        self._capacity = 0
-        self._buffer = None
+        self._vertices = GrowableBuffer(ctx, VERTEX_BYTES, capacity)
         self._vao = None
-        self._ensure(capacity)
-
-    def _ensure(self, vertices: int) -> None:
-        if vertices <= self._capacity:
-            return
-        capacity = max(vertices, 2 * self._capacity)
-        if self._vao is not None:
-            self._vao.release()
-            self._buffer.release()
-        self._buffer = self.ctx.buffer(reserve=capacity * 28, dynamic=True)
-        self._vao = self.ctx.vertex_array(
-            self.program, [(self._buffer, "3f 4f", "in_position", "in_color")]
-        )
-        self._capacity = capacity
+        self._vao_for = 0  # the buffer generation the vertex array reads
 
     def draw(self, mvp: bytes, positions: np.ndarray, colors, mode=moderngl.TRIANGLES) -> None:
         """Draw vertices (n, 3) with colours (n, 4) or one colour for all."""
@@ -44,14 +37,22 @@ class MeshVisual:
         if not finite.all():  # no NaN reaches a GPU buffer
             positions, colors = positions[finite], colors[finite]
             n = len(positions)
-        self._ensure(n)
-        self._buffer.write(np.hstack([positions, colors]).astype(np.float32).tobytes())
+        self._vertices.write(np.hstack([positions, colors]).astype(np.float32))
+        if self._vao_for != self._vertices.generation:  # the buffer grew: a new one
+            if self._vao is not None:
+                self._vao.release()
+            self._vao = self.ctx.vertex_array(
+                self.program, [(self._vertices.buffer, "3f 4f", "in_position", "in_color")]
+            )
+            self._vao_for = self._vertices.generation
         set_uniforms(self.program, {"u_mvp": mvp})
         self._vao.render(mode, vertices=n)
 
     def release(self) -> None:
         if self._vao is not None:
             self._vao.release()
-            self._buffer.release()
-            self._vao = self._buffer = None
-        self.program.release()
+            self._vao = None
+        self._vertices.release()
+        if self.program is not None:
+            self.program.release()
+            self.program = None

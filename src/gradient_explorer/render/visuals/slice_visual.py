@@ -8,12 +8,15 @@ directional derivative ``D_u f = grad f . u``. Drawing the cut makes that number
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import moderngl
 import numpy as np
 
 from gradient_explorer.render.geometry import arrow_mesh
 from gradient_explorer.render.palette import DIRECTION_COLOR
+from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import Surface
 
 SLICE_COLOR = DIRECTION_COLOR
@@ -74,8 +77,37 @@ def _segments(curve: np.ndarray) -> np.ndarray:
     return np.stack([curve[:-1][pair], curve[1:][pair]], axis=1).reshape(-1, 3)
 
 
+@dataclass(frozen=True)
+class SliceData:
+    """The slice's data: the surface, the point and the direction (degrees from +x)."""
+
+    surface: Surface
+    point: tuple[float, float]
+    degrees: float
+
+
+class SliceVisual(Visual):
+    """The slice through the point and its tangent arrow. ``update(SliceData)``."""
+
+    data: SliceData | None = None
+
+    def __init__(self, ctx: moderngl.Context, mesh: MeshVisual | None = None):
+        self.ctx = ctx
+        self._own_mesh = mesh is None
+        self.mesh = mesh if mesh is not None else MeshVisual(ctx)
+
+    def draw(self, frame: FrameUniforms) -> None:
+        d = self.data
+        draw_slice(self.mesh, d.surface, d.point, d.degrees, frame.mvp_bytes)
+
+    def release(self) -> None:
+        if self._own_mesh and self.mesh is not None:
+            self.mesh.release()
+        self.mesh = None
+
+
 def draw_slice(mesh, surface: Surface, point, degrees: float, mvp: bytes) -> None:
-    """Draw the slice and the direction arrow with the scene's :class:`MeshVisual`."""
+    """Draw the slice and the direction arrow with a :class:`MeshVisual`."""
     curve = slice_curve(surface, point, degrees)
     if len(curve) < 2:
         return

@@ -1,12 +1,19 @@
-"""The height surface: one (u, v) grid uploaded once, heights and normals from GLSL."""
+"""The height surface and the floor map: one grid uploaded once, heights from GLSL.
+
+Both take a :class:`SurfaceLook` (the surface, its height range and how it is drawn) and
+draw with the frame's uniforms; the field and normals visuals take one too.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import moderngl
 import numpy as np
 
 from gradient_explorer.render.geometry import surface_grid
 from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
+from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import HeightRange, Surface
 
 LIGHTING_INDEX = {"lit": 0, "unlit": 1, "normals": 2}
@@ -24,8 +31,41 @@ def surface_uniforms(surface: Surface, heights: HeightRange) -> dict:
     }
 
 
-class SurfaceVisual:
-    """Draws z = s * display(f(x, y)) lit by the analytic gradient, per pixel."""
+@dataclass(frozen=True)
+class SurfaceLook:
+    """A surface and how it is drawn: the data of the surface-reading visuals.
+
+    ``point_level``: the displayed height of the level curve through the point (drawn
+    highlighted), None with no point.
+    """
+
+    surface: Surface
+    heights: HeightRange
+    lighting: str = "lit"
+    contours: int = 0
+    line_width: float = 1.0
+    point_level: float | None = None
+
+    def uniforms(self, frame: FrameUniforms) -> dict:
+        """Every uniform the surface-reading shaders take, the frame's included."""
+        return {
+            **surface_uniforms(self.surface, self.heights),
+            **frame.uniforms(),
+            "u_lighting": LIGHTING_INDEX[self.lighting],
+            "u_contours": int(self.contours),
+            "u_line_width": float(self.line_width),
+            "u_has_point": 1 if self.point_level is not None else 0,
+            "u_point_level": self.point_level if self.point_level is not None else 0.0,
+        }
+
+
+class SurfaceVisual(Visual):
+    """Draws z = s * display(f(x, y)) lit by the analytic gradient, per pixel.
+
+    ``update(look: SurfaceLook)``.
+    """
+
+    data: SurfaceLook | None = None
 
     def __init__(self, ctx: moderngl.Context, grid: int = 256):
         self.ctx = ctx
@@ -38,9 +78,10 @@ class SurfaceVisual:
     def _vaos(self, program: moderngl.Program) -> dict:
         return {"grid": self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")], self._indices)}
 
-    def render(self, surface: Surface, uniforms: dict) -> None:
-        program, vaos = self._programs.get(surface.glsl, self._vaos)
-        set_uniforms(program, uniforms)
+    def draw(self, frame: FrameUniforms) -> None:
+        look = self.data
+        program, vaos = self._programs.get(look.surface.glsl, self._vaos)
+        set_uniforms(program, look.uniforms(frame))
         vaos["grid"].render(moderngl.TRIANGLES)
 
     def release(self) -> None:
@@ -49,8 +90,13 @@ class SurfaceVisual:
         self._uv.release()
 
 
-class FloorVisual:
-    """The floor map: the same level curves as a 2D contour plot under the surface."""
+class FloorVisual(Visual):
+    """The floor map: the same level curves as a 2D contour plot under the surface.
+
+    ``update(look: SurfaceLook)``.
+    """
+
+    data: SurfaceLook | None = None
 
     def __init__(self, ctx: moderngl.Context):
         self.ctx = ctx
@@ -61,9 +107,10 @@ class FloorVisual:
     def _vaos(self, program: moderngl.Program) -> dict:
         return {"quad": self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")])}
 
-    def render(self, surface: Surface, uniforms: dict) -> None:
-        program, vaos = self._programs.get(surface.glsl, self._vaos)
-        set_uniforms(program, uniforms)
+    def draw(self, frame: FrameUniforms) -> None:
+        look = self.data
+        program, vaos = self._programs.get(look.surface.glsl, self._vaos)
+        set_uniforms(program, look.uniforms(frame))
         vaos["quad"].render(moderngl.TRIANGLE_STRIP)
 
     def release(self) -> None:
