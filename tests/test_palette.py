@@ -72,3 +72,22 @@ def test_basin_colours_are_distinct_and_undecided_is_grey():
     assert palette.basin_color(-1) == palette.UNDECIDED_COLOR
     r, g, b = palette.UNDECIDED_COLOR
     assert max(r, g, b) - min(r, g, b) < 0.1  # grey: no hue to confuse with a basin
+
+
+def test_the_scene_and_its_visuals_take_every_colour_from_the_palette():
+    # an RGBA literal (four numbers in a tuple) in the render layer's drawing code
+    rgba = re.compile(r"\(\s*\d?\.\d+\s*,\s*\d?\.\d+\s*,\s*\d?\.\d+\s*,\s*\d?\.\d+\s*\)")
+    paths = [*sorted((SRC / "visuals").glob("*.py")), SRC / "scene.py", SRC / "label.py"]
+    offenders = [p.name for p in paths if rgba.search(p.read_text())]
+    assert offenders == []
+
+
+def test_the_ball_shaders_outline_is_the_palettes():
+    from gradient_explorer.render.shader_loader import shader_dir
+
+    for name in ("balls.glsl", "ball_points.glsl"):
+        text = (shader_dir() / name).read_text()
+        found = re.search(r"const vec3 OUTLINE = vec3\(([^)]*)\)", text)
+        assert found, name
+        values = tuple(float(v) for v in found.group(1).split(","))
+        assert values == pytest.approx(palette.OUTLINE_COLOR), name

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TEXT_COLOR", "Label"]
+from gradient_explorer.render.palette import TEXT_COLOR
 
-TEXT_COLOR = (0.85, 0.87, 0.92, 1.0)
+__all__ = ["TEXT_COLOR", "Label"]
 
 
 @dataclass(frozen=True)

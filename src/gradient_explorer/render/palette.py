@@ -15,19 +15,31 @@ import numpy as np
 
 __all__ = [
     "ARROW_COLOR",
+    "AXES_COLOR",
+    "AXIS_NAME_COLORS",
     "BASIN_COLORS",
     "CURVE_COLOR",
     "DERIVATIVE_COLOR",
+    "DIM_COLOR",
     "DIRECTION_COLOR",
     "DIVERGED_COLOR",
+    "DROP_COLOR",
     "ERROR_COLOR",
+    "FIELD_COLOR",
     "GLYPH_COLORS",
     "GLYPH_LABELS",
+    "GRID_COLOR",
+    "GUIDE_COLOR",
+    "HALO_COLOR",
+    "MARKER_RING_COLOR",
     "OUTLINE_COLOR",
+    "PANEL_COLOR",
     "POINT_COLOR",
     "RACER_COLORS",
     "STATUS_COLORS",
     "TANGENT_COLOR",
+    "TANGENT_PLANE_COLOR",
+    "TEXT_COLOR",
     "UNDECIDED_COLOR",
     "VERDICT_COLORS",
     "basin_color",
@@ -110,6 +122,25 @@ ERROR_COLOR = (1.0, 0.38, 0.38, 1.0)  # refused input, in every panel
 CURVE_COLOR = (0.38, 0.76, 1.0, 1.0)
 DERIVATIVE_COLOR = (0.86, 0.5, 0.98, 1.0)
 TANGENT_COLOR = (1.0, 0.55, 0.08, 1.0)
+
+# The frame around the data: text, axes, the 1D view's bands, helpers of the point.
+TEXT_COLOR = (0.85, 0.87, 0.92, 1.0)  # labels and tick values
+DIM_COLOR = (0.62, 0.65, 0.72, 1.0)  # secondary text; the 1D view's axes
+AXES_COLOR = (0.75, 0.78, 0.85, 1.0)  # the 3D axes' lines
+#: The 3D axes' names: x reddish, y greenish, f bluish (as the gradient's x and y glyphs).
+AXIS_NAME_COLORS: dict[str, tuple[float, float, float, float]] = {
+    "x": (1.0, 0.55, 0.5, 1.0),
+    "y": (0.55, 1.0, 0.6, 1.0),
+    "f": (0.6, 0.75, 1.0, 1.0),
+}
+PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)  # the 1D view's plot bands
+GRID_COLOR = (0.19, 0.21, 0.26, 1.0)  # their grid lines
+FIELD_COLOR = (0.12, 0.12, 0.16, 1.0)  # the gradient field's arrows on the floor map
+DROP_COLOR = (1.0, 0.55, 0.1, 0.8)  # the line from the point down to the floor map
+GUIDE_COLOR = (1.0, 0.55, 0.1, 0.45)  # the 1D view's dashed line down from the point
+TANGENT_PLANE_COLOR = (0.95, 0.95, 1.0, 0.35)  # see-through
+HALO_COLOR = (1.0, 1.0, 1.0, 0.9)  # the light ring round the 1D view's point
+MARKER_RING_COLOR = (0.05, 0.05, 0.07, 1.0)  # the dark ring round a stationary point
 
 
 def rgb(color) -> tuple[float, float, float]:

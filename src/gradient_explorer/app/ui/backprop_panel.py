@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from imgui_bundle import imgui
 
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.render.palette import DIM_COLOR
 from gradient_explorer.surfaces.backprop import Backprop, backprop
 from gradient_explorer.view.formatting import format_number
 
 VALUE_GREEN = (0.45, 0.9, 0.55, 1.0)
 GRAD_RED = (1.0, 0.45, 0.42, 1.0)
 STEP_YELLOW = (1.0, 0.86, 0.25, 1.0)
-DIM = (0.62, 0.65, 0.72, 1.0)
+DIM = DIM_COLOR
 BOX = (0.16, 0.17, 0.22, 0.96)
 BOX_LEAF = (0.13, 0.2, 0.26, 0.96)
 EDGE = (0.55, 0.58, 0.66, 0.9)

@@ -16,12 +16,12 @@ from imgui_bundle import imgui
 
 from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM
 from gradient_explorer.optim.optimizers import OPTIMIZERS
-from gradient_explorer.render.palette import DIVERGED_COLOR, ERROR_COLOR, STATUS_COLORS
+from gradient_explorer.render.palette import DIM_COLOR, DIVERGED_COLOR, ERROR_COLOR, STATUS_COLORS
 from gradient_explorer.view.formatting import format_number
 
 __all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
 
-DIM = (0.62, 0.65, 0.72, 1.0)
+DIM = DIM_COLOR
 _errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
 
 

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 RED = imgui.ImVec4(*palette.ERROR_COLOR)
-DIM = imgui.ImVec4(0.62, 0.65, 0.72, 1.0)
+DIM = imgui.ImVec4(*palette.DIM_COLOR)
 GRADIENT_RED = imgui.ImVec4(*palette.ARROW_COLOR)
 DIAL_YELLOW = imgui.ImVec4(*palette.DIRECTION_COLOR)
 VERDICT_COLORS = {name: imgui.ImVec4(*color) for name, color in palette.VERDICT_COLORS.items()}

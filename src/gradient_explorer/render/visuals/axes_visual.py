@@ -20,13 +20,12 @@ from gradient_explorer.render.geometry import (
     nice_ticks,
 )
 from gradient_explorer.render.label import Label
+from gradient_explorer.render.palette import AXES_COLOR, AXIS_NAME_COLORS
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
 from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import HeightRange, Surface
 
 __all__ = ["AXES_COLOR", "AxesData", "AxesVisual", "axes_geometry", "height_ticks"]
-
-AXES_COLOR = (0.75, 0.78, 0.85, 1.0)
 
 
 @dataclass(frozen=True)
@@ -119,9 +118,9 @@ def axes_geometry(
         rank = end if k in (0, len(fs) - 1) else inner
         labels.append(Label((x0 - out, y1, h), format_tick(f), priority=rank))
     labels += [
-        Label(((x0 + x1) / 2, y0 - name_out, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
-        Label((x1 + name_out, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
-        Label((x0 - out, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
+        Label(((x0 + x1) / 2, y0 - name_out, z0), "x", AXIS_NAME_COLORS["x"], name),
+        Label((x1 + name_out, (y0 + y1) / 2, z0), "y", AXIS_NAME_COLORS["y"], name),
+        Label((x0 - out, y1, z1), "f", AXIS_NAME_COLORS["f"], name),
     ]
     return np.array(lines, dtype=np.float32), labels
 

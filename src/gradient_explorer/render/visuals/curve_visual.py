@@ -25,6 +25,12 @@ from gradient_explorer.render.label import TEXT_COLOR, Label
 from gradient_explorer.render.palette import (
     CURVE_COLOR,
     DERIVATIVE_COLOR,
+    DIM_COLOR,
+    GRID_COLOR,
+    GUIDE_COLOR,
+    HALO_COLOR,
+    MARKER_RING_COLOR,
+    PANEL_COLOR,
     POINT_COLOR,
     TANGENT_COLOR,
     VERDICT_COLORS,
@@ -49,9 +55,7 @@ __all__ = [
 # Which labels stay when they would overlap (Label.priority; ticks are 0): the
 # moving slope, then the verdicts, then the band titles.
 SLOPE_RANK, VERDICT_RANK, TITLE_RANK = 3, 2, 1
-PANEL_COLOR = (0.105, 0.115, 0.145, 1.0)
-GRID_COLOR = (0.19, 0.21, 0.26, 1.0)
-AXIS_COLOR = (0.62, 0.65, 0.72, 1.0)
+AXIS_COLOR = DIM_COLOR
 #: The plotted y range stays within +-Y_LIMIT: f(x) can reach 1e308 (exp(exp(exp(x)))),
 #: where a band's ticks and pixel arithmetic stop being exact. Values past the band are
 #: clipped at its edge, and :func:`unshown_note` says so.
@@ -326,7 +330,7 @@ class CurveVisual(Visual):
             self.mesh.draw(
                 mvp,
                 _dashed((point_px[0], guide_top), (point_px[0], guide_bottom), 1.0, 6.0),
-                (1.0, 0.55, 0.1, 0.45),
+                GUIDE_COLOR,
             )
             self._scissor(main, height)
         # the tangent line in orange, across the whole band
@@ -343,7 +347,7 @@ class CurveVisual(Visual):
             px, py = main.to_pixel(sp.x, sp.f)
             if not (main.rect[1] - 2 <= py <= main.rect[3] + 2):
                 continue
-            self.mesh.draw(mvp, disc((px, py), 7.0), (0.05, 0.05, 0.07, 1.0))
+            self.mesh.draw(mvp, disc((px, py), 7.0), MARKER_RING_COLOR)
             self.mesh.draw(mvp, disc((px, py), 5.0), color)
             up = sp.kind in ("maximum",) or (sp.slopes[0] > 0 > sp.slopes[1])
             labels.append(((px, py + (-18 if up else 18)), sp.label, color, VERDICT_RANK))
@@ -352,7 +356,7 @@ class CurveVisual(Visual):
                 self.mesh.draw(mvp, disc((qx, qy), 4.0), color)
         # the point
         if point_px is not None:
-            self.mesh.draw(mvp, disc(point_px, 8.0), (1.0, 1.0, 1.0, 0.9))
+            self.mesh.draw(mvp, disc(point_px, 8.0), HALO_COLOR)
             self.mesh.draw(mvp, disc(point_px, 6.0), POINT_COLOR)
             slope = "f' does not exist" if r.fp is None else f"slope {format_number(r.fp, '.3g')}"
             half = 3.6 * len(slope)  # labels are centred; a character is about 7 px
@@ -376,7 +380,7 @@ class CurveVisual(Visual):
             if r.fp is not None:
                 q = der.to_pixel(cs.x, r.fp)
                 if der.rect[1] <= q[1] <= der.rect[3]:
-                    self.mesh.draw(mvp, disc(q, 6.0), (1.0, 1.0, 1.0, 0.9))
+                    self.mesh.draw(mvp, disc(q, 6.0), HALO_COLOR)
                     self.mesh.draw(mvp, disc(q, 4.5), TANGENT_COLOR)
 
 

@@ -8,6 +8,7 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.render.geometry import flat_arrow_template
+from gradient_explorer.render.palette import FIELD_COLOR
 from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
 from gradient_explorer.render.visuals.surface_visual import SurfaceLook
 from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
@@ -67,7 +68,7 @@ class FieldVisual(Visual):
                 "u_grid": grid,
                 "u_length_scale": scale,
                 "u_max_length": cap,
-                "u_color": (0.12, 0.12, 0.16, 1.0),
+                "u_color": FIELD_COLOR,
             },
         )
         vaos["arrows"].render(moderngl.TRIANGLES, instances=grid * grid)

@@ -12,7 +12,12 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.render.geometry import arrow_mesh, sphere_mesh
-from gradient_explorer.render.palette import ARROW_COLOR, POINT_COLOR
+from gradient_explorer.render.palette import (
+    ARROW_COLOR,
+    DROP_COLOR,
+    POINT_COLOR,
+    TANGENT_PLANE_COLOR,
+)
 from gradient_explorer.render.visuals._gl import gl_state
 from gradient_explorer.render.visuals.field_visual import field_length_scale
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
@@ -20,9 +25,6 @@ from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import Surface
 
 __all__ = ["PointData", "PointGeometry", "PointVisual", "point_geometry", "point_mesh"]
-
-DROP_COLOR = (1.0, 0.55, 0.1, 0.8)
-TANGENT_PLANE_COLOR = (0.95, 0.95, 1.0, 0.35)
 
 
 @dataclass(frozen=True)
