@@ -45,7 +45,7 @@ def _visual_classes():
             if (
                 isinstance(value, type)
                 and issubclass(value, Visual)
-                and value is not Visual
+                and value.draw is not Visual.draw  # not a base (MeshDrawnVisual)
                 and value.__module__ == module.__name__
             ):
                 out.append(value)

@@ -21,8 +21,8 @@ from gradient_explorer.render.geometry import (
 )
 from gradient_explorer.render.label import Label
 from gradient_explorer.render.palette import AXES_COLOR, AXIS_NAME_COLORS
-from gradient_explorer.render.visuals.mesh_visual import MeshVisual
-from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
+from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual
+from gradient_explorer.render.visuals.visual import FrameUniforms
 from gradient_explorer.surfaces.surface import HeightRange, Surface
 
 __all__ = ["AXES_COLOR", "AxesData", "AxesVisual", "axes_geometry", "height_ticks"]
@@ -38,15 +38,13 @@ class AxesData:
     base_z: float | None = None
 
 
-class AxesVisual(Visual):
+class AxesVisual(MeshDrawnVisual):
     """The axes' lines; :attr:`labels` holds their labels. ``update(AxesData)``."""
 
     data: AxesData | None = None
 
     def __init__(self, ctx: moderngl.Context, mesh: MeshVisual | None = None):
-        self.ctx = ctx
-        self._own_mesh = mesh is None
-        self.mesh = mesh if mesh is not None else MeshVisual(ctx)
+        super().__init__(ctx, mesh)
         self._key = None
         self._lines = np.zeros((0, 3), dtype=np.float32)
         self.labels: list[Label] = []
@@ -69,11 +67,6 @@ class AxesVisual(Visual):
 
     def draw(self, frame: FrameUniforms) -> None:
         self.mesh.draw(frame.mvp_bytes, self._lines, AXES_COLOR, moderngl.LINES)
-
-    def release(self) -> None:
-        if self._own_mesh and self.mesh is not None:
-            self.mesh.release()
-        self.mesh = None
 
 
 def axes_geometry(

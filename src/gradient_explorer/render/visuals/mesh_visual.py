@@ -12,6 +12,7 @@ import numpy as np
 
 from gradient_explorer.render.shader_loader import load_program
 from gradient_explorer.render.visuals._gl import GrowableBuffer, set_uniforms
+from gradient_explorer.render.visuals.visual import Visual
 
 VERTEX_BYTES = 28  # (x, y, z, r, g, b, a) float32
 
@@ -56,3 +57,18 @@ class MeshVisual:
         if self.program is not None:
             self.program.release()
             self.program = None
+
+
+class MeshDrawnVisual(Visual):
+    """Base of the visuals drawn with a :class:`MeshVisual`: the scene's shared one
+    (``mesh``), or one of their own, which :meth:`release` then frees."""
+
+    def __init__(self, ctx: moderngl.Context, mesh: MeshVisual | None = None):
+        self.ctx = ctx
+        self._own_mesh = mesh is None
+        self.mesh = mesh if mesh is not None else MeshVisual(ctx)
+
+    def release(self) -> None:
+        if self._own_mesh and self.mesh is not None:
+            self.mesh.release()
+        self.mesh = None

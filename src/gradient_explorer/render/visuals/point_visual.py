@@ -11,17 +11,12 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
+from gradient_explorer.render import palette
 from gradient_explorer.render.geometry import arrow_mesh, sphere_mesh
-from gradient_explorer.render.palette import (
-    ARROW_COLOR,
-    DROP_COLOR,
-    POINT_COLOR,
-    TANGENT_PLANE_COLOR,
-)
 from gradient_explorer.render.visuals._gl import gl_state
 from gradient_explorer.render.visuals.field_visual import field_length_scale
-from gradient_explorer.render.visuals.mesh_visual import MeshVisual
-from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
+from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual
+from gradient_explorer.render.visuals.visual import FrameUniforms
 from gradient_explorer.surfaces.surface import Surface
 
 __all__ = ["PointData", "PointGeometry", "PointVisual", "point_geometry", "point_mesh"]
@@ -81,16 +76,14 @@ class PointData:
     tangent_plane: bool = True
 
 
-class PointVisual(Visual):
+class PointVisual(MeshDrawnVisual):
     """Draws the point's dot, arrows, drop line and tangent plane. ``update(PointData)``;
     :attr:`geometry` is then the point's geometry (None where f is undefined)."""
 
     data: PointData | None = None
 
     def __init__(self, ctx: moderngl.Context, mesh: MeshVisual | None = None):
-        self.ctx = ctx
-        self._own_mesh = mesh is None
-        self.mesh = mesh if mesh is not None else MeshVisual(ctx)
+        super().__init__(ctx, mesh)
         self._key = None
         self.geometry: PointGeometry | None = None
         self._mesh_data = None
@@ -117,16 +110,11 @@ class PointVisual(Visual):
         triangles, colors, drop = self._mesh_data
         self.mesh.draw(mvp, triangles, colors)
         if drop is not None:
-            self.mesh.draw(mvp, drop, DROP_COLOR, moderngl.LINES)
+            self.mesh.draw(mvp, drop, palette.DROP_COLOR, moderngl.LINES)
         if self.data.tangent_plane and g.tangent_plane is not None:
             # see-through, and writing no depth: it must not hide the balls behind it
             with gl_state(self.ctx, blend=True, depth_mask=False):
-                self.mesh.draw(mvp, g.tangent_plane, TANGENT_PLANE_COLOR)
-
-    def release(self) -> None:
-        if self._own_mesh and self.mesh is not None:
-            self.mesh.release()
-        self.mesh = None
+                self.mesh.draw(mvp, g.tangent_plane, palette.TANGENT_PLANE_COLOR)
 
 
 def point_mesh(g: PointGeometry, surface: Surface):
@@ -137,8 +125,8 @@ def point_mesh(g: PointGeometry, surface: Surface):
     dot = sphere_mesh(g.position, radius)
     shade = 0.55 + 0.45 * ((dot - g.position) @ np.array([0.3, -0.4, 0.87]) / radius)
     parts = [dot]
-    colors = [np.column_stack([np.outer(shade, POINT_COLOR[:3]), np.ones(len(dot))])]
-    red = np.array(ARROW_COLOR)
+    colors = [np.column_stack([np.outer(shade, palette.POINT_COLOR[:3]), np.ones(len(dot))])]
+    red = np.array(palette.ARROW_COLOR)
     drop = None
     arrows = []
     if g.ascent_arrow is not None:

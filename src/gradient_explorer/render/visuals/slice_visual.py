@@ -15,8 +15,8 @@ import numpy as np
 
 from gradient_explorer.render.geometry import arrow_mesh
 from gradient_explorer.render.palette import DIRECTION_COLOR
-from gradient_explorer.render.visuals.mesh_visual import MeshVisual
-from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
+from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual
+from gradient_explorer.render.visuals.visual import FrameUniforms
 from gradient_explorer.surfaces.surface import Surface
 
 SLICE_COLOR = DIRECTION_COLOR
@@ -86,24 +86,14 @@ class SliceData:
     degrees: float
 
 
-class SliceVisual(Visual):
+class SliceVisual(MeshDrawnVisual):
     """The slice through the point and its tangent arrow. ``update(SliceData)``."""
 
     data: SliceData | None = None
 
-    def __init__(self, ctx: moderngl.Context, mesh: MeshVisual | None = None):
-        self.ctx = ctx
-        self._own_mesh = mesh is None
-        self.mesh = mesh if mesh is not None else MeshVisual(ctx)
-
     def draw(self, frame: FrameUniforms) -> None:
         d = self.data
         draw_slice(self.mesh, d.surface, d.point, d.degrees, frame.mvp_bytes)
-
-    def release(self) -> None:
-        if self._own_mesh and self.mesh is not None:
-            self.mesh.release()
-        self.mesh = None
 
 
 def draw_slice(mesh, surface: Surface, point, degrees: float, mvp: bytes) -> None:
