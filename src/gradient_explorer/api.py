@@ -17,6 +17,7 @@ import numpy as np
 
 from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import write_atomic
 from gradient_explorer.optim.descent import Trajectory
 from gradient_explorer.optim.descent import descend as _descend
 from gradient_explorer.surfaces.surface import Surface
@@ -63,8 +64,6 @@ class Image(np.ndarray):
 
     def save(self, path) -> None:
         """Write a PNG, atomically."""
-        from gradient_explorer.cli.common import write_atomic
-
         write_atomic(path, self.png())
 
 

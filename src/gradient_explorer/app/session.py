@@ -33,7 +33,7 @@ Rules a file must follow, all checked *before* anything is built or changed:
 
 A refused file raises :class:`~gradient_explorer.errors.SessionError` with one line that
 names the problem (and the key path); the state given to :func:`apply_session` is then
-untouched. Writes are atomic (:func:`~gradient_explorer.cli.common.write_atomic`).
+untouched. Writes are atomic (:func:`~gradient_explorer.fileio.write_atomic`).
 """
 
 from __future__ import annotations

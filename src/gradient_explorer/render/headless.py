@@ -15,6 +15,7 @@ import numpy as np
 
 from gradient_explorer.app.state import AppState
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import write_atomic
 from gradient_explorer.render.gl import create_headless_context
 from gradient_explorer.render.scene import SceneRenderer
 
@@ -152,8 +153,6 @@ def save_png(pixels: np.ndarray, path: str | Path) -> None:
     import io
 
     from PIL import Image
-
-    from gradient_explorer.cli.common import write_atomic
 
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")

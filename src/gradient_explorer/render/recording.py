@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from gradient_explorer.cli.common import give_plain_mode
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import give_plain_mode
 
 __all__ = [
     "FORMATS",

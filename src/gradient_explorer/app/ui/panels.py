@@ -31,7 +31,7 @@ from gradient_explorer.render.scene import drawing_note
 from gradient_explorer.surfaces.catalogue import CURVES, SURFACES
 from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.view.formatting import format_number as fnum
-from gradient_explorer.view.formatting import format_numbers
+from gradient_explorer.view.formatting import format_numbers, parse_floats
 from gradient_explorer.workers.build_worker import BuildWorker
 from gradient_explorer.workers.shader_warmup import VISUALS, ShaderWarmer
 
@@ -526,8 +526,6 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
 
 
 def _parse_domain(ui: UiState):
-    from gradient_explorer.cli.common import parse_floats
-
     try:
         v = parse_floats(ui.domain_text, "domain", (4,))
     except GradientExplorerError as exc:
