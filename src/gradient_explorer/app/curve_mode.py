@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradient_explorer.errors import GradientExplorerError, UsageError
+from gradient_explorer.surfaces.catalogue import CURVES
 from gradient_explorer.surfaces.surface import Surface
 
 __all__ = [
@@ -45,8 +46,6 @@ SOURCES = ("catalogue", "expression", "slice")
 
 def catalogue_curves() -> list[str]:
     """Names of the catalogue's curves (dim 1), in catalogue order."""
-    from gradient_explorer.surfaces.catalogue import CURVES
-
     return [d.name for d in CURVES]
 
 

@@ -47,7 +47,15 @@ from typing import Any
 
 import numpy as np
 
+from gradient_explorer.app.curve_mode import SOURCES, CurveState, catalogue_curves
+from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM, DescentState, GlyphOptions
+from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.errors import GradientExplorerError, SessionError
+from gradient_explorer.fileio import write_atomic
+from gradient_explorer.optim.descent import STATUS_NAMES, Descent, race_row
+from gradient_explorer.optim.optimizers import OPTIMIZERS, make_optimizer
+from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.surface import Surface, check_expression
 
 __all__ = [
     "FORMAT",
@@ -93,8 +101,6 @@ def _nums(a) -> list:
 
 
 def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
-    from gradient_explorer.surfaces.catalogue import CATALOGUE
-
     out: dict[str, Any]
     if CATALOGUE.get(surface.name) == surface.definition:
         out = {"source": "catalogue", "name": surface.name}
@@ -256,8 +262,6 @@ def session_to_dict(state) -> dict[str, Any]:
 
 def save_session(state, path: str | os.PathLike) -> Path:
     """Write ``state`` to ``path`` as a session file, atomically; return the path."""
-    from gradient_explorer.cli.common import write_atomic
-
     text = json.dumps(session_to_dict(state), allow_nan=False, separators=(",", ":"))
     if len(text) > MAX_BYTES:
         raise SessionError(
@@ -521,9 +525,6 @@ def _ranges_from(value, where: str, surface) -> dict[str, tuple[float, float]]:
 
 def _build_surface(r: _Reader):
     """The surface and the parameter sliders' ranges."""
-    from gradient_explorer.surfaces.catalogue import CATALOGUE
-    from gradient_explorer.surfaces.surface import Surface
-
     source = r.str("source", None, ("catalogue", "expression"))
     params_value = r.raw("params", {})
     if not isinstance(params_value, dict):
@@ -566,8 +567,6 @@ def _build_surface(r: _Reader):
 
 
 def _build_view(r: _Reader | None):
-    from gradient_explorer.app.state import LIGHTING_MODES, ViewOptions
-
     view = ViewOptions()
     if r is None:
         return view
@@ -617,9 +616,6 @@ def _build_camera(r: _Reader | None, state, aspect: float) -> None:
 
 
 def _build_curve(r: _Reader | None, state) -> None:
-    from gradient_explorer.app.curve_mode import SOURCES, CurveState, catalogue_curves
-    from gradient_explorer.surfaces.surface import check_expression
-
     cs = CurveState()
     state.curve = cs
     if r is None:
@@ -644,8 +640,6 @@ def _build_curve(r: _Reader | None, state) -> None:
 
 
 def _hyper_from(value, where: str, optimizer: str) -> dict[str, Any]:
-    from gradient_explorer.optim.optimizers import make_optimizer
-
     if not isinstance(value, dict):
         raise SessionError(f"{where} must be an object, got {_type(value)}")
     hyper = {str(k): tuple(v) if isinstance(v, list) else v for k, v in value.items()}
@@ -654,9 +648,6 @@ def _hyper_from(value, where: str, optimizer: str) -> dict[str, Any]:
 
 
 def _build_descent(r: _Reader | None, state) -> None:
-    from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM, DescentState, GlyphOptions
-    from gradient_explorer.optim.optimizers import OPTIMIZERS
-
     ds = DescentState()
     state.descent = ds
     ds.adopt_teaching(state.surface)  # the session's own values, if any, override these
@@ -701,8 +692,6 @@ def _build_descent(r: _Reader | None, state) -> None:
 
 
 def _build_run(r: _Reader, ds, surface) -> None:
-    from gradient_explorer.app.descent_mode import MAX_SWARM
-
     runs = r.raw("runs", required=True)
     if not isinstance(runs, list) or not 1 <= len(runs) <= MAX_RUNS:
         raise SessionError(f"{r.where('runs')} must be a list of 1 to {MAX_RUNS} runs")
@@ -738,18 +727,12 @@ def _build_run(r: _Reader, ds, surface) -> None:
 def _history_from_balls(descents) -> list[list[float]]:
     """The race history when a file has none: NaN up to the step the balls have reached,
     then f at the balls now (the plot shows where each run stands, at the right step)."""
-    from gradient_explorer.optim.descent import race_row
-
     steps = max((int(d.steps.max()) for d in descents if d.n), default=0)
     rows = min(steps, MAX_HISTORY_ROWS - 1)
     return [[math.nan] * len(descents) for _ in range(rows)] + [race_row(descents)]
 
 
 def _build_one(r: _Reader, surface):
-    from gradient_explorer.app.descent_mode import MAX_SWARM
-    from gradient_explorer.optim.descent import STATUS_NAMES, Descent
-    from gradient_explorer.optim.optimizers import OPTIMIZERS, make_optimizer
-
     dim = surface.dim
     name = r.str("optimizer", None, tuple(OPTIMIZERS))
     label = r.str("label", name, limit=100)
@@ -850,8 +833,6 @@ def state_from_dict(data: dict[str, Any], aspect: float = 16 / 9):
     Everything is checked and built on new objects; nothing outside is touched. Raises
     :class:`~gradient_explorer.errors.SessionError` naming the first problem.
     """
-    from gradient_explorer.app.state import AppState
-
     top = _Reader(data, "")
     fmt = top.raw("format", required=True)
     if fmt != FORMAT:

@@ -140,6 +140,7 @@ def run(args) -> int:
     point = parse_floats(args.at, "--at", (surface.dim,))
     report = probe(surface, point if surface.dim == 2 else point[0], args.tol)
     if args.gpu:
+        # GL loads only for the commands that draw: the CLI starts fast.
         from gradient_explorer.render.gpu_eval import gpu_probe
 
         report["gpu"] = gpu_probe(surface, point)

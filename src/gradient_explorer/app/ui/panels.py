@@ -22,13 +22,14 @@ import numpy as np
 from imgui_bundle import imgui
 
 from gradient_explorer.app.curve_mode import build_curve, follow_surface
+from gradient_explorer.app.session import adopt_session, load_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui.curve_panel import draw_curve_panel
 from gradient_explorer.app.ui.descent_panel import draw_descent_panel
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
 from gradient_explorer.render.scene import drawing_note
-from gradient_explorer.surfaces.catalogue import CURVES, SURFACES
+from gradient_explorer.surfaces.catalogue import CATALOGUE, CURVES, SURFACES
 from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.view.formatting import format_number as fnum
 from gradient_explorer.view.formatting import format_numbers, parse_floats
@@ -341,16 +342,12 @@ def _apply_curve(state: AppState, ui: UiState, curve, error: str | None) -> bool
 def load_session_later(ui: UiState, path: Path, loaded: Callable[[Path], None]) -> None:
     """Ctrl+O: read, check and build the session file in the pipeline (its surface and
     1D curve may be typed expressions); ``loaded(path)`` runs once it is in place."""
-    from gradient_explorer.app.session import load_session
-
     path = Path(path).absolute()  # the worker reads it: the same file whatever its cwd
     ui.session_request = (path, loaded)
     ui.compiler.submit(path.name, "session", load_session, path, ui.aspect)
 
 
 def _apply_session(state: AppState, ui: UiState, new, error: str | None) -> bool:
-    from gradient_explorer.app.session import adopt_session
-
     request, ui.session_request = ui.session_request, None
     if error is not None:
         ui.say(error, error=True)  # a refused file changes nothing
@@ -409,8 +406,6 @@ def _em() -> float:
 
 
 def _is_typed(surface: Surface) -> bool:
-    from gradient_explorer.surfaces.catalogue import CATALOGUE
-
     return surface.name not in CATALOGUE
 
 
