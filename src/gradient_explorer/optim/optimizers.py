@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from gradient_explorer.errors import UsageError
+from gradient_explorer.errors import UsageError, check_state_keys
 
 __all__ = [
     "OPTIMIZERS",
@@ -214,6 +215,81 @@ class Optimizer:
         self.steps: np.ndarray = np.zeros(0, dtype=np.int64)
         self._n: int | None = None
         self._shape: tuple[int, ...] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next step depends on, as torch.optim's ``state_dict()``: a
+        copy, safe to keep while this optimizer steps on.
+
+        ``{"hyper": {name: value}, "shape": (n, dim) or None before the first step,
+        "steps": (n,) int64, "state": {buffer name: (n, dim) array}}``.
+        """
+        return {
+            "hyper": dict(self.hyper),
+            "shape": self._shape,
+            "steps": self.steps.copy(),
+            "state": {key: arr.copy() for key, arr in self.state.items()},
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s output: the next step is the one the saved
+        optimizer would have taken. Everything is checked first (keys, shapes, the
+        buffers this setting uses); a bad dict raises
+        :class:`~gradient_explorer.errors.UsageError` naming the key and changes nothing.
+        ``hyper`` may be left out (the current values stay)."""
+        where = f"{self.name} state"
+        check_state_keys(where, state_dict, ("shape", "steps", "state"), ("hyper",))
+        hyper = self.hyper
+        if "hyper" in state_dict:
+            if not isinstance(state_dict["hyper"], Mapping):
+                raise UsageError(f"{where}: 'hyper' must be a mapping of hyperparameters")
+            hyper = type(self)(**state_dict["hyper"]).hyper  # checks every value
+        shape = state_dict["shape"]
+        buffers = state_dict["state"]
+        if not isinstance(buffers, Mapping):
+            raise UsageError(f"{where}: 'state' must be a mapping of buffer names to arrays")
+        steps = np.asarray(state_dict["steps"])
+        if shape is None:  # not stepped yet
+            if len(buffers) or steps.size:
+                raise UsageError(f"{where}: 'shape' is None but 'steps' or 'state' is not empty")
+            self.hyper = hyper
+            self._prepare()
+            self.reset()
+            return
+        if not (
+            isinstance(shape, tuple | list)
+            and len(shape) == 2
+            and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in shape)
+            and shape[0] >= 0
+            and shape[1] >= 1
+        ):
+            raise UsageError(f"{where}: 'shape' must be (balls, dimension), got {shape!r}")
+        n, d = int(shape[0]), int(shape[1])
+        if steps.shape != (n,) or steps.dtype.kind not in "iu" or (steps < 0).any():
+            raise UsageError(f"{where}: 'steps' must be {n} step counts >= 0")
+        trial = type(self)(**hyper)
+        expected = trial._init_state(n, d)
+        # The buffers this setting uses (one torch makes lazily may not exist yet), and
+        # perhaps some that an earlier setting used (kept, as torch keeps them).
+        needed = set(expected) - set(self.lazy_state_keys)
+        wrong = sorted((needed - set(buffers)) | (set(buffers) - set(self.state_keys)))
+        if wrong:
+            raise UsageError(
+                f"{where}: {self.name} has no buffer set like this (check {wrong[0]!r})"
+            )
+        state = {}
+        for key, value in buffers.items():
+            ref = expected.get(key, np.zeros((n, d)))
+            arr = np.asarray(value)
+            if arr.shape != ref.shape or arr.dtype != ref.dtype:
+                raise UsageError(
+                    f"{where}: buffer {key!r} must be {ref.dtype} of shape {ref.shape}, "
+                    f"got {arr.dtype} of shape {arr.shape}"
+                )
+            state[key] = arr.copy()
+        self.hyper = hyper
+        self._prepare()
+        self.state, self.steps = state, steps.astype(np.int64, copy=True)
+        self._n, self._shape = n, (n, d)
 
     @property
     def step_count(self) -> int:

@@ -38,7 +38,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pyrr
 
-from gradient_explorer.errors import UsageError
+from gradient_explorer.errors import UsageError, check_state_keys
 
 __all__ = ["PRESETS", "PROJECTIONS", "OrbitCamera", "gl_bytes"]
 
@@ -864,6 +864,38 @@ class OrbitCamera:
         self._goal = view
         if snap:
             self.snap()
+
+    def state_dict(self) -> dict[str, Any]:
+        """:meth:`get_state` plus ``scene``: the box last framed (``[bmin, bmax]`` or
+        None), which sets the near/far planes and zoom limits (torch's naming, so every
+        stateful part of a session saves itself the same way)."""
+        out = self.get_state()
+        bounds = self.scene_bounds
+        out["scene"] = None if bounds is None else [bounds[0].tolist(), bounds[1].tolist()]
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], aspect: float = 1.0) -> None:
+        """Restore :meth:`state_dict`'s output (keys may be left out to keep them; a
+        ``scene`` box is framed for ``aspect`` first, then the view is set, snapped).
+        Everything is checked before anything changes: a bad dict raises
+        :class:`~gradient_explorer.errors.UsageError` naming the key."""
+        check_state_keys("camera state", state_dict, (), (*_STATE_KEYS, "scene"))
+        view = {k: v for k, v in state_dict.items() if k != "scene"}
+        self._validated_view(view, base=self._goal)  # raises before anything changes
+        if "projection" in view and view["projection"] not in PROJECTIONS:
+            raise UsageError(f"camera projection must be one of {PROJECTIONS}")
+        scene = state_dict.get("scene")
+        if scene is not None:
+            try:
+                bmin, bmax = scene
+            except (TypeError, ValueError):
+                raise UsageError("camera state: 'scene' must be [bmin, bmax]") from None
+            bmin, bmax = _vec3(bmin, "scene[0]"), _vec3(bmax, "scene[1]")
+            if any(hi < lo for lo, hi in zip(bmin, bmax, strict=True)):
+                raise UsageError("camera state: 'scene' is inverted (bmin > bmax)")
+            self._check_aspect(aspect)
+            self.frame(bmin, bmax, aspect, snap=True)
+        self.set_state(view, snap=True)
 
     def _validated_view(self, state: Mapping[str, Any], base: _View | None) -> _View:
         def get(key: str) -> Any:
