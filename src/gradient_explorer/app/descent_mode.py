@@ -206,7 +206,6 @@ class DescentState:
     _history: list[list[float]] = field(default_factory=list, repr=False)
     _accum: float = 0.0
     _reported: list[np.ndarray] = field(default_factory=list, repr=False)
-    _starts: list[np.ndarray] = field(default_factory=list, repr=False)
     _previous: list[np.ndarray] = field(default_factory=list, repr=False)
     _phases: list[list[Phase]] | None = field(default=None, repr=False)
     _phase_active: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -255,7 +254,6 @@ class DescentState:
             self.start = tuple(float(v) for v in (chosen or teaching.start))
         self.surface = surface
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
-        self._starts = []
         if self.kind == "race":
             if not self.race:
                 raise UsageError("check at least one optimizer to race")
@@ -285,7 +283,6 @@ class DescentState:
         self.names.append(label)
         self.optimizer_names.append(name)
         self.colors.append(tuple(color))
-        self._starts.append(d.positions.copy())
 
     def _restart_bookkeeping(self) -> None:
         self._minima, self._clustered, self._basins = None, [], (None, None)
@@ -302,7 +299,7 @@ class DescentState:
     def clear(self) -> None:
         """Remove every ball."""
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
-        self._starts, self._history, self.messages = [], [], []
+        self._history, self.messages = [], []
         self._phases = None
         self.playing = False
 
@@ -326,7 +323,6 @@ class DescentState:
         if d.n >= MAX_SWARM:
             return
         d.add_ball(np.array(xy))
-        self._starts[0] = np.vstack([self._starts[0], np.array([xy])])
         self._reported[0] = np.append(self._reported[0], np.int8(RUNNING))
         self._previous[0] = d.positions.copy()
         self._phases = None
@@ -652,7 +648,7 @@ class DescentState:
 
     def start_positions(self, i: int) -> np.ndarray:
         """Where the balls of run ``i`` started: ``(n, dim)``."""
-        return self._starts[i]
+        return self.descents[i].starts
 
     # ------------------------------------------------------------------ basins
 
