@@ -14,13 +14,6 @@ from test_app_headless import Harness
 pytestmark = pytest.mark.gl
 
 
-@pytest.fixture
-def harness(monkeypatch, tmp_path):
-    h = Harness(monkeypatch, tmp_path)
-    yield h
-    h.close()
-
-
 def _loaded(h) -> None:
     assert h.app.ui.compiler.wait(30.0)
     h.frame(2)

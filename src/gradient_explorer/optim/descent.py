@@ -11,8 +11,10 @@ Masking is done here: the runner passes the mask of running balls to the optimiz
 (:meth:`gradient_explorer.optim.optimizers.Optimizer.step_`), so a stopped ball never moves and
 its optimizer state is frozen.
 
-:class:`Race` runs several optimizers from one start; :func:`descend` runs one ball and
-returns a :class:`Trajectory` that writes CSV or JSON.
+:func:`descend` runs one ball and returns a :class:`Trajectory` that writes CSV or JSON.
+A race of several optimizers from one start is the app's
+:class:`~gradient_explorer.app.descent_mode.DescentState` (``kind="race"``), which
+steps one :class:`Descent` per racer with :func:`race_row` for its history.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +38,6 @@ __all__ = [
     "RUNNING",
     "STATUS_NAMES",
     "Descent",
-    "Race",
     "Trajectory",
     "descend",
 ]
@@ -493,85 +494,6 @@ class Descent:
             name = STATUS_NAMES[self.status_codes[i]]
             out.append(f"ball {i} {name} at step {self.stopped_at[i]}")
         return out
-
-
-class Race:
-    """Several optimizers from the same start, with f-versus-step history.
-
-    Parameters
-    ----------
-    surface : Surface
-    optimizers : sequence
-        Each an optimizer name, an :class:`Optimizer`, or a ``(name, hyper dict)`` pair.
-    start : array_like
-        One point.
-    tol, trail_length, far
-        As for :class:`Descent`.
-    """
-
-    def __init__(
-        self,
-        surface,
-        optimizers: Sequence[Optimizer | str | tuple[str, dict[str, Any]]],
-        start,
-        *,
-        tol: float = DEFAULT_TOL,
-        trail_length: int = DEFAULT_TRAIL,
-        far: float = DEFAULT_FAR,
-    ) -> None:
-        if not optimizers:
-            raise UsageError("a race needs at least one optimizer")
-        self.descents: list[Descent] = []
-        self.labels: list[str] = []
-        for item in optimizers:
-            if isinstance(item, tuple):
-                name, hyper = item
-                opt = make_optimizer(name, **hyper)
-            else:
-                opt = _as_optimizer(item, {})
-            label = opt.name
-            if label in self.labels:
-                label = f"{label} #{sum(lbl.split(' #')[0] == opt.name for lbl in self.labels) + 1}"
-            self.labels.append(label)
-            self.descents.append(
-                Descent(surface, opt, start, tol=tol, trail_length=trail_length, far=far)
-            )
-        self._history: list[list[float]] = [race_row(self.descents)]
-
-    def step(self, k: int = 1) -> int:
-        """Advance every racer ``k`` steps; return how many still run."""
-        for _ in range(int(k)):
-            if not any(d.running for d in self.descents):
-                break
-            gone = first_ball_diverged(self.descents)
-            for d in self.descents:
-                d.step()
-            self._history.append(race_row(self.descents, gone))
-        return sum(d.running for d in self.descents)
-
-    def reset(self) -> None:
-        """Every racer back to the start."""
-        for d in self.descents:
-            d.reset()
-        self._history = [race_row(self.descents)]
-
-    @property
-    def history(self) -> np.ndarray:
-        """f per racer after each step: ``(steps + 1, n_racers)``.
-
-        Flat once a racer converged; NaN after the step at which it diverged (that step
-        keeps its last finite f), so a plot ends the line where the racer left.
-        """
-        return np.array(self._history, dtype=np.float64)
-
-    @property
-    def status(self) -> list[str]:
-        """Each racer's status."""
-        return [str(d.status[0]) for d in self.descents]
-
-    def finite_positions(self) -> np.ndarray:
-        """One finite position per racer: ``(n_racers, dim)``."""
-        return np.vstack([d.positions for d in self.descents])
 
 
 @dataclass
