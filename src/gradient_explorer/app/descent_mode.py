@@ -243,15 +243,13 @@ class DescentState:
 
     def start_run(self, surface, start=None) -> None:
         """Build the run for ``kind`` on ``surface``; ``start`` for single and race
-        (default: the surface's teaching start, or its race start for a race)."""
+        (default: the surface's teaching start)."""
         if self.kind not in KINDS:
             raise UsageError(f"kind must be one of {', '.join(KINDS)}")
         if start is not None:
             self.start = tuple(float(v) for v in np.atleast_1d(start))
         if self.start is None or len(self.start) != surface.dim:
-            teaching = surface.teaching
-            chosen = teaching.race_start if self.kind == "race" else None
-            self.start = tuple(float(v) for v in (chosen or teaching.start))
+            self.start = tuple(float(v) for v in surface.teaching.start)
         self.surface = surface
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
         if self.kind == "race":
@@ -263,7 +261,6 @@ class DescentState:
             n = int(min(max(self.swarm_size, 1), MAX_SWARM))
             opt = make_optimizer(self.optimizer, **self.hyper[self.optimizer])
             d = Descent.swarm(surface, opt, n, self.seed, grid=self.swarm_grid,
-                              bounds=surface.teaching.swarm_box,
                               tol=self.tol, trail_length=48)  # fmt: skip
             self._register(d, self.optimizer, self.optimizer, PALETTE[0])
         else:

@@ -34,9 +34,8 @@ class Parameter:
 class Teaching:
     """Defaults chosen so that a learner sees each optimizer's character in 10 seconds.
 
-    ``start`` is where one ball starts (``(x,)`` on a curve), away from every critical
-    point; ``race_start`` the shared start of a race (None: ``start``); ``swarm_box`` the
-    box a swarm is spread over (None: the whole domain). ``lr`` and ``momentum`` hold
+    ``start`` is where one ball (and a race) starts (``(x,)`` on a curve), away from
+    every critical point; a swarm spreads over the whole domain. ``lr`` and ``momentum`` hold
     ``(optimizer, value)`` pairs; an optimizer not named keeps torch's default. The
     values come from ``benchmarks/teaching_table.py``; ``tests/test_teaching.py`` checks
     them.
@@ -45,8 +44,6 @@ class Teaching:
     start: tuple[float, ...]
     lr: tuple[tuple[str, float], ...] = ()
     momentum: tuple[tuple[str, float], ...] = ()
-    race_start: tuple[float, ...] | None = None
-    swarm_box: tuple[tuple[float, float], ...] | None = None
 
     def hyper(self, optimizer: str) -> dict[str, float]:
         """The hyperparameters to set for ``optimizer``: ``lr`` and maybe ``momentum``."""
@@ -58,15 +55,11 @@ class Teaching:
         return out
 
     def to_json(self) -> dict:
-        """``{"start": [...], "lr": {...}}`` plus ``momentum``, ``race_start``, ``swarm_box``
-        where set; ``start`` is a list on curves too (``[x]``)."""
+        """``{"start": [...], "lr": {...}}`` plus ``momentum`` where set; ``start`` is a
+        list on curves too (``[x]``)."""
         doc: dict = {"start": [float(v) for v in self.start], "lr": dict(self.lr)}
         if self.momentum:
             doc["momentum"] = dict(self.momentum)
-        if self.race_start is not None:
-            doc["race_start"] = [float(v) for v in self.race_start]
-        if self.swarm_box is not None:
-            doc["swarm_box"] = [[float(lo), float(hi)] for lo, hi in self.swarm_box]
         return doc
 
 

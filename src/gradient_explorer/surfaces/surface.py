@@ -344,11 +344,14 @@ class Surface:
 
     def height(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
         """The displayed height h = height_scale * display(f): world z in the renderer."""
-        fv = self.f(points, params)
-        with np.errstate(all="ignore"):
-            h = np.array(self.height_scale * self._display(fv), dtype=np.float64)
+        h = self._height_of(self.f(points, params))
         h[~np.isfinite(h)] = np.nan
         return h
+
+    def _height_of(self, fv: np.ndarray) -> np.ndarray:
+        """h = height_scale * display(f), from f's values (non-finite where they go)."""
+        with np.errstate(all="ignore"):
+            return np.array(self.height_scale * self._display(fv), dtype=np.float64)
 
     def _display(self, fv: np.ndarray) -> np.ndarray:
         if self.display == "log1p":
@@ -428,15 +431,25 @@ class Surface:
             self._functions[slot] = cached
         return cached[1]
 
-    def _height_range(self, samples: int) -> HeightRange:
+    def sampled_f(self, samples: int = 129) -> np.ndarray:
+        """f on a ``samples``-point grid over the domain (``(samples, samples)``, rows
+        along y; ``(samples,)`` on a curve), memoised: the height range and the
+        renderer's drawing note read the same samples."""
+        return self.memo(("sampled_f", samples), lambda: self._sample_f(samples))
+
+    def _sample_f(self, samples: int) -> np.ndarray:
         (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
         gx, gy = np.meshgrid(np.linspace(x0, x1, samples), np.linspace(y0, y1, samples))
         if self.dim == 2:
-            fv = drawable(self.f(np.stack([gx, gy], -1)))
-            with np.errstate(all="ignore"):
-                h = drawable(self.height_scale * self._display(fv))
+            return np.asarray(self.f(np.stack([gx, gy], -1)), dtype=np.float64)
+        return np.asarray(self.f(gx[0]), dtype=np.float64)
+
+    def _height_range(self, samples: int) -> HeightRange:
+        (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
+        if self.dim == 2:
+            h = drawable(self._height_of(drawable(self.sampled_f(samples))))
         else:
-            h = self.f(gx[0])
+            h = self.sampled_f(samples)
         h = h[np.isfinite(h)]
         if h.size == 0:
             lo = hi = 0.0
