@@ -1095,26 +1095,16 @@ class Newton(Optimizer):
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """A registry entry: what its class declares (name, one sentence, hyperparameters
-    with defaults and slider ranges), read from the class, never restated."""
+    """A registry entry: what its class declares (``name``, ``description``,
+    ``hyperparameters``, ``needs_hessian``, and the defaults and slider ranges those give),
+    read from the class, never restated."""
 
     cls: type[Optimizer]
 
-    @property
-    def name(self) -> str:
-        return self.cls.name
-
-    @property
-    def description(self) -> str:
-        return self.cls.description
-
-    @property
-    def hyperparameters(self) -> tuple[HyperParameter, ...]:
-        return self.cls.hyperparameters
-
-    @property
-    def needs_hessian(self) -> bool:
-        return self.cls.needs_hessian
+    def __getattr__(self, key: str) -> Any:
+        if key in ("name", "description", "hyperparameters", "needs_hessian"):
+            return getattr(self.cls, key)
+        raise AttributeError(f"'OptimizerSpec' object has no attribute {key!r}")
 
     @property
     def defaults(self) -> dict[str, Any]:
