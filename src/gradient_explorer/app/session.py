@@ -34,6 +34,11 @@ Rules a file must follow, all checked *before* anything is built or changed:
 A refused file raises :class:`~gradient_explorer.errors.SessionError` with one line that
 names the problem (and the key path); the state given to :func:`apply_session` is then
 untouched. Writes are atomic (:func:`~gradient_explorer.fileio.write_atomic`).
+
+Each stateful part saves and restores itself (``state_dict()`` / ``load_state_dict()``:
+the optimizers, :class:`~gradient_explorer.optim.descent.Descent`, the descent and 1D
+modes, the camera); this module holds the file format, its version and the checks of the
+file, and touches no private field of those parts.
 """
 
 from __future__ import annotations
