@@ -102,3 +102,16 @@ def panel_texts(monkeypatch):
 
         monkeypatch.setattr(panels.imgui, name, spy)
     return texts
+
+
+@pytest.fixture
+def harness(monkeypatch, tmp_path):
+    """The real app on a headless window (``test_app_headless.Harness``), closed after the
+    test with no GL error."""
+    # Imported here: the harness needs moderngl-window, which only these tests use (its
+    # module skips itself where that is missing).
+    from test_app_headless import Harness
+
+    h = Harness(monkeypatch, tmp_path)
+    yield h
+    h.close()

@@ -62,13 +62,6 @@ def builds(monkeypatch):
     return seen
 
 
-@pytest.fixture
-def harness(monkeypatch, tmp_path):
-    h = Harness(monkeypatch, tmp_path)
-    yield h
-    h.close()
-
-
 def _settle(h: Harness) -> None:
     """Let the builds the app started by itself (the default curve) finish."""
     for _ in range(5):

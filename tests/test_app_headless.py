@@ -56,13 +56,6 @@ class Harness(AppHarness):
         assert super().close() == "GL_NO_ERROR"
 
 
-@pytest.fixture
-def harness(monkeypatch, tmp_path):
-    h = Harness(monkeypatch, tmp_path)
-    yield h
-    h.close()
-
-
 def _panel_right(h: Harness) -> float:
     em = FONT_SIZE * h.app.imgui_input.ui_scale  # the panels are sized in the font's em
     return (panels.PANEL_WIDTH_EM + 2) * em

@@ -14,13 +14,6 @@ from test_app_headless import Harness
 pytestmark = pytest.mark.gl
 
 
-@pytest.fixture
-def harness(monkeypatch, tmp_path):
-    h = Harness(monkeypatch, tmp_path)
-    yield h
-    h.close()
-
-
 def _loaded(h) -> None:
     assert h.app.ui.compiler.wait(30.0)
     h.frame(2)
@@ -69,7 +62,7 @@ def test_record_button_path_makes_a_clip_while_the_app_runs(harness, tmp_path):
 
 
 def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path, monkeypatch):
-    from gradient_explorer.app import session
+    from gradient_explorer.app import builds, session
 
     h = harness
     monkeypatch.chdir(tmp_path)
@@ -79,7 +72,7 @@ def test_ctrl_o_keeps_the_window_when_loading_raises_anything(harness, tmp_path,
     def broken(*args, **kwargs):
         raise AttributeError("'DescentState' object has no attribute '_f_row'\nsecond line")
 
-    monkeypatch.setattr(session, "load_session", broken)
+    monkeypatch.setattr(builds, "load_session", broken)  # the loader Ctrl+O calls
     h.key("O", ctrl=True)  # must not raise out of the frame
     h.app.ui.compiler.wait()
     h.frame(2)

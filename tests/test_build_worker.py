@@ -67,7 +67,7 @@ def test_a_worker_that_never_says_hello(monkeypatch):
 
 
 def test_a_newer_build_ends_a_runaway_one():
-    from gradient_explorer.app.ui.panels import CANCEL_AFTER, SurfaceCompiler
+    from gradient_explorer.workers.pipeline import CANCEL_AFTER, SurfaceCompiler
 
     compiler = SurfaceCompiler()
     compiler.set_worker(BuildWorker())

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from gradient_explorer.app.descent_mode import DescentState
 from gradient_explorer.errors import UsageError
-from gradient_explorer.optim.descent import Descent, Race, descend
+from gradient_explorer.optim.descent import Descent, descend
 from gradient_explorer.optim.optimizers import make_optimizer
 from gradient_explorer.surfaces.surface import Surface
 
@@ -126,13 +127,16 @@ def test_newton_descent(banana):
 
 
 def test_race(banana):
-    r = Race(banana, ["gd", "adam", ("sgd", {"lr": 1e-3, "momentum": 0.9}), "adam"], (-1.5, 2.0))
+    # The one race loop: the app's DescentState, torch's defaults but sgd's lr and momentum.
+    r = DescentState(kind="race", race=["gd", "adam", "sgd", "adam"])
+    r.hyper["sgd"].update(lr=1e-3, momentum=0.9)
+    r.start_run(banana, (-1.5, 2.0))
     r.step(100)
     h = r.history
     assert h.shape == (101, 4)
-    assert r.labels == ["gd", "adam", "sgd", "adam #2"]
-    assert np.isfinite(r.finite_positions()).all()
-    assert r.status[0] == "diverged"
+    assert r.names == ["gd", "adam", "sgd", "adam #2"]
+    assert np.isfinite(np.vstack([d.finite_positions() for d in r.descents])).all()
+    assert r.descents[0].status[0] == "diverged"
     assert np.isfinite(h[:, 1:]).all()
     # The diverged racer's f ends at the step it left (its last finite value), then NaN:
     # a plot must not draw it as a flat line, as if it had settled there.

@@ -349,7 +349,7 @@ def test_step_by_step_adds_the_phase_to_the_legend(himmelblau):
 
 def test_a_following_plot_shows_every_value_with_a_margin():
     pytest.importorskip("imgui_bundle")
-    from gradient_explorer.app.ui.descent_panel import _padded
+    from gradient_explorer.render.labels import _padded
 
     values = np.array([4.0, 10.0, 7.0])
     lo, hi = _padded(values, log=False)

@@ -618,3 +618,28 @@ def test_state_keys_name_every_buffer_any_setting_makes():
                 hyper["momentum"] = 0.5 if on else 0.0
             opt = make_optimizer(name, **hyper)
             assert set(opt._init_state(1, 2)) <= set(opt.state_keys), (name, hyper)
+
+
+@pytest.mark.parametrize(
+    "hyper",
+    [
+        {"lr": 0.05},
+        {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1},
+        {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.1, "maximize": True},
+        {"lr": 0.3, "betas": (0.2, 0.5), "eps": 1e-3},  # lerp's other branch (1 - beta1 > 0.5)
+    ],
+)
+def test_adam_on_python_floats_equals_adam_on_arrays(hyper, rng):
+    # One ball takes Adam's Python-float path; the same ball among many takes numpy's.
+    # The rule is written once for both, so the two agree bit for bit.
+    few = make_optimizer("adam", **hyper)
+    many = make_optimizer("adam", **hyper)
+    p_few = rng.normal(size=(1, 2))
+    p_many = np.vstack([p_few, rng.normal(size=(9, 2))])
+    for _ in range(25):
+        g = rng.normal(size=(10, 2))
+        p_few = few.step(p_few, g[:1])
+        p_many = many.step(p_many, g)
+    assert np.array_equal(p_few, p_many[:1])
+    for key, value in few.state.items():
+        assert np.array_equal(value, many.state[key][:1]), key

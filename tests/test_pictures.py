@@ -169,17 +169,17 @@ def renderer(gl_ctx):
 
 def _drawn_labels(renderer, state, size, monkeypatch):
     """Render with labels; return the image and the boxes draw_labels placed."""
-    import gradient_explorer.render.labels as labels_module
+    import gradient_explorer.render.headless as headless_module
 
     placed = []
-    original = labels_module.draw_labels
+    original = headless_module.draw_labels
 
     def spy(*args, **kwargs):
         out = original(*args, **kwargs)
         placed.extend(out)
         return out
 
-    monkeypatch.setattr(labels_module, "draw_labels", spy)
+    monkeypatch.setattr(headless_module, "draw_labels", spy)  # the one the renderer calls
     image = renderer.render(state, size, samples=0)
     return image, np.array([box for _, box in placed]).reshape(-1, 4), placed
 

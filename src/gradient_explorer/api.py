@@ -15,8 +15,10 @@ import io
 
 import numpy as np
 
+from gradient_explorer.app.curve_mode import follow_surface
 from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import write_atomic
 from gradient_explorer.optim.descent import Trajectory
 from gradient_explorer.optim.descent import descend as _descend
 from gradient_explorer.surfaces.surface import Surface
@@ -63,8 +65,6 @@ class Image(np.ndarray):
 
     def save(self, path) -> None:
         """Write a PNG, atomically."""
-        from gradient_explorer.cli.common import write_atomic
-
         write_atomic(path, self.png())
 
 
@@ -123,14 +123,13 @@ def render(
     else:
         state = _surface_state(surface, (width, height), point, lighting, contours, floor,
                                field, normals, axes, view, camera, grid)  # fmt: skip
+    # GL loads on the first picture: descend() and the numerics stay free of moderngl.
     from gradient_explorer.render.headless import render_image
 
     return Image(render_image(state, (width, height)))
 
 
 def _curve_state(surface: Surface, point, axes: bool) -> AppState:
-    from gradient_explorer.app.curve_mode import follow_surface
-
     state = AppState(surface=surface, view=ViewOptions(axes=bool(axes)).validate())
     follow_surface(state)
     if point is not None:

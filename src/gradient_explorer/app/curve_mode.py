@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from gradient_explorer.errors import GradientExplorerError, UsageError
-from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.errors import GradientExplorerError, UsageError, check_state_keys
+from gradient_explorer.surfaces.catalogue import CURVES
+from gradient_explorer.surfaces.surface import Surface, check_expression
 
 __all__ = [
     "STATIONARY_KINDS",
@@ -45,8 +46,6 @@ SOURCES = ("catalogue", "expression", "slice")
 
 def catalogue_curves() -> list[str]:
     """Names of the catalogue's curves (dim 1), in catalogue order."""
-    from gradient_explorer.surfaces.catalogue import CURVES
-
     return [d.name for d in CURVES]
 
 
@@ -196,6 +195,44 @@ class CurveState:
     #: arrives the last built one is shown.
     inline: bool = field(default=True, repr=False, compare=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    #: The fields :meth:`state_dict` holds (what the user set; not the built curves).
+    STATE_KEYS = ("source", "name", "expression", "x", "speed", "wrap", "playing",
+                  "show_derivative", "show_stationary", "sweep_direction")  # fmt: skip
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the user set, in the manner of torch.optim: the fields of
+        :attr:`STATE_KEYS` as plain values."""
+        return {key: getattr(self, key) for key in self.STATE_KEYS}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take :meth:`state_dict`'s output (keys may be left out to keep them). The
+        typed expression goes through the safe parser. Everything is checked before
+        anything changes; a bad dict raises :class:`~gradient_explorer.errors.UsageError`
+        naming the key."""
+        where = "curve state"
+        check_state_keys(where, state_dict, (), self.STATE_KEYS)
+        new = {**self.state_dict(), **state_dict}
+        if new["source"] not in SOURCES:
+            raise UsageError(f"{where}: 'source' must be one of {', '.join(SOURCES)}")
+        if new["name"] not in catalogue_curves():
+            raise UsageError(f"{where}: 'name' must be a catalogue curve, got {new['name']!r}")
+        if not isinstance(new["expression"], str):
+            raise UsageError(f"{where}: 'expression' must be text")
+        for key, lo, hi in (("x", -math.inf, math.inf), ("speed", 0.0, 1e3)):
+            v = new[key]
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise UsageError(f"{where}: {key!r} must be a number")
+            if not (math.isfinite(v) and lo <= v <= hi):
+                raise UsageError(f"{where}: {key!r} must be finite, from {lo:g} to {hi:g}")
+        for key in ("wrap", "playing", "show_derivative", "show_stationary"):
+            if not isinstance(new[key], bool):
+                raise UsageError(f"{where}: {key!r} must be true or false")
+        if new["sweep_direction"] not in (-1, 1) or isinstance(new["sweep_direction"], bool):
+            raise UsageError(f"{where}: 'sweep_direction' must be -1 or 1")
+        check_expression(new["expression"])  # ExpressionError, one line
+        for key, value in new.items():
+            setattr(self, key, float(value) if key in ("x", "speed") else value)
 
     def wanted(self) -> tuple[str, str] | None:
         """``(source, name or text)`` of the own curve the fields ask for; None for a slice."""

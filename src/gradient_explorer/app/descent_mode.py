@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gradient_explorer.errors import UsageError
+from gradient_explorer.errors import UsageError, check_state_keys
 from gradient_explorer.optim.descent import (
     CONVERGED,
     DIVERGED,
@@ -47,6 +47,9 @@ __all__ = [
 KINDS = ("single", "race", "swarm")
 MAX_SWARM = 10_000
 MAX_HISTORY = 20_000
+#: A run loaded without its history gets one of at most this many rows (NaN up to the
+#: balls' step, then f now), so that saving it again stays small.
+MAX_REBUILT_HISTORY = 5_000
 MAX_STEPS_PER_FRAME = 500
 
 PALETTE = RACER_COLORS  # racer colours, in legend order (the palette module's)
@@ -203,7 +206,6 @@ class DescentState:
     _history: list[list[float]] = field(default_factory=list, repr=False)
     _accum: float = 0.0
     _reported: list[np.ndarray] = field(default_factory=list, repr=False)
-    _starts: list[np.ndarray] = field(default_factory=list, repr=False)
     _previous: list[np.ndarray] = field(default_factory=list, repr=False)
     _phases: list[list[Phase]] | None = field(default=None, repr=False)
     _phase_active: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -241,18 +243,15 @@ class DescentState:
 
     def start_run(self, surface, start=None) -> None:
         """Build the run for ``kind`` on ``surface``; ``start`` for single and race
-        (default: the surface's teaching start, or its race start for a race)."""
+        (default: the surface's teaching start)."""
         if self.kind not in KINDS:
             raise UsageError(f"kind must be one of {', '.join(KINDS)}")
         if start is not None:
             self.start = tuple(float(v) for v in np.atleast_1d(start))
         if self.start is None or len(self.start) != surface.dim:
-            teaching = surface.teaching
-            chosen = teaching.race_start if self.kind == "race" else None
-            self.start = tuple(float(v) for v in (chosen or teaching.start))
+            self.start = tuple(float(v) for v in surface.teaching.start)
         self.surface = surface
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
-        self._starts = []
         if self.kind == "race":
             if not self.race:
                 raise UsageError("check at least one optimizer to race")
@@ -262,7 +261,6 @@ class DescentState:
             n = int(min(max(self.swarm_size, 1), MAX_SWARM))
             opt = make_optimizer(self.optimizer, **self.hyper[self.optimizer])
             d = Descent.swarm(surface, opt, n, self.seed, grid=self.swarm_grid,
-                              bounds=surface.teaching.swarm_box,
                               tol=self.tol, trail_length=48)  # fmt: skip
             self._register(d, self.optimizer, self.optimizer, PALETTE[0])
         else:
@@ -282,7 +280,6 @@ class DescentState:
         self.names.append(label)
         self.optimizer_names.append(name)
         self.colors.append(tuple(color))
-        self._starts.append(d.positions.copy())
 
     def _restart_bookkeeping(self) -> None:
         self._minima, self._clustered, self._basins = None, [], (None, None)
@@ -299,7 +296,7 @@ class DescentState:
     def clear(self) -> None:
         """Remove every ball."""
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
-        self._starts, self._history, self.messages = [], [], []
+        self._history, self.messages = [], []
         self._phases = None
         self.playing = False
 
@@ -323,7 +320,6 @@ class DescentState:
         if d.n >= MAX_SWARM:
             return
         d.add_ball(np.array(xy))
-        self._starts[0] = np.vstack([self._starts[0], np.array([xy])])
         self._reported[0] = np.append(self._reported[0], np.int8(RUNNING))
         self._previous[0] = d.positions.copy()
         self._phases = None
@@ -348,6 +344,173 @@ class DescentState:
                 self.descents[i].optimizer.set_hyper(**trial)
                 self._phases = None  # a paused step-by-step update used the old values
         return None
+
+    # ------------------------------------------------------------------ saving
+
+    #: The panel's settings in :meth:`state_dict` (public fields of the same names).
+    SETTINGS = (
+        "kind", "optimizer", "hyper", "race", "swarm_size", "swarm_grid", "seed", "start",
+        "playing", "steps_per_second", "step_by_step", "tol", "glyphs",
+    )  # fmt: skip
+    RUN_ENTRY_KEYS = ("optimizer", "label", "color", "hyper", "tol", "trail_length",
+                      "previous", "descent")  # fmt: skip
+
+    def state_dict(self) -> dict[str, Any]:
+        """The settings and the run in progress, in the manner of torch.optim (copies).
+
+        ``run`` is None without balls, else ``{"runs": [...], "history": (rows, runs)
+        array, "messages": [...], "accum": float}``; each run holds its ``optimizer``
+        name, ``label``, ``color``, ``hyper``, ``tol``, ``trail_length``, ``previous``
+        positions (for the step glyph) and ``descent`` (:meth:`Descent.state_dict`).
+        The run belongs to :attr:`surface`, which the dict does not hold.
+        """
+        out: dict[str, Any] = {key: copy.deepcopy(getattr(self, key)) for key in self.SETTINGS}
+        out["glyphs"] = dict(vars(self.glyphs))
+        out["run"] = None
+        if self.active:
+            runs = [
+                {
+                    "optimizer": self.optimizer_names[i],
+                    "label": self.names[i],
+                    "color": tuple(self.colors[i]),
+                    "hyper": dict(d.optimizer.hyper),
+                    "tol": d.tol,
+                    "trail_length": d.trail_length,
+                    "previous": self._previous[i].copy(),
+                    "descent": d.state_dict(),
+                }
+                for i, d in enumerate(self.descents)
+            ]
+            out["run"] = {
+                "runs": runs,
+                "history": self.history,
+                "messages": list(self.messages),
+                "accum": float(self._accum),
+            }
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any], surface=None) -> None:
+        """Take the settings and run from :meth:`state_dict`'s output; a run is rebuilt on
+        ``surface`` (default: :attr:`surface`) and steps on exactly as the saved one would.
+        Settings left out keep their values; ``"run": None`` or no ``run`` leaves no balls.
+        Everything is checked before anything changes; a bad dict raises
+        :class:`~gradient_explorer.errors.UsageError` naming the key."""
+        where = "descent mode state"
+        check_state_keys(where, state_dict, (), (*self.SETTINGS, "run"))
+        settings = {key: state_dict[key] for key in self.SETTINGS if key in state_dict}
+        self._check_settings(where, settings)
+        surface = self.surface if surface is None else surface
+        run = state_dict.get("run")
+        built = None
+        if run is not None:
+            if surface is None:
+                raise UsageError(f"{where}: a 'run' needs the surface it ran on")
+            built = self._build_run(where, run, surface)
+        for key, value in settings.items():
+            setattr(self, key, copy.deepcopy(value))
+        if "glyphs" in settings:
+            self.glyphs = GlyphOptions(**settings["glyphs"])
+        if "start" in settings and settings["start"] is not None:
+            self.start = tuple(float(v) for v in settings["start"])
+        self._minima, self._clustered, self._basins = None, [], (None, None)
+        self._phases, self.phase_index = None, 0
+        if built is None:
+            self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
+            self._history, self._previous, self._reported, self.messages = [], [], [], []
+            self._accum = 0.0
+            return
+        descents, names, optimizer_names, colors, previous, history, messages, accum = built
+        self.surface = surface
+        self.descents, self.names, self.optimizer_names, self.colors = (
+            descents,
+            names,
+            optimizer_names,
+            colors,
+        )
+        self._previous, self._history = previous, history
+        self.messages, self._accum = messages, accum
+        self._reported = [d.status_codes.copy() for d in descents]
+
+    def _check_settings(self, where: str, settings: dict[str, Any]) -> None:
+        def bad(key: str, what: str) -> UsageError:
+            return UsageError(f"{where}: {key!r} must be {what}")
+
+        if "kind" in settings and settings["kind"] not in KINDS:
+            raise bad("kind", f"one of {', '.join(KINDS)}")
+        for key in ("optimizer",):
+            if key in settings and settings[key] not in OPTIMIZERS:
+                raise bad(key, f"one of {', '.join(OPTIMIZERS)}")
+        if "race" in settings:
+            race = settings["race"]
+            if not isinstance(race, list | tuple) or any(n not in OPTIMIZERS for n in race):
+                raise bad("race", "a list of optimizer names")
+        if "hyper" in settings:
+            hyper = settings["hyper"]
+            if not isinstance(hyper, dict) or any(n not in OPTIMIZERS for n in hyper):
+                raise bad("hyper", "a mapping from optimizer names to hyperparameters")
+            for name, values in hyper.items():
+                make_optimizer(name, **values)  # UsageError names the value
+            settings["hyper"] = {**copy.deepcopy(self.hyper), **hyper}
+        ints = {"swarm_size": (1, MAX_SWARM), "seed": (0, 2**63 - 1)}
+        for key, (lo, hi) in ints.items():
+            v = settings.get(key, lo)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or not lo <= v <= hi:
+                raise bad(key, f"an integer from {lo} to {hi}")
+        for key in ("swarm_grid", "playing", "step_by_step"):
+            if not isinstance(settings.get(key, False), bool):
+                raise bad(key, "true or false")
+        for key in ("steps_per_second", "tol"):
+            v = settings.get(key, 0.0)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < np.inf:
+                raise bad(key, "a finite number >= 0")
+        start = settings.get("start")
+        if start is not None and (
+            len(start) not in (1, 2) or not np.isfinite(np.asarray(start, dtype=float)).all()
+        ):
+            raise bad("start", "None or a finite point")
+        glyphs = settings.get("glyphs", {})
+        known = vars(GlyphOptions())
+        if not isinstance(glyphs, dict) or any(
+            k not in known or not isinstance(v, bool) for k, v in glyphs.items()
+        ):
+            raise bad("glyphs", f"a mapping of {', '.join(known)} to true or false")
+
+    def _build_run(self, where: str, run: dict[str, Any], surface):
+        check_state_keys(f"{where} run", run, ("runs",), ("history", "messages", "accum"))
+        runs = run["runs"]
+        if not isinstance(runs, list | tuple) or not runs:
+            raise UsageError(f"{where}: 'runs' must be a list of one or more runs")
+        descents, names, optimizer_names, colors, previous = [], [], [], [], []
+        for i, entry in enumerate(runs):
+            at = f"{where}: runs[{i}]"
+            check_state_keys(at, entry, self.RUN_ENTRY_KEYS)
+            name = entry["optimizer"]
+            if name not in OPTIMIZERS:
+                raise UsageError(f"{at}: 'optimizer' must be one of {', '.join(OPTIMIZERS)}")
+            opt = make_optimizer(name, **entry["hyper"])
+            starts = entry["descent"]["starts"] if isinstance(entry["descent"], dict) else None
+            d = Descent(surface, opt, starts, tol=entry["tol"], trail_length=entry["trail_length"])
+            d.load_state_dict(entry["descent"])  # after Descent(), whose reset() clears opt
+            prev = np.asarray(entry["previous"], dtype=np.float64).reshape(d.positions.shape)
+            color = tuple(float(c) for c in entry["color"])
+            if len(color) != 3:
+                raise UsageError(f"{at}: 'color' must be three numbers")
+            descents.append(d)
+            names.append(str(entry["label"]))
+            optimizer_names.append(name)
+            colors.append(color)
+            previous.append(prev)
+        if sum(d.n for d in descents) > MAX_SWARM:
+            raise UsageError(f"{where}: the runs hold more than {MAX_SWARM} balls")
+        rows = np.asarray(run.get("history", np.zeros((0, len(runs)))), dtype=np.float64)
+        if rows.size and (rows.ndim != 2 or rows.shape[1] != len(runs)):
+            raise UsageError(f"{where}: 'history' must have one column per run")
+        history = [list(r) for r in rows.tolist()] or _history_from_balls(descents)
+        messages = [str(m) for m in run.get("messages", [])]
+        accum = run.get("accum", 0.0)
+        if isinstance(accum, bool) or not isinstance(accum, int | float) or not 0 <= accum <= 1:
+            raise UsageError(f"{where}: 'accum' must be a number from 0 to 1")
+        return descents, names, optimizer_names, colors, previous, history, messages, float(accum)
 
     # ------------------------------------------------------------------ stepping
 
@@ -482,7 +645,7 @@ class DescentState:
 
     def start_positions(self, i: int) -> np.ndarray:
         """Where the balls of run ``i`` started: ``(n, dim)``."""
-        return self._starts[i]
+        return self.descents[i].starts
 
     # ------------------------------------------------------------------ basins
 
@@ -600,3 +763,12 @@ class DescentState:
         if self.kind == "race" and len(lines) > 1:
             sentence = "\n".join(lines)
         return PhaseView(k, count, name, sentence, vectors, list(self._phase_active))
+
+
+def _history_from_balls(descents) -> list[list[float]]:
+    """The race history when a run comes without one: NaN up to the step the balls have
+    reached, then f at the balls now (the plot shows where each run stands, at the right
+    step)."""
+    steps = max((int(d.steps.max()) for d in descents if d.n), default=0)
+    rows = min(steps, MAX_REBUILT_HISTORY - 1)
+    return [[np.nan] * len(descents) for _ in range(rows)] + [race_row(descents)]

@@ -33,7 +33,12 @@ Rules a file must follow, all checked *before* anything is built or changed:
 
 A refused file raises :class:`~gradient_explorer.errors.SessionError` with one line that
 names the problem (and the key path); the state given to :func:`apply_session` is then
-untouched. Writes are atomic (:func:`~gradient_explorer.cli.common.write_atomic`).
+untouched. Writes are atomic (:func:`~gradient_explorer.fileio.write_atomic`).
+
+Each stateful part saves and restores itself (``state_dict()`` / ``load_state_dict()``:
+the optimizers, :class:`~gradient_explorer.optim.descent.Descent`, the descent and 1D
+modes, the camera); this module holds the file format, its version and the checks of the
+file, and touches no private field of those parts.
 """
 
 from __future__ import annotations
@@ -47,7 +52,21 @@ from typing import Any
 
 import numpy as np
 
+from gradient_explorer.app.curve_mode import SOURCES, CurveState, catalogue_curves
+from gradient_explorer.app.descent_mode import (
+    KINDS,
+    MAX_REBUILT_HISTORY,
+    MAX_SWARM,
+    DescentState,
+    GlyphOptions,
+)
+from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.errors import GradientExplorerError, SessionError
+from gradient_explorer.fileio import write_atomic
+from gradient_explorer.optim.descent import STATUS_NAMES
+from gradient_explorer.optim.optimizers import OPTIMIZERS, make_optimizer
+from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.surface import Surface, check_expression
 
 __all__ = [
     "FORMAT",
@@ -67,11 +86,12 @@ MAX_BYTES = 8 * 1024 * 1024  # a 10,000-ball swarm with its optimizer state fits
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 18
 MAX_TRAIL_POINTS = 20_000
-MAX_HISTORY_ROWS = 5_000
+MAX_HISTORY_ROWS = MAX_REBUILT_HISTORY  # a run saved without history comes back within it
 MAX_TEXT = 2_000
 MAX_MESSAGES = 50
 MAX_RUNS = 32
 BIG = 1e12  # coordinates, parameters, camera values: far beyond any sensible picture
+BUFFER_DTYPES = ("float64", "float32")  # optimizer buffers (NAdam's mu_product is float32)
 DEFAULT_FILE = "gradient-explorer-session.json"
 
 
@@ -93,8 +113,6 @@ def _nums(a) -> list:
 
 
 def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
-    from gradient_explorer.surfaces.catalogue import CATALOGUE
-
     out: dict[str, Any]
     if CATALOGUE.get(surface.name) == surface.definition:
         out = {"source": "catalogue", "name": surface.name}
@@ -134,105 +152,86 @@ def _view_dict(view) -> dict[str, Any]:
 
 
 def _camera_dict(camera) -> dict[str, Any]:
-    out = camera.get_state()
-    bounds = camera.scene_bounds
-    # The framed box sets the near/far planes: keep it so the depth test matches exactly.
-    out["scene"] = None if bounds is None else [bounds[0].tolist(), bounds[1].tolist()]
-    return out
+    # The framed box (``scene``) sets the near/far planes: kept so the depth test matches.
+    return camera.state_dict()
 
 
 def _curve_dict(cs) -> dict[str, Any]:
-    return {
-        "source": cs.source,
-        "name": cs.name,
-        "expression": cs.expression,
-        "x": float(cs.x),
-        "speed": float(cs.speed),
-        "wrap": bool(cs.wrap),
-        "playing": bool(cs.playing),
-        "show_derivative": bool(cs.show_derivative),
-        "show_stationary": bool(cs.show_stationary),
-        "sweep_direction": int(cs.sweep_direction),
-    }
+    out = cs.state_dict()
+    for key in ("x", "speed"):
+        out[key] = float(out[key])
+    for key in ("wrap", "playing", "show_derivative", "show_stationary"):
+        out[key] = bool(out[key])
+    out["sweep_direction"] = int(out["sweep_direction"])
+    return out
 
 
 def _hyper_json(hyper: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in hyper.items()}
 
 
-def _run_dict(d, label: str, name: str, color, start, previous, trail_budget: int) -> dict:
-    opt = d.optimizer
-    points, lengths = d.trails()
-    keep = np.minimum(lengths, trail_budget)
-    trails = [points[i, d.trail_length - int(k) :].tolist() for i, k in enumerate(keep)]
+def _run_dict(run: dict[str, Any], trail_budget: int) -> dict:
+    """One run of :meth:`DescentState.state_dict` as the file holds it."""
+    d = run["descent"]
+    opt = d["optimizer"]
     state = None
-    if opt._n is not None:  # the optimizer has stepped: its buffers matter for the next step
+    if opt["shape"] is not None:  # the optimizer has stepped: its buffers matter next step
         state = {
-            "steps": opt.steps.tolist(),
+            "steps": opt["steps"].tolist(),
             "buffers": {
                 k: {"dtype": str(v.dtype), "data": v.astype(np.float64).tolist()}
-                for k, v in opt.state.items()
+                for k, v in opt["state"].items()
             },
         }
     return {
-        "optimizer": name,
-        "label": label,
-        "color": [float(c) for c in color],
-        "hyper": _hyper_json(opt.hyper),
-        "tol": float(d.tol),
-        "trail_length": int(d.trail_length),
-        "starts": np.asarray(start).tolist(),
-        "positions": d.positions.tolist(),
-        "previous": np.asarray(previous).tolist(),
-        "status": [str(s) for s in d.status],
-        "steps": d.steps.tolist(),
-        "stopped_at": d.stopped_at.tolist(),
-        "f": _nums(d.f),
-        "gradient": _nums(d.gradient),
-        "grad_norm": _nums(d.grad_norm),
-        "trails": trails,
+        "optimizer": run["optimizer"],
+        "label": run["label"],
+        "color": [float(c) for c in run["color"]],
+        "hyper": _hyper_json(run["hyper"]),
+        "tol": float(run["tol"]),
+        "trail_length": int(run["trail_length"]),
+        "starts": np.asarray(d["starts"]).tolist(),
+        "positions": d["positions"].tolist(),
+        "previous": np.asarray(run["previous"]).tolist(),
+        "status": list(d["status"]),
+        "steps": d["steps"].tolist(),
+        "stopped_at": d["stopped_at"].tolist(),
+        "f": _nums(d["f"]),
+        "gradient": _nums(d["gradient"]),
+        "grad_norm": _nums(d["grad_norm"]),
+        "trails": [t[len(t) - min(len(t), trail_budget) :].tolist() for t in d["trails"]],
         "optimizer_state": state,
     }
 
 
 def _descent_dict(ds, surface) -> dict[str, Any]:
+    sd = ds.state_dict()
     out: dict[str, Any] = {
-        "kind": ds.kind,
-        "optimizer": ds.optimizer,
-        "hyper": {name: _hyper_json(h) for name, h in ds.hyper.items()},
-        "race": list(ds.race),
-        "swarm_size": int(ds.swarm_size),
-        "swarm_grid": bool(ds.swarm_grid),
-        "seed": int(ds.seed),
-        "start": None if ds.start is None else [float(v) for v in ds.start],
-        "playing": bool(ds.playing),
-        "steps_per_second": float(ds.steps_per_second),
-        "step_by_step": bool(ds.step_by_step),
-        "tol": float(ds.tol),
-        "glyphs": {k: bool(v) for k, v in vars(ds.glyphs).items()},
+        "kind": sd["kind"],
+        "optimizer": sd["optimizer"],
+        "hyper": {name: _hyper_json(h) for name, h in sd["hyper"].items()},
+        "race": list(sd["race"]),
+        "swarm_size": int(sd["swarm_size"]),
+        "swarm_grid": bool(sd["swarm_grid"]),
+        "seed": int(sd["seed"]),
+        "start": None if sd["start"] is None else [float(v) for v in sd["start"]],
+        "playing": bool(sd["playing"]),
+        "steps_per_second": float(sd["steps_per_second"]),
+        "step_by_step": bool(sd["step_by_step"]),
+        "tol": float(sd["tol"]),
+        "glyphs": {k: bool(v) for k, v in sd["glyphs"].items()},
         "run": None,
     }
     # A run on another surface is not drawn (the balls belong to the old one): not kept.
-    if ds.active and ds.surface is surface:
-        total = sum(d.n for d in ds.descents)
+    run = sd["run"]
+    if run is not None and ds.surface is surface:
+        total = sum(len(r["descent"]["positions"]) for r in run["runs"])
         budget = max(1, MAX_TRAIL_POINTS // max(total, 1))
-        runs = [
-            _run_dict(
-                d,
-                ds.names[i],
-                ds.optimizer_names[i],
-                ds.colors[i],
-                ds._starts[i],
-                ds._previous[i],
-                budget,
-            )
-            for i, d in enumerate(ds.descents)
-        ]
         out["run"] = {
-            "runs": runs,
-            "history": [[_num(v) for v in row] for row in ds._history[:MAX_HISTORY_ROWS]],
-            "messages": [str(m)[:MAX_TEXT] for m in ds.messages[-MAX_MESSAGES:]],
-            "accum": float(ds._accum),
+            "runs": [_run_dict(r, budget) for r in run["runs"]],
+            "history": [[_num(v) for v in row] for row in run["history"][:MAX_HISTORY_ROWS]],
+            "messages": [str(m)[:MAX_TEXT] for m in run["messages"][-MAX_MESSAGES:]],
+            "accum": float(run["accum"]),
         }
     return out
 
@@ -256,8 +255,6 @@ def session_to_dict(state) -> dict[str, Any]:
 
 def save_session(state, path: str | os.PathLike) -> Path:
     """Write ``state`` to ``path`` as a session file, atomically; return the path."""
-    from gradient_explorer.cli.common import write_atomic
-
     text = json.dumps(session_to_dict(state), allow_nan=False, separators=(",", ":"))
     if len(text) > MAX_BYTES:
         raise SessionError(
@@ -521,9 +518,6 @@ def _ranges_from(value, where: str, surface) -> dict[str, tuple[float, float]]:
 
 def _build_surface(r: _Reader):
     """The surface and the parameter sliders' ranges."""
-    from gradient_explorer.surfaces.catalogue import CATALOGUE
-    from gradient_explorer.surfaces.surface import Surface
-
     source = r.str("source", None, ("catalogue", "expression"))
     params_value = r.raw("params", {})
     if not isinstance(params_value, dict):
@@ -566,8 +560,6 @@ def _build_surface(r: _Reader):
 
 
 def _build_view(r: _Reader | None):
-    from gradient_explorer.app.state import LIGHTING_MODES, ViewOptions
-
     view = ViewOptions()
     if r is None:
         return view
@@ -612,40 +604,38 @@ def _build_camera(r: _Reader | None, state, aspect: float) -> None:
         box = _array(scene, r.where("scene"), (2, 3))
         if np.abs(box).max() > BIG:
             raise SessionError(f"{r.where('scene')} must lie within +-{BIG:g}")
-        _wrap(lambda: camera.frame(box[0], box[1], aspect, snap=True), r.where("scene"))
-    _wrap(lambda: camera.set_state(cam, snap=True), r.path)
+        cam["scene"] = box.tolist()
+    _wrap(lambda: camera.load_state_dict(cam, aspect), r.path)
 
 
 def _build_curve(r: _Reader | None, state) -> None:
-    from gradient_explorer.app.curve_mode import SOURCES, CurveState, catalogue_curves
-    from gradient_explorer.surfaces.surface import check_expression
-
     cs = CurveState()
     state.curve = cs
     if r is None:
         return
-    cs.source = r.str("source", cs.source, SOURCES)
-    cs.name = r.str("name", cs.name, catalogue_curves())
-    cs.expression = r.str("expression", cs.expression)
-    cs.x = r.float("x", cs.x)
-    cs.speed = r.float("speed", cs.speed, 0.0, 1e3)
-    cs.wrap = r.bool("wrap", cs.wrap)
-    cs.playing = r.bool("playing", cs.playing)
-    cs.show_derivative = r.bool("show_derivative", cs.show_derivative)
-    cs.show_stationary = r.bool("show_stationary", cs.show_stationary)
-    cs.sweep_direction = r.int("sweep_direction", cs.sweep_direction, -1, 1)
-    if cs.sweep_direction == 0:
+    fields = {
+        "source": r.str("source", cs.source, SOURCES),
+        "name": r.str("name", cs.name, catalogue_curves()),
+        "expression": r.str("expression", cs.expression),
+        "x": r.float("x", cs.x),
+        "speed": r.float("speed", cs.speed, 0.0, 1e3),
+        "wrap": r.bool("wrap", cs.wrap),
+        "playing": r.bool("playing", cs.playing),
+        "show_derivative": r.bool("show_derivative", cs.show_derivative),
+        "show_stationary": r.bool("show_stationary", cs.show_stationary),
+        "sweep_direction": r.int("sweep_direction", cs.sweep_direction, -1, 1),
+    }
+    if fields["sweep_direction"] == 0:
         raise SessionError(f"{r.where('sweep_direction')} must be -1 or 1")
     r.done()
     # The typed curve goes through the safe parser now, whether or not it is shown.
-    _wrap(lambda: check_expression(cs.expression), r.where("expression"))
+    _wrap(lambda: check_expression(fields["expression"]), r.where("expression"))
+    _wrap(lambda: cs.load_state_dict(fields), r.path)
     if cs.source == "expression":
         _wrap(cs.own_curve, r.where("expression"))
 
 
 def _hyper_from(value, where: str, optimizer: str) -> dict[str, Any]:
-    from gradient_explorer.optim.optimizers import make_optimizer
-
     if not isinstance(value, dict):
         raise SessionError(f"{where} must be an object, got {_type(value)}")
     hyper = {str(k): tuple(v) if isinstance(v, list) else v for k, v in value.items()}
@@ -654,9 +644,6 @@ def _hyper_from(value, where: str, optimizer: str) -> dict[str, Any]:
 
 
 def _build_descent(r: _Reader | None, state) -> None:
-    from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM, DescentState, GlyphOptions
-    from gradient_explorer.optim.optimizers import OPTIMIZERS
-
     ds = DescentState()
     state.descent = ds
     ds.adopt_teaching(state.surface)  # the session's own values, if any, override these
@@ -664,52 +651,54 @@ def _build_descent(r: _Reader | None, state) -> None:
         return
     names = tuple(OPTIMIZERS)
     dim = state.surface.dim
-    ds.kind = r.str("kind", ds.kind, KINDS)
-    ds.optimizer = r.str("optimizer", ds.optimizer, names)
+    settings: dict[str, Any] = {
+        "kind": r.str("kind", ds.kind, KINDS),
+        "optimizer": r.str("optimizer", ds.optimizer, names),
+    }
     hyper = r.raw("hyper", {})
     if not isinstance(hyper, dict):
         raise SessionError(f"{r.where('hyper')} must be an object, got {_type(hyper)}")
+    settings["hyper"] = {}
     for name, values in hyper.items():
         if name not in OPTIMIZERS:
             raise SessionError(f"{r.where('hyper')}: unknown optimizer {name[:40]!r}")
-        ds.hyper[name] = _hyper_from(values, f"{r.where('hyper')}.{name}", name)
+        settings["hyper"][name] = _hyper_from(values, f"{r.where('hyper')}.{name}", name)
     race = r.raw("race", ds.race)
     if not isinstance(race, list) or len(race) > MAX_RUNS:
         raise SessionError(f"{r.where('race')} must be a list of at most {MAX_RUNS} names")
     for i, name in enumerate(race):
         if not isinstance(name, str) or name not in OPTIMIZERS:  # a list is unhashable
             raise SessionError(f"{r.where('race')}[{i}]: unknown optimizer {str(name)[:40]!r}")
-    ds.race = list(race)
-    ds.swarm_size = r.int("swarm_size", ds.swarm_size, 1, MAX_SWARM)
-    ds.swarm_grid = r.bool("swarm_grid", ds.swarm_grid)
-    ds.seed = r.int("seed", ds.seed, 0, 2**63 - 1)
+    settings["race"] = list(race)
+    settings["swarm_size"] = r.int("swarm_size", ds.swarm_size, 1, MAX_SWARM)
+    settings["swarm_grid"] = r.bool("swarm_grid", ds.swarm_grid)
+    settings["seed"] = r.int("seed", ds.seed, 0, 2**63 - 1)
     start = r.raw("start", None)
-    ds.start = None if start is None else tuple(r.floats("start", None, dim))
-    ds.playing = r.bool("playing", ds.playing)
-    ds.steps_per_second = r.float("steps_per_second", ds.steps_per_second, 0.0, 1e6)
-    ds.step_by_step = r.bool("step_by_step", ds.step_by_step)
-    ds.tol = r.float("tol", ds.tol, 0.0, 1e6)
+    settings["start"] = None if start is None else tuple(r.floats("start", None, dim))
+    settings["playing"] = r.bool("playing", ds.playing)
+    settings["steps_per_second"] = r.float("steps_per_second", ds.steps_per_second, 0.0, 1e6)
+    settings["step_by_step"] = r.bool("step_by_step", ds.step_by_step)
+    settings["tol"] = r.float("tol", ds.tol, 0.0, 1e6)
     g = r.sub("glyphs")
     if g is not None:
-        defaults = GlyphOptions()
-        ds.glyphs = GlyphOptions(**{k: g.bool(k, v) for k, v in vars(defaults).items()})
+        settings["glyphs"] = {k: g.bool(k, v) for k, v in vars(GlyphOptions()).items()}
         g.done()
     run = r.sub("run")
     r.done()
-    if run is not None:
-        _build_run(run, ds, state.surface)
+    settings["run"] = None if run is None else _read_run(run, state.surface)
+    where = r.path if run is None else run.path
+    _wrap(lambda: ds.load_state_dict(settings, state.surface), where)
 
 
-def _build_run(r: _Reader, ds, surface) -> None:
-    from gradient_explorer.app.descent_mode import MAX_SWARM
-
+def _read_run(r: _Reader, surface) -> dict[str, Any]:
+    """The file's run as :meth:`DescentState.load_state_dict` takes it."""
     runs = r.raw("runs", required=True)
     if not isinstance(runs, list) or not 1 <= len(runs) <= MAX_RUNS:
         raise SessionError(f"{r.where('runs')} must be a list of 1 to {MAX_RUNS} runs")
-    built = [_build_one(_Reader(v, f"{r.where('runs')}[{i}]"), surface) for i, v in enumerate(runs)]
-    if sum(b[0].n for b in built) > MAX_SWARM:
+    read = [_read_one(_Reader(v, f"{r.where('runs')}[{i}]"), surface) for i, v in enumerate(runs)]
+    if sum(len(one["descent"]["starts"]) for one in read) > MAX_SWARM:
         raise SessionError(f"{r.where('runs')} holds more than {MAX_SWARM} balls")
-    history = _array(r.raw("history", []), r.where("history"), (-1, len(built)), nullable=True)
+    history = _array(r.raw("history", []), r.where("history"), (-1, len(read)), nullable=True)
     if len(history) > MAX_HISTORY_ROWS:
         raise SessionError(f"{r.where('history')} has more than {MAX_HISTORY_ROWS} rows")
     messages = r.raw("messages", [])
@@ -720,36 +709,12 @@ def _build_run(r: _Reader, ds, surface) -> None:
             raise SessionError(f"{r.where('messages')}[{i}] must be text")
     accum = r.float("accum", 0.0, 0.0, 1.0)
     r.done()
-    ds.surface = surface
-    ds.descents = [b[0] for b in built]
-    ds.names = [b[1] for b in built]
-    ds.optimizer_names = [b[2] for b in built]
-    ds.colors = [b[3] for b in built]
-    ds._starts = [b[0]._starts.copy() for b in built]
-    ds._previous = [b[4] for b in built]
-    ds._history = [list(row) for row in history.tolist()] or _history_from_balls(ds.descents)
-    ds._accum = accum
-    ds.messages = list(messages)
-    ds._reported = [d.status_codes.copy() for d in ds.descents]
-    ds._phases = None
-    ds.phase_index = 0
+    # No history in the file: the descent mode rebuilds one from the balls.
+    return {"runs": read, "history": history, "messages": list(messages), "accum": accum}
 
 
-def _history_from_balls(descents) -> list[list[float]]:
-    """The race history when a file has none: NaN up to the step the balls have reached,
-    then f at the balls now (the plot shows where each run stands, at the right step)."""
-    from gradient_explorer.optim.descent import race_row
-
-    steps = max((int(d.steps.max()) for d in descents if d.n), default=0)
-    rows = min(steps, MAX_HISTORY_ROWS - 1)
-    return [[math.nan] * len(descents) for _ in range(rows)] + [race_row(descents)]
-
-
-def _build_one(r: _Reader, surface):
-    from gradient_explorer.app.descent_mode import MAX_SWARM
-    from gradient_explorer.optim.descent import STATUS_NAMES, Descent
-    from gradient_explorer.optim.optimizers import OPTIMIZERS, make_optimizer
-
+def _read_one(r: _Reader, surface) -> dict[str, Any]:
+    """One run of the file as an entry of :meth:`DescentState.state_dict`'s ``runs``."""
     dim = surface.dim
     name = r.str("optimizer", None, tuple(OPTIMIZERS))
     label = r.str("label", name, limit=100)
@@ -770,18 +735,17 @@ def _build_one(r: _Reader, surface):
     for key, a in (("starts", starts), ("positions", positions), ("previous", previous)):
         if np.abs(a).max() > BIG:
             raise SessionError(f"{r.where(key)} must lie within +-{BIG:g}")
-    status_value = r.raw("status", required=True)
-    if not isinstance(status_value, list) or len(status_value) != n:
+    status = r.raw("status", required=True)
+    if not isinstance(status, list) or len(status) != n:
         raise SessionError(f"{r.where('status')} must be a list of {n} names")
-    for i, s in enumerate(status_value):
+    for i, s in enumerate(status):
         if s not in STATUS_NAMES:
             raise SessionError(f"{r.where('status')}[{i}] must be one of {', '.join(STATUS_NAMES)}")
-    codes = np.array([STATUS_NAMES.index(s) for s in status_value], dtype=np.int8)
     steps = arr("steps", (n,), integer=True)
     stopped_at = arr("stopped_at", (n,), integer=True)
     if (steps < 0).any():
         raise SessionError(f"{r.where('steps')} must be >= 0")
-    running = codes == 0
+    running = np.array([s == "running" for s in status])
     if (stopped_at[running] != -1).any() or (stopped_at[~running] < 0).any():
         raise SessionError(f"{r.where('stopped_at')} must be -1 exactly for running balls")
     fv = arr("f", (n,), nullable=True)
@@ -797,8 +761,7 @@ def _build_one(r: _Reader, surface):
         raise SessionError(f"{r.where('trails')} are longer than allowed")
     opt_state = r.sub("optimizer_state")
     r.done()
-
-    opt = _wrap(lambda: make_optimizer(name, **hyper), r.where("hyper"))
+    optimizer: dict[str, Any] = {"hyper": hyper, "shape": None, "steps": [], "state": {}}
     if opt_state is not None:
         steps_o = _array(
             opt_state.raw("steps", required=True), opt_state.where("steps"), (n,), integer=True
@@ -807,41 +770,40 @@ def _build_one(r: _Reader, surface):
         if not isinstance(buffers, dict):
             raise SessionError(f"{opt_state.where('buffers')} must be an object")
         opt_state.done()
-        expected = opt._init_state(n, dim)
-        # The buffers this setting uses (one torch makes lazily may not exist yet), and
-        # perhaps some that an earlier setting used (kept, as torch keeps them).
-        needed = set(expected) - set(opt.lazy_state_keys)
-        wrong = sorted((needed - set(buffers)) | (set(buffers) - set(opt.state_keys)))
-        if wrong:
-            raise SessionError(
-                f"{opt_state.where('buffers')}: {name} has no buffer set "
-                f"like this (check {wrong[0][:40]!r})"
-            )
         state = {}
         for key in sorted(buffers):
-            ref = expected.get(key, np.zeros((n, dim)))
             where = f"{opt_state.where('buffers')}.{key}"
             b = _Reader(buffers[key], where)
-            b.str("dtype", str(ref.dtype), (str(ref.dtype),))
-            data = _array(b.raw("data", required=True), b.where("data"), ref.shape)
+            dtype = b.str("dtype", "float64", BUFFER_DTYPES)  # the optimizer checks it
+            raw = b.raw("data", required=True)
+            # rows as wide as the first (most buffers are (n, dim), NAdam's mu_product
+            # (n, 1)); the optimizer checks the shape it needs
+            width = len(raw[0]) if isinstance(raw, list) and raw and isinstance(raw[0], list) else 0
+            data = _array(raw, b.where("data"), (n, width))
+            state[key] = data.astype(dtype)
             b.done()
-            state[key] = data.astype(ref.dtype)
-
-    d = _wrap(lambda: Descent(surface, opt, starts, tol=tol, trail_length=trail_length), r.path)
-    if opt_state is not None:  # after Descent(), whose reset() clears the optimizer
-        opt.state, opt.steps = state, steps_o.astype(np.int64)
-        opt._n, opt._shape = n, (n, dim)
-    d.positions = positions
-    d.status_codes, d.steps, d.stopped_at = codes, steps, stopped_at
-    d.f, d.gradient, d.grad_norm = fv, grad.reshape(n, dim), gn
-    d._trail = np.zeros((trail_length, n, dim))
-    for i, t in enumerate(trails):
-        d._trail[: len(t), i] = t
-    d._trail_count = np.array([len(t) for t in trails], dtype=np.int64)
-    d._trail_head = d._trail_count % trail_length
-    heads = set(d._trail_head.tolist())
-    d._uniform_head = heads.pop() if len(heads) == 1 else None
-    return d, label, name, tuple(color), previous
+        optimizer = {"hyper": hyper, "shape": (n, dim), "steps": steps_o, "state": state}
+    return {
+        "optimizer": name,
+        "label": label,
+        "color": color,
+        "hyper": hyper,
+        "tol": tol,
+        "trail_length": trail_length,
+        "previous": previous,
+        "descent": {
+            "starts": starts,
+            "positions": positions,
+            "status": status,
+            "steps": steps,
+            "stopped_at": stopped_at,
+            "f": fv,
+            "gradient": grad.reshape(n, dim),
+            "grad_norm": gn,
+            "trails": trails,
+            "optimizer": optimizer,
+        },
+    }
 
 
 def state_from_dict(data: dict[str, Any], aspect: float = 16 / 9):
@@ -850,8 +812,6 @@ def state_from_dict(data: dict[str, Any], aspect: float = 16 / 9):
     Everything is checked and built on new objects; nothing outside is touched. Raises
     :class:`~gradient_explorer.errors.SessionError` naming the first problem.
     """
-    from gradient_explorer.app.state import AppState
-
     top = _Reader(data, "")
     fmt = top.raw("format", required=True)
     if fmt != FORMAT:

@@ -25,6 +25,7 @@ from imgui_bundle import imgui, implot
 
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.curve_mode import advance as curve_advance
+from gradient_explorer.app.session import DEFAULT_FILE, save_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui import panels
 from gradient_explorer.app.ui.backprop_panel import BackpropPanel
@@ -32,9 +33,12 @@ from gradient_explorer.app.ui.imgui_input import ImguiInput
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render.fonts import use_ui_font
 from gradient_explorer.render.gl import check_version
+from gradient_explorer.render.headless import save_png
 from gradient_explorer.render.imgui_renderer import ImguiRenderer
 from gradient_explorer.render.labels import draw_labels, draw_race_legend
+from gradient_explorer.render.recording import Recorder, snapshot
 from gradient_explorer.render.scene import SceneRenderer
+from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.view.controller import OrbitController
 from gradient_explorer.view.formatting import format_numbers
 from gradient_explorer.view.interaction import Interaction
@@ -94,8 +98,6 @@ class ExplorerApp(mglw.WindowConfig):
         super().__init__(ctx=ctx, wnd=wnd, timer=timer, **kwargs)
         check_version(self.ctx)
         if state is None:
-            from gradient_explorer.surfaces.surface import Surface
-
             state = AppState.for_surface(Surface.named("banana"))
         self.state = state
         self.ui = panels.UiState(gl_renderer=self.ctx.info.get("GL_RENDERER", "?"))
@@ -304,8 +306,6 @@ class ExplorerApp(mglw.WindowConfig):
 
         The default name holds the surface and the time, in ``screenshot_dir``.
         """
-        from gradient_explorer.render.headless import save_png
-
         if path is None:
             stem = f"gradient-explorer-{self.state.surface.name}-{panels.timestamp()}"
             path = self.screenshot_dir / f"{stem}.png"
@@ -326,14 +326,10 @@ class ExplorerApp(mglw.WindowConfig):
     # ------------------------------------------------------------------ sessions, recording
 
     def _session_file(self) -> Path:
-        from gradient_explorer.app.session import DEFAULT_FILE
-
         return self.session_path if self.session_path is not None else Path(DEFAULT_FILE)
 
     def save_session(self, path: str | os.PathLike | None = None) -> bool:
         """Ctrl+S: save everything to the session file; the status line says how it went."""
-        from gradient_explorer.app.session import save_session
-
         path = Path(path) if path is not None else self._session_file()
         try:
             save_session(self.state, path)
@@ -360,8 +356,6 @@ class ExplorerApp(mglw.WindowConfig):
         One frame is rendered per app frame on this window's context, from a copy of
         the state, so the window stays live; the status line shows the progress.
         """
-        from gradient_explorer.render.recording import Recorder, snapshot
-
         if self.recorder is not None:
             return None
         state = self.state

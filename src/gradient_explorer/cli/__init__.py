@@ -11,6 +11,7 @@ import importlib
 import re
 import sys
 
+from gradient_explorer import __version__
 from gradient_explorer.errors import GradientExplorerError
 
 # Modules under gradient_explorer.cli that each add one subcommand.
@@ -30,8 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
         "|x| + |y|, x² + y², x·y, sin^2(x), sin x, e^{-x}, max, relu, sigmoid ... "
         "`gradient-explorer probe --help` lists the syntax.",
     )
-    from gradient_explorer import __version__
-
     parser.add_argument("--version", action="version", version=f"gradient-explorer {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name in COMMANDS:

@@ -11,9 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gradient_explorer.app.curve_mode import follow_surface
+from gradient_explorer.app.session import load_session
+from gradient_explorer.app.state import AppState
 from gradient_explorer.cli.common import add_surface_args, surface_from_args
 from gradient_explorer.cli.render import parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
+from gradient_explorer.surfaces.surface import Surface
 
 FALLBACK_NAME = "gradient-explorer.png"
 
@@ -42,13 +46,7 @@ def has_display() -> bool:
 
 
 def _state(args, size):
-    from gradient_explorer.app.curve_mode import follow_surface
-    from gradient_explorer.app.state import AppState
-    from gradient_explorer.surfaces.surface import Surface
-
     if getattr(args, "session", None):
-        from gradient_explorer.app.session import load_session
-
         if getattr(args, "surface", None) or getattr(args, "expr", None):
             raise UsageError("--session holds the surface: drop --surface/--expr")
         return load_session(args.session, aspect=size[0] / size[1])
@@ -71,6 +69,7 @@ def fallback_path() -> Path:
 
 def render_headless(state, size, reason: str) -> int:
     """Say why there is no window, in one line, and save the picture as a PNG."""
+    # GL loads only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.headless import render_image, save_png
 
     path = fallback_path()
@@ -93,6 +92,7 @@ def run(args) -> int:
     state = _state(args, size)
     if not has_display():
         return render_headless(state, size, "no display found")
+    # GL loads only for the commands that draw: the CLI starts fast.
     from gradient_explorer.app.window import run as run_window
 
     try:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import tempfile
-from pathlib import Path
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import give_plain_mode, write_atomic  # re-exported
 from gradient_explorer.surfaces.expressions import SYNTAX_HELP
 from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.view.formatting import parse_floats
+
+__all__ = [
+    "add_surface_args",
+    "give_plain_mode",
+    "parse_floats",
+    "parse_params",
+    "surface_from_args",
+    "write_atomic",
+]
 
 
 def add_surface_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -45,22 +52,6 @@ def add_surface_args(parser: argparse.ArgumentParser, required: bool = True) -> 
         parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
-def parse_floats(text: str, what: str, counts: tuple[int, ...]) -> tuple[float, ...]:
-    """'1,2' -> (1.0, 2.0), with a one-line error naming ``what``."""
-    parts = [p.strip() for p in str(text).split(",")]
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"{what} must be numbers separated by commas, got '{text}'") from None
-    if len(values) not in counts:
-        expected = " or ".join(str(c) for c in counts)
-        noun = "number" if counts == (1,) else "numbers"
-        raise UsageError(f"{what} needs {expected} {noun}, got {len(values)} in '{text}'")
-    if not all(math.isfinite(v) for v in values):
-        raise UsageError(f"{what} must be finite numbers, got '{text}'")
-    return values
-
-
 def parse_params(items: list[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in items:
@@ -87,50 +78,3 @@ def surface_from_args(args: argparse.Namespace) -> Surface:
         domain = tuple(zip(values[0::2], values[1::2], strict=True))
     surface = Surface.from_expr(args.expr, domain=domain, display=display or "none")
     return surface.with_params(**params)
-
-
-def give_plain_mode(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Give a temporary file (``mkstemp`` makes it private, 0600) the mode that ``target``
-    has, or that a plain ``open()`` would give it, before it is renamed over ``target``."""
-    try:
-        mode = os.stat(target).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
-
-
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write a file so that a crash never leaves it half written.
-
-    A temporary file in the same folder is written, flushed and fsynced, then renamed
-    over the target (atomic on POSIX and Windows).
-    """
-    target = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        give_plain_mode(tmp, target)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

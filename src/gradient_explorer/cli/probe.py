@@ -9,6 +9,7 @@ import numpy as np
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
 from gradient_explorer.errors import UsageError
+from gradient_explorer.surfaces.probe import probe_point
 from gradient_explorer.surfaces.surface import GRADIENT_TOLERANCE, Surface
 from gradient_explorer.view.formatting import format_number, json_number
 
@@ -41,11 +42,9 @@ def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
     """Everything ``probe`` reports, as plain JSON-ready values."""
     if not (math.isfinite(tol) and tol >= 0):
         raise UsageError(f"--tol must be a non-negative number, got {tol}")
-    pt = np.asarray(point, dtype=np.float64)
-    verdict = surface.verdicts(pt, tol)
-    fv = float(surface.f(pt))
-    grad = surface.gradient(pt)
-    hess = surface.hessian(pt)
+    measured = probe_point(surface, point, tol)
+    pt, verdict, fv = measured.point, measured.verdict, measured.f
+    grad, hess = measured.gradient, measured.hessian
     out: dict = {
         "surface": surface.name,
         "formula": surface.formula(),
@@ -55,13 +54,11 @@ def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
     }
     if surface.dim == 2:
         gx, gy = (float(v) for v in grad)
-        length = math.hypot(gx, gy)
+        length = measured.length
         finite = math.isfinite(length)
         out["gradient"] = [json_number(gx), json_number(gy)] if finite else None
         out["gradient_length"] = json_number(length)
-        out["gradient_angle_deg"] = (
-            json_number(math.degrees(math.atan2(gy, gx))) if finite and length > 0 else None
-        )
+        out["gradient_angle_deg"] = json_number(measured.angle) if finite and length > 0 else None
         h = np.asarray(hess)
         out["hessian"] = (
             [
@@ -73,7 +70,7 @@ def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
         )
     else:
         out["gradient"] = json_number(grad)
-        out["gradient_length"] = json_number(abs(float(grad)))
+        out["gradient_length"] = json_number(measured.length)
         out["hessian"] = json_number(hess)
     if verdict.classification == "undefined":
         # Derivatives of a function that has no value here mean nothing.
@@ -140,6 +137,7 @@ def run(args) -> int:
     point = parse_floats(args.at, "--at", (surface.dim,))
     report = probe(surface, point if surface.dim == 2 else point[0], args.tol)
     if args.gpu:
+        # GL loads only for the commands that draw: the CLI starts fast.
         from gradient_explorer.render.gpu_eval import gpu_probe
 
         report["gpu"] = gpu_probe(surface, point)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from gradient_explorer.app.curve_mode import active_curve
+from gradient_explorer.app.descent_mode import MAX_SWARM
 from gradient_explorer.cli.common import add_surface_args, parse_floats
 from gradient_explorer.cli.render import (
     add_session_arg,
@@ -16,6 +18,7 @@ from gradient_explorer.cli.render import (
     state_from_args,
 )
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.optimizers import OPTIMIZERS
 
 
 def register(sub) -> None:
@@ -69,8 +72,6 @@ def register(sub) -> None:
 
 def setup_descent(state, args) -> None:
     """Start the race (``--descent``) or the swarm (``--swarm``) the options ask for."""
-    from gradient_explorer.optim.optimizers import OPTIMIZERS
-
     ds = state.descent
     names = [n.lower() for n in (args.descent or [])]
     for name in names:
@@ -83,8 +84,6 @@ def setup_descent(state, args) -> None:
                 raise UsageError(error)
     surface = state.surface
     if args.swarm is not None:
-        from gradient_explorer.app.descent_mode import MAX_SWARM
-
         if not 1 <= args.swarm <= MAX_SWARM:
             raise UsageError(f"--swarm must be between 1 and {MAX_SWARM}, got {args.swarm}")
         if len(names) > 1:
@@ -112,8 +111,6 @@ def setup_sweep(state, args, frames: int, fps: float, from_session: bool) -> Non
     state.mode = "curve"
     cs = state.curve
     if not from_session:
-        from gradient_explorer.app.curve_mode import active_curve
-
         cs.source = "slice"  # a curve shows itself; a surface its cut through the point
         cs.wrap = False
         (lo, hi) = active_curve(state).domain[0]
@@ -127,6 +124,7 @@ def setup_sweep(state, args, frames: int, fps: float, from_session: bool) -> Non
 
 
 def run(args) -> int:
+    # GL loads only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.recording import progress_printer, record
 
     if args.frames is None or not 1 <= args.frames <= 100_000:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from gradient_explorer.app.curve_mode import active_curve, follow_surface
+from gradient_explorer.app.session import load_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
 from gradient_explorer.errors import UsageError
@@ -103,8 +106,6 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
 
 def session_state(args, size: tuple[int, int]) -> AppState:
     """Load ``--session``; the view options given on the command line override it."""
-    from gradient_explorer.app.session import load_session
-
     for flag in ("surface", "expr", "domain", "display"):
         if getattr(args, flag, None):
             raise UsageError(f"--session holds the surface: drop --{flag}")
@@ -200,11 +201,11 @@ def curve_point(text: str, curve) -> float:
 def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
     """What could not be drawn, in one line on stderr: heights past float32 on a surface,
     values past the plot's band or not finite on a curve."""
-    import sys
-
+    # GL loads only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.scene import drawing_note
 
     if shows_curve(state):
+        # GL loads only for the commands that draw: the CLI starts fast.
         from gradient_explorer.render.visuals.curve_visual import unshown_note
 
         note = unshown_note(active_curve(state), size, state.curve.show_derivative)
@@ -217,7 +218,7 @@ def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
 
 
 def run(args) -> int:
-
+    # GL loads only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.headless import render_image, save_png
 
     state, size = state_from_args(args)

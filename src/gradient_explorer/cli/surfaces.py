@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from gradient_explorer.surfaces.catalogue import CATALOGUE
+from gradient_explorer.surfaces.surface import Surface
 
 
 def register(sub) -> None:
@@ -27,8 +28,6 @@ def _domain_text(domain) -> str:
 def entry_json(d) -> dict:
     """One catalogue entry as JSON: formula, domain, parameters, critical points (at the
     default parameters, with the closed-form text) and the teaching defaults."""
-    from gradient_explorer.surfaces.surface import Surface
-
     surface = Surface.named(d.name)
     points = []
     for (texts, kind), (point, _) in zip(d.critical_points, surface.critical_points, strict=True):

@@ -11,8 +11,10 @@ Masking is done here: the runner passes the mask of running balls to the optimiz
 (:meth:`gradient_explorer.optim.optimizers.Optimizer.step_`), so a stopped ball never moves and
 its optimizer state is frozen.
 
-:class:`Race` runs several optimizers from one start; :func:`descend` runs one ball and
-returns a :class:`Trajectory` that writes CSV or JSON.
+:func:`descend` runs one ball and returns a :class:`Trajectory` that writes CSV or JSON.
+A race of several optimizers from one start is the app's
+:class:`~gradient_explorer.app.descent_mode.DescentState` (``kind="race"``), which
+steps one :class:`Descent` per racer with :func:`race_row` for its history.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from gradient_explorer.errors import UsageError
+from gradient_explorer.errors import UsageError, check_state_keys
 from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
 
 __all__ = [
@@ -36,7 +38,6 @@ __all__ = [
     "RUNNING",
     "STATUS_NAMES",
     "Descent",
-    "Race",
     "Trajectory",
     "descend",
 ]
@@ -348,12 +349,108 @@ class Descent:
                 self._stop(idx[done], CONVERGED)
         return int((self.status_codes == RUNNING).sum())
 
+    # -- saving -------------------------------------------------------------------------
+
+    #: The keys of :meth:`state_dict`.
+    STATE_KEYS = ("starts", "positions", "status", "steps", "stopped_at", "f", "gradient",
+                  "grad_norm", "trails", "optimizer")  # fmt: skip
+
+    def state_dict(self) -> dict[str, Any]:
+        """The balls and their optimizer, in the manner of torch.optim: copies of
+        ``starts``, ``positions``, ``status`` (names), ``steps``, ``stopped_at``, ``f``,
+        ``gradient``, ``grad_norm``, ``trails`` (one ``(k, dim)`` array per ball, oldest
+        first) and ``optimizer`` (:meth:`Optimizer.state_dict`). The surface, ``tol``,
+        ``trail_length`` and ``far`` are the constructor's, not part of it."""
+        points, lengths = self.trails()
+        return {
+            "starts": self._starts.copy(),
+            "positions": self.positions.copy(),
+            "status": [str(s) for s in self.status],
+            "steps": self.steps.copy(),
+            "stopped_at": self.stopped_at.copy(),
+            "f": self.f.copy(),
+            "gradient": self.gradient.copy(),
+            "grad_norm": self.grad_norm.copy(),
+            "trails": [points[i, self.trail_length - int(k) :] for i, k in enumerate(lengths)],
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s output (any number of balls): the next
+        :meth:`step` is the one the saved run would have taken. Everything is checked
+        before anything changes; a bad dict raises
+        :class:`~gradient_explorer.errors.UsageError` naming the key."""
+        where = "descent state"
+        check_state_keys(where, state_dict, self.STATE_KEYS)
+        starts = self._check_points(state_dict["starts"])
+        n, dim = len(starts), self.dim
+
+        def numbers(key: str, shape: tuple, integer: bool = False, finite: bool = False):
+            arr = np.asarray(state_dict[key])
+            if arr.shape != shape and not (dim == 1 and arr.shape == shape[:1]):
+                raise UsageError(f"{where}: {key!r} must have shape {shape}, got {arr.shape}")
+            if arr.dtype.kind not in ("iu" if integer else "fiu"):
+                raise UsageError(
+                    f"{where}: {key!r} must hold {'integers' if integer else 'numbers'}"
+                )
+            if finite and not np.isfinite(arr).all():
+                raise UsageError(f"{where}: {key!r} must be finite")
+            return arr.astype(np.int64 if integer else np.float64).reshape(shape)
+
+        positions = numbers("positions", (n, dim), finite=True)
+        status = list(state_dict["status"])
+        if len(status) != n or any(s not in STATUS_NAMES for s in status):
+            raise UsageError(f"{where}: 'status' must be {n} of {', '.join(STATUS_NAMES)}")
+        codes = np.array([STATUS_NAMES.index(s) for s in status], dtype=np.int8)
+        steps = numbers("steps", (n,), integer=True)
+        stopped_at = numbers("stopped_at", (n,), integer=True)
+        if (steps < 0).any():
+            raise UsageError(f"{where}: 'steps' must be >= 0")
+        running = codes == RUNNING
+        if (stopped_at[running] != -1).any() or (stopped_at[~running] < 0).any():
+            raise UsageError(f"{where}: 'stopped_at' must be -1 exactly for running balls")
+        fv = numbers("f", (n,))
+        gradient = numbers("gradient", (n, dim))
+        grad_norm = numbers("grad_norm", (n,))
+        trails = list(state_dict["trails"])
+        if len(trails) != n:
+            raise UsageError(f"{where}: 'trails' must hold {n} trails")
+        ring = np.zeros((self.trail_length, n, dim))
+        counts = np.zeros(n, dtype=np.int64)
+        for i, trail in enumerate(trails):
+            t = np.asarray(trail, dtype=np.float64).reshape(-1, dim)
+            if len(t) > self.trail_length or not np.isfinite(t).all():
+                raise UsageError(
+                    f"{where}: 'trails'[{i}] must be at most {self.trail_length} finite points"
+                )
+            ring[: len(t), i] = t
+            counts[i] = len(t)
+        opt_state = state_dict["optimizer"]
+        shape = opt_state.get("shape") if isinstance(opt_state, dict) else None
+        if shape is not None and tuple(shape) != (n, dim):
+            raise UsageError(f"{where}: 'optimizer' holds state for another number of balls")
+        self.optimizer.load_state_dict(opt_state)  # checks its own part; last to fail
+        self._starts = starts
+        self.positions = positions
+        self.status_codes, self.steps, self.stopped_at = codes, steps, stopped_at
+        self.f, self.gradient, self.grad_norm = fv, gradient, grad_norm
+        self._trail, self._trail_count = ring, counts
+        self._trail_head = counts % self.trail_length
+        heads = set(self._trail_head.tolist())
+        self._uniform_head = heads.pop() if len(heads) == 1 else None
+        self._all = np.arange(n)
+
     # -- views for drawing --------------------------------------------------------------
 
     @property
     def n(self) -> int:
         """Number of balls."""
         return len(self.positions)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Where the balls started (added balls included): ``(N, dim)``; do not modify."""
+        return self._starts
 
     @property
     def status(self) -> np.ndarray:
@@ -397,85 +494,6 @@ class Descent:
             name = STATUS_NAMES[self.status_codes[i]]
             out.append(f"ball {i} {name} at step {self.stopped_at[i]}")
         return out
-
-
-class Race:
-    """Several optimizers from the same start, with f-versus-step history.
-
-    Parameters
-    ----------
-    surface : Surface
-    optimizers : sequence
-        Each an optimizer name, an :class:`Optimizer`, or a ``(name, hyper dict)`` pair.
-    start : array_like
-        One point.
-    tol, trail_length, far
-        As for :class:`Descent`.
-    """
-
-    def __init__(
-        self,
-        surface,
-        optimizers: Sequence[Optimizer | str | tuple[str, dict[str, Any]]],
-        start,
-        *,
-        tol: float = DEFAULT_TOL,
-        trail_length: int = DEFAULT_TRAIL,
-        far: float = DEFAULT_FAR,
-    ) -> None:
-        if not optimizers:
-            raise UsageError("a race needs at least one optimizer")
-        self.descents: list[Descent] = []
-        self.labels: list[str] = []
-        for item in optimizers:
-            if isinstance(item, tuple):
-                name, hyper = item
-                opt = make_optimizer(name, **hyper)
-            else:
-                opt = _as_optimizer(item, {})
-            label = opt.name
-            if label in self.labels:
-                label = f"{label} #{sum(lbl.split(' #')[0] == opt.name for lbl in self.labels) + 1}"
-            self.labels.append(label)
-            self.descents.append(
-                Descent(surface, opt, start, tol=tol, trail_length=trail_length, far=far)
-            )
-        self._history: list[list[float]] = [race_row(self.descents)]
-
-    def step(self, k: int = 1) -> int:
-        """Advance every racer ``k`` steps; return how many still run."""
-        for _ in range(int(k)):
-            if not any(d.running for d in self.descents):
-                break
-            gone = first_ball_diverged(self.descents)
-            for d in self.descents:
-                d.step()
-            self._history.append(race_row(self.descents, gone))
-        return sum(d.running for d in self.descents)
-
-    def reset(self) -> None:
-        """Every racer back to the start."""
-        for d in self.descents:
-            d.reset()
-        self._history = [race_row(self.descents)]
-
-    @property
-    def history(self) -> np.ndarray:
-        """f per racer after each step: ``(steps + 1, n_racers)``.
-
-        Flat once a racer converged; NaN after the step at which it diverged (that step
-        keeps its last finite f), so a plot ends the line where the racer left.
-        """
-        return np.array(self._history, dtype=np.float64)
-
-    @property
-    def status(self) -> list[str]:
-        """Each racer's status."""
-        return [str(d.status[0]) for d in self.descents]
-
-    def finite_positions(self) -> np.ndarray:
-        """One finite position per racer: ``(n_racers, dim)``."""
-        return np.vstack([d.positions for d in self.descents])
 
 
 @dataclass

@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from gradient_explorer.errors import UsageError
+from gradient_explorer.errors import UsageError, check_state_keys
 
 __all__ = [
     "OPTIMIZERS",
@@ -118,6 +119,33 @@ def _lerp(start: np.ndarray, end: np.ndarray, weight, out: np.ndarray) -> np.nda
             diff *= 1.0 - weight
             np.subtract(end, diff, out=out)
     return out
+
+
+def _lerp_float(start: float, end: float, weight: float) -> float:
+    """:func:`_lerp` on Python floats (the same branches)."""
+    if abs(weight) < 0.5:
+        return start + (end - start) * weight
+    return end - (end - start) * (1.0 - weight)
+
+
+def _max_float(a: float, b: float) -> float:
+    """``np.maximum`` on floats: NaN if either is NaN (Python's max keeps the first)."""
+    return b if b != b else max(a, b)
+
+
+class _Ops(NamedTuple):
+    sqrt: Callable
+    maximum: Callable
+    lerp: Callable
+
+
+#: In place on arrays (``sqrt`` into a scratch array), by value on floats.
+_ARRAYS = _Ops(
+    lambda a, scratch: np.sqrt(a, out=scratch),
+    lambda a, b: np.maximum(a, b, out=a),
+    lambda start, end, weight: _lerp(start, end, weight, out=start),
+)
+_FLOATS = _Ops(lambda a, scratch: math.sqrt(a), _max_float, _lerp_float)
 
 
 class Optimizer:
@@ -214,6 +242,81 @@ class Optimizer:
         self.steps: np.ndarray = np.zeros(0, dtype=np.int64)
         self._n: int | None = None
         self._shape: tuple[int, ...] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next step depends on, as torch.optim's ``state_dict()``: a
+        copy, safe to keep while this optimizer steps on.
+
+        ``{"hyper": {name: value}, "shape": (n, dim) or None before the first step,
+        "steps": (n,) int64, "state": {buffer name: (n, dim) array}}``.
+        """
+        return {
+            "hyper": dict(self.hyper),
+            "shape": self._shape,
+            "steps": self.steps.copy(),
+            "state": {key: arr.copy() for key, arr in self.state.items()},
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s output: the next step is the one the saved
+        optimizer would have taken. Everything is checked first (keys, shapes, the
+        buffers this setting uses); a bad dict raises
+        :class:`~gradient_explorer.errors.UsageError` naming the key and changes nothing.
+        ``hyper`` may be left out (the current values stay)."""
+        where = f"{self.name} state"
+        check_state_keys(where, state_dict, ("shape", "steps", "state"), ("hyper",))
+        hyper = self.hyper
+        if "hyper" in state_dict:
+            if not isinstance(state_dict["hyper"], Mapping):
+                raise UsageError(f"{where}: 'hyper' must be a mapping of hyperparameters")
+            hyper = type(self)(**state_dict["hyper"]).hyper  # checks every value
+        shape = state_dict["shape"]
+        buffers = state_dict["state"]
+        if not isinstance(buffers, Mapping):
+            raise UsageError(f"{where}: 'state' must be a mapping of buffer names to arrays")
+        steps = np.asarray(state_dict["steps"])
+        if shape is None:  # not stepped yet
+            if len(buffers) or steps.size:
+                raise UsageError(f"{where}: 'shape' is None but 'steps' or 'state' is not empty")
+            self.hyper = hyper
+            self._prepare()
+            self.reset()
+            return
+        if not (
+            isinstance(shape, tuple | list)
+            and len(shape) == 2
+            and all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in shape)
+            and shape[0] >= 0
+            and shape[1] >= 1
+        ):
+            raise UsageError(f"{where}: 'shape' must be (balls, dimension), got {shape!r}")
+        n, d = int(shape[0]), int(shape[1])
+        if steps.shape != (n,) or steps.dtype.kind not in "iu" or (steps < 0).any():
+            raise UsageError(f"{where}: 'steps' must be {n} step counts >= 0")
+        trial = type(self)(**hyper)
+        expected = trial._init_state(n, d)
+        # The buffers this setting uses (one torch makes lazily may not exist yet), and
+        # perhaps some that an earlier setting used (kept, as torch keeps them).
+        needed = set(expected) - set(self.lazy_state_keys)
+        wrong = sorted((needed - set(buffers)) | (set(buffers) - set(self.state_keys)))
+        if wrong:
+            raise UsageError(
+                f"{where}: {self.name} has no buffer set like this (check {wrong[0]!r})"
+            )
+        state = {}
+        for key, value in buffers.items():
+            ref = expected.get(key, np.zeros((n, d)))
+            arr = np.asarray(value)
+            if arr.shape != ref.shape or arr.dtype != ref.dtype:
+                raise UsageError(
+                    f"{where}: buffer {key!r} must be {ref.dtype} of shape {ref.shape}, "
+                    f"got {arr.dtype} of shape {arr.shape}"
+                )
+            state[key] = arr.copy()
+        self.hyper = hyper
+        self._prepare()
+        self.state, self.steps = state, steps.astype(np.int64, copy=True)
+        self._n, self._shape = n, (n, d)
 
     @property
     def step_count(self) -> int:
@@ -709,93 +812,73 @@ class Adam(Optimizer):
         dec = hp.get("decoupled_weight_decay", False) if self._decoupled is None else True
         self._dec = dec
 
-    _scalar_ok = True
-
-    def _scalar_update(self, p, g, t):
-        # the same operations as _update, on Python floats, element by element
-        hp = self.hyper
-        lr, wd, b1, b2, w1, w2 = (
-            hp["lr"],
-            hp["weight_decay"],
-            self._b1,
-            self._b2,
-            self._w1,
-            self._w2,
-        )
-        st = self.state
-        pl, gl = p.ravel().tolist(), g.ravel().tolist()
-        ml, vl = st["exp_avg"].ravel().tolist(), st["exp_avg_sq"].ravel().tolist()
-        ams = hp["amsgrad"]
-        xl = st["max_exp_avg_sq"].ravel().tolist() if ams else None
-        step_size = lr / (1 - b1**t)
-        bc2_sqrt = (1 - b2**t) ** 0.5
-        eps, maximize, dec = hp["eps"], hp["maximize"], self._dec
-        for i in range(len(pl)):
-            x, gi, m, v = pl[i], gl[i], ml[i], vl[i]
-            if maximize:
-                gi = -gi
-            if wd != 0:
-                if dec:
-                    x = x * (1 - lr * wd)
-                else:
-                    gi = gi + wd * x
-            m = m + w1 * (gi - m) if w1 < 0.5 else gi - (gi - m) * (1.0 - w1)
-            v = v * b2 + (w2 * gi) * gi
-            if ams:
-                xl[i] = vv = max(xl[i], v) if v == v else v
-            else:
-                vv = v
-            denom = math.sqrt(vv) / bc2_sqrt + eps
-            pl[i], ml[i], vl[i] = x + (-step_size * m) / denom, m, v
-        _put(p, pl)
-        _put(st["exp_avg"], ml)
-        _put(st["exp_avg_sq"], vl)
-        if ams:
-            _put(st["max_exp_avg_sq"], xl)
-
     def _init_state(self, n, d):
         st = {"exp_avg": np.zeros((n, d)), "exp_avg_sq": np.zeros((n, d))}
         if self.hyper["amsgrad"]:
             st["max_exp_avg_sq"] = np.zeros((n, d))
         return st
 
-    def _update(self, p, g, st, t, h, rec):
+    def _rule(self, x, g, m, v, vmax, t, ops, rec):
+        """One Adam update, written once: on numpy arrays (:meth:`_update`) or on Python
+        floats, one coordinate at a time (:meth:`_scalar_update`, for a few balls, where
+        numpy's per-call overhead dominates). The augmented assignments update arrays in
+        place (``x`` and the buffers; no temporaries for a big swarm) and rebind floats;
+        ``ops`` supplies sqrt, maximum and lerp for the kind of number. The operations
+        and their order are torch's. Returns the new ``(x, m, v, vmax)``."""
         hp = self.hyper
         lr, wd, b1, b2 = hp["lr"], hp["weight_decay"], self._b1, self._b2
         if hp["maximize"]:
             g = -g
         if wd != 0:
             if self._dec:
-                p *= 1 - lr * wd
+                x *= 1 - lr * wd
             else:
-                g = g + wd * p
+                g = g + wd * x
         self._rec(rec, "gradient", g)
-        m, v = st["exp_avg"], st["exp_avg_sq"]
-        _lerp(m, g, self._w1, out=m)
+        m = ops.lerp(m, g, self._w1)
         self._rec(rec, "momentum", m)
         v *= b2
         gg = self._w2 * g
         gg *= g
         v += gg
         self._rec(rec, "accumulate", v)
-        bc1 = 1 - b1**t
-        bc2 = 1 - b2**t
-        step_size = lr / bc1
-        bc2_sqrt = bc2**0.5
+        step_size = lr / (1 - b1**t)
+        bc2_sqrt = (1 - b2**t) ** 0.5
         if hp["amsgrad"]:
-            vmax = st["max_exp_avg_sq"]
-            np.maximum(vmax, v, out=vmax)
-            denom = np.sqrt(vmax, out=gg)
+            vmax = ops.maximum(vmax, v)
+            denom = ops.sqrt(vmax, gg)
         else:
-            denom = np.sqrt(v, out=gg)
+            denom = ops.sqrt(v, gg)
         denom /= bc2_sqrt
         denom += hp["eps"]
         self._rec(rec, "rescaling", denom)
-        # addcdiv's order: (value * exp_avg) / denom
-        upd = m * -step_size
+        upd = m * -step_size  # addcdiv's order: (value * exp_avg) / denom
         upd /= denom
         self._rec(rec, "step", upd)
-        p += upd
+        x += upd
+        return x, m, v, vmax
+
+    def _update(self, p, g, st, t, h, rec):
+        vmax = st["max_exp_avg_sq"] if self.hyper["amsgrad"] else None
+        self._rule(p, g, st["exp_avg"], st["exp_avg_sq"], vmax, t, _ARRAYS, rec)  # in place
+
+    _scalar_ok = True
+
+    def _scalar_update(self, p, g, t):
+        st = self.state
+        ams = self.hyper["amsgrad"]
+        xs, gs = p.ravel().tolist(), g.ravel().tolist()
+        ms, vs = st["exp_avg"].ravel().tolist(), st["exp_avg_sq"].ravel().tolist()
+        vmaxs = st["max_exp_avg_sq"].ravel().tolist() if ams else [None] * len(xs)
+        for i in range(len(xs)):  # every value first: a raise leaves the state untouched
+            xs[i], ms[i], vs[i], vmaxs[i] = self._rule(
+                xs[i], gs[i], ms[i], vs[i], vmaxs[i], t, _FLOATS, None
+            )
+        _put(p, xs)
+        _put(st["exp_avg"], ms)
+        _put(st["exp_avg_sq"], vs)
+        if ams:
+            _put(st["max_exp_avg_sq"], vmaxs)
 
 
 class AdamW(Adam):
@@ -1012,36 +1095,35 @@ class Newton(Optimizer):
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """A registry entry: the name, class, one sentence, defaults and slider ranges."""
+    """A registry entry: what its class declares (``name``, ``description``,
+    ``hyperparameters``, ``needs_hessian``, and the defaults and slider ranges those give),
+    read from the class, never restated."""
 
-    name: str
     cls: type[Optimizer]
-    description: str
-    defaults: dict[str, Any]
-    ranges: dict[str, tuple[float | None, float | None, bool]] = field(default_factory=dict)
-    hyperparameters: tuple[HyperParameter, ...] = ()
-    needs_hessian: bool = False
+
+    def __getattr__(self, key: str) -> Any:
+        if key in ("name", "description", "hyperparameters", "needs_hessian"):
+            return getattr(self.cls, key)
+        raise AttributeError(f"'OptimizerSpec' object has no attribute {key!r}")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Each hyperparameter's default (torch's), by name (a new dict)."""
+        return {h.name: h.default for h in self.cls.hyperparameters}
+
+    @property
+    def ranges(self) -> dict[str, tuple[float | None, float | None, bool]]:
+        """``(lo, hi, log)`` of each slider (booleans have none)."""
+        return {h.name: (h.lo, h.hi, h.log) for h in self.cls.hyperparameters if h.kind != "bool"}
 
     def create(self, **hyper: Any) -> Optimizer:
         """A new optimizer of this kind with ``hyper`` over the defaults."""
         return self.cls(**hyper)
 
 
-def _spec(cls: type[Optimizer]) -> OptimizerSpec:
-    return OptimizerSpec(
-        name=cls.name,
-        cls=cls,
-        description=cls.description,
-        defaults={h.name: h.default for h in cls.hyperparameters},
-        ranges={h.name: (h.lo, h.hi, h.log) for h in cls.hyperparameters if h.kind != "bool"},
-        hyperparameters=cls.hyperparameters,
-        needs_hessian=cls.needs_hessian,
-    )
-
-
 #: Every optimizer by name, in the order the UI lists them.
 OPTIMIZERS: dict[str, OptimizerSpec] = {
-    cls.name: _spec(cls)
+    cls.name: OptimizerSpec(cls)
     for cls in (GradientDescent, SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, Adafactor, Newton)
 }
 

@@ -12,6 +12,7 @@ import math
 import moderngl
 import numpy as np
 
+from gradient_explorer.render.gl import create_headless_context
 from gradient_explorer.render.shader_loader import load_program
 from gradient_explorer.surfaces.surface import Surface
 
@@ -85,8 +86,6 @@ class GpuEvaluator:
 
 def gpu_probe(surface: Surface, point) -> dict:
     """``probe --gpu``: f and gradient from the shader code, on a headless EGL context."""
-    from gradient_explorer.render.gl import create_headless_context
-
     ctx = create_headless_context()
     evaluator = GpuEvaluator(ctx)
     try:

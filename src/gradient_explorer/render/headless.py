@@ -12,10 +12,15 @@ from pathlib import Path
 
 import moderngl
 import numpy as np
+from imgui_bundle import imgui, implot
 
 from gradient_explorer.app.state import AppState
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import write_atomic
+from gradient_explorer.render.fonts import use_ui_font
 from gradient_explorer.render.gl import create_headless_context
+from gradient_explorer.render.imgui_renderer import ImguiRenderer
+from gradient_explorer.render.labels import draw_labels, draw_loss_plot, draw_race_legend
 from gradient_explorer.render.scene import SceneRenderer
 
 MAX_SIZE = 8192
@@ -94,12 +99,6 @@ class HeadlessRenderer:
         return image.copy() if copy else image
 
     def _overlay(self, state, labels, size, fbo, draw_ui, plot: bool = False) -> None:
-        from imgui_bundle import imgui, implot
-
-        from gradient_explorer.render.fonts import use_ui_font
-        from gradient_explorer.render.imgui_renderer import ImguiRenderer
-        from gradient_explorer.render.labels import draw_labels, draw_loss_plot, draw_race_legend
-
         if self._imgui is None:
             context = imgui.create_context()
             imgui.set_current_context(context)  # another renderer's context may be current
@@ -137,8 +136,6 @@ class HeadlessRenderer:
                 obj.release()
         self._targets.clear()
         if self._imgui is not None:
-            from imgui_bundle import imgui, implot
-
             context, renderer, plots = self._imgui
             imgui.set_current_context(context)
             renderer.release()
@@ -162,8 +159,6 @@ def save_png(pixels: np.ndarray, path: str | Path) -> None:
     import io
 
     from PIL import Image
-
-    from gradient_explorer.cli.common import write_atomic
 
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")

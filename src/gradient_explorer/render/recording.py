@@ -34,8 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from gradient_explorer.cli.common import give_plain_mode
+from gradient_explorer.app.curve_mode import active_curve
+from gradient_explorer.app.curve_mode import advance as curve_advance
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import give_plain_mode
+from gradient_explorer.render.headless import HeadlessRenderer
 
 __all__ = [
     "FORMATS",
@@ -222,8 +225,6 @@ class Recorder:
         self.finished = False
         if sweep:
             state.curve.playing = True
-        from gradient_explorer.render.headless import HeadlessRenderer
-
         self._renderer = HeadlessRenderer(ctx, grid=state.view.grid)
         try:
             self._encoder = _Encoder(self.path, self.size, fps)
@@ -268,9 +269,6 @@ class Recorder:
         if ds.active and self.steps_per_frame:
             ds.step(self.steps_per_frame)
         if self.sweep:
-            from gradient_explorer.app.curve_mode import active_curve
-            from gradient_explorer.app.curve_mode import advance as curve_advance
-
             curve_advance(state.curve, 1.0 / self.fps, active_curve(state).domain)
 
     def _release_renderer(self) -> None:

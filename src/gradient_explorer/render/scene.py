@@ -183,9 +183,7 @@ def drawing_note(surface: Surface) -> str | None:
 
 
 def _drawing_note(surface: Surface) -> str | None:
-    (x0, x1), (y0, y1) = surface.domain
-    gx, gy = np.meshgrid(np.linspace(x0, x1, 129), np.linspace(y0, y1, 129))
-    fv = np.asarray(surface.f(np.stack([gx, gy], -1)), dtype=np.float64)
+    fv = surface.sampled_f(129)  # the samples of the height range
     fv = fv[np.isfinite(fv)]
     if fv.size == 0:
         return None

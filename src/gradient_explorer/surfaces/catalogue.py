@@ -11,7 +11,7 @@ else to 17 digits (roots found once with sympy's nsolve at 30 digits).
 from __future__ import annotations
 
 from gradient_explorer.errors import UsageError
-from gradient_explorer.surfaces.surface import Parameter, SurfaceDefinition, Teaching
+from gradient_explorer.surfaces.definition import Parameter, SurfaceDefinition, Teaching
 
 P = Parameter
 

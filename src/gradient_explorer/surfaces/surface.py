@@ -18,6 +18,8 @@ import numpy as np
 import sympy as sp
 
 from gradient_explorer.errors import ExpressionError, UsageError
+from gradient_explorer.surfaces.catalogue import definition_named
+from gradient_explorer.surfaces.definition import Parameter, SurfaceDefinition, Teaching
 from gradient_explorer.surfaces.expressions import SYMBOLS, parse_expression
 from gradient_explorer.surfaces.symbolic import (
     DISPLAY_TRANSFORMS,
@@ -42,79 +44,6 @@ CLASSIFICATIONS = (
     "not differentiable",
     "undefined",
 )
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A named constant of a surface that the user can move with a slider."""
-
-    name: str
-    default: float = 1.0
-    lo: float = -10.0
-    hi: float = 10.0
-
-    def __post_init__(self):
-        if not (math.isfinite(self.default) and math.isfinite(self.lo) and math.isfinite(self.hi)):
-            raise UsageError(f"parameter {self.name}: default and range must be finite numbers")
-        if self.lo >= self.hi:
-            raise UsageError(f"parameter {self.name}: range {self.lo}..{self.hi} is empty")
-
-
-@dataclass(frozen=True)
-class Teaching:
-    """Defaults chosen so that a learner sees each optimizer's character in 10 seconds.
-
-    ``start`` is where one ball starts (``(x,)`` on a curve), away from every critical
-    point; ``race_start`` the shared start of a race (None: ``start``); ``swarm_box`` the
-    box a swarm is spread over (None: the whole domain). ``lr`` and ``momentum`` hold
-    ``(optimizer, value)`` pairs; an optimizer not named keeps torch's default. The
-    values come from ``benchmarks/teaching_table.py``; ``tests/test_teaching.py`` checks
-    them.
-    """
-
-    start: tuple[float, ...]
-    lr: tuple[tuple[str, float], ...] = ()
-    momentum: tuple[tuple[str, float], ...] = ()
-    race_start: tuple[float, ...] | None = None
-    swarm_box: tuple[tuple[float, float], ...] | None = None
-
-    def hyper(self, optimizer: str) -> dict[str, float]:
-        """The hyperparameters to set for ``optimizer``: ``lr`` and maybe ``momentum``."""
-        out = {}
-        for key, pairs in (("lr", self.lr), ("momentum", self.momentum)):
-            for name, value in pairs:
-                if name == optimizer:
-                    out[key] = float(value)
-        return out
-
-    def to_json(self) -> dict:
-        """``{"start": [...], "lr": {...}}`` plus ``momentum``, ``race_start``, ``swarm_box``
-        where set; ``start`` is a list on curves too (``[x]``)."""
-        doc: dict = {"start": [float(v) for v in self.start], "lr": dict(self.lr)}
-        if self.momentum:
-            doc["momentum"] = dict(self.momentum)
-        if self.race_start is not None:
-            doc["race_start"] = [float(v) for v in self.race_start]
-        if self.swarm_box is not None:
-            doc["swarm_box"] = [[float(lo), float(hi)] for lo, hi in self.swarm_box]
-        return doc
-
-
-@dataclass(frozen=True)
-class SurfaceDefinition:
-    """Everything that defines a surface; everything else is derived from it."""
-
-    name: str
-    expression: str
-    domain: tuple[tuple[float, float], ...] | None = None
-    parameters: tuple[Parameter, ...] = ()
-    height_scale: float | None = None  # None: chosen from the range of f over the domain
-    display: str = "none"
-    lesson: str = ""
-    # (point as expression texts, kind), e.g. (("a", "a^2"), "minimum"); may use parameters.
-    critical_points: tuple[tuple[tuple[str, ...], str], ...] = ()
-    dim: int | None = None  # None: 2 if y appears in the expression, else 1
-    teaching: Teaching | None = None  # catalogue entries: start and lr per optimizer
 
 
 @dataclass(frozen=True)
@@ -258,8 +187,6 @@ class Surface:
     @classmethod
     def named(cls, name: str, **param_values: float) -> Surface:
         """A catalogue surface or curve by name (see ``gradient-explorer surfaces``)."""
-        from gradient_explorer.surfaces.catalogue import definition_named
-
         surface = cls.from_definition(definition_named(name), timeout=None)
         return surface.with_params(**param_values)
 
@@ -417,11 +344,14 @@ class Surface:
 
     def height(self, points, params: Mapping[str, float] | None = None) -> np.ndarray:
         """The displayed height h = height_scale * display(f): world z in the renderer."""
-        fv = self.f(points, params)
-        with np.errstate(all="ignore"):
-            h = np.array(self.height_scale * self._display(fv), dtype=np.float64)
+        h = self._height_of(self.f(points, params))
         h[~np.isfinite(h)] = np.nan
         return h
+
+    def _height_of(self, fv: np.ndarray) -> np.ndarray:
+        """h = height_scale * display(f), from f's values (non-finite where they go)."""
+        with np.errstate(all="ignore"):
+            return np.array(self.height_scale * self._display(fv), dtype=np.float64)
 
     def _display(self, fv: np.ndarray) -> np.ndarray:
         if self.display == "log1p":
@@ -501,15 +431,25 @@ class Surface:
             self._functions[slot] = cached
         return cached[1]
 
-    def _height_range(self, samples: int) -> HeightRange:
+    def sampled_f(self, samples: int = 129) -> np.ndarray:
+        """f on a ``samples``-point grid over the domain (``(samples, samples)``, rows
+        along y; ``(samples,)`` on a curve), memoised: the height range and the
+        renderer's drawing note read the same samples."""
+        return self.memo(("sampled_f", samples), lambda: self._sample_f(samples))
+
+    def _sample_f(self, samples: int) -> np.ndarray:
         (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
         gx, gy = np.meshgrid(np.linspace(x0, x1, samples), np.linspace(y0, y1, samples))
         if self.dim == 2:
-            fv = drawable(self.f(np.stack([gx, gy], -1)))
-            with np.errstate(all="ignore"):
-                h = drawable(self.height_scale * self._display(fv))
+            return np.asarray(self.f(np.stack([gx, gy], -1)), dtype=np.float64)
+        return np.asarray(self.f(gx[0]), dtype=np.float64)
+
+    def _height_range(self, samples: int) -> HeightRange:
+        (x0, x1), (y0, y1) = self.domain if self.dim == 2 else (self.domain[0], (0.0, 0.0))
+        if self.dim == 2:
+            h = drawable(self._height_of(drawable(self.sampled_f(samples))))
         else:
-            h = self.f(gx[0])
+            h = self.sampled_f(samples)
         h = h[np.isfinite(h)]
         if h.size == 0:
             lo = hi = 0.0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
 from gradient_explorer.errors import ExpressionError, GradientExplorerError
+from gradient_explorer.limits import limit_cpu, lower_priority
 from gradient_explorer.surfaces.expressions import SYMBOLS, sigmoid, softplus
 
 DISPLAY_SYMBOL = sp.Symbol("v", real=True)
@@ -578,27 +578,6 @@ def generate(
 WALL_FACTOR = 4.0
 
 
-def _lower_priority() -> None:
-    """Niceness 10 (not 10 more than the parent's: a helper's child stays at 10)."""
-    try:
-        os.nice(max(0, 10 - os.nice(0)))
-    except (AttributeError, OSError):  # no nice() here, or not allowed: run as it is
-        pass
-
-
-def _limit_cpu(seconds: float) -> None:
-    """The kernel stops this process (SIGXCPU) after ``seconds`` of CPU time."""
-    try:
-        import resource
-    except ImportError:  # not Unix: the wall-clock limit alone applies
-        return
-    soft = max(1, math.ceil(seconds))
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard != resource.RLIM_INFINITY and hard < soft + 1:
-        return
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
-
-
 def generate_with_timeout(
     expr: sp.Expr,
     variables: tuple[str, ...],
@@ -635,8 +614,8 @@ def run_with_timeout(build: Callable[[], T], timeout: float | None) -> T:
 
     def child():
         try:
-            _lower_priority()  # in the app, the window's frames come first
-            _limit_cpu(timeout)
+            lower_priority()  # in the app, the window's frames come first
+            limit_cpu(timeout)
             sender.send(("ok", build()))
         except GradientExplorerError as exc:
             sender.send(("error", type(exc), str(exc)))

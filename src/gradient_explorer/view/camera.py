@@ -38,9 +38,9 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import pyrr
 
-from gradient_explorer.errors import UsageError
+from gradient_explorer.errors import UsageError, check_state_keys
 
-__all__ = ["PRESETS", "PROJECTIONS", "OrbitCamera", "gl_bytes"]
+__all__ = ["PRESETS", "PROJECTIONS", "OrbitCamera", "gl_bytes", "underflow_ok"]
 
 PROJECTIONS = ("perspective", "orthographic")
 
@@ -56,7 +56,7 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def _underflow_ok(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+def underflow_ok(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``fn`` with float underflow ignored: flushing tiny terms to zero is harmless in
     this geometry, and callers (the tests) may have made underflow an error."""
 
@@ -301,7 +301,7 @@ class OrbitCamera:
         return self._current.fov_y
 
     @property
-    @_underflow_ok
+    @underflow_ok
     def eye(self) -> np.ndarray:
         """Current eye position, shape (3,)."""
         return self._eye_of(self._current)
@@ -347,7 +347,7 @@ class OrbitCamera:
         )
         return right, up, forward
 
-    @_underflow_ok
+    @underflow_ok
     def basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Current camera axes in world coordinates.
 
@@ -360,7 +360,7 @@ class OrbitCamera:
         return self._basis_of(self._current)
 
     # ------------------------------------------------------------------ matrices
-    @_underflow_ok
+    @underflow_ok
     def _cached(self, name: str, key: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
         hit = self._cache.get(name)
         if hit is None or hit[0] != key:
@@ -375,7 +375,7 @@ class OrbitCamera:
         """World-to-eye matrix ``V`` (column-vector convention, float64, shape (4, 4))."""
         return self._cached("view", (self._current,), self._compute_view)
 
-    @_underflow_ok
+    @underflow_ok
     def _compute_view(self) -> np.ndarray:
         view = self._current
         m = pyrr.matrix44.create_look_at(
@@ -386,7 +386,7 @@ class OrbitCamera:
         )
         return np.ascontiguousarray(m.T)  # pyrr is row-vector: transpose to column-vector
 
-    @_underflow_ok
+    @underflow_ok
     def clip_planes(self) -> tuple[float, float]:
         """Near and far plane distances for the current state.
 
@@ -422,7 +422,7 @@ class OrbitCamera:
         aspect = self._check_aspect(aspect)
         return self._cached("proj", self._key(aspect), lambda: self._compute_projection(aspect))
 
-    @_underflow_ok
+    @underflow_ok
     def _compute_projection(self, aspect: float) -> np.ndarray:
         near, far = self.clip_planes()
         if self._projection == "perspective":
@@ -483,7 +483,7 @@ class OrbitCamera:
             elevation=self._clamp_el(g.elevation + _finite_float(d_elevation, "d_elevation")),
         )
 
-    @_underflow_ok
+    @underflow_ok
     def zoom(self, factor: float, toward: Sequence[float] | np.ndarray | None = None) -> None:
         """Scale the goal distance by ``factor`` (< 1 zooms in), optionally toward a point.
 
@@ -510,7 +510,7 @@ class OrbitCamera:
             target = p + ratio * (target - p)
         self._goal = replace(g, distance=new_d, target=tuple(float(v) for v in target))
 
-    @_underflow_ok
+    @underflow_ok
     def pan(self, dx: float, dy: float) -> None:
         """Slide the scene on screen by ``(dx, dy)`` view heights (+x right, +y up).
 
@@ -523,7 +523,7 @@ class OrbitCamera:
         target = np.array(self._goal.target) - h * (dx * right + dy * up)
         self._goal = replace(self._goal, target=tuple(float(v) for v in target))
 
-    @_underflow_ok
+    @underflow_ok
     def frame(
         self,
         bounds_min: Sequence[float],
@@ -704,7 +704,7 @@ class OrbitCamera:
             and replace(g, azimuth=_nearest_turn(g.azimuth, view.azimuth)) == view
         )
 
-    @_underflow_ok
+    @underflow_ok
     def reset(self, *, snap: bool = False) -> None:
         """Send the goal back to the home view (the last :meth:`frame`, else construction)."""
         view, proj = self._home
@@ -713,7 +713,7 @@ class OrbitCamera:
         if snap:
             self.snap()
 
-    @_underflow_ok
+    @underflow_ok
     def preset(self, name: str, aspect: float = 1.0, *, snap: bool = False) -> None:
         """Go to a standard view of the scene.
 
@@ -760,7 +760,7 @@ class OrbitCamera:
             self.snap()
 
     # ------------------------------------------------------------------ damping
-    @_underflow_ok
+    @underflow_ok
     def update(self, dt: float) -> bool:
         """Ease the current state toward the goal over ``dt`` seconds.
 
@@ -864,6 +864,38 @@ class OrbitCamera:
         self._goal = view
         if snap:
             self.snap()
+
+    def state_dict(self) -> dict[str, Any]:
+        """:meth:`get_state` plus ``scene``: the box last framed (``[bmin, bmax]`` or
+        None), which sets the near/far planes and zoom limits (torch's naming, so every
+        stateful part of a session saves itself the same way)."""
+        out = self.get_state()
+        bounds = self.scene_bounds
+        out["scene"] = None if bounds is None else [bounds[0].tolist(), bounds[1].tolist()]
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], aspect: float = 1.0) -> None:
+        """Restore :meth:`state_dict`'s output (keys may be left out to keep them; a
+        ``scene`` box is framed for ``aspect`` first, then the view is set, snapped).
+        Everything is checked before anything changes: a bad dict raises
+        :class:`~gradient_explorer.errors.UsageError` naming the key."""
+        check_state_keys("camera state", state_dict, (), (*_STATE_KEYS, "scene"))
+        view = {k: v for k, v in state_dict.items() if k != "scene"}
+        self._validated_view(view, base=self._goal)  # raises before anything changes
+        if "projection" in view and view["projection"] not in PROJECTIONS:
+            raise UsageError(f"camera projection must be one of {PROJECTIONS}")
+        scene = state_dict.get("scene")
+        if scene is not None:
+            try:
+                bmin, bmax = scene
+            except (TypeError, ValueError):
+                raise UsageError("camera state: 'scene' must be [bmin, bmax]") from None
+            bmin, bmax = _vec3(bmin, "scene[0]"), _vec3(bmax, "scene[1]")
+            if any(hi < lo for lo, hi in zip(bmin, bmax, strict=True)):
+                raise UsageError("camera state: 'scene' is inverted (bmin > bmax)")
+            self._check_aspect(aspect)
+            self.frame(bmin, bmax, aspect, snap=True)
+        self.set_state(view, snap=True)
 
     def _validated_view(self, state: Mapping[str, Any], base: _View | None) -> _View:
         def get(key: str) -> Any:

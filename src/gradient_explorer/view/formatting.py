@@ -1,4 +1,5 @@
-"""Numbers as people read them: one formatter for every number shown (no numpy, no GL).
+"""Numbers as people read them: one formatter for every number shown, and one parser for
+numbers typed as text (no numpy, no GL).
 
 Python's formatting keeps the sign of zero: ``f"{-0.0:g}"`` is ``"-0"`` and
 ``f"{-1e-9:.3f}"`` is ``"-0.000"``. A learner reads "-0" as a different number from
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_number", "format_numbers", "json_number", "unsigned_zero"]
+from gradient_explorer.errors import UsageError
+
+__all__ = ["format_number", "format_numbers", "json_number", "parse_floats", "unsigned_zero"]
 
 
 def format_number(value: float, spec: str = ".4g") -> str:
@@ -48,3 +51,19 @@ def json_number(value: float) -> float | None:
     never -0.0."""
     value = float(value)
     return value + 0.0 if math.isfinite(value) else None
+
+
+def parse_floats(text: str, what: str, counts: tuple[int, ...]) -> tuple[float, ...]:
+    """'1,2' -> (1.0, 2.0), with a one-line error naming ``what``."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"{what} must be numbers separated by commas, got '{text}'") from None
+    if len(values) not in counts:
+        expected = " or ".join(str(c) for c in counts)
+        noun = "number" if counts == (1,) else "numbers"
+        raise UsageError(f"{what} needs {expected} {noun}, got {len(values)} in '{text}'")
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(f"{what} must be finite numbers, got '{text}'")
+    return values

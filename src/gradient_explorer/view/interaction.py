@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gradient_explorer.app.state import AppState
 from gradient_explorer.view.controller import OrbitController
 from gradient_explorer.view.picking import (
     pick_floor,
@@ -30,6 +30,9 @@ from gradient_explorer.view.picking import (
     screen_to_ray,
     world_to_screen,
 )
+
+if TYPE_CHECKING:  # for annotations only: view/ never imports the app layer
+    from gradient_explorer.app.state import AppState
 
 __all__ = ["CLICK_SLOP", "GRAB_RADIUS", "Interaction"]
 

@@ -13,15 +13,13 @@ viewport's bottom-left corner ``(vx, vy)``.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import ParamSpec, TypeVar
 
 import numpy as np
 
 from gradient_explorer.errors import UsageError
-from gradient_explorer.view.camera import OrbitCamera
+from gradient_explorer.view.camera import OrbitCamera, underflow_ok
 
 __all__ = [
     "pick_floor",
@@ -31,20 +29,6 @@ __all__ = [
 ]
 
 HeightFn = Callable[[np.ndarray], np.ndarray]
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _underflow_ok(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run ``fn`` with float underflow ignored: tiny terms flushing to zero is harmless."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with np.errstate(under="ignore"):
-            return fn(*args, **kwargs)
-
-    return wrapper
 
 
 def _viewport(viewport: Sequence[float]) -> tuple[float, float, float, float]:
@@ -61,7 +45,7 @@ def _fb_height(framebuffer_size: Sequence[float]) -> float:
     return fh
 
 
-@_underflow_ok
+@underflow_ok
 def screen_to_ray(
     camera: OrbitCamera,
     mouse_xy: Sequence[float],
@@ -111,7 +95,7 @@ def screen_to_ray(
     return near, direction / np.linalg.norm(direction)
 
 
-@_underflow_ok
+@underflow_ok
 def world_to_screen(
     camera: OrbitCamera,
     point: Sequence[float] | np.ndarray,
@@ -402,7 +386,7 @@ def _refine(
     return a + min(max(w, 0.0), 1.0) * (b - a)
 
 
-@_underflow_ok
+@underflow_ok
 def pick_floor(
     origin: Sequence[float] | np.ndarray,
     direction: Sequence[float] | np.ndarray,

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+# The worker builds surfaces: sympy and numpy load with it, not on the first build.
+import gradient_explorer.surfaces.surface  # noqa: F401
 from gradient_explorer.errors import ExpressionError, GradientExplorerError
 from gradient_explorer.workers.helper_process import HelperProcess, serve
 
@@ -102,8 +104,8 @@ class BuildWorker:
 
 
 def _hello() -> dict:
-    import gradient_explorer.surfaces.surface  # noqa: F401 - sympy and numpy, before the first build
-
+    # Nothing to do: sympy and numpy (the Surface module, imported above) are loaded
+    # when the worker starts, before the first build.
     return {}
 
 

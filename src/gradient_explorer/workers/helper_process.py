@@ -22,6 +22,8 @@ import sys
 import threading
 from collections.abc import Callable
 
+from gradient_explorer.limits import lower_priority  # re-exported: the helpers' own
+
 __all__ = ["HelperProcess", "lower_priority", "read_message", "serve", "write_message"]
 
 _HEADER = struct.Struct("<Q")
@@ -48,14 +50,6 @@ def read_message(stream) -> dict | None:
         return None
     message = pickle.loads(data)  # written by this package's other process, not a file
     return message if isinstance(message, dict) else None
-
-
-def lower_priority() -> None:
-    """Run at niceness 10: on a busy machine the window's frames come first."""
-    try:
-        os.nice(max(0, 10 - os.nice(0)))
-    except (AttributeError, OSError):  # no nice() here, or not allowed: run as it is
-        pass
 
 
 class HelperProcess:

@@ -24,6 +24,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+import moderngl
+
+from gradient_explorer.app.state import AppState
+from gradient_explorer.render.gl import REQUIRED_GL, check_version
+from gradient_explorer.render.scene import SceneRenderer
 from gradient_explorer.workers.helper_process import HelperProcess, serve
 
 __all__ = ["VISUALS", "ShaderWarmer", "TargetFormat", "WarmResult", "main"]
@@ -188,10 +193,6 @@ class ShaderWarmer:
 
 
 def _helper_context():
-    import moderngl
-
-    from gradient_explorer.render.gl import REQUIRED_GL, check_version
-
     try:
         ctx = moderngl.create_standalone_context(backend="egl", require=REQUIRED_GL)
     except Exception:  # no EGL (macOS, Windows): the platform's own standalone context
@@ -223,9 +224,6 @@ class _Compiler:
         return self.targets[target]
 
     def handle(self, request: dict):
-        from gradient_explorer.app.state import AppState
-        from gradient_explorer.render.scene import SceneRenderer
-
         began = time.perf_counter()
         if self.scene is None:
             self.scene = SceneRenderer(self.ctx, grid=8)  # the programs matter, not the mesh

@@ -41,7 +41,7 @@ def draw_curve_panel(state, rects: dict | None = None, building: bool = False) -
     """Draw the 1D mode panel; return True if the state changed.
 
     Choices of curve only set the state's fields: the app builds the curve in its build
-    pipeline (``panels.sync_curve``). ``building`` says that build is running; ``rects``
+    pipeline (``builds.sync_curve``). ``building`` says that build is running; ``rects``
     receives where the f(x) field was drawn (for scripted input).
     """
     cs = state.curve

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from imgui_bundle import imgui
 
 from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM
 from gradient_explorer.optim.optimizers import OPTIMIZERS
+from gradient_explorer.render.labels import draw_race_plot
 from gradient_explorer.render.palette import DIM_COLOR, DIVERGED_COLOR, ERROR_COLOR, STATUS_COLORS
 from gradient_explorer.view.formatting import format_number
 
@@ -79,65 +79,6 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
     if warning:  # shown right under the lr slider's group
         imgui.text_colored(DIVERGED_COLOR, warning)
     return changed
-
-
-def draw_race_plot(state, height: float | None = None, follow: bool = False) -> None:
-    """f against step for each run, with a legend (implot).
-
-    ``follow``: the axes are set to the data every frame (a recording; implot's own
-    fit lags a frame behind); else they fit themselves and can be zoomed.
-    """
-    from imgui_bundle import implot
-
-    ds = state.descent
-    hist = ds.history
-    if hist.shape[0] == 0:
-        return
-    if implot.get_current_context() is None:
-        for name, v in zip(ds.names, hist[-1], strict=True):
-            imgui.text(f"{name}: f = {format_number(v, '.6g')}")
-        return
-    em = imgui.get_font_size()
-    size = imgui.ImVec2(-1, height or 14 * em)
-    if implot.begin_plot("f against step", size):
-        finite = hist[np.isfinite(hist)]
-        log = (
-            finite.size > 0 and finite.min() > 0 and finite.max() / max(finite.min(), 1e-300) > 100
-        )
-        fit = 0 if follow else implot.AxisFlags_.auto_fit  # the plot follows the run
-        implot.setup_axes("step", "f", fit, fit)
-        if log:
-            implot.setup_axis_scale(implot.ImAxis_.y1, implot.Scale_.log10)
-        if follow:
-            lo, hi = _padded(finite, log)
-            x_hi = max(hist.shape[0] - 1, 1)
-            implot.setup_axes_limits(0.0, x_hi, lo, hi, implot.Cond_.always)
-        implot.setup_legend(implot.Location_.north_east)
-        steps = np.arange(hist.shape[0], dtype=np.float64)
-        statuses = [str(d.status[0]) if d.n else "running" for d in ds.descents]
-        for i, name in enumerate(ds.names):
-            ys = np.ascontiguousarray(hist[:, i])
-            ys = np.where(np.isfinite(ys), ys, np.nan)
-            color = imgui.ImVec4(*ds.colors[i], 1.0)
-            label = f"{name} (diverged)" if statuses[i] == "diverged" else name
-            implot.plot_line(label, steps, ys, implot.Spec(line_color=color, line_weight=2.0))
-            last = np.flatnonzero(np.isfinite(ys))
-            if statuses[i] == "diverged" and last.size:  # a cross where the racer left
-                j = last[-1]
-                cross = implot.Spec(marker=implot.Marker_.cross, marker_size=7, line_color=color)
-                implot.plot_scatter(label, steps[j : j + 1], ys[j : j + 1], cross)
-        implot.end_plot()
-
-
-def _padded(values: np.ndarray, log: bool) -> tuple[float, float]:
-    """A range showing ``values`` with a margin (multiplicative on a log axis)."""
-    if values.size == 0:
-        return (0.0, 1.0)
-    lo, hi = float(values.min()), float(values.max())
-    if log:
-        return (lo / 1.3, hi * 1.3)
-    pad = 0.06 * (hi - lo) if hi > lo else max(0.5, 0.1 * abs(hi))
-    return (lo - pad, hi + pad)
 
 
 def draw_descent_panel(state) -> bool:

@@ -10,31 +10,34 @@ font size), so the panels scale with the DPI.
 from __future__ import annotations
 
 import math
-import threading
 import time
-import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from imgui_bundle import imgui
 
-from gradient_explorer.app.curve_mode import build_curve, follow_surface
+from gradient_explorer.app.builds import (
+    apply_compiled,
+    choose_surface,
+    compile_expression,
+    load_session_later,
+    sync_curve,
+)
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui.curve_panel import draw_curve_panel
 from gradient_explorer.app.ui.descent_panel import draw_descent_panel
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
 from gradient_explorer.render.scene import drawing_note
-from gradient_explorer.surfaces.catalogue import CURVES, SURFACES
+from gradient_explorer.surfaces.catalogue import CATALOGUE, CURVES, SURFACES
+from gradient_explorer.surfaces.probe import probe_point
 from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.view.formatting import format_number as fnum
-from gradient_explorer.view.formatting import format_numbers
+from gradient_explorer.view.formatting import format_numbers, parse_floats
 from gradient_explorer.view.keys import KEY_HELP
-from gradient_explorer.workers.build_worker import BuildWorker
-from gradient_explorer.workers.shader_warmup import VISUALS, ShaderWarmer
+from gradient_explorer.workers.pipeline import SurfaceCompiler
 
 __all__ = [
     "KEY_HELP",
@@ -42,6 +45,8 @@ __all__ = [
     "SurfaceCompiler",
     "UiState",
     "apply_compiled",
+    "choose_surface",
+    "compile_expression",
     "draw_help",
     "draw_panels",
     "draw_point_panel",
@@ -49,7 +54,9 @@ __all__ = [
     "draw_surface_panel",
     "draw_try_this_panel",
     "draw_view_panel",
+    "load_session_later",
     "point_readout",
+    "sync_curve",
 ]
 
 RED = imgui.ImVec4(*palette.ERROR_COLOR)
@@ -57,143 +64,6 @@ DIM = imgui.ImVec4(*palette.DIM_COLOR)
 GRADIENT_RED = imgui.ImVec4(*palette.ARROW_COLOR)
 DIAL_YELLOW = imgui.ImVec4(*palette.DIRECTION_COLOR)
 VERDICT_COLORS = {name: imgui.ImVec4(*color) for name, color in palette.VERDICT_COLORS.items()}
-
-# ---------------------------------------------------------------------- background work
-
-
-#: Seconds of wall time after which the build worker counts as hung. A build keeps its own
-#: limit (a child of the worker, stopped after its CPU seconds); catalogue builds have none.
-WORKER_TIMEOUT = 120.0
-
-
-def _start_in_background(start) -> None:
-    # Both helpers start at once; a build that comes first waits on the helper's lock.
-    threading.Thread(target=start, name="helper-start", daemon=True).start()
-
-
-#: Seconds after which a build still running is ended when a newer one is submitted.
-CANCEL_AFTER = 1.0
-
-
-class SurfaceCompiler:
-    """Builds surfaces off the frame loop, one at a time; the latest request wins.
-
-    ``Surface.from_expr`` derives in a forked child with a timeout; running it in a
-    thread keeps the window drawing meanwhile. The app also sets helper processes: a
-    ``worker`` that runs the builds (so that the app's own large process is never forked),
-    and a ``warmer`` that compiles the new surface's shaders, so that installing it costs
-    the frame a driver-cache load rather than a compile.
-    """
-
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="surface")
-        self._lock = threading.Lock()
-        self._future: Future | None = None
-        self._label = ""
-        self._source = ""
-        self.phase = ""  # what the build is doing now, for the status line
-        self.warmer: ShaderWarmer | None = None
-        self.worker: BuildWorker | None = None
-        self._shown = None
-        self._started: float | None = None  # when the running build began
-        self._generation = 0  # of the latest request
-
-    def submit(self, label: str, source: str, build, *args, **kwargs) -> None:
-        """Start ``build(*args, **kwargs)``; ``source`` says which field asked (for errors).
-
-        A build that has already run for :data:`CANCEL_AFTER` seconds in the worker is
-        ended: its result would be replaced anyway, and a runaway expression must not
-        keep its correction waiting for the time limit.
-        """
-        with self._lock:
-            running = self._future is not None and not self._future.done()
-            if running and self.worker is not None and self._started is not None:
-                if time.monotonic() - self._started > CANCEL_AFTER:
-                    self.worker.cancel()
-            self._generation += 1
-            generation = self._generation
-            self._future = self._executor.submit(self._build, generation, build, args, kwargs)
-            self._label, self._source = label, source
-
-    def set_warmer(self, warmer: ShaderWarmer, shown=None) -> None:
-        """Use ``warmer`` for the builds to come; its helper starts now, in the background.
-
-        ``shown()`` names the visuals on screen (see ``ShaderWarmer.warm``); default all.
-        """
-        self.warmer, self._shown = warmer, shown
-        _start_in_background(warmer.start)
-
-    def set_worker(self, worker: BuildWorker) -> None:
-        """Run the builds to come in ``worker``; it starts now, in the background."""
-        self.worker = worker
-        _start_in_background(worker.start)
-
-    def _build(self, generation: int, build, args, kwargs):
-        if generation != self._generation:
-            return None  # a newer request came while this one queued: nobody wants it
-        self.phase = "deriving"
-        if self.worker is not None:
-            self._started = time.monotonic()  # from now on a newer build may end this one
-            try:
-                surface = self.worker.call(WORKER_TIMEOUT, build, *args, **kwargs)
-            finally:
-                self._started = None
-        else:
-            surface = build(*args, **kwargs)
-        warmer = self.warmer
-        if warmer is not None and warmer.enabled:
-            self.phase = "compiling shaders"
-            shown = self._shown() if self._shown is not None else VISUALS
-            # never raises: at worst the frame compiles them (a session: its surface's)
-            warmer.warm(surface.surface if isinstance(surface, AppState) else surface, shown)
-        return surface
-
-    @property
-    def busy(self) -> bool:
-        """True while a build is running."""
-        return self._future is not None and not self._future.done()
-
-    @property
-    def label(self) -> str:
-        return self._label
-
-    @property
-    def source(self) -> str:
-        """Which field asked for the latest build ("expression", "curve", ...)."""
-        return self._source
-
-    def poll(self) -> tuple[str, Surface | None, str | None] | None:
-        """``(source, surface, None)`` or ``(source, None, error)`` once done, else None."""
-        with self._lock:
-            future = self._future
-            if future is None or not future.done():
-                return None
-            self._future = None
-        try:
-            return self._source, future.result(), None
-        except GradientExplorerError as exc:
-            return self._source, None, str(exc)
-        except Exception as exc:  # a surprise in the numerics must not end the app
-            first = (str(exc).splitlines() or [""])[0][:200]
-            what = "session not loaded" if self._source == "session" else "could not build this"
-            return self._source, None, f"{what} ({type(exc).__name__}: {first})"
-
-    def wait(self, timeout: float = 30.0) -> bool:
-        """Block until the current build is done (tests, scripted use)."""
-        future = self._future
-        if future is None:
-            return True
-        try:
-            future.exception(timeout=timeout)
-        except TimeoutError:
-            return False
-        return True
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        for helper in (self.warmer, self.worker):
-            if helper is not None:
-                helper.close()
 
 
 @dataclass
@@ -257,153 +127,15 @@ class UiState:
                 self.animation = None
 
 
-def apply_compiled(state: AppState, ui: UiState) -> bool:
-    """Install a finished background build (call once per frame). True if it changed.
-
-    Then start the 1D mode's curve if its fields ask for one not built (:func:`sync_curve`).
-    """
-    changed = _apply_result(state, ui)
-    sync_curve(state, ui)
-    return changed
-
-
-def sync_curve(state: AppState, ui: UiState) -> None:
-    """Build the 1D mode's own curve in the pipeline when its fields ask for another.
-
-    The 1D panel, "Try this" and a loaded session only set the curve's fields; the curve
-    is built here, like every surface the app builds, and shown when it arrives (the last
-    one stays meanwhile). A newer curve replaces one being built, as in the Surface panel;
-    a surface being built is waited for. A refused curve is not asked for again until the
-    panel clears its error (the user enters it anew).
-    """
-    cs = state.curve
-    cs.inline = False  # never build on the frame thread (a loaded session's state too)
-    if ui.curve_request is not None and ui.compiler.source != "curve":
-        ui.curve_request = None  # a surface build replaced it: ask again when it is done
-    wanted = cs.wanted()
-    if wanted is None or wanted == cs.built() or wanted == ui.curve_request:
-        return
-    if wanted == ui.curve_failed and cs.error:
-        return
-    if ui.compiler.busy and ui.compiler.source != "curve":
-        return
-    ui.curve_request = wanted
-    ui.compiler.submit(wanted[1], "curve", build_curve, *wanted)
-
-
-def _apply_curve(state: AppState, ui: UiState, curve, error: str | None) -> bool:
-    cs, wanted = state.curve, ui.curve_request
-    ui.curve_request = None
-    shown = state.mode == "curve"  # the status line speaks of curves on screen only
-    if wanted is None:
-        return False
-    if error is not None:
-        ui.curve_failed = wanted
-        built = cs.built()
-        if built is not None and cs.wanted() == wanted:
-            cs.restore(built)  # the fields name the curve on screen again
-        cs.error = error
-        if shown:
-            ui.say(error, error=True)
-        return False
-    cs.install(wanted, curve)
-    ui.curve_failed = None
-    if cs.wanted() == wanted:
-        cs.error = ""
-        if shown:
-            ui.say(f"{curve.name}: {curve.formula()}")
-    return True
-
-
-def load_session_later(ui: UiState, path: Path, loaded: Callable[[Path], None]) -> None:
-    """Ctrl+O: read, check and build the session file in the pipeline (its surface and
-    1D curve may be typed expressions); ``loaded(path)`` runs once it is in place."""
-    from gradient_explorer.app.session import load_session
-
-    path = Path(path).absolute()  # the worker reads it: the same file whatever its cwd
-    ui.session_request = (path, loaded)
-    ui.compiler.submit(path.name, "session", load_session, path, ui.aspect)
-
-
-def _apply_session(state: AppState, ui: UiState, new, error: str | None) -> bool:
-    from gradient_explorer.app.session import adopt_session
-
-    request, ui.session_request = ui.session_request, None
-    if error is not None:
-        ui.say(error, error=True)  # a refused file changes nothing
-        return False
-    ui.previous_surface = state.surface  # back to it if the GPU cannot draw the new one
-    try:
-        adopt_session(state, new, ui.aspect)
-    except Exception as exc:  # a bug in adopting must not close the window
-        traceback.print_exc()
-        first = (str(exc).splitlines() or [""])[0][:200]
-        ui.say(f"session not loaded ({type(exc).__name__}: {first})", error=True)
-        return False
-    ui.expression = state.surface.formula()
-    ui.animation = None
-    if request is not None:
-        request[1](request[0])
-    return True
-
-
-def _apply_result(state: AppState, ui: UiState) -> bool:
-    result = ui.compiler.poll()
-    if result is None:
-        return False
-    source, surface, error = result
-    if source == "curve":
-        return _apply_curve(state, ui, surface, error)
-    if source == "session":
-        return _apply_session(state, ui, surface, error)
-    after, ui.after_build = ui.after_build, None
-    if error is not None:
-        if source == "expression":
-            ui.expression_error = error
-        elif source == "domain":
-            ui.domain_error = error
-        ui.say(error, error=True)
-        return False
-    ui.previous_surface = state.surface
-    state.set_surface(surface, ui.aspect)
-    state.mode = "surface"
-    follow_surface(state)  # a curve opens the 1D mode, showing that curve
-    state.param_ranges = {}
-    if source == "expression":
-        ui.expression_error = ""
-    else:
-        ui.expression = surface.formula()
-    if source == "domain":
-        ui.domain_error = ""
-    ui.say(f"{surface.name}: {surface.formula()}")
-    if after is not None and after[0] == surface.name:
-        after[1](state, ui)
-    return True
-
-
 def _em() -> float:
     return imgui.get_font_size()
 
 
 def _is_typed(surface: Surface) -> bool:
-    from gradient_explorer.surfaces.catalogue import CATALOGUE
-
     return surface.name not in CATALOGUE
 
 
 # ---------------------------------------------------------------------- Surface panel
-
-
-def compile_expression(ui: UiState, text: str, domain=None) -> None:
-    """Start building a typed expression in the background (the old surface stays)."""
-    ui.expression = text
-    ui.expression_error = ""
-    ui.compiler.submit(text, "expression", Surface.from_expr, text, domain=domain)
-
-
-def choose_surface(ui: UiState, name: str) -> None:
-    """Start loading a catalogue entry in the background."""
-    ui.compiler.submit(name, "catalogue", Surface.named, name)
 
 
 def draw_surface_panel(state: AppState, ui: UiState) -> bool:
@@ -503,8 +235,6 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
 
 
 def _parse_domain(ui: UiState):
-    from gradient_explorer.cli.common import parse_floats
-
     try:
         v = parse_floats(ui.domain_text, "domain", (4,))
     except GradientExplorerError as exc:
@@ -614,29 +344,25 @@ class PointReadout:
 
 def point_readout(surface: Surface, point, degrees: float) -> PointReadout:
     """f, gradient, directional derivatives, Hessian and verdict at ``point``."""
-    xy = np.asarray(point, dtype=np.float64)
-    fv = float(surface.f(xy))
-    grad = surface.gradient(xy)
-    length = float(np.hypot(*grad))
-    angle = math.degrees(math.atan2(grad[1], grad[0])) if length > 0 else 0.0
+    measured = probe_point(surface, point)
+    grad, length = measured.gradient, measured.length
     a = math.radians(degrees)
     u = np.array([math.cos(a), math.sin(a)])
     along_level = np.array([-grad[1], grad[0]]) / length if length > 0 else np.array([1.0, 0.0])
-    verdict = surface.verdicts(xy)
     with np.errstate(all="ignore"):
         d_u = float(grad @ u)
         d_level = float(grad @ along_level)
     return PointReadout(
-        f=fv,
+        f=measured.f,
         gradient=grad,
         length=length,
-        angle=angle,
+        angle=measured.angle if length > 0 else 0.0,
         direction=u,
         directional=d_u,
         level_directional=d_level,
-        hessian=surface.hessian(xy),
-        eigenvalues=verdict.eigenvalues,
-        verdict=verdict.classification,
+        hessian=measured.hessian,
+        eigenvalues=measured.verdict.eigenvalues,
+        verdict=measured.verdict.classification,
     )
 
 
