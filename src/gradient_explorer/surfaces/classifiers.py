@@ -212,7 +212,11 @@ class Classifier:
         theta0 = np.concatenate([p.ravel() for p in self.params])
         with np.errstate(under="ignore"):
             result = minimize(
-                fun, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
+                fun,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": max_iter, "ftol": 1e-13, "gtol": 1e-9},
             )
         self.params = unpack(np.array(result.x, dtype=np.float64))
         return self
