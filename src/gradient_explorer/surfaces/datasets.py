@@ -97,11 +97,11 @@ class Dataset:
             return self
         if inputs not in ("centred", "standardized"):
             raise UsageError(f"inputs must be raw, centred or standardized, got {inputs!r}")
-        X = self.X - self.X.mean(axis=0)
+        xs = self.X - self.X.mean(axis=0)
         if inputs == "standardized":
-            std = X.std(axis=0)
-            X = X / np.where(std > 0, std, 1.0)
-        return Dataset(self.name, X, self.y, self.columns, f"{self.title} ({inputs} inputs)")
+            std = xs.std(axis=0)
+            xs = xs / np.where(std > 0, std, 1.0)
+        return Dataset(self.name, xs, self.y, self.columns, f"{self.title} ({inputs} inputs)")
 
 
 def make_moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
@@ -113,16 +113,16 @@ def make_moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
     n_in = n - n_out
     t_out = np.linspace(0, math.pi, n_out)
     t_in = np.linspace(0, math.pi, n_in)
-    X = np.vstack(
+    xs = np.vstack(
         [
             np.column_stack([np.cos(t_out), np.sin(t_out)]),
             np.column_stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5]),
         ]
     )
     y = np.concatenate([np.zeros(n_out), np.ones(n_in)])
-    X = X + rng.normal(scale=noise, size=X.shape)
+    xs = xs + rng.normal(scale=noise, size=xs.shape)
     order = rng.permutation(n)
-    return Dataset("moons", X[order], y[order], COLUMNS["mlp"], _TITLES["moons"])
+    return Dataset("moons", xs[order], y[order], COLUMNS["mlp"], _TITLES["moons"])
 
 
 def bundled(name: str) -> Dataset:

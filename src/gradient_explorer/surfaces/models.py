@@ -48,8 +48,8 @@ from gradient_explorer.errors import UsageError
 from gradient_explorer.surfaces.datasets import Dataset, load_data
 
 __all__ = [
-    "MODELS",
     "MLP",
+    "MODELS",
     "LineLoss",
     "LogisticLoss",
     "MLPLoss",
@@ -174,8 +174,8 @@ class ModelLoss:
 
     # -- for the data panel ---------------------------------------------------------------
 
-    def predict(self, point, X) -> np.ndarray:
-        """The model at coordinates ``point`` applied to inputs ``X`` (K, d): the line's
+    def predict(self, point, inputs) -> np.ndarray:
+        """The model at coordinates ``point`` applied to ``inputs`` (K, d): the line's
         value, or the probability of label 1."""
         raise NotImplementedError
 
@@ -247,9 +247,9 @@ class LineLoss(_OneInput):
         h = np.array([[2 * sxx, 2 * self.mx], [2 * self.mx, 2.0]])
         return np.broadcast_to(h, (len(pts), 2, 2)).copy()
 
-    def predict(self, point, X):
+    def predict(self, point, inputs):
         w, b = np.asarray(point, dtype=np.float64)
-        return w * np.asarray(X, dtype=np.float64).reshape(-1) + b
+        return w * np.asarray(inputs, dtype=np.float64).reshape(-1) + b
 
     def describe(self, point):
         w, b = (float(v) for v in point)
@@ -299,10 +299,10 @@ class LogisticLoss(_OneInput):
         hbb = np.mean(s, axis=1)
         return np.stack([np.stack([hxx, hxb], -1), np.stack([hxb, hbb], -1)], -2)
 
-    def predict(self, point, X):
+    def predict(self, point, inputs):
         w, b = np.asarray(point, dtype=np.float64)
         with np.errstate(all="ignore"):
-            return sigmoid(w * np.asarray(X, dtype=np.float64).reshape(-1) + b)
+            return sigmoid(w * np.asarray(inputs, dtype=np.float64).reshape(-1) + b)
 
     def describe(self, point):
         w, b = (float(v) for v in point)
@@ -376,58 +376,58 @@ class MLP:
             self.activation,
         )
 
-    def logits(self, X) -> np.ndarray:
-        """The output before the sigmoid for inputs ``X`` (K, 2): (K,)."""
-        a, _, _ = _act(self.activation, np.asarray(X, dtype=np.float64) @ self.W1.T + self.b1)
+    def logits(self, xs) -> np.ndarray:
+        """The output before the sigmoid for inputs ``xs`` (K, 2): (K,)."""
+        a, _, _ = _act(self.activation, np.asarray(xs, dtype=np.float64) @ self.W1.T + self.b1)
         return a @ self.w2 + self.b2
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, xs) -> np.ndarray:
         """The probability of label 1: (K,)."""
         with np.errstate(all="ignore"):
-            return sigmoid(self.logits(X))
+            return sigmoid(self.logits(xs))
 
-    def loss(self, X, y) -> float:
+    def loss(self, xs, y) -> float:
         """Mean binary cross-entropy with logits."""
-        z = self.logits(X)
+        z = self.logits(xs)
         return float(np.mean(softplus(z) - np.asarray(y) * z))
 
-    def _backward(self, X, y):
-        X = np.asarray(X, dtype=np.float64)
+    def _backward(self, xs, y):
+        xs = np.asarray(xs, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
-        z1 = X @ self.W1.T + self.b1
+        z1 = xs @ self.W1.T + self.b1
         a, d1, _ = _act(self.activation, z1)
         z = a @ self.w2 + self.b2
         r = sigmoid(z) - y  # dℓ_i/dz_i for each example's own loss
         dz1 = (r[:, None] * self.w2[None, :]) * d1  # dℓ_i/dz1_i
-        return X, z, r, a, dz1
+        return xs, z, r, a, dz1
 
-    def gradients(self, X, y) -> dict[str, np.ndarray | float]:
+    def gradients(self, xs, y) -> dict[str, np.ndarray | float]:
         """Backpropagation: the gradient of the mean loss for each parameter (by name)."""
-        X, _, r, a, dz1 = self._backward(X, y)
+        xs, _, r, a, dz1 = self._backward(xs, y)
         n = len(r)
         return {
-            "W1": dz1.T @ X / n,
+            "W1": dz1.T @ xs / n,
             "b1": dz1.sum(0) / n,
             "w2": a.T @ r / n,
             "b2": float(r.sum() / n),
         }
 
-    def flat_gradient(self, X, y) -> np.ndarray:
+    def flat_gradient(self, xs, y) -> np.ndarray:
         """The gradient of the mean loss as one vector in :meth:`flat`'s order."""
-        g = self.gradients(X, y)
+        g = self.gradients(xs, y)
         return np.concatenate([g["W1"].ravel(), g["b1"], g["w2"], [g["b2"]]])
 
-    def input_gradient(self, X, y) -> np.ndarray:
+    def input_gradient(self, xs, y) -> np.ndarray:
         """The gradient of each example's *own* loss with respect to its inputs: (K, 2).
 
         ``∂ℓ_i/∂x_i = (σ(z_i) - y_i) · ((w2 ∘ act'(W1 x_i + b1)) @ W1)``, not divided by
         the number of examples (the gradient of the mean loss with respect to ``x_i`` is
         this over K). An adversarial step (FGSM) moves ``x_i`` by ``ε·sign`` of it.
         """
-        _, _, _, _, dz1 = self._backward(X, y)
+        _, _, _, _, dz1 = self._backward(xs, y)
         return dz1 @ self.W1
 
-    def train(self, X, y, steps: int = 2000, lr: float = 0.02) -> MLP:
+    def train(self, xs, y, steps: int = 2000, lr: float = 0.02) -> MLP:
         """A copy trained by full-batch Adam (torch's defaults but ``lr``): deterministic."""
         theta = self.flat()
         m = np.zeros_like(theta)
@@ -435,7 +435,7 @@ class MLP:
         b1, b2, eps = 0.9, 0.999, 1e-8
         net = self
         for t in range(1, int(steps) + 1):
-            g = net.flat_gradient(X, y)
+            g = net.flat_gradient(xs, y)
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
             step = lr / (1 - b1**t)
@@ -476,10 +476,10 @@ def filter_normalized(direction: np.ndarray, net: MLP) -> np.ndarray:
     unit) and w2 (the output unit's single row)."""
     d = net.with_flat(direction)
     row = np.linalg.norm(d.W1, axis=1, keepdims=True)
-    W1 = d.W1 / np.where(row > 0, row, 1.0) * np.linalg.norm(net.W1, axis=1, keepdims=True)
+    w1 = d.W1 / np.where(row > 0, row, 1.0) * np.linalg.norm(net.W1, axis=1, keepdims=True)
     n2 = np.linalg.norm(d.w2)
     w2 = d.w2 / (n2 if n2 > 0 else 1.0) * np.linalg.norm(net.w2)
-    return MLP(W1, np.zeros_like(d.b1), w2, 0.0, net.activation).flat()
+    return MLP(w1, np.zeros_like(d.b1), w2, 0.0, net.activation).flat()
 
 
 class MLPLoss(ModelLoss):
@@ -553,7 +553,7 @@ class MLPLoss(ModelLoss):
         self._prepare()
 
     def _prepare(self) -> None:
-        # The hidden pre-activations are affine in (α, β): P0 + α P1 + β P2 for each example
+        # The hidden pre-activations are affine in (α, β): p0 + α p1 + β p2 for each example
         o, d, e = (self.net.with_flat(v) for v in (self.origin, self.d, self.e))
         self._P = [self.X @ m.W1.T + m.b1 for m in (o, d, e)]  # each (N, H)
         self._w2 = [o.w2, d.w2, e.w2]
@@ -571,47 +571,47 @@ class MLPLoss(ModelLoss):
     def _forward(self, pts, rows):
         a = pts[:, 0][:, None, None]
         b = pts[:, 1][:, None, None]
-        P0, P1, P2 = self._P
+        p0, p1, p2 = self._P
         if rows is None:
-            P0, P1, P2 = P0[None], P1[None], P2[None]
+            p0, p1, p2 = p0[None], p1[None], p2[None]
             y = self.y[None, :]
         else:
-            P0, P1, P2 = P0[rows], P1[rows], P2[rows]
+            p0, p1, p2 = p0[rows], p1[rows], p2[rows]
             y = self.y[rows]
-        z1 = P0 + a * P1 + b * P2  # (M, n, H)
+        z1 = p0 + a * p1 + b * p2  # (M, n, H)
         act, d1, d2 = _act(self.net.activation, z1)
         w2 = self._w2[0] + a * self._w2[1] + b * self._w2[2]  # (M, 1, H)
         b2 = self._b2[0] + pts[:, 0:1] * self._b2[1] + pts[:, 1:2] * self._b2[2]  # (M, 1)
         z = np.einsum("mnh,mkh->mn", act, w2) + b2
-        return z, y, act, d1, d2, w2, P1, P2
+        return z, y, act, d1, d2, w2, p1, p2
 
     def _value_grad(self, pts, rows):
-        z, y, act, d1, _, w2, P1, P2 = self._forward(pts, rows)
+        z, y, act, d1, _, w2, p1, p2 = self._forward(pts, rows)
         fv = np.mean(softplus(z) - y * z, axis=1)
         r = sigmoid(z) - y  # (M, n)
         gw = w2 * d1  # dz/dz1 per unit: (M, n, H)
-        za = act @ self._w2[1] + np.sum(gw * P1, -1) + self._b2[1]
-        zb = act @ self._w2[2] + np.sum(gw * P2, -1) + self._b2[2]
+        za = act @ self._w2[1] + np.sum(gw * p1, -1) + self._b2[1]
+        zb = act @ self._w2[2] + np.sum(gw * p2, -1) + self._b2[2]
         return fv, np.column_stack([np.mean(r * za, 1), np.mean(r * zb, 1)])
 
     def _hessian(self, pts):
-        z, y, act, d1, d2, w2, P1, P2 = self._forward(pts, None)
+        z, y, act, d1, d2, w2, p1, p2 = self._forward(pts, None)
         r = sigmoid(z) - y
         s = _sigmoid_slope(z)
         gw = w2 * d1
         u, v = self._w2[1], self._w2[2]
-        za = act @ u + np.sum(gw * P1, -1) + self._b2[1]
-        zb = act @ v + np.sum(gw * P2, -1) + self._b2[2]
-        zaa = 2 * np.sum(d1 * P1 * u, -1) + np.sum(w2 * d2 * P1 * P1, -1)
-        zbb = 2 * np.sum(d1 * P2 * v, -1) + np.sum(w2 * d2 * P2 * P2, -1)
-        zab = np.sum(d1 * (P2 * u + P1 * v), -1) + np.sum(w2 * d2 * P1 * P2, -1)
+        za = act @ u + np.sum(gw * p1, -1) + self._b2[1]
+        zb = act @ v + np.sum(gw * p2, -1) + self._b2[2]
+        zaa = 2 * np.sum(d1 * p1 * u, -1) + np.sum(w2 * d2 * p1 * p1, -1)
+        zbb = 2 * np.sum(d1 * p2 * v, -1) + np.sum(w2 * d2 * p2 * p2, -1)
+        zab = np.sum(d1 * (p2 * u + p1 * v), -1) + np.sum(w2 * d2 * p1 * p2, -1)
         haa = np.mean(s * za * za + r * zaa, 1)
         hbb = np.mean(s * zb * zb + r * zbb, 1)
         hab = np.mean(s * za * zb + r * zab, 1)
         return np.stack([np.stack([haa, hab], -1), np.stack([hab, hbb], -1)], -2)
 
-    def predict(self, point, X):
-        return self.net_at(point).predict_proba(X)
+    def predict(self, point, inputs):
+        return self.net_at(point).predict_proba(inputs)
 
     def describe(self, point):
         a, b = (float(v) for v in point)
