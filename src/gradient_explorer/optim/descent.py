@@ -29,6 +29,7 @@ import numpy as np
 
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
+from gradient_explorer.optim.schedules import Schedule, parse_schedule
 
 __all__ = [
     "CONVERGED",
@@ -92,6 +93,10 @@ class Descent:
         How many past positions each ball keeps for drawing (a ring buffer).
     far : float
         A ball more than ``far`` domain extents from the domain's centre has diverged.
+    schedule : Schedule or str, optional
+        A learning-rate schedule (:mod:`gradient_explorer.optim.schedules`) over the
+        optimizer's lr, stepped after every step as torch's are; one schedule for all
+        balls (a ball added later joins at the current rate).
     **hyper
         Hyperparameters when ``optimizer`` is a name.
 
@@ -116,6 +121,7 @@ class Descent:
         tol: float = DEFAULT_TOL,
         trail_length: int = DEFAULT_TRAIL,
         far: float = DEFAULT_FAR,
+        schedule: Schedule | str | None = None,
         **hyper: Any,
     ) -> None:
         if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
@@ -126,6 +132,8 @@ class Descent:
             raise UsageError(f"far must be a number > 0, got {far!r}")
         self.surface = surface
         self.optimizer = _as_optimizer(optimizer, hyper)
+        self.schedule: Schedule | None = None
+        self.set_schedule(schedule)
         self.tol = float(tol)
         self.trail_length = int(trail_length)
         self.dim = int(surface.dim)
@@ -199,9 +207,29 @@ class Descent:
             raise UsageError("start points must be finite")
         return pts
 
+    def set_schedule(self, schedule: Schedule | str | None) -> None:
+        """Use ``schedule`` (None or 'constant': none) from the next step, from its step 0.
+
+        Its base rate is the optimizer's lr now; a bad spec raises UsageError and changes
+        nothing.
+        """
+        if self.schedule is not None:  # the base rate, not the last scheduled one
+            self.optimizer.set_lr(self.schedule.base_lr)
+        if schedule is None or (isinstance(schedule, str) and schedule.strip() == "constant"):
+            self.schedule = None
+            return
+        self.schedule = parse_schedule(schedule, self.optimizer.hyper["lr"])
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step (the schedule's, or the optimizer's)."""
+        return self.schedule.lr if self.schedule is not None else float(self.optimizer.hyper["lr"])
+
     def reset(self) -> None:
         """Back to the starting points (added balls included), fresh optimizer state."""
         self.optimizer.reset()
+        if self.schedule is not None:
+            self.schedule.reset()
         n = len(self._starts)
         self.positions = self._starts.copy()
         self.status_codes = np.zeros(n, dtype=np.int8)
@@ -318,8 +346,12 @@ class Descent:
             if self.optimizer.needs_hessian:
                 hess = np.full((len(work), self.dim, self.dim), np.nan)
                 hess[idx] = self._hessian(self.positions[idx])
+            if self.schedule is not None:
+                self.optimizer.set_lr(self.schedule.lr)
             # the gradient at the current positions is cached from the last evaluation
             self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
+            if self.schedule is not None:  # torch: scheduler.step() after optimizer.step()
+                self.schedule.step()
             moved = work if all_run else work[idx]
             fv, g, gn = self._eval(moved)
             bad = self._bad_rows(moved, fv, gn)
@@ -489,6 +521,8 @@ class Trajectory:
     end_step: int
     optimizer: str = ""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "constant"
+    lr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the rate of steps 1..K
 
     @property
     def dim(self) -> int:
@@ -537,6 +571,9 @@ class Trajectory:
             "end_step": self.end_step,
             "rows": self.to_rows(),
         }
+        if self.schedule != "constant":
+            doc["schedule"] = self.schedule
+            doc["lr"] = [float(v) for v in self.lr]
         return json.dumps(doc, allow_nan=False)
 
 
@@ -557,6 +594,7 @@ def descend(
     *,
     far: float = DEFAULT_FAR,
     teaching: bool = False,
+    schedule: Schedule | str | None = None,
     **hyper: Any,
 ) -> Trajectory:
     """Roll one ball from ``start`` for up to ``steps`` steps.
@@ -576,6 +614,9 @@ def descend(
     teaching : bool
         Take the surface's teaching defaults where not given: its start (when ``start``
         is None) and the optimizer's lr and momentum (``hyper`` still wins).
+    schedule : Schedule or str, optional
+        A learning-rate schedule such as ``"cosine:300"`` (see
+        :mod:`gradient_explorer.optim.schedules`), stepped after each step as torch's.
 
     Returns
     -------
@@ -598,19 +639,31 @@ def descend(
             f"start needs {surface.dim} coordinate{'s' if surface.dim > 1 else ''}, "
             f"got {start_arr.size}"
         )
-    d = Descent(surface, optimizer, start_arr[None, :], tol=tol, trail_length=1, far=far, **hyper)
+    d = Descent(
+        surface,
+        optimizer,
+        start_arr[None, :],
+        tol=tol,
+        trail_length=1,
+        far=far,
+        schedule=schedule,
+        **hyper,
+    )
     if not math.isfinite(d.f[0]) or not np.isfinite(d.gradient[0]).all():
         where = ", ".join(f"{v:g}" for v in start_arr)
         raise UsageError(f"f or its gradient is not defined at the start ({where})")
     positions = [d.positions[0].copy()]
     fs = [float(d.f[0])]
     grads = [d.gradient[0].copy()]
+    rates = []
     for _ in range(int(steps)):
         if not d.running:
             break
         before = int(d.steps[0])
+        rate = d.lr
         d.step()
         if int(d.steps[0]) > before:
+            rates.append(rate)
             positions.append(d.positions[0].copy())
             fs.append(float(d.f[0]))
             grads.append(d.gradient[0].copy())
@@ -627,5 +680,7 @@ def descend(
         status=status,
         end_step=end,
         optimizer=opt.name,
-        hyperparameters=dict(opt.hyper),
+        hyperparameters={**opt.hyper, "lr": d.schedule.base_lr} if d.schedule else dict(opt.hyper),
+        schedule=d.schedule.spec if d.schedule else "constant",
+        lr=np.array(rates),
     )

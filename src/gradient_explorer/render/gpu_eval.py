@@ -13,6 +13,7 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.render.shader_loader import load_program
+from gradient_explorer.render.visuals.sampled_textures import bind_surface_textures
 from gradient_explorer.surfaces.surface import Surface
 
 
@@ -44,6 +45,7 @@ class GpuEvaluator:
         width = min(n, 256)
         height = math.ceil(n / width)
         prog = self.program(surface)
+        bind_surface_textures(self.ctx, surface)
         for name, value in surface.uniforms().items():
             if name in prog:
                 prog[name].value = value

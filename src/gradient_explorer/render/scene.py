@@ -31,6 +31,10 @@ from gradient_explorer.render.visuals.field_visual import (
     field_length_scale,
 )
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+from gradient_explorer.render.visuals.sampled_textures import (
+    bind_surface_textures,
+    release_surface_textures,
+)
 from gradient_explorer.render.visuals.slice_visual import draw_slice
 from gradient_explorer.render.visuals.surface_visual import (
     LIGHTING_INDEX,
@@ -164,6 +168,7 @@ class SceneRenderer:
             "u_has_point": 1 if geometry is not None else 0,
             "u_point_level": geometry.level if geometry is not None else 0.0,
         }
+        bind_surface_textures(ctx, surface)  # a sampled surface's data; formulas: nothing
         self.surface_visual.render(surface, uniforms)
         if view.floor:
             self.floor_visual.render(surface, uniforms)
@@ -242,6 +247,7 @@ class SceneRenderer:
                 visual.release()
         self.curve_visual = self.balls_visual = None
         self._cache.clear()
+        release_surface_textures(self.ctx)
 
 
 def axes_geometry(

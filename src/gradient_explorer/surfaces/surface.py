@@ -263,6 +263,27 @@ class Surface:
         surface = cls.from_definition(definition_named(name), timeout=None)
         return surface.with_params(**param_values)
 
+    @classmethod
+    def from_samples(cls, heights, domain: Any = None, **options) -> Surface:
+        """A surface from a grid of heights (data, not a formula); see
+        :meth:`gradient_explorer.surfaces.sampled.SampledSurface.from_samples`."""
+        from gradient_explorer.surfaces.sampled import SampledSurface
+
+        return SampledSurface.from_samples(heights, domain, **options)
+
+    @classmethod
+    def from_function(cls, evaluator, domain: Any, resolution=256, **options) -> Surface:
+        """Exact numpy numerics drawn from a sampled grid; see
+        :meth:`gradient_explorer.surfaces.sampled.SampledSurface.from_function`."""
+        from gradient_explorer.surfaces.sampled import SampledSurface
+
+        return SampledSurface.from_function(evaluator, domain, resolution, **options)
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the heights come from data (drawn from textures), not a formula."""
+        return False
+
     def with_params(self, **values: float) -> Surface:
         """A copy with new parameter values; the generated code is shared, not rebuilt."""
         new_values = dict(self.param_values)
