@@ -12,7 +12,8 @@ loss on the true labels y, within a budget eps, and clips the result to [0, 1]:
   exactly the same size as FGSM's, in a direction that ignores the gradient.
 
 The model is anything with ``loss_and_input_gradient(x, y) -> (loss, dL/dx)`` and
-``predict(x)`` (``surfaces.classifiers``).
+``predict(x)`` (``surfaces.classifiers``). ``box`` is the valid input range, (0, 1) for
+pixels; None where inputs are unbounded (points of a 2D data set).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gradient_explorer.errors import UsageError
 
 METHODS = ("fgsm", "pgd", "random")
 DEFAULT_STEPS = 10
+UNIT_BOX = (0.0, 1.0)
 
 
 def check_eps(eps: float) -> float:
@@ -53,29 +55,33 @@ def default_alpha(eps: float, steps: int) -> float:
     return 2.5 * eps / steps
 
 
-def project(x_adv: np.ndarray, x: np.ndarray, eps: float) -> np.ndarray:
-    """The nearest point to x_adv inside the eps-box around x and inside [0, 1]."""
-    return np.clip(np.clip(x_adv, x - eps, x + eps), 0.0, 1.0)
+def _clip(x: np.ndarray, box) -> np.ndarray:
+    return x if box is None else np.clip(x, box[0], box[1])
 
 
-def fgsm(model, x: np.ndarray, y, eps: float) -> np.ndarray:
+def project(x_adv: np.ndarray, x: np.ndarray, eps: float, box=UNIT_BOX) -> np.ndarray:
+    """The nearest point to x_adv inside the eps-box around x and inside ``box``."""
+    return _clip(np.clip(x_adv, x - eps, x + eps), box)
+
+
+def fgsm(model, x: np.ndarray, y, eps: float, box=UNIT_BOX) -> np.ndarray:
     eps = check_eps(eps)
     g = model.loss_and_input_gradient(x, y)[1]
-    return np.clip(x + eps * np.sign(g), 0.0, 1.0)
+    return _clip(x + eps * np.sign(g), box)
 
 
-def l2_step(model, x: np.ndarray, y, eps: float) -> np.ndarray:
+def l2_step(model, x: np.ndarray, y, eps: float, box=UNIT_BOX) -> np.ndarray:
     eps = check_eps(eps)
     g = np.asarray(model.loss_and_input_gradient(x, y)[1])
     norm = np.linalg.norm(g, axis=-1, keepdims=True)
     unit = np.divide(g, norm, out=np.zeros_like(g), where=norm > 0)
-    return np.clip(x + eps * unit, 0.0, 1.0)
+    return _clip(x + eps * unit, box)
 
 
-def random_signs(x: np.ndarray, eps: float, seed: int = 0) -> np.ndarray:
+def random_signs(x: np.ndarray, eps: float, seed: int = 0, box=UNIT_BOX) -> np.ndarray:
     eps = check_eps(eps)
     s = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=np.shape(x))
-    return np.clip(x + eps * s, 0.0, 1.0)
+    return _clip(x + eps * s, box)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class PGDRun:
         return self.path[-1]
 
 
-def pgd_path(model, x: np.ndarray, y, eps: float, alpha: float, steps: int) -> PGDRun:
+def pgd_path(model, x: np.ndarray, y, eps: float, alpha: float, steps: int, box=UNIT_BOX) -> PGDRun:
     eps, alpha, steps = check_eps(eps), check_alpha(alpha), check_steps(steps)
     x = np.asarray(x, dtype=np.float64)
     xt = x.copy()
@@ -98,14 +104,14 @@ def pgd_path(model, x: np.ndarray, y, eps: float, alpha: float, steps: int) -> P
     for _ in range(steps):
         loss, g = model.loss_and_input_gradient(xt, y)
         losses.append(loss)
-        xt = project(xt + alpha * np.sign(g), x, eps)
+        xt = project(xt + alpha * np.sign(g), x, eps, box)
         path.append(xt)
     losses.append(model.loss_and_input_gradient(xt, y)[0])
     return PGDRun(np.stack(path), np.asarray(losses, dtype=np.float64))
 
 
-def pgd(model, x: np.ndarray, y, eps: float, alpha: float, steps: int) -> np.ndarray:
-    return pgd_path(model, x, y, eps, alpha, steps).result
+def pgd(model, x: np.ndarray, y, eps: float, alpha: float, steps: int, box=UNIT_BOX) -> np.ndarray:
+    return pgd_path(model, x, y, eps, alpha, steps, box).result
 
 
 def attack(
