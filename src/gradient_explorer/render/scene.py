@@ -115,8 +115,9 @@ class SceneRenderer:
         self.mesh = MeshVisual(ctx)
         self.labels: list[Label] = []
         self._cache: dict[str, tuple] = {}
-        self.curve_visual = None  # the 1D mode and the balls: made on first use
+        self.curve_visual = None  # the 1D mode, the balls, the attack: made on first use
         self.balls_visual = None
+        self.attack_visual = None
 
     @property
     def grid(self) -> int:
@@ -189,6 +190,11 @@ class SceneRenderer:
 
             self.balls_visual = self.balls_visual or BallsVisual(ctx)
             self.balls_visual.render(state, mvp, heights)
+        if getattr(state, "input_attack", None) is not None:  # the input plane's attack
+            from gradient_explorer.render.visuals.attack_visual import AttackVisual
+
+            self.attack_visual = self.attack_visual or AttackVisual(ctx)
+            self.attack_visual.render(state, mvp, heights)
         return self.labels
 
     def _cached(self, name: str, key, build):
@@ -242,10 +248,10 @@ class SceneRenderer:
             self.mesh,
         ):
             visual.release()
-        for visual in (self.curve_visual, self.balls_visual):
+        for visual in (self.curve_visual, self.balls_visual, self.attack_visual):
             if visual is not None:
                 visual.release()
-        self.curve_visual = self.balls_visual = None
+        self.curve_visual = self.balls_visual = self.attack_visual = None
         self._cache.clear()
         release_surface_textures(self.ctx)
 

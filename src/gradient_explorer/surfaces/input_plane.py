@@ -106,12 +106,19 @@ class InputPlane:
         reads a grid; f and the gradient at any point are the model's own)."""
         from gradient_explorer.surfaces.sampled import Evaluator, SampledSurface
 
+        # The loss runs from ~0 to tens far on the wrong side: scale the tallest part to
+        # about a third of the plane's width, so the floor's class map shows beside it.
+        (x0, x1), (y0, y1) = self.domain
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 33), np.linspace(y0, y1, 33))
+        top = float(np.max(self.loss(np.stack([gx, gy], -1))))
+        scale = 0.35 * max(x1 - x0, y1 - y0) / top if top > 0 else None
         return SampledSurface.from_function(
             Evaluator(f=self.loss, gradient=self.gradient),
             self.domain,
             resolution,
             name=f"{self.name}: loss for label {self.label}",
             source=f"cross-entropy of the {self.name} classifier for label {self.label}",
+            height_scale=scale,
         )
 
     def class_grid(self, n: int = 96) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,171 @@
+"""The input-plane attack drawn in the scene: class regions and the decision boundary on the
+floor; at the point the eps-square and eps-circle, the FGSM corner, the L2 step and the PGD
+path, each iterate coloured by the class the model predicts there.
+
+:func:`attack_geometry` builds everything in world coordinates with numpy (tested);
+:class:`AttackVisual` only draws it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from gradient_explorer.render.geometry import sphere_mesh
+from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+
+#: Predicted class 0 and 1: the tint of its region and the colour of a point it owns.
+CLASS_COLORS = ((0.25, 0.55, 1.0), (1.0, 0.62, 0.15))
+BOUNDARY_COLOR = (1.0, 1.0, 1.0, 0.95)
+SQUARE_COLOR = (0.95, 0.95, 0.3, 1.0)  # the L-inf ball and FGSM, which lives on it
+CIRCLE_COLOR = (0.55, 1.0, 0.6, 1.0)  # the L2 ball and the L2 step
+PATH_COLOR = (0.95, 0.3, 0.95, 1.0)  # PGD
+REGION_ALPHA = 0.33
+
+
+@dataclass(frozen=True)
+class AttackGeometry:
+    """Triangles and lines, each a (positions (n, 3), colours (n, 4)) pair."""
+
+    regions: tuple[np.ndarray, np.ndarray]  # floor triangles, translucent
+    lines: tuple[np.ndarray, np.ndarray]  # line segments (pairs of vertices)
+    solids: tuple[np.ndarray, np.ndarray]  # opaque triangles: the dots
+
+
+def _rgba(rgb, alpha: float = 1.0) -> np.ndarray:
+    return np.array([*rgb[:3], alpha], dtype=np.float64)
+
+
+def _polyline_segments(points: np.ndarray) -> np.ndarray:
+    return np.repeat(points, 2, axis=0)[1:-1]
+
+
+def _lift(surface, xy: np.ndarray, lift: float) -> np.ndarray:
+    """Points on the drawn surface (a little above it, so lines are not hidden in it)."""
+    h = np.asarray(surface.height(xy), dtype=np.float64)
+    return np.column_stack([xy, h + lift])
+
+
+def _densify(points: np.ndarray, per_edge: int) -> np.ndarray:
+    """A closed or open polyline with ``per_edge`` points on each edge (to drape it)."""
+    t = np.linspace(0.0, 1.0, per_edge, endpoint=False)[:, None]
+    parts = [a + t * (b - a) for a, b in itertools.pairwise(points)]
+    return np.vstack([*parts, points[-1:]])
+
+
+def attack_geometry(surface, floor_z: float, attack, point, cells: int = 64) -> AttackGeometry:
+    """World-space geometry for ``attack`` (an app InputAttack) at ``point``."""
+    plane = attack.plane
+    (x0, x1), (y0, y1) = surface.domain
+    extent = max(x1 - x0, y1 - y0)
+    floor = floor_z + 1e-3 * extent
+    # class regions: one quad per cell, tinted by the predicted class at its centre
+    ex, ey, classes = plane.class_grid(cells)
+    gx0, gy0 = np.meshgrid(ex[:-1], ey[:-1])
+    gx1, gy1 = np.meshgrid(ex[1:], ey[1:])
+    quads = np.stack(
+        [
+            np.stack([gx0, gy0], -1),
+            np.stack([gx1, gy0], -1),
+            np.stack([gx1, gy1], -1),
+            np.stack([gx0, gy0], -1),
+            np.stack([gx1, gy1], -1),
+            np.stack([gx0, gy1], -1),
+        ],
+        axis=2,
+    ).reshape(-1, 2)
+    region_xyz = np.column_stack([quads, np.full(len(quads), floor)])
+    palette = np.array([_rgba(c, REGION_ALPHA) for c in CLASS_COLORS])
+    region_rgba = np.repeat(palette[classes.ravel()], 6, axis=0)
+
+    lines, line_colors = [], []
+
+    def add(segments_xyz: np.ndarray, color) -> None:
+        lines.append(segments_xyz)
+        line_colors.append(
+            np.tile(_rgba(color, color[3] if len(color) > 3 else 1.0), (len(segments_xyz), 1))
+        )
+
+    # the decision boundary on the floor, and draped over the surface where it runs
+    seg = plane.boundary(2 * cells).reshape(-1, 2)
+    add(np.column_stack([seg, np.full(len(seg), 2 * floor - floor_z)]), BOUNDARY_COLOR)
+    add(_lift(surface, seg, 3e-3 * extent), BOUNDARY_COLOR)
+
+    solids, solid_colors = [], []
+    a = attack.at(point)
+    if a is not None:
+        lift = 4e-3 * extent
+        square = np.vstack([a.square, a.square[:1]])
+        circle = a.circle()
+        for ring, color in ((square, SQUARE_COLOR), (circle, CIRCLE_COLOR)):
+            on_floor = np.column_stack([ring, np.full(len(ring), floor)])
+            add(_polyline_segments(on_floor), color)
+            add(_polyline_segments(_lift(surface, _densify(ring, 12), lift)), color)
+        path = _lift(surface, a.pgd, lift)
+        add(_polyline_segments(path), PATH_COLOR)
+        add(_polyline_segments(np.column_stack([a.pgd, np.full(len(a.pgd), floor)])), PATH_COLOR)
+        # the one-step attacks: a line from the point to where each lands
+        for target, color in ((a.fgsm, SQUARE_COLOR), (a.l2, CIRCLE_COLOR)):
+            ends = _lift(surface, np.vstack([a.point, target]), lift)
+            add(ends, color)
+        radius = 0.011 * extent
+        marks = [(p, int(c), 0.75) for p, c in zip(a.pgd[1:], a.classes[1:], strict=True)]
+        marks += [(a.fgsm, a.fgsm_class, 1.0), (a.l2, a.l2_class, 1.0)]
+        for xy, cls, size in marks:
+            centre = _lift(surface, xy[None, :], 0.0)[0]
+            ball = sphere_mesh(centre, size * radius, rings=6, segments=10)
+            solids.append(ball)
+            solid_colors.append(np.tile(_rgba(CLASS_COLORS[cls]), (len(ball), 1)))
+        # the point itself in the colour of the class it is predicted as, on the floor too
+        floor_dot = sphere_mesh([*a.point, floor], 0.8 * radius, rings=6, segments=10)
+        solids.append(floor_dot)
+        solid_colors.append(np.tile(_rgba(CLASS_COLORS[a.clean_class]), (len(floor_dot), 1)))
+
+    def cat(parts, colors, width=4):
+        if not parts:
+            return np.zeros((0, 3)), np.zeros((0, width))
+        return np.vstack(parts), np.vstack(colors)
+
+    return AttackGeometry(
+        (region_xyz, region_rgba), cat(lines, line_colors), cat(solids, solid_colors)
+    )
+
+
+class AttackVisual:
+    """Draws :func:`attack_geometry`; owns one MeshVisual."""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+        self.mesh = MeshVisual(ctx)
+        self._key = None
+        self._geometry: AttackGeometry | None = None
+
+    def render(self, state, mvp: bytes, heights) -> None:
+        attack = state.input_attack
+        surface = state.surface
+        key = (
+            id(surface),
+            id(attack.plane),
+            state.point,
+            attack.eps,
+            attack.alpha,
+            attack.steps,
+            heights.floor_z,
+        )
+        if key != self._key:
+            self._geometry = attack_geometry(surface, heights.floor_z, attack, state.point)
+            self._key = key
+        g = self._geometry
+        ctx = self.ctx
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        self.mesh.draw(mvp, *g.regions)
+        ctx.disable(moderngl.BLEND)
+        self.mesh.draw(mvp, *g.lines, moderngl.LINES)
+        self.mesh.draw(mvp, *g.solids)
+
+    def release(self) -> None:
+        self.mesh.release()
