@@ -190,7 +190,9 @@ class SceneRenderer:
 
             self.balls_visual = self.balls_visual or BallsVisual(ctx)
             self.balls_visual.render(state, mvp, heights)
-        if getattr(state, "input_attack", None) is not None:  # the input plane's attack
+        attack = getattr(state, "input_attack", None)
+        # the input plane's attack, on the loss surface it belongs to
+        if attack is not None and (attack.surface is None or attack.surface is surface):
             from gradient_explorer.render.visuals.attack_visual import AttackVisual
 
             self.attack_visual = self.attack_visual or AttackVisual(ctx)

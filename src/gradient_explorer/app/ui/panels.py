@@ -73,6 +73,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("C", "level curves on / off"),
     ("G", "gradient field on the floor"),
     ("B", "backprop: the computation graph at the point"),
+    ("A", "gradient on the input: adversarial steps (digits, input plane)"),
     ("1 / 2", "surface mode / curve (1D) mode"),
     ("F12", "screenshot (PNG in the current folder)"),
     ("Ctrl+S / Ctrl+O", "save / load the session (gradient-explorer-session.json)"),
