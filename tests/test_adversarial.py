@@ -293,3 +293,29 @@ def test_attack_bad_arguments_exit_2_with_one_line(args, message, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_trained_weights_are_cached_on_disk_and_checked(tmp_path, monkeypatch, digits):
+    first = classifiers.load_or_train("logistic", digits, tmp_path)
+    files = list(tmp_path.glob("classifier-logistic-*.npz"))
+    assert len(files) == 1
+
+    def no_training(*args):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(classifiers, "train", no_training)
+    again = classifiers.load_or_train("logistic", digits, tmp_path)
+    for a, b in zip(first.params, again.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a damaged file is not trusted: the model is trained again and the file rewritten
+    files[0].write_bytes(b"not an npz")
+    monkeypatch.undo()
+    fresh = classifiers.load_or_train("logistic", digits, tmp_path)
+    np.testing.assert_array_equal(fresh.params[0], first.params[0])
+    with np.load(files[0]) as saved:
+        np.testing.assert_array_equal(saved["p0"], first.params[0])
+    # weights of the wrong shape (another model's file under this name) are refused too
+    np.savez(files[0], p0=np.zeros((3, 3)), p1=np.zeros(3))
+    monkeypatch.setattr(classifiers, "train", no_training)
+    with pytest.raises(AssertionError, match="trained again"):
+        classifiers.load_or_train("logistic", digits, tmp_path)

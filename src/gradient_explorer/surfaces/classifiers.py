@@ -20,8 +20,12 @@ seeded permutation (:func:`digits_split`). Trained models are cached per process
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -292,6 +296,13 @@ _RECIPES: dict[str, tuple[Callable[[int, int], Classifier], Callable[[int], floa
 }
 
 
+# What the disk cache's key says about each recipe (the lambdas themselves have no text).
+_RECIPES_SPEC = {
+    "logistic": "softmax regression, lam=1/n, L-BFGS 500, ftol 1e-13, gtol 1e-9",
+    "mlp": "tanh mlp 48 hidden seed 0, lam=1e-3, L-BFGS 200, ftol 1e-13, gtol 1e-9",
+}
+
+
 def train(model: str, split: Split) -> Classifier:
     """A freshly trained model on ``split``'s training half."""
     make, lam, iters = _RECIPES[check_choice("model", model, MODELS)]
@@ -299,8 +310,68 @@ def train(model: str, split: Split) -> Classifier:
     return clf.fit(split.x_train, split.y_train, lam(len(split.x_train)), max_iter=iters)
 
 
+#: Bump when training changes, so weights cached on disk by an older version are not used.
+RECIPE_VERSION = 1
+
+
+def cache_dir() -> Path | None:
+    """Where trained weights are kept between runs: $GRADIENT_EXPLORER_CACHE, else
+    $XDG_CACHE_HOME/gradient-explorer, else ~/.cache/gradient-explorer; None when
+    $GRADIENT_EXPLORER_CACHE is "off"."""
+    chosen = os.environ.get("GRADIENT_EXPLORER_CACHE")
+    if chosen == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gradient-explorer"
+
+
+def _cache_path(model: str, split: Split, folder: Path) -> Path:
+    h = hashlib.sha256()
+    for part in (model, repr(_RECIPES_SPEC[model]), str(RECIPE_VERSION)):
+        h.update(part.encode())
+    for a in (split.x_train, split.y_train):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return folder / f"classifier-{model}-{h.hexdigest()[:20]}.npz"
+
+
+def load_or_train(model: str, split: Split, folder: Path | None) -> Classifier:
+    """Weights from ``folder`` when a file there matches this model, data and recipe and
+    holds finite arrays of the right shapes; else trained, and saved there (atomically;
+    a folder that cannot be written only costs the saving)."""
+    make, _, _ = _RECIPES[check_choice("model", model, MODELS)]
+    if folder is None:
+        return train(model, split)
+    path = _cache_path(model, split, folder)
+    clf = make(split.x_train.shape[1], split.n_classes)
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            params = [np.asarray(saved[f"p{i}"], dtype=np.float64) for i in range(len(clf.params))]
+        if all(
+            p.shape == q.shape and np.all(np.isfinite(p))
+            for p, q in zip(params, clf.params, strict=True)
+        ):
+            clf.params = params
+            return clf
+    except (OSError, KeyError, ValueError):
+        pass  # missing, unreadable or not ours: train
+    clf = train(model, split)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **{f"p{i}": p for i, p in enumerate(clf.params)})
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return clf
+
+
 @functools.cache
 def trained_classifier(model: str, dataset: str = "digits") -> Classifier:
-    """The model trained on the dataset's training half, once per process."""
+    """The model trained on the dataset's training half: once per process, and kept on
+    disk in :func:`cache_dir` between runs."""
     check_choice("dataset", dataset, DATASETS)
-    return train(model, digits_split())
+    check_choice("model", model, MODELS)
+    return load_or_train(model, digits_split(), cache_dir())

@@ -169,7 +169,7 @@ class AttackPanel:
         if d is None:
             _text(DIM, f"training the {self.model} model on the digits ...")
             return
-        cell = 1.1 * em
+        cell = 0.95 * em
         gmax = float(np.max(np.abs(d.gradient))) or 1.0
         _picture(f"digit {d.label}", d.image, gray, cell)
         imgui.same_line(0, em)
@@ -247,7 +247,11 @@ class AttackPanel:
         imgui.set_next_window_pos(
             imgui.ImVec2(width - 0.5 * em, 2.5 * em), imgui.Cond_.first_use_ever, imgui.ImVec2(1, 0)
         )
-        imgui.set_next_window_size(imgui.ImVec2(40 * em, 0), imgui.Cond_.first_use_ever)
+        height = io.display_size.y
+        imgui.set_next_window_size(
+            imgui.ImVec2(min(44 * em, 0.6 * width), min(46 * em, height - 4 * em)),
+            imgui.Cond_.first_use_ever,
+        )
         opened, self.visible = imgui.begin("Gradient on the input (A)", self.visible)
         if opened:
             _text(GOOD, LESSON)
