@@ -179,6 +179,10 @@ def test_digits_split_is_stratified_seeded_and_disjoint(digits):
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
+    # read from scikit-learn's file directly: the same numbers as its loader
+    x, y = classifiers._load_digits_arrays()
+    np.testing.assert_array_equal(x, bunch.data / 16.0)
+    np.testing.assert_array_equal(y, bunch.target)
     assert len(digits.y_train) + len(digits.y_test) == len(bunch.target)
     assert digits.x_train.min() == 0.0 and digits.x_test.max() == 1.0
     for c in range(10):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Callable
@@ -69,8 +70,25 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
+def _digits_file() -> Path | None:
+    """scikit-learn's own digits file (what ``load_digits`` reads), found without
+    importing scikit-learn: that import takes most of a second, and the window's panel
+    loads the data on a thread that shares the interpreter with the drawing."""
+    spec = importlib.util.find_spec("sklearn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            return path
+    return None
+
+
 def _load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    try:
+    path = _digits_file()
+    if path is not None:
+        table = np.loadtxt(path, delimiter=",", dtype=np.float64)
+        if table.shape == (1797, 65):
+            return table[:, :64] / 16.0, table[:, 64].astype(int)
+    try:  # a layout we do not know: the public loader
         from sklearn.datasets import load_digits
     except ImportError as exc:  # a dependency; say how to get it rather than a traceback
         raise UsageError(

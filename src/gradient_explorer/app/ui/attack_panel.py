@@ -169,16 +169,16 @@ class AttackPanel:
         if d is None:
             _text(DIM, f"training the {self.model} model on the digits ...")
             return
-        cell = 0.95 * em
+        cell = 0.8 * em
         gmax = float(np.max(np.abs(d.gradient))) or 1.0
         _picture(f"digit {d.label}", d.image, gray, cell)
-        imgui.same_line(0, em)
+        imgui.same_line(0, 0.6 * em)
         _picture("dL/dx", d.gradient, lambda v: diverging(v, gmax), cell)
-        imgui.same_line(0, em)
+        imgui.same_line(0, 0.6 * em)
         _picture("sign", d.sign, lambda v: diverging(v, 1.0), cell)
-        imgui.same_line(0, em)
+        imgui.same_line(0, 0.6 * em)
         _picture(f"attacked ({self.method})", d.adversarial, gray, cell)
-        imgui.same_line(0, em)
+        imgui.same_line(0, 0.6 * em)
         _picture("random signs", d.random, gray, cell)
         before, after = d.predicted_clean, d.predicted_attacked
         verdict = f"predicted {before} -> {after}"
@@ -249,7 +249,7 @@ class AttackPanel:
         )
         height = io.display_size.y
         imgui.set_next_window_size(
-            imgui.ImVec2(min(44 * em, 0.6 * width), min(46 * em, height - 4 * em)),
+            imgui.ImVec2(min(38 * em, 0.5 * width), min(40 * em, height - 4 * em)),
             imgui.Cond_.first_use_ever,
         )
         opened, self.visible = imgui.begin("Gradient on the input (A)", self.visible)
