@@ -95,6 +95,7 @@ class AttackPanel:
     _models: dict = field(default_factory=dict)  # name -> trained classifier
     _training: set = field(default_factory=set)
     _cache: tuple = (None, None)
+    _fold_digits: bool | None = None  # fold (True) or unfold the digits section next frame
 
     def toggle(self) -> None:
         self.visible = not self.visible
@@ -203,6 +204,7 @@ class AttackPanel:
             imgui.end_table()
         if imgui.button("show the perturbation as a surface"):
             self.request = (perturbation_surface(d), None, None)
+            self._fold_digits = False
 
     # ---------------------------------------------------------------- input plane
 
@@ -212,6 +214,7 @@ class AttackPanel:
         if not on_plane:
             if imgui.button("open the two-moons input plane"):
                 self.request = _moons_request(label=1)
+                self._fold_digits = True
             return
         eps_changed, eps = imgui.slider_float("eps##plane", attack.eps, *EPS_RANGE, "%.3f")
         a_changed, alpha = imgui.slider_float("alpha##plane", attack.alpha, *ALPHA_RANGE, "%.3f")
@@ -248,13 +251,19 @@ class AttackPanel:
             imgui.ImVec2(width - 0.5 * em, 2.5 * em), imgui.Cond_.first_use_ever, imgui.ImVec2(1, 0)
         )
         height = io.display_size.y
-        imgui.set_next_window_size(
-            imgui.ImVec2(min(38 * em, 0.5 * width), min(40 * em, height - 4 * em)),
-            imgui.Cond_.first_use_ever,
+        # A fixed width, the height of what is open: a folded section gives the scene room.
+        panel_width = min(38 * em, 0.5 * width)
+        imgui.set_next_window_size_constraints(
+            imgui.ImVec2(panel_width, 0), imgui.ImVec2(panel_width, height - 4 * em)
         )
-        opened, self.visible = imgui.begin("Gradient on the input (A)", self.visible)
+        opened, self.visible = imgui.begin(
+            "Gradient on the input (A)", self.visible, imgui.WindowFlags_.always_auto_resize
+        )
         if opened:
             _text(GOOD, LESSON)
+            if self._fold_digits is not None:  # the plane opened or closed: make room
+                imgui.set_next_item_open(not self._fold_digits)
+                self._fold_digits = None
             if imgui.collapsing_header("Handwritten digits", imgui.TreeNodeFlags_.default_open):
                 self._draw_digits()
             if imgui.collapsing_header(
