@@ -7,6 +7,7 @@ import pytest
 
 from gradient_explorer.app.attack_mode import InputAttack
 from gradient_explorer.errors import UsageError
+from gradient_explorer.render.palette import ARROW_COLOR
 from gradient_explorer.render.visuals.attack_visual import CLASS_COLORS, attack_geometry
 from gradient_explorer.surfaces.input_plane import attack_at, input_plane, zero_contour
 
@@ -110,6 +111,11 @@ def test_attack_geometry_tints_the_floor_by_class(plane):
     assert np.all(np.abs(xyz[:, 2] - floor_z) < 0.01)
     assert np.all(np.isfinite(g.lines[0])) and len(g.lines[0]) % 2 == 0
     assert len(g.solids[0]) > 0
+    # the gradient arrow is there, in the arrow colour, starting at the point
+    red = np.all(np.isclose(g.solids[1], ARROW_COLOR), axis=1)
+    assert red.any()
+    start = np.array([*x, surface.height(x)])
+    assert np.min(np.linalg.norm(g.solids[0][red] - start, axis=1)) < 0.05
 
 
 def test_bad_label_and_point_are_refused(plane):

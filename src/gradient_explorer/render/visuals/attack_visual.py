@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from gradient_explorer.render.geometry import sphere_mesh
+from gradient_explorer.render.geometry import arrow_mesh, sphere_mesh
+from gradient_explorer.render.palette import ARROW_COLOR
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
 
 #: Predicted class 0 and 1: the tint of its region and the colour of a point it owns.
@@ -111,6 +112,15 @@ def attack_geometry(surface, floor_z: float, attack, point, cells: int = 64) -> 
         for target, color in ((a.fgsm, SQUARE_COLOR), (a.l2, CIRCLE_COLOR)):
             ends = _lift(surface, np.vstack([a.point, target]), lift)
             add(ends, color)
+        # the arrow dL/dx along the surface, reaching past the square: FGSM keeps only
+        # its signs, so the corner it lands on need not lie along the arrow
+        norm = float(np.linalg.norm(a.gradient))
+        if norm > 0:
+            tip_xy = a.point + 1.6 * a.eps * a.gradient / norm
+            start, tip = _lift(surface, np.vstack([a.point, tip_xy]), lift)
+            arrow = arrow_mesh(start, tip - start, radius=0.004 * extent)
+            solids.append(arrow)
+            solid_colors.append(np.tile(_rgba(ARROW_COLOR), (len(arrow), 1)))
         radius = 0.011 * extent
         marks = [(p, int(c), 0.75) for p, c in zip(a.pgd[1:], a.classes[1:], strict=True)]
         marks += [(a.fgsm, a.fgsm_class, 1.0), (a.l2, a.l2_class, 1.0)]
