@@ -279,6 +279,14 @@ class Surface:
 
         return SampledSurface.from_function(evaluator, domain, resolution, **options)
 
+    @classmethod
+    def from_model(cls, model="line", data=None, **options) -> Surface:
+        """A model's loss on data over two of its weights (line, logistic, mlp); see
+        :func:`gradient_explorer.surfaces.model_surface.from_model`."""
+        from gradient_explorer.surfaces.model_surface import from_model
+
+        return from_model(model, data, **options)
+
     @property
     def sampled(self) -> bool:
         """Whether the heights come from data (drawn from textures), not a formula."""
