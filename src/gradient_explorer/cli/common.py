@@ -8,6 +8,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from gradient_explorer.cli.model_args import (
+    add_model_args,
+    check_model_flags,
+    model_given,
+    model_surface_from_args,
+)
 from gradient_explorer.errors import UsageError
 from gradient_explorer.surfaces.expressions import SYNTAX_HELP
 from gradient_explorer.surfaces.surface import Surface
@@ -27,6 +33,7 @@ def add_surface_args(
     )
     if sampled:
         add_sampled_args(parser, group)
+        add_model_args(parser, group)
     parser.add_argument(
         "--param",
         action="append",
@@ -86,7 +93,7 @@ def add_sampled_args(parser: argparse.ArgumentParser, group) -> None:
 
 def has_surface(args: argparse.Namespace) -> bool:
     """Whether the options name a surface (--surface, --expr, --image or --heights)."""
-    return any(getattr(args, k, None) for k in ("surface", "expr", "image", "heights"))
+    return any(getattr(args, k, None) for k in ("surface", "expr", "image", "heights", "model"))
 
 
 def parse_floats(text: str, what: str, counts: tuple[int, ...]) -> tuple[float, ...]:
@@ -117,6 +124,9 @@ def parse_params(items: list[str]) -> dict[str, float]:
 
 def surface_from_args(args: argparse.Namespace) -> Surface:
     """Build the surface named by --surface or typed with --expr, with --param values."""
+    check_model_flags(args)
+    if model_given(args):
+        return model_surface_from_args(args)
     params = parse_params(getattr(args, "param", []) or [])
     display = getattr(args, "display", None)
     domain_text = getattr(args, "domain", None)
