@@ -31,6 +31,16 @@ __all__ = ["DEFAULT_RESOLUTION", "ModelSurface", "from_model"]
 DEFAULT_RESOLUTION = {"line": 192, "logistic": 128, "mlp": 96}
 
 
+def default_resolution(model: ModelLoss) -> int:
+    """Grid points a side for drawing: the model's default, fewer for the MLP on much data
+    (its forward pass costs points x examples x hidden units; 25 million at most)."""
+    res = DEFAULT_RESOLUTION[model.kind]
+    if model.kind == "mlp":
+        per_point = model.n * model.net.hidden
+        res = int(min(res, max(40, (25e6 / per_point) ** 0.5)))
+    return res
+
+
 @dataclass
 class ModelSurface(SampledSurface):
     """The loss of :attr:`model` over its two coordinates; see the module docstring."""
@@ -58,7 +68,7 @@ class ModelSurface(SampledSurface):
         ):
             raise UsageError(f"batch size must be a whole number >= 1, got {batch_size!r}")
         evaluator = Evaluator(f=model.f, gradient=model.gradient, hessian=model.hessian)
-        res = int(resolution or DEFAULT_RESOLUTION[model.kind])
+        res = int(resolution or default_resolution(model))
         if res < 2:
             raise UsageError(f"resolution must be at least 2, got {res}")
         (x0, x1), (y0, y1) = model.domain
