@@ -29,6 +29,9 @@ MAX_SIDE = 2048
 #: A picture's intensity (0 to 1) rises this fraction of its width: pixel-sharp edges
 #: would be walls at the relief an elevation map gets (0.6 of the width).
 IMAGE_RELIEF = 0.12
+#: An elevation map's heights (2nd to 98th percentile) rise this fraction of its width:
+#: real terrain is nearly flat at true scale, so this is a vertical exaggeration.
+TERRAIN_RELIEF = 0.2
 #: Rec. 709 luma weights of R, G, B.
 REC709 = (0.2126, 0.7152, 0.0722)
 #: Where the bundled samples live (the repository's assets/, or the wheel's copy).
@@ -208,7 +211,7 @@ def from_image(
     else:
         label = name or "image"
         grid = array_intensity(source)
-    return _surface(grid, label, f"image {label}", operator, sigma, name, IMAGE_RELIEF)
+    return _surface(grid, label, f"image {label}", operator, sigma, name, ("unit", IMAGE_RELIEF))
 
 
 def from_heights(
@@ -223,10 +226,12 @@ def from_heights(
     else:
         label = name or "heights"
         grid = check_heights(source, label)
-    return _surface(grid, label, f"heights {label}", operator, sigma, name)
+    return _surface(
+        grid, label, f"heights {label}", operator, sigma, name, ("span", TERRAIN_RELIEF)
+    )
 
 
-def _surface(grid, label, source, operator, sigma, name, relief=None) -> SampledSurface:
+def _surface(grid, label, source, operator, sigma, name, relief) -> SampledSurface:
     check_size(grid, label)
     grid, note = shrink(grid)
     ny, nx = grid.shape
@@ -238,8 +243,19 @@ def _surface(grid, label, source, operator, sigma, name, relief=None) -> Sampled
         name=name or label,
         source=source,
         note=note,
-        height_scale=None if relief is None else relief * (max(nx, ny) - 1),
+        height_scale=_relief(grid, relief[0]) * relief[1] * (max(nx, ny) - 1),
     )
+
+
+def _relief(grid: np.ndarray, span_of: str) -> float:
+    """1 / the span of the heights (2nd to 98th percentile) for a terrain; 1 for a
+    picture, whose intensities span [0, 1] by definition."""
+    if span_of == "unit":
+        return 1.0
+    finite = grid[np.isfinite(grid)]
+    lo, hi = np.percentile(finite, [2.0, 98.0])
+    span = float(hi - lo) or float(finite.max() - finite.min())
+    return 1.0 / span if span > 0 else 1.0
 
 
 # --------------------------------------------------------------------------- canny
