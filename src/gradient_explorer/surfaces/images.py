@@ -231,6 +231,22 @@ def from_heights(
     )
 
 
+def load_source(
+    text, operator: str = "sobel", sigma: float = 0.0, kind: str | None = None
+) -> SampledSurface:
+    """A file or a bundled sample's name as a surface: ``.npy`` files (and the terrain
+    sample) as heights, everything else as a picture; ``kind`` ("image" or "heights")
+    overrides the guess."""
+    path = Path(os.fspath(text))
+    if not path.exists() and str(text) in SAMPLES:
+        kind = kind or SAMPLES[str(text)][1]
+        path = sample_path(str(text))
+    if kind is None:
+        kind = "heights" if path.suffix.lower() == ".npy" else "image"
+    build = from_heights if kind == "heights" else from_image
+    return build(path, operator=operator, sigma=sigma)
+
+
 def _surface(grid, label, source, operator, sigma, name, relief) -> SampledSurface:
     check_size(grid, label)
     grid, note = shrink(grid)
