@@ -320,3 +320,19 @@ def test_unknown_sample_and_operator():
         images.sample_path("lena")
     with pytest.raises(UsageError, match="unknown operator"):
         Surface.from_image(CAMERA, operator="prewitt")
+
+
+def test_a_session_keeps_the_file_operator_and_sigma(tmp_path):
+    from gradient_explorer.app.session import load_session, save_session
+    from gradient_explorer.app.state import AppState
+
+    surface = Surface.from_heights(sample_path("jacksboro"), operator="scharr", sigma=1.5)
+    state = AppState.for_surface(surface)
+    state.point = (100.0, 120.0)
+    loaded = load_session(save_session(state, tmp_path / "s.json"))
+    assert loaded.surface.samples.operator == "scharr" and loaded.surface.samples.sigma == 1.5
+    np.testing.assert_array_equal(loaded.surface.samples.gradient, surface.samples.gradient)
+    assert loaded.point == (100.0, 120.0)
+    from_array = AppState.for_surface(Surface.from_image(np.zeros((5, 5))))
+    with pytest.raises(UsageError, match="no file"):
+        save_session(from_array, tmp_path / "t.json")

@@ -205,13 +205,16 @@ def from_image(
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
         grid = read_image(source)
+        path = os.path.abspath(source)
     elif hasattr(source, "mode") and hasattr(source, "size"):  # a Pillow image
-        label = name or "image"
+        label, path = name or "image", ""
         grid = intensity(source)
     else:
-        label = name or "image"
+        label, path = name or "image", ""
         grid = array_intensity(source)
-    return _surface(grid, label, f"image {label}", operator, sigma, name, ("unit", IMAGE_RELIEF))
+    source_text = f"image {label}"
+    relief = ("unit", IMAGE_RELIEF)
+    return _surface(grid, label, source_text, operator, sigma, name, relief, path, "image")
 
 
 def from_heights(
@@ -223,12 +226,13 @@ def from_heights(
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
         grid = read_heights(source)
+        path = os.path.abspath(source)
     else:
-        label = name or "heights"
+        label, path = name or "heights", ""
         grid = check_heights(source, label)
-    return _surface(
-        grid, label, f"heights {label}", operator, sigma, name, ("span", TERRAIN_RELIEF)
-    )
+    source_text = f"heights {label}"
+    relief = ("span", TERRAIN_RELIEF)
+    return _surface(grid, label, source_text, operator, sigma, name, relief, path, "heights")
 
 
 def load_source(
@@ -247,7 +251,9 @@ def load_source(
     return build(path, operator=operator, sigma=sigma)
 
 
-def _surface(grid, label, source, operator, sigma, name, relief) -> SampledSurface:
+def _surface(
+    grid, label, source, operator, sigma, name, relief, path="", kind=""
+) -> SampledSurface:
     check_size(grid, label)
     grid, note = shrink(grid)
     ny, nx = grid.shape
@@ -260,6 +266,8 @@ def _surface(grid, label, source, operator, sigma, name, relief) -> SampledSurfa
         source=source,
         note=note,
         height_scale=_relief(grid, relief[0]) * relief[1] * (max(nx, ny) - 1),
+        path=path,
+        kind=kind,
     )
 
 
