@@ -96,7 +96,20 @@ def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, 
     from gradient_explorer.surfaces.catalogue import CATALOGUE
 
     out: dict[str, Any]
-    if CATALOGUE.get(surface.name) == surface.definition:
+    if surface.sampled:
+        samples = surface.samples
+        if not samples.path or samples.kind not in ("image", "heights"):
+            raise SessionError(
+                "a surface made from an array in Python has no file to save in a session"
+            )
+        out = {
+            "source": samples.kind,
+            "name": surface.name,
+            "file": samples.path,
+            "operator": samples.operator,
+            "sigma": float(samples.sigma),
+        }
+    elif CATALOGUE.get(surface.name) == surface.definition:
         out = {"source": "catalogue", "name": surface.name}
     else:
         out = {
@@ -524,7 +537,7 @@ def _build_surface(r: _Reader):
     from gradient_explorer.surfaces.catalogue import CATALOGUE
     from gradient_explorer.surfaces.surface import Surface
 
-    source = r.str("source", None, ("catalogue", "expression"))
+    source = r.str("source", None, ("catalogue", "expression", "image", "heights"))
     params_value = r.raw("params", {})
     if not isinstance(params_value, dict):
         raise SessionError(f"{r.where('params')} must be an object, got {_type(params_value)}")
@@ -533,7 +546,19 @@ def _build_surface(r: _Reader):
     height_scale = None
     if r.has("height_scale"):
         height_scale = r.float("height_scale", None, 0.0, 1e9, lo_open=True)
-    if source == "catalogue":
+    if source in ("image", "heights"):
+        from gradient_explorer.surfaces.images import load_source
+        from gradient_explorer.surfaces.operators import OPERATORS
+
+        r.str("name", "", limit=200)
+        file = r.str("file", None, limit=4096)
+        operator = r.str("operator", "sobel", tuple(OPERATORS))
+        sigma = r.float("sigma", 0.0, 0.0, 1e3)
+        if params:
+            raise SessionError(f"{r.where('params')}: an {source} surface has no parameters")
+        r.done()
+        surface = _wrap(lambda: load_source(file, operator, sigma, kind=source), r.where("file"))
+    elif source == "catalogue":
         name = r.str("name", None, limit=100)
         if name not in CATALOGUE:
             raise SessionError(f"{r.where('name')}: unknown catalogue surface {name[:40]!r}")

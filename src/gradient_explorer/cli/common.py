@@ -158,15 +158,12 @@ def sampled_surface(image, heights, operator: str, sigma: float) -> Surface:
     A resampling is said on stderr."""
     import sys
 
-    from gradient_explorer.surfaces.images import SAMPLES, from_heights, from_image, sample_path
+    from gradient_explorer.surfaces.images import load_source
 
-    text = image or heights
-    if not os.path.exists(text) and text in SAMPLES:
-        text = sample_path(text)
     if not (math.isfinite(sigma) and sigma >= 0):
         raise UsageError(f"--sigma must be a number >= 0, got {sigma:g}")
-    build = from_image if image else from_heights
-    surface = build(text, operator=operator, sigma=sigma)
+    kind = "image" if image else "heights"
+    surface = load_source(image or heights, operator=operator, sigma=sigma, kind=kind)
     if surface.samples.note:
         print(f"gradient-explorer: note: {surface.samples.note}", file=sys.stderr)
     return surface

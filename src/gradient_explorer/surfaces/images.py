@@ -29,6 +29,9 @@ MAX_SIDE = 2048
 #: A picture's intensity (0 to 1) rises this fraction of its width: pixel-sharp edges
 #: would be walls at the relief an elevation map gets (0.6 of the width).
 IMAGE_RELIEF = 0.12
+#: An elevation map's heights (2nd to 98th percentile) rise this fraction of its width:
+#: real terrain is nearly flat at true scale, so this is a vertical exaggeration.
+TERRAIN_RELIEF = 0.2
 #: Rec. 709 luma weights of R, G, B.
 REC709 = (0.2126, 0.7152, 0.0722)
 #: Where the bundled samples live (the repository's assets/, or the wheel's copy).
@@ -202,13 +205,16 @@ def from_image(
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
         grid = read_image(source)
+        path = os.path.abspath(source)
     elif hasattr(source, "mode") and hasattr(source, "size"):  # a Pillow image
-        label = name or "image"
+        label, path = name or "image", ""
         grid = intensity(source)
     else:
-        label = name or "image"
+        label, path = name or "image", ""
         grid = array_intensity(source)
-    return _surface(grid, label, f"image {label}", operator, sigma, name, IMAGE_RELIEF)
+    source_text = f"image {label}"
+    relief = ("unit", IMAGE_RELIEF)
+    return _surface(grid, label, source_text, operator, sigma, name, relief, path, "image")
 
 
 def from_heights(
@@ -220,13 +226,34 @@ def from_heights(
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
         grid = read_heights(source)
+        path = os.path.abspath(source)
     else:
-        label = name or "heights"
+        label, path = name or "heights", ""
         grid = check_heights(source, label)
-    return _surface(grid, label, f"heights {label}", operator, sigma, name)
+    source_text = f"heights {label}"
+    relief = ("span", TERRAIN_RELIEF)
+    return _surface(grid, label, source_text, operator, sigma, name, relief, path, "heights")
 
 
-def _surface(grid, label, source, operator, sigma, name, relief=None) -> SampledSurface:
+def load_source(
+    text, operator: str = "sobel", sigma: float = 0.0, kind: str | None = None
+) -> SampledSurface:
+    """A file or a bundled sample's name as a surface: ``.npy`` files (and the terrain
+    sample) as heights, everything else as a picture; ``kind`` ("image" or "heights")
+    overrides the guess."""
+    path = Path(os.fspath(text))
+    if not path.exists() and str(text) in SAMPLES:
+        kind = kind or SAMPLES[str(text)][1]
+        path = sample_path(str(text))
+    if kind is None:
+        kind = "heights" if path.suffix.lower() == ".npy" else "image"
+    build = from_heights if kind == "heights" else from_image
+    return build(path, operator=operator, sigma=sigma)
+
+
+def _surface(
+    grid, label, source, operator, sigma, name, relief, path="", kind=""
+) -> SampledSurface:
     check_size(grid, label)
     grid, note = shrink(grid)
     ny, nx = grid.shape
@@ -238,8 +265,21 @@ def _surface(grid, label, source, operator, sigma, name, relief=None) -> Sampled
         name=name or label,
         source=source,
         note=note,
-        height_scale=None if relief is None else relief * (max(nx, ny) - 1),
+        height_scale=_relief(grid, relief[0]) * relief[1] * (max(nx, ny) - 1),
+        path=path,
+        kind=kind,
     )
+
+
+def _relief(grid: np.ndarray, span_of: str) -> float:
+    """1 / the span of the heights (2nd to 98th percentile) for a terrain; 1 for a
+    picture, whose intensities span [0, 1] by definition."""
+    if span_of == "unit":
+        return 1.0
+    finite = grid[np.isfinite(grid)]
+    lo, hi = np.percentile(finite, [2.0, 98.0])
+    span = float(hi - lo) or float(finite.max() - finite.min())
+    return 1.0 / span if span > 0 else 1.0
 
 
 # --------------------------------------------------------------------------- canny

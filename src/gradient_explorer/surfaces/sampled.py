@@ -118,6 +118,8 @@ class Samples:
     source: str = "samples"
     note: str = ""
     evaluator: Evaluator | None = None
+    path: str = ""  # the file the data came from (absolute), "" for arrays
+    kind: str = ""  # how that file was read: "image" or "heights"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -192,6 +194,8 @@ class SampledSurface(Surface):
         source: str | None = None,
         note: str = "",
         height_scale: float | None = None,
+        path: str = "",
+        kind: str = "",
     ) -> SampledSurface:
         """A surface from a 2D grid of heights (NaN cells are holes).
 
@@ -244,6 +248,8 @@ class SampledSurface(Surface):
             source=source or name,
             note=note,
             evaluator=evaluator,
+            path=path,
+            kind=kind,
         )
         return cls.from_data(samples, domain, name=name, height_scale=height_scale)
 
