@@ -227,6 +227,12 @@ class Descent:
             return
         self.schedule = parse_schedule(schedule, self.optimizer.hyper["lr"])
 
+    def rebase_schedule(self) -> None:
+        """The optimizer's lr was set anew (a slider): the schedule takes it as its base
+        rate, keeping its step."""
+        if self.schedule is not None:
+            self.schedule = self.schedule.rebased(self.optimizer.hyper["lr"])
+
     @property
     def lr(self) -> float:
         """The learning rate of the next step (the schedule's, or the optimizer's)."""
