@@ -106,9 +106,9 @@ class ModelSurface(SampledSurface):
         return self.model.n
 
     @property
-    def axes(self) -> tuple[str, str]:
-        """The names of the surface's x and y."""
-        return self.model.axes
+    def axis_names(self) -> tuple[str, str, str]:
+        """The names of the surface's x, y and height, for the axes drawn."""
+        return (*self.model.axes, "loss")
 
     def batch_gradient(self, points, rows) -> np.ndarray:
         """The gradient of the mean loss over ``rows`` ((M, B) indices) at ``points``."""

@@ -84,7 +84,8 @@ def draw_image_entry(state, ui, image: ImageUi) -> bool:
     changed = False
     em = imgui.get_font_size()
     surface = state.surface
-    sampled = getattr(surface, "sampled", False)
+    # a model's loss is sampled too, but has its own entry (app/ui/model_panel.py)
+    sampled = getattr(surface, "sampled", False) and getattr(surface, "model", None) is None
     if not imgui.tree_node("Image or elevation map"):
         return False
     imgui.set_next_item_width(-4 * em)

@@ -24,8 +24,10 @@ from imgui_bundle import imgui
 from gradient_explorer.app.curve_mode import build_curve, follow_surface
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui.curve_panel import draw_curve_panel
+from gradient_explorer.app.ui.data_panel import draw_data_panel
 from gradient_explorer.app.ui.descent_panel import draw_descent_panel
 from gradient_explorer.app.ui.image_panel import ImageUi, draw_image_entry, draw_view_window
+from gradient_explorer.app.ui.model_panel import ModelUi, draw_model_entry
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
 from gradient_explorer.render.scene import drawing_note
@@ -269,6 +271,7 @@ class UiState:
     # "Try this": (surface name, steps to run once that surface is built and shown)
     after_build: tuple[str, Callable[[AppState, UiState], None]] | None = None
     image: ImageUi = field(default_factory=ImageUi)  # the Image entry (a photo, a terrain)
+    model: ModelUi = field(default_factory=ModelUi)  # the Model entry (a loss on data)
 
     def say(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line (red when ``error``)."""
@@ -491,6 +494,7 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
             imgui.end_popup()
 
     changed |= draw_image_entry(state, ui, ui.image)
+    changed |= draw_model_entry(state, ui, ui.model)
     if surface.dim == 2:
         if surface.sampled:
             (x0, x1), (y0, y1) = surface.domain
@@ -952,6 +956,7 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
         imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)
         changed |= draw_descent_panel(state)
     draw_view_window(state, ui, ui.image, (width, height))
+    draw_data_panel(state, (width, height))
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         draw_help(ui, (width, height))
