@@ -72,7 +72,9 @@ def draw_model_entry(state, ui, model: ModelUi) -> bool:
     em = imgui.get_font_size()
     surface = state.surface
     current = getattr(surface, "model", None)
-    if not imgui.tree_node("Model: a loss on data"):
+    # open by itself while a model's loss is the surface
+    flags = imgui.TreeNodeFlags_.default_open if current is not None else 0
+    if not imgui.tree_node_ex("Model: a loss on data", flags):
         return False
     imgui.set_next_item_width(8 * em)
     clicked, k = imgui.combo("model", MODELS.index(model.kind), list(MODELS))
@@ -85,8 +87,9 @@ def draw_model_entry(state, ui, model: ModelUi) -> bool:
     model.inputs = INPUTS[i]
     imgui.set_item_tooltip("centre the inputs (w and b decouple) or standardize them (round bowl)")
     imgui.set_next_item_width(-4 * em)
-    flags = imgui.InputTextFlags_.enter_returns_true
-    entered, model.data = imgui.input_text("data", model.data, flags)
+    entered, model.data = imgui.input_text(
+        "data", model.data, imgui.InputTextFlags_.enter_returns_true
+    )
     imgui.set_item_tooltip(
         "a CSV file with a header: x,y (line), x,label (logistic), x1,x2,label (mlp); Enter builds"
     )
