@@ -122,3 +122,39 @@ def test_surface_panel_has_the_model_entry(ctx, panel_texts):
     assert any("diabetes: 442 examples; full batch" in t for t in panel_texts)
     assert any("condition number" in t for t in panel_texts)
     assert not any("Discrete derivatives of sampled data" in t for t in panel_texts)
+
+
+def test_session_keeps_a_model_surface_and_its_schedule(tmp_path):
+    from gradient_explorer.app.session import load_session, save_session
+
+    f = tmp_path / "d.csv"
+    f.write_text("x,label\n" + "".join(f"{v / 10},{int(v > 12)}\n" for v in range(30)))
+    surface = from_model("logistic", str(f), batch_size=4, seed=5, inputs="standardized")
+    state = AppState.for_surface(surface, aspect=1.5)
+    ds = state.descent
+    ds.optimizer = "sgd"
+    assert ds.set_schedule("step:3:0.5") is None
+    ds.start_run(surface, (0.5, 0.5))
+    ds.step(7)
+    path = save_session(state, tmp_path / "s.json")
+    back = load_session(path, aspect=1.5)
+    s2 = back.surface
+    assert (s2.batch_size, s2.seed, s2.model.kind) == (4, 5, "logistic")
+    np.testing.assert_array_equal(s2.model.x, surface.model.x)  # standardized again
+    d1, d2 = ds.descents[0], back.descent.descents[0]
+    assert back.descent.schedule == "step:3:0.5"
+    assert d2.lr == d1.lr and d2.batches.position == d1.batches.position
+    np.testing.assert_allclose(d2.positions, d1.positions)
+    ds.step(5)
+    back.descent.step(5)  # the restored run goes on exactly as the original
+    np.testing.assert_allclose(back.descent.descents[0].positions, d1.positions, rtol=1e-12)
+
+
+def test_session_of_an_mlp_keeps_its_options(tmp_path):
+    from gradient_explorer.app.session import load_session, save_session
+
+    surface = from_model("mlp", train_steps=30, activation="relu", weights=("w1[1,0]", "b2"))
+    state = AppState.for_surface(surface, aspect=1.5)
+    back = load_session(save_session(state, tmp_path / "m.json"), aspect=1.5).surface
+    assert back.model.axes == ("w1[1,0]", "b2") and back.model.net.activation == "relu"
+    np.testing.assert_array_equal(back.model.net.flat(), surface.model.net.flat())

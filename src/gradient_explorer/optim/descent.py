@@ -227,6 +227,17 @@ class Descent:
             return
         self.schedule = parse_schedule(schedule, self.optimizer.hyper["lr"])
 
+    def resume_at(self, step: int) -> None:
+        """A run restored from a file at ``step``: the schedule and the mini-batches go on
+        from there (positions and optimizer state are restored by the caller)."""
+        if self.schedule is not None:
+            self.schedule.reset()
+            for _ in range(int(step)):
+                self.schedule.step()
+        if self.batches is not None:
+            self.batches.reset()
+            self.batches.position = int(step)
+
     def rebase_schedule(self) -> None:
         """The optimizer's lr was set anew (a slider): the schedule takes it as its base
         rate, keeping its step."""
@@ -374,6 +385,8 @@ class Descent:
             self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
             if self.schedule is not None:  # torch: scheduler.step() after optimizer.step()
                 self.schedule.step()
+                # between steps the optimizer holds its base rate (what is saved, shown)
+                self.optimizer.set_lr(self.schedule.base_lr)
             if self.batches is not None:  # the gradient for the next step: the next batch
                 self.batches.advance()
             moved = work if all_run else work[idx]

@@ -16,11 +16,13 @@ what the height shows, stays the loss on the whole set. The protocol the runner 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.surfaces.datasets import BUNDLED
 from gradient_explorer.surfaces.models import ModelLoss, make_model
 from gradient_explorer.surfaces.sampled import Evaluator, SampledSurface
 from gradient_explorer.surfaces.surface import Teaching
@@ -48,6 +50,8 @@ class ModelSurface(SampledSurface):
     model: ModelLoss | None = None
     batch_size: int | None = None
     seed: int = 0
+    #: how :func:`from_model` made it (model, data, inputs, options), for sessions
+    recipe: dict | None = None
 
     @classmethod
     def build(
@@ -154,6 +158,28 @@ class ModelSurface(SampledSurface):
             start=tuple(float(v) for v in start), lr=tuple(lr), momentum=(("sgd", 0.9),)
         )
 
+    def session_dict(self) -> dict:
+        """The surface object of a session: enough to build this surface again."""
+        from gradient_explorer.errors import SessionError
+
+        if self.recipe is None:
+            raise SessionError(
+                "a model surface made from a ModelLoss in Python has no recipe to save"
+            )
+        recipe = dict(self.recipe)
+        out = {
+            "source": "model",
+            "name": self.name,
+            "model": recipe.pop("model"),
+            "data": recipe.pop("data"),
+            "inputs": recipe.pop("inputs"),
+            "batch_size": self.batch_size,
+            "seed": int(self.seed),
+        }
+        if recipe:
+            out["mlp"] = {k: list(v) if k == "weights" else v for k, v in recipe.items()}
+        return out
+
     def formula(self) -> str:
         model = self.model
         what = {
@@ -196,10 +222,62 @@ def from_model(
         For the MLP: ``hidden``, ``activation`` (tanh, relu), ``directions`` (filter,
         random), ``weights`` (two names such as ``("w1[0,0]", "b2")``), ``train_steps``.
     """
+    recipe = None
     if isinstance(model, ModelLoss):
         if data is not None or options or inputs != "raw":
             raise UsageError("give data and options to make_model, not with a ModelLoss")
         loss = model
     else:
         loss = make_model(model, data, inputs=inputs, **options)
-    return ModelSurface.build(loss, batch_size=batch_size, seed=seed, resolution=resolution)
+        if data is None or isinstance(data, str | os.PathLike):
+            text = loss.data.name if data is None else str(data)
+            if text not in BUNDLED:
+                text = os.path.abspath(text)  # a session opened elsewhere finds the file
+            recipe = {"model": model, "data": text, "inputs": inputs, **options}
+    surface = ModelSurface.build(loss, batch_size=batch_size, seed=seed, resolution=resolution)
+    surface.recipe = recipe
+    return surface
+
+
+_MLP_KEYS = ("hidden", "activation", "directions", "weights", "train_steps", "seed")
+
+
+def model_from_session(r, wrap) -> ModelSurface:
+    """Rebuild a model surface from a session's surface object (``r``: the session's
+    reader, ``wrap``: its error wrapper that names the key)."""
+    from gradient_explorer.surfaces.models import MODELS
+
+    kind = r.str("model", None, MODELS)
+    r.str("name", "", limit=200)
+    data = r.str("data", None, limit=4096)
+    inputs = r.str("inputs", "raw", ("raw", "centred", "standardized"))
+    size = r.raw("batch_size", None)
+    batch = None if size is None else r.int("batch_size", None, 1, 2**31)
+    seed = r.int("seed", 0, 0, 2**63 - 1)
+    options = {}
+    if kind == "mlp":
+        mlp = r.sub("mlp")
+        if mlp is not None:
+            if mlp.has("hidden"):
+                options["hidden"] = mlp.int("hidden", 16, 1, 256)
+            if mlp.has("activation"):
+                options["activation"] = mlp.str("activation", "tanh", ("tanh", "relu"))
+            if mlp.has("directions"):
+                options["directions"] = mlp.str("directions", "filter", ("filter", "random"))
+            if mlp.has("train_steps"):
+                options["train_steps"] = mlp.int("train_steps", 2000, 0, 100_000)
+            if mlp.has("seed"):
+                options["seed"] = mlp.int("seed", 0, 0, 2**63 - 1)
+            if mlp.has("weights"):
+                names = mlp.raw("weights", None)
+                if not (isinstance(names, list) and len(names) == 2):
+                    raise UsageError(f"{mlp.where('weights')} must be two weight names")
+                options["weights"] = tuple(str(n) for n in names)
+            mlp.done()
+    for key in ("params", "ranges", "height_scale"):
+        r.raw(key, None)  # read by the caller
+    r.done()
+    return wrap(
+        lambda: from_model(kind, data, batch_size=batch, seed=seed, inputs=inputs, **options),
+        r.where("data"),
+    )
