@@ -158,3 +158,50 @@ def test_session_of_an_mlp_keeps_its_options(tmp_path):
     back = load_session(save_session(state, tmp_path / "m.json"), aspect=1.5).surface
     assert back.model.axes == ("w1[1,0]", "b2") and back.model.net.activation == "relu"
     np.testing.assert_array_equal(back.model.net.flat(), surface.model.net.flat())
+
+
+def test_model_entry_follows_a_surface_built_elsewhere():
+    ui = ModelUi()
+    surface = from_model("logistic", batch_size=8, seed=4, inputs="centred")
+    ui.follow(surface)
+    assert (ui.kind, ui.data, ui.inputs, ui.batch_size, ui.seed) == (
+        "logistic",
+        "breast_cancer",
+        "centred",
+        8,
+        4,
+    )
+    ui.batch_size = 32  # the user's own change stays while the model is the same
+    ui.follow(replace_batch(surface, 32))
+    assert ui.batch_size == 32
+
+
+def replace_batch(surface, size):
+    from dataclasses import replace
+
+    return replace(surface, batch_size=size)
+
+
+@pytest.mark.gl
+def test_descent_panel_with_a_schedule_draws_the_lr_plot(ctx):
+    from gradient_explorer.app.ui.descent_panel import draw_descent_panel
+    from gradient_explorer.render.headless import HeadlessRenderer
+
+    state = _state("line", inputs="standardized")
+    ds = state.descent
+    ds.start_run(state.surface)
+    ds.step(10)
+    renderer = HeadlessRenderer(ctx)
+    try:
+        frames = {}
+        for spec in ("constant", "cosine:20"):
+            assert ds.set_schedule(spec) is None
+            for _ in range(2):
+                frames[spec] = renderer.render(
+                    state, SIZE, draw_ui=lambda: draw_descent_panel(state)
+                ).astype(int)
+    finally:
+        renderer.release()
+        ctx.detect_framebuffer(0).use()
+    # the same history, drawn in a narrower plot with the lr plot beside it
+    assert np.abs(frames["constant"] - frames["cosine:20"]).sum(-1).max() > 30

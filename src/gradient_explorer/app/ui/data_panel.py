@@ -45,11 +45,17 @@ def followed(state):
     return None
 
 
-def draw_data_panel(state, size: tuple[float, float] | None = None, follow: bool = False) -> None:
+def draw_data_panel(
+    state,
+    size: tuple[float, float] | None = None,
+    follow: bool = False,
+    right_inset: float = 0.0,
+) -> None:
     """The data window (nothing unless the surface is a model's loss).
 
-    ``size``: the display size, to place the window the first time (bottom middle);
-    ``follow``: axes set every frame (a recording or a headless picture).
+    ``size``: the display size, to place the window the first time (bottom right, left
+    of ``right_inset`` pixels of panels); ``follow``: axes set every frame (a recording or
+    a headless picture).
     """
     model = getattr(state.surface, "model", None)
     if model is None:
@@ -57,7 +63,9 @@ def draw_data_panel(state, size: tuple[float, float] | None = None, follow: bool
     em = imgui.get_font_size()
     if size is not None:
         w, h = size
-        imgui.set_next_window_pos(imgui.ImVec2(w - 31 * em, h - 30 * em),
+        # bottom right, left of the descent panel when that is open
+        right = w - (right_inset + 0.5 * em if right_inset else 0.5 * em)
+        imgui.set_next_window_pos(imgui.ImVec2(right - 30 * em, h - 30 * em),
                                   imgui.Cond_.first_use_ever)  # fmt: skip
     imgui.set_next_window_size(imgui.ImVec2(30 * em, 28 * em), imgui.Cond_.first_use_ever)
     imgui.set_next_window_bg_alpha(0.9)

@@ -36,6 +36,23 @@ class ModelUi:
     seed: int = 0
     activation: str = "tanh"
     hidden: int = 16
+    synced: int | None = None  # id of the model surface the fields were read from
+
+    def follow(self, surface) -> None:
+        """Show the settings of a model surface built elsewhere (command line, session)."""
+        model = getattr(surface, "model", None)
+        if model is None or self.synced == id(model):
+            return
+        self.synced = id(model)
+        recipe = surface.recipe or {}
+        self.kind = model.kind
+        self.data = str(recipe.get("data", model.data.name))
+        self.inputs = str(recipe.get("inputs", "raw"))
+        self.batch_size = int(surface.batch_size or 0)
+        self.seed = int(surface.seed)
+        if model.kind == "mlp":
+            self.activation = model.net.activation
+            self.hidden = model.net.hidden
 
 
 def build_model(ui, model: ModelUi) -> None:
@@ -72,6 +89,7 @@ def draw_model_entry(state, ui, model: ModelUi) -> bool:
     em = imgui.get_font_size()
     surface = state.surface
     current = getattr(surface, "model", None)
+    model.follow(surface)
     # open by itself while a model's loss is the surface
     flags = imgui.TreeNodeFlags_.default_open if current is not None else 0
     if not imgui.tree_node_ex("Model: a loss on data", flags):

@@ -956,7 +956,7 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
         imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)
         changed |= draw_descent_panel(state)
     draw_view_window(state, ui, ui.image, (width, height))
-    draw_data_panel(state, (width, height))
+    draw_data_panel(state, (width, height), right_inset=PANEL_WIDTH_EM * em if show_descent else 0)
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         draw_help(ui, (width, height))
