@@ -313,3 +313,15 @@ def test_per_example_gradients_average_to_the_gradient():
     np.testing.assert_allclose(
         model.per_example_gradients(p).mean(0), model.gradient(p), rtol=1e-12
     )
+
+
+def test_api_surface_from_model_and_descend_with_a_schedule():
+    import gradient_explorer as ge
+
+    surface = ge.Surface.from_model("line", "diabetes", inputs="standardized", batch_size=32)
+    assert surface.sampled and surface.batch_size == 32
+    traj = ge.descend(surface, "sgd", (0.0, 0.0), 30, lr=0.1, schedule="cosine:30")
+    assert traj.status == "max_steps" and traj.schedule == "cosine:30:0"
+    assert traj.lr[0] == 0.1 and traj.lr[-1] < 0.001
+    best = float(surface.model.f(surface.model.centre))  # var(y): what no line explains
+    assert traj.f[-1] - best < 0.01 * (traj.f[0] - best)
