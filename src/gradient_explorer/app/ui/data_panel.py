@@ -15,6 +15,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from gradient_explorer.app.ui.descent_panel import draw_race_plot
+from gradient_explorer.render.palette import GLYPH_COLORS
 from gradient_explorer.view.formatting import format_number
 
 __all__ = ["draw_data_panel", "followed"]
@@ -24,8 +25,8 @@ DATA = (0.55, 0.70, 0.95, 0.9)
 CLASS0 = (0.30, 0.55, 1.00, 1.0)
 CLASS1 = (1.00, 0.45, 0.30, 1.0)
 FIT = (1.00, 0.85, 0.25, 1.0)
-FULL = (0.95, 0.95, 0.95, 1.0)
-BATCH = (1.00, 0.45, 0.75, 1.0)
+FULL = GLYPH_COLORS["full_gradient"]  # the colours of the balls' arrows
+BATCH = GLYPH_COLORS["batch_gradient"]
 GRID = 48  # decision-region cells a side
 MAX_POINTS = 2000  # data points drawn (a sample of larger sets)
 
