@@ -34,12 +34,13 @@ DEFAULT_RESOLUTION = {"line": 192, "logistic": 128, "mlp": 96}
 
 
 def default_resolution(model: ModelLoss) -> int:
-    """Grid points a side for drawing: the model's default, fewer for the MLP on much data
-    (its forward pass costs points x examples x hidden units; 25 million at most)."""
+    """Grid points a side for drawing: the model's default, fewer on much data (the
+    logistic and MLP losses cost points x examples (x hidden units) to sample; about 25
+    million at most, and never under 32 a side). The line's cost does not grow with N."""
     res = DEFAULT_RESOLUTION[model.kind]
-    if model.kind == "mlp":
-        per_point = model.n * model.net.hidden
-        res = int(min(res, max(40, (25e6 / per_point) ** 0.5)))
+    if model.kind != "line":
+        per_point = model.n * (model.net.hidden if model.kind == "mlp" else 1)
+        res = int(min(res, max(32, (25e6 / per_point) ** 0.5)))
     return res
 
 
