@@ -336,3 +336,18 @@ def test_a_session_keeps_the_file_operator_and_sigma(tmp_path):
     from_array = AppState.for_surface(Surface.from_image(np.zeros((5, 5))))
     with pytest.raises(UsageError, match="no file"):
         save_session(from_array, tmp_path / "t.json")
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    pixels = np.zeros((4, 6), np.uint8)
+    pixels[0, 0] = 255  # stored top left
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif, quality=100)
+    surface = Surface.from_image(path)
+    # Shown rotated: 4 wide, 6 high, the bright corner now at the top right.
+    assert surface.domain == ((0.0, 3.0), (0.0, 5.0))
+    assert surface.f(np.array([3.0, 5.0])) > 0.5
+    assert surface.f(np.array([0.0, 5.0])) < 0.5

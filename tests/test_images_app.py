@@ -35,12 +35,15 @@ def test_a_sample_becomes_the_surface_and_every_tool_reads_it(h):
     surface = h.state.surface
     assert surface.sampled and surface.domain == ((0.0, 511.0), (0.0, 511.0))
     assert "camera.png" in h.app.ui.message
-    # The point readout, the verdict and a ball use the same numerics as for formulas.
+    # The Point panel reads the same numerics as for formulas; a ball rolls on it.
     h.state.point = (256.0, 300.5)
-    h.frame(2)
+    h.state.descent.start_run(surface, (256.0, 300.5))
+    h.state.descent.playing = True
+    h.frame(10)
     assert np.isfinite(surface.gradient(np.array(h.state.point))).all()
-    picture = h.app.last_frame if h.app.last_frame is not None else None
-    assert picture is None or picture.std() > 5
+    ball = h.state.descent.descents[0]
+    assert ball.steps[0] > 0 and np.isfinite(ball.positions).all()
+    assert not np.array_equal(ball.positions[0], (256.0, 300.5))  # it rolled
 
 
 def test_a_2d_view_opens_in_its_own_window_with_its_texture(h):
@@ -77,3 +80,24 @@ def test_changing_the_operator_rebuilds_the_derivatives(h):
     second = h.state.surface
     assert second.samples.operator == "central" and second.samples.sigma == 2.0
     assert not np.array_equal(first.samples.gradient, second.samples.gradient)
+
+
+def test_a_click_places_the_point_on_the_terrain(h):
+    image = h.app.ui.image
+    image.sigma = 2.0
+    _load(h, "jacksboro")
+    surface = h.state.surface
+    (x0, x1), (y0, y1) = surface.domain
+    clicked = 0
+    for xy in [
+        (x0 + fx * (x1 - x0), y0 + fy * (y1 - y0)) for fx in (0.4, 0.6) for fy in (0.3, 0.6)
+    ]:
+        z = float(surface.height(np.array(xy)))
+        sx, sy = h.app.interaction.to_screen(np.array([xy[0], xy[1], z]))
+        hit = h.app.interaction.pick_surface(sx, sy)
+        if hit is None or not np.allclose(hit[:2], xy, atol=0.5):
+            continue  # hidden behind a ridge from this camera
+        h.click(sx, sy)
+        np.testing.assert_allclose(h.state.point, xy, atol=0.5)
+        clicked += 1
+    assert clicked >= 2

@@ -55,14 +55,15 @@ def read_image(path) -> np.ndarray:
     8-bit channels are divided by 255, 16-bit ones by 65535; colour becomes Rec. 709
     luma (alpha is ignored); a float TIFF is taken as it is.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = _name(path)
     _check_file(path, name)
     try:
         with Image.open(path) as image:
             image.load()  # decode now: a truncated file fails here, not later
-            return intensity(image)
+            # A camera's EXIF orientation: the picture as it is shown, never mirrored.
+            return intensity(ImageOps.exif_transpose(image))
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image Pillow can read (PNG, JPEG, TIFF, ...)") from None
     except Image.DecompressionBombError:
