@@ -313,3 +313,36 @@ def test_per_example_gradients_average_to_the_gradient():
     np.testing.assert_allclose(
         model.per_example_gradients(p).mean(0), model.gradient(p), rtol=1e-12
     )
+
+
+def test_api_surface_from_model_and_descend_with_a_schedule():
+    import gradient_explorer as ge
+
+    surface = ge.Surface.from_model("line", "diabetes", inputs="standardized", batch_size=32)
+    assert surface.sampled and surface.batch_size == 32
+    traj = ge.descend(surface, "sgd", (0.0, 0.0), 30, lr=0.1, schedule="cosine:30")
+    assert traj.status == "max_steps" and traj.schedule == "cosine:30:0"
+    assert traj.lr[0] == 0.1 and traj.lr[-1] < 0.001
+    best = float(surface.model.f(surface.model.centre))  # var(y): what no line explains
+    assert traj.f[-1] - best < 0.01 * (traj.f[0] - best)
+
+
+def test_degenerate_data_still_makes_a_surface():
+    """Constant inputs (a flat valley), one class only (no minimum): finite, drawn."""
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    flat = LineLoss(Dataset("c", np.ones((5, 1)), np.arange(5.0), ("x", "y")))
+    assert from_model(flat).classify(flat.centre) == "degenerate critical point"
+    one = LogisticLoss(Dataset("z", np.arange(5.0)[:, None], np.zeros(5), ("x", "label")))
+    surface = from_model(one)
+    assert np.isfinite(one.centre).all() and np.isfinite(surface.samples.heights).all()
+
+
+def test_too_many_rows_are_refused(tmp_path, monkeypatch):
+    from gradient_explorer.surfaces import datasets
+
+    monkeypatch.setattr(datasets, "MAX_ROWS", 3)
+    f = tmp_path / "big.csv"
+    f.write_text("x,y\n1,1\n2,2\n3,3\n4,4\n")
+    with pytest.raises(UsageError, match="at most 3 are read"):
+        load_csv(f, "line")

@@ -219,3 +219,42 @@ def test_cli_descend_schedule(capsys):
     assert main(bad.split()) == 2
     err = capsys.readouterr().err.strip()
     assert "unknown schedule" in err and "\n" not in err
+
+
+def test_app_descent_state_schedule():
+    from gradient_explorer.app.descent_mode import DescentState
+
+    bowl = Surface.from_expr("x^2 + y^2")
+    ds = DescentState(kind="race", race=["gd", "adam"])
+    ds.hyper["gd"]["lr"] = 0.1
+    assert ds.set_schedule("step:2:0.5") is None
+    ds.start_run(bowl, (1.0, 1.0))
+    ds.step(4)
+    rates = ds.lr_history
+    assert rates.shape == (4, 2)
+    np.testing.assert_allclose(rates[:, 0], [0.1, 0.1, 0.05, 0.05])
+    # the lr slider during a scheduled run: the schedule takes the new base, keeps its step
+    assert ds.set_hyper("gd", "lr", 0.4) is None
+    assert ds.descents[0].lr == pytest.approx(0.4 * 0.25)
+    assert "unknown schedule" in ds.set_schedule("linear:3")
+    assert ds.schedule == "step:2:0.5"
+    assert ds.set_schedule("constant") is None
+    assert ds.descents[0].lr == pytest.approx(0.4)
+    ds.step(1)
+    assert ds.lr_history[-1, 0] == pytest.approx(0.4)
+
+
+def test_step_by_step_shows_the_scheduled_rate():
+    from gradient_explorer.app.descent_mode import DescentState
+
+    bowl = Surface.from_expr("x^2 + y^2")
+    ds = DescentState(optimizer="gd", schedule="exponential:0.5")
+    ds.hyper["gd"]["lr"] = 0.1
+    ds.start_run(bowl, (1.0, 0.0))
+    ds.step(2)  # the next step's rate is 0.025
+    before = ds.descents[0].positions.copy()
+    ds.step_by_step = True
+    phase = ds.next_phase()
+    while phase is not None and phase.name != "step":
+        phase = ds.next_phase()
+    np.testing.assert_allclose(phase.vectors[0][0], -0.025 * 2 * before[0], rtol=1e-12)

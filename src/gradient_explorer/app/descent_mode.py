@@ -32,6 +32,7 @@ from gradient_explorer.optim.descent import (
     race_row,
 )
 from gradient_explorer.optim.optimizers import OPTIMIZERS, Phase, make_optimizer
+from gradient_explorer.optim.schedules import parse_schedule
 from gradient_explorer.render.palette import RACER_COLORS, basin_color
 
 __all__ = [
@@ -191,6 +192,7 @@ class DescentState:
     steps_per_second: float = 30.0
     step_by_step: bool = False
     tol: float = 1e-6
+    schedule: str = "constant"  # a learning-rate schedule spec for every run
     glyphs: GlyphOptions = field(default_factory=GlyphOptions)
     teaching_for: str | None = None  # the surface whose teaching defaults are adopted
     # -- runtime (rebuilt by start_run) --
@@ -201,6 +203,7 @@ class DescentState:
     messages: list[str] = field(default_factory=list)
     surface: Any = None
     _history: list[list[float]] = field(default_factory=list, repr=False)
+    _lr_history: list[list[float]] = field(default_factory=list, repr=False)
     _accum: float = 0.0
     _reported: list[np.ndarray] = field(default_factory=list, repr=False)
     _starts: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -262,7 +265,7 @@ class DescentState:
             n = int(min(max(self.swarm_size, 1), MAX_SWARM))
             opt = make_optimizer(self.optimizer, **self.hyper[self.optimizer])
             d = Descent.swarm(surface, opt, n, self.seed, grid=self.swarm_grid,
-                              bounds=surface.teaching.swarm_box,
+                              bounds=surface.teaching.swarm_box, schedule=self._spec(),
                               tol=self.tol, trail_length=48)  # fmt: skip
             self._register(d, self.optimizer, self.optimizer, PALETTE[0])
         else:
@@ -271,11 +274,35 @@ class DescentState:
 
     def _add(self, surface, name: str, points: np.ndarray, color) -> None:
         opt = make_optimizer(name, **self.hyper[name])
-        d = Descent(surface, opt, points, tol=self.tol)
+        d = Descent(surface, opt, points, tol=self.tol, schedule=self._spec())
         label = name
         if label in self.names:
             label = f"{name} #{self.optimizer_names.count(name) + 1}"
         self._register(d, label, name, color)
+
+    def _spec(self) -> str | None:
+        return None if self.schedule == "constant" else self.schedule
+
+    def set_schedule(self, spec: str) -> str | None:
+        """Use the learning-rate schedule ``spec`` (``constant``, ``step:100:0.5``, ...)
+        for every run, counted from the next step. Returns None, or the refusal as a
+        sentence (the old schedule is then kept)."""
+        try:
+            parse_schedule(spec)
+        except UsageError as exc:
+            return str(exc)
+        self.schedule = spec.strip() or "constant"
+        for d in self.descents:
+            d.set_schedule(self._spec())
+        self._phases = None
+        return None
+
+    @property
+    def lr_history(self) -> np.ndarray:
+        """The rate each run's step used: ``(steps, n_runs)`` (row k: step k + 1)."""
+        if not self._lr_history:
+            return np.zeros((0, len(self.descents)))
+        return np.array(self._lr_history, dtype=np.float64)
 
     def _register(self, d: Descent, label: str, name: str, color) -> None:
         self.descents.append(d)
@@ -287,6 +314,7 @@ class DescentState:
     def _restart_bookkeeping(self) -> None:
         self._minima, self._clustered, self._basins = None, [], (None, None)
         self._history = [race_row(self.descents)]
+        self._lr_history = []
         self._accum = 0.0
         self.messages = []
         self._reported = [d.status_codes.copy() for d in self.descents]
@@ -300,6 +328,7 @@ class DescentState:
         """Remove every ball."""
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
         self._starts, self._history, self.messages = [], [], []
+        self._lr_history = []
         self._phases = None
         self.playing = False
 
@@ -346,6 +375,8 @@ class DescentState:
         for i, used in enumerate(self.optimizer_names):
             if used == optimizer:
                 self.descents[i].optimizer.set_hyper(**trial)
+                if name == "lr":
+                    self.descents[i].rebase_schedule()
                 self._phases = None  # a paused step-by-step update used the old values
         return None
 
@@ -372,11 +403,13 @@ class DescentState:
             if not any(d.running for d in self.descents):
                 break
             gone = first_ball_diverged(self.descents)
+            rates = [d.lr for d in self.descents]
             for i, d in enumerate(self.descents):
                 self._previous[i] = d.positions.copy()
                 d.step()
             if len(self._history) < MAX_HISTORY:
                 self._history.append(race_row(self.descents, gone))
+                self._lr_history.append(rates)
             self._collect_messages()
 
     @property
@@ -566,6 +599,8 @@ class DescentState:
                 active.append(np.zeros(0, dtype=np.int64))
                 continue
             opt = copy.deepcopy(d.optimizer)  # a dry run: the real step comes later
+            if d.schedule is not None:  # the rate the real step will use
+                opt.set_lr(d.schedule.lr)
             hess = None
             if opt.needs_hessian:
                 hess = np.full((d.n, d.dim, d.dim), np.nan)

@@ -139,6 +139,7 @@ class ExplorerApp(mglw.WindowConfig):
         keys = keys if keys is not None else wnd.keys
         self.imgui_input = ImguiInput(wnd, keys=keys)
         self.imgui_renderer = ImguiRenderer(self.ctx)
+        self.ui.image.gl = (self.ctx, self.imgui_renderer)  # 2D views of a photo's data
         self._key_names = {
             getattr(keys, n): n
             for n in dir(keys)
@@ -636,6 +637,7 @@ class ExplorerApp(mglw.WindowConfig):
             self.recorder.abort()
             self.recorder = None
         self.scene.release()
+        self.ui.image.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
         implot.destroy_context(self._implot_ctx)

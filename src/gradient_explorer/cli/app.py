@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gradient_explorer.cli.common import add_surface_args, surface_from_args
+from gradient_explorer.cli.common import add_surface_args, has_surface, surface_from_args
 from gradient_explorer.cli.render import parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
 
@@ -49,10 +49,10 @@ def _state(args, size):
     if getattr(args, "session", None):
         from gradient_explorer.app.session import load_session
 
-        if getattr(args, "surface", None) or getattr(args, "expr", None):
-            raise UsageError("--session holds the surface: drop --surface/--expr")
+        if has_surface(args):
+            raise UsageError("--session holds the surface: drop --surface/--expr/--image/--heights")
         return load_session(args.session, aspect=size[0] / size[1])
-    if getattr(args, "surface", None) or getattr(args, "expr", None):
+    if has_surface(args):
         surface = surface_from_args(args)
     else:
         surface = Surface.named("banana")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.minibatch import MiniBatches
 from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
 from gradient_explorer.optim.schedules import Schedule, parse_schedule
 
@@ -141,6 +142,12 @@ class Descent:
         self._centre = bounds.mean(axis=1)
         self._limit = far * float((bounds[:, 1] - bounds[:, 0]).max())
         self._starts = self._check_points(positions)
+        # A model surface with a batch size: each ball steps on its own shuffled batches
+        # (the surface's batch_size, seed, n_examples and batch_gradient; f stays full).
+        size = getattr(surface, "batch_size", None)
+        self.batches = (
+            MiniBatches(surface.n_examples, size, getattr(surface, "seed", 0)) if size else None
+        )
         self.reset()
 
     # -- construction -------------------------------------------------------------------
@@ -220,6 +227,23 @@ class Descent:
             return
         self.schedule = parse_schedule(schedule, self.optimizer.hyper["lr"])
 
+    def resume_at(self, step: int) -> None:
+        """A run restored from a file at ``step``: the schedule and the mini-batches go on
+        from there (positions and optimizer state are restored by the caller)."""
+        if self.schedule is not None:
+            self.schedule.reset()
+            for _ in range(int(step)):
+                self.schedule.step()
+        if self.batches is not None:
+            self.batches.reset()
+            self.batches.position = int(step)
+
+    def rebase_schedule(self) -> None:
+        """The optimizer's lr was set anew (a slider): the schedule takes it as its base
+        rate, keeping its step."""
+        if self.schedule is not None:
+            self.schedule = self.schedule.rebased(self.optimizer.hyper["lr"])
+
     @property
     def lr(self) -> float:
         """The learning rate of the next step (the schedule's, or the optimizer's)."""
@@ -230,6 +254,8 @@ class Descent:
         self.optimizer.reset()
         if self.schedule is not None:
             self.schedule.reset()
+        if self.batches is not None:
+            self.batches.reset()
         n = len(self._starts)
         self.positions = self._starts.copy()
         self.status_codes = np.zeros(n, dtype=np.int8)
@@ -271,7 +297,7 @@ class Descent:
     def _evaluate_new(self, which: np.ndarray | None) -> None:
         """Evaluate new balls (None: all) at their start; a start in a hole diverges at 0."""
         idx = self._all if which is None else which
-        fv, g, gn = self._eval(self.positions[idx])
+        fv, g, gn = self._eval(self.positions[idx], idx)
         bad = ~np.isfinite(fv) | ~np.isfinite(g).all(axis=1)
         self.f[idx] = np.where(bad, np.nan, fv)
         self.gradient[idx] = np.where(bad[:, None], np.nan, g)
@@ -282,10 +308,17 @@ class Descent:
 
     # -- numerics -----------------------------------------------------------------------
 
-    def _eval(self, pts: np.ndarray):
+    def _eval(self, pts: np.ndarray, balls: np.ndarray):
         arg = pts[:, 0] if self.dim == 1 else pts
-        fv = np.asarray(self.surface.f(arg), dtype=np.float64).reshape(len(pts))
-        g = np.asarray(self.surface.gradient(arg), dtype=np.float64).reshape(len(pts), self.dim)
+        if self.batches is not None:
+            fv = self.surface.f(arg)
+            g = self.surface.batch_gradient(arg, self.batches.rows(balls))
+        elif hasattr(self.surface, "value_and_gradient"):  # one pass for both
+            fv, g = self.surface.value_and_gradient(arg)
+        else:
+            fv, g = self.surface.f(arg), self.surface.gradient(arg)
+        fv = np.asarray(fv, dtype=np.float64).reshape(len(pts))
+        g = np.asarray(g, dtype=np.float64).reshape(len(pts), self.dim)
         with np.errstate(all="ignore"):
             gn = np.sqrt(np.einsum("ij,ij->i", g, g))
         return fv, g, gn
@@ -352,8 +385,12 @@ class Descent:
             self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
             if self.schedule is not None:  # torch: scheduler.step() after optimizer.step()
                 self.schedule.step()
+                # between steps the optimizer holds its base rate (what is saved, shown)
+                self.optimizer.set_lr(self.schedule.base_lr)
+            if self.batches is not None:  # the gradient for the next step: the next batch
+                self.batches.advance()
             moved = work if all_run else work[idx]
-            fv, g, gn = self._eval(moved)
+            fv, g, gn = self._eval(moved, idx)
             bad = self._bad_rows(moved, fv, gn)
             if all_run and not bad.any():
                 # the common case: whole arrays, no fancy indexing
@@ -381,6 +418,15 @@ class Descent:
         return int((self.status_codes == RUNNING).sum())
 
     # -- views for drawing --------------------------------------------------------------
+
+    def full_gradient(self) -> np.ndarray:
+        """The gradient on the whole data at each ball (``gradient`` is the current
+        batch's when the surface has mini-batches): ``(N, dim)``."""
+        if self.batches is None:
+            return self.gradient.copy()
+        arg = self.positions[:, 0] if self.dim == 1 else self.positions
+        g = self.surface.gradient(arg)
+        return np.asarray(g, dtype=np.float64).reshape(self.n, self.dim)
 
     @property
     def n(self) -> int:

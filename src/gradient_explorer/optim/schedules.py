@@ -94,6 +94,14 @@ class Schedule:
     def _next(self, lr: float, epoch: int) -> float:
         return lr
 
+    def rebased(self, base_lr: float) -> Schedule:
+        """A copy with base rate ``base_lr`` at this one's step, as if it had had that
+        base from the start (the lr slider moved during a scheduled run)."""
+        twin = copy.copy(self).bind(base_lr)
+        for _ in range(self.last_epoch):
+            twin.step()
+        return twin
+
     def rates(self, n: int) -> np.ndarray:
         """The rates of optimizer steps 1..n from here, without changing this schedule."""
         twin = copy.copy(self)

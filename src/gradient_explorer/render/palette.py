@@ -79,6 +79,8 @@ GLYPH_COLORS: dict[str, tuple[float, float, float, float]] = {
     "step": (1.0, 1.0, 1.0, 1.0),
     "second_moment": (1.0, 0.82, 0.1, 1.0),
     "phase": (1.0, 0.95, 0.5, 1.0),
+    "full_gradient": (1.0, 0.6, 0.15, 1.0),
+    "batch_gradient": (1.0, 0.45, 0.75, 1.0),
 }
 GLYPH_LABELS: dict[str, str] = {
     "gradient_x": "gradient, x part",
@@ -87,6 +89,8 @@ GLYPH_LABELS: dict[str, str] = {
     "step": "step taken",
     "second_moment": "second moment (sides: sqrt)",
     "phase": "this phase",
+    "full_gradient": "gradient on all the data",
+    "batch_gradient": "gradient on this mini-batch",
 }
 
 #: The minima a swarm's balls end in (Okabe-Ito, sky blue first: it reads on viridis).

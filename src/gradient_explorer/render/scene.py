@@ -299,10 +299,12 @@ def axes_geometry(
         lines += [(x0, y1, h), (x0 - tick, y1, h)]
         rank = end if k in (0, len(fs) - 1) else inner
         labels.append(Label((x0 - out, y1, h), format_tick(f), priority=rank))
+    # a model's loss names its coordinates (w, b; α, β; two weights) and calls f the loss
+    nx, ny, nf = getattr(surface, "axis_names", ("x", "y", "f"))
     labels += [
-        Label(((x0 + x1) / 2, y0 - name_out, z0), "x", (1.0, 0.55, 0.5, 1.0), name),
-        Label((x1 + name_out, (y0 + y1) / 2, z0), "y", (0.55, 1.0, 0.6, 1.0), name),
-        Label((x0 - out, y1, z1), "f", (0.6, 0.75, 1.0, 1.0), name),
+        Label(((x0 + x1) / 2, y0 - name_out, z0), nx, (1.0, 0.55, 0.5, 1.0), name),
+        Label((x1 + name_out, (y0 + y1) / 2, z0), ny, (0.55, 1.0, 0.6, 1.0), name),
+        Label((x0 - out, y1, z1), nf, (0.6, 0.75, 1.0, 1.0), name),
     ]
     return np.array(lines, dtype=np.float32), labels
 

@@ -56,6 +56,8 @@ __all__ = [
 
 #: The header columns each model reads: inputs first, the target last.
 COLUMNS = {"line": ("x", "y"), "logistic": ("x", "label"), "mlp": ("x1", "x2", "label")}
+#: The most data rows a file may have (each step of each ball reads them all).
+MAX_ROWS = 1_000_000
 #: The bundled set each model uses when no data is given.
 DEFAULT_DATA = {"line": "diabetes", "logistic": "breast_cancer", "mlp": "moons"}
 #: Bundled names and the model each is for.
@@ -200,6 +202,8 @@ def _parse(lines: list[str], model: str, label: str) -> Dataset:
         )
     where = [header.index(c) for c in wanted]
     rows = numbered[1:]
+    if len(rows) > MAX_ROWS:
+        raise UsageError(f"{label} has {len(rows)} data rows; at most {MAX_ROWS:,} are read")
     if len(rows) < 2:
         raise UsageError(
             f"{label} has {len(rows)} data row{'s' if len(rows) != 1 else ''}; "

@@ -61,7 +61,7 @@ __all__ = [
 
 MODELS = ("line", "logistic", "mlp")
 #: Points per chunk times examples: keeps the (points, examples) work arrays small.
-_CHUNK = 1 << 18
+_CHUNK = 1 << 17
 
 
 def softplus(z: np.ndarray) -> np.ndarray:
@@ -129,9 +129,25 @@ class ModelLoss:
 
     # -- numerics (subclasses) ------------------------------------------------------------
 
+    #: work per point and example (the MLP's hidden units): sets the chunk size
+    _width = 1
+
+    def _step(self, rows: np.ndarray | None) -> int:
+        """Points per chunk: work arrays of about _CHUNK numbers stay in cache."""
+        per_point = (self.n if rows is None else rows.shape[1]) * self._width
+        return max(1, _CHUNK // per_point)
+
     def f(self, points, rows=None) -> np.ndarray:
         """The mean loss at ``points`` (..., 2) over ``rows`` (None: all examples)."""
-        return self.value_and_gradient(points, rows)[0]
+        pts, shape = _points(points)
+        r = _rows(rows, len(pts), self.n)
+        fv = np.empty(len(pts))
+        step = self._step(r)
+        with np.errstate(all="ignore"):
+            for s in range(0, len(pts), step):
+                sub = None if r is None else r[s : s + step]
+                fv[s : s + step] = self._value(pts[s : s + step], sub)
+        return fv.reshape(shape)
 
     def gradient(self, points, rows=None) -> np.ndarray:
         """The gradient of the mean loss: (..., 2)."""
@@ -143,7 +159,7 @@ class ModelLoss:
         r = _rows(rows, len(pts), self.n)
         fv = np.empty(len(pts))
         g = np.empty((len(pts), 2))
-        step = max(1, _CHUNK // (self.n if r is None else r.shape[1]))
+        step = self._step(r)
         with np.errstate(all="ignore"):
             for s in range(0, len(pts), step):
                 sub = None if r is None else r[s : s + step]
@@ -154,7 +170,7 @@ class ModelLoss:
         """The 2x2 Hessian of the full-data loss: (..., 2, 2)."""
         pts, shape = _points(points)
         out = np.empty((len(pts), 2, 2))
-        step = max(1, _CHUNK // self.n)
+        step = self._step(None)
         with np.errstate(all="ignore"):
             for s in range(0, len(pts), step):
                 out[s : s + step] = self._hessian(pts[s : s + step])
@@ -165,6 +181,9 @@ class ModelLoss:
         p = np.asarray(point, dtype=np.float64).reshape(1, 2)
         rows = np.arange(self.n)[:, None]  # one "batch" of one example per row
         return self.gradient(np.repeat(p, self.n, 0), rows)
+
+    def _value(self, pts, rows):
+        return self._value_grad(pts, rows)[0]
 
     def _value_grad(self, pts, rows):
         raise NotImplementedError
@@ -261,6 +280,13 @@ class LogisticLoss(_OneInput):
 
     kind = "logistic"
 
+    def __init__(self, data: Dataset) -> None:
+        bad = np.flatnonzero((data.y != 0) & (data.y != 1))
+        if bad.size:
+            raise UsageError(f"labels must be 0 or 1; example {bad[0] + 1} has {data.y[bad[0]]:g}")
+        self._sign = 1.0 - 2.0 * data.y
+        super().__init__(data)
+
     def _fit(self):
         # Newton's method from 0 on the convex loss; separable data has no minimum, so
         # stop where the loss stops improving and keep the last finite point.
@@ -284,12 +310,33 @@ class LogisticLoss(_OneInput):
         return p
 
     def _value_grad(self, pts, rows):
-        w, b = pts[:, 0:1], pts[:, 1:2]
-        xb, yb = (self.x[None, :], self.y[None, :]) if rows is None else self._batch(rows)
-        z = w * xb + b
-        fv = np.mean(softplus(z) - yb * z, axis=1)
-        r = sigmoid(z) - yb  # dℓ/dz per example
-        return fv, np.column_stack([np.mean(r * xb, axis=1), np.mean(r, axis=1)])
+        # The hot path of training: one exp and one log1p per example, no masks, in place.
+        # softplus(z) - label·z = relu((1 - 2·label)·z) + log1p(e) with e = exp(-|z|)
+        # (exact for 0/1 labels); σ(z) = max(e, [z >= 0]) / (1 + e).
+        if rows is None:
+            xb, yb, sgn = self.x, self.y, self._sign
+        else:
+            xb, yb = self._batch(rows)
+            sgn = self._sign[rows]
+        n = xb.shape[-1]
+        z = np.multiply(pts[:, 0:1], xb)
+        z += pts[:, 1:2]
+        e = np.abs(z)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        t = np.log1p(e)
+        fv = t.sum(1)
+        np.multiply(z, sgn, out=t)
+        np.maximum(t, 0.0, out=t)
+        fv += t.sum(1)
+        fv /= n
+        np.add(e, 1.0, out=t)
+        np.reciprocal(t, out=t)
+        np.maximum(e, z >= 0, out=e)
+        t *= e  # σ(z)
+        t -= yb  # dℓ/dz per example
+        gw = t @ xb if rows is None else np.einsum("mn,mn->m", t, xb)
+        return fv, np.column_stack([gw / n, t.sum(1) / n])
 
     def _hessian(self, pts):
         z = pts[:, 0:1] * self.x[None, :] + pts[:, 1:2]
@@ -314,14 +361,20 @@ class LogisticLoss(_OneInput):
 ACTIVATIONS = ("tanh", "relu")
 
 
-def _act(name: str, z: np.ndarray):
-    """Activation, its first and second derivatives."""
+def _act(name: str, z: np.ndarray, order: int = 2):
+    """Activation and, up to ``order``, its first and second derivatives (else None).
+
+    Overwrites ``z`` (the pre-activations are not needed after)."""
     if name == "tanh":
-        a = np.tanh(z)
-        d1 = 1.0 - a * a
-        return a, d1, -2.0 * a * d1
-    a = np.maximum(z, 0.0)
-    return a, (z > 0).astype(np.float64), np.zeros_like(z)
+        a = np.tanh(z, out=z)
+        if order == 0:
+            return a, None, None
+        d1 = a * a
+        np.subtract(1.0, d1, out=d1)
+        return a, d1, (-2.0 * a * d1 if order > 1 else None)
+    d1 = (z > 0).astype(np.float64) if order else None
+    a = np.maximum(z, 0.0, out=z)
+    return a, d1, (np.zeros_like(z) if order > 1 else None)
 
 
 @dataclass(eq=False)
@@ -502,6 +555,10 @@ class MLPLoss(ModelLoss):
 
     kind = "mlp"
 
+    @property
+    def _width(self) -> int:
+        return self.net.hidden
+
     def __init__(
         self,
         data: Dataset,
@@ -568,34 +625,46 @@ class MLPLoss(ModelLoss):
         """The network at coordinates ``point``."""
         return self.net.with_flat(self.theta(point))
 
-    def _forward(self, pts, rows):
+    def _forward(self, pts, rows, order: int):
         a = pts[:, 0][:, None, None]
         b = pts[:, 1][:, None, None]
         p0, p1, p2 = self._P
         if rows is None:
-            p0, p1, p2 = p0[None], p1[None], p2[None]
             y = self.y[None, :]
         else:
             p0, p1, p2 = p0[rows], p1[rows], p2[rows]
             y = self.y[rows]
-        z1 = p0 + a * p1 + b * p2  # (M, n, H)
-        act, d1, d2 = _act(self.net.activation, z1)
+        z1 = a * p1  # (M, n, H), then the activations in place
+        z1 += p0
+        z1 += b * p2
+        act, d1, d2 = _act(self.net.activation, z1, order)
         w2 = self._w2[0] + a * self._w2[1] + b * self._w2[2]  # (M, 1, H)
         b2 = self._b2[0] + pts[:, 0:1] * self._b2[1] + pts[:, 1:2] * self._b2[2]  # (M, 1)
-        z = np.einsum("mnh,mkh->mn", act, w2) + b2
+        z = (act @ np.swapaxes(w2, 1, 2))[..., 0] + b2
         return z, y, act, d1, d2, w2, p1, p2
 
+    def _value(self, pts, rows):
+        z, y = self._forward(pts, rows, 0)[:2]
+        return np.mean(softplus(z) - y * z, axis=1)
+
+    def _along(self, gw, p):
+        """Σ_h gw[m, n, h] p[n, h] (or p[m, n, h] for per-point batches)."""
+        if p.ndim == 2:
+            return np.einsum("mnh,nh->mn", gw, p)
+        return np.einsum("mnh,mnh->mn", gw, p)
+
     def _value_grad(self, pts, rows):
-        z, y, act, d1, _, w2, p1, p2 = self._forward(pts, rows)
+        z, y, act, d1, _, w2, p1, p2 = self._forward(pts, rows, 1)
         fv = np.mean(softplus(z) - y * z, axis=1)
         r = sigmoid(z) - y  # (M, n)
-        gw = w2 * d1  # dz/dz1 per unit: (M, n, H)
-        za = act @ self._w2[1] + np.sum(gw * p1, -1) + self._b2[1]
-        zb = act @ self._w2[2] + np.sum(gw * p2, -1) + self._b2[2]
+        gw = d1
+        gw *= w2  # dz/dz1 per unit: (M, n, H)
+        za = act @ self._w2[1] + self._along(gw, p1) + self._b2[1]
+        zb = act @ self._w2[2] + self._along(gw, p2) + self._b2[2]
         return fv, np.column_stack([np.mean(r * za, 1), np.mean(r * zb, 1)])
 
     def _hessian(self, pts):
-        z, y, act, d1, d2, w2, p1, p2 = self._forward(pts, None)
+        z, y, act, d1, d2, w2, p1, p2 = self._forward(pts, None, 2)
         r = sigmoid(z) - y
         s = _sigmoid_slope(z)
         gw = w2 * d1

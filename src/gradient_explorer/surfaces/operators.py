@@ -38,13 +38,18 @@ def _taps(grid: np.ndarray, axis: int, taps: tuple[float, float, float]) -> np.n
     pad = [(0, 0)] * grid.ndim
     pad[axis] = (1, 1)
     padded = np.pad(grid, pad, mode="symmetric")
-    lo = np.take(padded, np.arange(0, n), axis=axis)
-    mid = np.take(padded, np.arange(1, n + 1), axis=axis)
-    hi = np.take(padded, np.arange(2, n + 2), axis=axis)
-    out = taps[1] * mid
-    if taps[0] or taps[2]:
-        out = out + taps[0] * lo + taps[2] * hi
-    return out
+
+    def shifted(start: int) -> np.ndarray:  # a view, not a copy
+        index = [slice(None)] * grid.ndim
+        index[axis] = slice(start, start + n)
+        return padded[tuple(index)]
+
+    out = None
+    for start, weight in enumerate(taps):
+        if weight:
+            term = weight * shifted(start)
+            out = term if out is None else out + term
+    return out if out is not None else np.zeros_like(grid)
 
 
 def derivative(grid: np.ndarray, axis: int, operator: str, spacing: float = 1.0) -> np.ndarray:
@@ -69,12 +74,16 @@ def gradient_field(
 
 
 def hessian_field(
-    heights: np.ndarray, operator: str = "sobel", spacing: tuple[float, float] = (1.0, 1.0)
+    heights: np.ndarray,
+    operator: str = "sobel",
+    spacing: tuple[float, float] = (1.0, 1.0),
+    gradient: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(ny, nx, 3): f_xx, f_xy, f_yy, the operator applied twice."""
-    h = np.asarray(heights, dtype=np.float64)
-    gx = derivative(h, 1, operator, spacing[0])
-    gy = derivative(h, 0, operator, spacing[1])
+    """(ny, nx, 3): f_xx, f_xy, f_yy, the operator applied twice (to ``gradient`` when
+    given: the same operator's gradient field of these heights)."""
+    if gradient is None:
+        gradient = gradient_field(heights, operator, spacing)
+    gx, gy = gradient[..., 0], gradient[..., 1]
     hxx = derivative(gx, 1, operator, spacing[0])
     hxy = derivative(gx, 0, operator, spacing[1])
     hyy = derivative(gy, 0, operator, spacing[1])

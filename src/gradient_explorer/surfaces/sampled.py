@@ -76,8 +76,20 @@ vec4 ge_sampled(sampler2D tex, vec2 p) {
     vec4 b = ge_lerp(texelFetch(tex, i1, 0), texelFetch(tex, i1 + ivec2(1, 0), 0), t.x);
     return ge_lerp(a, b, t.y);
 }
-float f(vec2 p) { return ge_sampled(u_sampled_fg, p).x; }
-vec2 grad_f(vec2 p) { return ge_sampled(u_sampled_fg, p).yz; }
+// The lit surface asks for f and grad_f at the same point: interpolate once.
+bool ge_fg_cached = false;  // constant initializers only (GLSL 330 globals)
+vec2 ge_fg_at;
+vec4 ge_fg;
+vec4 ge_sampled_fg(vec2 p) {
+    if (!ge_fg_cached || p != ge_fg_at) {
+        ge_fg = ge_sampled(u_sampled_fg, p);
+        ge_fg_at = p;
+        ge_fg_cached = true;
+    }
+    return ge_fg;
+}
+float f(vec2 p) { return ge_sampled_fg(p).x; }
+vec2 grad_f(vec2 p) { return ge_sampled_fg(p).yz; }
 vec3 hess_f(vec2 p) { return ge_sampled(u_sampled_hess, p).xyz; }
 float display_h(float v) { return v; }
 float display_dh(float v) { return 1.0; }
@@ -118,6 +130,8 @@ class Samples:
     source: str = "samples"
     note: str = ""
     evaluator: Evaluator | None = None
+    path: str = ""  # the file the data came from (absolute), "" for arrays
+    kind: str = ""  # how that file was read: "image" or "heights"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -192,6 +206,8 @@ class SampledSurface(Surface):
         source: str | None = None,
         note: str = "",
         height_scale: float | None = None,
+        path: str = "",
+        kind: str = "",
     ) -> SampledSurface:
         """A surface from a 2D grid of heights (NaN cells are holes).
 
@@ -229,7 +245,9 @@ class SampledSurface(Surface):
         else:
             grad = np.ascontiguousarray(flip(_grid(gradient, "gradient", 3, (ny, nx, 2))))
         if hessian is None:
-            hess = operators.hessian_field(smoothed, operator, spacing)
+            # The operator applied to its own gradient field (computed once).
+            made_grad = grad if gradient is None else None
+            hess = operators.hessian_field(smoothed, operator, spacing, made_grad)
         else:
             hess = np.ascontiguousarray(flip(_grid(hessian, "hessian", 3, (ny, nx, 3))))
         if gradient is None and hessian is None and sigma > 0:
@@ -244,6 +262,8 @@ class SampledSurface(Surface):
             source=source or name,
             note=note,
             evaluator=evaluator,
+            path=path,
+            kind=kind,
         )
         return cls.from_data(samples, domain, name=name, height_scale=height_scale)
 

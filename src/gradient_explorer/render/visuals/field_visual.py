@@ -50,6 +50,8 @@ class FieldVisual:
                 "u_length_scale": scale,
                 "u_max_length": cap,
                 "u_color": (0.12, 0.12, 0.16, 1.0),
+                # Sampled data: arrows stand on pixels (where the gradient is measured).
+                "u_snap": surface.spacing if surface.sampled else (0.0, 0.0),
             },
         )
         vaos["arrows"].render(moderngl.TRIANGLES, instances=grid * grid)
