@@ -84,6 +84,14 @@ def test_a_pgd_path_crosses_the_boundary_and_the_summary_says_when(plane):
     assert a.clean_class == 1 and a.flip_step is not None
     assert a.pgd_losses[-1] > a.loss  # ascent on the input raised the loss
     assert f"after step {a.flip_step}" in attack.summary(tuple(x))
+    # the PGD ball's step: the last by default, any earlier one on the slider
+    assert attack.shown(a) == a.steps
+    attack.step = a.flip_step - 1
+    assert "class 1," in attack.step_line(tuple(x))
+    attack.step = a.flip_step
+    assert f"after step {a.flip_step} of 12: class 0 (flipped)" in attack.step_line(tuple(x))
+    attack.step = 99
+    assert attack.shown(a) == a.steps
     with pytest.raises(UsageError):
         attack.set(eps=-1)
     assert attack.eps == 0.3  # a refused value changes nothing

@@ -31,6 +31,7 @@ class InputAttack:
     alpha: float = 0.05
     steps: int = 10
     surface: Any = None  # the loss surface this attack is drawn on (None: any)
+    step: int | None = None  # the PGD step the ball shows; None: the last
     _cache: tuple = field(default=(None, None), repr=False)
 
     def set(self, eps=None, alpha=None, steps=None) -> None:
@@ -39,6 +40,10 @@ class InputAttack:
         alpha = self.alpha if alpha is None else adversarial.check_alpha(alpha)
         steps = self.steps if steps is None else adversarial.check_steps(steps)
         self.eps, self.alpha, self.steps = eps, alpha, steps
+
+    def shown(self, a: AttackAtPoint) -> int:
+        """The PGD step the ball stands at: the slider's, at most k."""
+        return a.steps if self.step is None else max(0, min(int(self.step), a.steps))
 
     def at(self, point) -> AttackAtPoint | None:
         if point is None:
@@ -62,6 +67,16 @@ class InputAttack:
         )
         fgsm = "FGSM flips it" if a.fgsm_class != a.clean_class else "FGSM does not flip it"
         return f"{start}; {fgsm}; {pgd} (loss {a.pgd_losses[-1]:.3g})"
+
+    def step_line(self, point) -> str:
+        """Where the PGD ball stands: its step, class and loss."""
+        a = self.at(point)
+        if a is None:
+            return ""
+        t = self.shown(a)
+        cls = int(a.classes[t])
+        flipped = " (flipped)" if cls != a.clean_class else ""
+        return f"after step {t} of {a.steps}: class {cls}{flipped}, loss {a.pgd_losses[t]:.3g}"
 
 
 # --------------------------------------------------------------------------- one digit

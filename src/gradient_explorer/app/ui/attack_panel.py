@@ -224,6 +224,10 @@ class AttackPanel:
                 attack.set(eps=eps, alpha=alpha, steps=steps)
             except GradientExplorerError as exc:
                 self.error = str(exc)
+        shown = attack.steps if attack.step is None else min(attack.step, attack.steps)
+        changed, t = imgui.slider_int("PGD step shown##plane", shown, 0, attack.steps)
+        if changed:
+            attack.step = None if t >= attack.steps else t
         imgui.text("label:")
         for label in (0, 1):
             imgui.same_line()
@@ -232,6 +236,7 @@ class AttackPanel:
                     self.request = _moons_request(label, attack, state.point)
         try:
             _text(GOOD, attack.summary(state.point))
+            _text(DIM, attack.step_line(state.point))
         except GradientExplorerError as exc:
             _text(BAD, str(exc))
         _text(

@@ -124,6 +124,9 @@ def attack_geometry(surface, floor_z: float, attack, point, cells: int = 64) -> 
         radius = 0.011 * extent
         marks = [(p, int(c), 0.75) for p, c in zip(a.pgd[1:], a.classes[1:], strict=True)]
         marks += [(a.fgsm, a.fgsm_class, 1.0), (a.l2, a.l2_class, 1.0)]
+        # the PGD ball at the step the panel's slider shows, in its class's colour
+        t = attack.shown(a)
+        marks.append((a.pgd[t], int(a.classes[t]), 1.7))
         for xy, cls, size in marks:
             centre = _lift(surface, xy[None, :], 0.0)[0]
             ball = sphere_mesh(centre, size * radius, rings=6, segments=10)
@@ -163,6 +166,7 @@ class AttackVisual:
             attack.eps,
             attack.alpha,
             attack.steps,
+            attack.step,
             heights.floor_z,
         )
         if key != self._key:
