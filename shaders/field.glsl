@@ -9,6 +9,7 @@ uniform float u_floor_z;
 uniform int u_grid;           // arrows per side
 uniform float u_length_scale; // domain units per unit of |grad f|
 uniform float u_max_length;   // cap, in domain units
+uniform vec2 u_snap;          // > 0: each arrow on the nearest sample (pixel) of sampled data
 
 #if defined VERTEX_SHADER
 
@@ -21,6 +22,8 @@ void main() {
     int j = gl_InstanceID / u_grid;
     vec2 cell = (vec2(i, j) + 0.5) / float(u_grid);
     vec2 base = mix(u_domain.xz, u_domain.yw, cell);
+    if (u_snap.x > 0.0 && u_snap.y > 0.0)  // the operator's own value, not an interpolation
+        base = u_domain.xz + floor((base - u_domain.xz) / u_snap + 0.5) * u_snap;
     vec2 g = grad_f(base);
     float norm = length(g);
     bool ok = ge_is_finite(norm) && norm > 0.0;

@@ -219,3 +219,27 @@ def test_race_legend_appears_top_right(ctx):
     assert changed[:40, 160:].mean() > 0.05  # the legend's box and swatches
     sgd = np.array([1.0, 0.45, 0.1]) * 255
     assert (np.abs(racing[:40] - sgd).sum(-1) < 30).any()  # sgd's swatch colour
+
+
+def test_batch_and_full_gradient_glyphs_on_a_model_surface():
+    from gradient_explorer.render.labels import legend_rows
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    surface = from_model("logistic", batch_size=8, seed=2, inputs="standardized")
+    ds = DescentState(optimizer="sgd")
+    ds.start_run(surface, (0.5, 0.5))
+    ds.drop_ball(surface, (2.0, -1.0))
+    ds.step(3)
+    d = ds.descents[0]
+    centers, ok = ball_centers(surface, d.positions, 0.1)
+    scale = glyph_scale(surface)
+    geo = glyph_geometry(d, centers, ok, GlyphOptions(gradient=True), scale)
+    # whole vectors instead of components: this batch's gradient and all the data's
+    assert geo.gradient_x is None and geo.gradient_y is None
+    np.testing.assert_allclose(geo.batch_gradient[1][:, :2], scale * d.gradient)
+    full = surface.model.gradient(d.positions)
+    np.testing.assert_allclose(geo.full_gradient[1][:, :2], scale * full)
+    assert not np.allclose(full, d.gradient)
+    ds.glyphs.gradient = True
+    labels = [row[0] for row in legend_rows(ds)]
+    assert "gradient on this mini-batch" in labels and "gradient, x part" not in labels

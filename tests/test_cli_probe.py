@@ -80,7 +80,7 @@ def test_probe_corner_and_hole_are_reported_not_numbers(capsys):
         (["probe", "--expr", "a*x", "--at", "1", "--param", "a"], "NAME=VALUE"),
         (["probe", "--expr", "9^9^9", "--at", "1"], "exponent too large"),
         (["probe", "--surface", "bowl", "--at", "1,1", "--tol", "-1"], "--tol"),
-        (["probe", "--at", "1,1"], "one of the arguments --surface --expr is required"),
+        (["probe", "--at", "1,1"], "one of the arguments --surface --expr --image --heights"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message, capsys):

@@ -143,11 +143,13 @@ def _check_app_action(h, b, tmp_path) -> None:
         assert view.field and view.floor
         _send(h, b)
         assert not view.field
-    elif action == "toggle backprop":
-        before = h.app.backprop_panel.visible
+    elif action in ("toggle backprop", "toggle attack"):
+        panel = h.app.backprop_panel if action == "toggle backprop" else h.app.attack_panel
+        before = panel.visible
         _send(h, b)
-        assert h.app.backprop_panel.visible != before
+        assert panel.visible != before
         _send(h, b)
+        assert panel.visible == before
     elif action in ("surface mode", "curve mode"):
         state.mode = "curve" if action == "surface mode" else "surface"
         _send(h, b)

@@ -32,9 +32,14 @@ def descend(
     tol: float | None = None,
     *,
     teaching: bool = False,
+    schedule=None,
     **hyper,
 ) -> Trajectory:
     """Roll one ball downhill; see :func:`gradient_explorer.optim.descent.descend`.
+
+    ``schedule`` is a learning-rate schedule spec (``"step:100:0.5"``, ``"exponential:0.99"``,
+    ``"cosine:300"``, ``"warmup_cosine:30:300"``) or a
+    :class:`~gradient_explorer.optim.schedules.Schedule`, stepped after each step as torch's.
 
     Without ``lr`` the optimizer keeps torch.optim's defaults (the path matches torch's).
     ``teaching=True`` takes the surface's teaching start (when ``start`` is None) and the
@@ -44,7 +49,9 @@ def descend(
     if isinstance(surface, str):
         surface = Surface.named(surface)
     kwargs = {} if tol is None else {"tol": tol}
-    return _descend(surface, optimizer, start, steps, **kwargs, teaching=teaching, **hyper)
+    return _descend(
+        surface, optimizer, start, steps, **kwargs, teaching=teaching, schedule=schedule, **hyper
+    )
 
 
 class Image(np.ndarray):

@@ -144,7 +144,8 @@ def _apply_result(state: AppState, ui: UiState) -> bool:
         ui.expression = surface.formula()
     if source == "domain":
         ui.domain_error = ""
-    ui.say(f"{surface.name}: {surface.formula()}")
+    note = getattr(getattr(surface, "samples", None), "note", "")  # a shrunk picture says so
+    ui.say(f"{surface.name}: {surface.formula()}" + (f"; {note}" if note else ""))
     if after is not None and after[0] == surface.name:
         after[1](state, ui)
     return True

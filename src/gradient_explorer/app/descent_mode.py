@@ -32,6 +32,7 @@ from gradient_explorer.optim.descent import (
     race_row,
 )
 from gradient_explorer.optim.optimizers import OPTIMIZERS, Phase, make_optimizer
+from gradient_explorer.optim.schedules import parse_schedule
 from gradient_explorer.render.palette import RACER_COLORS, basin_color
 
 __all__ = [
@@ -194,6 +195,7 @@ class DescentState:
     steps_per_second: float = 30.0
     step_by_step: bool = False
     tol: float = 1e-6
+    schedule: str = "constant"  # a learning-rate schedule spec for every run
     glyphs: GlyphOptions = field(default_factory=GlyphOptions)
     teaching_for: str | None = None  # the surface whose teaching defaults are adopted
     # -- runtime (rebuilt by start_run) --
@@ -204,6 +206,7 @@ class DescentState:
     messages: list[str] = field(default_factory=list)
     surface: Any = None
     _history: list[list[float]] = field(default_factory=list, repr=False)
+    _lr_history: list[list[float]] = field(default_factory=list, repr=False)
     _accum: float = 0.0
     _reported: list[np.ndarray] = field(default_factory=list, repr=False)
     _previous: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -261,6 +264,7 @@ class DescentState:
             n = int(min(max(self.swarm_size, 1), MAX_SWARM))
             opt = make_optimizer(self.optimizer, **self.hyper[self.optimizer])
             d = Descent.swarm(surface, opt, n, self.seed, grid=self.swarm_grid,
+                              schedule=self._spec(),
                               tol=self.tol, trail_length=48)  # fmt: skip
             self._register(d, self.optimizer, self.optimizer, PALETTE[0])
         else:
@@ -269,11 +273,35 @@ class DescentState:
 
     def _add(self, surface, name: str, points: np.ndarray, color) -> None:
         opt = make_optimizer(name, **self.hyper[name])
-        d = Descent(surface, opt, points, tol=self.tol)
+        d = Descent(surface, opt, points, tol=self.tol, schedule=self._spec())
         label = name
         if label in self.names:
             label = f"{name} #{self.optimizer_names.count(name) + 1}"
         self._register(d, label, name, color)
+
+    def _spec(self) -> str | None:
+        return None if self.schedule == "constant" else self.schedule
+
+    def set_schedule(self, spec: str) -> str | None:
+        """Use the learning-rate schedule ``spec`` (``constant``, ``step:100:0.5``, ...)
+        for every run, counted from the next step. Returns None, or the refusal as a
+        sentence (the old schedule is then kept)."""
+        try:
+            parse_schedule(spec)
+        except UsageError as exc:
+            return str(exc)
+        self.schedule = spec.strip() or "constant"
+        for d in self.descents:
+            d.set_schedule(self._spec())
+        self._phases = None
+        return None
+
+    @property
+    def lr_history(self) -> np.ndarray:
+        """The rate each run's step used: ``(steps, n_runs)`` (row k: step k + 1)."""
+        if not self._lr_history:
+            return np.zeros((0, len(self.descents)))
+        return np.array(self._lr_history, dtype=np.float64)
 
     def _register(self, d: Descent, label: str, name: str, color) -> None:
         self.descents.append(d)
@@ -284,6 +312,7 @@ class DescentState:
     def _restart_bookkeeping(self) -> None:
         self._minima, self._clustered, self._basins = None, [], (None, None)
         self._history = [race_row(self.descents)]
+        self._lr_history = []
         self._accum = 0.0
         self.messages = []
         self._reported = [d.status_codes.copy() for d in self.descents]
@@ -297,6 +326,7 @@ class DescentState:
         """Remove every ball."""
         self.descents, self.names, self.optimizer_names, self.colors = [], [], [], []
         self._history, self.messages = [], []
+        self._lr_history = []
         self._phases = None
         self.playing = False
 
@@ -342,6 +372,8 @@ class DescentState:
         for i, used in enumerate(self.optimizer_names):
             if used == optimizer:
                 self.descents[i].optimizer.set_hyper(**trial)
+                if name == "lr":
+                    self.descents[i].rebase_schedule()
                 self._phases = None  # a paused step-by-step update used the old values
         return None
 
@@ -350,7 +382,7 @@ class DescentState:
     #: The panel's settings in :meth:`state_dict` (public fields of the same names).
     SETTINGS = (
         "kind", "optimizer", "hyper", "race", "swarm_size", "swarm_grid", "seed", "start",
-        "playing", "steps_per_second", "step_by_step", "tol", "glyphs",
+        "playing", "steps_per_second", "step_by_step", "tol", "glyphs", "schedule",
     )  # fmt: skip
     RUN_ENTRY_KEYS = ("optimizer", "label", "color", "hyper", "tol", "trail_length",
                       "previous", "descent")  # fmt: skip
@@ -373,7 +405,10 @@ class DescentState:
                     "optimizer": self.optimizer_names[i],
                     "label": self.names[i],
                     "color": tuple(self.colors[i]),
-                    "hyper": dict(d.optimizer.hyper),
+                    # the base rate: the optimizer holds the scheduled one mid-run
+                    "hyper": {**d.optimizer.hyper, "lr": d.schedule.base_lr}
+                    if d.schedule is not None
+                    else dict(d.optimizer.hyper),
                     "tol": d.tol,
                     "trail_length": d.trail_length,
                     "previous": self._previous[i].copy(),
@@ -405,7 +440,8 @@ class DescentState:
         if run is not None:
             if surface is None:
                 raise UsageError(f"{where}: a 'run' needs the surface it ran on")
-            built = self._build_run(where, run, surface)
+            spec = settings.get("schedule", self.schedule)
+            built = self._build_run(where, run, surface, None if spec == "constant" else spec)
         for key, value in settings.items():
             setattr(self, key, copy.deepcopy(value))
         if "glyphs" in settings:
@@ -428,6 +464,7 @@ class DescentState:
             colors,
         )
         self._previous, self._history = previous, history
+        self._lr_history = _replayed_rates(descents, len(history) - 1)
         self.messages, self._accum = messages, accum
         self._reported = [d.status_codes.copy() for d in descents]
 
@@ -468,6 +505,12 @@ class DescentState:
             len(start) not in (1, 2) or not np.isfinite(np.asarray(start, dtype=float)).all()
         ):
             raise bad("start", "None or a finite point")
+        if "schedule" in settings:
+            spec = settings["schedule"]
+            if not isinstance(spec, str):
+                raise bad("schedule", "a schedule such as 'constant' or 'cosine:300'")
+            if spec.strip() != "constant":
+                parse_schedule(spec)  # UsageError says what is wrong with it
         glyphs = settings.get("glyphs", {})
         known = vars(GlyphOptions())
         if not isinstance(glyphs, dict) or any(
@@ -475,7 +518,7 @@ class DescentState:
         ):
             raise bad("glyphs", f"a mapping of {', '.join(known)} to true or false")
 
-    def _build_run(self, where: str, run: dict[str, Any], surface):
+    def _build_run(self, where: str, run: dict[str, Any], surface, schedule: str | None):
         check_state_keys(f"{where} run", run, ("runs",), ("history", "messages", "accum"))
         runs = run["runs"]
         if not isinstance(runs, list | tuple) or not runs:
@@ -489,8 +532,10 @@ class DescentState:
                 raise UsageError(f"{at}: 'optimizer' must be one of {', '.join(OPTIMIZERS)}")
             opt = make_optimizer(name, **entry["hyper"])
             starts = entry["descent"]["starts"] if isinstance(entry["descent"], dict) else None
-            d = Descent(surface, opt, starts, tol=entry["tol"], trail_length=entry["trail_length"])
+            d = Descent(surface, opt, starts, tol=entry["tol"], trail_length=entry["trail_length"],
+                        schedule=schedule)  # fmt: skip
             d.load_state_dict(entry["descent"])  # after Descent(), whose reset() clears opt
+            d.resume_at(int(d.steps.max()) if d.n else 0)  # the schedule and batches, too
             prev = np.asarray(entry["previous"], dtype=np.float64).reshape(d.positions.shape)
             color = tuple(float(c) for c in entry["color"])
             if len(color) != 3:
@@ -535,11 +580,13 @@ class DescentState:
             if not any(d.running for d in self.descents):
                 break
             gone = first_ball_diverged(self.descents)
+            rates = [d.lr for d in self.descents]
             for i, d in enumerate(self.descents):
                 self._previous[i] = d.positions.copy()
                 d.step()
             if len(self._history) < MAX_HISTORY:
                 self._history.append(race_row(self.descents, gone))
+                self._lr_history.append(rates)
             self._collect_messages()
 
     @property
@@ -729,6 +776,8 @@ class DescentState:
                 active.append(np.zeros(0, dtype=np.int64))
                 continue
             opt = copy.deepcopy(d.optimizer)  # a dry run: the real step comes later
+            if d.schedule is not None:  # the rate the real step will use
+                opt.set_lr(d.schedule.lr)
             hess = None
             if opt.needs_hessian:
                 hess = np.full((d.n, d.dim, d.dim), np.nan)
@@ -772,3 +821,17 @@ def _history_from_balls(descents) -> list[list[float]]:
     steps = max((int(d.steps.max()) for d in descents if d.n), default=0)
     rows = min(steps, MAX_REBUILT_HISTORY - 1)
     return [[np.nan] * len(descents) for _ in range(rows)] + [race_row(descents)]
+
+
+def _replayed_rates(descents: list[Descent], steps: int) -> list[list[float]]:
+    """The rate each run used at steps 1..``steps`` (a loaded run's lr plot), replayed
+    from each schedule's start; constant where a run has none."""
+    rows = [[0.0] * len(descents) for _ in range(max(steps, 0))]
+    for j, d in enumerate(descents):
+        base = d.schedule.base_lr if d.schedule is not None else float(d.optimizer.hyper["lr"])
+        schedule = parse_schedule(d.schedule.spec, base) if d.schedule is not None else None
+        for row in rows:
+            row[j] = schedule.lr if schedule is not None else base
+            if schedule is not None:
+                schedule.step()
+    return rows

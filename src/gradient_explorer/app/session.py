@@ -114,7 +114,22 @@ def _nums(a) -> list:
 
 def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
     out: dict[str, Any]
-    if CATALOGUE.get(surface.name) == surface.definition:
+    if getattr(surface, "model", None) is not None:  # a model's loss: how to build it again
+        out = surface.session_dict()
+    elif surface.sampled:
+        samples = surface.samples
+        if not samples.path or samples.kind not in ("image", "heights"):
+            raise SessionError(
+                "a surface made from an array in Python has no file to save in a session"
+            )
+        out = {
+            "source": samples.kind,
+            "name": surface.name,
+            "file": samples.path,
+            "operator": samples.operator,
+            "sigma": float(samples.sigma),
+        }
+    elif CATALOGUE.get(surface.name) == surface.definition:
         out = {"source": "catalogue", "name": surface.name}
     else:
         out = {
@@ -219,6 +234,7 @@ def _descent_dict(ds, surface) -> dict[str, Any]:
         "steps_per_second": float(sd["steps_per_second"]),
         "step_by_step": bool(sd["step_by_step"]),
         "tol": float(sd["tol"]),
+        "schedule": sd["schedule"],
         "glyphs": {k: bool(v) for k, v in sd["glyphs"].items()},
         "run": None,
     }
@@ -518,7 +534,7 @@ def _ranges_from(value, where: str, surface) -> dict[str, tuple[float, float]]:
 
 def _build_surface(r: _Reader):
     """The surface and the parameter sliders' ranges."""
-    source = r.str("source", None, ("catalogue", "expression"))
+    source = r.str("source", None, ("catalogue", "expression", "image", "heights", "model"))
     params_value = r.raw("params", {})
     if not isinstance(params_value, dict):
         raise SessionError(f"{r.where('params')} must be an object, got {_type(params_value)}")
@@ -527,7 +543,25 @@ def _build_surface(r: _Reader):
     height_scale = None
     if r.has("height_scale"):
         height_scale = r.float("height_scale", None, 0.0, 1e9, lo_open=True)
-    if source == "catalogue":
+    if source == "model":
+        from gradient_explorer.surfaces.model_surface import model_from_session
+
+        if params:
+            raise SessionError(f"{r.where('params')}: a model surface has no parameters")
+        surface = model_from_session(r, _wrap)
+    elif source in ("image", "heights"):
+        from gradient_explorer.surfaces.images import load_source
+        from gradient_explorer.surfaces.operators import OPERATORS
+
+        r.str("name", "", limit=200)
+        file = r.str("file", None, limit=4096)
+        operator = r.str("operator", "sobel", tuple(OPERATORS))
+        sigma = r.float("sigma", 0.0, 0.0, 1e3)
+        if params:
+            raise SessionError(f"{r.where('params')}: an {source} surface has no parameters")
+        r.done()
+        surface = _wrap(lambda: load_source(file, operator, sigma, kind=source), r.where("file"))
+    elif source == "catalogue":
         name = r.str("name", None, limit=100)
         if name not in CATALOGUE:
             raise SessionError(f"{r.where('name')}: unknown catalogue surface {name[:40]!r}")
@@ -679,6 +713,7 @@ def _build_descent(r: _Reader | None, state) -> None:
     settings["steps_per_second"] = r.float("steps_per_second", ds.steps_per_second, 0.0, 1e6)
     settings["step_by_step"] = r.bool("step_by_step", ds.step_by_step)
     settings["tol"] = r.float("tol", ds.tol, 0.0, 1e6)
+    settings["schedule"] = r.str("schedule", "constant", limit=200)
     g = r.sub("glyphs")
     if g is not None:
         settings["glyphs"] = {k: g.bool(k, v) for k, v in vars(GlyphOptions()).items()}

@@ -7,6 +7,7 @@ way: state -> numerics -> GPU -> pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,9 @@ class AppState:
     descent: DescentState = field(default_factory=DescentState)  # balls rolling downhill
     # slider ranges the user set for the surface's parameters (else each parameter's own)
     param_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # the input plane's attack (app.attack_mode.InputAttack) where the surface is a
+    # classifier's loss over its inputs; None otherwise
+    input_attack: Any = None
 
     def __post_init__(self) -> None:
         self.descent.adopt_teaching(self.surface)  # the balls move visibly from the start

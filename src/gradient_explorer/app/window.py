@@ -28,6 +28,7 @@ from gradient_explorer.app.curve_mode import advance as curve_advance
 from gradient_explorer.app.session import DEFAULT_FILE, save_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui import panels
+from gradient_explorer.app.ui.attack_panel import AttackPanel
 from gradient_explorer.app.ui.backprop_panel import BackpropPanel
 from gradient_explorer.app.ui.imgui_input import ImguiInput
 from gradient_explorer.errors import GradientExplorerError
@@ -103,6 +104,7 @@ class ExplorerApp(mglw.WindowConfig):
         self.ui = panels.UiState(gl_renderer=self.ctx.info.get("GL_RENDERER", "?"))
         self.ui.aspect = self._aspect()
         self.backprop_panel = BackpropPanel()  # key B
+        self.attack_panel = AttackPanel()  # key A
         self.ui.expression = state.surface.formula()
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
         self.scene = SceneRenderer(self.ctx, state.view.grid)
@@ -126,6 +128,7 @@ class ExplorerApp(mglw.WindowConfig):
         keys = keys if keys is not None else wnd.keys
         self.imgui_input = ImguiInput(wnd, keys=keys)
         self.imgui_renderer = ImguiRenderer(self.ctx)
+        self.ui.image.gl = (self.ctx, self.imgui_renderer)  # 2D views of a photo's data
         self._key_names = {
             getattr(keys, n): n
             for n in dir(keys)
@@ -246,6 +249,8 @@ class ExplorerApp(mglw.WindowConfig):
         draw_race_legend(state.descent, size, state.view.insets[1] / scale)  # left of panels
         panels.draw_panels(state, ui)
         self.backprop_panel.draw(state)
+        self.attack_panel.draw(state)
+        self._take_attack_request()
         self._fit_free_region(buffer)
         self._draw_session_window()
         imgui.render()
@@ -260,6 +265,19 @@ class ExplorerApp(mglw.WindowConfig):
             if self.exit_screenshot:
                 self.screenshot(self.exit_screenshot)
             self.wnd.close()
+
+    def _take_attack_request(self) -> None:
+        """The attack panel asked for a surface: the input plane's loss or a perturbation."""
+        request = self.attack_panel.take_request()
+        if request is None:
+            return
+        surface, attack, point = request
+        self.ui.previous_surface = self.state.surface  # the way back if it cannot draw
+        self.state.set_surface(surface, self.ui.aspect)
+        self.state.input_attack = attack
+        if point is not None:
+            self.state.point = point
+        self.ui.expression = surface.formula()
 
     def _render_failed(self, exc: Exception) -> list:
         """The new surface's shader did not build: go back to the old one, say why."""
@@ -564,6 +582,8 @@ class ExplorerApp(mglw.WindowConfig):
                 view.contours = ui.saved_contours or 12
         elif action == "toggle backprop":
             self.backprop_panel.toggle()
+        elif action == "toggle attack":
+            self.attack_panel.toggle()
         elif action == "toggle field":
             view.field = not view.field
             view.floor = view.floor or view.field
@@ -604,6 +624,7 @@ class ExplorerApp(mglw.WindowConfig):
             self.recorder.abort()
             self.recorder = None
         self.scene.release()
+        self.ui.image.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
         implot.destroy_context(self._implot_ctx)

@@ -15,7 +15,7 @@ from gradient_explorer import __version__
 from gradient_explorer.errors import GradientExplorerError
 
 # Modules under gradient_explorer.cli that each add one subcommand.
-COMMANDS = ("surfaces", "probe", "backprop", "render", "descend", "record", "app")
+COMMANDS = ("surfaces", "probe", "backprop", "render", "descend", "record", "attack", "app")
 
 
 class _Parser(argparse.ArgumentParser):

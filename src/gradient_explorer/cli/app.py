@@ -14,7 +14,7 @@ from pathlib import Path
 from gradient_explorer.app.curve_mode import follow_surface
 from gradient_explorer.app.session import load_session
 from gradient_explorer.app.state import AppState
-from gradient_explorer.cli.common import add_surface_args, surface_from_args
+from gradient_explorer.cli.common import add_surface_args, has_surface, surface_from_args
 from gradient_explorer.cli.render import parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
 from gradient_explorer.surfaces.surface import Surface
@@ -47,10 +47,12 @@ def has_display() -> bool:
 
 def _state(args, size):
     if getattr(args, "session", None):
-        if getattr(args, "surface", None) or getattr(args, "expr", None):
-            raise UsageError("--session holds the surface: drop --surface/--expr")
+        if has_surface(args):
+            raise UsageError(
+                "--session holds the surface: drop --surface/--expr/--image/--heights/--model"
+            )
         return load_session(args.session, aspect=size[0] / size[1])
-    if getattr(args, "surface", None) or getattr(args, "expr", None):
+    if has_surface(args):
         surface = surface_from_args(args)
     else:
         surface = Surface.named("banana")

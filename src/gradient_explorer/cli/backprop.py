@@ -18,7 +18,7 @@ def register(sub) -> None:
         "with its forward value and its adjoint df/dnode, accumulated backwards over the "
         "graph (a node used twice sums its paths). The leaves' adjoints are the gradient.",
     )
-    add_surface_args(parser)
+    add_surface_args(parser, sampled=False)  # a circuit needs a formula
     parser.add_argument("--at", required=True, metavar="X[,Y]", help="the point, e.g. 2,1")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)

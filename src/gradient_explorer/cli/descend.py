@@ -14,6 +14,7 @@ from gradient_explorer.cli.common import (
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optim.descent import DEFAULT_TOL, descend
 from gradient_explorer.optim.optimizers import OPTIMIZERS
+from gradient_explorer.optim.schedules import SCHEDULE_HELP, parse_schedule
 
 # (flag, hyperparameter, kind): kind is "float", "bool", "pair" or "eps"
 _HYPER_FLAGS = (
@@ -71,6 +72,11 @@ def register(sub) -> None:
         default=DEFAULT_TOL,
         metavar="T",
         help=f"stop when the gradient length is under T (default {DEFAULT_TOL:g})",
+    )
+    parser.add_argument(
+        "--schedule",
+        metavar="SPEC",
+        help=f"learning-rate schedule as torch.optim.lr_scheduler's: {SCHEDULE_HELP}",
     )
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     parser.add_argument("--out", metavar="FILE", help="write here (atomically), not stdout")
@@ -135,9 +141,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.tol >= 0:
         raise UsageError(f"--tol must be >= 0, got {args.tol}")
     hyper = hyper_from_args(args)
+    if args.schedule is not None:
+        parse_schedule(args.schedule)  # a bad spec fails before any work
     # without --teaching (and --lr), torch.optim's defaults: parity with torch stays exact
     traj = descend(
-        surface, args.optimizer, start, args.steps, tol=args.tol, teaching=args.teaching, **hyper
+        surface,
+        args.optimizer,
+        start,
+        args.steps,
+        tol=args.tol,
+        teaching=args.teaching,
+        schedule=args.schedule,
+        **hyper,
     )
     text = traj.to_json() + "\n" if args.format == "json" else traj.to_csv()
     if args.out:

@@ -52,6 +52,10 @@ def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
         "at": [float(v) for v in np.atleast_1d(pt)],
         "f": json_number(fv),
     }
+    model = getattr(surface, "model", None)
+    if model is not None:  # a model's loss: say what x and y are and on which data
+        out["axes"] = list(model.axes)
+        out["data"] = {"name": model.data.name, "examples": model.n}
     if surface.dim == 2:
         gx, gy = (float(v) for v in grad)
         length = measured.length

@@ -60,7 +60,7 @@ def register(sub) -> None:
     parser.add_argument(
         "--steps-per-frame", type=int, default=1, metavar="K", help="descent steps a frame (1)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random spread of the swarm (0)")
+    # --seed (the swarm's spread and the mini-batches) comes with the surface options
     parser.add_argument("--sweep", action="store_true", help="record the 1D mode's tangent sweep")
     parser.add_argument(
         "--no-plot",

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from gradient_explorer.app.curve_mode import active_curve, follow_surface
 from gradient_explorer.app.session import load_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
-from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+from gradient_explorer.cli.common import (
+    add_surface_args,
+    has_surface,
+    parse_floats,
+    surface_from_args,
+)
 from gradient_explorer.errors import UsageError
 
 
@@ -27,8 +33,56 @@ def register(sub) -> None:
     add_surface_args(parser, required=False)
     add_session_arg(parser)
     add_view_args(parser)
+    add_view2d_args(parser)
     parser.add_argument("--out", required=True, metavar="FILE.png", help="where to save")
     parser.set_defaults(handler=run)
+
+
+def add_view2d_args(parser) -> None:
+    from gradient_explorer.render.image_views import LIGHT, VIEWS_2D
+    from gradient_explorer.surfaces.images import CANNY_STAGES
+
+    group = parser.add_argument_group(
+        "2D views of --image / --heights (a PNG the size of the picture)"
+    )
+    group.add_argument(
+        "--view2d",
+        choices=VIEWS_2D,
+        help="emboss (lit from above), edges (|grad| as brightness), direction (angle as "
+        "hue, length as value) or canny (see --canny-stage)",
+    )
+    group.add_argument(
+        "--light",
+        metavar="AZ,EL",
+        help=f"emboss light: azimuth from +x and elevation, degrees ({LIGHT[0]:g},{LIGHT[1]:g})",
+    )
+    group.add_argument(
+        "--relief",
+        type=float,
+        metavar="S",
+        help="emboss height scale (default: the 3D view's height scale)",
+    )
+    group.add_argument(
+        "--canny-stage",
+        choices=CANNY_STAGES,
+        default="edges",
+        help="smoothed gradient, non-maximum suppression, or edges after hysteresis (edges)",
+    )
+    group.add_argument(
+        "--canny-sigma", type=float, default=1.0, metavar="S", help="Canny's smoothing (1)"
+    )
+    group.add_argument(
+        "--canny-low",
+        type=float,
+        metavar="T",
+        help="hysteresis low threshold on |grad| per pixel (1.25%% of the data's range)",
+    )
+    group.add_argument(
+        "--canny-high",
+        type=float,
+        metavar="T",
+        help="hysteresis high threshold (2.5%% of the data's range)",
+    )
 
 
 def add_session_arg(parser) -> None:
@@ -81,8 +135,10 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
     size = parse_size(args.size)
     if getattr(args, "session", None):
         return session_state(args, size), size
-    if not (getattr(args, "surface", None) or getattr(args, "expr", None)):
-        raise UsageError("give --surface NAME, --expr TEXT or --session FILE")
+    if not has_surface(args):
+        raise UsageError(
+            "give --surface NAME, --expr TEXT, --image FILE, --heights FILE or --session FILE"
+        )
     surface = surface_from_args(args)
     view = ViewOptions(
         lighting=args.lighting or "lit",
@@ -106,7 +162,8 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
 
 def session_state(args, size: tuple[int, int]) -> AppState:
     """Load ``--session``; the view options given on the command line override it."""
-    for flag in ("surface", "expr", "domain", "display"):
+    for flag in ("surface", "expr", "image", "heights", "model", "operator", "sigma", "domain",
+                 "display"):  # fmt: skip
         if getattr(args, flag, None):
             raise UsageError(f"--session holds the surface: drop --{flag}")
     if getattr(args, "param", None):
@@ -217,10 +274,41 @@ def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
         print(f"gradient-explorer: {note}", file=sys.stderr)
 
 
+def run_view2d(args) -> int:
+    # GL and the image layer load only for the commands that draw: the CLI starts fast.
+    from gradient_explorer.render.headless import save_png
+    from gradient_explorer.render.image_views import LIGHT, view_2d
+
+    if not (getattr(args, "image", None) or getattr(args, "heights", None)):
+        raise UsageError("--view2d draws --image or --heights data: give one of them")
+    light = parse_floats(args.light, "--light", (2,)) if args.light else LIGHT
+    if args.relief is not None and not (math.isfinite(args.relief) and args.relief >= 0):
+        raise UsageError(f"--relief must be a number >= 0, got {args.relief:g}")
+    if not (math.isfinite(args.canny_sigma) and args.canny_sigma >= 0):
+        raise UsageError(f"--canny-sigma must be a number >= 0, got {args.canny_sigma:g}")
+    surface = surface_from_args(args)
+    pixels = view_2d(
+        surface,
+        args.view2d,
+        light=light,
+        relief=args.relief,
+        stage=args.canny_stage,
+        sigma=args.canny_sigma,
+        low=args.canny_low,
+        high=args.canny_high,
+    )
+    save_png(pixels, args.out)
+    height, width = pixels.shape[:2]
+    print(f"wrote {args.out} ({width}x{height}, {args.view2d} of {surface.name})")
+    return 0
+
+
 def run(args) -> int:
     # GL loads only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.headless import render_image, save_png
 
+    if args.view2d:
+        return run_view2d(args)
     state, size = state_from_args(args)
     pixels = render_image(state, size)
     save_png(pixels, args.out)

@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 
 from gradient_explorer.errors import UsageError, check_state_keys
+from gradient_explorer.optim.minibatch import MiniBatches
 from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
+from gradient_explorer.optim.schedules import Schedule, parse_schedule
 
 __all__ = [
     "CONVERGED",
@@ -93,6 +95,10 @@ class Descent:
         How many past positions each ball keeps for drawing (a ring buffer).
     far : float
         A ball more than ``far`` domain extents from the domain's centre has diverged.
+    schedule : Schedule or str, optional
+        A learning-rate schedule (:mod:`gradient_explorer.optim.schedules`) over the
+        optimizer's lr, stepped after every step as torch's are; one schedule for all
+        balls (a ball added later joins at the current rate).
     **hyper
         Hyperparameters when ``optimizer`` is a name.
 
@@ -117,6 +123,7 @@ class Descent:
         tol: float = DEFAULT_TOL,
         trail_length: int = DEFAULT_TRAIL,
         far: float = DEFAULT_FAR,
+        schedule: Schedule | str | None = None,
         **hyper: Any,
     ) -> None:
         if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
@@ -127,6 +134,8 @@ class Descent:
             raise UsageError(f"far must be a number > 0, got {far!r}")
         self.surface = surface
         self.optimizer = _as_optimizer(optimizer, hyper)
+        self.schedule: Schedule | None = None
+        self.set_schedule(schedule)
         self.tol = float(tol)
         self.trail_length = int(trail_length)
         self.dim = int(surface.dim)
@@ -134,6 +143,12 @@ class Descent:
         self._centre = bounds.mean(axis=1)
         self._limit = far * float((bounds[:, 1] - bounds[:, 0]).max())
         self._starts = self._check_points(positions)
+        # A model surface with a batch size: each ball steps on its own shuffled batches
+        # (the surface's batch_size, seed, n_examples and batch_gradient; f stays full).
+        size = getattr(surface, "batch_size", None)
+        self.batches = (
+            MiniBatches(surface.n_examples, size, getattr(surface, "seed", 0)) if size else None
+        )
         self.reset()
 
     # -- construction -------------------------------------------------------------------
@@ -200,9 +215,48 @@ class Descent:
             raise UsageError("start points must be finite")
         return pts
 
+    def set_schedule(self, schedule: Schedule | str | None) -> None:
+        """Use ``schedule`` (None or 'constant': none) from the next step, from its step 0.
+
+        Its base rate is the optimizer's lr now; a bad spec raises UsageError and changes
+        nothing.
+        """
+        if self.schedule is not None:  # the base rate, not the last scheduled one
+            self.optimizer.set_lr(self.schedule.base_lr)
+        if schedule is None or (isinstance(schedule, str) and schedule.strip() == "constant"):
+            self.schedule = None
+            return
+        self.schedule = parse_schedule(schedule, self.optimizer.hyper["lr"])
+
+    def resume_at(self, step: int) -> None:
+        """A run restored from a file at ``step``: the schedule and the mini-batches go on
+        from there (positions and optimizer state are restored by the caller)."""
+        if self.schedule is not None:
+            self.schedule.reset()
+            for _ in range(int(step)):
+                self.schedule.step()
+        if self.batches is not None:
+            self.batches.reset()
+            self.batches.position = int(step)
+
+    def rebase_schedule(self) -> None:
+        """The optimizer's lr was set anew (a slider): the schedule takes it as its base
+        rate, keeping its step."""
+        if self.schedule is not None:
+            self.schedule = self.schedule.rebased(self.optimizer.hyper["lr"])
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the next step (the schedule's, or the optimizer's)."""
+        return self.schedule.lr if self.schedule is not None else float(self.optimizer.hyper["lr"])
+
     def reset(self) -> None:
         """Back to the starting points (added balls included), fresh optimizer state."""
         self.optimizer.reset()
+        if self.schedule is not None:
+            self.schedule.reset()
+        if self.batches is not None:
+            self.batches.reset()
         n = len(self._starts)
         self.positions = self._starts.copy()
         self.status_codes = np.zeros(n, dtype=np.int8)
@@ -244,7 +298,7 @@ class Descent:
     def _evaluate_new(self, which: np.ndarray | None) -> None:
         """Evaluate new balls (None: all) at their start; a start in a hole diverges at 0."""
         idx = self._all if which is None else which
-        fv, g, gn = self._eval(self.positions[idx])
+        fv, g, gn = self._eval(self.positions[idx], idx)
         bad = ~np.isfinite(fv) | ~np.isfinite(g).all(axis=1)
         self.f[idx] = np.where(bad, np.nan, fv)
         self.gradient[idx] = np.where(bad[:, None], np.nan, g)
@@ -255,10 +309,17 @@ class Descent:
 
     # -- numerics -----------------------------------------------------------------------
 
-    def _eval(self, pts: np.ndarray):
+    def _eval(self, pts: np.ndarray, balls: np.ndarray):
         arg = pts[:, 0] if self.dim == 1 else pts
-        fv = np.asarray(self.surface.f(arg), dtype=np.float64).reshape(len(pts))
-        g = np.asarray(self.surface.gradient(arg), dtype=np.float64).reshape(len(pts), self.dim)
+        if self.batches is not None:
+            fv = self.surface.f(arg)
+            g = self.surface.batch_gradient(arg, self.batches.rows(balls))
+        elif hasattr(self.surface, "value_and_gradient"):  # one pass for both
+            fv, g = self.surface.value_and_gradient(arg)
+        else:
+            fv, g = self.surface.f(arg), self.surface.gradient(arg)
+        fv = np.asarray(fv, dtype=np.float64).reshape(len(pts))
+        g = np.asarray(g, dtype=np.float64).reshape(len(pts), self.dim)
         with np.errstate(all="ignore"):
             gn = np.sqrt(np.einsum("ij,ij->i", g, g))
         return fv, g, gn
@@ -319,10 +380,18 @@ class Descent:
             if self.optimizer.needs_hessian:
                 hess = np.full((len(work), self.dim, self.dim), np.nan)
                 hess[idx] = self._hessian(self.positions[idx])
+            if self.schedule is not None:
+                self.optimizer.set_lr(self.schedule.lr)
             # the gradient at the current positions is cached from the last evaluation
             self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
+            if self.schedule is not None:  # torch: scheduler.step() after optimizer.step()
+                self.schedule.step()
+                # between steps the optimizer holds its base rate (what is saved, shown)
+                self.optimizer.set_lr(self.schedule.base_lr)
+            if self.batches is not None:  # the gradient for the next step: the next batch
+                self.batches.advance()
             moved = work if all_run else work[idx]
-            fv, g, gn = self._eval(moved)
+            fv, g, gn = self._eval(moved, idx)
             bad = self._bad_rows(moved, fv, gn)
             if all_run and not bad.any():
                 # the common case: whole arrays, no fancy indexing
@@ -442,6 +511,15 @@ class Descent:
 
     # -- views for drawing --------------------------------------------------------------
 
+    def full_gradient(self) -> np.ndarray:
+        """The gradient on the whole data at each ball (``gradient`` is the current
+        batch's when the surface has mini-batches): ``(N, dim)``."""
+        if self.batches is None:
+            return self.gradient.copy()
+        arg = self.positions[:, 0] if self.dim == 1 else self.positions
+        g = self.surface.gradient(arg)
+        return np.asarray(g, dtype=np.float64).reshape(self.n, self.dim)
+
     @property
     def n(self) -> int:
         """Number of balls."""
@@ -507,6 +585,8 @@ class Trajectory:
     end_step: int
     optimizer: str = ""
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "constant"
+    lr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the rate of steps 1..K
 
     @property
     def dim(self) -> int:
@@ -555,6 +635,9 @@ class Trajectory:
             "end_step": self.end_step,
             "rows": self.to_rows(),
         }
+        if self.schedule != "constant":
+            doc["schedule"] = self.schedule
+            doc["lr"] = [float(v) for v in self.lr]
         return json.dumps(doc, allow_nan=False)
 
 
@@ -575,6 +658,7 @@ def descend(
     *,
     far: float = DEFAULT_FAR,
     teaching: bool = False,
+    schedule: Schedule | str | None = None,
     **hyper: Any,
 ) -> Trajectory:
     """Roll one ball from ``start`` for up to ``steps`` steps.
@@ -594,6 +678,9 @@ def descend(
     teaching : bool
         Take the surface's teaching defaults where not given: its start (when ``start``
         is None) and the optimizer's lr and momentum (``hyper`` still wins).
+    schedule : Schedule or str, optional
+        A learning-rate schedule such as ``"cosine:300"`` (see
+        :mod:`gradient_explorer.optim.schedules`), stepped after each step as torch's.
 
     Returns
     -------
@@ -616,19 +703,31 @@ def descend(
             f"start needs {surface.dim} coordinate{'s' if surface.dim > 1 else ''}, "
             f"got {start_arr.size}"
         )
-    d = Descent(surface, optimizer, start_arr[None, :], tol=tol, trail_length=1, far=far, **hyper)
+    d = Descent(
+        surface,
+        optimizer,
+        start_arr[None, :],
+        tol=tol,
+        trail_length=1,
+        far=far,
+        schedule=schedule,
+        **hyper,
+    )
     if not math.isfinite(d.f[0]) or not np.isfinite(d.gradient[0]).all():
         where = ", ".join(f"{v:g}" for v in start_arr)
         raise UsageError(f"f or its gradient is not defined at the start ({where})")
     positions = [d.positions[0].copy()]
     fs = [float(d.f[0])]
     grads = [d.gradient[0].copy()]
+    rates = []
     for _ in range(int(steps)):
         if not d.running:
             break
         before = int(d.steps[0])
+        rate = d.lr
         d.step()
         if int(d.steps[0]) > before:
+            rates.append(rate)
             positions.append(d.positions[0].copy())
             fs.append(float(d.f[0]))
             grads.append(d.gradient[0].copy())
@@ -645,5 +744,7 @@ def descend(
         status=status,
         end_step=end,
         optimizer=opt.name,
-        hyperparameters=dict(opt.hyper),
+        hyperparameters={**opt.hyper, "lr": d.schedule.base_lr} if d.schedule else dict(opt.hyper),
+        schedule=d.schedule.spec if d.schedule else "constant",
+        lr=np.array(rates),
     )

@@ -234,6 +234,13 @@ class Optimizer:
                 if key not in self.state and key not in self.lazy_state_keys:
                     self.state[key] = arr
 
+    def set_lr(self, lr: float) -> None:
+        """Set the learning rate for the next step, as a torch scheduler writes
+        ``param_group["lr"]`` (no checks beyond >= 0: a schedule's rates are valid)."""
+        if not lr >= 0.0:
+            self._bad(f"Invalid learning rate: {lr}")
+        self.hyper["lr"] = float(lr)
+
     # -- state --------------------------------------------------------------------------
 
     def reset(self) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from gradient_explorer.render.gl import create_headless_context
 from gradient_explorer.render.shader_loader import load_program
+from gradient_explorer.render.visuals.sampled_textures import bind_surface_textures
 from gradient_explorer.surfaces.surface import Surface
 
 
@@ -45,6 +46,7 @@ class GpuEvaluator:
         width = min(n, 256)
         height = math.ceil(n / width)
         prog = self.program(surface)
+        bind_surface_textures(self.ctx, surface)
         for name, value in surface.uniforms().items():
             if name in prog:
                 prog[name].value = value

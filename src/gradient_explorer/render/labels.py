@@ -93,9 +93,12 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         if (basins == -2).any():
             rows.append(("diverged", palette.DIVERGED_COLOR, "box"))
     g = ds.glyphs
+    batched = any(getattr(d, "batches", None) is not None for d in ds.descents)
     for kind, on in (
-        ("gradient_x", g.gradient),
-        ("gradient_y", g.gradient),
+        ("gradient_x", g.gradient and not batched),
+        ("gradient_y", g.gradient and not batched),
+        ("full_gradient", g.gradient and batched),
+        ("batch_gradient", g.gradient and batched),
         ("momentum", g.momentum),
         ("step", g.step),
         ("second_moment", g.second_moment),

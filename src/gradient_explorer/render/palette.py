@@ -91,6 +91,8 @@ GLYPH_COLORS: dict[str, tuple[float, float, float, float]] = {
     "step": (1.0, 1.0, 1.0, 1.0),
     "second_moment": (1.0, 0.82, 0.1, 1.0),
     "phase": (1.0, 0.95, 0.5, 1.0),
+    "full_gradient": (1.0, 0.6, 0.15, 1.0),
+    "batch_gradient": (1.0, 0.45, 0.75, 1.0),
 }
 GLYPH_LABELS: dict[str, str] = {
     "gradient_x": "gradient, x part",
@@ -99,6 +101,8 @@ GLYPH_LABELS: dict[str, str] = {
     "step": "step taken",
     "second_moment": "second moment (sides: sqrt)",
     "phase": "this phase",
+    "full_gradient": "gradient on all the data",
+    "batch_gradient": "gradient on this mini-batch",
 }
 
 #: The minima a swarm's balls end in (Okabe-Ito, sky blue first: it reads on viridis).
@@ -167,3 +171,13 @@ def basin_colors(basins) -> np.ndarray:
     b = np.asarray(basins)
     k = np.where(b >= 0, b % len(BASIN_COLORS), np.where(b == -2, len(table) - 2, len(table) - 1))
     return table[k]
+
+
+# -- the input-plane attack (render/visuals/attack_visual.py, the attack panel) --------------
+#: Predicted class 0 and 1: the tint of its region and the colour of a point it owns.
+CLASS_COLORS = ((0.25, 0.55, 1.0), (1.0, 0.62, 0.15))
+ATTACK_BOUNDARY_COLOR = (1.0, 1.0, 1.0, 0.95)
+ATTACK_SQUARE_COLOR = (0.95, 0.95, 0.3, 1.0)  # the L-inf ball and FGSM, which lives on it
+ATTACK_CIRCLE_COLOR = (0.55, 1.0, 0.6, 1.0)  # the L2 ball and the L2 step
+ATTACK_PATH_COLOR = (0.95, 0.3, 0.95, 1.0)  # PGD
+ATTACK_REGION_ALPHA = 0.33

@@ -16,6 +16,7 @@ from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.state import AppState
 from gradient_explorer.render.label import Label
 from gradient_explorer.render.visuals._gl import reset_gl_state
+from gradient_explorer.render.visuals.attack_visual import AttackData, AttackVisual
 from gradient_explorer.render.visuals.axes_visual import (
     AxesData,
     AxesVisual,
@@ -37,6 +38,10 @@ from gradient_explorer.render.visuals.point_visual import (
     PointVisual,
     point_geometry,
     point_mesh,
+)
+from gradient_explorer.render.visuals.sampled_textures import (
+    bind_surface_textures,
+    release_surface_textures,
 )
 from gradient_explorer.render.visuals.slice_visual import SliceData, SliceVisual
 from gradient_explorer.render.visuals.surface_visual import (
@@ -77,8 +82,9 @@ class SceneRenderer:
         self.point_visual = PointVisual(ctx, self.mesh)
         self.slice_visual = SliceVisual(ctx, self.mesh)
         self.labels: list[Label] = []
-        self.curve_visual = None  # the 1D mode and the balls: made on first use
+        self.curve_visual = None  # the 1D mode, the balls, the attack: made on first use
         self.balls_visual = None
+        self.attack_visual = None
 
     @property
     def grid(self) -> int:
@@ -145,6 +151,14 @@ class SceneRenderer:
         if descent is not None and descent.active:
             self.balls_visual = self.balls_visual or BallsVisual(ctx)
             drawn.append((self.balls_visual, BallsData(descent, surface, heights, view.floor)))
+        attack = getattr(state, "input_attack", None)
+        # the input plane's attack, on the loss surface it belongs to
+        if attack is not None and (attack.surface is None or attack.surface is surface):
+            self.attack_visual = self.attack_visual or AttackVisual(ctx)
+            at = tuple(point) if point else None
+            drawn.append((self.attack_visual, AttackData(surface, heights, attack, at)))
+        # a sampled surface's data, read by every visual's f(); formulas: nothing to bind
+        bind_surface_textures(ctx, surface)
         for visual, data in drawn:
             if data is not None:
                 visual.update(data)
@@ -164,10 +178,11 @@ class SceneRenderer:
             self.mesh,
         ):
             visual.release()
-        for visual in (self.curve_visual, self.balls_visual):
+        for visual in (self.curve_visual, self.balls_visual, self.attack_visual):
             if visual is not None:
                 visual.release()
-        self.curve_visual = self.balls_visual = None
+        self.curve_visual = self.balls_visual = self.attack_visual = None
+        release_surface_textures(self.ctx)
 
 
 def drawing_note(surface: Surface) -> str | None:

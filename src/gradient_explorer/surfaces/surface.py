@@ -190,6 +190,53 @@ class Surface:
         surface = cls.from_definition(definition_named(name), timeout=None)
         return surface.with_params(**param_values)
 
+    @classmethod
+    def from_samples(cls, heights, domain: Any = None, **options) -> Surface:
+        """A surface from a grid of heights (data, not a formula); see
+        :meth:`gradient_explorer.surfaces.sampled.SampledSurface.from_samples`."""
+        from gradient_explorer.surfaces.sampled import SampledSurface
+
+        return SampledSurface.from_samples(heights, domain, **options)
+
+    @classmethod
+    def from_function(cls, evaluator, domain: Any, resolution=256, **options) -> Surface:
+        """Exact numpy numerics drawn from a sampled grid; see
+        :meth:`gradient_explorer.surfaces.sampled.SampledSurface.from_function`."""
+        from gradient_explorer.surfaces.sampled import SampledSurface
+
+        return SampledSurface.from_function(evaluator, domain, resolution, **options)
+
+    @classmethod
+    def from_image(cls, path_or_array, operator: str = "sobel", sigma: float = 0.0) -> Surface:
+        """A photo as a surface: height = intensity in [0, 1] (Rec. 709 luma of colour), x
+        right one unit per pixel, y up (row 0 at y = H - 1). Derivatives by ``operator``
+        (central, sobel, scharr) after Gaussian smoothing by ``sigma`` pixels; see
+        :mod:`gradient_explorer.surfaces.images`."""
+        from gradient_explorer.surfaces.images import from_image
+
+        return from_image(path_or_array, operator=operator, sigma=sigma)
+
+    @classmethod
+    def from_heights(cls, path_or_array, operator: str = "sobel", sigma: float = 0.0) -> Surface:
+        """An elevation map (a ``.npy`` file or 2D array, row 0 the north edge) as a
+        surface, heights as given; NaN cells are holes."""
+        from gradient_explorer.surfaces.images import from_heights
+
+        return from_heights(path_or_array, operator=operator, sigma=sigma)
+
+    @classmethod
+    def from_model(cls, model="line", data=None, **options) -> Surface:
+        """A model's loss on data over two of its weights (line, logistic, mlp); see
+        :func:`gradient_explorer.surfaces.model_surface.from_model`."""
+        from gradient_explorer.surfaces.model_surface import from_model
+
+        return from_model(model, data, **options)
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the heights come from data (drawn from textures), not a formula."""
+        return False
+
     def with_params(self, **values: float) -> Surface:
         """A copy with new parameter values; the generated code is shared, not rebuilt."""
         new_values = dict(self.param_values)

@@ -103,6 +103,11 @@ KEY_TABLE: tuple[HelpRow, ...] = (
         "B", "backprop: the computation graph at the point", (Binding("B", "toggle backprop"),)
     ),
     HelpRow(
+        "A",
+        "gradient on the input: adversarial steps (digits, input plane)",
+        (Binding("A", "toggle attack"),),
+    ),
+    HelpRow(
         "1 / 2",
         "surface mode / curve (1D) mode",
         (

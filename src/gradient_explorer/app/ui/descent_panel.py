@@ -14,6 +14,7 @@ import math
 from imgui_bundle import imgui
 
 from gradient_explorer.app.descent_mode import KINDS, MAX_SWARM
+from gradient_explorer.app.ui.schedule_panel import draw_lr_plot, draw_schedule_controls
 from gradient_explorer.optim.optimizers import OPTIMIZERS
 from gradient_explorer.render.labels import draw_race_plot
 from gradient_explorer.render.palette import DIM_COLOR, DIVERGED_COLOR, ERROR_COLOR, STATUS_COLORS
@@ -140,6 +141,7 @@ def draw_descent_panel(state) -> bool:
             if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
                 changed |= draw_hyperparameters(state, name)
                 imgui.tree_pop()
+        changed |= draw_schedule_controls(state)
         # -- controls
         imgui.separator()
         if imgui.button("Start" if not ds.active else "Restart"):
@@ -212,7 +214,16 @@ def draw_descent_panel(state) -> bool:
             imgui.separator()
             imgui.text(ds.summary())
             if ds.kind != "swarm" or len(ds.descents[0].positions) <= 1:
-                draw_race_plot(state)
+                if ds.schedule != "constant" and imgui.begin_table("plots", 2):
+                    imgui.table_setup_column("f", imgui.TableColumnFlags_.width_stretch, 0.62)
+                    imgui.table_setup_column("lr", imgui.TableColumnFlags_.width_stretch, 0.38)
+                    imgui.table_next_column()
+                    draw_race_plot(state)
+                    imgui.table_next_column()
+                    draw_lr_plot(state, 14 * em)  # beside the loss plot
+                    imgui.end_table()
+                else:
+                    draw_race_plot(state)
             _ball_table(ds)
             for line in ds.messages[-6:]:
                 imgui.text_colored(DIVERGED_COLOR if "diverged" in line else DIM, line)

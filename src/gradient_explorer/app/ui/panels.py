@@ -27,7 +27,10 @@ from gradient_explorer.app.builds import (
 )
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui.curve_panel import draw_curve_panel
+from gradient_explorer.app.ui.data_panel import draw_data_panel
 from gradient_explorer.app.ui.descent_panel import draw_descent_panel
+from gradient_explorer.app.ui.image_panel import ImageUi, draw_image_entry, draw_view_window
+from gradient_explorer.app.ui.model_panel import ModelUi, draw_model_entry
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
 from gradient_explorer.render.scene import drawing_note
@@ -114,6 +117,8 @@ class UiState:
     session_request: tuple[Path, Callable[[Path], None]] | None = None
     # "Try this": (surface name, steps to run once that surface is built and shown)
     after_build: tuple[str, Callable[[AppState, UiState], None]] | None = None
+    image: ImageUi = field(default_factory=ImageUi)  # the Image entry (a photo, a terrain)
+    model: ModelUi = field(default_factory=ModelUi)  # the Model entry (a loss on data)
 
     def say(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line (red when ``error``)."""
@@ -196,8 +201,16 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
                 state.param_ranges[name] = (float(pair.x), float(pair.y))
             imgui.end_popup()
 
+    changed |= draw_image_entry(state, ui, ui.image)
+    changed |= draw_model_entry(state, ui, ui.model)
     if surface.dim == 2:
-        if _is_typed(surface):
+        if surface.sampled:
+            (x0, x1), (y0, y1) = surface.domain
+            imgui.text_colored(
+                DIM,
+                f"domain [{fnum(x0, 'g')}, {fnum(x1, 'g')}] x [{fnum(y0, 'g')}, {fnum(y1, 'g')}]",
+            )
+        elif _is_typed(surface):
             imgui.set_next_item_width(-6 * em)
             entered, ui.domain_text = imgui.input_text("domain", ui.domain_text, flags)
             imgui.set_item_tooltip("x0, x1, y0, y1 and Enter")
@@ -222,8 +235,9 @@ def draw_surface_panel(state: AppState, ui: UiState) -> bool:
             )
         imgui.set_next_item_width(-6 * em)
         scale = surface.height_scale
+        top = max(100.0, 4.0 * scale)  # a photo 1000 pixels wide rises about 120
         moved, scale = imgui.slider_float(
-            "height", scale, 1e-3, 100.0, "%.3g", imgui.SliderFlags_.logarithmic
+            "height", scale, 1e-3, top, "%.3g", imgui.SliderFlags_.logarithmic
         )
         if moved and scale > 0:
             # A copy, so the cached height range (which depends on the scale) is rebuilt.
@@ -643,6 +657,8 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
     if show_descent:
         imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)
         changed |= draw_descent_panel(state)
+    draw_view_window(state, ui, ui.image, (width, height))
+    draw_data_panel(state, (width, height), right_inset=PANEL_WIDTH_EM * em if show_descent else 0)
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         draw_help(ui, (width, height))

@@ -55,6 +55,8 @@ class AxesVisual(MeshDrawnVisual):
         surface = data.surface
         key = (
             id(surface.sources),
+            id(surface) if surface.sampled else 0,  # data: sources say nothing of it
+            getattr(surface, "axis_names", None),
             tuple(surface.param_values.items()),
             surface.domain,
             surface.display,
@@ -110,10 +112,12 @@ def axes_geometry(
         lines += [(x0, y1, h), (x0 - tick, y1, h)]
         rank = end if k in (0, len(fs) - 1) else inner
         labels.append(Label((x0 - out, y1, h), format_tick(f), priority=rank))
+    # a model's loss names its coordinates (w, b; α, β; two weights) and calls f the loss
+    nx, ny, nf = getattr(surface, "axis_names", ("x", "y", "f"))
     labels += [
-        Label(((x0 + x1) / 2, y0 - name_out, z0), "x", AXIS_NAME_COLORS["x"], name),
-        Label((x1 + name_out, (y0 + y1) / 2, z0), "y", AXIS_NAME_COLORS["y"], name),
-        Label((x0 - out, y1, z1), "f", AXIS_NAME_COLORS["f"], name),
+        Label(((x0 + x1) / 2, y0 - name_out, z0), nx, AXIS_NAME_COLORS["x"], name),
+        Label((x1 + name_out, (y0 + y1) / 2, z0), ny, AXIS_NAME_COLORS["y"], name),
+        Label((x0 - out, y1, z1), nf, AXIS_NAME_COLORS["f"], name),
     ]
     return np.array(lines, dtype=np.float32), labels
 

@@ -263,6 +263,9 @@ class GlyphGeometry:
     step: tuple[np.ndarray, np.ndarray] | None
     rectangles: np.ndarray | None
     scale: float
+    # on a model surface with mini-batches: the whole gradient of this batch and of all data
+    batch_gradient: tuple[np.ndarray, np.ndarray] | None = None
+    full_gradient: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def glyph_geometry(descent, centers, ok, options, scale: float, last_step=None) -> GlyphGeometry:
@@ -287,8 +290,12 @@ def glyph_geometry(descent, centers, ok, options, scale: float, last_step=None) 
     def flat(vec2: np.ndarray) -> np.ndarray:
         return np.column_stack([vec2[:, 0], vec2[:, 1], zero])
 
-    gx = gy = mom = step = rects = None
-    if options.gradient:
+    gx = gy = mom = step = rects = batch = full = None
+    if options.gradient and getattr(descent, "batches", None) is not None:
+        # SGD's noise: the batch's gradient beside the whole data's, as whole vectors
+        batch = (c, flat(descent.gradient[idx] * scale))
+        full = (c, flat(descent.full_gradient()[idx] * scale))
+    elif options.gradient:
         g = descent.gradient[idx] * scale
         gx = (c, np.column_stack([g[:, 0], zero, zero]))
         gy = (c, np.column_stack([zero, g[:, 1], zero]))
@@ -302,7 +309,7 @@ def glyph_geometry(descent, centers, ok, options, scale: float, last_step=None) 
         v = np.asarray(glyphs["second_moment"]).reshape(descent.n, -1)[idx]
         half = 0.5 * scale * np.sqrt(np.maximum(v, 0.0))
         rects = rectangles(c, half)
-    return GlyphGeometry(gx, gy, mom, step, rects, scale)
+    return GlyphGeometry(gx, gy, mom, step, rects, scale, batch, full)
 
 
 def rectangles(centers: np.ndarray, half: np.ndarray) -> np.ndarray:
@@ -633,7 +640,14 @@ class BallsVisual(Visual):
         rects: dict[str, list] = {}
         for i, (d, centers, ok, _rgb) in enumerate(per_run):
             geo = glyph_geometry(d, centers, ok, g, scale, ds.last_steps(i))
-            for kind in ("gradient_x", "gradient_y", "momentum", "step"):
+            for kind in (
+                "gradient_x",
+                "gradient_y",
+                "full_gradient",
+                "batch_gradient",
+                "momentum",
+                "step",
+            ):
                 pair = getattr(geo, kind)
                 if pair is not None:
                     arrows.setdefault(kind, []).append(pair)

@@ -69,6 +69,8 @@ class FieldVisual(Visual):
                 "u_length_scale": scale,
                 "u_max_length": cap,
                 "u_color": FIELD_COLOR,
+                # Sampled data: arrows stand on pixels (where the gradient is measured).
+                "u_snap": surface.spacing if surface.sampled else (0.0, 0.0),
             },
         )
         vaos["arrows"].render(moderngl.TRIANGLES, instances=grid * grid)
