@@ -17,7 +17,7 @@ import numpy as np
 
 from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.errors import UsageError
-from gradient_explorer.optim.descent import Trajectory
+from gradient_explorer.optim.descent import Trajectories, Trajectory
 from gradient_explorer.optim.descent import descend as _descend
 from gradient_explorer.surfaces.surface import Surface
 
@@ -31,8 +31,9 @@ def descend(
     *,
     teaching: bool = False,
     **hyper,
-) -> Trajectory:
-    """Roll one ball downhill; see :func:`gradient_explorer.optim.descent.descend`.
+) -> Trajectory | Trajectories:
+    """Roll one ball downhill, or N at once from an ``(N, 2)`` start; see
+    :func:`gradient_explorer.optim.descent.descend`.
 
     Without ``lr`` the optimizer keeps torch.optim's defaults (the path matches torch's).
     ``teaching=True`` takes the surface's teaching start (when ``start`` is None) and the
@@ -171,4 +172,4 @@ def _surface_state(surface, size, point, lighting, contours, floor, field, norma
     return state
 
 
-__all__ = ["Image", "Surface", "Trajectory", "descend", "render"]
+__all__ = ["Image", "Surface", "Trajectories", "Trajectory", "descend", "render"]

@@ -12,7 +12,7 @@ Masking is done here: the runner passes the mask of running balls to the optimiz
 its optimizer state is frozen.
 
 :class:`Race` runs several optimizers from one start; :func:`descend` runs one ball and
-returns a :class:`Trajectory` that writes CSV or JSON.
+returns a :class:`Trajectory` that writes CSV or JSON (or N balls: :class:`Trajectories`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "STATUS_NAMES",
     "Descent",
     "Race",
+    "Trajectories",
     "Trajectory",
     "descend",
 ]
@@ -255,9 +256,15 @@ class Descent:
     # -- numerics -----------------------------------------------------------------------
 
     def _eval(self, pts: np.ndarray):
-        arg = pts[:, 0] if self.dim == 1 else pts
-        fv = np.asarray(self.surface.f(arg), dtype=np.float64).reshape(len(pts))
-        g = np.asarray(self.surface.gradient(arg), dtype=np.float64).reshape(len(pts), self.dim)
+        fused = getattr(self.surface, "value_and_gradient", None)
+        if fused is not None:
+            # one pass for f and gradient; a few balls and many get the same bits
+            fv, g = fused(pts)
+        else:  # a duck-typed surface with f and gradient only
+            arg = pts[:, 0] if self.dim == 1 else pts
+            fv = np.asarray(self.surface.f(arg), dtype=np.float64).reshape(len(pts))
+            g = np.asarray(self.surface.gradient(arg), dtype=np.float64)
+        g = g.reshape(len(pts), self.dim)
         with np.errstate(all="ignore"):
             gn = np.sqrt(np.einsum("ij,ij->i", g, g))
         return fv, g, gn
@@ -548,6 +555,168 @@ def _jsonable(value):
     return value
 
 
+@dataclass
+class Trajectories:
+    """N balls' paths from one batched :func:`descend`: every ball, every step.
+
+    A ball that stopped (converged or diverged) keeps its last position, f and gradient
+    in the rows after it stopped, so the arrays are rectangular.
+    """
+
+    positions: np.ndarray  # (K+1, N, dim)
+    f: np.ndarray  # (K+1, N)
+    gradient: np.ndarray  # (K+1, N, dim)
+    status: np.ndarray  # (N,) str: 'converged' | 'diverged' | 'max_steps'
+    end_step: np.ndarray  # (N,) int, as Trajectory.end_step
+    steps: np.ndarray  # (N,) int: successful steps of each ball
+    optimizer: str = ""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """Number of balls."""
+        return self.positions.shape[1]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(trajectories)`` is the (K+1, N, dim) array of positions."""
+        return np.array(self.positions, dtype=dtype, copy=True)
+
+    def trajectory(self, i: int) -> Trajectory:
+        """Ball ``i``'s path alone, as :func:`descend` from its start returns it."""
+        rows = int(self.steps[i]) + 1
+        return Trajectory(
+            positions=self.positions[:rows, i].copy(),
+            f=self.f[:rows, i].copy(),
+            gradient=self.gradient[:rows, i].copy(),
+            status=str(self.status[i]),
+            end_step=int(self.end_step[i]),
+            optimizer=self.optimizer,
+            hyperparameters=dict(self.hyperparameters),
+        )
+
+
+def _batched_start(surface, start) -> np.ndarray | None:
+    """``start`` as (N, dim) when it holds several points (or one in a (1, dim) array)."""
+    arr = np.asarray(start, dtype=np.float64)
+    if surface.dim == 1:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            return arr
+        if arr.ndim == 1 and arr.size != 1:
+            return arr.reshape(-1, 1)
+        return None
+    if arr.ndim == 2:
+        if arr.shape[1] != surface.dim:
+            raise UsageError(
+                f"start points need {surface.dim} coordinates each, got shape {arr.shape}"
+            )
+        return arr
+    return None
+
+
+def _end(d: Descent) -> tuple[np.ndarray, np.ndarray]:
+    """Status names ('max_steps' for a ball still running) and end steps of every ball."""
+    codes = d.status_codes
+    status = np.where(codes == RUNNING, "max_steps", _STATUS_ARRAY[codes]).astype(object)
+    end = np.where(codes == RUNNING, d.steps, d.stopped_at)
+    return status, end
+
+
+def _descend_batched(d: Descent, steps: int) -> Trajectories:
+    n, dim = d.n, d.dim
+    positions = np.empty((steps + 1, n, dim))
+    fs = np.empty((steps + 1, n))
+    grads = np.empty((steps + 1, n, dim))
+    positions[0], fs[0], grads[0] = d.positions, d.f, d.gradient
+    k = 0
+    while k < steps and d.running:
+        d.step()
+        k += 1
+        positions[k], fs[k], grads[k] = d.positions, d.f, d.gradient
+    if k < steps:  # everyone stopped: the rest of the rows repeat the last one
+        positions[k + 1 :], fs[k + 1 :], grads[k + 1 :] = positions[k], fs[k], grads[k]
+    status, end = _end(d)
+    return Trajectories(
+        positions=positions,
+        f=fs,
+        gradient=grads,
+        status=status.astype(str),
+        end_step=end.astype(np.int64),
+        steps=d.steps.copy(),
+        optimizer=d.optimizer.name,
+        hyperparameters=dict(d.optimizer.hyper),
+    )
+
+
+def _descend_one_scalar(d: Descent, steps: int):
+    """One ball on Python floats: what :meth:`Descent.step` does, without array overhead.
+
+    The optimizer's plain-float rule and the surface's plain-float f and gradient do the
+    numpy path's operations in the same order, so the path is the same to the bit. Returns
+    the steps it went through and the rows (positions, f, gradients), or None where this
+    path does not apply (then nothing has changed). Descent's state (position, status,
+    optimizer state) is left as ``steps`` calls of :meth:`Descent.step` would leave it.
+    """
+    opt, surface = d.optimizer, d.surface
+    if not (opt._scalar_ok and not opt.needs_hessian and d.n == 1):
+        return None
+    scalar = getattr(surface, "_functions", {}).get("value_and_gradient_scalar")
+    if scalar is None or getattr(surface, "value_and_gradient", None) is None:
+        return None
+    if opt._n is not None and (opt._shape != (1, d.dim)):
+        return None
+    opt.ensure_state(1, d.dim)
+    state = opt.state_lists()
+    pvals = tuple(surface.param_values.values())
+    dim, tol, limit = d.dim, d.tol, d._limit
+    centre = d._centre.tolist()
+    pos = d.positions[0].tolist()
+    grad = d.gradient[0].tolist()
+    rows, fs, grads = [tuple(pos)], [float(d.f[0])], [tuple(grad)]
+    t = int(opt.steps[0])
+    status, taken = int(d.status_codes[0]), int(d.steps[0])
+    isfinite, sqrt = math.isfinite, math.sqrt
+    done = 0
+    for _ in range(steps):
+        if status != RUNNING:
+            break
+        try:
+            new = opt._scalar_lists(pos, grad, state, float(t + 1))
+        except (ArithmeticError, ValueError):
+            break  # numpy's inf and NaN from here on: Descent.step takes over
+        t += 1
+        done += 1
+        # ints for constant components, numpy floats where numpy ufuncs were called
+        fv, *g = (float(v) for v in scalar(*new, *pvals))
+        gn = sqrt(g[0] * g[0] + g[1] * g[1]) if dim == 2 else sqrt(g[0] * g[0])
+        far = any(not abs(c - m) <= limit for c, m in zip(new, centre, strict=True))
+        # a NaN anywhere (an undefined point) makes f or gn NaN: diverged, as in step()
+        if far or not isfinite(fv) or not isfinite(gn):
+            status = DIVERGED
+            d.stopped_at[0] = taken + 1
+            break
+        pos, grad = new, g
+        taken += 1
+        rows.append(tuple(pos))
+        fs.append(fv)
+        grads.append(tuple(grad))
+        if gn < tol:
+            status = CONVERGED
+            d.stopped_at[0] = taken
+    opt.put_state_lists(state)
+    opt.steps[0] = t
+    d.status_codes[0] = status
+    d.steps[0] = taken
+    d.positions[0] = pos
+    d.f[0] = fs[-1]
+    d.gradient[0] = grad
+    d.grad_norm[0] = float(np.sqrt(np.dot(d.gradient[0], d.gradient[0])))
+    d._push_trail(None)
+    return done, rows, fs, grads
+
+
 def descend(
     surface,
     optimizer: Optimizer | str,
@@ -558,8 +727,8 @@ def descend(
     far: float = DEFAULT_FAR,
     teaching: bool = False,
     **hyper: Any,
-) -> Trajectory:
-    """Roll one ball from ``start`` for up to ``steps`` steps.
+) -> Trajectory | Trajectories:
+    """Roll one ball (or several) from ``start`` for up to ``steps`` steps.
 
     Parameters
     ----------
@@ -568,7 +737,11 @@ def descend(
         An instance or a registry name (then ``**hyper`` are its hyperparameters; without
         ``lr``, torch.optim's default, so the path matches torch's).
     start : array_like or None
-        ``(x, y)`` on a surface, ``x`` on a curve; None with ``teaching``.
+        ``(x, y)`` on a surface, ``x`` on a curve; None with ``teaching``. Several
+        starts, ``(N, 2)`` on a surface (``(N,)`` or ``(N, 1)`` on a curve), roll N balls
+        at once and return :class:`Trajectories`; ball ``i``'s path is the one a single
+        start gives, to the bit. A start where f or the gradient is undefined makes that
+        ball diverge at step 0 (a single start raises instead).
     steps : int
         The most steps to take.
     tol : float
@@ -579,9 +752,10 @@ def descend(
 
     Returns
     -------
-    Trajectory
+    Trajectory or Trajectories
         ``status`` is 'converged', 'diverged' (the path ends at the last finite point;
-        ``end_step`` is the step that diverged) or 'max_steps'.
+        ``end_step`` is the step that diverged) or 'max_steps'; per ball for several
+        starts, whose ``positions`` are ``(steps + 1, N, dim)``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise UsageError(f"steps must be an integer >= 0, got {steps!r}")
@@ -592,6 +766,10 @@ def descend(
             hyper = {**surface.teaching.hyper(optimizer.lower()), **hyper}
     if start is None:
         raise UsageError("descend needs a start (or teaching for the surface's teaching start)")
+    many = _batched_start(surface, start)
+    if many is not None:
+        d = Descent(surface, optimizer, many, tol=tol, trail_length=1, far=far, **hyper)
+        return _descend_batched(d, int(steps))
     start_arr = np.atleast_1d(np.asarray(start, dtype=np.float64))
     if start_arr.shape != (surface.dim,):
         raise UsageError(
@@ -602,10 +780,13 @@ def descend(
     if not math.isfinite(d.f[0]) or not np.isfinite(d.gradient[0]).all():
         where = ", ".join(f"{v:g}" for v in start_arr)
         raise UsageError(f"f or its gradient is not defined at the start ({where})")
-    positions = [d.positions[0].copy()]
-    fs = [float(d.f[0])]
-    grads = [d.gradient[0].copy()]
-    for _ in range(int(steps)):
+    fast = _descend_one_scalar(d, int(steps))
+    if fast is not None:  # rows of plain floats; np.array below makes them arrays
+        done, positions, fs, grads = fast
+    else:
+        done, positions, fs, grads = 0, [d.positions[0].copy()], [float(d.f[0])], []
+        grads.append(d.gradient[0].copy())
+    for _ in range(int(steps) - done):
         if not d.running:
             break
         before = int(d.steps[0])
@@ -621,9 +802,9 @@ def descend(
         status, end = STATUS_NAMES[code], int(d.stopped_at[0])
     opt = d.optimizer
     return Trajectory(
-        positions=np.array(positions),
-        f=np.array(fs),
-        gradient=np.array(grads),
+        positions=np.array(positions, dtype=np.float64),
+        f=np.array(fs, dtype=np.float64),
+        gradient=np.array(grads, dtype=np.float64),
         status=status,
         end_step=end,
         optimizer=opt.name,

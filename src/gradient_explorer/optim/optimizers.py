@@ -296,15 +296,7 @@ class Optimizer:
         p2 = params.reshape(shape[0], -1) if params.ndim == 1 else params
         g2 = np.asarray(grad, dtype=np.float64).reshape(p2.shape)
         n, d = p2.shape
-        if self._n is None:
-            self._n, self._shape = n, (n, d)
-            self.state = self._init_state(n, d)
-            self.steps = np.zeros(n, dtype=np.int64)
-        elif (n, d) != self._shape:
-            raise UsageError(
-                f"{self.name}: state holds {self._shape[0]} balls of dimension "
-                f"{self._shape[1]} but got shape {shape}; call reset() or extend()"
-            )
+        self.ensure_state(n, d)
         if self.needs_hessian:
             if hessian is None:
                 raise UsageError(f"{self.name}: this optimizer needs the Hessian")
@@ -359,7 +351,37 @@ class Optimizer:
         return True
 
     def _scalar_update(self, p: np.ndarray, g: np.ndarray, t: float) -> None:
+        lists = self.state_lists()
+        _put(p, self._scalar_lists(p.ravel().tolist(), g.ravel().tolist(), lists, t))
+        self.put_state_lists(lists)
+
+    def _scalar_lists(
+        self, pl: list[float], gl: list[float], st: dict[str, list[float]], t: float
+    ) -> list[float]:
+        """One update on flat Python lists: return the new positions, replace ``st``'s
+        lists with the new state. Must change nothing when it raises."""
         raise NotImplementedError
+
+    def ensure_state(self, n: int, d: int) -> None:
+        """Make the state for ``n`` balls of dimension ``d`` if there is none yet."""
+        if self._n is None:
+            self._n, self._shape = n, (n, d)
+            self.state = self._init_state(n, d)
+            self.steps = np.zeros(n, dtype=np.int64)
+        elif (n, d) != self._shape:
+            raise UsageError(
+                f"{self.name}: state holds {self._shape[0]} balls of dimension "
+                f"{self._shape[1]} but got {n} of dimension {d}; call reset() or extend()"
+            )
+
+    def state_lists(self) -> dict[str, list[float]]:
+        """The state as flat Python lists, for a loop of :meth:`_scalar_lists` calls."""
+        return {k: v.ravel().tolist() for k, v in self.state.items()}
+
+    def put_state_lists(self, lists: dict[str, list[float]]) -> None:
+        """Write lists from :meth:`state_lists` (after updates) back into the state."""
+        for key, values in lists.items():
+            _put(self.state[key], values)
 
     @staticmethod
     def _uniform_t(steps: np.ndarray, d: int):
@@ -711,8 +733,10 @@ class Adam(Optimizer):
 
     _scalar_ok = True
 
-    def _scalar_update(self, p, g, t):
-        # the same operations as _update, on Python floats, element by element
+    def _scalar_lists(self, pl, gl, st, t):
+        # the same operations as _update, on Python floats, element by element; the
+        # new lists are built aside and swapped in at the end, so an exception midway
+        # (Python float arithmetic raises where numpy gives inf) changes nothing
         hp = self.hyper
         lr, wd, b1, b2, w1, w2 = (
             hp["lr"],
@@ -722,11 +746,9 @@ class Adam(Optimizer):
             self._w1,
             self._w2,
         )
-        st = self.state
-        pl, gl = p.ravel().tolist(), g.ravel().tolist()
-        ml, vl = st["exp_avg"].ravel().tolist(), st["exp_avg_sq"].ravel().tolist()
         ams = hp["amsgrad"]
-        xl = st["max_exp_avg_sq"].ravel().tolist() if ams else None
+        pl, ml, vl = pl.copy(), st["exp_avg"].copy(), st["exp_avg_sq"].copy()
+        xl = st["max_exp_avg_sq"].copy() if ams else None
         step_size = lr / (1 - b1**t)
         bc2_sqrt = (1 - b2**t) ** 0.5
         eps, maximize, dec = hp["eps"], hp["maximize"], self._dec
@@ -747,11 +769,10 @@ class Adam(Optimizer):
                 vv = v
             denom = math.sqrt(vv) / bc2_sqrt + eps
             pl[i], ml[i], vl[i] = x + (-step_size * m) / denom, m, v
-        _put(p, pl)
-        _put(st["exp_avg"], ml)
-        _put(st["exp_avg_sq"], vl)
+        st["exp_avg"], st["exp_avg_sq"] = ml, vl
         if ams:
-            _put(st["max_exp_avg_sq"], xl)
+            st["max_exp_avg_sq"] = xl
+        return pl
 
     def _init_state(self, n, d):
         st = {"exp_avg": np.zeros((n, d)), "exp_avg_sq": np.zeros((n, d))}

@@ -396,6 +396,41 @@ class Surface:
                 return out
         return self._gradient_numpy(points, params)
 
+    def value_and_gradient(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """f and the gradient at once: ``(N,)`` and ``(N, dim)`` for ``(N, dim)`` points
+        (``(N,)`` points on a curve); NaN where undefined. What a descent step needs.
+
+        One generated function shares the work of f and gradient. A few points go
+        through the plain-float code, which does the same operations in the same order
+        as the numpy code: the results agree to the bit.
+        """
+        pts = np.asarray(points, dtype=np.float64)
+        n = len(pts)
+        coords = (pts[:, 0], pts[:, 1]) if self.dim == 2 else (pts.reshape(n),)
+        pvals = list(self.param_values.values())
+        if 0 < n <= SMALL_BATCH:
+            scalar = self._functions["value_and_gradient_scalar"]
+            rows = [scalar(*c, *pvals) for c in zip(*(c.tolist() for c in coords), strict=True)]
+            out = np.array(rows, dtype=np.float64)
+            bad = ~np.isfinite(out).all(axis=1)
+            if bad.any():  # a math error makes a whole row NaN: numpy keeps each value
+                out[bad] = self._value_and_gradient_numpy(
+                    [c[bad] for c in coords], pvals, int(bad.sum())
+                )
+        else:
+            out = self._value_and_gradient_numpy(coords, pvals, n)
+        out[~np.isfinite(out)] = np.nan
+        return out[:, 0], out[:, 1:]
+
+    def _value_and_gradient_numpy(self, coords, pvals, n: int) -> np.ndarray:
+        """(n, 1 + dim): f and the gradient from the fused numpy function."""
+        with np.errstate(all="ignore"):
+            parts = self._functions["value_and_gradient"](*coords, *(np.float64(v) for v in pvals))
+        out = np.empty((n, len(parts)))
+        for j, part in enumerate(parts):
+            out[:, j] = part  # broadcasts a constant component
+        return out
+
     def _gradient_numpy(self, points, params) -> np.ndarray:
         _, parts = self._call("gradient", points, params)
         out = np.stack(parts, axis=-1) if self.dim == 2 else np.array(parts[0])

@@ -131,6 +131,15 @@ class _NumpyPrinter(NumPyPrinter):
     def _print_sign(self, expr):
         return self._helper("numpy.sign", expr)
 
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
+        # The one-point code prints powers the same way (see _ScalarPrinter._print_Pow):
+        # ufuncs round alike on arrays and on parameters (numpy floats), ** may not.
+        if expr.exp == 2:
+            return f"numpy.square({self._print(expr.base)})"
+        if expr.exp in _EXACT_EXPONENTS:
+            return super()._print_Pow(expr, rational)
+        return _numpy_power(self, expr)
+
     def _print_kink_sign(self, expr):
         return self._helper("_sign_or_nan", expr)
 
@@ -158,6 +167,13 @@ class _NumpyPrinter(NumPyPrinter):
         if len(args) == 1:
             return first
         return f"{name}({first}, {self._nested(name, args[1:])})"
+
+
+def _numpy_power(printer, expr) -> str:
+    """``numpy.power(base, exponent)``, printed alike for arrays and for one float."""
+    exponent = expr.exp
+    text = repr(float(exponent)) if exponent.is_number else printer._print(exponent)
+    return f"numpy.power({printer._print(expr.base)}, {text})"
 
 
 def _sign_or_nan(v):
@@ -191,8 +207,9 @@ def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
 class _ScalarPrinter(PythonCodePrinter):
     """Plain-float Python with the math module: a few microseconds for one point.
 
-    Real powers of a negative base would give Python complex numbers: they go through
-    ``_rpow`` (NaN there), like numpy.
+    Powers other than squares, reciprocals and square roots go through numpy.power: the
+    numpy path's rounding, and NaN (not a Python complex number) for a real power of a
+    negative base.
     """
 
     _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
@@ -225,9 +242,49 @@ class _ScalarPrinter(PythonCodePrinter):
         return self._helper("_min_scalar", expr)
 
     def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
-        if expr.exp.is_Integer or expr.exp in (sp.S.Half, -sp.S.Half):
+        if expr.exp == 2:
+            # v*v as numpy squares: Python's v**2 (libm's pow) differs in the last bit
+            return f"_sq({self._print(expr.base)})"
+        if expr.exp in _EXACT_EXPONENTS:
             return super()._print_Pow(expr, rational)
-        return f"_rpow({self._print(expr.base)}, {self._print(expr.exp)})"
+        # numpy.power also gives NaN (not a complex number) for a real power of b < 0
+        return _numpy_power(self, expr)
+
+    def _module_format(self, fqn, register=True):
+        # math's transcendental functions round differently from numpy's (SIMD) ones:
+        # numpy's, called on one float, give the numpy path's bits, so one ball and a
+        # batch of balls follow the same path exactly
+        head, _, tail = fqn.partition(".")
+        if head == "math" and tail in _NUMPY_SCALAR:
+            return f"numpy.{_NUMPY_SCALAR[tail]}"
+        return super()._module_format(fqn, register)
+
+
+# Exponents printed as exact operations on both paths (a reciprocal, a square root; squares
+# are _sq); other powers go through numpy.power.
+_EXACT_EXPONENTS = (sp.Integer(1), sp.Integer(-1), sp.S.Half, -sp.S.Half)
+# math functions printed as numpy ufuncs in the scalar code (sqrt and fabs are exact).
+_NUMPY_SCALAR = {
+    name: {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}.get(name, name)
+    for name in (
+        "exp",
+        "expm1",
+        "log",
+        "log1p",
+        "log2",
+        "log10",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "atan2",
+        "sinh",
+        "cosh",
+        "tanh",
+    )
+}
 
 
 # Scalar forms of the kink and learning functions, for the one-point fast path (and for
@@ -259,6 +316,20 @@ def softplus_scalar(v):
     return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
 
 
+# The generated one-point code's forms: numpy's rounding, the numpy path's bits.
+def _sigmoid_numpy_scalar(v):
+    t = np.exp(-abs(v))
+    return (1.0 if v >= 0 else t) / (1.0 + t)
+
+
+def _softplus_numpy_scalar(v):
+    return np.logaddexp(0.0, v)
+
+
+def square_scalar(v):
+    return v * v
+
+
 def max_scalar(*args):
     return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
 
@@ -267,23 +338,34 @@ def min_scalar(*args):
     return math.nan if any(a != a for a in args) else min(args)
 
 
-def _rpow(base, exponent):
-    if base < 0:
-        return math.nan
-    return base**exponent
-
-
 def _scalar_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
-    """One point at a time; math domain errors and overflow give NaN, never an exception."""
+    """One point at a time; math domain errors and overflow give NaN, never an exception.
+
+    The same common subexpressions as :func:`_fused_function`, printed the same way, so
+    that one ball's arithmetic is the numpy path's operation for operation. Where numpy
+    ufuncs are called on floats (non-exact functions), numpy's warnings are silenced.
+    """
     printer = _ScalarPrinter({"fully_qualified_modules": True})
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
-    lines = [f"def {name}({', '.join(args)}):", "    try:"]
-    for sym, sub in temps:
-        lines.append(f"        {sym} = {printer.doprint(sub)}")
-    lines.append(f"        return ({', '.join(printer.doprint(e) for e in reduced)},)")
-    lines.append("    except (ValueError, OverflowError, ZeroDivisionError):")
-    lines.append(f"        return ({', '.join(['math.nan'] * len(exprs))},)")
+    body = [f"{sym} = {printer.doprint(sub)}" for sym, sub in temps]
+    body.append(f"return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    quiet = ("numpy.", "_sigmoid_scalar(", "_softplus_scalar(")
+    uses_numpy = any(word in line for line in body for word in quiet)
+    lines = [f"def {name}({', '.join(args)}):"]
+    indent = "    "
+    if uses_numpy:
+        lines.append('    with numpy.errstate(all="ignore"):')
+        indent = "        "
+    lines.append(f"{indent}try:")
+    lines += [f"{indent}    {line}" for line in body]
+    lines.append(f"{indent}except (ValueError, OverflowError, ZeroDivisionError):")
+    lines.append(f"{indent}    return ({', '.join(['math.nan'] * len(exprs))},)")
     return "\n".join(lines)
+
+
+def _fused_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
+    """f and its gradient in one numpy pass, sharing common subexpressions (descent)."""
+    return _python_function(name, args, exprs)
 
 
 def compile_python(source: str) -> dict[str, object]:
@@ -299,11 +381,11 @@ def compile_python(source: str) -> dict[str, object]:
         "_sign_scalar": sign_scalar,
         "_step_or_nan_scalar": step_or_nan_scalar,
         "_zero_or_nan_scalar": zero_or_nan_scalar,
-        "_sigmoid_scalar": sigmoid_scalar,
-        "_softplus_scalar": softplus_scalar,
+        "_sigmoid_scalar": _sigmoid_numpy_scalar,
+        "_softplus_scalar": _softplus_numpy_scalar,
         "_max_scalar": max_scalar,
+        "_sq": square_scalar,
         "_min_scalar": min_scalar,
-        "_rpow": _rpow,
     }
     exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
     return namespace
@@ -523,6 +605,7 @@ def generate(
             _python_function("f", args, [expr]),
             _python_function("gradient", args, gradient),
             _python_function("hessian", args, hess_flat),
+            _fused_function("value_and_gradient", args, [expr, *gradient]),
             _scalar_function("value_and_gradient_scalar", args, [expr, *gradient]),
         ]
     )
