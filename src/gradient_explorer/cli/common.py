@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 from gradient_explorer.errors import UsageError
-from gradient_explorer.surfaces.expressions import SYNTAX_HELP
 from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.surfaces.syntax import SYNTAX_HELP
 
 
 def add_surface_args(parser: argparse.ArgumentParser, required: bool = True) -> None:

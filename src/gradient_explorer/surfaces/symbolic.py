@@ -14,20 +14,28 @@ the numpy value) explicitly outside its domain.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import signal
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
-from gradient_explorer.errors import ExpressionError, GradientExplorerError
+from gradient_explorer.errors import ExpressionError
+from gradient_explorer.surfaces.compiled import (  # noqa: F401 (re-exported: the 0.1 names)
+    WALL_FACTOR,
+    DerivedSources,
+    compile_python,
+    max_scalar,
+    min_scalar,
+    parameter_uniform,
+    run_with_timeout,
+    sigmoid_scalar,
+    sign_or_nan_scalar,
+    sign_scalar,
+    softplus_scalar,
+    step_or_nan_scalar,
+    zero_or_nan_scalar,
+)
 from gradient_explorer.surfaces.expressions import SYMBOLS, sigmoid, softplus
 
 DISPLAY_SYMBOL = sp.Symbol("v", real=True)
@@ -37,15 +45,6 @@ DISPLAY_TRANSFORMS: dict[str, sp.Expr] = {
     "none": DISPLAY_SYMBOL,
     "log1p": sp.log(1 + DISPLAY_SYMBOL),
 }
-
-
-@dataclass(frozen=True)
-class DerivedSources:
-    """Generated code for one surface: Python (numpy) source and GLSL source."""
-
-    python: str
-    glsl: str
-    gradient: tuple[str, ...]  # sympy srepr of each partial derivative, for inspection
 
 
 class kink_sign(sp.Function):  # noqa: N801 (sympy function names are lowercase)
@@ -176,24 +175,6 @@ def _numpy_power(printer, expr) -> str:
     return f"numpy.power({printer._print(expr.base)}, {text})"
 
 
-def _sign_or_nan(v):
-    return np.where(v == 0, np.nan, np.sign(v))
-
-
-def _step_or_nan(v):
-    return np.where(v > 0, 1.0, np.where(v < 0, 0.0, np.nan))
-
-
-def _zero_or_nan(v):
-    return np.where((v > 0) | (v < 0), 0.0, np.nan)
-
-
-def _sigmoid(v):
-    # exp of a negative number only: no overflow at any v.
-    t = np.exp(-np.abs(v))
-    return np.where(v >= 0, 1.0, t) / (1.0 + t)
-
-
 def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
     printer = _NumpyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
@@ -287,57 +268,6 @@ _NUMPY_SCALAR = {
 }
 
 
-# Scalar forms of the kink and learning functions, for the one-point fast path (and for
-# backprop's forward pass): NaN where numpy's forms give NaN.
-
-
-def sign_or_nan_scalar(v):
-    return math.nan if v == 0 or v != v else math.copysign(1.0, v)
-
-
-def sign_scalar(v):
-    return 1.0 if v > 0 else -1.0 if v < 0 else v * 0.0  # 0 at 0, NaN at NaN
-
-
-def step_or_nan_scalar(v):
-    return 1.0 if v > 0 else 0.0 if v < 0 else math.nan
-
-
-def zero_or_nan_scalar(v):
-    return 0.0 if v > 0 or v < 0 else math.nan
-
-
-def sigmoid_scalar(v):
-    t = math.exp(-abs(v))
-    return (1.0 if v >= 0 else t) / (1.0 + t)
-
-
-def softplus_scalar(v):
-    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
-
-
-# The generated one-point code's forms: numpy's rounding, the numpy path's bits.
-def _sigmoid_numpy_scalar(v):
-    t = np.exp(-abs(v))
-    return (1.0 if v >= 0 else t) / (1.0 + t)
-
-
-def _softplus_numpy_scalar(v):
-    return np.logaddexp(0.0, v)
-
-
-def square_scalar(v):
-    return v * v
-
-
-def max_scalar(*args):
-    return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
-
-
-def min_scalar(*args):
-    return math.nan if any(a != a for a in args) else min(args)
-
-
 def _scalar_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
     """One point at a time; math domain errors and overflow give NaN, never an exception.
 
@@ -367,31 +297,6 @@ def _fused_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
     """f and its gradient in one numpy pass, sharing common subexpressions (descent)."""
     return _python_function(name, args, exprs)
 
-
-def compile_python(source: str) -> dict[str, object]:
-    """Compile generated numpy source (printed by this module from sympy, never user text)."""
-    namespace: dict[str, object] = {
-        "numpy": np,
-        "math": math,
-        "_sign_or_nan": _sign_or_nan,
-        "_step_or_nan": _step_or_nan,
-        "_zero_or_nan": _zero_or_nan,
-        "_sigmoid": _sigmoid,
-        "_sign_or_nan_scalar": sign_or_nan_scalar,
-        "_sign_scalar": sign_scalar,
-        "_step_or_nan_scalar": step_or_nan_scalar,
-        "_zero_or_nan_scalar": zero_or_nan_scalar,
-        "_sigmoid_scalar": _sigmoid_numpy_scalar,
-        "_softplus_scalar": _softplus_numpy_scalar,
-        "_max_scalar": max_scalar,
-        "_sq": square_scalar,
-        "_min_scalar": min_scalar,
-    }
-    exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
-    return namespace
-
-
-T = TypeVar("T")
 
 # --------------------------------------------------------------------------- GLSL
 
@@ -581,11 +486,6 @@ def _glsl_function(writer: _GLSLWriter, signature: str, prologue: str, exprs, ma
     return "\n".join(line for line in lines if line)
 
 
-def parameter_uniform(name: str) -> str:
-    """The GLSL uniform that carries parameter ``name``."""
-    return f"param_{name}"
-
-
 def generate(
     expr: sp.Expr,
     variables: tuple[str, ...],
@@ -657,31 +557,6 @@ def generate(
     return DerivedSources(python=python, glsl=glsl, gradient=tuple(sp.srepr(g) for g in gradient))
 
 
-#: A child may take this many times its CPU limit in wall time (a busy machine), plus 5 s.
-WALL_FACTOR = 4.0
-
-
-def _lower_priority() -> None:
-    """Niceness 10 (not 10 more than the parent's: a helper's child stays at 10)."""
-    try:
-        os.nice(max(0, 10 - os.nice(0)))
-    except (AttributeError, OSError):  # no nice() here, or not allowed: run as it is
-        pass
-
-
-def _limit_cpu(seconds: float) -> None:
-    """The kernel stops this process (SIGXCPU) after ``seconds`` of CPU time."""
-    try:
-        import resource
-    except ImportError:  # not Unix: the wall-clock limit alone applies
-        return
-    soft = max(1, math.ceil(seconds))
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard != resource.RLIM_INFINITY and hard < soft + 1:
-        return
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
-
-
 def generate_with_timeout(
     expr: sp.Expr,
     variables: tuple[str, ...],
@@ -695,60 +570,3 @@ def generate_with_timeout(
     can be killed, a thread cannot. ``timeout=None`` runs in this process.
     """
     return run_with_timeout(lambda: generate(expr, variables, parameters, display), timeout)
-
-
-# How the kernel ends a child past its CPU limit: SIGXCPU, then SIGKILL at the hard limit.
-_CPU_LIMIT_EXITS = {-getattr(signal, "SIGXCPU", 24), -getattr(signal, "SIGKILL", 9)}
-
-
-def run_with_timeout(build: Callable[[], T], timeout: float | None) -> T:
-    """``build()`` in a forked child, stopped after ``timeout`` seconds; ``None``: here.
-
-    The limit counts the child's CPU time (rounded up to whole seconds), so an expression
-    is judged the same on an idle and on a busy machine; a child that cannot even get
-    the CPU is stopped after :data:`WALL_FACTOR` times the limit in wall time. The result
-    comes back pickled. The project's own errors come back as themselves, anything else
-    as one :class:`ExpressionError` line. The child runs at a lower priority and holds no
-    lock of this process: the app's frames go on meanwhile.
-    """
-    if timeout is None or sys.platform == "win32":
-        return build()
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-
-    def child():
-        try:
-            _lower_priority()  # in the app, the window's frames come first
-            _limit_cpu(timeout)
-            sender.send(("ok", build()))
-        except GradientExplorerError as exc:
-            sender.send(("error", type(exc), str(exc)))
-        except Exception as exc:  # reported to the parent as one line
-            reason = f"could not derive this expression ({type(exc).__name__})"
-            sender.send(("error", ExpressionError, reason))
-        finally:
-            sender.close()
-
-    too_slow = f"derivatives took longer than {timeout:g} s: simplify the expression"
-    process = context.Process(target=child, daemon=True)
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(WALL_FACTOR * timeout + 5.0):
-            raise ExpressionError(too_slow)
-        try:
-            message = receiver.recv()
-        except EOFError:
-            process.join(1.0)
-            if process.exitcode in _CPU_LIMIT_EXITS:
-                raise ExpressionError(too_slow) from None
-            raise ExpressionError("deriving this expression failed: simplify it") from None
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join(1.0)
-        receiver.close()
-    if message[0] == "error":
-        _, error_type, text = message
-        raise error_type(text)
-    return message[1]
