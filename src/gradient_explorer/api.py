@@ -56,7 +56,8 @@ class Image(np.ndarray):
         from PIL import Image as PILImage
 
         buffer = io.BytesIO()
-        PILImage.fromarray(np.asarray(self)).save(buffer, format="PNG")
+        # zlib level 1: half the encoding time of the default for a file ~20% larger
+        PILImage.fromarray(np.asarray(self)).save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
 
     def _repr_png_(self) -> bytes:
