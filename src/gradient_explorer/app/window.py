@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import glfw
 import moderngl
 import moderngl_window as mglw
 import numpy as np
@@ -24,6 +25,7 @@ from imgui_bundle import imgui, implot
 
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.curve_mode import advance as curve_advance
+from gradient_explorer.app.pacing import IDLE_WAIT_S, INPUT_HANDLERS, Pacer, app_moving
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui import panels
 from gradient_explorer.app.ui.backprop_panel import BackpropPanel
@@ -104,6 +106,10 @@ class ExplorerApp(mglw.WindowConfig):
         precompile: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        # every input handler marks the window active (the base class hands these to wnd)
+        self.pacer = Pacer()
+        for name in INPUT_HANDLERS:
+            setattr(self, name, self.pacer.marking(getattr(self, name)))
         super().__init__(ctx=ctx, wnd=wnd, timer=timer, **kwargs)
         check_version(self.ctx)
         if state is None:
@@ -159,6 +165,10 @@ class ExplorerApp(mglw.WindowConfig):
         if hasattr(wnd, "exit_key"):
             wnd.exit_key = None  # Esc is ours: it closes the help or leaves a text field
         self._sync_view()
+
+    def wants_frame(self) -> bool:
+        """Whether the next frame is worth drawing: something moves, or input just came."""
+        return self.pacer.wants_frame(app_moving(self))
 
     def _shown_visuals(self) -> tuple[str, ...]:
         """The visuals on screen whose shaders embed the surface (for the warm-up helper)."""
@@ -219,6 +229,7 @@ class ExplorerApp(mglw.WindowConfig):
         """Draw one frame: jobs and animations, the scene, imgui, screenshot."""
         if self._released:
             return
+        self.pacer.frames += 1
         state, ui = self.state, self.ui
         ui.fps = panels.frame_rate(ui.fps, frame_time)
         panels.apply_compiled(state, ui)
@@ -684,10 +695,18 @@ def run(
     timer = Timer()
     timer.start()
     min_dt = 1.0 / fps_limit if fps_limit > 0 else 0.0
+    idle = False
     try:
         while not window.is_closing:
+            if not app.wants_frame():
+                # nothing moves: no frame; sleep until input (or a build may have come)
+                glfw.wait_events_timeout(IDLE_WAIT_S)
+                idle = True
+                continue
             began = time.perf_counter()
             current, delta = timer.next_frame()
+            if idle:  # the time asleep is not a frame's time (fps, easing)
+                delta, idle = min(delta, min_dt or 1 / 60), False
             window.use()
             window.render(current, delta)
             if not window.is_closing:

@@ -177,6 +177,11 @@ class SurfaceCompiler:
         return self._future is not None and not self._future.done()
 
     @property
+    def pending(self) -> bool:
+        """True while a build runs or its result waits to be installed."""
+        return self._future is not None
+
+    @property
     def label(self) -> str:
         return self._label
 
