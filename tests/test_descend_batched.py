@@ -82,3 +82,18 @@ def test_a_start_in_a_hole_diverges_at_step_zero_in_a_batch():
 def test_bad_batched_starts():
     with pytest.raises(UsageError):
         descend(Surface.named("banana"), "adam", np.zeros((4, 3)), 3)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_many_balls_in_blocks_follow_the_single_paths(name, rng, monkeypatch):
+    # many balls step block by block (cache-sized); a tiny block makes 12 balls do it
+    from gradient_explorer.optim import descent
+
+    monkeypatch.setattr(descent, "BLOCK", 5)
+    s = Surface.named("six_hump_camel")
+    lo, hi = np.array(s.domain).T
+    starts = rng.uniform(lo, hi, size=(12, 2))
+    hyper = HYPER.get(name, {"lr": 0.05})
+    batch = descend(s, name, starts, 40, **hyper)
+    for i in range(12):
+        _assert_same(descend(s, name, starts[i], 40, **hyper), batch.trajectory(i))

@@ -65,6 +65,8 @@ _STATUS_ARRAY = np.array(STATUS_NAMES)
 DEFAULT_TOL = 1e-6
 DEFAULT_TRAIL = 512
 DEFAULT_FAR = 10.0
+#: Balls per block when many take a step together (their temporaries fit in the cache).
+BLOCK = 8192
 
 
 def _as_optimizer(optimizer: Optimizer | str, hyper: dict[str, Any]) -> Optimizer:
@@ -321,15 +323,29 @@ class Descent:
             all_run = n_run == self.n
             idx = self._all if all_run else np.flatnonzero(running)
             work = self.positions.copy()
-            hess = None
-            if self.optimizer.needs_hessian:
-                hess = np.full((len(work), self.dim, self.dim), np.nan)
-                hess[idx] = self._hessian(self.positions[idx])
-            # the gradient at the current positions is cached from the last evaluation
-            self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
-            moved = work if all_run else work[idx]
-            fv, g, gn = self._eval(moved)
-            bad = self._bad_rows(moved, fv, gn)
+            blocks = all_run and self.n > BLOCK
+            t = self.optimizer.begin_rows(self.n, self.dim) if blocks else None
+            if t is not None:
+                # many balls: block by block, so that the temporaries stay in the cache
+                moved = work
+                fv, gn = np.empty(self.n), np.empty(self.n)
+                g = np.empty((self.n, self.dim))
+                bad = np.empty(self.n, dtype=bool)
+                for s in range(0, self.n, BLOCK):
+                    rows = slice(s, s + BLOCK)
+                    self.optimizer.update_rows(work[rows], self.gradient[rows], rows, t)
+                    fv[rows], g[rows], gn[rows] = self._eval(work[rows])
+                    bad[rows] = self._bad_rows(work[rows], fv[rows], gn[rows])
+            else:
+                hess = None
+                if self.optimizer.needs_hessian:
+                    hess = np.full((len(work), self.dim, self.dim), np.nan)
+                    hess[idx] = self._hessian(self.positions[idx])
+                # the gradient at the current positions is cached from the last evaluation
+                self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
+                moved = work if all_run else work[idx]
+                fv, g, gn = self._eval(moved)
+                bad = self._bad_rows(moved, fv, gn)
             if all_run and not bad.any():
                 # the common case: whole arrays, no fancy indexing
                 self.positions = work

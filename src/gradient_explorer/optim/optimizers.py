@@ -331,6 +331,32 @@ class Optimizer:
                         self.state[k][idx] = v
         return params
 
+    def begin_rows(self, n: int, d: int) -> float | None:
+        """Start a step that every one of ``n`` balls takes, done in blocks of rows by
+        :meth:`update_rows`; return the new step count ``t``, or None (nothing changed)
+        where blocks cannot do it (the Hessian, differing step counts, a buffer that the
+        step would create)."""
+        self.ensure_state(n, d)
+        if self.needs_hessian or not set(self._init_state(0, d)) <= set(self.state):
+            return None
+        steps = self.steps
+        first = int(steps[0]) if steps.size else 0
+        if steps.size > 1 and not (steps == first).all():
+            return None
+        steps += 1
+        return float(first + 1)
+
+    def update_rows(self, params: np.ndarray, grad: np.ndarray, rows: slice, t: float) -> None:
+        """Update the balls in ``rows`` (``params``, ``grad``: their rows) in place, for a
+        step begun with :meth:`begin_rows`. The same arithmetic as :meth:`step_`."""
+        views = {k: v[rows] for k, v in self.state.items()}
+        sub = dict(views)
+        with np.errstate(all="ignore"):
+            self._update(params, grad, sub, t, None, None)
+        for key, value in sub.items():
+            if value is not views.get(key):  # replaced rather than updated in place
+                self.state[key][rows] = value
+
     _scalar_ok: ClassVar[bool] = False
 
     def _scalar_step(self, p: np.ndarray, g: np.ndarray) -> bool:

@@ -461,22 +461,28 @@ class Surface:
             out = np.array(rows, dtype=np.float64)
             bad = ~np.isfinite(out).all(axis=1)
             if bad.any():  # a math error makes a whole row NaN: numpy keeps each value
-                out[bad] = self._value_and_gradient_numpy(
-                    [c[bad] for c in coords], pvals, int(bad.sum())
-                )
-        else:
-            out = self._value_and_gradient_numpy(coords, pvals, n)
-        out[~np.isfinite(out)] = np.nan
-        return out[:, 0], out[:, 1:]
+                fb, gb = self._value_and_gradient_numpy([c[bad] for c in coords], pvals)
+                out[bad, 0], out[bad, 1:] = fb, gb
+            out[~np.isfinite(out)] = np.nan
+            return out[:, 0].copy(), out[:, 1:].copy()
+        return self._value_and_gradient_numpy(coords, pvals)
 
-    def _value_and_gradient_numpy(self, coords, pvals, n: int) -> np.ndarray:
-        """(n, 1 + dim): f and the gradient from the fused numpy function."""
+    def _value_and_gradient_numpy(self, coords, pvals) -> tuple[np.ndarray, np.ndarray]:
+        """f ``(n,)`` and the gradient ``(n, dim)``, contiguous, from the fused function."""
+        n = len(coords[0])
         with np.errstate(all="ignore"):
             parts = self._functions["value_and_gradient"](*coords, *(np.float64(v) for v in pvals))
-        out = np.empty((n, len(parts)))
-        for j, part in enumerate(parts):
-            out[:, j] = part  # broadcasts a constant component
-        return out
+        f = np.empty(n)
+        g = np.empty((n, len(parts) - 1))
+        f[:] = parts[0]  # broadcasts a constant component
+        for j, part in enumerate(parts[1:]):
+            g[:, j] = part
+        # inf (overflow) counts as undefined too; the mask only where there is one
+        if not np.isfinite(f).all():
+            f[~np.isfinite(f)] = np.nan
+        if not np.isfinite(g).all():
+            g[~np.isfinite(g)] = np.nan
+        return f, g
 
     def _gradient_numpy(self, points, params) -> np.ndarray:
         _, parts = self._call("gradient", points, params)
