@@ -632,12 +632,14 @@ def _batched_start(surface, start) -> np.ndarray | None:
     return None
 
 
+_END_NAMES = np.array(["max_steps", "converged", "diverged"])  # by status code
+
+
 def _end(d: Descent) -> tuple[np.ndarray, np.ndarray]:
     """Status names ('max_steps' for a ball still running) and end steps of every ball."""
     codes = d.status_codes
-    status = np.where(codes == RUNNING, "max_steps", _STATUS_ARRAY[codes]).astype(object)
     end = np.where(codes == RUNNING, d.steps, d.stopped_at)
-    return status, end
+    return _END_NAMES[codes], end  # one gather: no per-ball Python strings
 
 
 def _descend_batched(d: Descent, steps: int) -> Trajectories:
@@ -658,8 +660,8 @@ def _descend_batched(d: Descent, steps: int) -> Trajectories:
         positions=positions,
         f=fs,
         gradient=grads,
-        status=status.astype(str),
-        end_step=end.astype(np.int64),
+        status=status,
+        end_step=end.astype(np.int64, copy=False),
         steps=d.steps.copy(),
         optimizer=d.optimizer.name,
         hyperparameters=dict(d.optimizer.hyper),
