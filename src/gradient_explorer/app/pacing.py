@@ -86,4 +86,5 @@ def app_moving(app) -> bool:
         or app.exit_after is not None
         or app._exit_pending
         or app.interaction.active
+        or app.quality.reduced  # a reduced frame is owed its full-quality follow-up
     )

@@ -26,6 +26,7 @@ from imgui_bundle import imgui, implot
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.curve_mode import advance as curve_advance
 from gradient_explorer.app.pacing import IDLE_WAIT_S, INPUT_HANDLERS, Pacer, app_moving
+from gradient_explorer.app.quality import AdaptiveQuality, picture_moving
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui import panels
 from gradient_explorer.app.ui.backprop_panel import BackpropPanel
@@ -35,6 +36,7 @@ from gradient_explorer.render.fonts import use_ui_font
 from gradient_explorer.render.gl import check_version
 from gradient_explorer.render.imgui_renderer import ImguiRenderer
 from gradient_explorer.render.labels import draw_labels, draw_race_legend
+from gradient_explorer.render.lowres import LowResTarget
 from gradient_explorer.render.scene import SceneRenderer
 from gradient_explorer.view.controller import OrbitController
 from gradient_explorer.view.formatting import format_numbers
@@ -123,6 +125,9 @@ class ExplorerApp(mglw.WindowConfig):
         self.ui.expression = state.surface.formula()
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
         self.scene = SceneRenderer(self.ctx, state.view.grid)
+        # on a software renderer: a cheaper picture while it moves (app/quality.py)
+        self.quality = AdaptiveQuality(self.ui.gl_renderer)
+        self.lowres: LowResTarget | None = None  # made on the first reduced frame
         if precompile is None:
             precompile = os.environ.get("GRADIENT_EXPLORER_PRECOMPILE", "1") != "0"
         if precompile:  # new surfaces are built, and their shaders compiled, in helpers
@@ -251,9 +256,20 @@ class ExplorerApp(mglw.WindowConfig):
         fbo = self.wnd.fbo
         fbo.use()
         fbo.viewport = (0, 0, *buffer)
+        three_d = state.mode != "curve" and state.surface.dim == 2
+        scale = self.quality.frame_scale(picture_moving(self)) if three_d else None
         try:
-            labels = self.scene.render(state, buffer)
+            if scale is None:
+                labels = self.scene.render(state, buffer)
+            else:
+                self.lowres = self.lowres or LowResTarget(self.ctx)
+                small = (max(1, round(buffer[0] * scale)), max(1, round(buffer[1] * scale)))
+                self.lowres.begin(small)
+                labels = self.scene.render(state, small)
+                self.lowres.present(fbo, buffer)
         except (GradientExplorerError, moderngl.Error) as exc:
+            fbo.use()
+            fbo.viewport = (0, 0, *buffer)
             labels = self._render_failed(exc)
         if ui.previous_surface is not None and ui.previous_surface is not state.surface:
             ui.previous_surface = None  # the new surface drew: no way back needed
@@ -628,6 +644,8 @@ class ExplorerApp(mglw.WindowConfig):
             self.recorder.abort()
             self.recorder = None
         self.scene.release()
+        if self.lowres is not None:
+            self.lowres.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
         implot.destroy_context(self._implot_ctx)
