@@ -102,3 +102,28 @@ def test_orbit_is_reduced_and_the_still_picture_is_full(adaptive, monkeypatch, t
         assert np.array_equal(ref.pixels()[view], still[view])
     finally:
         ref.close()
+
+
+@pytest.mark.gl
+def test_the_offscreen_msaa_picture_is_the_multisampled_window_picture(monkeypatch, tmp_path):
+    # on a software renderer the window has no samples and the still picture gets them
+    # offscreen (run() does this): it must look as the multisampled window did
+    from gradient_explorer.render.lowres import MsaaTarget
+
+    monkeypatch.setenv("GRADIENT_EXPLORER_ADAPTIVE", "0")
+    pictures = []
+    for window_samples, offscreen in ((4, 0), (0, 4), (0, 0)):
+        h = AppHarness((640, 400), "banana", window_samples, screenshot_dir=tmp_path)
+        try:
+            if offscreen:
+                h.app.msaa = MsaaTarget(h.app.ctx, offscreen)
+            h.frame(3)
+            pictures.append(h.pixels()[:280, 350:630].astype(int))
+        finally:
+            h.close()
+    smooth, offscreen, aliased = pictures
+    # 20 pixels differ by a few levels (the overlay's text over the scene is drawn into
+    # a multisampled window in one case); without samples ~1300 edge pixels differ a lot
+    differs = np.abs(smooth - offscreen).max(axis=2) > 1
+    assert differs.sum() < 100 and np.abs(smooth - offscreen).max() <= 8
+    assert (np.abs(smooth - aliased).max(axis=2) > 1).sum() > 10 * max(differs.sum(), 10)

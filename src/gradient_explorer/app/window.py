@@ -36,7 +36,7 @@ from gradient_explorer.render.fonts import use_ui_font
 from gradient_explorer.render.gl import check_version
 from gradient_explorer.render.imgui_renderer import ImguiRenderer
 from gradient_explorer.render.labels import draw_labels, draw_race_legend
-from gradient_explorer.render.lowres import LowResTarget
+from gradient_explorer.render.lowres import LowResTarget, MsaaTarget
 from gradient_explorer.render.scene import SceneRenderer
 from gradient_explorer.view.controller import OrbitController
 from gradient_explorer.view.formatting import format_numbers
@@ -79,6 +79,10 @@ class ExplorerApp(mglw.WindowConfig):
         Where F12 writes (default: the current directory).
     session_path : path, optional
         The session file of Ctrl+S and Ctrl+O.
+    msaa : int, optional
+        Draw the scene with this many samples into an offscreen target and resolve it
+        into the window (whose own framebuffer then has none; :func:`run` does this on a
+        software renderer). 0: draw into the window's framebuffer as it is.
     precompile : bool, optional
         Build each new surface in a helper process (:mod:`gradient_explorer.workers.build_worker`)
         and compile its shaders in another (:mod:`gradient_explorer.workers.shader_warmup`) before
@@ -106,6 +110,7 @@ class ExplorerApp(mglw.WindowConfig):
         screenshot_dir: str | os.PathLike | None = None,
         session_path: str | os.PathLike | None = None,
         precompile: bool | None = None,
+        msaa: int = 0,
         **kwargs: Any,
     ) -> None:
         # every input handler marks the window active (the base class hands these to wnd)
@@ -128,11 +133,13 @@ class ExplorerApp(mglw.WindowConfig):
         # on a software renderer: a cheaper picture while it moves (app/quality.py)
         self.quality = AdaptiveQuality(self.ui.gl_renderer)
         self.lowres: LowResTarget | None = None  # made on the first reduced frame
+        self.msaa = MsaaTarget(self.ctx, msaa) if msaa > 0 else None
         if precompile is None:
             precompile = os.environ.get("GRADIENT_EXPLORER_PRECOMPILE", "1") != "0"
         if precompile:  # new surfaces are built, and their shaders compiled, in helpers
             self.ui.compiler.set_worker(BuildWorker())
-            target = TargetFormat.of(self.wnd.fbo, getattr(self.wnd, "samples", self.samples))
+            samples = msaa if msaa > 0 else getattr(self.wnd, "samples", self.samples)
+            target = TargetFormat.of(self.wnd.fbo, samples)
             renderer = self.ctx.info.get("GL_RENDERER", "?")
             self.ui.compiler.set_warmer(ShaderWarmer(renderer, target), self._shown_visuals)
         self.controller = OrbitController(state.camera)
@@ -259,7 +266,11 @@ class ExplorerApp(mglw.WindowConfig):
         three_d = state.mode != "curve" and state.surface.dim == 2
         scale = self.quality.frame_scale(picture_moving(self)) if three_d else None
         try:
-            if scale is None:
+            if scale is None and self.msaa is not None:
+                self.msaa.begin(buffer)
+                labels = self.scene.render(state, buffer)
+                self.msaa.present(fbo, buffer)
+            elif scale is None:
                 labels = self.scene.render(state, buffer)
             else:
                 self.lowres = self.lowres or LowResTarget(self.ctx)
@@ -644,8 +655,9 @@ class ExplorerApp(mglw.WindowConfig):
             self.recorder.abort()
             self.recorder = None
         self.scene.release()
-        if self.lowres is not None:
-            self.lowres.release()
+        for target in (self.lowres, self.msaa):
+            if target is not None:
+                target.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
         implot.destroy_context(self._implot_ctx)
@@ -661,6 +673,20 @@ def _env_float(name: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _open_window(window_cls, size: tuple[int, int], samples: int):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # glfw's warning repeats the error the caller keeps
+        return window_cls(
+            title=TITLE,
+            size=size,
+            resizable=True,
+            gl_version=ExplorerApp.gl_version,
+            aspect_ratio=None,
+            vsync=True,
+            samples=samples,
+        )
 
 
 def run(
@@ -683,25 +709,27 @@ def run(
     last_error: Exception | None = None
     for tries_samples in dict.fromkeys((samples, 0)):  # MSAA where available
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # glfw's warning repeats the error below
-                window = window_cls(
-                    title=TITLE,
-                    size=size,
-                    resizable=True,
-                    gl_version=ExplorerApp.gl_version,
-                    aspect_ratio=None,
-                    vsync=True,
-                    samples=tries_samples,
-                )
+            window = _open_window(window_cls, size, tries_samples)
             break
         except Exception as exc:  # glfw reports a refused config as a plain exception
             last_error = exc
     if window is None:
         raise GradientExplorerError(f"could not open a window: {last_error}")
     mglw.activate_context(window=window)
+    msaa = 0
+    renderer = window.ctx.info.get("GL_RENDERER", "")
+    if tries_samples and AdaptiveQuality(renderer).enabled:
+        # A software renderer pays for a multisampled window on every overlay draw and
+        # swap, even while the picture moves at low resolution: make the window without
+        # samples and give the still picture its samples offscreen.
+        window.destroy()
+        window = _open_window(window_cls, size, 0)
+        mglw.activate_context(window=window)
+        msaa = tries_samples
     try:
-        app = ExplorerApp(ctx=window.ctx, wnd=window, state=state, session_path=session_path)
+        app = ExplorerApp(
+            ctx=window.ctx, wnd=window, state=state, session_path=session_path, msaa=msaa
+        )
     except Exception:
         window.destroy()
         raise

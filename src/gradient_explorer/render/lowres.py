@@ -14,7 +14,7 @@ import moderngl
 
 from gradient_explorer.render.shader_loader import load_program
 
-__all__ = ["LowResTarget"]
+__all__ = ["LowResTarget", "MsaaTarget"]
 
 
 class LowResTarget:
@@ -67,3 +67,47 @@ class LowResTarget:
             self.vao.release()
             self.program.release()
             self.vao = None
+
+
+class MsaaTarget:
+    """An offscreen multisampled target, resolved into the window when presented.
+
+    On a software renderer the window itself is made without MSAA (every overlay draw
+    and every swap of a multisampled window costs), and the still picture gets its
+    samples here instead.
+    """
+
+    def __init__(self, ctx: moderngl.Context, samples: int) -> None:
+        self.ctx = ctx
+        self.samples = int(samples)
+        self.size: tuple[int, int] | None = None
+        self._objects: tuple = ()
+        self.fbo: moderngl.Framebuffer | None = None
+
+    def begin(self, size: tuple[int, int]) -> moderngl.Framebuffer:
+        """Bind the target of ``size`` pixels (made or remade as needed) and return it."""
+        size = (max(1, int(size[0])), max(1, int(size[1])))
+        if size != self.size:
+            self.release()
+            color = self.ctx.renderbuffer(size, 4, samples=self.samples)
+            depth = self.ctx.depth_renderbuffer(size, samples=self.samples)
+            self.fbo = self.ctx.framebuffer([color], depth)
+            self._objects = (self.fbo, depth, color)
+            self.size = size
+        self.fbo.use()
+        self.fbo.viewport = (0, 0, *size)
+        return self.fbo
+
+    def present(self, dst: moderngl.Framebuffer, size: tuple[int, int]) -> None:
+        """Resolve the samples into ``dst`` (the same size), then bind ``dst``."""
+        self.ctx.copy_framebuffer(dst, self.fbo)
+        dst.use()
+        dst.viewport = (0, 0, *size)
+
+    def release(self) -> None:
+        """Free every GL object; safe to call twice."""
+        for obj in self._objects:
+            obj.release()
+        self._objects = ()
+        self.fbo = None
+        self.size = None
