@@ -861,11 +861,14 @@ def main() -> None:
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--out", default=str(BENCH / "results-llvmpipe.md"))
+    parser.add_argument("--bare", help="bare_surface.py (default: ../shared/bench/)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         run_worker(json.loads(args.worker), T_START)
         return
+    if args.bare:
+        BARE_CANDIDATES.insert(0, Path(args.bare).resolve())
     args.runs = args.runs or (1 if args.quick else 3)
     args.seconds = args.seconds or (1.5 if args.quick else 3.0)
     args.command = shlex.join(["python", "benchmarks/run_all.py", *sys.argv[1:]])
@@ -922,7 +925,7 @@ def _has_balls_visual() -> bool:
     """Whether the scene draws ``AppState.descent`` (the balls visual)."""
     from gradient_explorer.app import state
 
-    return hasattr(state.AppState(surface=None), "descent")
+    return "descent" in getattr(state.AppState, "__dataclass_fields__", {})
 
 
 if __name__ == "__main__":
