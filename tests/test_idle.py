@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.gl
@@ -69,3 +71,39 @@ def test_moving_things_keep_drawing(paced):
     assert not camera.moving and paced.run(2.0) == 0
     paced.app.ui.screenshot_requested = True
     assert paced.run(0.1) > 0
+
+
+def test_while_a_build_runs_frames_are_spaced_and_its_result_is_drawn_at_once():
+    from gradient_explorer.app.pacing import BUILDING_FRAME_S, Pacer
+
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    pacer.touch()  # Enter was pressed: input just came
+    assert pacer.wants_frame(False, building=True)
+    pacer.drew()
+    clock.now += BUILDING_FRAME_S / 2
+    assert not pacer.wants_frame(False, building=True)  # the helpers get the CPU
+    assert pacer.wants_frame(True, building=True)  # unless something moves
+    assert pacer.wants_frame(False, building=True, built=True)  # the result: at once
+    clock.now += BUILDING_FRAME_S
+    assert pacer.wants_frame(False, building=True)  # typing still shows, 10 times a second
+    pacer.throttle_while_building = False
+    pacer.drew()
+    assert pacer.wants_frame(False, building=True)
+
+
+def test_a_typed_expression_arrives_in_a_paced_window(tmp_path):
+    h = AppHarness((640, 400), "bowl", 0, screenshot_dir=tmp_path)
+    try:
+        h.frame(2)
+        h.enter_expression("x^2 - y^2")
+        for _ in range(3000):  # the window's loop, with the real clock
+            if h.state.surface.formula() == "x^2 - y^2":
+                break
+            if h.app.wants_frame():
+                h.frame(dt=None)
+            else:
+                time.sleep(h.app.idle_wait())
+        assert h.state.surface.formula() == "x^2 - y^2"
+    finally:
+        h.close()

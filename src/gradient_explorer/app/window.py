@@ -25,7 +25,7 @@ from imgui_bundle import imgui, implot
 
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.curve_mode import advance as curve_advance
-from gradient_explorer.app.pacing import IDLE_WAIT_S, INPUT_HANDLERS, Pacer, app_moving
+from gradient_explorer.app.pacing import INPUT_HANDLERS, Pacer, app_moving
 from gradient_explorer.app.quality import AdaptiveQuality, picture_moving
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui import panels
@@ -180,7 +180,12 @@ class ExplorerApp(mglw.WindowConfig):
 
     def wants_frame(self) -> bool:
         """Whether the next frame is worth drawing: something moves, or input just came."""
-        return self.pacer.wants_frame(app_moving(self))
+        compiler = self.ui.compiler
+        return self.pacer.wants_frame(app_moving(self), compiler.pending, compiler.ready)
+
+    def idle_wait(self) -> float:
+        """Seconds the loop may wait for events when no frame is wanted."""
+        return self.pacer.wait(self.ui.compiler.pending)
 
     def _shown_visuals(self) -> tuple[str, ...]:
         """The visuals on screen whose shaders embed the surface (for the warm-up helper)."""
@@ -241,7 +246,7 @@ class ExplorerApp(mglw.WindowConfig):
         """Draw one frame: jobs and animations, the scene, imgui, screenshot."""
         if self._released:
             return
-        self.pacer.frames += 1
+        self.pacer.drew()
         state, ui = self.state, self.ui
         ui.fps = panels.frame_rate(ui.fps, frame_time)
         panels.apply_compiled(state, ui)
@@ -746,7 +751,7 @@ def run(
         while not window.is_closing:
             if not app.wants_frame():
                 # nothing moves: no frame; sleep until input (or a build may have come)
-                glfw.wait_events_timeout(IDLE_WAIT_S)
+                glfw.wait_events_timeout(app.idle_wait())
                 idle = True
                 continue
             began = time.perf_counter()
