@@ -73,7 +73,9 @@ def _torch_step(torch, start, a, b):
 def _threads(torch, n: int):
     def wrap(fn):
         def run():
-            torch.set_num_threads(n)
+            # only on a change (once per timed batch): setting it rebuilds torch's pool
+            if torch.get_num_threads() != n:
+                torch.set_num_threads(n)
             fn()
 
         return run
