@@ -708,6 +708,11 @@ def _descend_one_scalar(d: Descent, steps: int):
         done += 1
         # ints for constant components, numpy floats where numpy ufuncs were called
         fv, *g = (float(v) for v in scalar(*new, *pvals))
+        if not (isfinite(fv) and all(isfinite(v) for v in g)):
+            # Python raised where numpy goes on (1/0 is inf there, and 1/inf is 0): the
+            # array path's values, as Surface.value_and_gradient gives them
+            f_arr, g_arr = surface.value_and_gradient(np.array([new]))
+            fv, g = float(f_arr[0]), g_arr[0].tolist()
         gn = sqrt(g[0] * g[0] + g[1] * g[1]) if dim == 2 else sqrt(g[0] * g[0])
         far = any(not abs(c - m) <= limit for c, m in zip(new, centre, strict=True))
         # a NaN anywhere (an undefined point) makes f or gn NaN: diverged, as in step()
