@@ -97,4 +97,3 @@ def test_many_balls_in_blocks_follow_the_single_paths(name, rng, monkeypatch):
     batch = descend(s, name, starts, 40, **hyper)
     for i in range(12):
         _assert_same(descend(s, name, starts[i], 40, **hyper), batch.trajectory(i))
-
