@@ -22,8 +22,19 @@ Sections:
   expression. Peers: the equivalent, new heights from numpy + normals + redraw.
 * ``first``: time to the first frame in a fresh process: the whole process's wall time,
   and for in-process workers the split into imports and first frame.
-* ``descent``: ``bench_descent.py`` (ball-steps per second against torch.optim).
-* ``picking``: ``bench_picking.py`` (microseconds per pick).
+* ``cli``: wall seconds of ``gradient-explorer --help`` and ``surfaces`` in a fresh process
+  (the catalogue's generated code cached, as after the first use), beside ``python -c
+  pass`` and ``python -c "import numpy"``.
+* ``typed``: seconds from Enter in the expression field to the frame that shows the new
+  surface, in the app on a headless 640x400 window paced as the real window's loop,
+  builds in the helper processes.
+* ``adaptive``: frames per second while orbiting by mouse and when still, 1280x720, the
+  app on a headless window: as on a GPU (4x MSAA window, full quality) and as on a
+  software renderer (window without samples, reduced picture while moving, 4x MSAA
+  offscreen when still).
+* ``idle``: CPU of the real window while nothing moves, under Xvfb (skipped without it).
+* ``descent``: ``bench_descent.py`` (against torch.optim, 1 thread and default threads).
+* ``picking``: ``bench_picking.py`` (microseconds per pick, every catalogue surface).
 
 Peers (``pip install .[bench]``) that are not installed are reported as such and skipped.
 """
@@ -52,7 +63,7 @@ BARE_CANDIDATES = [
 ]
 PEERS = ("vispy", "pyvista", "matplotlib")
 TOOLS = ("ours", "bare", *PEERS)
-SECTIONS = ("fps", "change", "first", "descent", "picking")
+SECTIONS = ("fps", "change", "first", "cli", "typed", "adaptive", "idle", "descent", "picking")
 DOMAIN = ((-2.0, 2.0), (-1.0, 3.0))
 HEIGHT_SCALE = 0.25  # the catalogue banana's; peers draw the same displayed heights
 LABELS = {
@@ -314,10 +325,84 @@ def worker_first(tool: str, grid: int, size, t_start: float) -> dict:
     return {"import_s": t_import - t_start, "first_frame_s": t_first - t_import}
 
 
+def worker_typed(size, expressions: list[str]) -> dict:
+    """Median seconds from Enter in the expression field to the frame that shows it."""
+    sys.path.insert(0, str(ROOT / "reliability"))
+    from harness import AppHarness, KeyModifiers, Keys
+
+    h = AppHarness(tuple(size), "banana", 0, precompile=True)
+    h.frame(3)
+    times = []
+    for text in expressions:
+        h.frame(2)
+        x0, y0, x1, y1 = h.app.ui.rects["expression"]
+        h.click((x0 + x1) / 2, (y0 + y1) / 2)
+        h.key("A", ctrl=True)
+        h.type_text(text)
+        t0 = time.perf_counter()
+        h.app.on_key_event(Keys.ENTER, Keys.ACTION_PRESS, KeyModifiers())
+        h.frame()
+        h.app.on_key_event(Keys.ENTER, Keys.ACTION_RELEASE, KeyModifiers())
+        # the window's loop: a frame when the app wants one (app/pacing.py), else a wait
+        end = time.monotonic() + 60
+        while h.state.surface.formula() != text and time.monotonic() < end:
+            if h.app.wants_frame():
+                h.frame(dt=None)
+            else:
+                time.sleep(h.app.idle_wait())
+        h.frame()  # the frame that shows it
+        times.append(time.perf_counter() - t0)
+    # the first build also starts the helper processes: reported apart
+    return {"first_s": times[0], "median_s": statistics.median(times[1:])}
+
+
+def worker_adaptive(size, mode: str, frames: int) -> dict:
+    """Frames per second while orbiting and when still, the app on a headless window."""
+    os.environ["GRADIENT_EXPLORER_ADAPTIVE"] = "1" if mode == "adaptive" else "0"
+    sys.path.insert(0, str(ROOT / "reliability"))
+    from harness import AppHarness
+
+    from gradient_explorer.render.lowres import MsaaTarget
+
+    h = AppHarness(tuple(size), "banana", 0 if mode == "adaptive" else 4)
+    if mode == "adaptive":  # what run() does on a software renderer
+        h.app.msaa = MsaaTarget(h.app.ctx, 4)
+    h.frame(3)
+    x, y = 0.65 * size[0], 0.5 * size[1]
+    h.move(x, y)
+    h.app.on_mouse_press_event(x, y, 1)
+    h.frame()
+    moving = []
+    for _ in range(frames):
+        x += 4
+        h.app.on_mouse_drag_event(x, y, 4, 0)
+        t0 = time.perf_counter()
+        h.frame(dt=None)
+        moving.append(time.perf_counter() - t0)
+    h.app.on_mouse_release_event(x, y, 1)
+    h.frame(dt=2.0)  # the camera arrives
+    time.sleep(0.3)  # past the restore delay
+    still = []
+    for _ in range(max(3, frames // 3)):
+        t0 = time.perf_counter()
+        h.frame(dt=None)
+        still.append(time.perf_counter() - t0)
+    return {
+        "renderer": h.app.ui.gl_renderer,
+        "orbit_fps": 1.0 / statistics.median(moving),
+        "still_fps": 1.0 / statistics.median(still),
+        "still_reduced": bool(h.app.quality.reduced),
+    }
+
+
 def run_worker(spec: dict, t_start: float) -> None:
     size = tuple(spec["size"])
     task, tool, grid = spec["task"], spec["tool"], spec["grid"]
-    if task == "fps":
+    if task == "typed":
+        result = worker_typed(size, spec["expressions"])
+    elif task == "adaptive":
+        result = worker_adaptive(size, tool, spec["frames"])
+    elif task == "fps":
         result = worker_fps(tool, grid, size, spec["seconds"])
     elif task == "change":
         result = worker_change(tool, grid, size, spec["repeats"])
@@ -440,6 +525,11 @@ def measure_change(results: Results, tools, grids, size, runs, repeats) -> None:
 
 def measure_first(results: Results, tools, grid, size, runs) -> None:
     png = BENCH / ".first-frame.png"
+    if "ours" in tools:  # untimed: the first use derives the banana's code and caches it
+        warm = [sys.executable, "-m", "gradient_explorer", "render", "--surface", "banana"]
+        _try(
+            results, "first warm-up", lambda: _spawn([*warm, "--size", "64x64", "--out", str(png)])
+        )
     for run in range(runs):
         for tool in tools:
             what = f"first {tool} N={grid} run {run + 1}"
@@ -462,6 +552,125 @@ def measure_first(results: Results, tools, grid, size, runs) -> None:
             if r:
                 print(f"  {what}: {r}", file=sys.stderr)
     png.unlink(missing_ok=True)
+
+
+CLI_COMMANDS = {
+    "python -c pass": ["-c", "pass"],
+    'python -c "import numpy"': ["-c", "import numpy"],
+    "gradient-explorer --help": ["-m", "gradient_explorer", "--help"],
+    "gradient-explorer surfaces": ["-m", "gradient_explorer", "surfaces"],
+}
+
+
+def measure_cli(results: Results, runs: int) -> None:
+    # once, untimed: the first use derives the catalogue's code and caches it
+    _try(
+        results,
+        "cli warm-up",
+        lambda: _spawn([sys.executable, *CLI_COMMANDS["gradient-explorer surfaces"]]),
+    )
+    for run in range(max(runs, 3)):
+        for label, args in CLI_COMMANDS.items():
+            r = _try(results, f"cli {label}", lambda a=args: _spawn([sys.executable, *a])[1])
+            if r is not None:
+                results.add("cli", "ours", label, r)
+                print(f"  cli {label} run {run + 1}: {r:.3f} s", file=sys.stderr)
+
+
+TYPED = [
+    "x^2 + y^2",  # the first build starts the helper processes: reported apart
+    "sin(3x) cos(2y) + x^2/4",
+    "x^2 - y^2 + x y",
+    "exp(-(x^2+y^2)) + y/3",
+    "log(1 + (1 - x)^2 + 50 (y - x^2)^2)",
+    "x^4 - x^2 + y^2",
+]
+
+
+def measure_typed(results: Results, runs: int) -> None:
+    for run in range(runs):
+        spec = {"task": "typed", "tool": "ours", "grid": 0, "size": [640, 400]}
+        spec["expressions"] = TYPED
+        r = _try(results, f"typed run {run + 1}", lambda s=spec: _worker(s)[0])
+        for key, value in (r or {}).items():
+            results.add("typed", "ours", key, value)
+        if r:
+            print(f"  typed run {run + 1}: {r}", file=sys.stderr)
+
+
+def measure_adaptive(results: Results, size: str, runs: int, quick: bool) -> None:
+    for run in range(runs):
+        for mode in ("full", "adaptive"):
+            spec = {"task": "adaptive", "tool": mode, "grid": 0, "size": _wh(size)}
+            spec["frames"] = 12 if quick else 30
+            r = _try(results, f"adaptive {mode} run {run + 1}", lambda s=spec: _worker(s)[0])
+            if r:
+                results.renderer = r.pop("renderer", results.renderer)
+            for key, value in (r or {}).items():
+                results.add("adaptive", mode, key, value)
+            if r:
+                print(f"  adaptive {mode} run {run + 1}: {r}", file=sys.stderr)
+
+
+def _idle_cpu(size: str, settle: float, seconds: float) -> float:
+    """Percent of one core the real window uses while nothing moves, under Xvfb."""
+    import random
+    import shutil
+    import tempfile
+
+    if shutil.which("Xvfb") is None:
+        raise RuntimeError("Xvfb is not installed: skipped")
+    display = f":{random.randint(150, 190)}"
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "1600x900x24"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    app = None
+    try:
+        time.sleep(1.0)
+        env = {**os.environ, "DISPLAY": display}
+        env.pop("EGL_PLATFORM", None)
+        # the app runs in a temporary folder: a relative PYTHONPATH must still find src
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in paths)
+        with tempfile.TemporaryDirectory() as home:
+            app = subprocess.Popen(
+                [sys.executable, "-m", "gradient_explorer", "--surface", "banana"],
+                cwd=home,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(settle)
+            if app.poll() is not None:
+                raise RuntimeError("the window did not start")
+
+            def ticks() -> int:
+                fields = Path(f"/proc/{app.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                return int(fields[11]) + int(fields[12])  # utime + stime
+
+            t0 = ticks()
+            time.sleep(seconds)
+            used = (ticks() - t0) / os.sysconf("SC_CLK_TCK")
+            return 100.0 * used / seconds
+    finally:
+        if app is not None:
+            app.terminate()
+            try:
+                app.wait(5)
+            except subprocess.TimeoutExpired:
+                app.kill()
+        xvfb.terminate()
+        xvfb.wait(5)
+
+
+def measure_idle(results: Results, size: str, runs: int, quick: bool) -> None:
+    for run in range(runs):
+        r = _try(results, f"idle run {run + 1}", lambda: _idle_cpu(size, 20.0, 5.0))
+        if r is not None:
+            results.add("idle", "ours", "cpu_percent", r)
+            print(f"  idle run {run + 1}: {r:.1f}% of one core", file=sys.stderr)
 
 
 def _first_peer(spec: dict) -> dict:
@@ -579,13 +788,64 @@ def report(results: Results, args, tools, started: str, load: tuple) -> str:
             "",
             "Ours: whole process = `python -m gradient_explorer render --surface banana "
             f"--grid {args.first_grid} --size {args.size} --floor --point=-0.5,1.5 --out "
-            "x.png` (PNG written); the split comes from a separate in-process worker. Bare: "
+            "x.png` (PNG written; the catalogue's generated code cached by an untimed run "
+            "before); the split comes from a separate in-process worker. Bare: "
             "`bare_surface.py --seconds 0 --readback` (4 frames). Peers: the worker process.",
+        ]
+        ours, bare = (
+            results.med("first", "ours", "whole_s"),
+            results.med("first", "bare", "whole_s"),
+        )
+        if ours and bare:
+            lines.append(f"Ours / bare, whole process: **{ours / bare:.2f}x** (goal: within 2x).")
+        lines.append("")
+    if "cli" in results.raw:
+        lines += [
+            "## Command-line start (seconds, fresh process; goal: within 0.3 s)",
+            "",
+            "| command | seconds |",
+            "|---|---:|",
+        ]
+        for label in CLI_COMMANDS:
+            lines.append(f"| `{label}` | {_fmt(results.med('cli', 'ours', label), ' s', 3)} |")
+        lines.append("")
+    if "typed" in results.raw:
+        lines += [
+            "## Typed expression to the screen (640x400; goal: median within 0.3 s)",
+            "",
+            f"Enter to the frame that shows it, median of {len(TYPED) - 1} expressions: "
+            f"**{_fmt(results.med('typed', 'ours', 'median_s'), ' s', 3)}**; the first "
+            f"build, which also starts the helper processes: "
+            f"{_fmt(results.med('typed', 'ours', 'first_s'), ' s', 3)}.",
+            "",
+        ]
+    if "adaptive" in results.raw:
+        lines += [
+            f"## Orbit by mouse in the app, headless window {args.size} (frames per second)",
+            "",
+            "| how | orbiting | still |",
+            "|---|---:|---:|",
+        ]
+        for mode, label in (
+            ("full", "as on a GPU: 4x MSAA window, full quality always"),
+            ("adaptive", "software renderer: reduced while moving, 4x MSAA offscreen still"),
+        ):
+            cells = [
+                _fmt(results.med("adaptive", mode, k), "fps") for k in ("orbit_fps", "still_fps")
+            ]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines += ["", "Goal: orbit at 15 fps or more on llvmpipe; the still picture full.", ""]
+    if "idle" in results.raw:
+        lines += [
+            "## Idle window (Xvfb, llvmpipe, 1280x720; goal: under 5% of one core)",
+            "",
+            f"CPU while nothing moves, 5 s after the start settled: "
+            f"**{_fmt(results.med('idle', 'ours', 'cpu_percent'), '%', 1)}** of one core.",
             "",
         ]
     for name, title in (
-        ("bench_descent.py", "Descent: ball-steps per second against torch.optim"),
-        ("bench_picking.py", "Picking: microseconds per pick"),
+        ("bench_descent.py", "Descent against torch.optim (Adam on the banana)"),
+        ("bench_picking.py", "Picking: microseconds per pick (goal: hit p99 within 1 ms)"),
     ):
         if name in results.raw:
             quick = " --quick" if args.quick else ""
@@ -608,11 +868,14 @@ def main() -> None:
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--out", default=str(BENCH / "results-llvmpipe.md"))
+    parser.add_argument("--bare", help="bare_surface.py (default: ../shared/bench/)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         run_worker(json.loads(args.worker), T_START)
         return
+    if args.bare:
+        BARE_CANDIDATES.insert(0, Path(args.bare).resolve())
     args.runs = args.runs or (1 if args.quick else 3)
     args.seconds = args.seconds or (1.5 if args.quick else 3.0)
     args.command = shlex.join(["python", "benchmarks/run_all.py", *sys.argv[1:]])
@@ -636,6 +899,18 @@ def main() -> None:
     if "first" in args.sections:
         print("first frame ...", file=sys.stderr)
         measure_first(results, tools, args.first_grid, args.size, args.runs)
+    if "cli" in args.sections:
+        print("command-line start ...", file=sys.stderr)
+        measure_cli(results, args.runs)
+    if "typed" in args.sections:
+        print("typed expression ...", file=sys.stderr)
+        measure_typed(results, args.runs)
+    if "adaptive" in args.sections:
+        print("adaptive quality ...", file=sys.stderr)
+        measure_adaptive(results, args.size, args.runs, args.quick)
+    if "idle" in args.sections:
+        print("idle window ...", file=sys.stderr)
+        measure_idle(results, args.size, args.runs, args.quick)
     for section, script in (("descent", "bench_descent.py"), ("picking", "bench_picking.py")):
         if section in args.sections:
             print(f"{script} ...", file=sys.stderr)
@@ -657,7 +932,7 @@ def _has_balls_visual() -> bool:
     """Whether the scene draws ``AppState.descent`` (the balls visual)."""
     from gradient_explorer.app import state
 
-    return hasattr(state.AppState(surface=None), "descent")
+    return "descent" in getattr(state.AppState, "__dataclass_fields__", {})
 
 
 if __name__ == "__main__":

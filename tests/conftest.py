@@ -14,6 +14,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    # the generated-code cache of catalogue surfaces goes to a fresh folder, not ~/.cache
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(autouse=True)
 def _strict_float_errors():
     # A silent overflow or invalid operation in the numerics is a bug; code that expects

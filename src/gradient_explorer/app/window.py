@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import glfw
 import moderngl
 import moderngl_window as mglw
 import numpy as np
@@ -25,6 +26,8 @@ from imgui_bundle import imgui, implot
 
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.curve_mode import advance as curve_advance
+from gradient_explorer.app.pacing import INPUT_HANDLERS, Pacer, app_moving
+from gradient_explorer.app.quality import AdaptiveQuality, picture_moving
 from gradient_explorer.app.session import DEFAULT_FILE, save_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui import panels
@@ -37,6 +40,7 @@ from gradient_explorer.render.gl import check_version
 from gradient_explorer.render.headless import save_png
 from gradient_explorer.render.imgui_renderer import ImguiRenderer
 from gradient_explorer.render.labels import draw_labels, draw_race_legend
+from gradient_explorer.render.lowres import LowResTarget, MsaaTarget
 from gradient_explorer.render.recording import Recorder, snapshot
 from gradient_explorer.render.scene import SceneRenderer
 from gradient_explorer.surfaces.surface import Surface
@@ -67,6 +71,10 @@ class ExplorerApp(mglw.WindowConfig):
         Where F12 writes (default: the current directory).
     session_path : path, optional
         The session file of Ctrl+S and Ctrl+O.
+    msaa : int, optional
+        Draw the scene with this many samples into an offscreen target and resolve it
+        into the window (whose own framebuffer then has none; :func:`run` does this on a
+        software renderer). 0: draw into the window's framebuffer as it is.
     precompile : bool, optional
         Build each new surface in a helper process (:mod:`gradient_explorer.workers.build_worker`)
         and compile its shaders in another (:mod:`gradient_explorer.workers.shader_warmup`) before
@@ -94,8 +102,13 @@ class ExplorerApp(mglw.WindowConfig):
         screenshot_dir: str | os.PathLike | None = None,
         session_path: str | os.PathLike | None = None,
         precompile: bool | None = None,
+        msaa: int = 0,
         **kwargs: Any,
     ) -> None:
+        # every input handler marks the window active (the base class hands these to wnd)
+        self.pacer = Pacer()
+        for name in INPUT_HANDLERS:
+            setattr(self, name, self.pacer.marking(getattr(self, name)))
         super().__init__(ctx=ctx, wnd=wnd, timer=timer, **kwargs)
         check_version(self.ctx)
         if state is None:
@@ -108,11 +121,16 @@ class ExplorerApp(mglw.WindowConfig):
         self.ui.expression = state.surface.formula()
         self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else Path(".")
         self.scene = SceneRenderer(self.ctx, state.view.grid)
+        # on a software renderer: a cheaper picture while it moves (app/quality.py)
+        self.quality = AdaptiveQuality(self.ui.gl_renderer)
+        self.lowres: LowResTarget | None = None  # made on the first reduced frame
+        self.msaa = MsaaTarget(self.ctx, msaa) if msaa > 0 else None
         if precompile is None:
             precompile = os.environ.get("GRADIENT_EXPLORER_PRECOMPILE", "1") != "0"
         if precompile:  # new surfaces are built, and their shaders compiled, in helpers
             self.ui.compiler.set_worker(BuildWorker())
-            target = TargetFormat.of(self.wnd.fbo, getattr(self.wnd, "samples", self.samples))
+            samples = msaa if msaa > 0 else getattr(self.wnd, "samples", self.samples)
+            target = TargetFormat.of(self.wnd.fbo, samples)
             renderer = self.ctx.info.get("GL_RENDERER", "?")
             self.ui.compiler.set_warmer(ShaderWarmer(renderer, target), self._shown_visuals)
         self.controller = OrbitController(state.camera)
@@ -152,6 +170,15 @@ class ExplorerApp(mglw.WindowConfig):
         if hasattr(wnd, "exit_key"):
             wnd.exit_key = None  # Esc is ours: it closes the help or leaves a text field
         self._sync_view()
+
+    def wants_frame(self) -> bool:
+        """Whether the next frame is worth drawing: something moves, or input just came."""
+        compiler = self.ui.compiler
+        return self.pacer.wants_frame(app_moving(self), compiler.pending, compiler.ready)
+
+    def idle_wait(self) -> float:
+        """Seconds the loop may wait for events when no frame is wanted."""
+        return self.pacer.wait(self.ui.compiler.pending)
 
     def _shown_visuals(self) -> tuple[str, ...]:
         """The visuals on screen whose shaders embed the surface (for the warm-up helper)."""
@@ -212,6 +239,7 @@ class ExplorerApp(mglw.WindowConfig):
         """Draw one frame: jobs and animations, the scene, imgui, screenshot."""
         if self._released:
             return
+        self.pacer.drew()
         state, ui = self.state, self.ui
         ui.fps = panels.frame_rate(ui.fps, frame_time)
         panels.apply_compiled(state, ui)
@@ -233,9 +261,24 @@ class ExplorerApp(mglw.WindowConfig):
         fbo = self.wnd.fbo
         fbo.use()
         fbo.viewport = (0, 0, *buffer)
+        three_d = state.mode != "curve" and state.surface.dim == 2
+        scale = self.quality.frame_scale(picture_moving(self)) if three_d else None
         try:
-            labels = self.scene.render(state, buffer)
+            if scale is None and self.msaa is not None:
+                self.msaa.begin(buffer)
+                labels = self.scene.render(state, buffer)
+                self.msaa.present(fbo, buffer)
+            elif scale is None:
+                labels = self.scene.render(state, buffer)
+            else:
+                self.lowres = self.lowres or LowResTarget(self.ctx)
+                small = (max(1, round(buffer[0] * scale)), max(1, round(buffer[1] * scale)))
+                self.lowres.begin(small)
+                labels = self.scene.render(state, small)
+                self.lowres.present(fbo, buffer)
         except (GradientExplorerError, moderngl.Error) as exc:
+            fbo.use()
+            fbo.viewport = (0, 0, *buffer)
             labels = self._render_failed(exc)
         if ui.previous_surface is not None and ui.previous_surface is not state.surface:
             ui.previous_surface = None  # the new surface drew: no way back needed
@@ -625,6 +668,9 @@ class ExplorerApp(mglw.WindowConfig):
             self.recorder = None
         self.scene.release()
         self.ui.image.release()
+        for target in (self.lowres, self.msaa):
+            if target is not None:
+                target.release()
         imgui.set_current_context(self._imgui_ctx)
         self.imgui_renderer.release()
         implot.destroy_context(self._implot_ctx)
@@ -651,6 +697,20 @@ def _env_float(name: str) -> float | None:
         return None
 
 
+def _open_window(window_cls, size: tuple[int, int], samples: int):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # glfw's warning repeats the error the caller keeps
+        return window_cls(
+            title=TITLE,
+            size=size,
+            resizable=True,
+            gl_version=ExplorerApp.gl_version,
+            aspect_ratio=None,
+            vsync=True,
+            samples=samples,
+        )
+
+
 def run(
     state: AppState,
     size: tuple[int, int] = (1280, 720),
@@ -671,25 +731,27 @@ def run(
     last_error: Exception | None = None
     for tries_samples in dict.fromkeys((samples, 0)):  # MSAA where available
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # glfw's warning repeats the error below
-                window = window_cls(
-                    title=TITLE,
-                    size=size,
-                    resizable=True,
-                    gl_version=ExplorerApp.gl_version,
-                    aspect_ratio=None,
-                    vsync=True,
-                    samples=tries_samples,
-                )
+            window = _open_window(window_cls, size, tries_samples)
             break
         except Exception as exc:  # glfw reports a refused config as a plain exception
             last_error = exc
     if window is None:
         raise GradientExplorerError(f"could not open a window: {last_error}")
     mglw.activate_context(window=window)
+    msaa = 0
+    renderer = window.ctx.info.get("GL_RENDERER", "")
+    if tries_samples and AdaptiveQuality(renderer).enabled:
+        # A software renderer pays for a multisampled window on every overlay draw and
+        # swap, even while the picture moves at low resolution: make the window without
+        # samples and give the still picture its samples offscreen.
+        window.destroy()
+        window = _open_window(window_cls, size, 0)
+        mglw.activate_context(window=window)
+        msaa = tries_samples
     try:
-        app = ExplorerApp(ctx=window.ctx, wnd=window, state=state, session_path=session_path)
+        app = ExplorerApp(
+            ctx=window.ctx, wnd=window, state=state, session_path=session_path, msaa=msaa
+        )
     except Exception:
         window.destroy()
         raise
@@ -701,10 +763,18 @@ def run(
     timer = Timer()
     timer.start()
     min_dt = 1.0 / fps_limit if fps_limit > 0 else 0.0
+    idle = False
     try:
         while not window.is_closing:
+            if not app.wants_frame():
+                # nothing moves: no frame; sleep until input (or a build may have come)
+                glfw.wait_events_timeout(app.idle_wait())
+                idle = True
+                continue
             began = time.perf_counter()
             current, delta = timer.next_frame()
+            if idle:  # the time asleep is not a frame's time (fps, easing)
+                delta, idle = min(delta, min_dt or 1 / 60), False
             window.use()
             window.render(current, delta)
             if not window.is_closing:

@@ -11,9 +11,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gradient_explorer.app.curve_mode import follow_surface
-from gradient_explorer.app.session import load_session
-from gradient_explorer.app.state import AppState
 from gradient_explorer.cli.common import add_surface_args, has_surface, surface_from_args
 from gradient_explorer.cli.render import parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
@@ -46,6 +43,12 @@ def has_display() -> bool:
 
 
 def _state(args, size):
+    # the app's modules load here, not at the top: `--help` and the other commands start
+    # without them (tests/test_cli_start.py)
+    from gradient_explorer.app.curve_mode import follow_surface
+    from gradient_explorer.app.session import load_session
+    from gradient_explorer.app.state import AppState
+
     if getattr(args, "session", None):
         if has_surface(args):
             raise UsageError(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from typing import TYPE_CHECKING
 
 from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
-from gradient_explorer.surfaces.backprop import Backprop, backprop
 from gradient_explorer.view.formatting import format_number, json_number
+
+if TYPE_CHECKING:
+    from gradient_explorer.surfaces.backprop import Backprop
 
 
 def register(sub) -> None:
@@ -108,6 +111,10 @@ def format_text(result: Backprop, surface_name: str) -> str:
 def run(args) -> int:
     surface = surface_from_args(args)
     point = parse_floats(args.at, "--at", (surface.dim,))
+    # imported here, not at the top: it needs sympy, which every other command's start
+    # (and --help) would pay for
+    from gradient_explorer.surfaces.backprop import backprop
+
     result = backprop(surface, point)
     if args.json:
         print(json.dumps(report(result, surface.name), indent=2, ensure_ascii=False))

@@ -14,8 +14,8 @@ from gradient_explorer.cli.model_args import (
 )
 from gradient_explorer.errors import UsageError
 from gradient_explorer.fileio import give_plain_mode, write_atomic  # re-exported
-from gradient_explorer.surfaces.expressions import SYNTAX_HELP
 from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.surfaces.syntax import SYNTAX_HELP
 from gradient_explorer.view.formatting import parse_floats
 
 __all__ = [

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import TYPE_CHECKING
 
-from gradient_explorer.app.curve_mode import active_curve, follow_surface
-from gradient_explorer.app.session import load_session
-from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.cli.common import (
     add_surface_args,
     has_surface,
@@ -15,6 +13,15 @@ from gradient_explorer.cli.common import (
     surface_from_args,
 )
 from gradient_explorer.errors import UsageError
+
+if TYPE_CHECKING:
+    from gradient_explorer.app.state import AppState
+
+# app.state (and what it pulls in: the descent mode, the optimizers, the camera) is
+# imported where a picture is made, not here: building the parser for `--help` or
+# `surfaces` must not pay for it. Its LIGHTING_MODES, for --lighting's choices
+# (tests/test_cli_start.py keeps the two in step):
+LIGHTING_MODES = ("lit", "unlit", "normals")
 
 
 def register(sub) -> None:
@@ -132,6 +139,9 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
     A curve (or a session left in the 1D mode) gets the 1D mode's picture; the options
     of the 3D view are refused for it (see :data:`THREE_D_ONLY`).
     """
+    from gradient_explorer.app.curve_mode import follow_surface  # see the top
+    from gradient_explorer.app.state import AppState, ViewOptions
+
     size = parse_size(args.size)
     if getattr(args, "session", None):
         return session_state(args, size), size
@@ -168,6 +178,8 @@ def session_state(args, size: tuple[int, int]) -> AppState:
             raise UsageError(f"--session holds the surface: drop --{flag}")
     if getattr(args, "param", None):
         raise UsageError("--session holds the surface and its parameters: drop --param")
+    from gradient_explorer.app.session import load_session  # see the top
+
     state = load_session(args.session, aspect=size[0] / size[1])
     view = state.view
     if args.lighting:
@@ -222,6 +234,8 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
     if shows_curve(state):
         _refuse_3d_options(args)
         if args.point:
+            from gradient_explorer.app.curve_mode import active_curve  # see the top
+
             state.curve.x = curve_point(args.point, active_curve(state))
         return
     if args.view:
@@ -263,6 +277,7 @@ def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
 
     if shows_curve(state):
         # GL loads only for the commands that draw: the CLI starts fast.
+        from gradient_explorer.app.curve_mode import active_curve  # see the top
         from gradient_explorer.render.visuals.curve_visual import unshown_note
 
         note = unshown_note(active_curve(state), size, state.curve.show_derivative)

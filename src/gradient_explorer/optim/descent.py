@@ -11,7 +11,8 @@ Masking is done here: the runner passes the mask of running balls to the optimiz
 (:meth:`gradient_explorer.optim.optimizers.Optimizer.step_`), so a stopped ball never moves and
 its optimizer state is frozen.
 
-:func:`descend` runs one ball and returns a :class:`Trajectory` that writes CSV or JSON.
+:func:`descend` runs one ball and returns a :class:`Trajectory` that writes CSV or JSON
+(or N balls from an ``(N, 2)`` start: :class:`Trajectories`).
 A race of several optimizers from one start is the app's
 :class:`~gradient_explorer.app.descent_mode.DescentState` (``kind="race"``), which
 steps one :class:`Descent` per racer with :func:`race_row` for its history.
@@ -40,6 +41,7 @@ __all__ = [
     "RUNNING",
     "STATUS_NAMES",
     "Descent",
+    "Trajectories",
     "Trajectory",
     "descend",
 ]
@@ -67,6 +69,8 @@ _STATUS_ARRAY = np.array(STATUS_NAMES)
 DEFAULT_TOL = 1e-6
 DEFAULT_TRAIL = 512
 DEFAULT_FAR = 10.0
+#: Balls per block when many take a step together (their temporaries fit in the cache).
+BLOCK = 8192
 
 
 def _as_optimizer(optimizer: Optimizer | str, hyper: dict[str, Any]) -> Optimizer:
@@ -376,23 +380,37 @@ class Descent:
             all_run = n_run == self.n
             idx = self._all if all_run else np.flatnonzero(running)
             work = self.positions.copy()
-            hess = None
-            if self.optimizer.needs_hessian:
-                hess = np.full((len(work), self.dim, self.dim), np.nan)
-                hess[idx] = self._hessian(self.positions[idx])
-            if self.schedule is not None:
-                self.optimizer.set_lr(self.schedule.lr)
-            # the gradient at the current positions is cached from the last evaluation
-            self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
-            if self.schedule is not None:  # torch: scheduler.step() after optimizer.step()
-                self.schedule.step()
-                # between steps the optimizer holds its base rate (what is saved, shown)
-                self.optimizer.set_lr(self.schedule.base_lr)
-            if self.batches is not None:  # the gradient for the next step: the next batch
-                self.batches.advance()
-            moved = work if all_run else work[idx]
-            fv, g, gn = self._eval(moved, idx)
-            bad = self._bad_rows(moved, fv, gn)
+            blocks = all_run and self.n > BLOCK and self.schedule is None and self.batches is None
+            t = self.optimizer.begin_rows(self.n, self.dim) if blocks else None
+            if t is not None:
+                # many balls: block by block, so that the temporaries stay in the cache
+                moved = work
+                fv, gn = np.empty(self.n), np.empty(self.n)
+                g = np.empty((self.n, self.dim))
+                bad = np.empty(self.n, dtype=bool)
+                for s in range(0, self.n, BLOCK):
+                    rows = slice(s, s + BLOCK)
+                    self.optimizer.update_rows(work[rows], self.gradient[rows], rows, t)
+                    fv[rows], g[rows], gn[rows] = self._eval(work[rows], self._all[rows])
+                    bad[rows] = self._bad_rows(work[rows], fv[rows], gn[rows])
+            else:
+                hess = None
+                if self.optimizer.needs_hessian:
+                    hess = np.full((len(work), self.dim, self.dim), np.nan)
+                    hess[idx] = self._hessian(self.positions[idx])
+                if self.schedule is not None:
+                    self.optimizer.set_lr(self.schedule.lr)
+                # the gradient at the current positions is cached from the last evaluation
+                self.optimizer.step_(work, self.gradient, hess, None if all_run else running)
+                if self.schedule is not None:  # torch: scheduler.step() after optimizer.step()
+                    self.schedule.step()
+                    # between steps the optimizer holds its base rate (what is saved, shown)
+                    self.optimizer.set_lr(self.schedule.base_lr)
+                if self.batches is not None:  # the gradient for the next step: the next batch
+                    self.batches.advance()
+                moved = work if all_run else work[idx]
+                fv, g, gn = self._eval(moved, idx)
+                bad = self._bad_rows(moved, fv, gn)
             if all_run and not bad.any():
                 # the common case: whole arrays, no fancy indexing
                 self.positions = work
@@ -649,6 +667,189 @@ def _jsonable(value):
     return value
 
 
+@dataclass
+class Trajectories:
+    """N balls' paths from one batched :func:`descend`: every ball, every step.
+
+    A ball that stopped (converged or diverged) keeps its last position, f and gradient
+    in the rows after it stopped, so the arrays are rectangular.
+    """
+
+    positions: np.ndarray  # (K+1, N, dim)
+    f: np.ndarray  # (K+1, N)
+    gradient: np.ndarray  # (K+1, N, dim)
+    status: np.ndarray  # (N,) str: 'converged' | 'diverged' | 'max_steps'
+    end_step: np.ndarray  # (N,) int, as Trajectory.end_step
+    steps: np.ndarray  # (N,) int: successful steps of each ball
+    optimizer: str = ""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "constant"
+    lr: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the rate of each step
+
+    @property
+    def n(self) -> int:
+        """Number of balls."""
+        return self.positions.shape[1]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(trajectories)`` is the (K+1, N, dim) array of positions."""
+        return np.array(self.positions, dtype=dtype, copy=True)
+
+    def trajectory(self, i: int) -> Trajectory:
+        """Ball ``i``'s path alone, as :func:`descend` from its start returns it."""
+        rows = int(self.steps[i]) + 1
+        return Trajectory(
+            positions=self.positions[:rows, i].copy(),
+            f=self.f[:rows, i].copy(),
+            gradient=self.gradient[:rows, i].copy(),
+            status=str(self.status[i]),
+            end_step=int(self.end_step[i]),
+            optimizer=self.optimizer,
+            hyperparameters=dict(self.hyperparameters),
+            schedule=self.schedule,
+            lr=self.lr[: rows - 1].copy(),
+        )
+
+
+def _batched_start(surface, start) -> np.ndarray | None:
+    """``start`` as (N, dim) when it holds several points (or one in a (1, dim) array)."""
+    arr = np.asarray(start, dtype=np.float64)
+    if surface.dim == 1:
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            return arr
+        if arr.ndim == 1 and arr.size != 1:
+            return arr.reshape(-1, 1)
+        return None
+    if arr.ndim == 2:
+        if arr.shape[1] != surface.dim:
+            raise UsageError(
+                f"start points need {surface.dim} coordinates each, got shape {arr.shape}"
+            )
+        return arr
+    return None
+
+
+_END_NAMES = np.array(["max_steps", "converged", "diverged"])  # by status code
+
+
+def _end(d: Descent) -> tuple[np.ndarray, np.ndarray]:
+    """Status names ('max_steps' for a ball still running) and end steps of every ball."""
+    codes = d.status_codes
+    end = np.where(codes == RUNNING, d.steps, d.stopped_at)
+    return _END_NAMES[codes], end  # one gather: no per-ball Python strings
+
+
+def _descend_batched(d: Descent, steps: int) -> Trajectories:
+    n, dim = d.n, d.dim
+    positions = np.empty((steps + 1, n, dim))
+    fs = np.empty((steps + 1, n))
+    grads = np.empty((steps + 1, n, dim))
+    positions[0], fs[0], grads[0] = d.positions, d.f, d.gradient
+    rates = np.zeros(steps)  # every ball steps in lockstep: one rate per step
+    k = 0
+    while k < steps and d.running:
+        rates[k] = d.lr
+        d.step()
+        k += 1
+        positions[k], fs[k], grads[k] = d.positions, d.f, d.gradient
+    if k < steps:  # everyone stopped: the rest of the rows repeat the last one
+        positions[k + 1 :], fs[k + 1 :], grads[k + 1 :] = positions[k], fs[k], grads[k]
+    status, end = _end(d)
+    return Trajectories(
+        positions=positions,
+        f=fs,
+        gradient=grads,
+        status=status,
+        end_step=end.astype(np.int64, copy=False),
+        steps=d.steps.copy(),
+        optimizer=d.optimizer.name,
+        hyperparameters=(
+            {**d.optimizer.hyper, "lr": d.schedule.base_lr}
+            if d.schedule
+            else dict(d.optimizer.hyper)
+        ),
+        schedule=d.schedule.spec if d.schedule else "constant",
+        lr=rates[:k],
+    )
+
+
+def _descend_one_scalar(d: Descent, steps: int):
+    """One ball on Python floats: what :meth:`Descent.step` does, without array overhead.
+
+    The optimizer's plain-float rule and the surface's plain-float f and gradient do the
+    numpy path's operations in the same order, so the path is the same to the bit. Returns
+    the steps it went through and the rows (positions, f, gradients), or None where this
+    path does not apply (then nothing has changed). Descent's state (position, status,
+    optimizer state) is left as ``steps`` calls of :meth:`Descent.step` would leave it.
+    """
+    opt, surface = d.optimizer, d.surface
+    if not (opt._scalar_ok and not opt.needs_hessian and d.n == 1):
+        return None
+    if d.schedule is not None or d.batches is not None:  # the rate or the data change
+        return None
+    scalar = getattr(surface, "_functions", {}).get("value_and_gradient_scalar")
+    if scalar is None or getattr(surface, "value_and_gradient", None) is None:
+        return None
+    if opt._n is not None and (opt._shape != (1, d.dim)):
+        return None
+    opt.ensure_state(1, d.dim)
+    state = opt.state_lists()
+    pvals = tuple(surface.param_values.values())
+    dim, tol, limit = d.dim, d.tol, d._limit
+    centre = d._centre.tolist()
+    pos = d.positions[0].tolist()
+    grad = d.gradient[0].tolist()
+    rows, fs, grads = [tuple(pos)], [float(d.f[0])], [tuple(grad)]
+    t = int(opt.steps[0])
+    status, taken = int(d.status_codes[0]), int(d.steps[0])
+    isfinite, sqrt = math.isfinite, math.sqrt
+    done = 0
+    for _ in range(steps):
+        if status != RUNNING:
+            break
+        try:
+            new = opt._scalar_lists(pos, grad, state, float(t + 1))
+        except (ArithmeticError, ValueError):
+            break  # numpy's inf and NaN from here on: Descent.step takes over
+        t += 1
+        done += 1
+        # ints for constant components, numpy floats where numpy ufuncs were called
+        fv, *g = (float(v) for v in scalar(*new, *pvals))
+        if not (isfinite(fv) and all(isfinite(v) for v in g)):
+            # Python raised where numpy goes on (1/0 is inf there, and 1/inf is 0): the
+            # array path's values, as Surface.value_and_gradient gives them
+            f_arr, g_arr = surface.value_and_gradient(np.array([new]))
+            fv, g = float(f_arr[0]), g_arr[0].tolist()
+        gn = sqrt(g[0] * g[0] + g[1] * g[1]) if dim == 2 else sqrt(g[0] * g[0])
+        far = any(not abs(c - m) <= limit for c, m in zip(new, centre, strict=True))
+        # a NaN anywhere (an undefined point) makes f or gn NaN: diverged, as in step()
+        if far or not isfinite(fv) or not isfinite(gn):
+            status = DIVERGED
+            d.stopped_at[0] = taken + 1
+            break
+        pos, grad = new, g
+        taken += 1
+        rows.append(tuple(pos))
+        fs.append(fv)
+        grads.append(tuple(grad))
+        if gn < tol:
+            status = CONVERGED
+            d.stopped_at[0] = taken
+    opt.put_state_lists(state)
+    opt.steps[0] = t
+    d.status_codes[0] = status
+    d.steps[0] = taken
+    d.positions[0] = pos
+    d.f[0] = fs[-1]
+    d.gradient[0] = grad
+    d.grad_norm[0] = float(np.sqrt(np.dot(d.gradient[0], d.gradient[0])))
+    d._push_trail(None)
+    return done, rows, fs, grads
+
+
 def descend(
     surface,
     optimizer: Optimizer | str,
@@ -660,8 +861,8 @@ def descend(
     teaching: bool = False,
     schedule: Schedule | str | None = None,
     **hyper: Any,
-) -> Trajectory:
-    """Roll one ball from ``start`` for up to ``steps`` steps.
+) -> Trajectory | Trajectories:
+    """Roll one ball (or several) from ``start`` for up to ``steps`` steps.
 
     Parameters
     ----------
@@ -670,7 +871,11 @@ def descend(
         An instance or a registry name (then ``**hyper`` are its hyperparameters; without
         ``lr``, torch.optim's default, so the path matches torch's).
     start : array_like or None
-        ``(x, y)`` on a surface, ``x`` on a curve; None with ``teaching``.
+        ``(x, y)`` on a surface, ``x`` on a curve; None with ``teaching``. Several
+        starts, ``(N, 2)`` on a surface (``(N,)`` or ``(N, 1)`` on a curve), roll N balls
+        at once and return :class:`Trajectories`; ball ``i``'s path is the one a single
+        start gives, to the bit. A start where f or the gradient is undefined makes that
+        ball diverge at step 0 (a single start raises instead).
     steps : int
         The most steps to take.
     tol : float
@@ -684,9 +889,10 @@ def descend(
 
     Returns
     -------
-    Trajectory
+    Trajectory or Trajectories
         ``status`` is 'converged', 'diverged' (the path ends at the last finite point;
-        ``end_step`` is the step that diverged) or 'max_steps'.
+        ``end_step`` is the step that diverged) or 'max_steps'; per ball for several
+        starts, whose ``positions`` are ``(steps + 1, N, dim)``.
     """
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise UsageError(f"steps must be an integer >= 0, got {steps!r}")
@@ -697,6 +903,12 @@ def descend(
             hyper = {**surface.teaching.hyper(optimizer.lower()), **hyper}
     if start is None:
         raise UsageError("descend needs a start (or teaching for the surface's teaching start)")
+    many = _batched_start(surface, start)
+    if many is not None:
+        d = Descent(
+            surface, optimizer, many, tol=tol, trail_length=1, far=far, schedule=schedule, **hyper
+        )
+        return _descend_batched(d, int(steps))
     start_arr = np.atleast_1d(np.asarray(start, dtype=np.float64))
     if start_arr.shape != (surface.dim,):
         raise UsageError(
@@ -716,11 +928,15 @@ def descend(
     if not math.isfinite(d.f[0]) or not np.isfinite(d.gradient[0]).all():
         where = ", ".join(f"{v:g}" for v in start_arr)
         raise UsageError(f"f or its gradient is not defined at the start ({where})")
-    positions = [d.positions[0].copy()]
-    fs = [float(d.f[0])]
-    grads = [d.gradient[0].copy()]
-    rates = []
-    for _ in range(int(steps)):
+    fast = _descend_one_scalar(d, int(steps))
+    if fast is not None:  # rows of plain floats; np.array below makes them arrays
+        done, positions, fs, grads = fast
+        rates = [d.lr] * (len(positions) - 1)  # no schedule on this path: one rate
+    else:
+        done, positions, fs, grads = 0, [d.positions[0].copy()], [float(d.f[0])], []
+        grads.append(d.gradient[0].copy())
+        rates = []
+    for _ in range(int(steps) - done):
         if not d.running:
             break
         before = int(d.steps[0])
@@ -738,9 +954,9 @@ def descend(
         status, end = STATUS_NAMES[code], int(d.stopped_at[0])
     opt = d.optimizer
     return Trajectory(
-        positions=np.array(positions),
-        f=np.array(fs),
-        gradient=np.array(grads),
+        positions=np.array(positions, dtype=np.float64),
+        f=np.array(fs, dtype=np.float64),
+        gradient=np.array(grads, dtype=np.float64),
         status=status,
         end_step=end,
         optimizer=opt.name,

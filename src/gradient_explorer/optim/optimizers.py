@@ -406,15 +406,7 @@ class Optimizer:
         p2 = params.reshape(shape[0], -1) if params.ndim == 1 else params
         g2 = np.asarray(grad, dtype=np.float64).reshape(p2.shape)
         n, d = p2.shape
-        if self._n is None:
-            self._n, self._shape = n, (n, d)
-            self.state = self._init_state(n, d)
-            self.steps = np.zeros(n, dtype=np.int64)
-        elif (n, d) != self._shape:
-            raise UsageError(
-                f"{self.name}: state holds {self._shape[0]} balls of dimension "
-                f"{self._shape[1]} but got shape {shape}; call reset() or extend()"
-            )
+        self.ensure_state(n, d)
         if self.needs_hessian:
             if hessian is None:
                 raise UsageError(f"{self.name}: this optimizer needs the Hessian")
@@ -449,6 +441,32 @@ class Optimizer:
                         self.state[k][idx] = v
         return params
 
+    def begin_rows(self, n: int, d: int) -> float | None:
+        """Start a step that every one of ``n`` balls takes, done in blocks of rows by
+        :meth:`update_rows`; return the new step count ``t``, or None (nothing changed)
+        where blocks cannot do it (the Hessian, differing step counts, a buffer that the
+        step would create)."""
+        self.ensure_state(n, d)
+        if self.needs_hessian or not set(self._init_state(0, d)) <= set(self.state):
+            return None
+        steps = self.steps
+        first = int(steps[0]) if steps.size else 0
+        if steps.size > 1 and not (steps == first).all():
+            return None
+        steps += 1
+        return float(first + 1)
+
+    def update_rows(self, params: np.ndarray, grad: np.ndarray, rows: slice, t: float) -> None:
+        """Update the balls in ``rows`` (``params``, ``grad``: their rows) in place, for a
+        step begun with :meth:`begin_rows`. The same arithmetic as :meth:`step_`."""
+        views = {k: v[rows] for k, v in self.state.items()}
+        sub = dict(views)
+        with np.errstate(all="ignore"):
+            self._update(params, grad, sub, t, None, None)
+        for key, value in sub.items():
+            if value is not views.get(key):  # replaced rather than updated in place
+                self.state[key][rows] = value
+
     _scalar_ok: ClassVar[bool] = False
 
     def _scalar_step(self, p: np.ndarray, g: np.ndarray) -> bool:
@@ -469,7 +487,37 @@ class Optimizer:
         return True
 
     def _scalar_update(self, p: np.ndarray, g: np.ndarray, t: float) -> None:
+        lists = self.state_lists()
+        _put(p, self._scalar_lists(p.ravel().tolist(), g.ravel().tolist(), lists, t))
+        self.put_state_lists(lists)
+
+    def _scalar_lists(
+        self, pl: list[float], gl: list[float], st: dict[str, list[float]], t: float
+    ) -> list[float]:
+        """One update on flat Python lists: return the new positions, replace ``st``'s
+        lists with the new state. Must change nothing when it raises."""
         raise NotImplementedError
+
+    def ensure_state(self, n: int, d: int) -> None:
+        """Make the state for ``n`` balls of dimension ``d`` if there is none yet."""
+        if self._n is None:
+            self._n, self._shape = n, (n, d)
+            self.state = self._init_state(n, d)
+            self.steps = np.zeros(n, dtype=np.int64)
+        elif (n, d) != self._shape:
+            raise UsageError(
+                f"{self.name}: state holds {self._shape[0]} balls of dimension "
+                f"{self._shape[1]} but got {n} of dimension {d}; call reset() or extend()"
+            )
+
+    def state_lists(self) -> dict[str, list[float]]:
+        """The state as flat Python lists, for a loop of :meth:`_scalar_lists` calls."""
+        return {k: v.ravel().tolist() for k, v in self.state.items()}
+
+    def put_state_lists(self, lists: dict[str, list[float]]) -> None:
+        """Write lists from :meth:`state_lists` (after updates) back into the state."""
+        for key, values in lists.items():
+            _put(self.state[key], values)
 
     @staticmethod
     def _uniform_t(steps: np.ndarray, d: int):
@@ -871,21 +919,19 @@ class Adam(Optimizer):
 
     _scalar_ok = True
 
-    def _scalar_update(self, p, g, t):
-        st = self.state
+    def _scalar_lists(self, pl, gl, st, t):
+        # new lists built aside and swapped in at the end: a raise changes nothing
         ams = self.hyper["amsgrad"]
-        xs, gs = p.ravel().tolist(), g.ravel().tolist()
-        ms, vs = st["exp_avg"].ravel().tolist(), st["exp_avg_sq"].ravel().tolist()
-        vmaxs = st["max_exp_avg_sq"].ravel().tolist() if ams else [None] * len(xs)
-        for i in range(len(xs)):  # every value first: a raise leaves the state untouched
+        xs, ms, vs = pl.copy(), st["exp_avg"].copy(), st["exp_avg_sq"].copy()
+        vmaxs = st["max_exp_avg_sq"].copy() if ams else [None] * len(xs)
+        for i in range(len(xs)):
             xs[i], ms[i], vs[i], vmaxs[i] = self._rule(
-                xs[i], gs[i], ms[i], vs[i], vmaxs[i], t, _FLOATS, None
+                xs[i], gl[i], ms[i], vs[i], vmaxs[i], t, _FLOATS, None
             )
-        _put(p, xs)
-        _put(st["exp_avg"], ms)
-        _put(st["exp_avg_sq"], vs)
+        st["exp_avg"], st["exp_avg_sq"] = ms, vs
         if ams:
-            _put(st["max_exp_avg_sq"], vmaxs)
+            st["max_exp_avg_sq"] = vmaxs
+        return xs
 
 
 class AdamW(Adam):

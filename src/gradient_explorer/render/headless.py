@@ -161,5 +161,6 @@ def save_png(pixels: np.ndarray, path: str | Path) -> None:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
+    # zlib level 1: half the encoding time of the default 6 for a file ~20% larger
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
     write_atomic(path, buffer.getvalue())

@@ -32,17 +32,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from gradient_explorer.errors import UsageError
 from gradient_explorer.surfaces import operators
+from gradient_explorer.surfaces.compiled import GLSL_HELPERS, DerivedSources
 from gradient_explorer.surfaces.surface import (
     Surface,
     SurfaceDefinition,
     Teaching,
     _check_domain,
 )
-from gradient_explorer.surfaces.symbolic import GLSL_HELPERS, DerivedSources
+
+
+def _symbol_f():
+    """The stand-in expression of a sampled surface (it has no formula). sympy loads here,
+    not at the top: `--help` imports this module (for its choices) and must start fast."""
+    import sympy as sp
+
+    return sp.Symbol("f", real=True)
+
 
 #: Texture units the sampled surface's textures are bound to (clear of imgui's and the
 #: labels' unit 0): f and gradient, then the Hessian.
@@ -334,7 +342,7 @@ class SampledSurface(Surface):
         )
         surface = cls(
             definition=definition,
-            expr=sp.Symbol("f", real=True),
+            _expr=_symbol_f(),
             variables=("x", "y"),
             params={},
             param_values={},

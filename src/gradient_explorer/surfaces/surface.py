@@ -15,20 +15,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from gradient_explorer.errors import ExpressionError, UsageError
+from gradient_explorer.surfaces import codecache
 from gradient_explorer.surfaces.catalogue import definition_named
-from gradient_explorer.surfaces.definition import Parameter, SurfaceDefinition, Teaching
-from gradient_explorer.surfaces.expressions import SYMBOLS, parse_expression
-from gradient_explorer.surfaces.symbolic import (
-    DISPLAY_TRANSFORMS,
+from gradient_explorer.surfaces.compiled import (
+    DISPLAY_NAMES,
     DerivedSources,
     compile_python,
-    generate,
     parameter_uniform,
     run_with_timeout,
 )
+from gradient_explorer.surfaces.definition import Parameter, SurfaceDefinition, Teaching
+
+# sympy (through expressions and symbolic) is imported where an expression is parsed or
+# derived, not here: a catalogue surface with cached code never needs it, and importing
+# it is most of a fresh process's time to the first picture (and to --help).
 
 GRADIENT_TOLERANCE = 1e-6
 SMALL_BATCH = 8
@@ -92,7 +94,7 @@ class Surface:
     """
 
     definition: SurfaceDefinition
-    expr: sp.Expr
+    _expr: Any  # the sympy expression; None until :attr:`expr` parses it (cached code)
     variables: tuple[str, ...]
     params: dict[str, Parameter]
     param_values: dict[str, float]
@@ -119,6 +121,8 @@ class Surface:
 
     @staticmethod
     def _parse(definition: SurfaceDefinition):
+        from gradient_explorer.surfaces.expressions import parse_expression  # sympy: see top
+
         dim = definition.dim
         if dim is None and definition.domain is not None and len(definition.domain) in (1, 2):
             dim = len(definition.domain)  # "x" over a 2D domain is a plane, not a curve
@@ -128,20 +132,38 @@ class Surface:
 
     @classmethod
     def _build(cls, definition: SurfaceDefinition, parsed) -> Surface:
-        declared = {p.name: p for p in definition.parameters}
-        if definition.display not in DISPLAY_TRANSFORMS:
-            known = ", ".join(DISPLAY_TRANSFORMS)
-            raise UsageError(f"unknown display transform '{definition.display}': use {known}")
-        params = {name: declared.get(name, Parameter(name)) for name in parsed.parameters}
+        from gradient_explorer.surfaces.symbolic import generate  # sympy: see top
+
+        cls._check_display(definition)
         sources = generate(parsed.expr, parsed.variables, parsed.parameters, definition.display)
+        return cls._assemble(definition, parsed.expr, sources, parsed.variables, parsed.parameters)
+
+    @staticmethod
+    def _check_display(definition: SurfaceDefinition) -> None:
+        if definition.display not in DISPLAY_NAMES:
+            known = ", ".join(DISPLAY_NAMES)
+            raise UsageError(f"unknown display transform '{definition.display}': use {known}")
+
+    @classmethod
+    def _assemble(
+        cls,
+        definition: SurfaceDefinition,
+        expr,
+        sources: DerivedSources,
+        variables: tuple[str, ...],
+        parameters: tuple[str, ...],
+    ) -> Surface:
+        """The surface from its generated code (``expr`` may be None: parsed on demand)."""
+        declared = {p.name: p for p in definition.parameters}
+        params = {name: declared.get(name, Parameter(name)) for name in parameters}
         domain = definition.domain or (
-            DEFAULT_DOMAIN_2D if len(parsed.variables) == 2 else DEFAULT_DOMAIN_1D
+            DEFAULT_DOMAIN_2D if len(variables) == 2 else DEFAULT_DOMAIN_1D
         )
-        domain = _check_domain(domain, len(parsed.variables))
+        domain = _check_domain(domain, len(variables))
         surface = cls(
             definition=definition,
-            expr=parsed.expr,
-            variables=parsed.variables,
+            _expr=expr,
+            variables=variables,
             params=params,
             param_values={name: p.default for name, p in params.items()},
             sources=sources,
@@ -187,8 +209,22 @@ class Surface:
     @classmethod
     def named(cls, name: str, **param_values: float) -> Surface:
         """A catalogue surface or curve by name (see ``gradient-explorer surfaces``)."""
-        surface = cls.from_definition(definition_named(name), timeout=None)
+        surface = cls.cached(definition_named(name))
         return surface.with_params(**param_values)
+
+    @classmethod
+    def cached(cls, definition: SurfaceDefinition) -> Surface:
+        """A trusted definition (the catalogue's), its generated code read from the cache
+        in the user's cache folder when valid, else derived and cached (see
+        :mod:`gradient_explorer.surfaces.codecache`). Derives in this process."""
+        entry = codecache.load(definition)
+        if entry is not None:
+            cls._check_display(definition)
+            sources, variables, parameters = entry
+            return cls._assemble(definition, None, sources, variables, parameters)
+        surface = cls._build(definition, cls._parse(definition))
+        codecache.store(definition, surface.sources, surface.variables, tuple(surface.param_values))
+        return surface
 
     @classmethod
     def from_samples(cls, heights, domain: Any = None, **options) -> Surface:
@@ -276,6 +312,13 @@ class Surface:
         return self.definition.name
 
     @property
+    def expr(self):
+        """The checked sympy expression (parsed on first use for a cached surface)."""
+        if self._expr is None:
+            self._expr = self._parse(self.definition).expr
+        return self._expr
+
+    @property
     def dim(self) -> int:
         """2 for a height surface z = f(x, y), 1 for a curve y = f(x)."""
         return len(self.variables)
@@ -301,6 +344,10 @@ class Surface:
     @property
     def critical_points(self) -> list[tuple[np.ndarray, str]]:
         """Closed-form (or tabulated) critical points at the current parameters."""
+        import sympy as sp  # see top: only where a critical point is asked for
+
+        from gradient_explorer.surfaces.expressions import SYMBOLS, parse_expression
+
         out = []
         subs = {SYMBOLS.get(k) or sp.Symbol(k, real=True): v for k, v in self.param_values.items()}
         for coords, kind in self.definition.critical_points:
@@ -369,6 +416,47 @@ class Surface:
                     out[undefined] = self._gradient_numpy(points[undefined], None)
                 return out
         return self._gradient_numpy(points, params)
+
+    def value_and_gradient(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """f and the gradient at once: ``(N,)`` and ``(N, dim)`` for ``(N, dim)`` points
+        (``(N,)`` points on a curve); NaN where undefined. What a descent step needs.
+
+        One generated function shares the work of f and gradient. A few points go
+        through the plain-float code, which does the same operations in the same order
+        as the numpy code: the results agree to the bit.
+        """
+        pts = np.asarray(points, dtype=np.float64)
+        n = len(pts)
+        coords = (pts[:, 0], pts[:, 1]) if self.dim == 2 else (pts.reshape(n),)
+        pvals = list(self.param_values.values())
+        if 0 < n <= SMALL_BATCH:
+            scalar = self._functions["value_and_gradient_scalar"]
+            rows = [scalar(*c, *pvals) for c in zip(*(c.tolist() for c in coords), strict=True)]
+            out = np.array(rows, dtype=np.float64)
+            bad = ~np.isfinite(out).all(axis=1)
+            if bad.any():  # a math error makes a whole row NaN: numpy keeps each value
+                fb, gb = self._value_and_gradient_numpy([c[bad] for c in coords], pvals)
+                out[bad, 0], out[bad, 1:] = fb, gb
+            out[~np.isfinite(out)] = np.nan
+            return out[:, 0].copy(), out[:, 1:].copy()
+        return self._value_and_gradient_numpy(coords, pvals)
+
+    def _value_and_gradient_numpy(self, coords, pvals) -> tuple[np.ndarray, np.ndarray]:
+        """f ``(n,)`` and the gradient ``(n, dim)``, contiguous, from the fused function."""
+        n = len(coords[0])
+        with np.errstate(all="ignore"):
+            parts = self._functions["value_and_gradient"](*coords, *(np.float64(v) for v in pvals))
+        f = np.empty(n)
+        g = np.empty((n, len(parts) - 1))
+        f[:] = parts[0]  # broadcasts a constant component
+        for j, part in enumerate(parts[1:]):
+            g[:, j] = part
+        # inf (overflow) counts as undefined too; the mask only where there is one
+        if not np.isfinite(f).all():
+            f[~np.isfinite(f)] = np.nan
+        if not np.isfinite(g).all():
+            g[~np.isfinite(g)] = np.nan
+        return f, g
 
     def _gradient_numpy(self, points, params) -> np.ndarray:
         _, parts = self._call("gradient", points, params)
@@ -586,6 +674,8 @@ def _check_domain(domain, dim: int) -> tuple[tuple[float, float], ...]:
 
 def check_expression(text: str) -> None:
     """Raise :class:`ExpressionError` if ``text`` would be refused; builds nothing else."""
+    from gradient_explorer.surfaces.expressions import parse_expression  # sympy: see top
+
     parse_expression(text)
 
 

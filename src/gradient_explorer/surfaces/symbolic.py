@@ -14,20 +14,29 @@ the numpy value) explicitly outside its domain.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import signal
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
-from gradient_explorer.errors import ExpressionError, GradientExplorerError
-from gradient_explorer.limits import limit_cpu, lower_priority
+from gradient_explorer.errors import ExpressionError
+from gradient_explorer.surfaces.compiled import (  # noqa: F401 (re-exported: the 0.1 names)
+    GLSL_HELPERS,
+    WALL_FACTOR,
+    DerivedSources,
+    compile_python,
+    max_scalar,
+    min_scalar,
+    parameter_uniform,
+    run_with_timeout,
+    sigmoid_scalar,
+    sign_or_nan_scalar,
+    sign_scalar,
+    softplus_scalar,
+    step_or_nan_scalar,
+    zero_or_nan_scalar,
+)
 from gradient_explorer.surfaces.expressions import SYMBOLS, sigmoid, softplus
 
 DISPLAY_SYMBOL = sp.Symbol("v", real=True)
@@ -37,15 +46,6 @@ DISPLAY_TRANSFORMS: dict[str, sp.Expr] = {
     "none": DISPLAY_SYMBOL,
     "log1p": sp.log(1 + DISPLAY_SYMBOL),
 }
-
-
-@dataclass(frozen=True)
-class DerivedSources:
-    """Generated code for one surface: Python (numpy) source and GLSL source."""
-
-    python: str
-    glsl: str
-    gradient: tuple[str, ...]  # sympy srepr of each partial derivative, for inspection
 
 
 class kink_sign(sp.Function):  # noqa: N801 (sympy function names are lowercase)
@@ -131,6 +131,15 @@ class _NumpyPrinter(NumPyPrinter):
     def _print_sign(self, expr):
         return self._helper("numpy.sign", expr)
 
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
+        # The one-point code prints powers the same way (see _ScalarPrinter._print_Pow):
+        # ufuncs round alike on arrays and on parameters (numpy floats), ** may not.
+        if expr.exp == 2:
+            return f"numpy.square({self._print(expr.base)})"
+        if expr.exp in _EXACT_EXPONENTS:
+            return super()._print_Pow(expr, rational)
+        return _numpy_power(self, expr)
+
     def _print_kink_sign(self, expr):
         return self._helper("_sign_or_nan", expr)
 
@@ -160,22 +169,11 @@ class _NumpyPrinter(NumPyPrinter):
         return f"{name}({first}, {self._nested(name, args[1:])})"
 
 
-def _sign_or_nan(v):
-    return np.where(v == 0, np.nan, np.sign(v))
-
-
-def _step_or_nan(v):
-    return np.where(v > 0, 1.0, np.where(v < 0, 0.0, np.nan))
-
-
-def _zero_or_nan(v):
-    return np.where((v > 0) | (v < 0), 0.0, np.nan)
-
-
-def _sigmoid(v):
-    # exp of a negative number only: no overflow at any v.
-    t = np.exp(-np.abs(v))
-    return np.where(v >= 0, 1.0, t) / (1.0 + t)
+def _numpy_power(printer, expr) -> str:
+    """``numpy.power(base, exponent)``, printed alike for arrays and for one float."""
+    exponent = expr.exp
+    text = repr(float(exponent)) if exponent.is_number else printer._print(exponent)
+    return f"numpy.power({printer._print(expr.base)}, {text})"
 
 
 def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
@@ -191,8 +189,9 @@ def _python_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
 class _ScalarPrinter(PythonCodePrinter):
     """Plain-float Python with the math module: a few microseconds for one point.
 
-    Real powers of a negative base would give Python complex numbers: they go through
-    ``_rpow`` (NaN there), like numpy.
+    Powers other than squares, reciprocals and square roots go through numpy.power: the
+    numpy path's rounding, and NaN (not a Python complex number) for a real power of a
+    negative base.
     """
 
     _print_Integer = _big_integer_as_float  # noqa: N815 (sympy printer protocol)
@@ -225,121 +224,82 @@ class _ScalarPrinter(PythonCodePrinter):
         return self._helper("_min_scalar", expr)
 
     def _print_Pow(self, expr, rational=False):  # noqa: N802 (sympy printer protocol)
-        if expr.exp.is_Integer or expr.exp in (sp.S.Half, -sp.S.Half):
+        if expr.exp == 2:
+            # v*v as numpy squares: Python's v**2 (libm's pow) differs in the last bit
+            return f"_sq({self._print(expr.base)})"
+        if expr.exp in _EXACT_EXPONENTS:
             return super()._print_Pow(expr, rational)
-        return f"_rpow({self._print(expr.base)}, {self._print(expr.exp)})"
+        # numpy.power also gives NaN (not a complex number) for a real power of b < 0
+        return _numpy_power(self, expr)
+
+    def _module_format(self, fqn, register=True):
+        # math's transcendental functions round differently from numpy's (SIMD) ones:
+        # numpy's, called on one float, give the numpy path's bits, so one ball and a
+        # batch of balls follow the same path exactly
+        head, _, tail = fqn.partition(".")
+        if head == "math" and tail in _NUMPY_SCALAR:
+            return f"numpy.{_NUMPY_SCALAR[tail]}"
+        return super()._module_format(fqn, register)
 
 
-# Scalar forms of the kink and learning functions, for the one-point fast path (and for
-# backprop's forward pass): NaN where numpy's forms give NaN.
-
-
-def sign_or_nan_scalar(v):
-    return math.nan if v == 0 or v != v else math.copysign(1.0, v)
-
-
-def sign_scalar(v):
-    return 1.0 if v > 0 else -1.0 if v < 0 else v * 0.0  # 0 at 0, NaN at NaN
-
-
-def step_or_nan_scalar(v):
-    return 1.0 if v > 0 else 0.0 if v < 0 else math.nan
-
-
-def zero_or_nan_scalar(v):
-    return 0.0 if v > 0 or v < 0 else math.nan
-
-
-def sigmoid_scalar(v):
-    t = math.exp(-abs(v))
-    return (1.0 if v >= 0 else t) / (1.0 + t)
-
-
-def softplus_scalar(v):
-    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
-
-
-def max_scalar(*args):
-    return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
-
-
-def min_scalar(*args):
-    return math.nan if any(a != a for a in args) else min(args)
-
-
-def _rpow(base, exponent):
-    if base < 0:
-        return math.nan
-    return base**exponent
+# Exponents printed as exact operations on both paths (a reciprocal, a square root; squares
+# are _sq); other powers go through numpy.power.
+_EXACT_EXPONENTS = (sp.Integer(1), sp.Integer(-1), sp.S.Half, -sp.S.Half)
+# math functions printed as numpy ufuncs in the scalar code (sqrt and fabs are exact).
+_NUMPY_SCALAR = {
+    name: {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2"}.get(name, name)
+    for name in (
+        "exp",
+        "expm1",
+        "log",
+        "log1p",
+        "log2",
+        "log10",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "atan2",
+        "sinh",
+        "cosh",
+        "tanh",
+    )
+}
 
 
 def _scalar_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
-    """One point at a time; math domain errors and overflow give NaN, never an exception."""
+    """One point at a time; math domain errors and overflow give NaN, never an exception.
+
+    The same common subexpressions as :func:`_fused_function`, printed the same way, so
+    that one ball's arithmetic is the numpy path's operation for operation. Where numpy
+    ufuncs are called on floats (non-exact functions), numpy's warnings are silenced.
+    """
     printer = _ScalarPrinter({"fully_qualified_modules": True})
     temps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"))
-    lines = [f"def {name}({', '.join(args)}):", "    try:"]
-    for sym, sub in temps:
-        lines.append(f"        {sym} = {printer.doprint(sub)}")
-    lines.append(f"        return ({', '.join(printer.doprint(e) for e in reduced)},)")
-    lines.append("    except (ValueError, OverflowError, ZeroDivisionError):")
-    lines.append(f"        return ({', '.join(['math.nan'] * len(exprs))},)")
+    body = [f"{sym} = {printer.doprint(sub)}" for sym, sub in temps]
+    body.append(f"return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    quiet = ("numpy.", "_sigmoid_scalar(", "_softplus_scalar(")
+    uses_numpy = any(word in line for line in body for word in quiet)
+    lines = [f"def {name}({', '.join(args)}):"]
+    indent = "    "
+    if uses_numpy:
+        lines.append('    with numpy.errstate(all="ignore"):')
+        indent = "        "
+    lines.append(f"{indent}try:")
+    lines += [f"{indent}    {line}" for line in body]
+    lines.append(f"{indent}except (ValueError, OverflowError, ZeroDivisionError):")
+    lines.append(f"{indent}    return ({', '.join(['math.nan'] * len(exprs))},)")
     return "\n".join(lines)
 
 
-def compile_python(source: str) -> dict[str, object]:
-    """Compile generated numpy source (printed by this module from sympy, never user text)."""
-    namespace: dict[str, object] = {
-        "numpy": np,
-        "math": math,
-        "_sign_or_nan": _sign_or_nan,
-        "_step_or_nan": _step_or_nan,
-        "_zero_or_nan": _zero_or_nan,
-        "_sigmoid": _sigmoid,
-        "_sign_or_nan_scalar": sign_or_nan_scalar,
-        "_sign_scalar": sign_scalar,
-        "_step_or_nan_scalar": step_or_nan_scalar,
-        "_zero_or_nan_scalar": zero_or_nan_scalar,
-        "_sigmoid_scalar": sigmoid_scalar,
-        "_softplus_scalar": softplus_scalar,
-        "_max_scalar": max_scalar,
-        "_min_scalar": min_scalar,
-        "_rpow": _rpow,
-    }
-    exec(compile(source, "<gradient-explorer generated>", "exec"), namespace)
-    return namespace
+def _fused_function(name: str, args: list[str], exprs: list[sp.Expr]) -> str:
+    """f and its gradient in one numpy pass, sharing common subexpressions (descent)."""
+    return _python_function(name, args, exprs)
 
-
-T = TypeVar("T")
 
 # --------------------------------------------------------------------------- GLSL
-
-GLSL_HELPERS = """\
-float ge_nan() { return uintBitsToFloat(0x7fc00000u); }
-float ge_inf() { return uintBitsToFloat(0x7f800000u); }
-// Bit tests, not isnan/isinf: fast-math compilers may fold those away.
-bool ge_is_finite(float v) { return (floatBitsToUint(v) & 0x7f800000u) != 0x7f800000u; }
-float ge_sqrt(float v) { return v < 0.0 ? ge_nan() : sqrt(v); }
-float ge_log(float v) { return v < 0.0 ? ge_nan() : (v == 0.0 ? -ge_inf() : log(v)); }
-float ge_asin(float v) { return abs(v) > 1.0 ? ge_nan() : asin(v); }
-float ge_acos(float v) { return abs(v) > 1.0 ? ge_nan() : acos(v); }
-float ge_atan2(float y, float x) { return (x == 0.0 && y == 0.0) ? 0.0 : atan(y, x); }
-float ge_tanh(float v) { float t = exp(-2.0 * abs(v)); return sign(v) * (1.0 - t) / (1.0 + t); }
-// Stable forms: exp() of a negative number only, so no overflow at any v.
-float ge_sigmoid(float v) { float t = exp(-abs(v)); return (v >= 0.0 ? 1.0 : t) / (1.0 + t); }
-float ge_softplus(float v) {
-    float t = exp(-abs(v));
-    float u = 1.0 + t;
-    // log(1 + t) without the rounding of 1 + t for small t (no log1p in GLSL).
-    return max(v, 0.0) + (u == 1.0 ? t : log(u) * t / (u - 1.0));
-}
-// At a kink (v = 0) the shading takes the average of the one-sided slopes; numpy says NaN.
-float ge_step(float v) { return v > 0.0 ? 1.0 : (v < 0.0 ? 0.0 : 0.5); }
-float ge_pow(float b, float e) {
-    if (b > 0.0) return exp(e * log(b));
-    if (b == 0.0) return e > 0.0 ? 0.0 : (e == 0.0 ? 1.0 : ge_inf());
-    return ge_nan();
-}
-"""
 
 
 def glsl_float(value: float) -> str:
@@ -499,11 +459,6 @@ def _glsl_function(writer: _GLSLWriter, signature: str, prologue: str, exprs, ma
     return "\n".join(line for line in lines if line)
 
 
-def parameter_uniform(name: str) -> str:
-    """The GLSL uniform that carries parameter ``name``."""
-    return f"param_{name}"
-
-
 def generate(
     expr: sp.Expr,
     variables: tuple[str, ...],
@@ -523,6 +478,7 @@ def generate(
             _python_function("f", args, [expr]),
             _python_function("gradient", args, gradient),
             _python_function("hessian", args, hess_flat),
+            _fused_function("value_and_gradient", args, [expr, *gradient]),
             _scalar_function("value_and_gradient_scalar", args, [expr, *gradient]),
         ]
     )
@@ -574,10 +530,6 @@ def generate(
     return DerivedSources(python=python, glsl=glsl, gradient=tuple(sp.srepr(g) for g in gradient))
 
 
-#: A child may take this many times its CPU limit in wall time (a busy machine), plus 5 s.
-WALL_FACTOR = 4.0
-
-
 def generate_with_timeout(
     expr: sp.Expr,
     variables: tuple[str, ...],
@@ -591,60 +543,3 @@ def generate_with_timeout(
     can be killed, a thread cannot. ``timeout=None`` runs in this process.
     """
     return run_with_timeout(lambda: generate(expr, variables, parameters, display), timeout)
-
-
-# How the kernel ends a child past its CPU limit: SIGXCPU, then SIGKILL at the hard limit.
-_CPU_LIMIT_EXITS = {-getattr(signal, "SIGXCPU", 24), -getattr(signal, "SIGKILL", 9)}
-
-
-def run_with_timeout(build: Callable[[], T], timeout: float | None) -> T:
-    """``build()`` in a forked child, stopped after ``timeout`` seconds; ``None``: here.
-
-    The limit counts the child's CPU time (rounded up to whole seconds), so an expression
-    is judged the same on an idle and on a busy machine; a child that cannot even get
-    the CPU is stopped after :data:`WALL_FACTOR` times the limit in wall time. The result
-    comes back pickled. The project's own errors come back as themselves, anything else
-    as one :class:`ExpressionError` line. The child runs at a lower priority and holds no
-    lock of this process: the app's frames go on meanwhile.
-    """
-    if timeout is None or sys.platform == "win32":
-        return build()
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-
-    def child():
-        try:
-            lower_priority()  # in the app, the window's frames come first
-            limit_cpu(timeout)
-            sender.send(("ok", build()))
-        except GradientExplorerError as exc:
-            sender.send(("error", type(exc), str(exc)))
-        except Exception as exc:  # reported to the parent as one line
-            reason = f"could not derive this expression ({type(exc).__name__})"
-            sender.send(("error", ExpressionError, reason))
-        finally:
-            sender.close()
-
-    too_slow = f"derivatives took longer than {timeout:g} s: simplify the expression"
-    process = context.Process(target=child, daemon=True)
-    process.start()
-    sender.close()
-    try:
-        if not receiver.poll(WALL_FACTOR * timeout + 5.0):
-            raise ExpressionError(too_slow)
-        try:
-            message = receiver.recv()
-        except EOFError:
-            process.join(1.0)
-            if process.exitcode in _CPU_LIMIT_EXITS:
-                raise ExpressionError(too_slow) from None
-            raise ExpressionError("deriving this expression failed: simplify it") from None
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join(1.0)
-        receiver.close()
-    if message[0] == "error":
-        _, error_type, text = message
-        raise error_type(text)
-    return message[1]

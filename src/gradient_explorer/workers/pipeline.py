@@ -117,6 +117,17 @@ class SurfaceCompiler:
         return self._future is not None and not self._future.done()
 
     @property
+    def pending(self) -> bool:
+        """True while a build runs or its result waits to be installed."""
+        return self._future is not None
+
+    @property
+    def ready(self) -> bool:
+        """True when a finished build waits to be installed (by the next frame)."""
+        future = self._future
+        return future is not None and future.done()
+
+    @property
     def label(self) -> str:
         return self._label
 
