@@ -351,3 +351,20 @@ def test_exif_orientation_is_applied(tmp_path):
     assert surface.domain == ((0.0, 3.0), (0.0, 5.0))
     assert surface.f(np.array([3.0, 5.0])) > 0.5
     assert surface.f(np.array([0.0, 5.0])) < 0.5
+
+
+def test_the_api_takes_a_bundled_sample_by_name_unless_a_file_has_that_name(tmp_path, monkeypatch):
+    camera = Surface.from_image("camera")
+    assert camera.name == "camera.png"
+    assert np.isfinite(camera.f(np.array([[10.0, 10.0]]))).all()
+    assert Surface.from_heights("jacksboro").samples.heights.shape[0] > 1
+    with pytest.raises(UsageError):  # a picture is not an elevation map's name
+        Surface.from_heights("camera")
+    # a file in the working folder called "camera" is the user's, not the sample
+    monkeypatch.chdir(tmp_path)
+    Image.fromarray(np.tile(np.arange(8, dtype=np.uint8) * 30, (8, 1))).save(
+        tmp_path / "camera", format="PNG"
+    )
+    own = Surface.from_image("camera")
+    assert own.samples.heights.shape == (8, 8)
+    assert sample_path("camera").exists()

@@ -181,6 +181,14 @@ def shrink(grid: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, str]
 # --------------------------------------------------------------------------- surfaces
 
 
+def _sample_or_path(source, kind: str):
+    """``source``, or the bundled sample of that kind it names when no such file exists."""
+    if isinstance(source, str) and source in SAMPLES and not Path(source).exists():
+        if SAMPLES[source][1] == kind:
+            return sample_path(source)
+    return source
+
+
 def sample_path(name: str) -> Path:
     """The file of a bundled sample (``camera``, ``coffee``, ``jacksboro``)."""
     if name not in SAMPLES:
@@ -201,8 +209,10 @@ def from_image(
     source, operator: str = "sobel", sigma: float = 0.0, name: str | None = None
 ) -> SampledSurface:
     """A surface whose height is the picture's intensity in [0, 1]; ``source`` is a path,
-    a Pillow image or an array (see :func:`array_intensity`)."""
+    a Pillow image or an array (see :func:`array_intensity`); a bundled sample's name
+    (``camera``, ``coffee``) where no such file exists."""
     operators.check_operator(operator)
+    source = _sample_or_path(source, "image")
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
         grid = read_image(source)
@@ -222,8 +232,10 @@ def from_heights(
     source, operator: str = "sobel", sigma: float = 0.0, name: str | None = None
 ) -> SampledSurface:
     """A surface of an elevation map (a ``.npy`` path or a 2D array), heights as given;
-    NaN cells are holes."""
+    NaN cells are holes; the bundled sample's name (``jacksboro``) where no such file
+    exists."""
     operators.check_operator(operator)
+    source = _sample_or_path(source, "heights")
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
         grid = read_heights(source)
