@@ -426,6 +426,9 @@ class Surface:
         as the numpy code: the results agree to the bit.
         """
         pts = np.asarray(points, dtype=np.float64)
+        if "value_and_gradient" not in self._functions:
+            # no generated code (a sampled surface, say): its own f and gradient
+            return self.f(pts), self.gradient(pts)
         n = len(pts)
         coords = (pts[:, 0], pts[:, 1]) if self.dim == 2 else (pts.reshape(n),)
         pvals = list(self.param_values.values())
