@@ -14,7 +14,12 @@ from pathlib import Path
 from gradient_explorer.app.curve_mode import follow_surface
 from gradient_explorer.app.session import load_session
 from gradient_explorer.app.state import AppState
-from gradient_explorer.cli.common import add_surface_args, has_surface, surface_from_args
+from gradient_explorer.cli.common import (
+    add_command,
+    add_surface_args,
+    has_surface,
+    surface_from_args,
+)
 from gradient_explorer.cli.render import parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
 from gradient_explorer.surfaces.surface import Surface
@@ -23,8 +28,10 @@ FALLBACK_NAME = "gradient-explorer.png"
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "app",
+        run,
         help="open the interactive window (the default command)",
         description="Explore a surface in a window: orbit, place the point, type expressions.",
     )
@@ -35,7 +42,6 @@ def register(sub) -> None:
         metavar="FILE.json",
         help="open a saved session; Ctrl+S saves back to it, Ctrl+O reloads it",
     )
-    parser.set_defaults(handler=run)
 
 
 def has_display() -> bool:

@@ -9,6 +9,7 @@ from gradient_explorer.app.curve_mode import active_curve, follow_surface
 from gradient_explorer.app.session import load_session
 from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
 from gradient_explorer.cli.common import (
+    add_command,
     add_surface_args,
     has_surface,
     parse_floats,
@@ -18,8 +19,10 @@ from gradient_explorer.errors import UsageError
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "render",
+        run,
         help="render a PNG headless (no display needed)",
         description=(
             "Render the explorer's view into a PNG, through EGL: the 3D view of a surface "
@@ -35,7 +38,6 @@ def register(sub) -> None:
     add_view_args(parser)
     add_view2d_args(parser)
     parser.add_argument("--out", required=True, metavar="FILE.png", help="where to save")
-    parser.set_defaults(handler=run)
 
 
 def add_view2d_args(parser) -> None:
