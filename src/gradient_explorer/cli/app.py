@@ -11,7 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gradient_explorer.cli.common import add_surface_args, has_surface, surface_from_args
+from gradient_explorer.cli.common import (
+    add_command,
+    add_surface_args,
+    has_surface,
+    surface_from_args,
+)
 from gradient_explorer.cli.render import parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
 from gradient_explorer.surfaces.surface import Surface
@@ -20,8 +25,10 @@ FALLBACK_NAME = "gradient-explorer.png"
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "app",
+        run,
         help="open the interactive window (the default command)",
         description="Explore a surface in a window: orbit, place the point, type expressions.",
     )
@@ -32,7 +39,6 @@ def register(sub) -> None:
         metavar="FILE.json",
         help="open a saved session; Ctrl+S saves back to it, Ctrl+O reloads it",
     )
-    parser.set_defaults(handler=run)
 
 
 def has_display() -> bool:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from gradient_explorer.cli.common import add_command, add_json_arg, print_json
 from gradient_explorer.errors import UsageError
 
 # Kept here, not imported from surfaces.classifiers/adversarial: `--help` stays fast and
@@ -16,8 +16,10 @@ TABLE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "attack",
+        run,
         help="adversarial steps on the input pixels: accuracy clean and under attack",
         description="Train a classifier on scikit-learn's 8x8 digits (pixels in [0, 1], seeded "
         "70/30 stratified split), then perturb each held-out image within eps per pixel and "
@@ -34,13 +36,12 @@ def register(sub) -> None:
         "--alpha", type=float, metavar="A", help="PGD step size (default 2.5*eps/steps)"
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random signs' seed")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_arg(parser)
     parser.add_argument(
         "--table",
         action="store_true",
         help="every method at eps 0, 0.05, ..., 0.3 for both models (or --model)",
     )
-    parser.set_defaults(handler=run)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -124,13 +125,16 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     if args.table:
         rows = table(args)
-        print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+        if args.json:
+            print_json(rows)
+        else:
+            print(format_table(rows))
         return 0
     result = evaluate(
         args.dataset, args.model, args.method, args.eps, args.steps, args.alpha, args.seed
     )
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return 0
     extra = ""
     if args.method == "pgd":

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import TYPE_CHECKING
 
-from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+from gradient_explorer.cli.common import (
+    add_command,
+    add_json_arg,
+    add_surface_args,
+    parse_floats,
+    print_json,
+    surface_from_args,
+)
 from gradient_explorer.view.formatting import format_number, json_number
 
 if TYPE_CHECKING:
@@ -14,8 +20,10 @@ if TYPE_CHECKING:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "backprop",
+        run,
         help="reverse-mode differentiation: each node's value and adjoint at a point",
         description="The expression's computation graph at a point: one node per operation "
         "with its forward value and its adjoint df/dnode, accumulated backwards over the "
@@ -23,8 +31,7 @@ def register(sub) -> None:
     )
     add_surface_args(parser, sampled=False)  # a circuit needs a formula
     parser.add_argument("--at", required=True, metavar="X[,Y]", help="the point, e.g. 2,1")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(handler=run)
+    add_json_arg(parser)
 
 
 def report(result: Backprop, surface_name: str) -> dict:
@@ -117,7 +124,7 @@ def run(args) -> int:
 
     result = backprop(surface, point)
     if args.json:
-        print(json.dumps(report(result, surface.name), indent=2, ensure_ascii=False))
+        print_json(report(result, surface.name), ensure_ascii=False)
     else:
         print(format_text(result, surface.name))
     return 0

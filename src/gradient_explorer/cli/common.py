@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
+from collections.abc import Callable
 
 from gradient_explorer.cli.model_args import (
     add_model_args,
@@ -19,13 +21,36 @@ from gradient_explorer.surfaces.syntax import SYNTAX_HELP
 from gradient_explorer.view.formatting import parse_floats
 
 __all__ = [
+    "add_command",
+    "add_json_arg",
     "add_surface_args",
     "give_plain_mode",
     "parse_floats",
     "parse_params",
+    "print_json",
     "surface_from_args",
     "write_atomic",
 ]
+
+
+def add_command(
+    sub, name: str, run: Callable[[argparse.Namespace], int], **kwargs
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (``kwargs`` as ``add_parser``'s: help,
+    description), with ``run`` set as the handler :func:`gradient_explorer.cli.main` calls."""
+    parser = sub.add_parser(name, **kwargs)
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def add_json_arg(parser: argparse.ArgumentParser, help: str = "print one JSON object") -> None:
+    """``--json``: the command prints JSON (:func:`print_json`) instead of text."""
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def print_json(value, ensure_ascii: bool = True) -> None:
+    """What a command prints with ``--json``: ``value`` indented by two spaces."""
+    print(json.dumps(value, indent=2, ensure_ascii=ensure_ascii))
 
 
 def add_surface_args(

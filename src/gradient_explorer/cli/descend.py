@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gradient_explorer.cli.common import (
+    add_command,
     add_surface_args,
     parse_floats,
     surface_from_args,
@@ -40,8 +41,10 @@ _HYPER_FLAGS = (
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "descend",
+        run,
         help="roll a ball downhill with an optimizer; print its path as CSV or JSON",
         description="Roll one ball from --start with an optimizer that follows torch.optim "
         "and print every step (x, y, f, gradient). Write negative numbers with '=', "
@@ -95,7 +98,6 @@ def register(sub) -> None:
             hyper.add_argument(flag, dest=dest, metavar="EPS", help="adafactor: EPS2 or EPS1,EPS2")
         else:
             hyper.add_argument(flag, dest=dest, metavar="X")
-    parser.set_defaults(handler=run)
 
 
 def hyper_from_args(args: argparse.Namespace) -> dict:

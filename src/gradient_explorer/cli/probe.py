@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 
-from gradient_explorer.cli.common import add_surface_args, parse_floats, surface_from_args
+from gradient_explorer.cli.common import (
+    add_command,
+    add_json_arg,
+    add_surface_args,
+    parse_floats,
+    print_json,
+    surface_from_args,
+)
 from gradient_explorer.errors import UsageError
 from gradient_explorer.surfaces.probe import probe_point
 from gradient_explorer.surfaces.surface import GRADIENT_TOLERANCE, Surface
@@ -15,8 +21,10 @@ from gradient_explorer.view.formatting import format_number, json_number
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "probe",
+        run,
         help="f, gradient, Hessian, eigenvalues and verdict at a point",
         description="Evaluate a surface or curve at a point: f, its derivatives, and whether "
         "the point is a minimum, maximum, saddle, degenerate critical point or not critical.",
@@ -29,13 +37,12 @@ def register(sub) -> None:
         default=GRADIENT_TOLERANCE,
         help=f"gradient length under which a point is critical (default {GRADIENT_TOLERANCE:g})",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_arg(parser)
     parser.add_argument(
         "--gpu",
         action="store_true",
         help="also evaluate f and its gradient with the renderer's shader code (EGL)",
     )
-    parser.set_defaults(handler=run)
 
 
 def probe(surface: Surface, point, tol: float = GRADIENT_TOLERANCE) -> dict:
@@ -146,7 +153,7 @@ def run(args) -> int:
 
         report["gpu"] = gpu_probe(surface, point)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print_json(report)
     else:
         print(format_text(report, surface.dim))
     return 0

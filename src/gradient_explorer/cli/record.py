@@ -10,7 +10,7 @@ import sys
 
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.descent_mode import MAX_SWARM
-from gradient_explorer.cli.common import add_surface_args, parse_floats
+from gradient_explorer.cli.common import add_command, add_surface_args, parse_floats
 from gradient_explorer.cli.render import (
     add_session_arg,
     add_view_args,
@@ -22,8 +22,10 @@ from gradient_explorer.optim.optimizers import OPTIMIZERS
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "record",
+        run,
         help="record an MP4 or GIF headless (orbit, descent race or swarm, 1D sweep)",
         description=(
             "Record the explorer's view frame by frame into an MP4 (H.264) or a GIF. "
@@ -67,7 +69,6 @@ def register(sub) -> None:
         action="store_true",
         help="leave out the f-against-step plot a descent recording shows, bottom right",
     )
-    parser.set_defaults(handler=run)
 
 
 def setup_descent(state, args) -> None:

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gradient_explorer.cli.common import (
+    add_command,
     add_surface_args,
     has_surface,
     parse_floats,
@@ -25,8 +26,10 @@ LIGHTING_MODES = ("lit", "unlit", "normals")
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "render",
+        run,
         help="render a PNG headless (no display needed)",
         description=(
             "Render the explorer's view into a PNG, through EGL: the 3D view of a surface "
@@ -42,7 +45,6 @@ def register(sub) -> None:
     add_view_args(parser)
     add_view2d_args(parser)
     parser.add_argument("--out", required=True, metavar="FILE.png", help="where to save")
-    parser.set_defaults(handler=run)
 
 
 def add_view2d_args(parser) -> None:

@@ -7,16 +7,14 @@ for a curve), parameters, known critical points and ``teaching``: ``{"start": [x
 
 from __future__ import annotations
 
-import json
-
+from gradient_explorer.cli.common import add_command, add_json_arg, print_json
 from gradient_explorer.surfaces.catalogue import CATALOGUE
 from gradient_explorer.surfaces.surface import Surface
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("surfaces", help="list the catalogue of surfaces and curves")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.set_defaults(handler=run)
+    parser = add_command(sub, "surfaces", run, help="list the catalogue of surfaces and curves")
+    add_json_arg(parser, help="print JSON instead of a table")
 
 
 def _domain_text(domain) -> str:
@@ -48,7 +46,7 @@ def entry_json(d) -> dict:
 
 def run(args) -> int:
     if args.json:
-        print(json.dumps([entry_json(d) for d in CATALOGUE.values()], indent=2))
+        print_json([entry_json(d) for d in CATALOGUE.values()])
         return 0
     rows = []
     for d in CATALOGUE.values():

@@ -29,6 +29,7 @@ Spec strings (the CLI's ``--schedule`` and the API's ``schedule=``):
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 
 import numpy as np
@@ -111,10 +112,18 @@ class Schedule:
             twin.step()
         return out
 
+    @classmethod
+    def _arguments(cls) -> list[inspect.Parameter]:
+        """The spec's values: the constructor's arguments but ``base_lr``, each kept as the
+        attribute of its name."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        return [p for p in params if p.name not in ("self", "base_lr")]
+
     @property
     def spec(self) -> str:
-        """The spec string that makes this schedule."""
-        return self.kind
+        """The spec string that makes this schedule: ``kind:VALUE:...``, every value given."""
+        values = (getattr(self, p.name) for p in self._arguments())
+        return ":".join([self.kind, *(str(v) if isinstance(v, int) else f"{v:g}" for v in values)])
 
     def __repr__(self) -> str:
         return f"<Schedule {self.spec} base_lr={self.base_lr:g} step={self.last_epoch}>"
@@ -137,10 +146,6 @@ class StepDecay(Schedule):
     def _next(self, lr, epoch):
         return lr * self.gamma if epoch % self.step_size == 0 else lr
 
-    @property
-    def spec(self):
-        return f"step:{self.step_size}:{self.gamma:g}"
-
 
 class Exponential(Schedule):
     """``torch.optim.lr_scheduler.ExponentialLR``: times ``gamma`` after every step."""
@@ -153,10 +158,6 @@ class Exponential(Schedule):
 
     def _next(self, lr, epoch):
         return lr * self.gamma
-
-    @property
-    def spec(self):
-        return f"exponential:{self.gamma:g}"
 
 
 class Cosine(Schedule):
@@ -176,10 +177,6 @@ class Cosine(Schedule):
         return (1 + math.cos(math.pi * epoch / t)) / (1 + math.cos(math.pi * (epoch - 1) / t)) * (
             lr - lo
         ) + lo
-
-    @property
-    def spec(self):
-        return f"cosine:{self.t_max}:{self.eta_min:g}"
 
 
 class WarmupCosine(Schedule):
@@ -212,10 +209,6 @@ class WarmupCosine(Schedule):
 
     def _next(self, lr, epoch):
         return self.base_lr * self.factor(epoch)
-
-    @property
-    def spec(self):
-        return f"warmup_cosine:{self.warmup}:{self.t_max}"
 
 
 def _number(text: str, what: str) -> float:
@@ -260,12 +253,8 @@ def _nonnegative(value, what: str) -> float:
     return float(v)
 
 
-_ARITY = {
-    "constant": (0, 0),
-    "step": (1, 2),
-    "exponential": (1, 1),
-    "cosine": (1, 2),
-    "warmup_cosine": (2, 2),
+_CLASSES: dict[str, type[Schedule]] = {
+    cls.kind: cls for cls in (Constant, StepDecay, Exponential, Cosine, WarmupCosine)
 }
 
 
@@ -285,19 +274,17 @@ def parse_schedule(spec: str | Schedule | None, base_lr: float = 1.0) -> Schedul
     text = spec.strip()
     kind, *args = [part.strip() for part in text.split(":")] if text else [""]
     kind = kind.lower()
-    if kind not in _ARITY:
+    if kind not in _CLASSES:
         raise UsageError(f"unknown schedule {kind!r}; use {SCHEDULE_HELP}")
-    lo, hi = _ARITY[kind]
-    if not lo <= len(args) <= hi:
+    cls = _CLASSES[kind]
+    arguments = cls._arguments()
+    required = sum(p.default is p.empty for p in arguments)
+    if not required <= len(args) <= len(arguments):
         raise UsageError(f"schedule {text!r} has {len(args)} values; use {SCHEDULE_HELP}")
-    if kind == "constant":
-        return Constant(base_lr)
-    if kind == "step":
-        gamma = _number(args[1], "step: GAMMA") if len(args) > 1 else 0.1
-        return StepDecay(args[0], gamma, base_lr=base_lr)
-    if kind == "exponential":
-        return Exponential(_number(args[0], "exponential: GAMMA"), base_lr=base_lr)
-    if kind == "cosine":
-        eta = _number(args[1], "cosine: ETA_MIN") if len(args) > 1 else 0.0
-        return Cosine(args[0], eta, base_lr=base_lr)
-    return WarmupCosine(args[0], args[1], base_lr=base_lr)
+    # Real numbers are read from the texts first (a bad one is named before a bad whole
+    # number); the constructor checks the values and fills in its defaults.
+    values = [
+        _number(arg, f"{kind}: {p.name.upper()}") if p.annotation in ("float", float) else arg
+        for p, arg in zip(arguments, args, strict=False)
+    ]
+    return cls(*values, base_lr=base_lr)

@@ -26,6 +26,7 @@ __all__ = [
     "DROP_COLOR",
     "ERROR_COLOR",
     "FIELD_COLOR",
+    "GLYPHS",
     "GLYPH_COLORS",
     "GLYPH_LABELS",
     "GRID_COLOR",
@@ -83,27 +84,22 @@ RACER_COLORS: tuple[tuple[float, float, float], ...] = (
 )
 
 #: The glyphs drawn at a ball, each kind its own colour (none is a racer's colour
-#: family's first entries, and the two gradient components are the axes' colours).
+#: family's first entries, and the two gradient components are the axes' colours) and the
+#: legend's words for it: one row a kind, so no kind has a colour and no label.
+GLYPHS: dict[str, tuple[tuple[float, float, float, float], str]] = {
+    "gradient_x": ((1.0, 0.3, 0.3, 1.0), "gradient, x part"),
+    "gradient_y": ((0.35, 1.0, 0.45, 1.0), "gradient, y part"),
+    "momentum": ((0.25, 0.8, 1.0, 1.0), "momentum / velocity"),
+    "step": ((1.0, 1.0, 1.0, 1.0), "step taken"),
+    "second_moment": ((1.0, 0.82, 0.1, 1.0), "second moment (sides: sqrt)"),
+    "phase": ((1.0, 0.95, 0.5, 1.0), "this phase"),
+    "full_gradient": ((1.0, 0.6, 0.15, 1.0), "gradient on all the data"),
+    "batch_gradient": ((1.0, 0.45, 0.75, 1.0), "gradient on this mini-batch"),
+}
 GLYPH_COLORS: dict[str, tuple[float, float, float, float]] = {
-    "gradient_x": (1.0, 0.3, 0.3, 1.0),
-    "gradient_y": (0.35, 1.0, 0.45, 1.0),
-    "momentum": (0.25, 0.8, 1.0, 1.0),
-    "step": (1.0, 1.0, 1.0, 1.0),
-    "second_moment": (1.0, 0.82, 0.1, 1.0),
-    "phase": (1.0, 0.95, 0.5, 1.0),
-    "full_gradient": (1.0, 0.6, 0.15, 1.0),
-    "batch_gradient": (1.0, 0.45, 0.75, 1.0),
+    kind: color for kind, (color, _) in GLYPHS.items()
 }
-GLYPH_LABELS: dict[str, str] = {
-    "gradient_x": "gradient, x part",
-    "gradient_y": "gradient, y part",
-    "momentum": "momentum / velocity",
-    "step": "step taken",
-    "second_moment": "second moment (sides: sqrt)",
-    "phase": "this phase",
-    "full_gradient": "gradient on all the data",
-    "batch_gradient": "gradient on this mini-batch",
-}
+GLYPH_LABELS: dict[str, str] = {kind: label for kind, (_, label) in GLYPHS.items()}
 
 #: The minima a swarm's balls end in (Okabe-Ito, sky blue first: it reads on viridis).
 BASIN_COLORS: tuple[tuple[float, float, float], ...] = (

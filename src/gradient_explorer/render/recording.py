@@ -291,30 +291,17 @@ def record(
     fps: float = 30.0,
     size: tuple[int, int] = (1280, 720),
     *,
-    orbit: bool = False,
-    steps_per_frame: int = 1,
-    sweep: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    ctx=None,
-    plot: bool = True,
+    **options: Any,
 ) -> Path:
     """Record ``frames`` frames of ``state`` into ``path`` (.mp4 or .gif); return the path.
 
-    ``state`` is moved along (see :class:`Recorder` for the options); ``progress(done,
-    total)`` is called after each frame. An error or Ctrl+C leaves no partial file.
+    ``state`` is moved along; ``options`` are :class:`Recorder`'s (``orbit``,
+    ``steps_per_frame``, ``sweep``, ``ctx``, ``samples``, ``plot``), checked there, so the two
+    keep one list. ``progress(done, total)`` is called after each frame. An error or Ctrl+C
+    leaves no partial file.
     """
-    rec = Recorder(
-        state,
-        path,
-        frames,
-        fps,
-        size,
-        orbit=orbit,
-        steps_per_frame=steps_per_frame,
-        sweep=sweep,
-        ctx=ctx,
-        plot=plot,
-    )
+    rec = Recorder(state, path, frames, fps, size, **options)
     try:
         while not rec.step():
             if progress is not None:

@@ -211,21 +211,7 @@ def from_image(
     """A surface whose height is the picture's intensity in [0, 1]; ``source`` is a path,
     a Pillow image or an array (see :func:`array_intensity`); a bundled sample's name
     (``camera``, ``coffee``) where no such file exists."""
-    operators.check_operator(operator)
-    source = _sample_or_path(source, "image")
-    if isinstance(source, (str, os.PathLike)):
-        label = _name(source)
-        grid = read_image(source)
-        path = os.path.abspath(source)
-    elif hasattr(source, "mode") and hasattr(source, "size"):  # a Pillow image
-        label, path = name or "image", ""
-        grid = intensity(source)
-    else:
-        label, path = name or "image", ""
-        grid = array_intensity(source)
-    source_text = f"image {label}"
-    relief = ("unit", IMAGE_RELIEF)
-    return _surface(grid, label, source_text, operator, sigma, name, relief, path, "image")
+    return _from_source("image", source, operator, sigma, name)
 
 
 def from_heights(
@@ -234,18 +220,36 @@ def from_heights(
     """A surface of an elevation map (a ``.npy`` path or a 2D array), heights as given;
     NaN cells are holes; the bundled sample's name (``jacksboro``) where no such file
     exists."""
+    return _from_source("heights", source, operator, sigma, name)
+
+
+def _image_values(source, label: str) -> np.ndarray:
+    """The intensity of a picture given in memory: a Pillow image or an array."""
+    if hasattr(source, "mode") and hasattr(source, "size"):  # a Pillow image
+        return intensity(source)
+    return array_intensity(source)
+
+
+# kind -> (read a file, take values given in memory (values, label), relief)
+_KINDS = {
+    "image": (read_image, _image_values, ("unit", IMAGE_RELIEF)),
+    "heights": (read_heights, check_heights, ("span", TERRAIN_RELIEF)),
+}
+
+
+def _from_source(kind: str, source, operator: str, sigma: float, name: str | None):
+    """from_image and from_heights: a file (or bundled sample) or values in memory."""
     operators.check_operator(operator)
-    source = _sample_or_path(source, "heights")
+    read_file, take_values, relief = _KINDS[kind]
+    source = _sample_or_path(source, kind)
     if isinstance(source, (str, os.PathLike)):
         label = _name(source)
-        grid = read_heights(source)
+        grid = read_file(source)
         path = os.path.abspath(source)
     else:
-        label, path = name or "heights", ""
-        grid = check_heights(source, label)
-    source_text = f"heights {label}"
-    relief = ("span", TERRAIN_RELIEF)
-    return _surface(grid, label, source_text, operator, sigma, name, relief, path, "heights")
+        label, path = name or kind, ""
+        grid = take_values(source, label)
+    return _surface(grid, label, f"{kind} {label}", operator, sigma, name, relief, path, kind)
 
 
 def load_source(

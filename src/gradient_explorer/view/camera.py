@@ -107,6 +107,11 @@ class _View:
     fov_y: float
 
 
+def _current_field(name: str, doc: str) -> property:
+    """A read-only property: the float ``name`` of the view the camera shows now."""
+    return property(lambda camera: getattr(camera._current, name), doc=doc)
+
+
 def _finite_float(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise UsageError(f"camera {name} must be a number, got {value!r}")
@@ -280,25 +285,11 @@ class OrbitCamera:
         """Current target point, shape (3,)."""
         return np.array(self._current.target, dtype=np.float64)
 
-    @property
-    def azimuth(self) -> float:
-        """Current azimuth in degrees (not wrapped while moving)."""
-        return self._current.azimuth
-
-    @property
-    def elevation(self) -> float:
-        """Current elevation in degrees."""
-        return self._current.elevation
-
-    @property
-    def distance(self) -> float:
-        """Current eye-to-target distance."""
-        return self._current.distance
-
-    @property
-    def fov_y(self) -> float:
-        """Current vertical field of view in degrees."""
-        return self._current.fov_y
+    # The current (eased) view's numbers, read-only: set them with set_state or the gestures.
+    azimuth = _current_field("azimuth", "Current azimuth in degrees (not wrapped while moving).")
+    elevation = _current_field("elevation", "Current elevation in degrees.")
+    distance = _current_field("distance", "Current eye-to-target distance.")
+    fov_y = _current_field("fov_y", "Current vertical field of view in degrees.")
 
     @property
     @underflow_ok

@@ -9,9 +9,8 @@ import numpy as np
 
 from gradient_explorer.render.geometry import flat_arrow_template
 from gradient_explorer.render.palette import FIELD_COLOR
-from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
-from gradient_explorer.render.visuals.surface_visual import SurfaceLook
-from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
+from gradient_explorer.render.visuals.surface_visual import GeneratedVisual, SurfaceLook
+from gradient_explorer.render.visuals.visual import FrameUniforms
 from gradient_explorer.surfaces.surface import Surface
 
 
@@ -43,41 +42,38 @@ class FieldData:
     grid: int
 
 
-class FieldVisual(Visual):
+class FieldVisual(GeneratedVisual):
     """Arrows of grad f on a ``grid`` x ``grid`` lattice on the floor. ``update(FieldData)``."""
 
     data: FieldData | None = None
+    shader = "field"
 
     def __init__(self, ctx: moderngl.Context):
-        self.ctx = ctx
-        self._template = ctx.buffer(flat_arrow_template().tobytes())
-        self._programs = ProgramCache(ctx, "field")
+        super().__init__(ctx)
+        self._template = self._buffer(flat_arrow_template())
 
-    def _vaos(self, program: moderngl.Program) -> dict:
-        return {"arrows": self.ctx.vertex_array(program, [(self._template, "2f", "in_arrow")])}
+    def _look(self) -> SurfaceLook:
+        return self.data.look
 
-    def draw(self, frame: FrameUniforms) -> None:
+    def _vertex_array(self, program: moderngl.Program) -> moderngl.VertexArray:
+        return self.ctx.vertex_array(program, [(self._template, "2f", "in_arrow")])
+
+    def _uniforms(self, frame: FrameUniforms) -> dict:
         look, grid = self.data.look, self.data.grid
         surface = look.surface
-        program, vaos = self._programs.get(surface.glsl, self._vaos)
         scale, cap = field_length_scale(surface, grid)
-        set_uniforms(
-            program,
-            {
-                **look.uniforms(frame),
-                "u_grid": grid,
-                "u_length_scale": scale,
-                "u_max_length": cap,
-                "u_color": FIELD_COLOR,
-                # Sampled data: arrows stand on pixels (where the gradient is measured).
-                "u_snap": surface.spacing if surface.sampled else (0.0, 0.0),
-            },
-        )
-        vaos["arrows"].render(moderngl.TRIANGLES, instances=grid * grid)
+        return {
+            **look.uniforms(frame),
+            "u_grid": grid,
+            "u_length_scale": scale,
+            "u_max_length": cap,
+            "u_color": FIELD_COLOR,
+            # Sampled data: arrows stand on pixels (where the gradient is measured).
+            "u_snap": surface.spacing if surface.sampled else (0.0, 0.0),
+        }
 
-    def release(self) -> None:
-        self._programs.release()
-        self._template.release()
+    def _render(self, vao: moderngl.VertexArray) -> None:
+        vao.render(moderngl.TRIANGLES, instances=self.data.grid * self.data.grid)
 
 
 @dataclass(frozen=True)
@@ -89,26 +85,24 @@ class NormalsData:
     length: float
 
 
-class NormalsVisual(Visual):
+class NormalsVisual(GeneratedVisual):
     """Normal arrows on a grid over the surface: (-dh/dx, -dh/dy, 1), normalized.
 
     ``update(NormalsData)``.
     """
 
     data: NormalsData | None = None
+    shader = "normals"
 
-    def __init__(self, ctx: moderngl.Context):
-        self.ctx = ctx
-        self._programs = ProgramCache(ctx, "normals")
+    def _look(self) -> SurfaceLook:
+        return self.data.look
 
-    def _vaos(self, program: moderngl.Program) -> dict:
-        return {"lines": self.ctx.vertex_array(program, [])}
+    def _vertex_array(self, program: moderngl.Program) -> moderngl.VertexArray:
+        return self.ctx.vertex_array(program, [])
 
-    def draw(self, frame: FrameUniforms) -> None:
+    def _uniforms(self, frame: FrameUniforms) -> dict:
         d = self.data
-        program, vaos = self._programs.get(d.look.surface.glsl, self._vaos)
-        set_uniforms(program, {**d.look.uniforms(frame), "u_grid": d.grid, "u_length": d.length})
-        vaos["lines"].render(moderngl.LINES, vertices=2 * d.grid * d.grid)
+        return {**d.look.uniforms(frame), "u_grid": d.grid, "u_length": d.length}
 
-    def release(self) -> None:
-        self._programs.release()
+    def _render(self, vao: moderngl.VertexArray) -> None:
+        vao.render(moderngl.LINES, vertices=2 * self.data.grid * self.data.grid)

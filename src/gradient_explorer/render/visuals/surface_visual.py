@@ -59,60 +59,92 @@ class SurfaceLook:
         }
 
 
-class SurfaceVisual(Visual):
+class GeneratedVisual(Visual):
+    """Base of the visuals drawn by one shader file with a surface's generated GLSL.
+
+    A subclass names its ``shader``, makes its buffers with :meth:`_buffer`, and says how
+    its vertex array is built (:meth:`_vertex_array`) and drawn (:meth:`_render`); the
+    program cache, the uniforms and the release are this class's.
+    """
+
+    shader: str = ""
+
+    def __init__(self, ctx: moderngl.Context):
+        self.ctx = ctx
+        self._buffers: list[moderngl.Buffer] = []
+        self._programs = ProgramCache(ctx, self.shader)
+
+    def _buffer(self, array: np.ndarray) -> moderngl.Buffer:
+        """A static buffer of ``array``, released with the visual."""
+        buffer = self.ctx.buffer(array.tobytes())
+        self._buffers.append(buffer)
+        return buffer
+
+    def _look(self) -> SurfaceLook:
+        return self.data
+
+    def _uniforms(self, frame: FrameUniforms) -> dict:
+        return self._look().uniforms(frame)
+
+    def _vertex_array(self, program: moderngl.Program) -> moderngl.VertexArray:
+        raise NotImplementedError
+
+    def _render(self, vao: moderngl.VertexArray) -> None:
+        raise NotImplementedError
+
+    def _vaos(self, program: moderngl.Program) -> dict:
+        return {"main": self._vertex_array(program)}
+
+    def draw(self, frame: FrameUniforms) -> None:
+        program, vaos = self._programs.get(self._look().surface.glsl, self._vaos)
+        set_uniforms(program, self._uniforms(frame))
+        self._render(vaos["main"])
+
+    def release(self) -> None:
+        self._programs.release()
+        for buffer in self._buffers:
+            buffer.release()
+        self._buffers.clear()
+
+
+class SurfaceVisual(GeneratedVisual):
     """Draws z = s * display(f(x, y)) lit by the analytic gradient, per pixel.
 
     ``update(look: SurfaceLook)``.
     """
 
     data: SurfaceLook | None = None
+    shader = "surface"
 
     def __init__(self, ctx: moderngl.Context, grid: int = 256):
-        self.ctx = ctx
+        super().__init__(ctx)
         self.grid = grid
         uv, indices = surface_grid(grid)
-        self._uv = ctx.buffer(uv.tobytes())
-        self._indices = ctx.buffer(indices.tobytes())
-        self._programs = ProgramCache(ctx, "surface")
+        self._uv = self._buffer(uv)
+        self._indices = self._buffer(indices)
 
-    def _vaos(self, program: moderngl.Program) -> dict:
-        return {"grid": self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")], self._indices)}
+    def _vertex_array(self, program: moderngl.Program) -> moderngl.VertexArray:
+        return self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")], self._indices)
 
-    def draw(self, frame: FrameUniforms) -> None:
-        look = self.data
-        program, vaos = self._programs.get(look.surface.glsl, self._vaos)
-        set_uniforms(program, look.uniforms(frame))
-        vaos["grid"].render(moderngl.TRIANGLES)
-
-    def release(self) -> None:
-        self._programs.release()
-        self._indices.release()
-        self._uv.release()
+    def _render(self, vao: moderngl.VertexArray) -> None:
+        vao.render(moderngl.TRIANGLES)
 
 
-class FloorVisual(Visual):
+class FloorVisual(GeneratedVisual):
     """The floor map: the same level curves as a 2D contour plot under the surface.
 
     ``update(look: SurfaceLook)``.
     """
 
     data: SurfaceLook | None = None
+    shader = "floor"
 
     def __init__(self, ctx: moderngl.Context):
-        self.ctx = ctx
-        uv = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32)
-        self._uv = ctx.buffer(uv.tobytes())
-        self._programs = ProgramCache(ctx, "floor")
+        super().__init__(ctx)
+        self._uv = self._buffer(np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32))
 
-    def _vaos(self, program: moderngl.Program) -> dict:
-        return {"quad": self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")])}
+    def _vertex_array(self, program: moderngl.Program) -> moderngl.VertexArray:
+        return self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")])
 
-    def draw(self, frame: FrameUniforms) -> None:
-        look = self.data
-        program, vaos = self._programs.get(look.surface.glsl, self._vaos)
-        set_uniforms(program, look.uniforms(frame))
-        vaos["quad"].render(moderngl.TRIANGLE_STRIP)
-
-    def release(self) -> None:
-        self._programs.release()
-        self._uv.release()
+    def _render(self, vao: moderngl.VertexArray) -> None:
+        vao.render(moderngl.TRIANGLE_STRIP)
