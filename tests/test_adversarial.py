@@ -15,8 +15,6 @@ from gradient_explorer.errors import UsageError
 from gradient_explorer.surfaces import adversarial, classifiers
 from gradient_explorer.surfaces.classifiers import MLPClassifier, SoftmaxRegression
 
-pytest.importorskip("sklearn")
-
 
 def _random_model(kind: str, n_features: int, n_classes: int, rng) -> classifiers.Classifier:
     if kind == "logistic":
@@ -176,10 +174,10 @@ def test_the_lesson_sign_of_gradient_beats_random_signs_of_the_same_size(digits)
 
 
 def test_digits_split_is_stratified_seeded_and_disjoint(digits):
-    from sklearn.datasets import load_digits
+    load_digits = pytest.importorskip("sklearn.datasets").load_digits
 
     bunch = load_digits()
-    # read from scikit-learn's file directly: the same numbers as its loader
+    # the bundled file holds the same numbers as scikit-learn's loader
     x, y = classifiers._load_digits_arrays()
     np.testing.assert_array_equal(x, bunch.data / 16.0)
     np.testing.assert_array_equal(y, bunch.target)
@@ -198,7 +196,7 @@ def test_digits_split_is_stratified_seeded_and_disjoint(digits):
 
 
 def test_logistic_model_reaches_sklearns_optimum(digits):
-    from sklearn.linear_model import LogisticRegression
+    LogisticRegression = pytest.importorskip("sklearn.linear_model").LogisticRegression
 
     ours = classifiers.trained_classifier("logistic")
     ref = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(digits.x_train, digits.y_train)

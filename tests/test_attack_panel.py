@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 imgui = pytest.importorskip("imgui_bundle").imgui
-pytest.importorskip("sklearn")
 
 from gradient_explorer.app.attack_mode import digit_attack, perturbation_surface  # noqa: E402
 from gradient_explorer.app.state import AppState  # noqa: E402

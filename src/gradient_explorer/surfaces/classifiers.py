@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import os
 import tempfile
 from collections.abc import Callable
@@ -70,32 +69,20 @@ def stratified_split(
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def _digits_file() -> Path | None:
-    """scikit-learn's own digits file (what ``load_digits`` reads), found without
-    importing scikit-learn: that import takes most of a second, and the window's panel
-    loads the data on a thread that shares the interpreter with the drawing."""
-    spec = importlib.util.find_spec("sklearn")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
-        if path.is_file():
-            return path
-    return None
+#: The 8x8 digits, bundled (scikit-learn's ``digits.csv.gz``: 1797 rows of 64 pixels in
+#: 0..16 and the label; UCI's "Optical Recognition of Handwritten Digits", CC BY 4.0; see
+#: surfaces/data/README.md), so the attack needs no scikit-learn at run time.
+DIGITS_FILE = Path(__file__).resolve().parent / "data" / "digits.csv.gz"
 
 
 def _load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
-    path = _digits_file()
-    if path is not None:
-        table = np.loadtxt(path, delimiter=",", dtype=np.float64)
-        if table.shape == (1797, 65):
-            return table[:, :64] / 16.0, table[:, 64].astype(int)
-    try:  # a layout we do not know: the public loader
-        from sklearn.datasets import load_digits
-    except ImportError as exc:  # a dependency; say how to get it rather than a traceback
-        raise UsageError(
-            "the digits data set needs scikit-learn: pip install scikit-learn"
-        ) from exc
-    bunch = load_digits()
-    return np.asarray(bunch.data, dtype=np.float64) / 16.0, np.asarray(bunch.target, int)
+    try:
+        table = np.loadtxt(DIGITS_FILE, delimiter=",", dtype=np.float64)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the bundled digits ({DIGITS_FILE}): {exc}") from None
+    if table.shape != (1797, 65):
+        raise UsageError(f"the bundled digits file {DIGITS_FILE} is damaged: reinstall")
+    return table[:, :64] / 16.0, table[:, 64].astype(int)
 
 
 @functools.cache
