@@ -369,3 +369,47 @@ def test_bad_slider_ranges_are_refused(tmp_path, ranges, message):
     path.write_text(json.dumps(doc))
     with pytest.raises(SessionError, match=message):
         sess.load_session(path)
+
+
+def test_a_ball_added_after_the_others_stopped_resumes_its_schedule_exactly(tmp_path):
+    """The run's schedule is at the run's step, not the step count of its oldest ball:
+    a ball dropped after the first one converged has fewer steps than the run."""
+    state = AppState.for_surface(Surface.named("bowl"))
+    ds = state.descent
+    ds.kind, ds.optimizer = "single", "sgd"
+    assert ds.set_hyper("sgd", "momentum", 0.0) is None
+    assert ds.set_hyper("sgd", "lr", 0.5) is None  # one step to the bottom of x^2 + y^2
+    assert ds.set_schedule("step:1:0.5") is None
+    ds.start_run(state.surface, (1.0, 1.0))
+    ds.step(3)
+    assert list(ds.descents[0].status) == ["converged"]
+    ds.drop_ball(state.surface, (1.0, -1.0))
+    ds.step(3)
+    loaded = sess.load_session(sess.save_session(state, tmp_path / "s.json"))
+    d1, d2 = ds.descents[0], loaded.descent.descents[0]
+    assert d2.lr == d1.lr
+    ds.step(4)
+    loaded.descent.step(4)
+    assert np.array_equal(d2.positions, d1.positions)
+
+
+def test_descent_load_state_dict_resumes_schedule_and_mini_batches():
+    """Descent.state_dict / load_state_dict alone (the API, as torch.optim's) continue a
+    scheduled mini-batch run exactly, as sessions do."""
+    from gradient_explorer.optim.descent import Descent
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    surface = from_model("logistic", "breast_cancer", batch_size=16, seed=2)
+    starts = [(0.5, 0.5), (-0.5, 1.0)]
+
+    def run():
+        return Descent(surface, "adam", starts, lr=0.05, schedule="cosine:9", tol=0.0)
+
+    d1 = run()
+    d1.step(7)
+    d2 = run()
+    d2.load_state_dict(d1.state_dict())
+    assert d2.lr == d1.lr
+    d1.step(5)
+    d2.step(5)
+    assert np.array_equal(d2.positions, d1.positions)

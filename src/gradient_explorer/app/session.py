@@ -216,6 +216,7 @@ def _run_dict(run: dict[str, Any], trail_budget: int) -> dict:
         "grad_norm": _nums(d["grad_norm"]),
         "trails": [t[len(t) - min(len(t), trail_budget) :].tolist() for t in d["trails"]],
         "optimizer_state": state,
+        "clock": int(d["clock"]),
     }
 
 
@@ -795,6 +796,8 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
     ):
         raise SessionError(f"{r.where('trails')} are longer than allowed")
     opt_state = r.sub("optimizer_state")
+    # the run's step count (its schedule's and batches' position); older files: none
+    clock = r.int("clock", None, 0, 2**62) if r.has("clock") else None
     r.done()
     optimizer: dict[str, Any] = {"hyper": hyper, "shape": None, "steps": [], "state": {}}
     if opt_state is not None:
@@ -837,6 +840,7 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
             "grad_norm": gn,
             "trails": trails,
             "optimizer": optimizer,
+            **({} if clock is None else {"clock": clock}),
         },
     }
 
