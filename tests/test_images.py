@@ -281,6 +281,19 @@ def test_render_view2d_writes_pictures_the_size_of_the_image(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_render_view2d_refuses_options_of_the_3d_view(tmp_path, capsys):
+    """--view2d writes the picture's own pixels: --size, --point, --camera ... would be
+    silently ignored, so each is refused in one line (as for a curve's picture)."""
+    out = str(tmp_path / "v.png")
+    base = ["render", "--image", "camera", "--view2d", "edges", "--out", out]
+    for extra in (["--size", "100x80"], ["--point", "10,10"], ["--camera", "10,20,5"],
+                  ["--floor"], ["--no-axes"], ["--grid", "64"]):  # fmt: skip
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and extra[0] in err
+    assert not (tmp_path / "v.png").exists()
+
+
 def test_emboss_is_lambert_shading_under_the_light():
     _rows, cols = np.mgrid[0:10, 0:10].astype(float)
     a = 0.01
