@@ -454,8 +454,8 @@ class Descent:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue from :meth:`state_dict`'s output (any number of balls): the next
         :meth:`step` is the one the saved run would have taken, schedule and mini-batch
-        included (without ``clock``, the run is taken to be as old as its oldest ball). Everything is checked
-        before anything changes; a bad dict raises
+        included (without ``clock``, the run is taken to be as old as its oldest ball).
+        Everything is checked before anything changes; a bad dict raises
         :class:`~gradient_explorer.errors.UsageError` naming the key."""
         where = "descent state"
         check_state_keys(where, state_dict, self.STATE_KEYS, ("clock",))
