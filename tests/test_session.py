@@ -413,3 +413,23 @@ def test_descent_load_state_dict_resumes_schedule_and_mini_batches():
     d1.step(5)
     d2.step(5)
     assert np.array_equal(d2.positions, d1.positions)
+
+
+@pytest.mark.parametrize("key", ["steps", "clock"])
+def test_a_run_claiming_too_many_steps_is_refused_not_replayed(tmp_path, key):
+    """A loaded run replays its schedule step by step: a file claiming 1e15 steps used
+    to hang the loader; it is refused in one line naming the key."""
+    state = AppState.for_surface(Surface.named("bowl"))
+    ds = state.descent
+    assert ds.set_schedule("cosine:50") is None
+    ds.start_run(state.surface, (1.0, 1.0))
+    ds.step(3)
+    data = sess.session_to_dict(state)
+    run = data["descent"]["run"]["runs"][0]
+    run["clock"] = 10**15
+    if key == "steps":
+        run["steps"] = [10**15]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SessionError, match=f"runs\\[0\\].{key} must be"):
+        sess.load_session(path)

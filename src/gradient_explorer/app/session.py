@@ -93,6 +93,9 @@ MAX_HISTORY_ROWS = MAX_REBUILT_HISTORY  # a run saved without history comes back
 MAX_TEXT = 2_000
 MAX_MESSAGES = 50
 MAX_RUNS = 32
+# A loaded run replays its schedule step by step (torch's recursive rates): ten million
+# steps (three days at 30 steps/s) replay in a few seconds; a file claiming 1e15 would hang
+MAX_RUN_STEPS = 10_000_000
 BIG = 1e12  # coordinates, parameters, camera values: far beyond any sensible picture
 BUFFER_DTYPES = ("float64", "float32")  # optimizer buffers (NAdam's mu_product is float32)
 DEFAULT_FILE = "gradient-explorer-session.json"
@@ -831,8 +834,8 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
             raise SessionError(f"{r.where('status')}[{i}] must be one of {', '.join(STATUS_NAMES)}")
     steps = arr("steps", (n,), integer=True)
     stopped_at = arr("stopped_at", (n,), integer=True)
-    if (steps < 0).any():
-        raise SessionError(f"{r.where('steps')} must be >= 0")
+    if (steps < 0).any() or (steps > MAX_RUN_STEPS).any():
+        raise SessionError(f"{r.where('steps')} must be from 0 to {MAX_RUN_STEPS:,}")
     running = np.array([s == "running" for s in status])
     if (stopped_at[running] != -1).any() or (stopped_at[~running] < 0).any():
         raise SessionError(f"{r.where('stopped_at')} must be -1 exactly for running balls")
@@ -849,7 +852,7 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
         raise SessionError(f"{r.where('trails')} are longer than allowed")
     opt_state = r.sub("optimizer_state")
     # the run's step count (its schedule's and batches' position); older files: none
-    clock = r.int("clock", None, 0, 2**62) if r.has("clock") else None
+    clock = r.int("clock", None, 0, MAX_RUN_STEPS) if r.has("clock") else None
     r.done()
     optimizer: dict[str, Any] = {"hyper": hyper, "shape": None, "steps": [], "state": {}}
     if opt_state is not None:
