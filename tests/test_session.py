@@ -433,3 +433,49 @@ def test_a_run_claiming_too_many_steps_is_refused_not_replayed(tmp_path, key):
     path.write_text(json.dumps(data))
     with pytest.raises(SessionError, match=f"runs\\[0\\].{key} must be"):
         sess.load_session(path)
+
+
+def _image_surface():
+    return Surface.from_image("camera", operator="sobel", sigma=1.0)
+
+
+def _heights_surface():
+    return Surface.from_heights("jacksboro", operator="central")
+
+
+def _mlp_surface():
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    return from_model("mlp", "moons", batch_size=16, seed=4, train_steps=30)
+
+
+@pytest.mark.parametrize(
+    ("make", "kind", "schedule"),
+    [
+        (_image_surface, "race", "cosine:30"),
+        (_heights_surface, "swarm", "step:5:0.5"),
+        (_mlp_surface, "swarm", "warmup_cosine:3:40"),
+        (_mlp_surface, "race", "exponential:0.95"),
+    ],
+    ids=["image-race", "heights-swarm", "mlp-batches-swarm", "mlp-batches-race"],
+)
+def test_sampled_and_model_runs_continue_exactly_after_a_round_trip(tmp_path, make, kind, schedule):
+    """An image, an elevation map and a mini-batched model, each with a schedule, saved
+    mid-run: the loaded run's next steps are the uninterrupted run's, bit for bit."""
+    surface = make()
+    state = AppState.for_surface(surface)
+    ds = state.descent
+    ds.kind, ds.race, ds.swarm_size = kind, ["sgd", "adam", "rmsprop"], 12
+    assert ds.set_schedule(schedule) is None
+    ds.start_run(surface)
+    ds.step(7)
+    loaded = sess.load_session(sess.save_session(state, tmp_path / "s.json"))
+    ds.step(9)
+    loaded.descent.step(9)
+    pairs = list(zip(ds.descents, loaded.descent.descents, strict=True))
+    for d1, d2 in pairs:
+        assert d2.lr == d1.lr
+        assert np.array_equal(d2.positions, d1.positions, equal_nan=True)
+        assert list(d2.status) == list(d1.status)
+        if d1.batches is not None:
+            assert d2.batches.position == d1.batches.position
