@@ -224,6 +224,17 @@ def test_bad_heights_get_one_line_and_exit_2(tmp_path, capsys):
         assert code == 2 and err.count("\n") == 1, (path.name, err)
 
 
+def test_a_file_that_is_not_npy_is_not_taken_for_a_pickle(tmp_path, capsys):
+    """np.load takes a text file for a pickle: the message talked of loading it
+    'unsafely' with allow_pickle, cut off mid-word; it says what the file is not."""
+    path = tmp_path / "notes.npy"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    assert main(["probe", "--heights", str(path), "--at", "1,1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("not a .npy array file") == 1 and "pickle" not in err
+    assert err.count("\n") == 1
+
+
 def test_options_that_do_not_fit_are_refused(capsys):
     assert main(["probe", "--expr", "x*y", "--at", "1,1", "--operator", "sobel"]) == 2
     assert main(["probe", "--image", "camera", "--at", "1,1", "--param", "a=2"]) == 2
