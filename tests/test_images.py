@@ -224,6 +224,17 @@ def test_bad_heights_get_one_line_and_exit_2(tmp_path, capsys):
         assert code == 2 and err.count("\n") == 1, (path.name, err)
 
 
+def test_a_huge_sigma_is_refused_in_one_line(capsys):
+    """--sigma 1e9 asked scipy for a 60 GB kernel: a MemoryError traceback, exit 1."""
+    assert main(["probe", "--image", "camera", "--sigma", "1e9", "--at", "1,1"]) == 2
+    args = ["render", "--image", "camera", "--view2d", "canny", "--canny-sigma", "1e9"]
+    assert main([*args, "--out", "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and err.count("from 0 to 1000") == 2
+    with pytest.raises(UsageError, match="sigma must be"):
+        Surface.from_image(np.zeros((4, 4)), sigma=1e9)
+
+
 def test_a_file_that_is_not_npy_is_not_taken_for_a_pickle(tmp_path, capsys):
     """np.load takes a text file for a pickle: the message talked of loading it
     'unsafely' with allow_pickle, cut off mid-word; it says what the file is not."""

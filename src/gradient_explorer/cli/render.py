@@ -282,6 +282,7 @@ def run_view2d(args) -> int:
     # GL and the image layer load only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.headless import save_png
     from gradient_explorer.render.image_views import LIGHT, view_2d
+    from gradient_explorer.surfaces.operators import check_sigma
 
     if not (getattr(args, "image", None) or getattr(args, "heights", None)):
         raise UsageError("--view2d draws --image or --heights data: give one of them")
@@ -296,8 +297,7 @@ def run_view2d(args) -> int:
     light = parse_floats(args.light, "--light", (2,)) if args.light else LIGHT
     if args.relief is not None and not (math.isfinite(args.relief) and args.relief >= 0):
         raise UsageError(f"--relief must be a number >= 0, got {args.relief:g}")
-    if not (math.isfinite(args.canny_sigma) and args.canny_sigma >= 0):
-        raise UsageError(f"--canny-sigma must be a number >= 0, got {args.canny_sigma:g}")
+    check_sigma(args.canny_sigma, "--canny-sigma")
     surface = surface_from_args(args)
     pixels = view_2d(
         surface,
