@@ -354,3 +354,32 @@ def test_shift_click_drops_a_rolling_ball(harness):
     f0 = float(h.state.surface.f(d.positions[-1]))
     h.frame(20, dt=0.1)  # the ball rolls downhill
     assert float(h.state.surface.f(d.positions[-1])) < f0
+
+
+def test_a_click_on_a_panel_before_the_next_frame_stays_with_the_panel(harness):
+    """At a low frame rate the mouse can move onto a panel and click before imgui has
+    drawn a frame there (its want_capture_mouse still says 'the scene'): the click must
+    not fall through the panel and place the point on the surface behind it."""
+    from imgui_bundle import imgui
+
+    h = harness
+    h.key("F1")  # the help window, over the middle of the scene
+    h.frame(3)
+    imgui.set_current_context(h.app._imgui_ctx)
+    w = imgui.internal.find_window_by_name("Keys and mouse")
+    x0, y0, x1, y1 = w.pos.x, w.pos.y, w.pos.x + w.size.x, w.pos.y + w.size.y
+    behind = [
+        xy
+        for xy in _visible_points(h, CANDIDATES)
+        if x0 + 10 < h.screen_of(xy)[0] < x1 - 10 and y0 + 30 < h.screen_of(xy)[1] < y1 - 10
+    ]
+    assert behind, "no surface point behind the help window"
+    x, y = (float(v) for v in h.screen_of(behind[0]))
+    h.move(x1 + 20.0, 0.5 * (y0 + y1))  # right of the help window, over the scene
+    h.frame(3)
+    assert not imgui.get_io().want_capture_mouse
+    h.app.on_mouse_position_event(x, y, 0, 0)  # no frame in between, as xdotool at 2 fps
+    h.app.on_mouse_press_event(x, y, LEFT)
+    h.app.on_mouse_release_event(x, y, LEFT)
+    h.frame(3)
+    assert h.state.point is None

@@ -205,3 +205,46 @@ def test_descent_panel_with_a_schedule_draws_the_lr_plot(ctx):
         ctx.detect_framebuffer(0).use()
     # the same history, drawn in a narrower plot with the lr plot beside it
     assert np.abs(frames["constant"] - frames["cosine:20"]).sum(-1).max() > 30
+
+
+def _window_rects(names) -> dict:
+    from imgui_bundle import imgui
+
+    rects = {}
+    for name in names:
+        w = imgui.internal.find_window_by_name(name)
+        assert w is not None and w.active, name
+        rects[name] = (w.pos.x, w.pos.y, w.pos.x + w.size.x, w.pos.y + w.size.y)
+    return rects
+
+
+def _overlap(a, b) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+@pytest.mark.gl
+def test_session_window_leaves_the_right_hand_panels_uncovered(harness):
+    """The Session window stands in the bottom-right corner: the data panel (a model
+    surface without balls) and the descent panel (its schedule selector and divergence
+    warning at the bottom, also when a race with a schedule makes it taller than the
+    window) must keep clear of it."""
+    from imgui_bundle import imgui
+
+    h = harness
+    state = h.state
+    state.set_surface(from_model("logistic", batch_size=8, seed=3), SIZE[0] / SIZE[1])
+    h.frame(3)
+    imgui.set_current_context(h.app._imgui_ctx)
+    rects = _window_rects(("Data and fit", "Session"))
+    assert not _overlap(rects["Data and fit"], rects["Session"]), rects
+    ds = state.descent
+    ds.adopt_teaching(state.surface)
+    ds.kind, ds.race = "race", ["gd", "sgd", "adam", "newton"]
+    assert ds.set_schedule("cosine:300") is None
+    ds.start_run(state.surface)
+    h.frame(3)
+    imgui.set_current_context(h.app._imgui_ctx)
+    rects = _window_rects(("Descent", "Session", "Data and fit"))
+    assert not _overlap(rects["Descent"], rects["Session"]), rects
+    # the data panel, placed before the balls came, moved left of the descent panel
+    assert not _overlap(rects["Descent"], rects["Data and fit"]), rects

@@ -224,6 +224,28 @@ def test_bad_heights_get_one_line_and_exit_2(tmp_path, capsys):
         assert code == 2 and err.count("\n") == 1, (path.name, err)
 
 
+def test_a_huge_sigma_is_refused_in_one_line(capsys):
+    """--sigma 1e9 asked scipy for a 60 GB kernel: a MemoryError traceback, exit 1."""
+    assert main(["probe", "--image", "camera", "--sigma", "1e9", "--at", "1,1"]) == 2
+    args = ["render", "--image", "camera", "--view2d", "canny", "--canny-sigma", "1e9"]
+    assert main([*args, "--out", "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and err.count("from 0 to 1000") == 2
+    with pytest.raises(UsageError, match="sigma must be"):
+        Surface.from_image(np.zeros((4, 4)), sigma=1e9)
+
+
+def test_a_file_that_is_not_npy_is_not_taken_for_a_pickle(tmp_path, capsys):
+    """np.load takes a text file for a pickle: the message talked of loading it
+    'unsafely' with allow_pickle, cut off mid-word; it says what the file is not."""
+    path = tmp_path / "notes.npy"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    assert main(["probe", "--heights", str(path), "--at", "1,1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("not a .npy array file") == 1 and "pickle" not in err
+    assert err.count("\n") == 1
+
+
 def test_options_that_do_not_fit_are_refused(capsys):
     assert main(["probe", "--expr", "x*y", "--at", "1,1", "--operator", "sobel"]) == 2
     assert main(["probe", "--image", "camera", "--at", "1,1", "--param", "a=2"]) == 2
@@ -279,6 +301,19 @@ def test_render_view2d_writes_pictures_the_size_of_the_image(tmp_path, capsys):
         args = ["render", "--image", "camera", "--view2d", "canny", "--canny-stage", stage]
         assert main([*args, "--out", str(out)]) == 0
     capsys.readouterr()
+
+
+def test_render_view2d_refuses_options_of_the_3d_view(tmp_path, capsys):
+    """--view2d writes the picture's own pixels: --size, --point, --camera ... would be
+    silently ignored, so each is refused in one line (as for a curve's picture)."""
+    out = str(tmp_path / "v.png")
+    base = ["render", "--image", "camera", "--view2d", "edges", "--out", out]
+    for extra in (["--size", "100x80"], ["--point", "10,10"], ["--camera", "10,20,5"],
+                  ["--floor"], ["--no-axes"], ["--grid", "64"]):  # fmt: skip
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and extra[0] in err
+    assert not (tmp_path / "v.png").exists()
 
 
 def test_emboss_is_lambert_shading_under_the_light():

@@ -149,3 +149,32 @@ def test_the_attack_is_drawn(plane):
     drawn = render_image(state, (160, 120), samples=0, overlay=False)
     changed = np.any(plain != drawn, axis=2)
     assert changed.mean() > 0.01
+
+
+def test_a_session_keeps_the_input_plane_its_label_and_sliders(tmp_path):
+    """Ctrl+S on the input plane used to fail ('a surface made from an array in Python
+    has no file'): the plane is saved as its recipe and label, with the attack's sliders,
+    and Ctrl+O brings back the same loss, the same attack at the point."""
+    from gradient_explorer.app.session import apply_session, save_session, session_to_dict
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.surfaces.surface import Surface
+
+    plane = input_plane("moons", 0)
+    surface = plane.surface()
+    state = AppState.for_surface(surface)
+    state.input_attack = InputAttack(plane, surface=surface)
+    state.input_attack.set(eps=0.2, alpha=0.03, steps=7)
+    state.input_attack.step = 3
+    state.point = (0.5, 0.2)
+    path = save_session(state, tmp_path / "s.json")
+    into = AppState.for_surface(Surface.named("bowl"))  # the window's state, as Ctrl+O
+    apply_session(into, path)
+    back = into.input_attack
+    assert back is not None and back.surface is into.surface
+    assert (back.eps, back.alpha, back.steps, back.step) == (0.2, 0.03, 7, 3)
+    assert back.plane.label == 0
+    pts = np.array([[0.5, 0.2], [-1.0, 1.0], [1.5, -0.3]])
+    np.testing.assert_array_equal(into.surface.f(pts), surface.f(pts))
+    np.testing.assert_array_equal(into.surface.gradient(pts), surface.gradient(pts))
+    assert back.summary(into.point) == state.input_attack.summary(state.point)
+    assert session_to_dict(into) == session_to_dict(state)

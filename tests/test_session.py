@@ -369,3 +369,113 @@ def test_bad_slider_ranges_are_refused(tmp_path, ranges, message):
     path.write_text(json.dumps(doc))
     with pytest.raises(SessionError, match=message):
         sess.load_session(path)
+
+
+def test_a_ball_added_after_the_others_stopped_resumes_its_schedule_exactly(tmp_path):
+    """The run's schedule is at the run's step, not the step count of its oldest ball:
+    a ball dropped after the first one converged has fewer steps than the run."""
+    state = AppState.for_surface(Surface.named("bowl"))
+    ds = state.descent
+    ds.kind, ds.optimizer = "single", "sgd"
+    assert ds.set_hyper("sgd", "momentum", 0.0) is None
+    assert ds.set_hyper("sgd", "lr", 0.5) is None  # one step to the bottom of x^2 + y^2
+    assert ds.set_schedule("step:1:0.5") is None
+    ds.start_run(state.surface, (1.0, 1.0))
+    ds.step(3)
+    assert list(ds.descents[0].status) == ["converged"]
+    ds.drop_ball(state.surface, (1.0, -1.0))
+    ds.step(3)
+    loaded = sess.load_session(sess.save_session(state, tmp_path / "s.json"))
+    d1, d2 = ds.descents[0], loaded.descent.descents[0]
+    assert d2.lr == d1.lr
+    ds.step(4)
+    loaded.descent.step(4)
+    assert np.array_equal(d2.positions, d1.positions)
+
+
+def test_descent_load_state_dict_resumes_schedule_and_mini_batches():
+    """Descent.state_dict / load_state_dict alone (the API, as torch.optim's) continue a
+    scheduled mini-batch run exactly, as sessions do."""
+    from gradient_explorer.optim.descent import Descent
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    surface = from_model("logistic", "breast_cancer", batch_size=16, seed=2)
+    starts = [(0.5, 0.5), (-0.5, 1.0)]
+
+    def run():
+        return Descent(surface, "adam", starts, lr=0.05, schedule="cosine:9", tol=0.0)
+
+    d1 = run()
+    d1.step(7)
+    d2 = run()
+    d2.load_state_dict(d1.state_dict())
+    assert d2.lr == d1.lr
+    d1.step(5)
+    d2.step(5)
+    assert np.array_equal(d2.positions, d1.positions)
+
+
+@pytest.mark.parametrize("key", ["steps", "clock"])
+def test_a_run_claiming_too_many_steps_is_refused_not_replayed(tmp_path, key):
+    """A loaded run replays its schedule step by step: a file claiming 1e15 steps used
+    to hang the loader; it is refused in one line naming the key."""
+    state = AppState.for_surface(Surface.named("bowl"))
+    ds = state.descent
+    assert ds.set_schedule("cosine:50") is None
+    ds.start_run(state.surface, (1.0, 1.0))
+    ds.step(3)
+    data = sess.session_to_dict(state)
+    run = data["descent"]["run"]["runs"][0]
+    run["clock"] = 10**15
+    if key == "steps":
+        run["steps"] = [10**15]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SessionError, match=f"runs\\[0\\].{key} must be"):
+        sess.load_session(path)
+
+
+def _image_surface():
+    return Surface.from_image("camera", operator="sobel", sigma=1.0)
+
+
+def _heights_surface():
+    return Surface.from_heights("jacksboro", operator="central")
+
+
+def _mlp_surface():
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    return from_model("mlp", "moons", batch_size=16, seed=4, train_steps=30)
+
+
+@pytest.mark.parametrize(
+    ("make", "kind", "schedule"),
+    [
+        (_image_surface, "race", "cosine:30"),
+        (_heights_surface, "swarm", "step:5:0.5"),
+        (_mlp_surface, "swarm", "warmup_cosine:3:40"),
+        (_mlp_surface, "race", "exponential:0.95"),
+    ],
+    ids=["image-race", "heights-swarm", "mlp-batches-swarm", "mlp-batches-race"],
+)
+def test_sampled_and_model_runs_continue_exactly_after_a_round_trip(tmp_path, make, kind, schedule):
+    """An image, an elevation map and a mini-batched model, each with a schedule, saved
+    mid-run: the loaded run's next steps are the uninterrupted run's, bit for bit."""
+    surface = make()
+    state = AppState.for_surface(surface)
+    ds = state.descent
+    ds.kind, ds.race, ds.swarm_size = kind, ["sgd", "adam", "rmsprop"], 12
+    assert ds.set_schedule(schedule) is None
+    ds.start_run(surface)
+    ds.step(7)
+    loaded = sess.load_session(sess.save_session(state, tmp_path / "s.json"))
+    ds.step(9)
+    loaded.descent.step(9)
+    pairs = list(zip(ds.descents, loaded.descent.descents, strict=True))
+    for d1, d2 in pairs:
+        assert d2.lr == d1.lr
+        assert np.array_equal(d2.positions, d1.positions, equal_nan=True)
+        assert list(d2.status) == list(d1.status)
+        if d1.batches is not None:
+            assert d2.batches.position == d1.batches.position

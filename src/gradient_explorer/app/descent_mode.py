@@ -534,8 +534,8 @@ class DescentState:
             starts = entry["descent"]["starts"] if isinstance(entry["descent"], dict) else None
             d = Descent(surface, opt, starts, tol=entry["tol"], trail_length=entry["trail_length"],
                         schedule=schedule)  # fmt: skip
-            d.load_state_dict(entry["descent"])  # after Descent(), whose reset() clears opt
-            d.resume_at(int(d.steps.max()) if d.n else 0)  # the schedule and batches, too
+            # after Descent(), whose reset() clears opt; the schedule and batches resume too
+            d.load_state_dict(entry["descent"])
             prev = np.asarray(entry["previous"], dtype=np.float64).reshape(d.positions.shape)
             color = tuple(float(c) for c in entry["color"])
             if len(color) != 3:

@@ -2,8 +2,10 @@
 
 A session holds the surface (catalogue name, or typed expression with its name; the
 parameters and the ranges set for their sliders; domain, display transform, height
-scale), the view options, the camera, the point and its direction dial, the mode, the 1D
-mode's state, and the descent: the panel's settings (optimizers, hyperparameters, race,
+scale; an image or elevation file with its operator; a model's loss with its data and
+batches; the attack panel's input plane with its label and sliders), the view options,
+the camera, the point and its direction dial, the mode, the 1D mode's state, and the
+descent: the panel's settings (optimizers, hyperparameters, race,
 swarm) and the balls of a run in progress (positions, steps, status, optimizer state,
 trails), with the playing flags. Loading it gives the same picture, and a run in
 progress continues exactly as it would have (a run saved without its race history gets
@@ -52,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from gradient_explorer.app.attack_mode import InputAttack
 from gradient_explorer.app.curve_mode import SOURCES, CurveState, catalogue_curves
 from gradient_explorer.app.descent_mode import (
     KINDS,
@@ -90,6 +93,9 @@ MAX_HISTORY_ROWS = MAX_REBUILT_HISTORY  # a run saved without history comes back
 MAX_TEXT = 2_000
 MAX_MESSAGES = 50
 MAX_RUNS = 32
+# A loaded run replays its schedule step by step (torch's recursive rates): ten million
+# steps (three days at 30 steps/s) replay in a few seconds; a file claiming 1e15 would hang
+MAX_RUN_STEPS = 10_000_000
 BIG = 1e12  # coordinates, parameters, camera values: far beyond any sensible picture
 BUFFER_DTYPES = ("float64", "float32")  # optimizer buffers (NAdam's mu_product is float32)
 DEFAULT_FILE = "gradient-explorer-session.json"
@@ -114,8 +120,13 @@ def _nums(a) -> list:
 
 def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, Any]:
     out: dict[str, Any]
+    plane = getattr(surface, "input_plane", None)
     if getattr(surface, "model", None) is not None:  # a model's loss: how to build it again
         out = surface.session_dict()
+    elif plane is not None:  # a classifier's loss over its input plane (the attack panel)
+        if plane.recipe is None:
+            raise SessionError("an input plane built from a dataset in Python cannot be saved")
+        out = {"source": "input_plane", **plane.recipe, "label": int(plane.label)}
     elif surface.sampled:
         samples = surface.samples
         if not samples.path or samples.kind not in ("image", "heights"):
@@ -146,6 +157,20 @@ def _surface_dict(surface, ranges: dict[str, tuple[float, float]]) -> dict[str, 
     }
     out["height_scale"] = float(surface.height_scale)
     return out
+
+
+def _attack_dict(attack, surface) -> dict[str, Any]:
+    """The input plane's sliders, under the surface they are drawn on."""
+    if attack is None or attack.surface is not surface:
+        return {}
+    return {
+        "attack": {
+            "eps": float(attack.eps),
+            "alpha": float(attack.alpha),
+            "steps": int(attack.steps),
+            "step": None if attack.step is None else int(attack.step),
+        }
+    }
 
 
 def _view_dict(view) -> dict[str, Any]:
@@ -216,6 +241,7 @@ def _run_dict(run: dict[str, Any], trail_budget: int) -> dict:
         "grad_norm": _nums(d["grad_norm"]),
         "trails": [t[len(t) - min(len(t), trail_budget) :].tolist() for t in d["trails"]],
         "optimizer_state": state,
+        "clock": int(d["clock"]),
     }
 
 
@@ -257,7 +283,8 @@ def session_to_dict(state) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "surface": _surface_dict(state.surface, state.param_ranges),
+        "surface": _surface_dict(state.surface, state.param_ranges)
+        | _attack_dict(getattr(state, "input_attack", None), state.surface),
         "view": _view_dict(state.view),
         "camera": _camera_dict(state.camera),
         "point": None if state.point is None else [float(v) for v in state.point],
@@ -534,7 +561,10 @@ def _ranges_from(value, where: str, surface) -> dict[str, tuple[float, float]]:
 
 def _build_surface(r: _Reader):
     """The surface and the parameter sliders' ranges."""
-    source = r.str("source", None, ("catalogue", "expression", "image", "heights", "model"))
+    source = r.str(
+        "source", None, ("catalogue", "expression", "image", "heights", "model", "input_plane")
+    )
+    attack = None
     params_value = r.raw("params", {})
     if not isinstance(params_value, dict):
         raise SessionError(f"{r.where('params')} must be an object, got {_type(params_value)}")
@@ -561,6 +591,29 @@ def _build_surface(r: _Reader):
             raise SessionError(f"{r.where('params')}: an {source} surface has no parameters")
         r.done()
         surface = _wrap(lambda: load_source(file, operator, sigma, kind=source), r.where("file"))
+    elif source == "input_plane":
+        from gradient_explorer.surfaces.input_plane import input_plane
+
+        data = r.str("data", "moons", limit=4096)
+        hidden = r.int("hidden", 16, 1, 4096)
+        seed = r.int("seed", 0, 0, 2**63 - 1)
+        label = r.int("label", 1, 0, 1)
+        a = r.sub("attack")
+        if a is not None:
+            step = a.raw("step", None)
+            attack = {
+                "eps": a.float("eps", 0.3, 0.0, 1e6),
+                "alpha": a.float("alpha", 0.05, 0.0, 1e6, lo_open=True),
+                "steps": a.int("steps", 10, 1, 10_000),
+                "step": None if step is None else a.int("step", 0, 0, 10_000),
+            }
+            a.done()
+        if params:
+            raise SessionError(f"{r.where('params')}: an input plane has no parameters")
+        r.done()
+        surface = _wrap(
+            lambda: input_plane(data, label, hidden=hidden, seed=seed).surface(), r.where("data")
+        )
     elif source == "catalogue":
         name = r.str("name", None, limit=100)
         if name not in CATALOGUE:
@@ -588,9 +641,12 @@ def _build_surface(r: _Reader):
         )
     ranges = _ranges_from(ranges_value, r.where("ranges"), surface)
     if height_scale is not None:
+        plane = getattr(surface, "input_plane", None)
         surface = surface.with_params()  # a copy: the cached height range is rebuilt
         surface.height_scale = height_scale
-    return surface, ranges
+        if plane is not None:
+            surface.input_plane = plane
+    return surface, ranges, attack
 
 
 def _build_view(r: _Reader | None):
@@ -778,8 +834,8 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
             raise SessionError(f"{r.where('status')}[{i}] must be one of {', '.join(STATUS_NAMES)}")
     steps = arr("steps", (n,), integer=True)
     stopped_at = arr("stopped_at", (n,), integer=True)
-    if (steps < 0).any():
-        raise SessionError(f"{r.where('steps')} must be >= 0")
+    if (steps < 0).any() or (steps > MAX_RUN_STEPS).any():
+        raise SessionError(f"{r.where('steps')} must be from 0 to {MAX_RUN_STEPS:,}")
     running = np.array([s == "running" for s in status])
     if (stopped_at[running] != -1).any() or (stopped_at[~running] < 0).any():
         raise SessionError(f"{r.where('stopped_at')} must be -1 exactly for running balls")
@@ -795,6 +851,8 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
     ):
         raise SessionError(f"{r.where('trails')} are longer than allowed")
     opt_state = r.sub("optimizer_state")
+    # the run's step count (its schedule's and batches' position); older files: none
+    clock = r.int("clock", None, 0, MAX_RUN_STEPS) if r.has("clock") else None
     r.done()
     optimizer: dict[str, Any] = {"hyper": hyper, "shape": None, "steps": [], "state": {}}
     if opt_state is not None:
@@ -837,6 +895,7 @@ def _read_one(r: _Reader, surface) -> dict[str, Any]:
             "grad_norm": gn,
             "trails": trails,
             "optimizer": optimizer,
+            **({} if clock is None else {"clock": clock}),
         },
     }
 
@@ -856,8 +915,15 @@ def state_from_dict(data: dict[str, Any], aspect: float = 16 / 9):
         raise SessionError(f"version must be an integer, got {_type(version)}")
     if version != VERSION:
         raise SessionError(f"session version {version} is not supported (this reads {VERSION})")
-    surface, ranges = _build_surface(top.sub("surface", required=True))
+    surface, ranges, attack = _build_surface(top.sub("surface", required=True))
     state = AppState(surface=surface, view=_build_view(top.sub("view")), param_ranges=ranges)
+    plane = getattr(surface, "input_plane", None)
+    if plane is not None:  # the attack panel's eps-square, FGSM and PGD at the point
+        state.input_attack = InputAttack(plane, surface=surface)
+        if attack is not None:
+            step = attack.pop("step")
+            _wrap(lambda: state.input_attack.set(**attack), top.where("surface"))
+            state.input_attack.step = step
     point = top.raw("point", None)
     if point is not None:
         if surface.dim != 2:
@@ -920,4 +986,5 @@ def adopt_session(state, new, aspect: float = 16 / 9):
     state.curve = new.curve
     state.descent = new.descent
     state.param_ranges = new.param_ranges
+    state.input_attack = new.input_attack
     return state

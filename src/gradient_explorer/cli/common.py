@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable
 
@@ -177,9 +176,9 @@ def sampled_surface(image, heights, operator: str, sigma: float) -> Surface:
     A resampling is said on stderr."""
     # Lazy: the image layer loads Pillow and scipy, which the CLI's start does without.
     from gradient_explorer.surfaces.images import load_source
+    from gradient_explorer.surfaces.operators import check_sigma
 
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise UsageError(f"--sigma must be a number >= 0, got {sigma:g}")
+    check_sigma(sigma, "--sigma")
     kind = "image" if image else "heights"
     surface = load_source(image or heights, operator=operator, sigma=sigma, kind=kind)
     if surface.samples.note:

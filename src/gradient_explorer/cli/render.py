@@ -102,8 +102,12 @@ def add_session_arg(parser) -> None:
     )
 
 
+DEFAULT_SIZE = "1280x720"
+
+
 def add_view_args(parser) -> None:
-    parser.add_argument("--size", default="1280x720", metavar="WxH", help="pixels (1280x720)")
+    # no default here: --view2d refuses a --size it would not use (the picture's own size)
+    parser.add_argument("--size", default=None, metavar="WxH", help=f"pixels ({DEFAULT_SIZE})")
     parser.add_argument(
         "--camera", metavar="AZ,EL,DIST", help="azimuth and elevation (degrees), distance"
     )
@@ -144,7 +148,7 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
     from gradient_explorer.app.curve_mode import follow_surface  # see the top
     from gradient_explorer.app.state import AppState, ViewOptions
 
-    size = parse_size(args.size)
+    size = parse_size(args.size or DEFAULT_SIZE)
     if getattr(args, "session", None):
         return session_state(args, size), size
     if not has_surface(args):
@@ -295,14 +299,22 @@ def run_view2d(args) -> int:
     # GL and the image layer load only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.headless import save_png
     from gradient_explorer.render.image_views import LIGHT, view_2d
+    from gradient_explorer.surfaces.operators import check_sigma
 
     if not (getattr(args, "image", None) or getattr(args, "heights", None)):
         raise UsageError("--view2d draws --image or --heights data: give one of them")
+    # the 2D view is the picture's own pixels: options of the 3D view are refused, not ignored
+    for attr, flag in (*THREE_D_ONLY, ("size", "--size"), ("point", "--point"),
+                       ("no_axes", "--no-axes")):  # fmt: skip
+        if getattr(args, attr, None) not in (None, False):
+            raise UsageError(
+                f"{flag} is for the 3D view; --view2d writes the picture at its own size: "
+                f"drop {flag}"
+            )
     light = parse_floats(args.light, "--light", (2,)) if args.light else LIGHT
     if args.relief is not None and not (math.isfinite(args.relief) and args.relief >= 0):
         raise UsageError(f"--relief must be a number >= 0, got {args.relief:g}")
-    if not (math.isfinite(args.canny_sigma) and args.canny_sigma >= 0):
-        raise UsageError(f"--canny-sigma must be a number >= 0, got {args.canny_sigma:g}")
+    check_sigma(args.canny_sigma, "--canny-sigma")
     surface = surface_from_args(args)
     pixels = view_2d(
         surface,

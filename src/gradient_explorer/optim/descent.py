@@ -242,6 +242,7 @@ class Descent:
         if self.batches is not None:
             self.batches.reset()
             self.batches.position = int(step)
+        self.clock = int(step)
 
     def rebase_schedule(self) -> None:
         """The optimizer's lr was set anew (a slider): the schedule takes it as its base
@@ -261,6 +262,9 @@ class Descent:
             self.schedule.reset()
         if self.batches is not None:
             self.batches.reset()
+        # steps the run has taken: the schedule's and the batches' position (a ball added
+        # after the others stopped has fewer steps of its own)
+        self.clock = 0
         n = len(self._starts)
         self.positions = self._starts.copy()
         self.status_codes = np.zeros(n, dtype=np.int8)
@@ -393,6 +397,7 @@ class Descent:
                     self.optimizer.update_rows(work[rows], self.gradient[rows], rows, t)
                     fv[rows], g[rows], gn[rows] = self._eval(work[rows], self._all[rows])
                     bad[rows] = self._bad_rows(work[rows], fv[rows], gn[rows])
+                self.clock += 1
             else:
                 hess = None
                 if self.optimizer.needs_hessian:
@@ -408,6 +413,7 @@ class Descent:
                     self.optimizer.set_lr(self.schedule.base_lr)
                 if self.batches is not None:  # the gradient for the next step: the next batch
                     self.batches.advance()
+                self.clock += 1
                 moved = work if all_run else work[idx]
                 fv, g, gn = self._eval(moved, idx)
                 bad = self._bad_rows(moved, fv, gn)
@@ -446,7 +452,8 @@ class Descent:
         """The balls and their optimizer, in the manner of torch.optim: copies of
         ``starts``, ``positions``, ``status`` (names), ``steps``, ``stopped_at``, ``f``,
         ``gradient``, ``grad_norm``, ``trails`` (one ``(k, dim)`` array per ball, oldest
-        first) and ``optimizer`` (:meth:`Optimizer.state_dict`). The surface, ``tol``,
+        first), ``optimizer`` (:meth:`Optimizer.state_dict`) and ``clock`` (steps the
+        run has taken: its schedule's and mini-batches' position). The surface, ``tol``,
         ``trail_length`` and ``far`` are the constructor's, not part of it."""
         points, lengths = self.trails()
         return {
@@ -460,15 +467,17 @@ class Descent:
             "grad_norm": self.grad_norm.copy(),
             "trails": [points[i, self.trail_length - int(k) :] for i, k in enumerate(lengths)],
             "optimizer": self.optimizer.state_dict(),
+            "clock": int(self.clock),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Continue from :meth:`state_dict`'s output (any number of balls): the next
-        :meth:`step` is the one the saved run would have taken. Everything is checked
-        before anything changes; a bad dict raises
+        :meth:`step` is the one the saved run would have taken, schedule and mini-batch
+        included (without ``clock``, the run is taken to be as old as its oldest ball).
+        Everything is checked before anything changes; a bad dict raises
         :class:`~gradient_explorer.errors.UsageError` naming the key."""
         where = "descent state"
-        check_state_keys(where, state_dict, self.STATE_KEYS)
+        check_state_keys(where, state_dict, self.STATE_KEYS, ("clock",))
         starts = self._check_points(state_dict["starts"])
         n, dim = len(starts), self.dim
 
@@ -512,6 +521,12 @@ class Descent:
                 )
             ring[: len(t), i] = t
             counts[i] = len(t)
+        # files written before the clock was kept: the most steps any ball took
+        clock = state_dict.get("clock", int(steps.max()) if n else 0)
+        if isinstance(clock, bool) or not isinstance(clock, int | np.integer):
+            raise UsageError(f"{where}: 'clock' must be a whole number")
+        if clock < (int(steps.max()) if n else 0):
+            raise UsageError(f"{where}: 'clock' must be at least the most steps of a ball")
         opt_state = state_dict["optimizer"]
         shape = opt_state.get("shape") if isinstance(opt_state, dict) else None
         if shape is not None and tuple(shape) != (n, dim):
@@ -526,6 +541,7 @@ class Descent:
         heads = set(self._trail_head.tolist())
         self._uniform_head = heads.pop() if len(heads) == 1 else None
         self._all = np.arange(n)
+        self.resume_at(int(clock))  # the schedule and the batches go on from there
 
     # -- views for drawing --------------------------------------------------------------
 

@@ -115,6 +115,14 @@ def read_heights(path) -> np.ndarray:
     name = _name(path)
     _check_file(path, name)
     try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    # np.load takes any other file for a pickle, and its refusal talks of unpickling
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):  # .npy, or an .npz zip
+        raise ImageError(f"{name}: not a .npy array file (numpy.save writes one)")
+    try:
         values = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         detail = " ".join(str(exc).split())[:120] or type(exc).__name__

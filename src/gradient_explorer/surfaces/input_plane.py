@@ -80,6 +80,9 @@ class InputPlane:
     label: int
     domain: tuple[tuple[float, float], tuple[float, float]]
     name: str = "moons"
+    # how input_plane() made it ({"data", "hidden", "seed"}), so a session can make it
+    # again; None for a plane built by hand
+    recipe: dict | None = None
 
     def loss(self, points) -> np.ndarray:
         return self.model.loss_and_input_gradient(points, self.label)[0]
@@ -99,7 +102,9 @@ class InputPlane:
         return (z[:, self.label] - others).reshape(np.shape(points)[:-1])
 
     def with_label(self, label: int) -> InputPlane:
-        return InputPlane(self.model, self.X, self.y, check_label(label), self.domain, self.name)
+        return InputPlane(
+            self.model, self.X, self.y, check_label(label), self.domain, self.name, self.recipe
+        )
 
     def surface(self, resolution: int = 161):
         """The loss over the domain as a sampled surface with exact numerics (the drawing
@@ -112,7 +117,7 @@ class InputPlane:
         gx, gy = np.meshgrid(np.linspace(x0, x1, 33), np.linspace(y0, y1, 33))
         top = float(np.max(self.loss(np.stack([gx, gy], -1))))
         scale = 0.35 * max(x1 - x0, y1 - y0) / top if top > 0 else None
-        return SampledSurface.from_function(
+        surface = SampledSurface.from_function(
             Evaluator(f=self.loss, gradient=self.gradient),
             self.domain,
             resolution,
@@ -120,6 +125,8 @@ class InputPlane:
             source=f"cross-entropy of the {self.name} classifier for label {self.label}",
             height_scale=scale,
         )
+        surface.input_plane = self  # what a session saves to build it again
+        return surface
 
     def class_grid(self, n: int = 96) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cell edges in x and y, and the predicted class at each cell's centre (n, n)."""
@@ -181,7 +188,8 @@ def input_plane(data="moons", label: int = 1, *, hidden: int = 16, seed: int = 0
         raise UsageError("the input plane needs labels 0 and 1")
     domain = _padded_domain(loss.X)
     net = BinaryNet(loss.net)
-    return InputPlane(net, loss.X, loss.y, check_label(label), domain, loss.data.name)
+    recipe = {"data": data, "hidden": hidden, "seed": seed} if isinstance(data, str) else None
+    return InputPlane(net, loss.X, loss.y, check_label(label), domain, loss.data.name, recipe)
 
 
 # --------------------------------------------------------------------------- the attack

@@ -90,15 +90,26 @@ def hessian_field(
     return np.stack([hxx, hxy, hyy], -1)
 
 
+#: The widest smoothing taken, in pixels: a Gaussian's kernel spans 8 sigma, and 1e9
+#: asked for 60 GB (the session reader has the same bound).
+MAX_SIGMA = 1000.0
+
+
+def check_sigma(sigma, what: str = "sigma") -> float:
+    """``sigma`` as a float from 0 to :data:`MAX_SIGMA`, or UsageError in one line."""
+    value = float(sigma)
+    if not (np.isfinite(value) and 0 <= value <= MAX_SIGMA):
+        raise UsageError(f"{what} must be a number from 0 to {MAX_SIGMA:g} pixels, got {sigma:g}")
+    return value
+
+
 def smooth(heights: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing (scipy.ndimage, reflecting borders) with NaN holes kept as holes.
 
     Holes are left out of the average (normalized convolution) rather than spreading NaN
     over three sigmas around them.
     """
-    sigma = float(sigma)
-    if not np.isfinite(sigma) or sigma < 0:
-        raise UsageError(f"sigma must be a number >= 0, got {sigma}")
+    sigma = check_sigma(sigma)
     h = np.asarray(heights, dtype=np.float64)
     if sigma == 0:
         return h.copy()

@@ -51,11 +51,14 @@ def draw_data_panel(
     size: tuple[float, float] | None = None,
     follow: bool = False,
     right_inset: float = 0.0,
+    bottom_inset: float = 0.0,
+    place: bool = False,
 ) -> None:
     """The data window (nothing unless the surface is a model's loss).
 
     ``size``: the display size, to place the window the first time (bottom right, left
-    of ``right_inset`` pixels of panels); ``follow``: axes set every frame (a recording or
+    of ``right_inset`` pixels of panels, above ``bottom_inset`` pixels; again with
+    ``place``: the panels beside it changed); ``follow``: axes set every frame (a recording or
     a headless picture).
     """
     model = getattr(state.surface, "model", None)
@@ -66,8 +69,9 @@ def draw_data_panel(
         w, h = size
         # bottom right, left of the descent panel when that is open
         right = w - (right_inset + 0.5 * em if right_inset else 0.5 * em)
-        imgui.set_next_window_pos(imgui.ImVec2(right - 30 * em, h - 30 * em),
-                                  imgui.Cond_.first_use_ever)  # fmt: skip
+        top = max(0.5 * em, h - max(bottom_inset, 2 * em) - 28 * em)
+        when = imgui.Cond_.always if place else imgui.Cond_.first_use_ever
+        imgui.set_next_window_pos(imgui.ImVec2(right - 30 * em, top), when)
     imgui.set_next_window_size(imgui.ImVec2(30 * em, 28 * em), imgui.Cond_.first_use_ever)
     imgui.set_next_window_bg_alpha(0.9)
     if imgui.begin("Data and fit")[0]:

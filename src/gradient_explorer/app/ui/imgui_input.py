@@ -96,6 +96,21 @@ _MODIFIER_KEYS = {
 _MOD_KEYS = {"ctrl": imgui.Key.mod_ctrl, "shift": imgui.Key.mod_shift, "alt": imgui.Key.mod_alt}
 
 
+def over_window(x: float, y: float) -> bool:
+    """Whether (x, y) (display points) is on an imgui window drawn last frame that takes
+    the mouse (not a click-through overlay such as the labels, not imgui's fallback)."""
+    ctx = imgui.get_current_context()
+    if ctx is None:
+        return False
+    skip = imgui.WindowFlags_.no_mouse_inputs | imgui.WindowFlags_.no_inputs
+    for w in ctx.windows:
+        if not w.was_active or w.hidden or w.is_fallback_window or w.flags & skip:
+            continue
+        if w.pos.x <= x < w.pos.x + w.size.x and w.pos.y <= y < w.pos.y + w.size.y:
+            return True
+    return False
+
+
 class ImguiInput:
     """Bridge between a moderngl-window window and the current imgui context's io.
 
@@ -278,10 +293,13 @@ class ImguiInput:
         return bool(self.io.want_capture_mouse)
 
     def on_mouse_press_event(self, x: float, y: float, button: int) -> bool:
-        """Handle ``WindowConfig.on_mouse_press_event``; returns ``io.want_capture_mouse``."""
+        """Handle ``WindowConfig.on_mouse_press_event``; returns whether imgui takes it:
+        ``io.want_capture_mouse``, or the press lands on an imgui window."""
         self.io.add_mouse_pos_event(float(x), float(y))
         index = self._buttons.get(button)
-        captured = bool(self.io.want_capture_mouse)
+        # want_capture_mouse is the last frame's: at a low frame rate the mouse can reach a
+        # window and click before a frame has seen it there
+        captured = bool(self.io.want_capture_mouse) or over_window(x, y)
         if index is not None:
             self.io.add_mouse_button_event(index, True)
             self._press_owner[index] = captured

@@ -102,6 +102,9 @@ class UiState:
     message_is_error: bool = False
     show_help: bool = False
     show_descent: bool = False
+    # whether the data panel was last placed beside the descent panel (None: not yet);
+    # it moves when the descent panel opens or closes, so the two never overlap
+    data_beside_descent: bool | None = None
     fps: float = 0.0
     gl_renderer: str = ""
     aspect: float = 16 / 9
@@ -608,6 +611,9 @@ def draw_try_this_panel(state: AppState, ui: UiState) -> bool:
 
 
 PANEL_WIDTH_EM = 26.0
+#: Height kept free under the right-hand panels for the Session window (the window puts
+#: it in the bottom-right corner, 2.4 em up, about 5.6 em tall) and a margin.
+SESSION_RESERVE_EM = 8.6
 
 
 def draw_panels(state: AppState, ui: UiState) -> bool:
@@ -656,9 +662,25 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
         top += imgui.get_font_size() * 22
     if show_descent:
         imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)
+        # ends above the Session window, which would hide the schedule row and the
+        # divergence warning at the panel's bottom; the panel scrolls instead
+        imgui.set_next_window_size_constraints(
+            imgui.ImVec2(0.0, 0.0),
+            imgui.ImVec2(width, max(height - top - SESSION_RESERVE_EM * em, 6 * em)),
+        )
         changed |= draw_descent_panel(state)
     draw_view_window(state, ui, ui.image, (width, height))
-    draw_data_panel(state, (width, height), right_inset=PANEL_WIDTH_EM * em if show_descent else 0)
+    # left of the descent panel; without it, above the Session window in the corner
+    place = ui.data_beside_descent is not None and ui.data_beside_descent != show_descent
+    if getattr(state.surface, "model", None) is not None:
+        ui.data_beside_descent = show_descent
+    draw_data_panel(
+        state,
+        (width, height),
+        right_inset=PANEL_WIDTH_EM * em if show_descent else 0,
+        bottom_inset=0 if show_descent else SESSION_RESERVE_EM * em,
+        place=place,
+    )
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         draw_help(ui, (width, height))
