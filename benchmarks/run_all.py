@@ -420,6 +420,11 @@ def _env() -> dict:
     env.setdefault("EGL_PLATFORM", "surfaceless")  # vispy's EGL backend with no display
     env.pop("DISPLAY", None)  # VTK otherwise tries X first and warns
     env["PYTHONWARNINGS"] = "ignore"
+    # An installed package has its bytecode (pip compiles it), as the peers in site-packages
+    # do: with PYTHONDONTWRITEBYTECODE set, every timed process of ours compiled its ~70
+    # modules from source again (50-400 ms), which no user's process does. The untimed
+    # warm-ups write the bytecode (to the __pycache__ folders git ignores).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
