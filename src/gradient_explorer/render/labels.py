@@ -9,6 +9,7 @@ from imgui_bundle import imgui, implot
 
 from gradient_explorer.render import palette
 from gradient_explorer.render.geometry import declutter
+from gradient_explorer.surfaces.percentiles import finite_median
 from gradient_explorer.view.camera import OrbitCamera
 from gradient_explorer.view.formatting import format_number
 from gradient_explorer.view.picking import world_to_screen
@@ -39,7 +40,7 @@ def layout_labels(
     sizes = np.array([measure(label.text) for label in labels], dtype=np.float64)
     boxes = np.column_stack([screen - sizes / 2, screen + sizes / 2])
     priorities = [getattr(label, "priority", 0) for label in labels]
-    em = float(np.median(sizes[:, 1])) if len(sizes) else 13.0
+    em = finite_median(sizes[:, 1]) if len(sizes) else 13.0
     keep = declutter(boxes, priorities, (width, height), pad=0.35 * em)
     return [(label, boxes[i]) for i, label in enumerate(labels) if keep[i]]
 

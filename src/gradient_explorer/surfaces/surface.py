@@ -27,6 +27,7 @@ from gradient_explorer.surfaces.compiled import (
     run_with_timeout,
 )
 from gradient_explorer.surfaces.definition import Parameter, SurfaceDefinition, Teaching
+from gradient_explorer.surfaces.percentiles import finite_percentiles
 
 # sympy (through expressions and symbolic) is imported where an expression is parsed or
 # derived, not here: a catalogue surface with cached code never needs it, and importing
@@ -539,7 +540,7 @@ class Surface:
         if d.size < 2:
             return 1.0
         with np.errstate(under="ignore"):  # f of 1e-300 interpolates below the floats
-            lo, hi = (float(v) for v in np.percentile(d, [2.0, 98.0]))
+            lo, hi = (float(v) for v in finite_percentiles(d, [2.0, 98.0]))
         extent = max(x1 - x0, y1 - y0)
         span = hi - lo
         if not np.isfinite(span) or span <= 1e-12 * max(abs(lo), abs(hi)) or span == 0:
@@ -594,7 +595,7 @@ class Surface:
             clip_lo, clip_hi = lo, hi
         else:
             lo, hi = float(h.min()), float(h.max())
-            p_lo, p_hi = (float(v) for v in np.percentile(h, [1.0, 99.0]))
+            p_lo, p_hi = (float(v) for v in finite_percentiles(h, [1.0, 99.0]))
             robust = p_hi - p_lo
             if robust > 0 and hi - lo > 10 * robust:
                 lo, hi = p_lo, p_hi

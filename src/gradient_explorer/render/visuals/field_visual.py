@@ -11,6 +11,7 @@ from gradient_explorer.render.geometry import flat_arrow_template
 from gradient_explorer.render.palette import FIELD_COLOR
 from gradient_explorer.render.visuals.surface_visual import GeneratedVisual, SurfaceLook
 from gradient_explorer.render.visuals.visual import FrameUniforms
+from gradient_explorer.surfaces.percentiles import finite_percentiles
 from gradient_explorer.surfaces.surface import Surface
 
 
@@ -29,7 +30,7 @@ def _length_scale(surface: Surface, grid: int) -> tuple[float, float]:
     gx, gy = np.meshgrid(x0 + (x1 - x0) * u, y0 + (y1 - y0) * u)
     norms = np.linalg.norm(surface.gradient(np.stack([gx, gy], -1)), axis=-1)
     norms = norms[np.isfinite(norms) & (norms > 0)]
-    typical = float(np.percentile(norms, 75)) if norms.size else 1.0
+    typical = float(finite_percentiles(norms, [75.0])[0]) if norms.size else 1.0
     cap = 0.9 * cell
     return cap / max(typical, 1e-300), cap
 
