@@ -29,6 +29,7 @@ FULL = GLYPH_COLORS["full_gradient"]  # the colours of the balls' arrows
 BATCH = GLYPH_COLORS["batch_gradient"]
 GRID = 48  # decision-region cells a side
 MAX_POINTS = 2000  # data points drawn (a sample of larger sets)
+WIDTH_EM = 24.0  # the window's width
 
 
 def followed(state):
@@ -50,31 +51,26 @@ def draw_data_panel(
     state,
     size: tuple[float, float] | None = None,
     follow: bool = False,
-    right_inset: float = 0.0,
-    bottom_inset: float = 0.0,
-    place: bool = False,
+    max_height: float | None = None,
 ) -> None:
     """The data window (nothing unless the surface is a model's loss).
 
-    ``size``: the display size, to place the window the first time (bottom right, left
-    of ``right_inset`` pixels of panels, above ``bottom_inset`` pixels; again with
-    ``place``: the panels beside it changed); ``follow``: axes set every frame (a recording or
-    a headless picture).
+    A fixed width and the height of its contents (at most the display's ``size`` less
+    4 em, or ``max_height``: it scrolls), so it takes no more room than it shows; the panels' layout
+    (layout.py) places it. ``follow``: axes set every frame (a recording or a headless
+    picture).
     """
     model = getattr(state.surface, "model", None)
     if model is None:
         return
     em = imgui.get_font_size()
-    if size is not None:
-        w, h = size
-        # bottom right, left of the descent panel when that is open
-        right = w - (right_inset + 0.5 * em if right_inset else 0.5 * em)
-        top = max(0.5 * em, h - max(bottom_inset, 2 * em) - 28 * em)
-        when = imgui.Cond_.always if place else imgui.Cond_.first_use_ever
-        imgui.set_next_window_pos(imgui.ImVec2(right - 30 * em, top), when)
-    imgui.set_next_window_size(imgui.ImVec2(30 * em, 28 * em), imgui.Cond_.first_use_ever)
+    tall = max(size[1] - 4 * em, 8 * em) if size is not None else 60 * em
+    if max_height is not None:
+        tall = min(tall, max_height)
+    wide = WIDTH_EM * em
+    imgui.set_next_window_size_constraints(imgui.ImVec2(wide, 0), imgui.ImVec2(wide, tall))
     imgui.set_next_window_bg_alpha(0.9)
-    if imgui.begin("Data and fit")[0]:
+    if imgui.begin("Data and fit", None, imgui.WindowFlags_.always_auto_resize)[0]:
         try:
             _contents(state, model, em, follow)
         finally:
