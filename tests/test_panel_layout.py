@@ -135,14 +135,20 @@ def test_surface_is_framed_in_the_free_area(harness, size):
     h = harness
     h.resize(*size)
     h.state.set_surface(from_model("logistic", "breast_cancer"), size[0] / size[1])
-    _open(h, False, True, True, True, False)
+    names = _open(h, False, True, True, True, False)
     h.frame(40, dt=0.1)  # the camera eases to the new home
+    from imgui_bundle import imgui
+
+    imgui.set_current_context(h.app._imgui_ctx)
+    rects = _rects(names)
     lo, hi = h.state.scene_bounds()
     corners = np.array(list(itertools.product(*zip(lo, hi, strict=True))), dtype=float)
     screen = np.array([h.app.interaction.to_screen(c) for c in corners])
     box = (*screen.min(axis=0), *screen.max(axis=0))
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    on_screen = _overlap(box, (0, 0, *size)) / area
+    covered = sum(_overlap(box, r) for r in rects.values()) / area
+    assert on_screen > 0.95 and covered < 0.1, (box, rects)
     free = h.app.ui.layout.placement.free
-    inside = _overlap(box, free) / ((box[2] - box[0]) * (box[3] - box[1]))
-    assert inside > 0.9, (box, free)
     centre = (box[0] + box[2]) / 2
     assert abs(centre - (free[0] + free[2]) / 2) < 0.1 * (free[2] - free[0]), (box, free)
