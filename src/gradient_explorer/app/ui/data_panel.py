@@ -52,13 +52,14 @@ def draw_data_panel(
     size: tuple[float, float] | None = None,
     follow: bool = False,
     max_height: float | None = None,
+    placed: bool = False,
 ) -> None:
     """The data window (nothing unless the surface is a model's loss).
 
     A fixed width and the height of its contents (at most the display's ``size`` less
-    4 em, or ``max_height``: it scrolls), so it takes no more room than it shows; the panels' layout
-    (layout.py) places it. ``follow``: axes set every frame (a recording or a headless
-    picture).
+    4 em, or ``max_height``: it scrolls), so it takes no more room than it shows.
+    ``placed``: the panels' layout (layout.py) places it, else it starts bottom right.
+    ``follow``: axes set every frame (a recording or a headless picture).
     """
     model = getattr(state.surface, "model", None)
     if model is None:
@@ -67,6 +68,12 @@ def draw_data_panel(
     tall = max(size[1] - 4 * em, 8 * em) if size is not None else 60 * em
     if max_height is not None:
         tall = min(tall, max_height)
+    if size is not None and not placed:  # alone (a picture): bottom right, the first time
+        imgui.set_next_window_pos(
+            imgui.ImVec2(size[0] - 0.5 * em, size[1] - 0.5 * em),
+            imgui.Cond_.first_use_ever,
+            imgui.ImVec2(1.0, 1.0),
+        )
     wide = WIDTH_EM * em
     imgui.set_next_window_size_constraints(imgui.ImVec2(wide, 0), imgui.ImVec2(wide, tall))
     imgui.set_next_window_bg_alpha(0.9)

@@ -688,7 +688,8 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
     draw_view_window(state, ui, ui.image, (width, height))
     if model:
         ui.layout.place("data")
-    draw_data_panel(state, (width, height), max_height=placement.room("data", height))
+    room = placement.room("data", height)
+    draw_data_panel(state, (width, height), max_height=room, placed=True)
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         ui.layout.place_help((width, height))
