@@ -152,3 +152,50 @@ def test_surface_is_framed_in_the_free_area(harness, size):
     free = h.app.ui.layout.placement.free
     centre = (box[0] + box[2]) / 2
     assert abs(centre - (free[0] + free[2]) / 2) < 0.1 * (free[2] - free[0]), (box, free)
+
+
+@pytest.mark.gl
+def test_race_plot_legend_stands_beside_the_lines(ctx, monkeypatch):
+    """The f-against-step plot (descent panel, data panel, a recording's inset): its
+    legend is outside the plotting area, so it hides no line (a run starts top right)."""
+    from imgui_bundle import imgui, implot
+
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.render import labels
+    from gradient_explorer.render.headless import HeadlessRenderer
+    from gradient_explorer.surfaces.surface import Surface
+
+    state = AppState.for_surface(Surface.named("banana"), aspect=1.5)
+    ds = state.descent
+    ds.kind, ds.race = "race", ["gd", "adam", "rmsprop"]
+    ds.start_run(state.surface)
+    ds.step(30)
+    seen = []
+    end_plot = implot.end_plot
+
+    def spy():
+        plot = implot.internal.get_current_plot()
+        r, legend = plot.plot_rect, plot.items.legend.rect
+        seen.append(((r.min.x, r.min.y, r.max.x, r.max.y),
+                     (legend.min.x, legend.min.y, legend.max.x, legend.max.y)))  # fmt: skip
+        end_plot()
+
+    monkeypatch.setattr(labels.implot, "end_plot", spy)
+
+    def ui():
+        imgui.set_next_window_pos(imgui.ImVec2(10, 10))
+        imgui.set_next_window_size(imgui.ImVec2(420, 260))
+        imgui.begin("plot")
+        labels.draw_race_plot(state, 200, follow=True)
+        imgui.end()
+
+    renderer = HeadlessRenderer(ctx)
+    try:
+        for _ in range(3):
+            renderer.render(state, (600, 400), draw_ui=ui)
+    finally:
+        renderer.release()
+        ctx.detect_framebuffer(0).use()
+    plot, legend = seen[-1]
+    assert legend[2] - legend[0] > 10  # a legend is drawn
+    assert _overlap(plot, legend) == 0, (plot, legend)
