@@ -77,7 +77,10 @@ def draw_data_panel(
     wide = WIDTH_EM * em
     imgui.set_next_window_size_constraints(imgui.ImVec2(wide, 0), imgui.ImVec2(wide, tall))
     imgui.set_next_window_bg_alpha(0.9)
-    if imgui.begin("Data and fit", None, imgui.WindowFlags_.always_auto_resize)[0]:
+    # the width set, the height fitted to the contents every frame (a 0 axis auto-fits);
+    # not an auto-resizing window, whose plots would size to last frame's widest line
+    imgui.set_next_window_size(imgui.ImVec2(wide, 0), imgui.Cond_.always)
+    if imgui.begin("Data and fit")[0]:
         try:
             _contents(state, model, em, follow)
         finally:
@@ -89,6 +92,7 @@ def draw_data_panel(
 def _contents(state, model, em: float, follow: bool) -> None:
     from imgui_bundle import implot
 
+    imgui.push_text_wrap_pos(0.0)  # the data's title and the fit wrap at the edge
     imgui.text_colored(DIM, model.data.title or model.data.name)
     what = followed(state)
     if what is None:
@@ -98,11 +102,12 @@ def _contents(state, model, em: float, follow: bool) -> None:
         point, batch, label = what
         imgui.text(f"{label}: {model.describe(point)}")
         imgui.text(f"loss {format_number(float(model.f(point)), '.6g')}")
+    imgui.pop_text_wrap_pos()
     if implot.get_current_context() is None:
         return
     if imgui.begin_table("fit", 2):
-        imgui.table_setup_column("data", imgui.TableColumnFlags_.width_stretch, 0.64)
-        imgui.table_setup_column("gradient", imgui.TableColumnFlags_.width_stretch, 0.36)
+        imgui.table_setup_column("data", imgui.TableColumnFlags_.width_stretch, 0.6)
+        imgui.table_setup_column("gradient", imgui.TableColumnFlags_.width_stretch, 0.4)
         imgui.table_next_column()
         _fit_plot(model, point, 13 * em, follow)
         imgui.table_next_column()
@@ -199,7 +204,9 @@ def _gradient_plot(state, model, point, batch, height: float) -> None:
     if batch is not None:
         vectors.append(("batch", batch, BATCH))
     scale = max((float(np.hypot(*v)) for _, v, _ in vectors), default=0.0)
-    flags = implot.Flags_.equal | implot.Flags_.no_menus
+    # the title as text: in a third of the panel, implot's centred title was clipped
+    imgui.text_colored(DIM, "gradient")
+    flags = implot.Flags_.equal | implot.Flags_.no_menus | implot.Flags_.no_title
     if implot.begin_plot("gradient##arrows", imgui.ImVec2(-1, height * 0.72), flags):
         none = implot.AxisFlags_.no_tick_labels
         implot.setup_axes(model.axes[0], model.axes[1], none, none)

@@ -187,7 +187,9 @@ def draw_view_window(state, ui, image: ImageUi, size: tuple[float, float]) -> No
     ny, nx = picture.shape[:2]
     side = 22 * em
     scale = side / max(nx, ny)
-    # placed by the panels' layout (layout.py), in the right-hand columns
+    layout = getattr(ui, "layout", None)
+    if layout is not None:  # right before Begin: placed in the right-hand columns
+        layout.place("view2d")
     imgui.set_next_window_bg_alpha(0.92)
     flags = imgui.WindowFlags_.always_auto_resize
     title = f"{image.view}" + (f" ({image.stage})" if image.view == "canny" else "")

@@ -683,8 +683,6 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
             imgui.ImVec2(0.0, 0.0), imgui.ImVec2(width, max(room, 6 * em))
         )
         changed |= draw_descent_panel(state)
-    if "view2d" in open_:
-        ui.layout.place("view2d")
     draw_view_window(state, ui, ui.image, (width, height))
     if model:
         ui.layout.place("data")
