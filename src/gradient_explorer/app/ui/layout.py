@@ -1,18 +1,19 @@
 """Where the floating panels stand: one rule, so that no two open panels overlap.
 
-The side panel ("gradient-explorer") owns the left edge. The panels that are open stack
-top to bottom in a column at the right edge, in a fixed order (1D mode, Descent, the
-attack panel, then the data panel and the 2D view), each with its real size (measured
-last frame). A panel that no longer fits under the ones above it starts a new column to
-the left, as long as the picture keeps at least ``MIN_FREE`` of the width; otherwise it
-folds to its title bar at the bottom of the column. The Backprop panel spans the bottom,
-between the side panel and the columns. The Session window keeps the bottom-right corner
-(``SESSION_RESERVE_EM`` free under the column), the help sits in the middle of the free area.
+The side panel ("gradient-explorer") owns the left edge. The other panels that are open
+(1D mode, Descent, the attack panel, the data panel, the 2D view) stack top to bottom in
+a column at the right edge, the one opened last on top, each with its real size (measured
+last frame; one taller than its room scrolls). A panel that does not fit under the ones
+above it starts a new column to the left, as long as the picture keeps at least
+``MIN_FREE`` of the width; otherwise it folds to its title bar (click it to unfold). The
+Backprop panel spans the bottom, between the side panel and the columns (or under the
+columns, when that is too narrow). The Session window keeps the bottom-right corner
+(``SESSION_RESERVE_EM`` free under the columns); the help stands over the free area.
 
 The layout is applied when a panel opens or closes or the window changes size, and when
 a panel placed by it changes size. A panel the user has dragged stays where they put it
-until the next of those events. ``free_area`` (what the columns leave) frames the surface.
-"""
+until the next of those events. ``Placement.free`` (what the panels leave) is where the
+window frames the surface."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ ORDER = (
 BACKPROP = "Backprop: the chain rule, drawn (B)"
 LEFT_EM = 26.0  # the side panel's width (panels.PANEL_WIDTH_EM)
 SESSION_RESERVE_EM = 8.6  # under the column: the Session window and the status line
-MIN_FREE = 0.34  # a second column only while the picture keeps this much of the width
+MIN_FREE = 0.3  # a second column only while the picture keeps this much of the width
+MIN_ROOM_EM = 8.0  # less room than this (or its height) under the others: the panel folds
 #: Sizes (em) used before a panel has been drawn once.
 GUESS = {
     "curve": (24, 22),
@@ -106,16 +108,17 @@ def _columns(display, em, sizes, bottom) -> Placement:
     column_width = 0.0
     y = top
     edge = width  # left edge of everything the columns take
-    keys = [key for key, _ in ORDER if key in sizes]
+    keys = list(sizes)  # in the caller's order
     for i, key in enumerate(keys):
         w, h = sizes[key]
         if y > top and y + h > bottom:  # does not fit under the ones above
             new_right = column_right - column_width - margin
-            if (new_right - w - margin - left) >= MIN_FREE * width:
+            widest = max(sizes[k][0] for k in keys[i:])  # all the rest may stand in it
+            if (new_right - widest - margin - left) >= MIN_FREE * width:
                 column_right, column_width, y = new_right, 0.0, top
         # room for the title bars of those after it, should they fold here too
         end = bottom - (len(keys) - 1 - i) * (header + margin)
-        if y + h > end and y > top:
+        if y + min(h, MIN_ROOM_EM * em) > end and y > top:
             out.folded.add(key)
             h = header
         out.rooms[key] = max(end - y, header)
@@ -136,6 +139,9 @@ class Layout:
         self._placed: dict[str, tuple[float, float]] = {}  # where we last put each
         self._moved: set[str] = set()  # dragged by the user since the last relayout
         self._fold: set[str] = set()  # to fold on their next Begin
+        self._unfold: set[str] = set()  # folded by the layout, to open on their next Begin
+        self._folded: set[str] = set()  # folded by the last relayout
+        self._recent: list[str] = []  # the open stacked panels, the newest first
         self._session_for: tuple | None = None  # the display size Session was placed for
         self.placement = Placement()
 
@@ -147,10 +153,15 @@ class Layout:
     def update(self, display: tuple[float, float], open_: set[str]) -> Placement:
         """Measure the open panels, relayout if needed; call once a frame before them."""
         em = imgui.get_font_size()
+        # the newest panel first, then the others newest first (ORDER among those open
+        # together from the start)
+        self._recent = [k for k in self._recent if k in open_]
+        fresh = [k for k, _ in ORDER if k in open_ and k not in self._recent]
+        self._recent = fresh + self._recent
+        names = dict(ORDER)
         sizes = {}
-        for key, name in ORDER:
-            if key not in open_:
-                continue
+        for key in self._recent:
+            name = names[key]
             w = self._window(name)
             if w is not None and w.size_full.x > 0:
                 sizes[key] = (w.size_full.x, w.size_full.y)
@@ -165,6 +176,8 @@ class Layout:
             self._key = key
             self._moved.clear()
             self._placed.clear()
+            self._unfold = self._folded - placement.folded  # room again: open them
+            self._folded = set(placement.folded)
             self._fold = set(placement.folded)
         else:
             for k, name in ORDER:
@@ -193,6 +206,9 @@ class Layout:
         if key in self._fold:
             imgui.set_next_window_collapsed(True, imgui.Cond_.always)
             self._fold.discard(key)
+        elif key in self._unfold:
+            imgui.set_next_window_collapsed(False, imgui.Cond_.always)
+            self._unfold.discard(key)
 
     def place_session(self, display: tuple[float, float]) -> None:
         """The Session window in the bottom-right corner, above the status line: put back
