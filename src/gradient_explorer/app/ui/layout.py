@@ -104,29 +104,33 @@ def _columns(display, em, sizes, bottom) -> Placement:
     left = (LEFT_EM + 1.0) * em
     top = margin
     out = Placement(bottom=bottom)
-    column_right = width - margin  # the current column's right edge
-    column_width = 0.0
-    y = top
+    columns = [[width - margin, 0.0, top]]  # right edge, width, next y; right to left
     edge = width  # left edge of everything the columns take
     keys = list(sizes)  # in the caller's order
     for i, key in enumerate(keys):
         w, h = sizes[key]
-        if y > top and y + h > bottom:  # does not fit under the ones above
-            new_right = column_right - column_width - margin
+        # room for the title bars of those after it, should they fold too
+        end = bottom - (len(keys) - 1 - i) * (header + margin)
+        # the first column with room under its panels (no wider than it, but for the
+        # last, which may grow to the left) ...
+        fits = [c for c in columns if c[2] + h <= end and (w <= c[1] or c is columns[-1])]
+        column = fits[0] if fits else columns[-1]
+        if not fits and column[2] > top:  # ... else a new column, if the picture keeps room
+            new_right = column[0] - column[1] - margin
             widest = max(sizes[k][0] for k in keys[i:])  # all the rest may stand in it
             if (new_right - widest - margin - left) >= MIN_FREE * width:
-                column_right, column_width, y = new_right, 0.0, top
-        # room for the title bars of those after it, should they fold here too
-        end = bottom - (len(keys) - 1 - i) * (header + margin)
+                column = [new_right, 0.0, top]
+                columns.append(column)
+        right, _, y = column
         if y + min(h, MIN_ROOM_EM * em) > end and y > top:
             out.folded.add(key)
             h = header
         out.rooms[key] = max(end - y, header)
         h = min(h, out.rooms[key])  # a panel taller than that scrolls
-        out.pos[key] = (column_right - w, y)
-        column_width = max(column_width, w)
-        edge = min(edge, column_right - w - margin)
-        y += h + margin
+        out.pos[key] = (right - w, y)
+        column[1] = max(column[1], w)
+        column[2] = y + h + margin
+        edge = min(edge, right - w - margin)
     out.free = (left, 0.0, max(edge, left + 1.0), bottom)
     return out
 
