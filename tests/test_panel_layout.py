@@ -199,3 +199,35 @@ def test_race_plot_legend_stands_beside_the_lines(ctx, monkeypatch):
     plot, legend = seen[-1]
     assert legend[2] - legend[0] > 10  # a legend is drawn
     assert _overlap(plot, legend) == 0, (plot, legend)
+
+
+@pytest.mark.gl
+def test_panels_below_a_growing_panel_fold_out_of_its_way(harness):
+    """The attack panel opens short ("training ...") and grows once its digits model is
+    trained: the Descent and data panels under it move down, and fold where no room is
+    left, rather than run into each other and the Session window."""
+    from imgui_bundle import imgui
+
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    h = harness
+    size = (1280, 720)
+    h.resize(*size)
+    h.state.set_surface(from_model("logistic", "breast_cancer"), size[0] / size[1])
+    names = _open(h, False, True, False, False, False)
+    names = _open(h, False, True, True, False, False)
+    imgui.set_current_context(h.app._imgui_ctx)
+    short = _rects(["attack"])["attack"]
+
+    def grown() -> bool:
+        imgui.set_current_context(h.app._imgui_ctx)
+        r = _rects(["attack"])["attack"]
+        return r[3] - r[1] > short[3] - short[1] + 100
+
+    h.frames_until(grown, timeout=120.0)
+    assert grown()
+    h.frame(3)
+    imgui.set_current_context(h.app._imgui_ctx)
+    rects = _rects(names)
+    for a, b in itertools.combinations(names, 2):
+        assert _overlap(rects[a], rects[b]) == 0, (a, b, rects)

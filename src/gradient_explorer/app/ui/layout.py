@@ -189,6 +189,16 @@ class Layout:
                 if w is not None and last is not None:
                     if abs(w.pos.x - last[0]) > 1 or abs(w.pos.y - last[1]) > 1:
                         self._moved.add(k)
+            # a panel above grew or shrank (the attack panel once its model is trained):
+            # fold or open those below it again (not the user's own folding of the others)
+            if placement.folded != self._folded:
+                fold = placement.folded - self._folded - self._moved
+                unfold = self._folded - placement.folded - self._moved
+                self._fold, self._unfold = (
+                    (self._fold - unfold) | fold,
+                    (self._unfold - fold) | unfold,
+                )
+                self._folded = set(placement.folded)
         self.placement = placement
         return placement
 
