@@ -35,7 +35,8 @@ from gradient_explorer.app.ui.image_panel import (
     draw_view_window,
     view_window_shown,
 )
-from gradient_explorer.app.ui.layout import Layout
+from gradient_explorer.app.ui.layout import LEFT_EM, Layout
+from gradient_explorer.app.ui.layout import SESSION_RESERVE_EM as RESERVE_EM
 from gradient_explorer.app.ui.model_panel import ModelUi, draw_model_entry
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
@@ -614,10 +615,10 @@ def draw_try_this_panel(state: AppState, ui: UiState) -> bool:
 # ---------------------------------------------------------------------- windows
 
 
-PANEL_WIDTH_EM = 26.0
+PANEL_WIDTH_EM = LEFT_EM  # the side panel's width (the layout keeps it free)
 #: Height kept free under the right-hand panels for the Session window (the window puts
 #: it in the bottom-right corner, 2.4 em up, about 5.6 em tall) and a margin.
-SESSION_RESERVE_EM = 8.6
+SESSION_RESERVE_EM = RESERVE_EM
 
 
 def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) -> bool:
