@@ -40,6 +40,7 @@ class ViewOptions:
     background: tuple[float, float, float] = (0.075, 0.08, 0.1)
     # Framebuffer pixels covered by side panels (left, right): 2D plots keep clear of them.
     insets: tuple[float, float] = (0.0, 0.0)
+    bottom_inset: float = 0.0  # pixels the bottom panels (Backprop) take, over the status line
 
     def validate(self) -> ViewOptions:
         if self.lighting not in LIGHTING_MODES:

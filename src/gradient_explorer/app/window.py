@@ -216,10 +216,11 @@ class ExplorerApp(mglw.WindowConfig):
         state = self.state
         width, height = buffer
         left, right = state.view.insets
-        status = 2.0 * imgui.get_font_size()  # the status line along the bottom (1.9 em)
+        # the status line along the bottom (1.9 em), or the Backprop panel over it
+        status = max(2.0 * imgui.get_font_size(), state.view.bottom_inset)
         region = (
             min(max(left / width, 0.0), 0.6),
-            min(max(status / height, 0.0), 0.3),
+            min(max(status / height, 0.0), 0.5),
             max(min(1.0 - right / width, 1.0), 0.4),
             1.0,
         )
@@ -290,9 +291,11 @@ class ExplorerApp(mglw.WindowConfig):
         draw_labels(labels, state.camera, size)
         scale = imgui.get_io().display_framebuffer_scale.x or 1.0
         draw_race_legend(state.descent, size, state.view.insets[1] / scale)  # left of panels
-        panels.draw_panels(state, ui)
-        self.backprop_panel.draw(state)
-        self.attack_panel.draw(state)
+        extra = {"attack"} if self.attack_panel.visible else set()
+        extra |= {"backprop"} if self.backprop_panel.visible else set()
+        panels.draw_panels(state, ui, frozenset(extra))
+        self.backprop_panel.draw(state, ui.layout)
+        self.attack_panel.draw(state, ui.layout)
         self._take_attack_request()
         self._fit_free_region(buffer)
         self._draw_session_window()
@@ -472,11 +475,7 @@ class ExplorerApp(mglw.WindowConfig):
         em = imgui.get_font_size()
         io = imgui.get_io()
         # bottom-right corner, above the status line (whose right end says "F1: help")
-        imgui.set_next_window_pos(
-            imgui.ImVec2(io.display_size.x - 0.5 * em, io.display_size.y - 2.4 * em),
-            imgui.Cond_.first_use_ever,
-            imgui.ImVec2(1.0, 1.0),
-        )
+        self.ui.layout.place_session((io.display_size.x, io.display_size.y))
         flags = imgui.WindowFlags_.always_auto_resize
         if imgui.begin("Session", None, flags)[0]:
             if imgui.button("Save (Ctrl+S)"):

@@ -213,7 +213,8 @@ def draw_race_plot(state, height: float | None = None, follow: bool = False) -> 
             lo, hi = _padded(finite, log)
             x_hi = max(hist.shape[0] - 1, 1)
             implot.setup_axes_limits(0.0, x_hi, lo, hi, implot.Cond_.always)
-        implot.setup_legend(implot.Location_.north_east)
+        # beside the plot, not over the lines (which end top right on a run's start)
+        implot.setup_legend(implot.Location_.north_east, implot.LegendFlags_.outside)
         steps = np.arange(hist.shape[0], dtype=np.float64)
         statuses = [str(d.status[0]) if d.n else "running" for d in ds.descents]
         for i, name in enumerate(ds.names):

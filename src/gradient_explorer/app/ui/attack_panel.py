@@ -246,20 +246,29 @@ class AttackPanel:
             "dots take the colour of the class predicted there.",
         )
 
-    def draw(self, state) -> None:
+    def draw(self, state, layout=None) -> None:
+        """The window; ``layout`` (layout.Layout) places it among the other panels."""
         if not self.visible:
             return
         em = imgui.get_font_size()
         io = imgui.get_io()
         width = io.display_size.x
-        imgui.set_next_window_pos(
-            imgui.ImVec2(width - 0.5 * em, 2.5 * em), imgui.Cond_.first_use_ever, imgui.ImVec2(1, 0)
-        )
+        if layout is not None:
+            layout.place("attack")
+        else:
+            imgui.set_next_window_pos(
+                imgui.ImVec2(width - 0.5 * em, 2.5 * em),
+                imgui.Cond_.first_use_ever,
+                imgui.ImVec2(1, 0),
+            )
         height = io.display_size.y
+        tall = height - 4 * em
+        if layout is not None:  # the room its column leaves
+            tall = layout.placement.room("attack", tall)
         # A fixed width, the height of what is open: a folded section gives the scene room.
         panel_width = min(38 * em, 0.5 * width)
         imgui.set_next_window_size_constraints(
-            imgui.ImVec2(panel_width, 0), imgui.ImVec2(panel_width, height - 4 * em)
+            imgui.ImVec2(panel_width, 0), imgui.ImVec2(panel_width, tall)
         )
         opened, self.visible = imgui.begin(
             "Gradient on the input (A)", self.visible, imgui.WindowFlags_.always_auto_resize

@@ -62,21 +62,26 @@ class BackpropPanel:
     def toggle(self) -> None:
         self.visible = not self.visible
 
-    def draw(self, state) -> None:
+    def draw(self, state, layout=None) -> None:
+        """The window; ``layout`` (layout.Layout) places it among the other panels."""
         if not self.visible:
             return
         em = imgui.get_font_size()
         io = imgui.get_io()
         width, height = io.display_size.x, io.display_size.y
-        # Along the bottom, right of the side panel (26 em): the surface stays in view.
-        left = min(27.0 * em, width * 0.3)
-        imgui.set_next_window_pos(
-            imgui.ImVec2(left, height - 2.4 * em), imgui.Cond_.first_use_ever, imgui.ImVec2(0, 1)
-        )
-        imgui.set_next_window_size(
-            imgui.ImVec2(width - left - 0.5 * em, min(height * 0.55, 34 * em)),
-            imgui.Cond_.first_use_ever,
-        )
+        if layout is not None:
+            layout.place("backprop")
+        else:  # along the bottom, right of the side panel (26 em)
+            left = min(27.0 * em, width * 0.3)
+            imgui.set_next_window_pos(
+                imgui.ImVec2(left, height - 2.4 * em),
+                imgui.Cond_.first_use_ever,
+                imgui.ImVec2(0, 1),
+            )
+            imgui.set_next_window_size(
+                imgui.ImVec2(width - left - 0.5 * em, min(height * 0.55, 34 * em)),
+                imgui.Cond_.first_use_ever,
+            )
         imgui.set_next_window_bg_alpha(0.93)
         expanded, still_open = imgui.begin("Backprop: the chain rule, drawn (B)", True)
         if expanded:

@@ -29,6 +29,7 @@ FULL = GLYPH_COLORS["full_gradient"]  # the colours of the balls' arrows
 BATCH = GLYPH_COLORS["batch_gradient"]
 GRID = 48  # decision-region cells a side
 MAX_POINTS = 2000  # data points drawn (a sample of larger sets)
+WIDTH_EM = 24.0  # the window's width
 
 
 def followed(state):
@@ -50,30 +51,35 @@ def draw_data_panel(
     state,
     size: tuple[float, float] | None = None,
     follow: bool = False,
-    right_inset: float = 0.0,
-    bottom_inset: float = 0.0,
-    place: bool = False,
+    max_height: float | None = None,
+    placed: bool = False,
 ) -> None:
     """The data window (nothing unless the surface is a model's loss).
 
-    ``size``: the display size, to place the window the first time (bottom right, left
-    of ``right_inset`` pixels of panels, above ``bottom_inset`` pixels; again with
-    ``place``: the panels beside it changed); ``follow``: axes set every frame (a recording or
-    a headless picture).
+    A fixed width and the height of its contents (at most the display's ``size`` less
+    4 em, or ``max_height``: it scrolls), so it takes no more room than it shows.
+    ``placed``: the panels' layout (layout.py) places it, else it starts bottom right.
+    ``follow``: axes set every frame (a recording or a headless picture).
     """
     model = getattr(state.surface, "model", None)
     if model is None:
         return
     em = imgui.get_font_size()
-    if size is not None:
-        w, h = size
-        # bottom right, left of the descent panel when that is open
-        right = w - (right_inset + 0.5 * em if right_inset else 0.5 * em)
-        top = max(0.5 * em, h - max(bottom_inset, 2 * em) - 28 * em)
-        when = imgui.Cond_.always if place else imgui.Cond_.first_use_ever
-        imgui.set_next_window_pos(imgui.ImVec2(right - 30 * em, top), when)
-    imgui.set_next_window_size(imgui.ImVec2(30 * em, 28 * em), imgui.Cond_.first_use_ever)
+    tall = max(size[1] - 4 * em, 8 * em) if size is not None else 60 * em
+    if max_height is not None:
+        tall = min(tall, max_height)
+    if size is not None and not placed:  # alone (a picture): bottom right, the first time
+        imgui.set_next_window_pos(
+            imgui.ImVec2(size[0] - 0.5 * em, size[1] - 0.5 * em),
+            imgui.Cond_.first_use_ever,
+            imgui.ImVec2(1.0, 1.0),
+        )
+    wide = WIDTH_EM * em
+    imgui.set_next_window_size_constraints(imgui.ImVec2(wide, 0), imgui.ImVec2(wide, tall))
     imgui.set_next_window_bg_alpha(0.9)
+    # the width set, the height fitted to the contents every frame (a 0 axis auto-fits);
+    # not an auto-resizing window, whose plots would size to last frame's widest line
+    imgui.set_next_window_size(imgui.ImVec2(wide, 0), imgui.Cond_.always)
     if imgui.begin("Data and fit")[0]:
         try:
             _contents(state, model, em, follow)
@@ -86,6 +92,7 @@ def draw_data_panel(
 def _contents(state, model, em: float, follow: bool) -> None:
     from imgui_bundle import implot
 
+    imgui.push_text_wrap_pos(0.0)  # the data's title and the fit wrap at the edge
     imgui.text_colored(DIM, model.data.title or model.data.name)
     what = followed(state)
     if what is None:
@@ -95,11 +102,12 @@ def _contents(state, model, em: float, follow: bool) -> None:
         point, batch, label = what
         imgui.text(f"{label}: {model.describe(point)}")
         imgui.text(f"loss {format_number(float(model.f(point)), '.6g')}")
+    imgui.pop_text_wrap_pos()
     if implot.get_current_context() is None:
         return
     if imgui.begin_table("fit", 2):
-        imgui.table_setup_column("data", imgui.TableColumnFlags_.width_stretch, 0.64)
-        imgui.table_setup_column("gradient", imgui.TableColumnFlags_.width_stretch, 0.36)
+        imgui.table_setup_column("data", imgui.TableColumnFlags_.width_stretch, 0.6)
+        imgui.table_setup_column("gradient", imgui.TableColumnFlags_.width_stretch, 0.4)
         imgui.table_next_column()
         _fit_plot(model, point, 13 * em, follow)
         imgui.table_next_column()
@@ -196,7 +204,9 @@ def _gradient_plot(state, model, point, batch, height: float) -> None:
     if batch is not None:
         vectors.append(("batch", batch, BATCH))
     scale = max((float(np.hypot(*v)) for _, v, _ in vectors), default=0.0)
-    flags = implot.Flags_.equal | implot.Flags_.no_menus
+    # the title as text: in a third of the panel, implot's centred title was clipped
+    imgui.text_colored(DIM, "gradient")
+    flags = implot.Flags_.equal | implot.Flags_.no_menus | implot.Flags_.no_title
     if implot.begin_plot("gradient##arrows", imgui.ImVec2(-1, height * 0.72), flags):
         none = implot.AxisFlags_.no_tick_labels
         implot.setup_axes(model.axes[0], model.axes[1], none, none)

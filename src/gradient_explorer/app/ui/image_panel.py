@@ -165,12 +165,18 @@ def _draw_view_options(image: ImageUi, em: float) -> bool:
     return moved
 
 
+def view_window_shown(state, image: ImageUi) -> bool:
+    """Whether the 2D view window is open (an image's view other than 3D only)."""
+    sampled = getattr(state.surface, "sampled", False)
+    return image.view != "3D only" and sampled and state.mode != "curve"
+
+
 def draw_view_window(state, ui, image: ImageUi, size: tuple[float, float]) -> None:
     """The chosen 2D view in its own window (top right), the picture's own pixels scaled
     to fit."""
-    surface = state.surface
-    if image.view == "3D only" or not getattr(surface, "sampled", False) or state.mode == "curve":
+    if not view_window_shown(state, image):
         return
+    surface = state.surface
     try:
         picture = image.picture_for(surface)
     except Exception as exc:  # a view that cannot be made must not end the app
@@ -178,11 +184,12 @@ def draw_view_window(state, ui, image: ImageUi, size: tuple[float, float]) -> No
         ui.say(f"2D view not shown ({type(exc).__name__}: {str(exc)[:120]})", error=True)
         return
     em = imgui.get_font_size()
-    width, _ = size
     ny, nx = picture.shape[:2]
     side = 22 * em
     scale = side / max(nx, ny)
-    imgui.set_next_window_pos(imgui.ImVec2(width - side - 2 * em, 0.5 * em), imgui.Cond_.appearing)
+    layout = getattr(ui, "layout", None)
+    if layout is not None:  # right before Begin: placed in the right-hand columns
+        layout.place("view2d")
     imgui.set_next_window_bg_alpha(0.92)
     flags = imgui.WindowFlags_.always_auto_resize
     title = f"{image.view}" + (f" ({image.stage})" if image.view == "canny" else "")

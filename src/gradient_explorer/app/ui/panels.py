@@ -29,7 +29,14 @@ from gradient_explorer.app.state import LIGHTING_MODES, AppState
 from gradient_explorer.app.ui.curve_panel import draw_curve_panel
 from gradient_explorer.app.ui.data_panel import draw_data_panel
 from gradient_explorer.app.ui.descent_panel import draw_descent_panel
-from gradient_explorer.app.ui.image_panel import ImageUi, draw_image_entry, draw_view_window
+from gradient_explorer.app.ui.image_panel import (
+    ImageUi,
+    draw_image_entry,
+    draw_view_window,
+    view_window_shown,
+)
+from gradient_explorer.app.ui.layout import LEFT_EM, Layout
+from gradient_explorer.app.ui.layout import SESSION_RESERVE_EM as RESERVE_EM
 from gradient_explorer.app.ui.model_panel import ModelUi, draw_model_entry
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
@@ -102,9 +109,7 @@ class UiState:
     message_is_error: bool = False
     show_help: bool = False
     show_descent: bool = False
-    # whether the data panel was last placed beside the descent panel (None: not yet);
-    # it moves when the descent panel opens or closes, so the two never overlap
-    data_beside_descent: bool | None = None
+    layout: Layout = field(default_factory=Layout)  # where the floating panels stand
     fps: float = 0.0
     gl_renderer: str = ""
     aspect: float = 16 / 9
@@ -610,14 +615,17 @@ def draw_try_this_panel(state: AppState, ui: UiState) -> bool:
 # ---------------------------------------------------------------------- windows
 
 
-PANEL_WIDTH_EM = 26.0
+PANEL_WIDTH_EM = LEFT_EM  # the side panel's width (the layout keeps it free)
 #: Height kept free under the right-hand panels for the Session window (the window puts
 #: it in the bottom-right corner, 2.4 em up, about 5.6 em tall) and a margin.
-SESSION_RESERVE_EM = 8.6
+SESSION_RESERVE_EM = RESERVE_EM
 
 
-def draw_panels(state: AppState, ui: UiState) -> bool:
-    """The side panel with all sections, the status line and (if asked) the help."""
+def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) -> bool:
+    """The side panel with all sections, the status line and (if asked) the help.
+
+    ``extra``: the layout's keys of the open panels the window draws itself (attack,
+    backprop), so that the layout keeps room for them."""
     em = _em()
     io = imgui.get_io()
     width, height = io.display_size.x, io.display_size.y
@@ -648,41 +656,42 @@ def draw_panels(state: AppState, ui: UiState) -> bool:
         if imgui.collapsing_header("Try this", open_):
             changed |= draw_try_this_panel(state, ui)
     imgui.end()
-    # The 1D and descent panels stand on the right, so the left panel keeps its place.
-    right = width - (PANEL_WIDTH_EM + 0.5) * em
-    top = 0.5 * em
+    # The other panels stand in the right-hand column(s) of ``ui.layout`` (layout.py):
+    # placed when one opens or closes or the window resizes, never on top of each other.
     show_descent = (ui.show_descent or state.descent.active) and state.mode != "curve"
+    model = getattr(state.surface, "model", None) is not None
+    open_ = set(extra)
+    open_ |= {"curve"} if state.mode == "curve" else set()
+    open_ |= {"descent"} if show_descent else set()
+    open_ |= {"data"} if model else set()
+    open_ |= {"view2d"} if view_window_shown(state, ui.image) else set()
+    placement = ui.layout.update((width, height), open_)
     scale = io.display_framebuffer_scale.x or 1.0
-    panel = (PANEL_WIDTH_EM + 1.0) * em * scale
-    state.view.insets = (panel, panel if (state.mode == "curve" or show_descent) else 0.0)
+    x0, _, x1, y1 = placement.free
+    # the picture is framed in the free area (window._fit_free_region)
+    state.view.insets = (x0 * scale, max(width - x1, 0.0) * scale)
+    state.view.bottom_inset = max(height - y1, 0.0) * scale
     if state.mode == "curve":
-        imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.always)
+        ui.layout.place("curve")
         building = ui.compiler.busy and ui.compiler.source == "curve"
         changed |= draw_curve_panel(state, ui.rects, building)
-        top += imgui.get_font_size() * 22
     if show_descent:
-        imgui.set_next_window_pos(imgui.ImVec2(right, top), imgui.Cond_.appearing)
+        ui.layout.place("descent")
         # ends above the Session window, which would hide the schedule row and the
         # divergence warning at the panel's bottom; the panel scrolls instead
+        room = placement.room("descent", height - SESSION_RESERVE_EM * em)
         imgui.set_next_window_size_constraints(
-            imgui.ImVec2(0.0, 0.0),
-            imgui.ImVec2(width, max(height - top - SESSION_RESERVE_EM * em, 6 * em)),
+            imgui.ImVec2(0.0, 0.0), imgui.ImVec2(width, max(room, 6 * em))
         )
         changed |= draw_descent_panel(state)
     draw_view_window(state, ui, ui.image, (width, height))
-    # left of the descent panel; without it, above the Session window in the corner
-    place = ui.data_beside_descent is not None and ui.data_beside_descent != show_descent
-    if getattr(state.surface, "model", None) is not None:
-        ui.data_beside_descent = show_descent
-    draw_data_panel(
-        state,
-        (width, height),
-        right_inset=PANEL_WIDTH_EM * em if show_descent else 0,
-        bottom_inset=0 if show_descent else SESSION_RESERVE_EM * em,
-        place=place,
-    )
+    if model:
+        ui.layout.place("data")
+    room = placement.room("data", height)
+    draw_data_panel(state, (width, height), max_height=room, placed=True)
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
+        ui.layout.place_help((width, height))
         draw_help(ui, (width, height))
     return changed
 
@@ -741,8 +750,9 @@ def draw_help(ui: UiState, size: tuple[float, float]) -> None:
     """The keys and mouse bindings, in a window in the middle."""
     em = _em()
     width, height = size
-    imgui.set_next_window_pos(
-        imgui.ImVec2(width / 2, height / 2), imgui.Cond_.always, imgui.ImVec2(0.5, 0.5)
+    # on screen at any window size: it scrolls past that
+    imgui.set_next_window_size_constraints(
+        imgui.ImVec2(0, 0), imgui.ImVec2(width - 2 * em, max(height - 4 * em, 8 * em))
     )
     imgui.set_next_window_bg_alpha(0.94)
     flags = imgui.WindowFlags_.always_auto_resize | imgui.WindowFlags_.no_collapse
