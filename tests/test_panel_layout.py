@@ -257,3 +257,43 @@ def test_panels_below_a_growing_panel_fold_out_of_its_way(harness):
     assert folded, (rects, h.app.ui.layout.placement)  # no room under the attack panel
     for key in folded:  # folded to a title bar, not squeezed to one
         assert imgui.internal.find_window_by_name(TITLES[key]).collapsed, key
+
+
+def test_a_short_wide_panel_leaves_the_band_under_it_to_the_picture():
+    """The attack panel (wide, short) at the top right: the band under it, across the
+    whole width, is the free area rather than the strip beside it."""
+    em, size = 14.0, (1280.0, 720.0)
+    placement = arrange(size, em, {"attack": (38 * em, 14 * em)})
+    x0, y0, x1, y1 = placement.free
+    ax, ay = placement.pos["attack"]
+    assert y0 >= ay + 14 * em  # under the panel ...
+    assert x1 > ax + 38 * em - 1 and x0 == (26 + 1) * em  # ... as wide as the window allows
+    assert y1 < size[1]  # above the Session window
+    # a tall panel keeps the old rule: the strip beside the column, full height
+    tall = arrange(size, em, {"descent": (26 * em, 40 * em)})
+    assert tall.free[1] == 0.0 and tall.free[2] <= tall.pos["descent"][0]
+
+
+@pytest.mark.gl
+def test_the_surface_is_framed_under_a_short_panel(harness):
+    from imgui_bundle import imgui
+
+    from gradient_explorer.surfaces.surface import Surface
+
+    h = harness
+    h.resize(1280, 720)
+    h.state.set_surface(Surface.named("himmelblau"), 1280 / 720)
+    h.app.attack_panel.visible = True
+    h.app.attack_panel._fold_digits = True  # short: the digits section folded (its images
+    _settle(h)  # make it tall once the digits model is trained, as other tests may have)
+    h.frame(40, dt=0.1)  # the camera eases to the new home
+    imgui.set_current_context(h.app._imgui_ctx)
+    lo, hi = h.state.scene_bounds()
+    corners = np.array(list(itertools.product(*zip(lo, hi, strict=True))), dtype=float)
+    screen = np.array([h.app.interaction.to_screen(c) for c in corners])
+    box = (*screen.min(axis=0), *screen.max(axis=0))
+    free = h.app.ui.layout.placement.free
+    assert free[1] > 0, (free, h.app.ui.layout.placement.pos, _rects(["attack"]))
+    covered = sum(_overlap(box, r) for r in _rects(["attack"]).values())
+    assert covered / ((box[2] - box[0]) * (box[3] - box[1])) < 0.1, (box, free)
+    assert box[2] - box[0] > 0.5 * (free[2] - free[0])  # it fills the band, not a strip

@@ -41,6 +41,7 @@ class ViewOptions:
     # Framebuffer pixels covered by side panels (left, right): 2D plots keep clear of them.
     insets: tuple[float, float] = (0.0, 0.0)
     bottom_inset: float = 0.0  # pixels the bottom panels (Backprop) take, over the status line
+    top_inset: float = 0.0  # pixels of short panels above the free band under them
 
     def validate(self) -> ViewOptions:
         if self.lighting not in LIGHTING_MODES:

@@ -218,11 +218,12 @@ class ExplorerApp(mglw.WindowConfig):
         left, right = state.view.insets
         # the status line along the bottom (1.9 em), or the Backprop panel over it
         status = max(2.0 * imgui.get_font_size(), state.view.bottom_inset)
+        top = getattr(state.view, "top_inset", 0.0)  # short panels above a free band
         region = (
             min(max(left / width, 0.0), 0.6),
             min(max(status / height, 0.0), 0.5),
             max(min(1.0 - right / width, 1.0), 0.4),
-            1.0,
+            max(min(1.0 - top / height, 1.0), 0.55),
         )
         key = (region, width / height)
         if key == self._framed_for or state.mode == "curve" or state.surface.dim != 2:

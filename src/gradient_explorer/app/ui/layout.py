@@ -35,6 +35,7 @@ BACKPROP = "Backprop: the chain rule, drawn (B)"
 LEFT_EM = 26.0  # the side panel's width (panels.PANEL_WIDTH_EM)
 SESSION_RESERVE_EM = 8.6  # under the column: the Session window and the status line
 MIN_FREE = 0.3  # a second column only while the picture keeps this much of the width
+BELOW_GAIN = 1.25  # the band under the columns is framed in when this much larger
 MIN_ROOM_EM = 8.0  # less room than this (or its height) under the others: the panel folds
 #: Sizes (em) used before a panel has been drawn once.
 GUESS = {
@@ -56,6 +57,7 @@ class Placement:
     backprop: tuple[float, float, float, float] | None = None  # x, y, w, h
     free: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, y0, x1, y1
     bottom: float = 0.0  # the columns end above this
+    lowest: float = 0.0  # where the lowest placed panel ends (0: none placed)
     rooms: dict[str, float] = field(default_factory=dict)
 
     def room(self, key: str, default: float) -> float:
@@ -92,8 +94,23 @@ def arrange(
             out = _columns(display, em, sizes, y - margin)
             out.backprop = (left, y, max(beside - left, 10 * em), tall)
         free_bottom = y - margin
-    out.free = (left, 0.0, out.free[2], free_bottom)
+        out.free = (left, 0.0, out.free[2], free_bottom)
+        return out
+    beside = (left, 0.0, out.free[2], free_bottom)
+    # Panels that end high up (a wide, short one such as the attack panel) leave the
+    # band under them free across the whole width: frame the picture there when that
+    # band is clearly the larger free area, so the surface is not squeezed into a strip.
+    below = (left, out.lowest + margin, width - margin, bottom)
+    if out.lowest > 0 and _area(below) > BELOW_GAIN * _area(beside):
+        out.free = below
+    else:
+        out.free = beside
     return out
+
+
+def _area(rect: tuple[float, float, float, float]) -> float:
+    x0, y0, x1, y1 = rect
+    return max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
 
 
 def _columns(display, em, sizes, bottom) -> Placement:
@@ -131,6 +148,7 @@ def _columns(display, em, sizes, bottom) -> Placement:
         column[1] = max(column[1], w)
         column[2] = y + h + margin
         edge = min(edge, right - w - margin)
+        out.lowest = max(out.lowest, y + h)
     out.free = (left, 0.0, max(edge, left + 1.0), bottom)
     return out
 

@@ -667,10 +667,11 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
     open_ |= {"view2d"} if view_window_shown(state, ui.image) else set()
     placement = ui.layout.update((width, height), open_)
     scale = io.display_framebuffer_scale.x or 1.0
-    x0, _, x1, y1 = placement.free
+    x0, y0, x1, y1 = placement.free
     # the picture is framed in the free area (window._fit_free_region)
     state.view.insets = (x0 * scale, max(width - x1, 0.0) * scale)
     state.view.bottom_inset = max(height - y1, 0.0) * scale
+    state.view.top_inset = max(y0, 0.0) * scale
     if state.mode == "curve":
         ui.layout.place("curve")
         building = ui.compiler.busy and ui.compiler.source == "curve"
