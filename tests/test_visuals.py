@@ -232,3 +232,24 @@ def test_frame_uniforms_match_the_camera():
     assert frame.pixels_per_unit_at_w1 == pytest.approx(
         0.5 * SIZE[1] * camera.projection_matrix(aspect)[1, 1]
     )
+
+
+@pytest.mark.gl
+def test_point_and_axes_follow_the_height_slider(ctx):
+    """The height slider makes a copy with a new scale and the same sources: the point's
+    dot, tangent plane and level (and the axes' ticks) must move with the drawn surface."""
+    from gradient_explorer.render.visuals.point_visual import PointData, PointVisual
+    from gradient_explorer.surfaces.surface import Surface
+
+    surface = Surface.from_expr("x^2 + y^2")
+    visual = PointVisual(ctx)
+    try:
+        visual.update(PointData(surface, (1.0, 0.5), -1.0, True))
+        before = visual.geometry.level
+        taller = surface.with_params()
+        taller.height_scale = 3.0 * surface.height_scale
+        visual.update(PointData(taller, (1.0, 0.5), -1.0, True))
+        assert visual.geometry.level == pytest.approx(3.0 * before)
+        assert visual.geometry.level == pytest.approx(float(taller.height([1.0, 0.5])))
+    finally:
+        visual.release()

@@ -556,6 +556,18 @@ class Surface:
         """
         return self.memo(("height_range", samples), lambda: self._height_range(samples))
 
+    def draw_key(self) -> tuple:
+        """What the drawn shape depends on: the sources (each formula and each sampled
+        data set has its own), parameter values, domain, display and height scale. Caches
+        of geometry built from the surface are keyed on it."""
+        return (
+            id(self.sources),
+            tuple(self.param_values.items()),
+            self.domain,
+            self.display,
+            self.height_scale,
+        )
+
     def memo(self, name, compute):
         """``compute()`` once per ``name`` and drawn shape (parameter values, domain,
         display, height scale): per-frame readers are free.
@@ -563,7 +575,7 @@ class Surface:
         Used for what is sampled from f over the domain (height range, arrow scales).
         """
         slot = f"_memo_{name}"
-        key = (tuple(self.param_values.items()), self.domain, self.display, self.height_scale)
+        key = self.draw_key()[1:]  # this surface's own cache: its sources are fixed
         cached = self._functions.get(slot)
         if cached is None or cached[0] != key:
             cached = (key, compute())

@@ -53,16 +53,7 @@ class AxesVisual(MeshDrawnVisual):
         """Rebuild the geometry only when what it depends on changed."""
         self.data = data
         surface = data.surface
-        key = (
-            id(surface.sources),
-            id(surface) if surface.sampled else 0,  # data: sources say nothing of it
-            getattr(surface, "axis_names", None),
-            tuple(surface.param_values.items()),
-            surface.domain,
-            surface.display,
-            surface.height_scale,
-            data.base_z,
-        )
+        key = (surface.draw_key(), getattr(surface, "axis_names", None), data.base_z)
         if key != self._key:
             self._lines, self.labels = axes_geometry(surface, data.heights, data.base_z)
             self._key = key

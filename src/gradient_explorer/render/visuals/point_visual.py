@@ -89,14 +89,10 @@ class PointVisual(MeshDrawnVisual):
         self._mesh_data = None
 
     def update(self, data: PointData) -> None:
-        """Rebuild the geometry only when the surface, its parameters or the point moved."""
+        """Rebuild the geometry only when the drawn surface or the point moved."""
         self.data = data
         surface = data.surface
-        key = (
-            (id(surface.sources), tuple(surface.param_values.items()), surface.domain),
-            tuple(data.point),
-            data.floor_z,
-        )
+        key = (surface.draw_key(), tuple(data.point), data.floor_z)
         if key != self._key:
             self.geometry = point_geometry(surface, data.point, data.floor_z)
             self._mesh_data = point_mesh(self.geometry, surface) if self.geometry else None
