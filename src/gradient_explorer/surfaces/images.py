@@ -22,6 +22,7 @@ import numpy as np
 
 from gradient_explorer.errors import UsageError
 from gradient_explorer.surfaces import operators
+from gradient_explorer.surfaces.percentiles import finite_percentiles
 from gradient_explorer.surfaces.sampled import SampledSurface
 
 #: The longest side drawn; larger inputs are shrunk by an integer factor to fit.
@@ -302,7 +303,7 @@ def _relief(grid: np.ndarray, span_of: str) -> float:
     if span_of == "unit":
         return 1.0
     finite = grid[np.isfinite(grid)]
-    lo, hi = np.percentile(finite, [2.0, 98.0])
+    lo, hi = finite_percentiles(finite, [2.0, 98.0])
     span = float(hi - lo) or float(finite.max() - finite.min())
     return 1.0 / span if span > 0 else 1.0
 

@@ -240,9 +240,6 @@ def from_model(
     return surface
 
 
-_MLP_KEYS = ("hidden", "activation", "directions", "weights", "train_steps", "seed")
-
-
 def model_from_session(r, wrap) -> ModelSurface:
     """Rebuild a model surface from a session's surface object (``r``: the session's
     reader, ``wrap``: its error wrapper that names the key)."""

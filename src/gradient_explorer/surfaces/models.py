@@ -309,7 +309,10 @@ class LogisticLoss(_OneInput):
                 break
         return p
 
-    def _value_grad(self, pts, rows):
+    def _value(self, pts, rows):
+        return self._forward(pts, rows)[0]  # the loss alone: no gradient to throw away
+
+    def _forward(self, pts, rows):
         # The hot path of training: one exp and one log1p per example, no masks, in place.
         # softplus(z) - label·z = relu((1 - 2·label)·z) + log1p(e) with e = exp(-|z|)
         # (exact for 0/1 labels); σ(z) = max(e, [z >= 0]) / (1 + e).
@@ -330,6 +333,10 @@ class LogisticLoss(_OneInput):
         np.maximum(t, 0.0, out=t)
         fv += t.sum(1)
         fv /= n
+        return fv, z, e, t, xb, yb, n
+
+    def _value_grad(self, pts, rows):
+        fv, z, e, t, xb, yb, n = self._forward(pts, rows)
         np.add(e, 1.0, out=t)
         np.reciprocal(t, out=t)
         np.maximum(e, z >= 0, out=e)

@@ -636,9 +636,6 @@ class Surface:
         """The expression as typed, or the catalogue's formula."""
         return self.definition.expression
 
-    def describe_params(self) -> str:
-        return ", ".join(f"{k}={v:g}" for k, v in self.param_values.items())
-
 
 def _scalar(value) -> float:
     """A generated scalar result as a finite float or NaN (ints, inf and complex too)."""
