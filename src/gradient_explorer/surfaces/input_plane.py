@@ -90,6 +90,9 @@ class InputPlane:
     def gradient(self, points) -> np.ndarray:
         return self.model.loss_and_input_gradient(points, self.label)[1]
 
+    def loss_and_gradient(self, points) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.loss_and_input_gradient(points, self.label)
+
     def predict(self, points) -> np.ndarray:
         return np.asarray(self.model.predict(points))
 
@@ -118,7 +121,9 @@ class InputPlane:
         top = float(np.max(self.loss(np.stack([gx, gy], -1))))
         scale = 0.35 * max(x1 - x0, y1 - y0) / top if top > 0 else None
         surface = SampledSurface.from_function(
-            Evaluator(f=self.loss, gradient=self.gradient),
+            Evaluator(
+                f=self.loss, gradient=self.gradient, value_and_gradient=self.loss_and_gradient
+            ),
             self.domain,
             resolution,
             name=f"{self.name}: loss for label {self.label}",

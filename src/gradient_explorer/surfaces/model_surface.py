@@ -72,7 +72,12 @@ class ModelSurface(SampledSurface):
             or batch_size < 1
         ):
             raise UsageError(f"batch size must be a whole number >= 1, got {batch_size!r}")
-        evaluator = Evaluator(f=model.f, gradient=model.gradient, hessian=model.hessian)
+        evaluator = Evaluator(
+            f=model.f,
+            gradient=model.gradient,
+            hessian=model.hessian,
+            value_and_gradient=model.value_and_gradient,
+        )
         res = int(resolution or default_resolution(model))
         if res < 2:
             raise UsageError(f"resolution must be at least 2, got {res}")
@@ -118,12 +123,6 @@ class ModelSurface(SampledSurface):
     def batch_gradient(self, points, rows) -> np.ndarray:
         """The gradient of the mean loss over ``rows`` ((M, B) indices) at ``points``."""
         return self.model.gradient(points, rows)
-
-    def value_and_gradient(self, points) -> tuple[np.ndarray, np.ndarray]:
-        """Full-data loss and gradient in one pass."""
-        fv, g = self.model.value_and_gradient(points)
-        fv = np.where(np.isfinite(fv), fv, np.nan)
-        return fv, np.where(np.isfinite(g), g, np.nan)
 
     # -- defaults -------------------------------------------------------------------------
 

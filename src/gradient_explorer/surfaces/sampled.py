@@ -113,11 +113,14 @@ class Evaluator:
 
     ``f`` returns (...), ``gradient`` (..., 2), ``hessian`` (..., 2, 2); NaN where
     undefined. A missing ``gradient`` or ``hessian`` is read from the sampled grids.
+    ``value_and_gradient``, on (N, 2) points, returns f and the gradient from one pass
+    (a model's forward and backward pass): descent steps and the grid use it when given.
     """
 
     f: Points
     gradient: Points | None = None
     hessian: Points | None = None
+    value_and_gradient: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,9 +302,14 @@ class SampledSurface(Surface):
         (x0, x1), (y0, y1) = domain
         gx, gy = np.meshgrid(np.linspace(x0, x1, nx), np.linspace(y0, y1, ny))
         pts = np.stack([gx, gy], -1)
-        heights = np.asarray(evaluator.f(pts), dtype=np.float64).reshape(ny, nx)
         grad = hess = None
-        if evaluator.gradient is not None:
+        if evaluator.value_and_gradient is not None and evaluator.gradient is not None:
+            fv, g = evaluator.value_and_gradient(pts.reshape(-1, 2))
+            heights = np.asarray(fv, dtype=np.float64).reshape(ny, nx)
+            grad = np.asarray(g, dtype=np.float64).reshape(ny, nx, 2)
+        else:
+            heights = np.asarray(evaluator.f(pts), dtype=np.float64).reshape(ny, nx)
+        if grad is None and evaluator.gradient is not None:
             grad = np.asarray(evaluator.gradient(pts), dtype=np.float64).reshape(ny, nx, 2)
         if evaluator.hessian is not None:
             full = np.asarray(evaluator.hessian(pts), dtype=np.float64).reshape(ny, nx, 2, 2)
@@ -443,6 +451,20 @@ class SampledSurface(Surface):
         return out
 
     _gradient_numpy = gradient
+
+    def value_and_gradient(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """f and the gradient at (N, 2) points: from the evaluator's one pass when it
+        has one (a model), else f and the gradient each on its own."""
+        ev = self.samples.evaluator
+        if ev is None or ev.value_and_gradient is None or ev.gradient is None:
+            return super().value_and_gradient(points)
+        pts = self._points(points)
+        fv, g = ev.value_and_gradient(pts)
+        fv = np.array(fv, dtype=np.float64).reshape(pts.shape[:-1])
+        g = np.array(g, dtype=np.float64).reshape(pts.shape)
+        fv[~np.isfinite(fv)] = np.nan
+        g[~np.isfinite(g)] = np.nan
+        return fv, g
 
     def hessian(self, points, params=None) -> np.ndarray:
         pts = self._points(points)
