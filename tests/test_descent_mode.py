@@ -181,3 +181,17 @@ def test_basins_kept_between_steps_equal_basins_worked_out_afresh(name):
         fresh = dm.assign_basins(minima, d.positions, d.status_codes, extent)
         assert np.array_equal(ds.basins(0), fresh)
         assert ds.basins(0) is ds.basins(0)  # asked again in the same frame: kept
+
+
+def test_the_history_array_is_made_once_per_step_and_follows_the_rows(himmelblau):
+    ds = DescentState(kind="race", race=["gd", "adam"])
+    ds.start_run(himmelblau, (1.0, 1.0))
+    ds.step(3)
+    first = ds.history
+    assert ds.history is first  # read every frame: no new array while nothing stepped
+    np.testing.assert_array_equal(first, np.array(ds._history))
+    ds.step(1)
+    assert ds.history is not first and ds.history.shape == (5, 2)
+    assert ds.lr_history.shape == (4, 2)
+    ds.reset()  # the rows are replaced: the array follows
+    assert ds.history.shape == (1, 2)

@@ -299,9 +299,7 @@ class DescentState:
     @property
     def lr_history(self) -> np.ndarray:
         """The rate each run's step used: ``(steps, n_runs)`` (row k: step k + 1)."""
-        if not self._lr_history:
-            return np.zeros((0, len(self.descents)))
-        return np.array(self._lr_history, dtype=np.float64)
+        return _rows_array(self, "_lr_history", len(self.descents))
 
     def _register(self, d: Descent, label: str, name: str, color) -> None:
         self.descents.append(d)
@@ -593,9 +591,7 @@ class DescentState:
     def history(self) -> np.ndarray:
         """f of each run's first ball after each step: ``(steps + 1, n_runs)``; NaN after
         the step at which it diverged, so the race plot ends its line there."""
-        if not self._history:
-            return np.zeros((0, len(self.descents)))
-        return np.array(self._history, dtype=np.float64)
+        return _rows_array(self, "_history", len(self.descents))
 
     # ------------------------------------------------------------------ sentences
 
@@ -835,3 +831,18 @@ def _replayed_rates(descents: list[Descent], steps: int) -> list[list[float]]:
             if schedule is not None:
                 schedule.step()
     return rows
+
+
+def _rows_array(ds: DescentState, name: str, runs: int) -> np.ndarray:
+    """``ds.<name>`` (a list of rows that only grows or is replaced) as an array, made
+    once per new row: the plots read it every frame, and 20,000 rows take milliseconds."""
+    rows = getattr(ds, name)
+    cache = ds.__dict__.get("_arrays", {})
+    hit = cache.get(name)
+    if hit is not None and hit[0] is rows and hit[1] == len(rows):
+        return hit[2]
+    out = np.array(rows, dtype=np.float64) if rows else np.zeros((0, runs))
+    out.setflags(write=False)
+    cache[name] = (rows, len(rows), out)
+    ds.__dict__["_arrays"] = cache
+    return out
