@@ -479,3 +479,19 @@ def test_sampled_and_model_runs_continue_exactly_after_a_round_trip(tmp_path, ma
         assert list(d2.status) == list(d1.status)
         if d1.batches is not None:
             assert d2.batches.position == d1.batches.position
+
+
+@pytest.mark.parametrize("command", ["app", "render"])
+@pytest.mark.parametrize(
+    "extra", [["--param", "a=2"], ["--domain", "-1,1,-1,1"], ["--sigma", "2"], ["--expr", "x"]]
+)
+def test_a_session_refuses_options_that_would_change_its_surface(tmp_path, capsys, command, extra):
+    """`app --session` ignored --param, --domain, --sigma ... silently; both commands refuse
+    them in one line, as render always did."""
+    path = tmp_path / "s.json"
+    sess.save_session(AppState.for_surface(Surface.named("banana")), path)
+    out = ["--out", str(tmp_path / "x.png")] if command == "render" else []
+    code = main([command, "--session", str(path), *out, *extra])
+    assert not (tmp_path / "x.png").exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--session holds the surface" in err[0]

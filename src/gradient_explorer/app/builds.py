@@ -17,6 +17,7 @@ from gradient_explorer.app.curve_mode import build_curve, follow_surface
 from gradient_explorer.app.session import adopt_session, load_session
 from gradient_explorer.app.state import AppState
 from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.workers.helper_process import one_line
 
 if TYPE_CHECKING:  # annotations only: the panels module holds UiState and imports this one
     from gradient_explorer.app.ui.panels import UiState
@@ -106,8 +107,7 @@ def _apply_session(state: AppState, ui: UiState, new, error: str | None) -> bool
         adopt_session(state, new, ui.aspect)
     except Exception as exc:  # a bug in adopting must not close the window
         traceback.print_exc()
-        first = (str(exc).splitlines() or [""])[0][:200]
-        ui.say(f"session not loaded ({type(exc).__name__}: {first})", error=True)
+        ui.say(f"session not loaded ({one_line(exc, with_type=True)})", error=True)
         return False
     ui.expression = state.surface.formula()
     ui.animation = None

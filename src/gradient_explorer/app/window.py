@@ -218,7 +218,7 @@ class ExplorerApp(mglw.WindowConfig):
         left, right = state.view.insets
         # the status line along the bottom (1.9 em), or the Backprop panel over it
         status = max(2.0 * imgui.get_font_size(), state.view.bottom_inset)
-        top = getattr(state.view, "top_inset", 0.0)  # short panels above a free band
+        top = state.view.top_inset  # short panels above a free band
         region = (
             min(max(left / width, 0.0), 0.6),
             min(max(status / height, 0.0), 0.5),

@@ -15,9 +15,10 @@ from gradient_explorer.cli.common import (
     add_command,
     add_surface_args,
     has_surface,
+    refuse_surface_with_session,
     surface_from_args,
 )
-from gradient_explorer.cli.render import parse_size
+from gradient_explorer.cli.render import DEFAULT_SIZE, parse_size
 from gradient_explorer.errors import GradientExplorerError, UsageError
 from gradient_explorer.surfaces.surface import Surface
 
@@ -33,7 +34,9 @@ def register(sub) -> None:
         description="Explore a surface in a window: orbit, place the point, type expressions.",
     )
     add_surface_args(parser, required=False)
-    parser.add_argument("--size", default="1280x720", metavar="WxH", help="window size (1280x720)")
+    parser.add_argument(
+        "--size", default=DEFAULT_SIZE, metavar="WxH", help=f"window size ({DEFAULT_SIZE})"
+    )
     parser.add_argument(
         "--session",
         metavar="FILE.json",
@@ -56,10 +59,7 @@ def _state(args, size):
     from gradient_explorer.app.state import AppState
 
     if getattr(args, "session", None):
-        if has_surface(args):
-            raise UsageError(
-                "--session holds the surface: drop --surface/--expr/--image/--heights/--model"
-            )
+        refuse_surface_with_session(args)
         return load_session(args.session, aspect=size[0] / size[1])
     if has_surface(args):
         surface = surface_from_args(args)

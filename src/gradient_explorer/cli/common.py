@@ -125,6 +125,17 @@ def add_sampled_args(parser: argparse.ArgumentParser, group) -> None:
     )
 
 
+def refuse_surface_with_session(args: argparse.Namespace) -> None:
+    """``--session`` holds the surface: any option that would make or change one is
+    refused in one line rather than silently ignored."""
+    for flag in ("surface", "expr", "image", "heights", "model", "operator", "sigma", "domain",
+                 "display"):  # fmt: skip
+        if getattr(args, flag, None):
+            raise UsageError(f"--session holds the surface: drop --{flag}")
+    if getattr(args, "param", None):
+        raise UsageError("--session holds the surface and its parameters: drop --param")
+
+
 def has_surface(args: argparse.Namespace) -> bool:
     """Whether the options name a surface (--surface, --expr, --image or --heights)."""
     return any(getattr(args, k, None) for k in ("surface", "expr", "image", "heights", "model"))

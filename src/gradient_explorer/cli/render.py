@@ -11,6 +11,7 @@ from gradient_explorer.cli.common import (
     add_surface_args,
     has_surface,
     parse_floats,
+    refuse_surface_with_session,
     surface_from_args,
 )
 from gradient_explorer.errors import UsageError
@@ -178,12 +179,7 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
 
 def session_state(args, size: tuple[int, int]) -> AppState:
     """Load ``--session``; the view options given on the command line override it."""
-    for flag in ("surface", "expr", "image", "heights", "model", "operator", "sigma", "domain",
-                 "display"):  # fmt: skip
-        if getattr(args, flag, None):
-            raise UsageError(f"--session holds the surface: drop --{flag}")
-    if getattr(args, "param", None):
-        raise UsageError("--session holds the surface and its parameters: drop --param")
+    refuse_surface_with_session(args)
     from gradient_explorer.app.session import load_session  # see the top
 
     state = load_session(args.session, aspect=size[0] / size[1])

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.workers.build_worker import BuildWorker
+from gradient_explorer.workers.helper_process import one_line
 from gradient_explorer.workers.shader_warmup import VISUALS, ShaderWarmer
 
 __all__ = ["CANCEL_AFTER", "WORKER_TIMEOUT", "SurfaceCompiler"]
@@ -148,9 +149,8 @@ class SurfaceCompiler:
         except GradientExplorerError as exc:
             return self._source, None, str(exc)
         except Exception as exc:  # a surprise in the numerics must not end the app
-            first = (str(exc).splitlines() or [""])[0][:200]
             what = "session not loaded" if self._source == "session" else "could not build this"
-            return self._source, None, f"{what} ({type(exc).__name__}: {first})"
+            return self._source, None, f"{what} ({one_line(exc, with_type=True)})"
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until the current build is done (tests, scripted use)."""

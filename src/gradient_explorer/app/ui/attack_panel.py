@@ -27,13 +27,13 @@ from gradient_explorer.app.attack_mode import (
     perturbation_surface,
 )
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.surfaces.adversarial import METHODS
+from gradient_explorer.surfaces.classifiers import MODELS
 
 LESSON = (
     "A change too small to notice, made along the gradient's sign, moves the loss more "
     "than a random change of the same size."
 )
-MODELS = ("logistic", "mlp")
-METHODS = ("fgsm", "pgd", "random")
 DIM = (0.62, 0.65, 0.72, 1.0)
 GOOD = (0.45, 0.9, 0.55, 1.0)
 BAD = (1.0, 0.45, 0.42, 1.0)
