@@ -253,3 +253,23 @@ def test_point_and_axes_follow_the_height_slider(ctx):
         assert visual.geometry.level == pytest.approx(float(taller.height([1.0, 0.5])))
     finally:
         visual.release()
+
+
+def test_the_slice_arrow_rises_by_the_directional_derivative_of_the_drawn_height():
+    """run 1 along u, rise grad(h) . u: the analytic slope, on a linear and a log1p scale."""
+    from gradient_explorer.render.visuals.slice_visual import direction_vector, slice_geometry
+    from gradient_explorer.surfaces.surface import Surface
+
+    for surface in (Surface.from_expr("x^2 + 3*y"), Surface.named("banana")):
+        point, degrees = (0.5, 0.25), 30.0
+        lines, arrow = slice_geometry(surface, point, degrees)
+        assert lines is not None and len(lines) > 10
+        u = direction_vector(degrees)
+        eps = 1e-6
+        xy = np.array(point)
+        want = (surface.height(xy + eps * u) - surface.height(xy - eps * u)) / (2 * eps)
+        # the arrow's tip is its farthest vertex from the base point
+        base = np.array([*point, float(surface.height(xy))])
+        tip = arrow.reshape(-1, 3)[np.argmax(np.linalg.norm(arrow.reshape(-1, 3) - base, axis=1))]
+        v = tip - base
+        assert v[2] / np.hypot(v[0], v[1]) == pytest.approx(want, rel=1e-4)

@@ -216,3 +216,17 @@ def boxes_overlap(boxes: np.ndarray) -> bool:
     )
     np.fill_diagonal(hit, False)
     return bool(hit.any())
+
+
+def height_slope(surface, xy) -> np.ndarray:
+    """d(displayed height)/df at ``xy``: the height scale, through log1p where the surface
+    is shown on that scale (the chain rule the point, the balls and the slice share)."""
+    if surface.display != "log1p":
+        return np.full(np.shape(xy)[:-1], float(surface.height_scale))
+    with np.errstate(all="ignore"):
+        return surface.height_scale / (1.0 + surface.f(xy))
+
+
+def height_gradient(surface, xy) -> tuple[np.ndarray, np.ndarray]:
+    """The displayed height at ``xy`` and its gradient."""
+    return surface.height(xy), height_slope(surface, xy)[..., None] * surface.gradient(xy)

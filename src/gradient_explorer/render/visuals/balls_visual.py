@@ -33,7 +33,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from gradient_explorer.render.geometry import sphere_mesh
+from gradient_explorer.render.geometry import height_gradient, sphere_mesh
 from gradient_explorer.render.palette import (
     GLYPH_COLORS,
     OUTLINE_COLOR,
@@ -92,16 +92,6 @@ def ball_radius(surface, n: int) -> float:
     return max(0.004, 0.02 * (10.0 / n) ** 0.25) * extent
 
 
-def _height_gradient(surface, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Displayed height and its gradient (chain rule through the display transform)."""
-    h = surface.height(xy)
-    g = surface.gradient(xy)
-    if surface.display == "log1p":
-        with np.errstate(all="ignore"):
-            g = g / (1.0 + surface.f(xy))[..., None]
-    return h, surface.height_scale * g
-
-
 def ball_centers(surface, positions: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """World centres ``(n, 3)`` of balls resting on the displayed surface, and a mask.
 
@@ -109,7 +99,7 @@ def ball_centers(surface, positions: np.ndarray, radius: float) -> tuple[np.ndar
     drawn); their rows hold zeros, never NaN.
     """
     xy = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
-    h, gh = _height_gradient(surface, xy)
+    h, gh = height_gradient(surface, xy)
     with np.errstate(all="ignore"):
         normal = np.column_stack([-gh, np.ones(len(xy))])
         normal /= np.linalg.norm(normal, axis=1, keepdims=True)
@@ -357,7 +347,7 @@ def _tangent(surface, centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Domain vectors ``(m, 3)`` (z ignored) lifted into the displayed surface's tangent
     plane under each centre: their floor shadow is the vector, and they lie along the
     surface instead of cutting into a slope."""
-    _, gh = _height_gradient(surface, centres[:, :2])
+    _, gh = height_gradient(surface, centres[:, :2])
     out = np.array(vectors, dtype=np.float64)
     out[:, 2] = np.where(np.all(np.isfinite(gh), axis=1), np.sum(gh * out[:, :2], axis=1), 0.0)
     return out

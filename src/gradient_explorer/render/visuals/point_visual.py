@@ -12,7 +12,7 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.render import palette
-from gradient_explorer.render.geometry import arrow_mesh, sphere_mesh
+from gradient_explorer.render.geometry import arrow_mesh, height_slope, sphere_mesh
 from gradient_explorer.render.visuals._gl import gl_state
 from gradient_explorer.render.visuals.field_visual import field_length_scale
 from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual
@@ -43,10 +43,7 @@ def point_geometry(surface: Surface, point, floor_z: float) -> PointGeometry | N
         return None
     (x0, x1), (y0, y1) = surface.domain
     extent = max(x1 - x0, y1 - y0)
-    # Gradient of the displayed height h = s * display(f): the chain rule, in numpy.
-    f = float(surface.f(xy))
-    dh = surface.height_scale * (1.0 / (1.0 + f) if surface.display == "log1p" else 1.0)
-    grad_h = dh * grad
+    grad_h = float(height_slope(surface, xy)) * grad  # of the displayed height
     norm = float(np.linalg.norm(grad))
     floor_arrow = ascent_arrow = None
     if norm > 0:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from gradient_explorer.render.geometry import arrow_mesh
+from gradient_explorer.render.geometry import arrow_mesh, height_gradient
 from gradient_explorer.render.palette import DIRECTION_COLOR
 from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual
 from gradient_explorer.render.visuals.visual import FrameUniforms
@@ -87,33 +87,45 @@ class SliceData:
 
 
 class SliceVisual(MeshDrawnVisual):
-    """The slice through the point and its tangent arrow. ``update(SliceData)``."""
+    """The slice through the point and its tangent arrow. ``update(SliceData)`` builds
+    them when the drawn surface, the point or the direction changed; ``draw`` draws."""
 
     data: SliceData | None = None
+    _key = None
+    _lines: np.ndarray | None = None
+    _arrow: np.ndarray | None = None
+
+    def update(self, data: SliceData) -> None:
+        self.data = data
+        key = (data.surface.draw_key(), tuple(data.point), float(data.degrees))
+        if key != self._key:
+            self._lines, self._arrow = slice_geometry(data.surface, data.point, data.degrees)
+            self._key = key
 
     def draw(self, frame: FrameUniforms) -> None:
-        d = self.data
-        draw_slice(self.mesh, d.surface, d.point, d.degrees, frame.mvp_bytes)
+        if self._lines is not None:
+            self.mesh.draw(frame.mvp_bytes, self._lines, SLICE_COLOR, moderngl.LINES)
+        if self._arrow is not None:
+            self.mesh.draw(frame.mvp_bytes, self._arrow, SLICE_COLOR)
 
 
-def draw_slice(mesh, surface: Surface, point, degrees: float, mvp: bytes) -> None:
-    """Draw the slice and the direction arrow with a :class:`MeshVisual`."""
+def slice_geometry(surface: Surface, point, degrees: float):
+    """The slice's line segments and its tangent arrow's triangles (either None)."""
     curve = slice_curve(surface, point, degrees)
     if len(curve) < 2:
-        return
+        return None, None
     (x0, x1), (y0, y1) = surface.domain
     extent = max(x1 - x0, y1 - y0)
     # Lift the curve a hair toward the viewer's side (up) so it is not hidden in the surface.
     lifted = curve + np.array([0.0, 0.0, 0.003 * extent])
-    mesh.draw(mvp, _segments(lifted), SLICE_COLOR, moderngl.LINES)
-    # The tangent of the slice at the point: run 1 along u, rise D_u h.
+    # The tangent of the slice at the point: run 1 along u, rise D_u h = grad h . u.
     u = direction_vector(degrees)
     xy = np.asarray(point, dtype=np.float64)
-    h = float(surface.height(xy))
-    eps = 1e-4 * extent
-    rise = float(surface.height(xy + eps * u) - surface.height(xy - eps * u)) / (2 * eps)
+    h, grad_h = height_gradient(surface, xy)
+    h, rise = float(h), float(grad_h @ u)
+    arrow = None
     if math.isfinite(h) and math.isfinite(rise):
         vec = np.array([*u, rise])
         vec = vec / np.linalg.norm(vec) * 0.16 * extent
-        tri = arrow_mesh(np.array([*xy, h]), vec, radius=0.005 * extent)
-        mesh.draw(mvp, tri, SLICE_COLOR)
+        arrow = arrow_mesh(np.array([*xy, h]), vec, radius=0.005 * extent)
+    return _segments(lifted), arrow
