@@ -291,7 +291,8 @@ class CurveState:
         return True
 
 
-def _curve_key(curve) -> tuple:
+def curve_key(curve) -> tuple:
+    """What a curve's drawn samples depend on (caches of them key on it)."""
     if isinstance(curve, SliceCurve):
         return curve.key()
     return ("surface", curve.formula(), tuple(curve.param_values.items()), curve.domain)
@@ -509,7 +510,7 @@ def stationary_points(curve, domain=None, samples: int = 2001) -> list[Stationar
     list of StationaryPoint, sorted by x.
     """
     cache = getattr(curve, "_functions", None)
-    key = ("_stationary", domain, samples, _curve_key(curve))
+    key = ("_stationary", domain, samples, curve_key(curve))
     if isinstance(cache, dict):
         hit = cache.get("_stationary")
         if hit is not None and hit[0] == key:

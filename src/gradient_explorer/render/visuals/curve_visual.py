@@ -19,7 +19,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from gradient_explorer.app.curve_mode import readout, stationary_points
+from gradient_explorer.app.curve_mode import curve_key, readout, stationary_points
 from gradient_explorer.render.geometry import format_tick, nice_ticks
 from gradient_explorer.render.label import TEXT_COLOR, Label
 from gradient_explorer.render.palette import (
@@ -223,6 +223,16 @@ class CurveVisual(Visual):
         self.layout: CurveLayout | None = None  # the last layout drawn (tests, picking)
         self.screen_labels: list[tuple[tuple[float, float], str, tuple]] = []
         self.labels: list[Label] = []
+        self._memo: dict[str, tuple] = {}
+
+    def _cached(self, name: str, key, build):
+        """``build()`` once per ``key``: the samples and the bands depend on the curve
+        (and the size), not on the frame."""
+        hit = self._memo.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, build())
+            self._memo[name] = hit
+        return hit[1]
 
     def update(self, data: CurveData) -> None:
         """Take the curve; the point's x is kept inside the curve's domain."""
@@ -234,7 +244,12 @@ class CurveVisual(Visual):
         """Draw the bands, the curve, f', the tangent and the markers; set :attr:`labels`."""
         width, height = frame.size
         d = self.data
-        layout = curve_layout(d.curve, (width, height), d.mode.show_derivative, d.insets)
+        key = (curve_key(d.curve), (width, height), d.mode.show_derivative, tuple(d.insets))
+        layout = self._cached(
+            "layout",
+            key,
+            lambda: curve_layout(d.curve, (width, height), d.mode.show_derivative, d.insets),
+        )
         self.layout = layout
         mvp = _ortho_pixels(width, height)
         labels: list[tuple[tuple[float, float], str, tuple]] = []
@@ -312,7 +327,7 @@ class CurveVisual(Visual):
             px, py = bottom_band.to_pixel(v, bottom_band.y_range[0])
             labels.append(((px, py + 14), format_tick(float(f"{v:.4g}")), TEXT_COLOR))
         xs = curve_samples(curve)
-        fv = curve.f(xs)
+        fv = self._cached("f", curve_key(curve), lambda: curve.f(xs))
         r = readout(curve, cs.x)
         stationary = stationary_points(curve) if cs.show_stationary else []
         point_px = main.to_pixel(cs.x, r.f) if math.isfinite(r.f) else None
@@ -367,7 +382,7 @@ class CurveVisual(Visual):
             labels.append(((lx, ly), slope, TANGENT_COLOR, SLOPE_RANK))
 
         if der is not None:
-            d = curve.gradient(xs)
+            d = self._cached("f'", curve_key(curve), lambda: curve.gradient(xs))
             d[~np.isfinite(fv)] = np.nan  # no f' where f itself is undefined (log(x), x < 0)
             # break the f' line at corners: f' jumps there, it does not pass through
             for sp in stationary_points(curve):
