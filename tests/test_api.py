@@ -56,6 +56,59 @@ def test_render_returns_rgb_array_with_png_repr(tmp_path):
         ge.render("cubic", lighting="normals")
 
 
+@pytest.mark.parametrize(
+    ("surface", "point"),
+    [("saddle", (9.0, 0.5)), ("saddle", (0.5, -9.0)), ("cubic", 9.0), ("cubic", (-9.0,))],
+)
+def test_render_refuses_a_point_outside_the_domain_as_the_cli_does(
+    tmp_path, capsys, surface, point
+):
+    # The API placed any point (the CLI refused it); now both raise the same one line,
+    # before any GL loads.
+    from gradient_explorer.cli import main
+
+    with pytest.raises(ge.UsageError) as info:
+        ge.render(surface, size=(32, 32), point=point)
+    api_line = str(info.value)
+    text = ",".join(f"{v:g}" for v in np.atleast_1d(point))
+    out = tmp_path / "never.png"
+    assert main(["render", "--surface", surface, "--point", text, "--out", str(out)]) == 2
+    cli_line = capsys.readouterr().err.strip()
+    assert "\n" not in api_line and "outside the domain" in api_line
+    assert cli_line == f"gradient-explorer: error: --{api_line}"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("surface", "point", "words"),
+    [
+        ("saddle", (1.0,), "two numbers"),
+        ("saddle", (1.0, 2.0, 3.0), "two numbers"),
+        ("saddle", (np.nan, 0.0), "finite"),
+        ("saddle", "a,b", "two numbers"),
+        ("cubic", (1.0, 2.0), "one number"),
+    ],
+)
+def test_render_refuses_a_malformed_point_in_one_line(surface, point, words):
+    with pytest.raises(ge.UsageError, match=words) as info:
+        ge.render(surface, size=(32, 32), point=point)
+    assert "\n" not in str(info.value)
+
+
+def test_render_view_defaults_are_view_options_own():
+    # one source of defaults: the API's view is ViewOptions() where nothing is given
+    from gradient_explorer.api import _surface_state
+    from gradient_explorer.app.state import ViewOptions
+
+    none = (None,) * 3
+    state = _surface_state(ge.Surface.named("saddle"), (64, 48), None, *none, False, False,
+                           True, None, None, None)  # fmt: skip
+    assert state.view == ViewOptions()
+    state = _surface_state(ge.Surface.named("saddle"), (64, 48), None, None, None, False,
+                           True, False, True, None, None, 64)  # fmt: skip
+    assert (state.view.floor, state.view.field, state.view.grid) == (True, True, 64)
+
+
 @pytest.mark.gl
 def test_readme_python_example_runs(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)

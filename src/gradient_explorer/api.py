@@ -16,12 +16,12 @@ import io
 import numpy as np
 
 from gradient_explorer.app.curve_mode import follow_surface
-from gradient_explorer.app.state import LIGHTING_MODES, AppState, ViewOptions
+from gradient_explorer.app.state import AppState, ViewOptions
 from gradient_explorer.errors import UsageError
 from gradient_explorer.fileio import write_atomic
 from gradient_explorer.optim.descent import Trajectories, Trajectory
 from gradient_explorer.optim.descent import descend as _descend
-from gradient_explorer.surfaces.surface import Surface
+from gradient_explorer.surfaces.surface import Surface, check_point
 
 
 def descend(
@@ -139,35 +139,26 @@ def render(
 
 
 def _curve_state(surface: Surface, point, axes: bool) -> AppState:
-    state = AppState(surface=surface, view=ViewOptions(axes=bool(axes)).validate())
+    state = AppState(surface=surface, view=ViewOptions().override(axes=axes))
     follow_surface(state)
     if point is not None:
-        try:
-            values = np.atleast_1d(np.asarray(point, dtype=np.float64))
-        except (TypeError, ValueError):
-            raise UsageError(f"point must be one number x for a curve, got {point!r}") from None
-        (lo, hi) = surface.domain[0]
-        if values.shape != (1,) or not lo <= values[0] <= hi:
-            raise UsageError(f"point must be one x in [{lo:g}, {hi:g}] for a curve, got {point}")
-        state.curve.x = float(values[0])
+        (state.curve.x,) = check_point(point, surface.domain)
     return state
 
 
 def _surface_state(surface, size, point, lighting, contours, floor, field, normals, axes,
                    view, camera, grid) -> AppState:  # fmt: skip
-    lighting = "lit" if lighting is None else lighting
-    if lighting not in LIGHTING_MODES:
-        raise UsageError(f"lighting must be one of {', '.join(LIGHTING_MODES)}, got {lighting!r}")
-    width, height = size
-    options = ViewOptions(
+    # None and False (the flags' defaults) leave ViewOptions' own defaults in place
+    options = ViewOptions().override(
         lighting=lighting,
-        contours=12 if contours is None else int(contours),
-        floor=bool(True if floor is None else floor) or bool(field),
-        field=bool(field),
-        normal_arrows=bool(normals),
-        axes=bool(axes),
-        grid=256 if grid is None else int(grid),
-    ).validate()
+        contours=contours,
+        floor=floor,
+        field=field or None,
+        normal_arrows=normals or None,
+        axes=axes,
+        grid=grid,
+    )
+    width, height = size
     state = AppState.for_surface(surface, aspect=width / max(height, 1), view=options)
     if view is not None:
         state.camera.preset(view, width / height, snap=True)
@@ -175,7 +166,7 @@ def _surface_state(surface, size, point, lighting, contours, floor, field, norma
         az, el, dist = (float(v) for v in camera)
         state.camera.set_state({"azimuth": az, "elevation": el, "distance": dist})
     if point is not None:
-        state.point = (float(point[0]), float(point[1]))
+        state.point = check_point(point, surface.domain)
     return state
 
 

@@ -43,9 +43,45 @@ class ViewOptions:
     bottom_inset: float = 0.0  # pixels the bottom panels (Backprop) take, over the status line
     top_inset: float = 0.0  # pixels of short panels above the free band under them
 
+    def override(
+        self,
+        *,
+        lighting: str | None = None,
+        contours: int | None = None,
+        floor: bool | None = None,
+        field: bool | None = None,
+        normal_arrows: bool | None = None,
+        axes: bool | None = None,
+        grid: int | None = None,
+    ) -> ViewOptions:
+        """These options with each one that is given (not None) set, then checked.
+
+        The one way the command line, the API and a session's overrides set the view, so
+        the defaults are this class's alone. ``field`` turns the floor on: its arrows lie
+        on it.
+        """
+        if lighting is not None:
+            self.lighting = lighting
+        if contours is not None:
+            self.contours = int(contours)
+        if floor is not None:
+            self.floor = bool(floor)
+        if field is not None:
+            self.field = bool(field)
+            self.floor = self.floor or self.field
+        if normal_arrows is not None:
+            self.normal_arrows = bool(normal_arrows)
+        if axes is not None:
+            self.axes = bool(axes)
+        if grid is not None:
+            self.grid = int(grid)
+        return self.validate()
+
     def validate(self) -> ViewOptions:
         if self.lighting not in LIGHTING_MODES:
-            raise UsageError(f"lighting must be one of {', '.join(LIGHTING_MODES)}")
+            raise UsageError(
+                f"lighting must be one of {', '.join(LIGHTING_MODES)}, got {self.lighting!r}"
+            )
         if not 0 <= int(self.contours) <= 200:
             raise UsageError(f"contours must be between 0 and 200, got {self.contours}")
         if not 2 <= int(self.grid) <= 4096:

@@ -15,6 +15,7 @@ from gradient_explorer.cli.common import (
     surface_from_args,
 )
 from gradient_explorer.errors import UsageError
+from gradient_explorer.surfaces.surface import check_point
 
 if TYPE_CHECKING:
     from gradient_explorer.app.state import AppState
@@ -157,17 +158,8 @@ def state_from_args(args) -> tuple[AppState, tuple[int, int]]:
             "give --surface NAME, --expr TEXT, --image FILE, --heights FILE or --session FILE"
         )
     surface = surface_from_args(args)
-    view = ViewOptions(
-        lighting=args.lighting or "lit",
-        floor=bool(args.floor or args.field),
-        field=bool(args.field),
-        normal_arrows=bool(args.normals),
-        axes=not args.no_axes,
-        grid=256 if args.grid is None else args.grid,
-    )
-    if args.contours is not None:
-        view.contours = args.contours
-    view.validate()
+    # the command line's floor is off unless asked for; the rest are ViewOptions' defaults
+    view = ViewOptions(floor=False).override(**_view_flags(args))
     if surface.dim == 1:  # the 1D view has no 3D camera to frame
         state = AppState(surface=surface, view=view)
         follow_surface(state)
@@ -183,24 +175,23 @@ def session_state(args, size: tuple[int, int]) -> AppState:
     from gradient_explorer.app.session import load_session  # see the top
 
     state = load_session(args.session, aspect=size[0] / size[1])
-    view = state.view
-    if args.lighting:
-        view.lighting = args.lighting
-    if args.contours is not None:
-        view.contours = args.contours
-    if args.floor or args.field:
-        view.floor = True
-    if args.field:
-        view.field = True
-    if args.normals:
-        view.normal_arrows = True
-    if args.no_axes:
-        view.axes = False
-    if args.grid is not None:
-        view.grid = args.grid
-    view.validate()
+    state.view.override(**_view_flags(args))
     _camera_and_point(args, state, size)
     return state
+
+
+def _view_flags(args) -> dict:
+    """The view options given on the command line (None: not given; a flag not set is
+    not given either, so a session's own choice stays)."""
+    return {
+        "lighting": args.lighting,
+        "contours": args.contours,
+        "floor": args.floor or None,
+        "field": args.field or None,
+        "normal_arrows": args.normals or None,
+        "axes": False if args.no_axes else None,
+        "grid": args.grid,
+    }
 
 
 #: Options of the 3D view that a curve's picture has no use for: (attribute, flag).
@@ -250,13 +241,9 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
             {**state.camera.get_state(), "azimuth": az, "elevation": el, "distance": dist}
         )
     if args.point:
-        x, y = parse_floats(args.point, "--point", (2,))
-        (x0, x1), (y0, y1) = surface.domain
-        if not (x0 <= x <= x1 and y0 <= y <= y1):
-            raise UsageError(
-                f"--point {x:g},{y:g} is outside the domain [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}]"
-            )
-        state.point = (x, y)
+        state.point = check_point(
+            parse_floats(args.point, "--point", (2,)), surface.domain, "--point"
+        )
 
 
 def curve_point(text: str, curve) -> float:
@@ -264,10 +251,7 @@ def curve_point(text: str, curve) -> float:
     parts = str(text).split(",")
     if len(parts) != 1:
         raise UsageError(f"--point takes one number (x) for a curve, got '{text}'")
-    (x,) = parse_floats(text, "--point", (1,))
-    (lo, hi) = curve.domain[0]
-    if not lo <= x <= hi:
-        raise UsageError(f"--point {x:g} is outside the domain [{lo:g}, {hi:g}]")
+    (x,) = check_point(parse_floats(text, "--point", (1,)), curve.domain, "--point")
     return x
 
 

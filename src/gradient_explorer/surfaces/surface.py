@@ -685,6 +685,30 @@ def _check_domain(domain, dim: int) -> tuple[tuple[float, float], ...]:
     return pairs
 
 
+def check_point(point, domain, what: str = "point") -> tuple[float, ...]:
+    """``point`` (x on a curve, (x, y) on a surface) as floats inside ``domain``.
+
+    The one check of a placed point, for the command line (``what="--point"``) and the
+    API alike: a wrong count, a non-finite value or a point outside the domain raises
+    :class:`UsageError` in one line.
+    """
+    dim = len(domain)
+    try:
+        values = np.atleast_1d(np.asarray(point, dtype=np.float64))
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.shape != (dim,):
+        shape = "one number x for a curve" if dim == 1 else "two numbers x,y for a surface"
+        raise UsageError(f"{what} must be {shape}, got {point!r}")
+    if not np.all(np.isfinite(values)):
+        raise UsageError(f"{what} must be finite numbers, got {point!r}")
+    if not all(lo <= v <= hi for v, (lo, hi) in zip(values, domain, strict=True)):
+        shown = ",".join(f"{v:g}" for v in values)
+        box = " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in domain)
+        raise UsageError(f"{what} {shown} is outside the domain {box}")
+    return tuple(float(v) for v in values)
+
+
 def check_expression(text: str) -> None:
     """Raise :class:`ExpressionError` if ``text`` would be refused; builds nothing else."""
     from gradient_explorer.surfaces.expressions import parse_expression  # sympy: see top
