@@ -60,7 +60,6 @@ def test_descend_with_batches_is_seeded(capsys):
         ("probe --model line --data moons --at 1,1", "for the mlp model"),
         ("probe --model line --data missing.csv --at 1,1", "no data file"),
         ("probe --model line --at 1", "needs 2 numbers"),
-        ("descend --model line --optimizer sgd --start 0,0 --steps 2 --batch-size 0", ">= 1"),
         ("probe --model mlp --weights w1[0,0] w1[0,0] --at 0,0", "must differ"),
         ("probe --model mlp --weights w9 b2 --at 0,0", "a weight is"),
     ],
@@ -69,6 +68,55 @@ def test_model_errors_are_one_line(capsys, line, needle):
     code, _, err = _run(capsys, line)
     assert code == 2
     assert needle in err and err.count("\n") == 1
+
+
+DESCEND_LINE = "descend --model line --optimizer sgd --start 0,0 --steps 3"
+
+
+BATCH = "batch size must be a whole number >= 1, got"
+SEED = "seed must be a whole number from 0 to 2**63 - 1, got"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ("--batch-size 0", f"argument --batch-size: {BATCH} 0"),
+        ("--batch-size -3", f"argument --batch-size: {BATCH} -3"),
+        ("--batch-size 2.5", f"argument --batch-size: {BATCH} '2.5'"),
+        ("--batch-size true", f"argument --batch-size: {BATCH} 'true'"),
+        ("--batch-size 4 --seed -1", f"argument --seed: {SEED} -1"),
+        ("--batch-size 4 --seed 1.5", f"argument --seed: {SEED} '1.5'"),
+        (f"--batch-size 4 --seed {2**63}", f"argument --seed: {SEED} {2**63}"),
+    ],
+)
+def test_bad_batch_size_and_seed_through_the_cli(capsys, flags, message):
+    # the API's check and message (tests/test_minibatch.py), with the flag named
+    with pytest.raises(SystemExit) as info:
+        main(f"{DESCEND_LINE} {flags}".split())
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert err.count("\n") == 1 and err.rstrip().endswith(message)
+
+
+def test_a_batch_larger_than_the_data_is_the_whole_set_through_the_cli(capsys):
+    n = make_model("line").n
+    _, full, _ = _run(capsys, DESCEND_LINE)
+    for size in (n, n + 1, 10**30):
+        code, out, _ = _run(capsys, f"{DESCEND_LINE} --batch-size {size}")
+        assert code == 0 and out == full
+    _, batched, _ = _run(capsys, f"{DESCEND_LINE} --batch-size {n - 1}")
+    assert batched != full
+
+
+def test_record_swarm_refuses_a_bad_seed_in_one_line(capsys, tmp_path):
+    # --seed also spreads a swarm: the same check (before, -1 reached numpy's generator)
+    out = tmp_path / "x.mp4"
+    with pytest.raises(SystemExit) as info:
+        main(f"record --surface bowl --swarm 5 --seed -1 --frames 2 --out {out}".split())
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert err.rstrip().endswith(f"argument --seed: {SEED} -1")
+    assert not out.exists()
 
 
 def test_bad_csv_through_the_cli(capsys, tmp_path):

@@ -142,10 +142,45 @@ def test_seeded_runs_repeat_and_differ():
     assert not np.allclose(a.positions, full.positions)
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, "8", True])
-def test_bad_batch_sizes(bad):
-    with pytest.raises(UsageError):
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "8", True, np.bool_(True), np.float64(4.0)])
+def test_bad_batch_sizes_one_check_one_message(bad):
+    # the surface and the mini-batches refuse a batch size with the same one line
+    with pytest.raises(UsageError) as surface_error:
         from_model("line", batch_size=bad)
+    with pytest.raises(UsageError) as batches_error:
+        MiniBatches(12, bad)
+    assert str(surface_error.value) == str(batches_error.value)
+    assert str(surface_error.value) == f"batch size must be a whole number >= 1, got {bad!r}"
+
+
+@pytest.mark.parametrize("bad", [-1, 2**63, 10**30, 1.5, "3", True, np.bool_(False)])
+def test_bad_seeds_one_check_one_message(bad):
+    # 2**63 and more: a session could not store it (its reader takes 0 .. 2**63 - 1)
+    with pytest.raises(UsageError) as surface_error:
+        from_model("line", batch_size=4, seed=bad)
+    with pytest.raises(UsageError) as batches_error:
+        MiniBatches(12, 4, bad)
+    assert str(surface_error.value) == str(batches_error.value)
+    assert "seed must be a whole number from 0 to 2**63 - 1" in str(surface_error.value)
+    assert "\n" not in str(surface_error.value)
+
+
+def test_bad_batch_size_is_refused_before_the_model_is_made(monkeypatch):
+    from gradient_explorer.surfaces import model_surface
+
+    def train(*args, **kwargs):
+        raise AssertionError("the model was made before the batch size was checked")
+
+    monkeypatch.setattr(model_surface, "make_model", train)
+    for options in ({"batch_size": 0}, {"seed": -1}):
+        with pytest.raises(UsageError):
+            from_model("mlp", **options)
+
+
+def test_largest_seed_and_huge_batch_size_are_taken():
+    assert MiniBatches(12, 4, 2**63 - 1).seed == 2**63 - 1
+    assert MiniBatches(12, 10**30).batch_size == 12  # larger than the data: one batch
+    assert from_model("line", batch_size=10**30, seed=np.int64(2**63 - 1)).batch_size is None
 
 
 def test_batch_size_of_the_whole_set_is_full_batch():

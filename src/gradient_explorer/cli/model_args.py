@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.minibatch import check_batch_size, check_seed
 
 MODEL_FLAGS = ("data", "batch_size", "inputs", "hidden", "activation", "directions", "weights")
 
@@ -35,14 +36,14 @@ def add_model_args(parser: argparse.ArgumentParser, group) -> None:
     )
     models.add_argument(
         "--batch-size",
-        type=int,
+        type=_checked(lambda size: check_batch_size(size, None)),
         metavar="B",
         help="each ball's gradient from shuffled mini-batches of B (default: the whole set)",
     )
     if not any("--seed" in a.option_strings for a in parser._actions):
         models.add_argument(
             "--seed",
-            type=int,
+            type=_checked(check_seed),
             default=0,
             metavar="S",
             help="seed of the mini-batch shuffles (and of a swarm's spread) (0)",
@@ -66,6 +67,23 @@ def add_model_args(parser: argparse.ArgumentParser, group) -> None:
         help="mlp: two weights as the axes instead of a plane, e.g. 'w1[0,1]' b2 "
         "(names w1[UNIT,INPUT], b1[UNIT], w2[UNIT], b2)",
     )
+
+
+def _checked(check):
+    """An argparse type: a whole number checked by ``check`` (the API's own check, so its
+    one message), else argparse's one line naming the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = text  # not a whole number: the check refuses it in its words
+        try:
+            return check(value)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def model_given(args: argparse.Namespace) -> bool:

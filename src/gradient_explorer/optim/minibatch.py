@@ -19,18 +19,37 @@ import numpy as np
 
 from gradient_explorer.errors import UsageError
 
-__all__ = ["MiniBatches", "check_batch_size"]
+__all__ = ["MAX_SEED", "MiniBatches", "check_batch_size", "check_seed"]
+
+#: The largest seed: a session stores it as a signed 64-bit whole number.
+MAX_SEED = 2**63 - 1
 
 
-def check_batch_size(batch_size, n: int) -> int | None:
-    """``batch_size`` as an int in 1..n, or None for the whole set (None or >= n)."""
+def _whole(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def check_batch_size(batch_size, n: int | None) -> int | None:
+    """``batch_size`` as an int in 1..n, or None for the whole set (None or >= n, as
+    torch's ``DataLoader`` gives one batch of all N); with ``n`` None (the data not read
+    yet) the size alone is checked.
+
+    The one check of a batch size, for :class:`MiniBatches`, a model's surface, the
+    command line and the API: one message, a :class:`UsageError`.
+    """
     if batch_size is None:
         return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise UsageError(f"batch size must be a whole number, got {batch_size!r}")
-    if batch_size < 1:
-        raise UsageError(f"batch size must be >= 1, got {batch_size}")
-    return None if batch_size >= n else int(batch_size)
+    if not _whole(batch_size) or batch_size < 1:
+        raise UsageError(f"batch size must be a whole number >= 1, got {batch_size!r}")
+    return None if n is not None and batch_size >= n else int(batch_size)
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int in 0..MAX_SEED (what a session can store); the one check of a
+    seed, as :func:`check_batch_size` is of a batch size."""
+    if not _whole(seed) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    return int(seed)
 
 
 class MiniBatches:
@@ -52,9 +71,7 @@ class MiniBatches:
         size = check_batch_size(batch_size, n)
         self.n = n
         self.batch_size = n if size is None else size
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.per_epoch = math.ceil(n / self.batch_size)
         self.reset()
 

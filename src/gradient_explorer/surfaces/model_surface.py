@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.minibatch import MAX_SEED, check_batch_size, check_seed
 from gradient_explorer.surfaces.datasets import BUNDLED
 from gradient_explorer.surfaces.models import ModelLoss, make_model
 from gradient_explorer.surfaces.sampled import Evaluator, SampledSurface
@@ -64,14 +65,9 @@ class ModelSurface(SampledSurface):
         resolution: int | None = None,
     ) -> ModelSurface:
         """The surface of ``model``'s loss (see :func:`from_model` for the arguments)."""
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise UsageError(f"seed must be a whole number >= 0, got {seed!r}")
-        if batch_size is not None and (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, int | np.integer)
-            or batch_size < 1
-        ):
-            raise UsageError(f"batch size must be a whole number >= 1, got {batch_size!r}")
+        # the checks the mini-batches make, before the grid is sampled
+        batch_size = check_batch_size(batch_size, model.n)
+        seed = check_seed(seed)
         evaluator = Evaluator(
             f=model.f,
             gradient=model.gradient,
@@ -103,9 +99,7 @@ class ModelSurface(SampledSurface):
         )
         surface.samples = replace(surface.samples, evaluator=evaluator)
         surface.model = model
-        whole = batch_size is None or batch_size >= model.n
-        surface.batch_size = None if whole else int(batch_size)
-        surface.seed = int(seed)
+        surface.batch_size, surface.seed = batch_size, seed
         return surface
 
     # -- the runner's protocol ------------------------------------------------------------
@@ -222,6 +216,9 @@ def from_model(
         For the MLP: ``hidden``, ``activation`` (tanh, relu), ``directions`` (filter,
         random), ``weights`` (two names such as ``("w1[0,0]", "b2")``), ``train_steps``.
     """
+    # refused before the data is read and a model trained
+    check_batch_size(batch_size, None)
+    check_seed(seed)
     recipe = None
     if isinstance(model, ModelLoss):
         if data is not None or options or inputs != "raw":
@@ -250,7 +247,7 @@ def model_from_session(r, wrap) -> ModelSurface:
     inputs = r.str("inputs", "raw", ("raw", "centred", "standardized"))
     size = r.raw("batch_size", None)
     batch = None if size is None else r.int("batch_size", None, 1, 2**31)
-    seed = r.int("seed", 0, 0, 2**63 - 1)
+    seed = r.int("seed", 0, 0, MAX_SEED)
     options = {}
     if kind == "mlp":
         mlp = r.sub("mlp")
