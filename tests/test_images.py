@@ -316,6 +316,47 @@ def test_render_view2d_refuses_options_of_the_3d_view(tmp_path, capsys):
     assert not (tmp_path / "v.png").exists()
 
 
+def _image_session(tmp_path, surface):
+    from gradient_explorer.app.session import save_session
+    from gradient_explorer.app.state import AppState
+
+    return str(save_session(AppState.for_surface(surface), tmp_path / "s.json"))
+
+
+def test_render_view2d_of_a_session_holding_an_image(tmp_path, capsys):
+    """--view2d with --session was refused ("give --image or --heights"): the session's
+    image, with its operator, sigma and height scale, gives the picture the same flags
+    give, to the byte."""
+    surface = Surface.from_image(CAMERA, operator="central", sigma=1.0)
+    surface.height_scale = 3.5  # the emboss relief's default
+    session = _image_session(tmp_path, surface)
+    for view in ("emboss", "canny"):
+        from_session, from_flags = tmp_path / f"s-{view}.png", tmp_path / f"f-{view}.png"
+        args = ["render", "--view2d", view]
+        assert main([*args, "--session", session, "--out", str(from_session)]) == 0
+        assert main([*args, "--image", str(CAMERA), "--operator", "central", "--sigma", "1",
+                     "--relief", "3.5", "--out", str(from_flags)]) == 0  # fmt: skip
+        assert "of camera" in capsys.readouterr().out
+        a, b = np.asarray(Image.open(from_session)), np.asarray(Image.open(from_flags))
+        assert a.shape[:2] == (512, 512)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_render_view2d_of_a_session_without_an_image_is_one_line(tmp_path, capsys):
+    out = tmp_path / "v.png"
+    bowl = _image_session(tmp_path, Surface.named("bowl"))
+    assert main(["render", "--view2d", "edges", "--session", bowl, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds bowl: drop --view2d" in err
+    image = _image_session(tmp_path, Surface.from_heights(sample_path("jacksboro")))
+    base = ["render", "--view2d", "edges", "--session", image, "--out", str(out)]
+    for extra in (["--image", "camera"], ["--sigma", "2"], ["--point", "1,1"]):
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and extra[0] in err
+    assert not out.exists()
+
+
 def test_emboss_is_lambert_shading_under_the_light():
     _rows, cols = np.mgrid[0:10, 0:10].astype(float)
     a = 0.01

@@ -54,7 +54,8 @@ def add_view2d_args(parser) -> None:
     from gradient_explorer.surfaces.images import CANNY_STAGES
 
     group = parser.add_argument_group(
-        "2D views of --image / --heights (a PNG the size of the picture)"
+        "2D views of --image / --heights, or of a --session holding one (a PNG the size "
+        "of the picture)"
     )
     group.add_argument(
         "--view2d",
@@ -275,14 +276,33 @@ def say_drawing_note(state: AppState, size=(1280, 720)) -> None:
         print(f"gradient-explorer: {note}", file=sys.stderr)
 
 
+def session_image(args):
+    """The image or elevation surface ``--session`` holds, with its operator, sigma and
+    height scale (the emboss relief's default), for ``--view2d``."""
+    refuse_surface_with_session(args)
+    from gradient_explorer.app.session import load_session  # see the top
+
+    surface = load_session(args.session).surface
+    # a model's loss or an input plane is sampled too, but read from no image file
+    if getattr(getattr(surface, "samples", None), "kind", "") not in ("image", "heights"):
+        raise UsageError(
+            f"--view2d draws an image or elevation map; the session {args.session} holds "
+            f"{surface.name}: drop --view2d for its 3D view"
+        )
+    return surface
+
+
 def run_view2d(args) -> int:
     # GL and the image layer load only for the commands that draw: the CLI starts fast.
     from gradient_explorer.render.headless import save_png
     from gradient_explorer.render.image_views import LIGHT, view_2d
     from gradient_explorer.surfaces.operators import check_sigma
 
-    if not (getattr(args, "image", None) or getattr(args, "heights", None)):
-        raise UsageError("--view2d draws --image or --heights data: give one of them")
+    session = getattr(args, "session", None)
+    if not (session or getattr(args, "image", None) or getattr(args, "heights", None)):
+        raise UsageError(
+            "--view2d draws --image or --heights data (or a --session holding one): give one"
+        )
     # the 2D view is the picture's own pixels: options of the 3D view are refused, not ignored
     for attr, flag in (*THREE_D_ONLY, ("size", "--size"), ("point", "--point"),
                        ("no_axes", "--no-axes")):  # fmt: skip
@@ -295,7 +315,7 @@ def run_view2d(args) -> int:
     if args.relief is not None and not (math.isfinite(args.relief) and args.relief >= 0):
         raise UsageError(f"--relief must be a number >= 0, got {args.relief:g}")
     check_sigma(args.canny_sigma, "--canny-sigma")
-    surface = surface_from_args(args)
+    surface = session_image(args) if session else surface_from_args(args)
     pixels = view_2d(
         surface,
         args.view2d,
