@@ -93,3 +93,52 @@ def test_panel_while_the_model_trains_and_with_a_bad_digit(frame):
     assert panel.digit() is None
     panel = _trained_panel(index=10_000)
     frame(panel, state)  # says so, does not raise
+
+
+def _indices_by_texture(draw_data) -> dict[int, int]:
+    """imgui triangle indices drawn this frame, by texture id."""
+    out: dict[int, int] = {}
+    for draw_list in draw_data.cmd_lists:
+        for cmd in draw_list.cmd_buffer:
+            tex_id = cmd.tex_ref._tex_id  # 0 for the font atlas (not uploaded here)
+            out[tex_id] = out.get(tex_id, 0) + cmd.elem_count
+    return out
+
+
+def test_digit_pictures_are_textures_written_when_the_attack_changes(frame, ctx):
+    """The five 8x8 pictures were 320 imgui rectangles built every frame: now five
+    textures, written once per attack shown, each holding the colours the rectangles had."""
+    from gradient_explorer.app.ui.attack_panel import digit_pictures
+    from gradient_explorer.render.imgui_renderer import ImguiRenderer
+
+    panel = _trained_panel(index=3, eps=0.2)
+    panel.pictures.gl = (ctx, ImguiRenderer(ctx))
+    state = AppState.for_surface(Surface.named("banana"))
+    try:
+        for _ in range(3):
+            data = frame(panel, state)
+        assert panel.pictures.writes == 5  # once, not every frame
+        d = panel.digit()
+        drawn = _indices_by_texture(data)
+        for texture in panel.pictures._textures:  # one textured quad a picture
+            assert drawn[texture.glo] == 6
+        # each texture holds what imgui made of the old per-pixel colours
+        gmax = float(np.max(np.abs(d.gradient)))
+        maps = [d.image, d.gradient / gmax, d.sign, d.adversarial, d.random]
+        for k, (texture, (_, rgba)) in enumerate(
+            zip(panel.pictures._textures, digit_pictures(d, "fgsm"), strict=True)
+        ):
+            assert texture.size == (8, 8) and texture.read() == rgba.tobytes()
+            for v, got in zip(maps[k].ravel(), rgba.reshape(-1, 4), strict=True):
+                signed = k in (1, 2)
+                colour = diverging(v, 1.0) if signed else (*(min(max(v, 0), 1),) * 3, 1.0)
+                u32 = imgui.color_convert_float4_to_u32(imgui.ImVec4(*colour))
+                assert [(u32 >> s) & 255 for s in (0, 8, 16, 24)] == got.tolist()
+        panel.index = 4  # another digit: written again, once
+        frame(panel, state)
+        frame(panel, state)
+        assert panel.pictures.writes == 10
+    finally:
+        renderer = panel.pictures.gl[1]
+        panel.pictures.release()
+        renderer.release()

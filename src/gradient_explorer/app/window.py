@@ -147,6 +147,7 @@ class ExplorerApp(mglw.WindowConfig):
         self.imgui_input = ImguiInput(wnd, keys=keys)
         self.imgui_renderer = ImguiRenderer(self.ctx)
         self.ui.image.gl = (self.ctx, self.imgui_renderer)  # 2D views of a photo's data
+        self.attack_panel.pictures.gl = self.ui.image.gl  # the digits as textures
         self._key_names = {
             getattr(keys, n): n
             for n in dir(keys)
@@ -668,6 +669,7 @@ class ExplorerApp(mglw.WindowConfig):
             self.recorder = None
         self.scene.release()
         self.ui.image.release()
+        self.attack_panel.pictures.release()
         for target in (self.lowres, self.msaa):
             if target is not None:
                 target.release()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+import moderngl
 import numpy as np
 from imgui_bundle import imgui
 
@@ -39,17 +40,40 @@ GOOD = (0.45, 0.9, 0.55, 1.0)
 BAD = (1.0, 0.45, 0.42, 1.0)
 
 
+def diverging_colors(values, vmax: float) -> np.ndarray:
+    """RGBA floats ``(..., 4)``: blue for negative, white for 0, red for positive;
+    |v| >= vmax saturates."""
+    v = np.asarray(values, dtype=np.float64)
+    t = np.clip(v / vmax, -1.0, 1.0) if vmax > 0 else np.zeros_like(v)
+    pos, neg = np.maximum(t, 0.0), np.minimum(t, 0.0)
+    one = np.ones_like(t)
+    return np.stack([one + 0.85 * neg, one - 0.8 * pos + 0.6 * neg, one - 0.85 * pos, one], -1)
+
+
+def gray_colors(values) -> np.ndarray:
+    """RGBA floats ``(..., 4)``: values in [0, 1] as grey levels."""
+    g = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    return np.stack([g, g, g, np.ones_like(g)], -1)
+
+
 def diverging(v: float, vmax: float) -> tuple[float, float, float, float]:
-    """Blue for negative, white for 0, red for positive; |v| >= vmax saturates."""
-    t = float(np.clip(v / vmax, -1.0, 1.0)) if vmax > 0 else 0.0
-    if t >= 0:
-        return (1.0, 1.0 - 0.8 * t, 1.0 - 0.85 * t, 1.0)
-    return (1.0 + 0.85 * t, 1.0 + 0.6 * t, 1.0, 1.0)
+    """One value's colour in :func:`diverging_colors`' map."""
+    return tuple(float(c) for c in diverging_colors(v, vmax))
 
 
-def gray(v: float) -> tuple[float, float, float, float]:
-    g = float(np.clip(v, 0.0, 1.0))
-    return (g, g, g, 1.0)
+def digit_pictures(d: DigitAttack, method: str) -> list[tuple[str, np.ndarray]]:
+    """The five pictures of an attack on a digit, each ``(title, (ny, nx, 4) uint8 RGBA)``
+    (rounded as imgui rounds a float colour): the digit, dL/dx, its sign, the attacked
+    digit and the digit under random signs of the same size."""
+    gmax = float(np.max(np.abs(d.gradient))) or 1.0
+    pictures = [
+        (f"digit {d.label}", gray_colors(d.image)),
+        ("dL/dx", diverging_colors(d.gradient, gmax)),
+        ("sign", diverging_colors(d.sign, 1.0)),
+        (f"attacked ({method})", gray_colors(d.adversarial)),
+        ("random signs", gray_colors(d.random)),
+    ]
+    return [(title, (rgba * 255.0 + 0.5).astype(np.uint8)) for title, rgba in pictures]
 
 
 def _text(colour, text: str) -> None:
@@ -58,23 +82,69 @@ def _text(colour, text: str) -> None:
     imgui.pop_style_color()
 
 
-def _picture(title: str, values: np.ndarray, colour, cell: float) -> None:
-    """An image drawn as one filled square per pixel, with its title above."""
+def _picture(title: str, ref, shape: tuple[int, int], cell: float) -> None:
+    """A picture drawn as one textured square (``ref``; none without GL), with its title
+    above and a thin frame."""
     imgui.begin_group()
     imgui.text(title)
-    draw = imgui.get_window_draw_list()
     p = imgui.get_cursor_screen_pos()
-    ny, nx = values.shape
-    for j in range(ny):
-        for i in range(nx):
-            a = imgui.ImVec2(p.x + i * cell, p.y + j * cell)
-            b = imgui.ImVec2(p.x + (i + 1) * cell, p.y + (j + 1) * cell)
-            u32 = imgui.color_convert_float4_to_u32(imgui.ImVec4(*colour(values[j, i])))
-            draw.add_rect_filled(a, b, u32)
+    ny, nx = shape
+    size = imgui.ImVec2(nx * cell, ny * cell)
+    if ref is not None:
+        imgui.image(ref, size)
+    else:
+        imgui.dummy(size)
     edge = imgui.color_convert_float4_to_u32(imgui.ImVec4(0.5, 0.52, 0.6, 1.0))
-    draw.add_rect(p, imgui.ImVec2(p.x + nx * cell, p.y + ny * cell), edge)
-    imgui.dummy(imgui.ImVec2(nx * cell, ny * cell))
+    imgui.get_window_draw_list().add_rect(p, imgui.ImVec2(p.x + size.x, p.y + size.y), edge)
     imgui.end_group()
+
+
+@dataclass
+class PictureTextures:
+    """The digit section's pictures as textures, written when the attack shown changes
+    (not 64 imgui rectangles per picture every frame). ``gl``: (moderngl context, imgui
+    renderer), set by the window; without it the pictures are left blank."""
+
+    gl: tuple | None = None
+    writes: int = 0  # pictures written to textures (tests)
+    _attack: object = None  # the DigitAttack the pictures show
+    _method: str = ""
+    _titles: list = field(default_factory=list)  # (title, (ny, nx)) per picture
+    _textures: list = field(default_factory=list)
+    _refs: list = field(default_factory=list)
+
+    def refs(self, d: DigitAttack, method: str) -> list[tuple[str, tuple[int, int], object]]:
+        """(title, shape, texture reference or None) per picture of ``d``."""
+        if d is not self._attack or method != self._method:
+            pictures = digit_pictures(d, method)
+            self._titles = [(title, rgba.shape[:2]) for title, rgba in pictures]
+            if self.gl is not None:
+                self._write(pictures)
+            self._attack, self._method = d, method
+        refs = self._refs if self.gl is not None else [None] * len(self._titles)
+        return [(title, shape, ref) for (title, shape), ref in zip(self._titles, refs, strict=True)]
+
+    def _write(self, pictures) -> None:
+        ctx, renderer = self.gl
+        shapes = [rgba.shape[:2] for _, rgba in pictures]
+        if [t.size[::-1] for t in self._textures] != shapes:  # the first, or a new size
+            self.release()
+            for ny, nx in shapes:
+                texture = ctx.texture((nx, ny), 4)
+                texture.filter = (moderngl.NEAREST, moderngl.NEAREST)  # crisp pixels
+                texture.repeat_x = texture.repeat_y = False
+                self._textures.append(texture)
+                self._refs.append(renderer.register_texture(texture))
+        for texture, (_, rgba) in zip(self._textures, pictures, strict=True):
+            texture.write(np.ascontiguousarray(rgba).tobytes())  # row 0 on top
+            self.writes += 1
+
+    def release(self) -> None:
+        if self.gl is not None:
+            for texture in self._textures:
+                self.gl[1].unregister_texture(texture)
+                texture.release()
+        self._textures, self._refs, self._attack = [], [], None
 
 
 @dataclass
@@ -96,6 +166,7 @@ class AttackPanel:
     _training: set = field(default_factory=set)
     _cache: tuple = (None, None)
     _fold_digits: bool | None = None  # fold (True) or unfold the digits section next frame
+    pictures: PictureTextures = field(default_factory=PictureTextures)
 
     def toggle(self) -> None:
         self.visible = not self.visible
@@ -171,16 +242,10 @@ class AttackPanel:
             _text(DIM, f"training the {self.model} model on the digits ...")
             return
         cell = 0.8 * em
-        gmax = float(np.max(np.abs(d.gradient))) or 1.0
-        _picture(f"digit {d.label}", d.image, gray, cell)
-        imgui.same_line(0, 0.6 * em)
-        _picture("dL/dx", d.gradient, lambda v: diverging(v, gmax), cell)
-        imgui.same_line(0, 0.6 * em)
-        _picture("sign", d.sign, lambda v: diverging(v, 1.0), cell)
-        imgui.same_line(0, 0.6 * em)
-        _picture(f"attacked ({self.method})", d.adversarial, gray, cell)
-        imgui.same_line(0, 0.6 * em)
-        _picture("random signs", d.random, gray, cell)
+        for i, (title, shape, ref) in enumerate(self.pictures.refs(d, self.method)):
+            if i:
+                imgui.same_line(0, 0.6 * em)
+            _picture(title, ref, shape, cell)
         before, after = d.predicted_clean, d.predicted_attacked
         verdict = f"predicted {before} -> {after}"
         _text(BAD if after != d.label else GOOD, verdict + ("" if after != before else " (held)"))
