@@ -243,3 +243,55 @@ def test_batch_and_full_gradient_glyphs_on_a_model_surface():
     ds.glyphs.gradient = True
     labels = [row[0] for row in legend_rows(ds)]
     assert "gradient on this mini-batch" in labels and "gradient, x part" not in labels
+
+
+def test_swarm_start_map_is_built_only_when_its_inputs_change(
+    renderer, ctx, himmelblau, monkeypatch
+):
+    """The start map (6 vertices a ball) was built every frame: now when the starts,
+    their basin colours, the drawn surface or the floor change, and the frames between
+    draw the same pixels as a renderer that builds it afresh."""
+    from gradient_explorer.render.visuals import balls_visual
+
+    builds = []
+    real = balls_visual.start_splats
+
+    def counted(*args, **kwargs):
+        builds.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(balls_visual, "start_splats", counted)
+    state = _state(himmelblau)
+    ds = state.descent
+    ds.kind, ds.swarm_size, ds.optimizer = "swarm", 300, "adam"
+    ds.hyper["adam"]["lr"] = 0.05
+    ds.glyphs.trails = False
+    ds.start_run(himmelblau)
+
+    def fresh() -> np.ndarray:  # a renderer with nothing cached
+        other = HeadlessRenderer(ctx, grid=128)
+        try:
+            return other.render(state, SIZE, overlay=False)
+        finally:
+            other.release()
+
+    first = renderer.render(state, SIZE, overlay=False)
+    assert len(builds) == 1
+    for _ in range(3):  # nothing changed: drawn from the buffer
+        again = renderer.render(state, SIZE, overlay=False)
+    assert len(builds) == 1
+    np.testing.assert_array_equal(again, first)
+    state.camera.set_state({**state.camera.get_state(), "azimuth": 40.0})  # the view alone
+    renderer.render(state, SIZE, overlay=False)
+    assert len(builds) == 1
+    before = len(builds)
+    ds.step(150)  # balls reach their basins: the map takes their colours
+    moved = renderer.render(state, SIZE, overlay=False)
+    assert len(builds) == before + 1
+    built = len(builds)
+    np.testing.assert_array_equal(moved, fresh())
+    assert len(builds) == built + 1  # (the fresh renderer's own build)
+    monkeypatch.setattr(himmelblau, "height_scale", 2 * himmelblau.height_scale)  # the shape
+    taller = renderer.render(state, SIZE, overlay=False)
+    assert len(builds) == built + 2
+    np.testing.assert_array_equal(taller, fresh())

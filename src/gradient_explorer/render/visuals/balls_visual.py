@@ -343,6 +343,57 @@ def start_splats(starts: np.ndarray, rgb: np.ndarray, surface, z: float, cover: 
     return verts.astype(np.float32), colors
 
 
+class StartMap:
+    """A swarm's start map, kept in a vertex buffer of its own: built (:func:`start_splats`)
+    and written only when what it shows changes (the starts, their basin colours, the
+    surface's drawn shape, the floor's height, the spread), drawn from the buffer on the
+    frames between. ``builds`` counts the builds (tests)."""
+
+    def __init__(self, ctx: moderngl.Context, program: moderngl.Program):
+        self.ctx = ctx
+        self.program = program  # the shared mesh's "lines" program: not ours to release
+        self._vertices = GrowableBuffer(ctx, 28, 1024)  # (x, y, z, r, g, b, a) float32
+        self._vao = None
+        self._vao_for = 0
+        self._key = None
+        self.count = 0
+        self.builds = 0
+
+    def update(self, key, runs, surface, floor_z: float, cover: float) -> None:
+        """Build the map of ``runs`` ((starts, rgb) per run) unless ``key`` is the last."""
+        if key == self._key:
+            return
+        parts = [start_splats(starts, rgb, surface, floor_z, cover) for starts, rgb in runs]
+        verts = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, 3))
+        colors = np.concatenate([c for _, c in parts]) if parts else np.zeros((0, 4))
+        keep = np.all(np.isfinite(verts), axis=1)  # no NaN reaches a GPU buffer
+        data = np.hstack([verts[keep], colors[keep]]).astype(np.float32)
+        self.count = len(data)
+        if self.count:
+            self._vertices.write(data)
+        if self._vao_for != self._vertices.generation:  # the buffer grew: a new one
+            if self._vao is not None:
+                self._vao.release()
+            self._vao = self.ctx.vertex_array(
+                self.program, [(self._vertices.buffer, "3f 4f", "in_position", "in_color")]
+            )
+            self._vao_for = self._vertices.generation
+        self._key = key
+        self.builds += 1
+
+    def draw(self, mvp: bytes) -> None:
+        if self.count:
+            set_uniforms(self.program, {"u_mvp": mvp})
+            self._vao.render(moderngl.TRIANGLES, vertices=self.count)
+
+    def release(self) -> None:
+        if self._vao is not None:
+            self._vao.release()
+            self._vao = None
+        self._vertices.release()
+        self._key = None
+
+
 def _tangent(surface, centres: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Domain vectors ``(m, 3)`` (z ignored) lifted into the displayed surface's tangent
     plane under each centre: their floor shadow is the vector, and they lie along the
@@ -393,6 +444,7 @@ class BallsVisual(Visual):
         self._points_vao = None
         self._points_for = 0
         self.mesh = MeshVisual(ctx)
+        self.start_map = StartMap(ctx, self.mesh.program)
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
         self.last_centers = np.zeros((0, 3))
 
@@ -535,11 +587,16 @@ class BallsVisual(Visual):
     def _start_map(self, ds, surface, per_run, frame: ScreenFrame, heights) -> None:
         """A swarm: each start painted on the floor in its ball's basin colour."""
         cover = 1.0 if ds.swarm_grid else 2.5  # random: holes in ~0.2 % of the area
-        for i, (_d, _centers, _ok, rgb) in enumerate(per_run):
-            verts, colors = start_splats(
-                ds.start_positions(i), rgb, surface, heights.floor_z, cover
-            )
-            self.mesh.draw(frame.biased(FLOOR_BIAS), verts, colors)
+        runs = [(ds.start_positions(i), rgb) for i, (_d, _c, _ok, rgb) in enumerate(per_run)]
+        # comparing the bytes costs a copy of them; building costs 6 vertices a ball
+        key = (
+            surface.draw_key(),
+            float(heights.floor_z),
+            cover,
+            tuple((starts.tobytes(), np.asarray(rgb).tobytes()) for starts, rgb in runs),
+        )
+        self.start_map.update(key, runs, surface, heights.floor_z, cover)
+        self.start_map.draw(frame.biased(FLOOR_BIAS))
 
     def _trails(self, ds, surface, per_run, frame: ScreenFrame, heights, floor: bool) -> None:
         total = sum(d.n for d in ds.descents)
@@ -712,6 +769,9 @@ class BallsVisual(Visual):
                 vao.release()
         self._vao = self._points_vao = None
         self._instances.release()
+        if self.start_map is not None:
+            self.start_map.release()
+            self.start_map = None
         if self._sphere is not None:
             self._sphere.release()
             self._sphere = None
