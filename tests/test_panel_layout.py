@@ -111,6 +111,7 @@ def _open(h, curve, descent, attack, backprop, help_) -> list[str]:
     names += ["descent"] if descent and not curve else []
     names += ["attack"] if attack else []
     names += ["backprop"] if backprop else []
+    names += ["help"] if help_ else []
     return names
 
 
@@ -138,11 +139,58 @@ def test_no_two_panels_overlap_in_any_combination(harness, size):
             assert _overlap(rects[a], rects[b]) == 0, (size, combo, a, b, rects)
         for name, r in rects.items():  # on screen
             assert r[0] >= 0 and r[1] >= 0 and r[2] <= size[0] and r[3] <= size[1], (name, r)
-        if help_:  # over the picture, in the middle of the free area, on screen
-            (x0, y0, x1, y1) = _rects(["help"])["help"]
-            assert x0 >= 0 and y0 >= 0 and x1 <= size[0] and y1 <= size[1]
-            fx0, _, fx1, _ = h.app.ui.layout.placement.free
-            assert abs((x0 + x1) / 2 - (fx0 + fx1) / 2) < 2 or x0 < 1 or x1 > size[0] - 1
+        if help_:  # it stood over the picture (and over panels): now beside it
+            free = h.app.ui.layout.placement.free
+            assert _overlap(rects["help"], free) == 0, (size, combo, rects["help"], free)
+            assert "help" not in h.app.ui.layout.placement.folded  # the newest: on top
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize(("mode", "title"), [("descent", "Descent"), ("curve", "1D mode")])
+def test_the_help_opened_on_top_and_closed_gives_the_panel_under_it_its_height(
+    harness, mode, title
+):
+    """F1 stacks the help above the open panel, which scrolls in the room left under it
+    (the 1D panel ran off the screen); closing the help gives back the height it had."""
+    from imgui_bundle import imgui
+
+    h = harness
+    h.resize(1280, 720)
+
+    def rect():
+        imgui.set_current_context(h.app._imgui_ctx)
+        w = imgui.internal.find_window_by_name(title)
+        return (w.pos.x, w.pos.y, w.pos.x + w.size.x, w.pos.y + w.size.y)
+
+    h.state.mode = "curve" if mode == "curve" else "surface"
+    h.app.ui.show_descent = mode == "descent"
+    _settle(h)
+    alone = rect()
+    h.app.ui.show_help = True
+    _settle(h)
+    under = rect()
+    help_ = _rects(["help"])["help"]
+    assert _overlap(under, help_) == 0 and under[1] >= help_[3]
+    assert under[3] <= 720 - 2 * EM  # above the status line: it scrolls
+    h.app.ui.show_help = False
+    _settle(h)
+    assert rect() == alone
+
+
+@pytest.mark.gl
+def test_in_a_small_window_the_help_stands_over_the_picture(harness):
+    """At 800x600 the help beside the side panel would leave the picture a strip 55
+    pixels tall: it stands over the middle of the free area instead, which stays whole."""
+    h = harness
+    h.resize(800, 600)
+    _settle(h)
+    free = h.app.ui.layout.placement.free
+    h.app.ui.show_help = True
+    _settle(h)
+    assert h.app.ui.layout.placement.free == free
+    x0, y0, x1, y1 = _rects(["help"])["help"]
+    assert abs((x0 + x1) / 2 - (free[0] + free[2]) / 2) < 2 or x0 < 1 or x1 > 799
+    assert y0 >= 0 and y1 <= 600
 
 
 @pytest.mark.gl

@@ -1,14 +1,18 @@
 """Where the floating panels stand: one rule, so that no two open panels overlap.
 
 The side panel ("gradient-explorer") owns the left edge. The other panels that are open
-(1D mode, Descent, the attack panel, the data panel, the 2D view) stack top to bottom in
-a column at the right edge, the one opened last on top, each with its real size (measured
-last frame; one taller than its room scrolls). A panel that does not fit under the ones
-above it starts a new column to the left, as long as the picture keeps at least
-``MIN_FREE`` of the width; otherwise it folds to its title bar (click it to unfold). The
+(1D mode, Descent, the attack panel, the data panel, the 2D view, the F1 help) stack top
+to bottom in a column at the right edge, the one opened last on top, each with its real
+size (measured last frame; one taller than its room scrolls, and is given its height
+back at the next relayout). A panel that does not fit under the ones above it starts a
+new column to the left, as long as the picture keeps at least ``MIN_FREE`` of the width;
+otherwise it folds to its title bar (click it to unfold). The
 Backprop panel spans the bottom, between the side panel and the columns (or under the
 columns, when that is too narrow). The Session window keeps the bottom-right corner
-(``SESSION_RESERVE_EM`` free under the columns); the help stands over the free area.
+(``SESSION_RESERVE_EM`` free under the columns). The help is a stacked panel too: opened
+last, it stands on top of the right-hand column, over no panel and beside the picture;
+in a window too small for that (the picture would keep less than ``HELP_BESIDE`` of the
+width or height) it stands over the middle of the free area.
 
 The layout is applied when a panel opens or closes or the window changes size, and when
 a panel placed by it changes size. A panel the user has dragged stays where they put it
@@ -30,11 +34,13 @@ ORDER = (
     ("attack", "Gradient on the input (A)"),
     ("data", "Data and fit"),
     ("view2d", "###2d view"),
+    ("help", "Keys and mouse"),
 )
 BACKPROP = "Backprop: the chain rule, drawn (B)"
 LEFT_EM = 26.0  # the side panel's width (panels.PANEL_WIDTH_EM)
 SESSION_RESERVE_EM = 8.6  # under the column: the Session window and the status line
 MIN_FREE = 0.3  # a second column only while the picture keeps this much of the width
+HELP_BESIDE = 0.2  # the help stands beside the picture while it keeps this much of each side
 BELOW_GAIN = 1.25  # the band under the columns is framed in when this much larger
 MIN_ROOM_EM = 8.0  # less room than this (or its height) under the others: the panel folds
 #: Sizes (em) used before a panel has been drawn once.
@@ -45,6 +51,7 @@ GUESS = {
     "data": (24, 20),
     "view2d": (23, 24),
     "backprop": (60, 30),
+    "help": (35, 33),
 }
 
 
@@ -106,6 +113,12 @@ def arrange(
     else:
         out.free = beside
     return out
+
+
+def _roomy(free: tuple[float, float, float, float], display: tuple[float, float]) -> bool:
+    """Whether the picture keeps ``HELP_BESIDE`` of the window's width and height."""
+    x0, y0, x1, y1 = free
+    return x1 - x0 >= HELP_BESIDE * display[0] and y1 - y0 >= HELP_BESIDE * display[1]
 
 
 def _area(rect: tuple[float, float, float, float]) -> float:
@@ -193,6 +206,10 @@ class Layout:
         session = self._window("Session")
         session_width = session.size_full.x if session is not None else None
         placement = arrange(display, em, sizes, "backprop" in open_, session_width)
+        if "help" in sizes and not _roomy(placement.free, display):
+            # a window too small for the help beside the picture: it stands over it
+            del sizes["help"]
+            placement = arrange(display, em, sizes, "backprop" in open_, session_width)
         key = (tuple(display), frozenset(open_))
         if key != self._key:  # opened, closed or resized: everything goes back in place
             self._key = key
@@ -235,6 +252,15 @@ class Layout:
         if self._placed.get(key) != pos:
             imgui.set_next_window_pos(imgui.ImVec2(*pos), imgui.Cond_.always)
             self._placed[key] = pos
+            window = self._window(dict(ORDER)[key])
+            if window is not None and not window.collapsed:
+                # as tall as its content again (a panel above it, the help say, closed),
+                # within the room its caller's size constraint gives it; set on the window
+                # itself: the panel's own first-use size must not override it
+                fit = imgui.internal.calc_window_next_auto_fit_size(window)
+                imgui.internal.set_window_size(
+                    window, imgui.ImVec2(window.size_full.x, fit.y), imgui.Cond_.always
+                )
         if key in self._fold:
             imgui.set_next_window_collapsed(True, imgui.Cond_.always)
             self._fold.discard(key)
@@ -256,8 +282,11 @@ class Layout:
         )
 
     def place_help(self, display: tuple[float, float]) -> None:
-        """The help over the middle of the free area, vertically centred on the display
-        (it is as tall as the display allows)."""
+        """The help in its column when it fits beside the picture (see :meth:`update`),
+        else over the middle of the free area, vertically centred on the display."""
+        if "help" in self.placement.pos:
+            self.place("help")
+            return
         x0, _, x1, _ = self.placement.free
         help_ = self._window("Keys and mouse")
         half = help_.size.x / 2 if help_ is not None else 0.0

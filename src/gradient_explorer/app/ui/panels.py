@@ -616,6 +616,8 @@ def draw_try_this_panel(state: AppState, ui: UiState) -> bool:
 
 
 PANEL_WIDTH_EM = LEFT_EM  # the side panel's width (the layout keeps it free)
+HELP_ACTION_EM = 21.5  # the help's action column: the longest action wraps
+HELP_WIDTH_EM = 37.0  # the help at its widest
 #: Height kept free under the right-hand panels for the Session window (the window puts
 #: it in the bottom-right corner, 2.4 em up, about 5.6 em tall) and a margin.
 SESSION_RESERVE_EM = RESERVE_EM
@@ -665,6 +667,7 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
     open_ |= {"descent"} if show_descent else set()
     open_ |= {"data"} if model else set()
     open_ |= {"view2d"} if view_window_shown(state, ui.image) else set()
+    open_ |= {"help"} if ui.show_help else set()
     placement = ui.layout.update((width, height), open_)
     scale = io.display_framebuffer_scale.x or 1.0
     x0, y0, x1, y1 = placement.free
@@ -674,6 +677,10 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
     state.view.top_inset = max(y0, 0.0) * scale
     if state.mode == "curve":
         ui.layout.place("curve")
+        room = placement.room("curve", height - SESSION_RESERVE_EM * em)  # scrolls past it
+        imgui.set_next_window_size_constraints(
+            imgui.ImVec2(0.0, 0.0), imgui.ImVec2(width, max(room, 6 * em))
+        )
         building = ui.compiler.busy and ui.compiler.source == "curve"
         changed |= draw_curve_panel(state, ui.rects, building)
     if show_descent:
@@ -693,7 +700,7 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
     draw_status_line(state, ui, (width, height))
     if ui.show_help:
         ui.layout.place_help((width, height))
-        draw_help(ui, (width, height))
+        draw_help(ui, (width, height), placement.room("help", height - 4 * _em()))
     return changed
 
 
@@ -747,25 +754,31 @@ def draw_status_line(state: AppState, ui: UiState, size: tuple[float, float]) ->
     imgui.end()
 
 
-def draw_help(ui: UiState, size: tuple[float, float]) -> None:
-    """The keys and mouse bindings, in a window in the middle."""
+def draw_help(ui: UiState, size: tuple[float, float], room: float | None = None) -> None:
+    """The keys and mouse bindings, a panel the layout stacks with the others (opened last,
+    on top of the right-hand column): it hides no panel, and the picture is framed in the
+    room it leaves, so what it explains stays in sight. ``room``: the most height it may
+    take (it scrolls past that)."""
     em = _em()
     width, height = size
-    # on screen at any window size: it scrolls past that
+    tall = max(room if room is not None else height - 4 * em, 8 * em)
     imgui.set_next_window_size_constraints(
-        imgui.ImVec2(0, 0), imgui.ImVec2(width - 2 * em, max(height - 4 * em, 8 * em))
+        imgui.ImVec2(0, 0), imgui.ImVec2(min(width - 2 * em, HELP_WIDTH_EM * em), tall)
     )
-    imgui.set_next_window_bg_alpha(0.94)
-    flags = imgui.WindowFlags_.always_auto_resize | imgui.WindowFlags_.no_collapse
+    imgui.set_next_window_bg_alpha(1.0)  # beside the picture, not over it: opaque, legible
+    flags = imgui.WindowFlags_.always_auto_resize
     _, still_open = imgui.begin("Keys and mouse", True, flags)
-    if imgui.begin_table("##keys", 2):
-        imgui.table_setup_column("key", imgui.TableColumnFlags_.width_fixed, 14 * em)
+    if imgui.begin_table("##keys", 2, imgui.TableFlags_.row_bg):
+        imgui.table_setup_column("key", imgui.TableColumnFlags_.width_fixed)  # as its text
+        imgui.table_setup_column("action", imgui.TableColumnFlags_.width_fixed, HELP_ACTION_EM * em)
         for key, action in KEY_HELP:  # the one key table (view/keys.py)
             imgui.table_next_row()
             imgui.table_next_column()
             imgui.text_colored(DIAL_YELLOW, key)
             imgui.table_next_column()
+            imgui.push_text_wrap_pos(0.0)  # wrapped at the column's edge
             imgui.text(action)
+            imgui.pop_text_wrap_pos()
         imgui.end_table()
     imgui.end()
     if not still_open:
