@@ -242,6 +242,9 @@ def test_bad_arguments_are_refused(digits):
         model.loss(x, [0, 10])
     with pytest.raises(UsageError, match="model"):
         classifiers.trained_classifier("svm")
+    for seed in (-1, 2**63, 1.5, True):  # numpy's ValueError traceback for -1 before
+        with pytest.raises(UsageError, match="seed must be a whole number from 0 to 2"):
+            adversarial.random_signs(x, 0.1, seed)
 
 
 # ------------------------------------------------------------------ the CLI
@@ -286,6 +289,10 @@ def test_attack_text_output(capsys):
         (["--model", "mlp", "--method", "pgd", "--eps", "0.1", "--alpha", "0"], "alpha"),
         (["--model", "mlp", "--method", "pgd", "--eps", "0.1", "--alpha", "-1"], "alpha"),
         (["--model", "mlp", "--method", "fgsm"], "--eps"),
+        (
+            ["--model", "logistic", "--method", "random", "--eps", "0.1", "--seed", "-1"],
+            "argument --seed: seed must be a whole number from 0 to 2**63 - 1, got -1",
+        ),
     ],
 )
 def test_attack_bad_arguments_exit_2_with_one_line(args, message, capsys):

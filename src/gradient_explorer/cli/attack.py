@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from gradient_explorer.cli.common import add_command, add_json_arg, print_json
+from gradient_explorer.cli.model_args import checked_int
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.minibatch import check_seed
 
 # Kept here, not imported from surfaces.classifiers/adversarial: `--help` stays fast and
 # the models train only when the command runs. A test holds the two lists in step.
@@ -35,7 +37,9 @@ def register(sub) -> None:
     parser.add_argument(
         "--alpha", type=float, metavar="A", help="PGD step size (default 2.5*eps/steps)"
     )
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random signs' seed")
+    parser.add_argument(
+        "--seed", type=checked_int(check_seed), default=0, metavar="S", help="random signs' seed"
+    )
     add_json_arg(parser)
     parser.add_argument(
         "--table",

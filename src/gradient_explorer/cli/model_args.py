@@ -36,14 +36,14 @@ def add_model_args(parser: argparse.ArgumentParser, group) -> None:
     )
     models.add_argument(
         "--batch-size",
-        type=_checked(lambda size: check_batch_size(size, None)),
+        type=checked_int(lambda size: check_batch_size(size, None)),
         metavar="B",
         help="each ball's gradient from shuffled mini-batches of B (default: the whole set)",
     )
     if not any("--seed" in a.option_strings for a in parser._actions):
         models.add_argument(
             "--seed",
-            type=_checked(check_seed),
+            type=checked_int(check_seed),
             default=0,
             metavar="S",
             help="seed of the mini-batch shuffles (and of a swarm's spread) (0)",
@@ -69,7 +69,7 @@ def add_model_args(parser: argparse.ArgumentParser, group) -> None:
     )
 
 
-def _checked(check):
+def checked_int(check):
     """An argparse type: a whole number checked by ``check`` (the API's own check, so its
     one message), else argparse's one line naming the flag."""
 

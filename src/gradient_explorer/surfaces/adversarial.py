@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.minibatch import check_seed
 
 METHODS = ("fgsm", "pgd", "random")
 DEFAULT_STEPS = 10
@@ -80,7 +81,7 @@ def l2_step(model, x: np.ndarray, y, eps: float, box=UNIT_BOX) -> np.ndarray:
 
 def random_signs(x: np.ndarray, eps: float, seed: int = 0, box=UNIT_BOX) -> np.ndarray:
     eps = check_eps(eps)
-    s = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=np.shape(x))
+    s = np.random.default_rng(check_seed(seed)).choice(np.array([-1.0, 1.0]), size=np.shape(x))
     return _clip(x + eps * s, box)
 
 
