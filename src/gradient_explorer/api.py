@@ -105,12 +105,14 @@ def render(
         (width, height) in pixels.
     point
         Place the point: (x, y) on a surface (gradient arrows, tangent plane, level curve
-        through it); x (or (x,)) on a curve (the tangent line).
+        through it); x (or (x,)) on a curve (the tangent line). Inside the domain: else
+        :class:`~gradient_explorer.errors.UsageError`, the line ``render --point`` prints.
     lighting
         ``"lit"`` (default), ``"unlit"`` or ``"normals"``.
     contours, floor, field, normals, grid
-        Level curves (12), the floor map (on), gradient arrows on the floor, normal
-        arrows, vertices per side (256).
+        Level curves, the floor map, gradient arrows on the floor, normal arrows, vertices
+        per side; None (or False) keeps :class:`~gradient_explorer.app.state.ViewOptions`'
+        default (12 levels, the floor on, 256 vertices).
     view, camera
         A preset (``"top"``, ``"side"``, ``"three_quarter"``) and/or (azimuth, elevation,
         distance).
