@@ -2,7 +2,8 @@
 
 Used by ``gradient-explorer render``, the Python API and the tests. The scene is drawn
 by :class:`~gradient_explorer.render.scene.SceneRenderer`, exactly as in the window, with 4x MSAA
-resolved into a plain target and read back as RGB.
+resolved into a plain target (by a shader: :mod:`gradient_explorer.render.resolve`) and read
+back as RGB.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gradient_explorer.render.gl import create_headless_context
 from gradient_explorer.render.imgui_renderer import ImguiRenderer
 from gradient_explorer.render.labels import draw_labels, draw_loss_plot, draw_race_legend
 from gradient_explorer.render.png import encode_png
+from gradient_explorer.render.resolve import MsaaResolver
 from gradient_explorer.render.scene import SceneRenderer
 
 MAX_SIZE = 8192
@@ -36,6 +38,7 @@ class HeadlessRenderer:
         with self.ctx:  # another context may be current (see render)
             self.scene = SceneRenderer(self.ctx, grid)
         self._targets: dict = {}
+        self._resolver = MsaaResolver(self.ctx)
         self._imgui = None
 
     def _framebuffers(self, size: tuple[int, int], samples: int):
@@ -47,7 +50,7 @@ class HeadlessRenderer:
             self._targets.clear()
             ctx = self.ctx
             samples = min(samples, ctx.max_samples)
-            color = ctx.renderbuffer(size, 4, samples=samples)
+            color = self._resolver.color(size, samples)
             depth = ctx.depth_renderbuffer(size, samples=samples)
             msaa = ctx.framebuffer([color], depth)
             if samples > 0:
@@ -92,7 +95,7 @@ class HeadlessRenderer:
                 if overlay and (labels or draw_ui is not None or descending):
                     self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
                 if resolved is not msaa:
-                    self.ctx.copy_framebuffer(resolved, msaa)
+                    self._resolver.resolve(msaa, resolved)
                 resolved.read_into(self._readback, components=3, alignment=1)
             finally:
                 previous.use()
@@ -136,6 +139,7 @@ class HeadlessRenderer:
             for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
                 obj.release()
         self._targets.clear()
+        self._resolver.release()
         if self._imgui is not None:
             context, renderer, plots = self._imgui
             imgui.set_current_context(context)
