@@ -7,12 +7,15 @@ what imgui does not want goes to :class:`~gradient_explorer.view.interaction.Int
 :func:`run` opens a glfw window and runs the frame loop.
 
 Test hooks (environment): ``GRADIENT_EXPLORER_EXIT_AFTER=seconds`` closes the window
-after that long; ``GRADIENT_EXPLORER_SCREENSHOT=path`` saves the last frame there on exit.
+after that long; ``GRADIENT_EXPLORER_SCREENSHOT=path`` saves the last frame there on exit;
+``GRADIENT_EXPLORER_FIRST_FRAME=1`` prints ``first frame swapped`` to stderr once the first
+frame is in the window (the benchmark times the process's start to that line).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -764,6 +767,7 @@ def run(
     timer.start()
     min_dt = 1.0 / fps_limit if fps_limit > 0 else 0.0
     idle = False
+    say_first = os.environ.get("GRADIENT_EXPLORER_FIRST_FRAME", "") not in ("", "0")
     try:
         while not window.is_closing:
             if not app.wants_frame():
@@ -779,6 +783,9 @@ def run(
             window.render(current, delta)
             if not window.is_closing:
                 window.swap_buffers()
+                if say_first:
+                    say_first = False
+                    print("first frame swapped", file=sys.stderr, flush=True)
             # Some drivers (Xvfb, llvmpipe) ignore vsync: do not spin a core at 1000 fps.
             spare = (min_dt if window.visible else 1.0 / 20) - (time.perf_counter() - began)
             if spare > 0:
