@@ -668,14 +668,20 @@ def _xvfb():
 
     if shutil.which("Xvfb") is None:
         raise RuntimeError("Xvfb is not installed: skipped")
-    display = f":{random.randint(150, 190)}"
+    free = [n for n in range(150, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()]
+    number = random.choice(free or [199])
+    display = f":{number}"
     xvfb = subprocess.Popen(
         ["Xvfb", display, "-screen", "0", "1600x900x24"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(1.0)
+        socket = Path(f"/tmp/.X11-unix/X{number}")
+        waited = time.perf_counter()
+        while not socket.exists() and time.perf_counter() - waited < 10.0:
+            time.sleep(0.05)  # a loaded machine can take seconds to start it
+        time.sleep(0.2)
         env = {**_env(), "DISPLAY": display}
         env.pop("EGL_PLATFORM", None)
         # the app runs in a temporary folder: a relative PYTHONPATH must still find src
