@@ -196,3 +196,16 @@ def test_render_with_warm_caches_imports_no_imgui(tmp_path):
         assert out.returncode == 0, out.stderr
     assert runs[0].stdout.strip() != "[]"  # the first run derives and bakes
     assert runs[1].stdout.strip() == "[]"
+
+
+def test_an_unwritable_cache_folder_is_no_error(gl_ctx, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file where the folder would be
+    monkeypatch.delenv("GRADIENT_EXPLORER_NO_CACHE", raising=False)
+    state = _state()
+    first, used_imgui = _render(gl_ctx, state)
+    assert used_imgui
+    second, used_imgui = _render(gl_ctx, state)
+    assert used_imgui  # nothing was stored: imgui again, the same picture
+    np.testing.assert_array_equal(first, second)
