@@ -34,3 +34,13 @@ def test_the_cli_lighting_choices_are_the_apps():
     from gradient_explorer.cli import render
 
     assert render.LIGHTING_MODES == LIGHTING_MODES
+
+
+def test_the_window_module_imports_no_sympy(tmp_path):
+    # sympy takes 0.25 s; the window's first frame of a catalogue surface needs none of it
+    # (the backprop panel imported it for a pass it runs only when opened)
+    code = "import sys\nimport gradient_explorer.app.window\nprint('sympy' in sys.modules)\n"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

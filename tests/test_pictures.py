@@ -168,18 +168,21 @@ def renderer(gl_ctx):
 
 
 def _drawn_labels(renderer, state, size, monkeypatch):
-    """Render with labels; return the image and the boxes draw_labels placed."""
+    """Render with labels; return the image and the boxes the overlay placed."""
     import gradient_explorer.render.headless as headless_module
+    import gradient_explorer.render.labels as labels_module
 
     placed = []
-    original = headless_module.draw_labels
 
-    def spy(*args, **kwargs):
-        out = original(*args, **kwargs)
-        placed.extend(out)
-        return out
+    # the layout both overlays call: imgui's (draw_labels) and the cached atlas's
+    for module in (headless_module, labels_module):
 
-    monkeypatch.setattr(headless_module, "draw_labels", spy)  # the one the renderer calls
+        def spy(*args, _original=module.layout_labels, **kwargs):
+            out = _original(*args, **kwargs)
+            placed.extend(out)
+            return out
+
+        monkeypatch.setattr(module, "layout_labels", spy)
     image = renderer.render(state, size, samples=0)
     return image, np.array([box for _, box in placed]).reshape(-1, 4), placed
 

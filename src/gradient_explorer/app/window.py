@@ -7,12 +7,15 @@ what imgui does not want goes to :class:`~gradient_explorer.view.interaction.Int
 :func:`run` opens a glfw window and runs the frame loop.
 
 Test hooks (environment): ``GRADIENT_EXPLORER_EXIT_AFTER=seconds`` closes the window
-after that long; ``GRADIENT_EXPLORER_SCREENSHOT=path`` saves the last frame there on exit.
+after that long; ``GRADIENT_EXPLORER_SCREENSHOT=path`` saves the last frame there on exit;
+``GRADIENT_EXPLORER_FIRST_FRAME=1`` prints ``first frame swapped`` to stderr once the first
+frame is in the window (the benchmark times the process's start to that line).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -24,6 +27,7 @@ import moderngl_window as mglw
 import numpy as np
 from imgui_bundle import imgui, implot
 
+from gradient_explorer.app import renderer_memory
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.curve_mode import advance as curve_advance
 from gradient_explorer.app.pacing import INPUT_HANDLERS, Pacer, app_moving
@@ -731,7 +735,11 @@ def run(
     window_cls = mglw.get_local_window_cls("glfw")
     window = None
     last_error: Exception | None = None
-    for tries_samples in dict.fromkeys((samples, 0)):  # MSAA where available
+    # A software renderer (known from the last start) gets its window without samples
+    # at once: opening a second window costs 0.1-0.15 s of the first frame.
+    known = renderer_memory.remembered()
+    first = 0 if known is not None and AdaptiveQuality(known).enabled else samples
+    for tries_samples in dict.fromkeys((first, samples, 0)):  # MSAA where available
         try:
             window = _open_window(window_cls, size, tries_samples)
             break
@@ -742,7 +750,9 @@ def run(
     mglw.activate_context(window=window)
     msaa = 0
     renderer = window.ctx.info.get("GL_RENDERER", "")
-    if tries_samples and AdaptiveQuality(renderer).enabled:
+    renderer_memory.remember(renderer)
+    software = AdaptiveQuality(renderer).enabled
+    if tries_samples and software:
         # A software renderer pays for a multisampled window on every overlay draw and
         # swap, even while the picture moves at low resolution: make the window without
         # samples and give the still picture its samples offscreen.
@@ -750,6 +760,15 @@ def run(
         window = _open_window(window_cls, size, 0)
         mglw.activate_context(window=window)
         msaa = tries_samples
+    elif software:  # opened without samples, as remembered: they go offscreen
+        msaa = samples
+    elif tries_samples != samples and first != samples:  # not the remembered renderer
+        window.destroy()
+        try:
+            window = _open_window(window_cls, size, samples)
+        except Exception:  # this display refuses samples after all
+            window = _open_window(window_cls, size, 0)
+        mglw.activate_context(window=window)
     try:
         app = ExplorerApp(
             ctx=window.ctx, wnd=window, state=state, session_path=session_path, msaa=msaa
@@ -766,6 +785,7 @@ def run(
     timer.start()
     min_dt = 1.0 / fps_limit if fps_limit > 0 else 0.0
     idle = False
+    say_first = os.environ.get("GRADIENT_EXPLORER_FIRST_FRAME", "") not in ("", "0")
     try:
         while not window.is_closing:
             if not app.wants_frame():
@@ -781,6 +801,9 @@ def run(
             window.render(current, delta)
             if not window.is_closing:
                 window.swap_buffers()
+                if say_first:
+                    say_first = False
+                    print("first frame swapped", file=sys.stderr, flush=True)
             # Some drivers (Xvfb, llvmpipe) ignore vsync: do not spin a core at 1000 fps.
             spare = (min_dt if window.visible else 1.0 / 20) - (time.perf_counter() - began)
             if spare > 0:

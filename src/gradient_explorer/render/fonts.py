@@ -9,14 +9,15 @@ imgui 1.92 rasterises glyphs on demand, so no glyph ranges are needed.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
-
-import imgui_bundle
-from imgui_bundle import imgui
 
 __all__ = ["FONT_FILES", "FONT_SIZE", "use_ui_font"]
 
-_FONTS = Path(imgui_bundle.__file__).parent / "assets" / "fonts"
+# Found without importing imgui_bundle (0.1 s): a headless render that draws its labels
+# from the cached glyph atlas (render/label_atlas.py) needs the files' names only.
+_SPEC = importlib.util.find_spec("imgui_bundle")
+_FONTS = Path(_SPEC.origin if _SPEC and _SPEC.origin else ".").parent / "assets" / "fonts"
 #: The main font, then one merged in for what it lacks.
 FONT_FILES = (_FONTS / "DroidSans.ttf", _FONTS / "Inconsolata-Medium.ttf")
 #: Pixels: Droid Sans at 14 px reads like ProggyClean's 13 px, a little taller.
@@ -29,6 +30,8 @@ def use_ui_font() -> bool:
     Call once after ``imgui.create_context()``. Returns False (the built-in font stays)
     where the font files are missing, as in a stripped install.
     """
+    from imgui_bundle import imgui
+
     if not all(path.is_file() for path in FONT_FILES):
         return False
     io = imgui.get_io()

@@ -2,7 +2,8 @@
 
 Used by ``gradient-explorer render``, the Python API and the tests. The scene is drawn
 by :class:`~gradient_explorer.render.scene.SceneRenderer`, exactly as in the window, with 4x MSAA
-resolved into a plain target and read back as RGB.
+resolved into a plain target (by a shader: :mod:`gradient_explorer.render.resolve`) and read
+back as RGB.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from pathlib import Path
 
 import moderngl
 import numpy as np
-from imgui_bundle import imgui, implot
 
 from gradient_explorer.app.state import AppState
 from gradient_explorer.errors import UsageError
 from gradient_explorer.fileio import write_atomic
-from gradient_explorer.render.fonts import use_ui_font
+from gradient_explorer.render import label_atlas
 from gradient_explorer.render.gl import create_headless_context
-from gradient_explorer.render.imgui_renderer import ImguiRenderer
-from gradient_explorer.render.labels import draw_labels, draw_loss_plot, draw_race_legend
+from gradient_explorer.render.label_layout import SHADOW_COLOR, SHADOW_OFFSET, layout_labels
 from gradient_explorer.render.png import encode_png
+from gradient_explorer.render.resolve import MsaaResolver
 from gradient_explorer.render.scene import SceneRenderer
 
 MAX_SIZE = 8192
@@ -36,7 +36,11 @@ class HeadlessRenderer:
         with self.ctx:  # another context may be current (see render)
             self.scene = SceneRenderer(self.ctx, grid)
         self._targets: dict = {}
+        self._resolver = MsaaResolver(self.ctx)
         self._imgui = None
+        # labels alone are drawn from the cached glyph atlas, without imgui (label_atlas):
+        # None until first needed, then a LabelDrawer, or False when there is no atlas yet
+        self._labels = None
 
     def _framebuffers(self, size: tuple[int, int], samples: int):
         key = (size, samples)
@@ -47,7 +51,7 @@ class HeadlessRenderer:
             self._targets.clear()
             ctx = self.ctx
             samples = min(samples, ctx.max_samples)
-            color = ctx.renderbuffer(size, 4, samples=samples)
+            color = self._resolver.color(size, samples)
             depth = ctx.depth_renderbuffer(size, samples=samples)
             msaa = ctx.framebuffer([color], depth)
             if samples > 0:
@@ -90,30 +94,64 @@ class HeadlessRenderer:
                 labels = self.scene.render(state, (width, height))
                 descending = state.descent.active  # the legend, and the plot if asked
                 if overlay and (labels or draw_ui is not None or descending):
-                    self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
+                    only_labels = draw_ui is None and not descending
+                    if not (only_labels and self._cached_labels(state, labels, msaa)):
+                        self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
                 if resolved is not msaa:
-                    self.ctx.copy_framebuffer(resolved, msaa)
+                    self._resolver.resolve(msaa, resolved)
                 resolved.read_into(self._readback, components=3, alignment=1)
             finally:
                 previous.use()
         image = self._readback[::-1]  # GL's first row is the bottom one
         return image.copy() if copy else image
 
+    def _cached_labels(self, state, labels, fbo) -> bool:
+        """Draw the labels from the cached glyph atlas; False (nothing drawn) when there
+        is none yet or a label has a character it lacks: then imgui draws them."""
+        if self._labels is None:
+            atlas = label_atlas.load()
+            self._labels = label_atlas.LabelDrawer(self.ctx, atlas) if atlas else False
+        drawer = self._labels
+        if not drawer or not all(drawer.atlas.covers(label.text) for label in labels):
+            return False
+        size = fbo.viewport[2:]
+        placed = layout_labels(labels, state.camera, size, drawer.atlas.measure)
+        drawer.draw(placed, size, fbo, SHADOW_COLOR, SHADOW_OFFSET)
+        return True
+
     def _overlay(self, state, labels, size, fbo, draw_ui, plot: bool = False) -> None:
-        if self._imgui is None:
+        # imgui (0.1 s to import) only where the overlay needs more than the cached glyphs
+        from imgui_bundle import imgui, implot
+
+        from gradient_explorer.render.fonts import use_ui_font
+        from gradient_explorer.render.imgui_renderer import ImguiRenderer
+        from gradient_explorer.render.labels import (
+            draw_labels,
+            draw_loss_plot,
+            draw_race_legend,
+        )
+
+        first = self._imgui is None
+        if first:
             context = imgui.create_context()
             imgui.set_current_context(context)  # another renderer's context may be current
             imgui.get_io().set_ini_filename(None)
-            use_ui_font()
+            ui_font = use_ui_font()
             plots = implot.create_context()  # panels with plots (the race) work headless too
-            self._imgui = (context, ImguiRenderer(self.ctx), plots)
-        context, renderer, plots = self._imgui
+            self._imgui = (context, ImguiRenderer(self.ctx), plots, ui_font)
+        context, renderer, plots, ui_font = self._imgui
         imgui.set_current_context(context)
         implot.set_current_context(plots)
         io = imgui.get_io()
         io.display_size = (float(size[0]), float(size[1]))
         io.delta_time = 1.0 / 60.0
         imgui.new_frame()
+        if first:  # the cached atlas's glyphs first, in its order: the same layout
+            label_atlas.prebake(imgui)
+            if ui_font and not self._labels and label_atlas.load() is None:
+                atlas = label_atlas.snapshot(imgui)
+                if atlas is not None and label_atlas.store(atlas):
+                    self._labels = None  # a later picture of this renderer may use it
         draw_labels(labels, state.camera, size)
         draw_race_legend(state.descent, size)
         if plot and state.mode != "curve":
@@ -136,8 +174,14 @@ class HeadlessRenderer:
             for obj in dict.fromkeys(objs):  # the same framebuffer may appear twice
                 obj.release()
         self._targets.clear()
+        self._resolver.release()
+        if self._labels:
+            self._labels.release()
+        self._labels = None
         if self._imgui is not None:
-            context, renderer, plots = self._imgui
+            from imgui_bundle import imgui, implot
+
+            context, renderer, plots, _ = self._imgui
             imgui.set_current_context(context)
             renderer.release()
             implot.destroy_context(plots)

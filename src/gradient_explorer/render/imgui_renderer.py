@@ -18,6 +18,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from gradient_explorer.errors import GradientExplorerError
+from gradient_explorer.render.overlay_gl import OVERLAY_BLEND_FUNC, ortho
 from gradient_explorer.render.shader_loader import load_program
 
 __all__ = ["ImguiRenderer"]
@@ -27,19 +28,6 @@ _Status = imgui.ImTextureStatus
 # Start with room for a typical overlay; buffers grow by doubling.
 _INITIAL_VERTICES = 16384
 _INITIAL_INDICES = 32768
-
-
-def _ortho(left: float, right: float, top: float, bottom: float) -> np.ndarray:
-    """Column-major orthographic matrix mapping the imgui display rectangle to clip space."""
-    return np.array(
-        [
-            [2.0 / (right - left), 0.0, 0.0, 0.0],
-            [0.0, 2.0 / (top - bottom), 0.0, 0.0],
-            [0.0, 0.0, -1.0, 0.0],
-            [(right + left) / (left - right), (top + bottom) / (bottom - top), 0.0, 1.0],
-        ],
-        dtype="f4",
-    )
 
 
 class ImguiRenderer:
@@ -209,7 +197,7 @@ class ImguiRenderer:
         if fbo is None:
             raise GradientExplorerError("no framebuffer bound for the imgui overlay")
 
-        self._u_projection.write(_ortho(pos.x, pos.x + size.x, pos.y, pos.y + size.y))
+        self._u_projection.write(ortho(pos.x, pos.x + size.x, pos.y, pos.y + size.y))
         saved_viewport, saved_scissor = fbo.viewport, fbo.scissor
         saved_wireframe = self.ctx.wireframe
         # moderngl frees nothing on its own (gc_mode None): a scope left to Python leaks
@@ -220,14 +208,7 @@ class ImguiRenderer:
                 try:
                     self.ctx.wireframe = False
                     self.ctx.blend_equation = moderngl.FUNC_ADD
-                    # Straight alpha for colour; alpha accumulates coverage so a later
-                    # composite of this framebuffer stays sensible.
-                    self.ctx.blend_func = (
-                        moderngl.SRC_ALPHA,
-                        moderngl.ONE_MINUS_SRC_ALPHA,
-                        moderngl.ONE,
-                        moderngl.ONE_MINUS_SRC_ALPHA,
-                    )
+                    self.ctx.blend_func = OVERLAY_BLEND_FUNC
                     fbo.viewport = (0, 0, fb_width, fb_height)
                     for draw_list in draw_data.cmd_lists:
                         self._draw_list(draw_list, pos, scale, fb_width, fb_height, fbo)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import moderngl
 
+from gradient_explorer.render.resolve import MsaaResolver
 from gradient_explorer.render.shader_loader import load_program
 
 __all__ = ["LowResTarget", "MsaaTarget"]
@@ -83,13 +84,14 @@ class MsaaTarget:
         self.size: tuple[int, int] | None = None
         self._objects: tuple = ()
         self.fbo: moderngl.Framebuffer | None = None
+        self._resolver = MsaaResolver(ctx)
 
     def begin(self, size: tuple[int, int]) -> moderngl.Framebuffer:
         """Bind the target of ``size`` pixels (made or remade as needed) and return it."""
         size = (max(1, int(size[0])), max(1, int(size[1])))
         if size != self.size:
-            self.release()
-            color = self.ctx.renderbuffer(size, 4, samples=self.samples)
+            self._release_target()
+            color = self._resolver.color(size, self.samples)
             depth = self.ctx.depth_renderbuffer(size, samples=self.samples)
             self.fbo = self.ctx.framebuffer([color], depth)
             self._objects = (self.fbo, depth, color)
@@ -100,12 +102,16 @@ class MsaaTarget:
 
     def present(self, dst: moderngl.Framebuffer, size: tuple[int, int]) -> None:
         """Resolve the samples into ``dst`` (the same size), then bind ``dst``."""
-        self.ctx.copy_framebuffer(dst, self.fbo)
+        self._resolver.resolve(self.fbo, dst)
         dst.use()
         dst.viewport = (0, 0, *size)
 
     def release(self) -> None:
         """Free every GL object; safe to call twice."""
+        self._release_target()
+        self._resolver.release()
+
+    def _release_target(self) -> None:
         for obj in self._objects:
             obj.release()
         self._objects = ()

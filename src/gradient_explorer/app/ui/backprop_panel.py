@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imgui_bundle import imgui
 
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render.palette import DIM_COLOR
-from gradient_explorer.surfaces.backprop import Backprop, backprop
 from gradient_explorer.view.formatting import format_number
+
+if TYPE_CHECKING:  # the pass itself parses with sympy: imported when the panel first runs it
+    from gradient_explorer.surfaces.backprop import Backprop
 
 VALUE_GREEN = (0.45, 0.9, 0.55, 1.0)
 GRAD_RED = (1.0, 0.45, 0.42, 1.0)
@@ -140,6 +143,9 @@ class BackpropPanel:
         key = (tuple(point), tuple(surface.param_values.items()))
         cached_surface, cached_key, result = self._result_cache
         if cached_surface is not surface or cached_key != key:
+            # sympy (0.25 s) is imported here, not with the window: its first frame waits less
+            from gradient_explorer.surfaces.backprop import backprop
+
             result = backprop(surface, point)
             self._result_cache = (surface, key, result)
         return result
