@@ -96,6 +96,12 @@ class GrowableBuffer:
         """Write ``data`` (rows of ``item_bytes``) at the start; True if the buffer grew."""
         data = np.ascontiguousarray(data)
         grew = self.reserve(max(len(data), 1))
+        if not grew:
+            # Fresh storage rather than an overwrite in place: the buffer is often read
+            # by a draw of this frame not yet rasterized (the mesh is shared by the axes,
+            # the point, the trails ...), and an overwrite makes the driver finish that
+            # draw first -- on llvmpipe a flush and a wait per write, ~0.2 ms each.
+            self.buffer.orphan()
         self.buffer.write(data.tobytes())
         return grew
 
