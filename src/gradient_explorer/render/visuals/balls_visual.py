@@ -44,6 +44,7 @@ from gradient_explorer.render.shader_loader import load_program
 from gradient_explorer.render.visuals._gl import GrowableBuffer, gl_state, set_uniforms
 from gradient_explorer.render.visuals.field_visual import field_length_scale
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+from gradient_explorer.render.visuals.ribbon_mesh import RibbonMesh
 from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.view.camera import gl_bytes
 
@@ -408,6 +409,7 @@ class BallsVisual(Visual):
         self._points_vao = None
         self._points_for = 0
         self.mesh = MeshVisual(ctx)
+        self.ribbons = RibbonMesh(ctx)  # trails
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
         self.last_centers = np.zeros((0, 3))
 
@@ -610,25 +612,18 @@ class BallsVisual(Visual):
             with gl_state(self.ctx, blend=True):
                 self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
             return
-        ends = ribbon_ends(frame, a, b)  # projected once for the fill and the outline
-        tris, kept = ribbon_triangles(frame, ends, width), ends[-1]
-        if floor:
-            tris[:, 2] -= FLOOR_BIAS
-        vert_colors = np.repeat(colors[kept], 6, axis=0)
-        dark = dark_tris = None
-        if outline:
-            dark_tris = ribbon_triangles(frame, ends, width + 2 * OUTLINE_PX)
-            if floor:
-                dark_tris[:, 2] -= FLOOR_BIAS
-            dark = np.column_stack(
-                [np.broadcast_to(OUTLINE_COLOR, (len(dark_tris), 3)), vert_colors[:, 3] * 0.6]
-            )
+        # widened on the GPU (ribbons.glsl, as screen_ribbons would): uploaded once for
+        # the outline and the fill of both passes
+        self.ribbons.upload(a, b, colors)
+        mvp, bias = gl_bytes(frame.matrix), FLOOR_BIAS if floor else 0.0
 
         def draw(alpha: float) -> None:
-            if dark is not None:
+            if outline:
                 with self._outlines():
-                    self.mesh.draw(IDENTITY, dark_tris, dark * [1, 1, 1, alpha])
-            self.mesh.draw(IDENTITY, tris, vert_colors * [1, 1, 1, alpha])
+                    self.ribbons.draw(
+                        mvp, frame.size, width + 2 * OUTLINE_PX, alpha, OUTLINE_COLOR, bias
+                    )
+            self.ribbons.draw(mvp, frame.size, width, alpha, None, bias)
 
         if cued:
             self._depth_cued(draw)
@@ -739,3 +734,6 @@ class BallsVisual(Visual):
         if self.mesh is not None:
             self.mesh.release()
             self.mesh = None
+        if self.ribbons is not None:
+            self.ribbons.release()
+            self.ribbons = None
