@@ -1,13 +1,15 @@
 #version 330
 // Line segments as ribbons a few pixels wide on screen, built here from their world ends:
-// the GPU twin of balls_visual.screen_ribbons (core-profile GL lines are one pixel). One
-// instance per segment, six vertices (two triangles) each, from gl_VertexID.
+// the GPU twin of balls_visual.screen_ribbons (core-profile GL lines are one pixel). Six
+// vertices (two triangles) per segment, each with the segment and its corner number
+// (plain vertices: llvmpipe runs instanced draws of six vertices slower).
 
 #if defined VERTEX_SHADER
 
-in vec3 in_a;        // per instance: the segment's world ends and colour
+in vec3 in_a;        // the segment's world ends and colour
 in vec3 in_b;
 in vec4 in_color;
+in float in_corner;  // 0..5: a+n, a-n, b-n, a+n, b-n, b+n
 uniform mat4 u_mvp;
 uniform vec2 u_half_size;   // viewport / 2, pixels
 uniform float u_width;      // pixels
@@ -38,7 +40,7 @@ void main() {
     // half a width past each end (joints overlap); depth runs on along the segment, so a
     // wider outline and its fill have the same depth at every pixel
     float dz = (zb - za) * h / max(len, 1e-9);
-    int corner = gl_VertexID % 6;  // a+n, a-n, b-n, a+n, b-n, b+n
+    int corner = int(in_corner);
     bool at_b = corner == 2 || corner == 4 || corner == 5;
     float side = (corner == 1 || corner == 2 || corner == 4) ? -1.0 : 1.0;
     vec2 p = at_b ? pb + u * h : pa - u * h;

@@ -15,7 +15,8 @@ import numpy as np
 from gradient_explorer.render.shader_loader import load_program
 from gradient_explorer.render.visuals._gl import GrowableBuffer, set_uniforms
 
-SEGMENT_BYTES = 40  # a (3), b (3), colour (4), float32
+_CORNERS = np.arange(6, dtype=np.float32)
+VERTEX_BYTES = 44  # a (3), b (3), colour (4), corner (1), float32: six per segment
 
 
 class RibbonMesh:
@@ -24,7 +25,7 @@ class RibbonMesh:
     def __init__(self, ctx: moderngl.Context, capacity: int = 1024):
         self.ctx = ctx
         self.program = load_program(ctx, "ribbons")
-        self._segments = GrowableBuffer(ctx, SEGMENT_BYTES, capacity)
+        self._segments = GrowableBuffer(ctx, VERTEX_BYTES, 6 * capacity)
         self._vao = None
         self._vao_for = 0
         self.count = 0
@@ -32,18 +33,19 @@ class RibbonMesh:
     def upload(self, a: np.ndarray, b: np.ndarray, colors: np.ndarray) -> None:
         """The segments ``a -> b`` (world, ``(m, 3)``, finite) with colours ``(m, 4)``."""
         m = len(a)
-        packed = np.empty((m, 10), dtype=np.float32)
-        packed[:, 0:3] = a
-        packed[:, 3:6] = b
-        packed[:, 6:10] = colors
-        self._segments.write(packed)
+        packed = np.empty((m, 6, 11), dtype=np.float32)
+        packed[:, :, 0:3] = np.asarray(a)[:, None]
+        packed[:, :, 3:6] = np.asarray(b)[:, None]
+        packed[:, :, 6:10] = np.asarray(colors)[:, None]
+        packed[:, :, 10] = _CORNERS
+        self._segments.write(packed.reshape(-1, 11))
         self.count = m
         if self._vao_for != self._segments.generation:  # the buffer grew: a new one
             if self._vao is not None:
                 self._vao.release()
             self._vao = self.ctx.vertex_array(
                 self.program,
-                [(self._segments.buffer, "3f 3f 4f/i", "in_a", "in_b", "in_color")],
+                [(self._segments.buffer, "3f 3f 4f 1f", "in_a", "in_b", "in_color", "in_corner")],
             )
             self._vao_for = self._segments.generation
 
@@ -71,7 +73,7 @@ class RibbonMesh:
                 "u_alpha": float(alpha),
             },
         )
-        self._vao.render(moderngl.TRIANGLES, vertices=6, instances=self.count)
+        self._vao.render(moderngl.TRIANGLES, vertices=6 * self.count)
 
     def release(self) -> None:
         if self._vao is not None:
