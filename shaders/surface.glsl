@@ -8,6 +8,12 @@ uniform vec4 u_domain;        // xmin, xmax, ymin, ymax
 uniform float u_height_scale; // s
 uniform vec4 u_clip;          // zmin, zmax of the colour range; zmin, zmax of the clip box
 
+// The lighting mode, compiled in (SurfaceVisual's define): 0 lit, 1 unlit (height colour
+// only), 2 normals as colour.
+#ifndef LIGHTING
+#define LIGHTING 0
+#endif
+
 #if defined VERTEX_SHADER
 
 in vec2 in_uv;
@@ -36,7 +42,6 @@ void main() {
 in vec2 v_xy;
 in float v_valid;
 in float v_height;            // the drawn (interpolated) height of this pixel
-uniform int u_lighting;       // 0 lit, 1 unlit (height colour only), 2 normals as colour
 uniform vec3 u_light_unit;    // toward the light, unit length
 uniform vec3 u_eye;
 uniform float u_color_scale;  // 1 / (zmax - zmin) of the colour range
@@ -70,14 +75,13 @@ void main() {
     // n = normalize(-dh/dx, -dh/dy, 1): the gradient in disguise.
     vec3 n = normalize(vec3(-grad_h, 1.0));
     vec3 base = colormap((h - u_clip.x) * u_color_scale);
-    vec3 color;
-    if (u_lighting == 2) {
-        color = 0.5 * n + 0.5;
-    } else if (u_lighting == 1) {
-        color = base;
-    } else {
-        color = shade_unit(base, n, u_light_unit, u_eye - vec3(v_xy, h));
-    }
+#if LIGHTING == 2
+    vec3 color = 0.5 * n + 0.5;
+#elif LIGHTING == 1
+    vec3 color = base;
+#else
+    vec3 color = shade_unit(base, n, u_light_unit, u_eye - vec3(v_xy, h));
+#endif
     // pixels per unit of height, for the lines' widths on screen
     float per_slope = 1.0 / max(h_slope, 1e-30);
     if (u_contours > 0) {

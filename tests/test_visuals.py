@@ -251,6 +251,34 @@ def test_draws_sharing_the_mesh_buffer_keep_their_own_vertices(ctx):
         mesh.release()
 
 
+@pytest.mark.gl
+def test_the_lighting_mode_is_compiled_into_its_own_program_and_kept(ctx):
+    """Lit, unlit and normals are three programs (a define, not a branch per pixel); going
+    back to a mode reuses its program."""
+    from gradient_explorer.render.visuals.surface_visual import SurfaceLook, SurfaceVisual
+
+    surface = Surface.named("banana")
+    heights = surface.height_range()
+    state = AppState.for_surface(surface, aspect=SIZE[0] / SIZE[1])
+    frame = FrameUniforms.from_camera(state.camera, SIZE, state.view.light_direction)
+    visual = SurfaceVisual(ctx, 8)
+    fbo = ctx.simple_framebuffer(SIZE)
+    previous = ctx.fbo or ctx.detect_framebuffer(0)
+    try:
+        fbo.use()
+        programs = []
+        for lighting in ("lit", "normals", "unlit", "lit"):
+            visual.update(SurfaceLook(surface, heights, lighting))
+            visual.draw(frame)
+            defines = {"LIGHTING": {"lit": 0, "unlit": 1, "normals": 2}[lighting]}
+            programs.append(visual._programs.get(surface.glsl, visual._vaos, defines)[0])
+        assert len({id(p) for p in programs}) == 3 and programs[0] is programs[3]
+    finally:
+        previous.use()
+        fbo.release()
+        visual.release()
+
+
 def test_surface_look_gives_the_shaders_reciprocals_of_its_ranges():
     """The surface and floor shaders multiply by these instead of dividing per pixel."""
     from gradient_explorer.render.visuals.surface_visual import SurfaceLook
