@@ -297,6 +297,7 @@ def test_surface_look_gives_the_shaders_reciprocals_of_its_ranges():
     flat = type(heights)(1.0, 1.0, 0.0, 2.0, 0.0)  # an empty colour range: no level curves
     values = SurfaceLook(surface, flat, contours=12).uniforms(frame)
     assert values["u_level_scale"] == 0.0 and values["u_color_scale"] == 1e12
+    assert values["u_level_spacing"] == 1e30  # every pixel a huge distance from a line
 
 
 def test_frame_uniforms_match_the_camera():

@@ -49,14 +49,16 @@ class SurfaceLook:
     def uniforms(self, frame: FrameUniforms) -> dict:
         """Every uniform the surface-reading shaders take, the frame's included."""
         # the reciprocals of the colour range and of the level spacing, here once rather
-        # than a division per pixel (an empty range draws no level curves, as before)
+        # than a division per pixel; an empty range draws no level curves, as before (its
+        # pixels lie a huge spacing away from any)
         span = self.heights.hi - self.heights.lo
+        levels = max(int(self.contours), 1) + 1
         return {
             **surface_uniforms(self.surface, self.heights),
             **frame.uniforms(),
             "u_color_scale": 1.0 / max(span, 1e-12),
-            "u_level_scale": (max(int(self.contours), 1) + 1) / span if span > 0 else 0.0,
-            "u_level_spacing": span / (max(int(self.contours), 1) + 1),
+            "u_level_scale": levels / span if span > 0 else 0.0,
+            "u_level_spacing": span / levels if span > 0 else 1e30,
             "u_contours": int(self.contours),
             "u_line_width": float(self.line_width),
             "u_has_point": 1 if self.point_level is not None else 0,
