@@ -13,19 +13,13 @@ vec3 colormap(float t) {
     return c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6)))));
 }
 
-// Coverage of the level curves of `level` (in units of the level spacing) at this pixel:
-// lines `width` pixels wide on screen, whatever the zoom. `slope` is fwidth(level),
-// taken by the caller in uniform control flow.
-float level_lines(float level, float slope, float width, float first, float last) {
-    float nearest = clamp(floor(level + 0.5), first, last);
-    float dist = abs(level - nearest) / max(slope, 1e-8);
-    return 1.0 - smoothstep(0.5 * width - 0.5, 0.5 * width + 0.5, dist);
-}
-
-// One level curve at `value` (the highlighted one through the point).
-float level_line(float h, float value, float slope, float width) {
-    float dist = abs(h - value) / max(slope, 1e-8);
-    return 1.0 - smoothstep(0.5 * width - 0.5, 0.5 * width + 0.5, dist);
+// Coverage of a line `width` pixels wide on screen at `dist` pixels from its centre:
+// 1 - smoothstep(width/2 - 1/2, width/2 + 1/2, dist), without smoothstep's division
+// (its edges are one apart). The level curves' callers measure dist in pixels as
+// (distance in height) / fwidth(height), fwidth taken in uniform control flow.
+float line_cover(float dist, float width) {
+    float t = clamp(dist - 0.5 * width + 0.5, 0.0, 1.0);
+    return 1.0 - t * t * (3.0 - 2.0 * t);
 }
 
 // Blinn-Phong with a two-sided normal: ambient + diffuse + a white highlight.
@@ -35,5 +29,21 @@ vec3 shade(vec3 base, vec3 n, vec3 light_dir, vec3 view_dir) {
     float diffuse = max(dot(n, l), 0.0);
     vec3 half_vec = normalize(l + view_dir);
     float specular = pow(max(dot(n, half_vec), 0.0), 48.0) * step(0.0, dot(n, l));
+    return base * (0.22 + 0.78 * diffuse) + vec3(0.35 * specular);
+}
+
+// shade() with the light a unit vector and x^48 as six products (pow() is exp(48 log x),
+// dearer per pixel). `to_eye` (eye - point) need not be unit length.
+vec3 shade_unit(vec3 base, vec3 n, vec3 light_unit, vec3 to_eye) {
+    vec3 view_dir = normalize(to_eye);
+    if (dot(n, view_dir) < 0.0) n = -n;
+    float lambert = dot(n, light_unit);
+    float diffuse = max(lambert, 0.0);
+    float c = max(dot(n, normalize(light_unit + view_dir)), 0.0);
+    float c2 = c * c;
+    float c4 = c2 * c2;
+    float c8 = c4 * c4;
+    float c16 = c8 * c8;
+    float specular = c16 * c16 * c16 * step(0.0, lambert);
     return base * (0.22 + 0.78 * diffuse) + vec3(0.35 * specular);
 }

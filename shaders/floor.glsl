@@ -28,25 +28,30 @@ uniform int u_contours;
 uniform float u_line_width;
 uniform int u_has_point;
 uniform float u_point_level;
+uniform float u_color_scale;   // 1 / (zmax - zmin) of the colour range
+uniform float u_level_scale;   // 1 / the spacing of the level curves
+uniform float u_level_spacing;
 out vec4 frag;
 
+// As surface.glsl's level curves: one division per pixel for both kinds.
 void main() {
     float h = u_height_scale * display_h(f(v_xy));
-    float spacing = (u_clip.y - u_clip.x) / float(max(u_contours, 1) + 1);
-    float level = (h - u_clip.x) / spacing;
-    float level_slope = fwidth(level);
+    float level = (h - u_clip.x) * u_level_scale;
     float h_slope = fwidth(h);
     if (!ge_is_finite(h)) {
         frag = vec4(0.16, 0.16, 0.18, 1.0);  // a hole reads as a hole on the map too
         return;
     }
-    vec3 color = mix(vec3(0.93), colormap((h - u_clip.x) / max(u_clip.y - u_clip.x, 1e-12)), 0.45);
+    vec3 color = mix(vec3(0.93), colormap((h - u_clip.x) * u_color_scale), 0.45);
+    float per_slope = 1.0 / max(h_slope, 1e-30);
     if (u_contours > 0) {
-        float line = level_lines(level, level_slope, u_line_width, 1.0, float(u_contours));
-        color = mix(color, vec3(0.1, 0.1, 0.12), 0.8 * line);
+        float nearest = clamp(floor(level + 0.5), 1.0, float(u_contours));
+        float dist = abs(level - nearest) * u_level_spacing * per_slope;
+        color = mix(color, vec3(0.1, 0.1, 0.12), 0.8 * line_cover(dist, u_line_width));
     }
     if (u_has_point == 1) {
-        color = mix(color, vec3(1.0, 0.55, 0.1), level_line(h, u_point_level, h_slope, u_line_width + 1.0));
+        float dist = abs(h - u_point_level) * per_slope;
+        color = mix(color, vec3(1.0, 0.55, 0.1), line_cover(dist, u_line_width + 1.0));
     }
     frag = vec4(color, 1.0);
 }

@@ -8,6 +8,12 @@ uniform vec4 u_domain;        // xmin, xmax, ymin, ymax
 uniform float u_height_scale; // s
 uniform vec4 u_clip;          // zmin, zmax of the colour range; zmin, zmax of the clip box
 
+// The lighting mode, compiled in (SurfaceVisual's define): 0 lit, 1 unlit (height colour
+// only), 2 normals as colour.
+#ifndef LIGHTING
+#define LIGHTING 0
+#endif
+
 #if defined VERTEX_SHADER
 
 in vec2 in_uv;
@@ -36,25 +42,29 @@ void main() {
 in vec2 v_xy;
 in float v_valid;
 in float v_height;            // the drawn (interpolated) height of this pixel
-uniform int u_lighting;       // 0 lit, 1 unlit (height colour only), 2 normals as colour
-uniform vec3 u_light_dir;
+uniform vec3 u_light_unit;    // toward the light, unit length
 uniform vec3 u_eye;
+uniform float u_color_scale;  // 1 / (zmax - zmin) of the colour range
+uniform float u_level_scale;  // 1 / the spacing of the level curves
+uniform float u_level_spacing;
 uniform int u_contours;       // number of level curves, 0 for none
 uniform float u_line_width;   // pixels
 uniform int u_has_point;
 uniform float u_point_level;  // displayed height of the level curve through the point
 out vec4 frag;
 
+// Everything per pixel and exact. On a software rasterizer each instruction here runs for
+// whole 4x4 pixel blocks, most of which a small triangle only partly covers, so: one
+// division for both kinds of level curve, the divisions by uniforms done on the CPU
+// (the reciprocal uniforms), the light a unit vector already, no pow().
 void main() {
     float value = f(v_xy);
     float dh = u_height_scale * display_dh(value);
     float h = u_height_scale * display_h(value);
     vec2 grad_h = dh * grad_f(v_xy);
-    // Screen-space slopes first, in uniform control flow.
-    float spacing = (u_clip.y - u_clip.x) / float(max(u_contours, 1) + 1);
-    float level = (h - u_clip.x) / spacing;
-    float level_slope = fwidth(level);
+    // The screen-space slope first, in uniform control flow.
     float h_slope = fwidth(h);
+    float level = (h - u_clip.x) * u_level_scale;
 
     if (v_valid < 0.999 || !ge_is_finite(h) || !ge_is_finite(grad_h.x) || !ge_is_finite(grad_h.y))
         discard;
@@ -64,23 +74,24 @@ void main() {
 
     // n = normalize(-dh/dx, -dh/dy, 1): the gradient in disguise.
     vec3 n = normalize(vec3(-grad_h, 1.0));
-    vec3 base = colormap((h - u_clip.x) / max(u_clip.y - u_clip.x, 1e-12));
-    vec3 color;
-    if (u_lighting == 2) {
-        color = 0.5 * n + 0.5;
-    } else if (u_lighting == 1) {
-        color = base;
-    } else {
-        vec3 world = vec3(v_xy, h);
-        color = shade(base, n, u_light_dir, normalize(u_eye - world));
-    }
+    vec3 base = colormap((h - u_clip.x) * u_color_scale);
+#if LIGHTING == 2
+    vec3 color = 0.5 * n + 0.5;
+#elif LIGHTING == 1
+    vec3 color = base;
+#else
+    vec3 color = shade_unit(base, n, u_light_unit, u_eye - vec3(v_xy, h));
+#endif
+    // pixels per unit of height, for the lines' widths on screen
+    float per_slope = 1.0 / max(h_slope, 1e-30);
     if (u_contours > 0) {
-        float line = level_lines(level, level_slope, u_line_width, 1.0, float(u_contours));
-        color = mix(color, vec3(0.06, 0.06, 0.08), 0.75 * line);
+        float nearest = clamp(floor(level + 0.5), 1.0, float(u_contours));
+        float dist = abs(level - nearest) * u_level_spacing * per_slope;
+        color = mix(color, vec3(0.06, 0.06, 0.08), 0.75 * line_cover(dist, u_line_width));
     }
     if (u_has_point == 1) {
-        float line = level_line(h, u_point_level, h_slope, u_line_width + 1.0);
-        color = mix(color, vec3(1.0, 0.55, 0.1), line);
+        float dist = abs(h - u_point_level) * per_slope;
+        color = mix(color, vec3(1.0, 0.55, 0.1), line_cover(dist, u_line_width + 1.0));
     }
     frag = vec4(color, 1.0);
 }

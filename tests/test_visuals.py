@@ -219,6 +219,87 @@ def test_growable_buffer_grows_by_doubling_and_keeps_what_is_written(ctx):
     assert buf.buffer is None
 
 
+@pytest.mark.gl
+def test_draws_sharing_the_mesh_buffer_keep_their_own_vertices(ctx):
+    """The mesh buffer is written again for each draw of a frame (axes, point, trails)
+    and orphaned rather than overwritten: every draw must still show what it was given."""
+    from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+    from gradient_explorer.view.camera import gl_bytes
+
+    mesh = MeshVisual(ctx, capacity=16)
+    color = ctx.renderbuffer(SIZE, 4)
+    fbo = ctx.framebuffer([color])
+    previous = ctx.fbo or ctx.detect_framebuffer(0)  # a released one must not stay bound
+    try:
+        fbo.use()
+        ctx.clear(0.0, 0.0, 0.0, 1.0)
+        reset_gl_state(ctx)
+        ctx.disable(moderngl.DEPTH_TEST)
+        identity = gl_bytes(np.eye(4))
+        corners = [[-1, -1, 0], [0, -1, 0], [0, 1, 0], [-1, -1, 0], [0, 1, 0], [-1, 1, 0]]
+        left = np.array(corners, dtype=float)
+        mesh.draw(identity, left, (1.0, 0.0, 0.0, 1.0))
+        right = left + np.array([1.0, 0.0, 0.0])
+        mesh.draw(identity, right, (0.0, 1.0, 0.0, 1.0))  # same buffer, same frame
+        pixels = np.frombuffer(fbo.read(components=3), np.uint8).reshape(SIZE[1], SIZE[0], 3)
+        assert (pixels[:, : SIZE[0] // 2 - 1] == [255, 0, 0]).all()
+        assert (pixels[:, SIZE[0] // 2 + 1 :] == [0, 255, 0]).all()
+    finally:
+        previous.use()
+        fbo.release()
+        color.release()
+        mesh.release()
+
+
+@pytest.mark.gl
+def test_the_lighting_mode_is_compiled_into_its_own_program_and_kept(ctx):
+    """Lit, unlit and normals are three programs (a define, not a branch per pixel); going
+    back to a mode reuses its program."""
+    from gradient_explorer.render.visuals.surface_visual import SurfaceLook, SurfaceVisual
+
+    surface = Surface.named("banana")
+    heights = surface.height_range()
+    state = AppState.for_surface(surface, aspect=SIZE[0] / SIZE[1])
+    frame = FrameUniforms.from_camera(state.camera, SIZE, state.view.light_direction)
+    visual = SurfaceVisual(ctx, 8)
+    fbo = ctx.simple_framebuffer(SIZE)
+    previous = ctx.fbo or ctx.detect_framebuffer(0)
+    try:
+        fbo.use()
+        programs = []
+        for lighting in ("lit", "normals", "unlit", "lit"):
+            visual.update(SurfaceLook(surface, heights, lighting))
+            visual.draw(frame)
+            defines = {"LIGHTING": {"lit": 0, "unlit": 1, "normals": 2}[lighting]}
+            programs.append(visual._programs.get(surface.glsl, visual._vaos, defines)[0])
+        assert len({id(p) for p in programs}) == 3 and programs[0] is programs[3]
+    finally:
+        previous.use()
+        fbo.release()
+        visual.release()
+
+
+def test_surface_look_gives_the_shaders_reciprocals_of_its_ranges():
+    """The surface and floor shaders multiply by these instead of dividing per pixel."""
+    from gradient_explorer.render.visuals.surface_visual import SurfaceLook
+
+    surface = Surface.named("banana")
+    heights = surface.height_range()
+    state = AppState.for_surface(surface, aspect=SIZE[0] / SIZE[1])
+    frame = FrameUniforms.from_camera(state.camera, SIZE, state.view.light_direction)
+    span = heights.hi - heights.lo
+    values = SurfaceLook(surface, heights, contours=12).uniforms(frame)
+    assert values["u_color_scale"] == pytest.approx(1.0 / span, rel=1e-15)
+    assert values["u_level_spacing"] == pytest.approx(span / 13, rel=1e-15)
+    assert values["u_level_scale"] * values["u_level_spacing"] == pytest.approx(1.0, rel=1e-15)
+    no_lines = SurfaceLook(surface, heights, contours=0).uniforms(frame)
+    assert no_lines["u_level_spacing"] == pytest.approx(span / 2, rel=1e-15)  # as max(n, 1) + 1
+    flat = type(heights)(1.0, 1.0, 0.0, 2.0, 0.0)  # an empty colour range: no level curves
+    values = SurfaceLook(surface, flat, contours=12).uniforms(frame)
+    assert values["u_level_scale"] == 0.0 and values["u_color_scale"] == 1e12
+    assert values["u_level_spacing"] == 1e30  # every pixel a huge distance from a line
+
+
 def test_frame_uniforms_match_the_camera():
     state = AppState.for_surface(Surface.named("bowl"), aspect=SIZE[0] / SIZE[1])
     camera = state.camera
@@ -232,6 +313,9 @@ def test_frame_uniforms_match_the_camera():
     assert frame.pixels_per_unit_at_w1 == pytest.approx(
         0.5 * SIZE[1] * camera.projection_matrix(aspect)[1, 1]
     )
+    light = np.array(state.view.light_direction)
+    np.testing.assert_allclose(frame.light_unit, light / np.sqrt(light @ light), rtol=1e-15)
+    assert frame.uniforms()["u_light_unit"] == tuple(frame.light_unit)
 
 
 @pytest.mark.gl

@@ -178,27 +178,24 @@ def declutter(
     width, height = viewport
     budget = max_cover * width * height
     order = sorted(range(n), key=lambda i: -priorities[i])
-    kept: list[np.ndarray] = []
+    finite = np.isfinite(boxes).all(axis=1).tolist()
+    rows = boxes.tolist()  # plain floats: a few dozen labels a frame, each tested in Python
+    kept: list[list[float]] = []
     for i in order:
-        left, top, right, bottom = boxes[i]
-        if not np.all(np.isfinite(boxes[i])):
+        if not finite[i]:
             continue
+        left, top, right, bottom = rows[i]
         if left < 0 or top < 0 or right > width or bottom > height:
             continue
         area = (right - left) * (bottom - top)
         if area > budget:
             continue
-        if kept:
-            k = np.array(kept)
-            clash = (
-                (left - pad < k[:, 2])
-                & (k[:, 0] < right + pad)
-                & (top - pad < k[:, 3])
-                & (k[:, 1] < bottom + pad)
-            )
-            if clash.any():
-                continue
-        kept.append(boxes[i])
+        if any(
+            left - pad < k[2] and k[0] < right + pad and top - pad < k[3] and k[1] < bottom + pad
+            for k in kept
+        ):
+            continue
+        kept.append(rows[i])
         keep[i] = True
         budget -= area
     return keep

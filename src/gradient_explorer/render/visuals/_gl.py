@@ -26,20 +26,27 @@ class ProgramCache:
         self.ctx = ctx
         self.shader = shader
         self.capacity = capacity
-        self._entries: OrderedDict[str, tuple[moderngl.Program, dict]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[moderngl.Program, dict]] = OrderedDict()
 
-    def get(self, generated: str, make_vaos: Callable[[moderngl.Program], dict]):
-        """(program, vertex arrays) for ``generated``, building them on first use."""
-        entry = self._entries.get(generated)
+    def get(
+        self,
+        generated: str,
+        make_vaos: Callable[[moderngl.Program], dict],
+        defines: dict[str, object] | None = None,
+    ):
+        """(program, vertex arrays) for ``generated`` (and ``defines``: a program is
+        compiled for each set), building them on first use."""
+        key = (generated, tuple(sorted((defines or {}).items())))
+        entry = self._entries.get(key)
         if entry is None:
-            program = load_program(self.ctx, self.shader, generated=generated)
+            program = load_program(self.ctx, self.shader, defines, generated=generated)
             entry = (program, make_vaos(program))
-            self._entries[generated] = entry
+            self._entries[key] = entry
             while len(self._entries) > self.capacity:
                 _, (old_program, old_vaos) = self._entries.popitem(last=False)
                 _release(old_program, old_vaos)
         else:
-            self._entries.move_to_end(generated)
+            self._entries.move_to_end(key)
         return entry
 
     def release(self) -> None:
@@ -96,6 +103,12 @@ class GrowableBuffer:
         """Write ``data`` (rows of ``item_bytes``) at the start; True if the buffer grew."""
         data = np.ascontiguousarray(data)
         grew = self.reserve(max(len(data), 1))
+        if not grew:
+            # Fresh storage rather than an overwrite in place: the buffer is often read
+            # by a draw of this frame not yet rasterized (the mesh is shared by the axes,
+            # the point, the trails ...), and an overwrite makes the driver finish that
+            # draw first -- on llvmpipe a flush and a wait per write, ~0.2 ms each.
+            self.buffer.orphan()
         self.buffer.write(data.tobytes())
         return grew
 

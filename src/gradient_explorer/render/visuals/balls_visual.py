@@ -44,6 +44,7 @@ from gradient_explorer.render.shader_loader import load_program
 from gradient_explorer.render.visuals._gl import GrowableBuffer, gl_state, set_uniforms
 from gradient_explorer.render.visuals.field_visual import field_length_scale
 from gradient_explorer.render.visuals.mesh_visual import MeshVisual
+from gradient_explorer.render.visuals.ribbon_mesh import RibbonMesh
 from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.view.camera import gl_bytes
 
@@ -59,6 +60,8 @@ __all__ = [
     "glyph_geometry",
     "glyph_scale",
     "rectangles",
+    "ribbon_ends",
+    "ribbon_triangles",
     "screen_arrows",
     "screen_ribbons",
     "start_splats",
@@ -169,10 +172,23 @@ def screen_ribbons(frame: ScreenFrame, a, b, width: float) -> tuple[np.ndarray, 
     front of the eye). Each ribbon runs half a width past its ends, so a polyline's
     segments overlap at the joints instead of leaving notches.
     """
+    ends = ribbon_ends(frame, a, b)
+    return ribbon_triangles(frame, ends, width), ends[-1]
+
+
+def ribbon_ends(frame: ScreenFrame, a, b) -> tuple:
+    """The pixel ends of segments ``a -> b`` (world), for :func:`ribbon_triangles`: the
+    projection a trail's outline and fill share. The last item is the mask of segments
+    kept (both ends in front of the eye)."""
     pa, za, oka = _to_pixels(frame, a)
     pb, zb, okb = _to_pixels(frame, b)
     keep = oka & okb
-    pa, pb, za, zb = pa[keep], pb[keep], za[keep], zb[keep]
+    return pa[keep], pb[keep], za[keep], zb[keep], keep
+
+
+def ribbon_triangles(frame: ScreenFrame, ends: tuple, width: float) -> np.ndarray:
+    """:func:`screen_ribbons`' triangles from :func:`ribbon_ends`."""
+    pa, pb, za, zb, _ = ends
     d = pb - pa
     length = np.linalg.norm(d, axis=1)
     u = np.where(length[:, None] > 1e-9, d / np.maximum(length, 1e-9)[:, None], [[1.0, 0.0]])
@@ -185,7 +201,7 @@ def screen_ribbons(frame: ScreenFrame, a, b, width: float) -> tuple[np.ndarray, 
     za, zb = za - dz, zb + dz
     xy = np.stack([pa + n, pa - n, pb - n, pa + n, pb - n, pb + n], axis=1)
     z = np.stack([za, za, zb, za, zb, zb], axis=1)
-    return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32), keep
+    return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32)
 
 
 def screen_arrows(
@@ -445,6 +461,7 @@ class BallsVisual(Visual):
         self._points_for = 0
         self.mesh = MeshVisual(ctx)
         self.start_map = StartMap(ctx, self.mesh.program)
+        self.ribbons = RibbonMesh(ctx)  # trails
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
         self.last_centers = np.zeros((0, 3))
 
@@ -652,24 +669,18 @@ class BallsVisual(Visual):
             with gl_state(self.ctx, blend=True):
                 self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
             return
-        tris, kept = screen_ribbons(frame, a, b, width)
-        if floor:
-            tris[:, 2] -= FLOOR_BIAS
-        vert_colors = np.repeat(colors[kept], 6, axis=0)
-        dark = dark_tris = None
-        if outline:
-            dark_tris, _ = screen_ribbons(frame, a, b, width + 2 * OUTLINE_PX)
-            if floor:
-                dark_tris[:, 2] -= FLOOR_BIAS
-            dark = np.column_stack(
-                [np.broadcast_to(OUTLINE_COLOR, (len(dark_tris), 3)), vert_colors[:, 3] * 0.6]
-            )
+        # widened on the GPU (ribbons.glsl, as screen_ribbons would): uploaded once for
+        # the outline and the fill of both passes
+        self.ribbons.upload(a, b, colors)
+        mvp, bias = gl_bytes(frame.matrix), FLOOR_BIAS if floor else 0.0
 
         def draw(alpha: float) -> None:
-            if dark is not None:
+            if outline:
                 with self._outlines():
-                    self.mesh.draw(IDENTITY, dark_tris, dark * [1, 1, 1, alpha])
-            self.mesh.draw(IDENTITY, tris, vert_colors * [1, 1, 1, alpha])
+                    self.ribbons.draw(
+                        mvp, frame.size, width + 2 * OUTLINE_PX, alpha, OUTLINE_COLOR, bias
+                    )
+            self.ribbons.draw(mvp, frame.size, width, alpha, None, bias)
 
         if cued:
             self._depth_cued(draw)
@@ -731,8 +742,9 @@ class BallsVisual(Visual):
                 :, 2
             ].reshape(-1, 4)
             a, b = _rect_edges(corners)
-            outline, _ = screen_ribbons(frame, a, b, GLYPH_PX + 2 * OUTLINE_PX)
-            fill, _ = screen_ribbons(frame, a, b, GLYPH_PX)
+            ends = ribbon_ends(frame, a, b)
+            outline = ribbon_triangles(frame, ends, GLYPH_PX + 2 * OUTLINE_PX)
+            fill = ribbon_triangles(frame, ends, GLYPH_PX)
             parts.append((outline, fill, GLYPH_COLORS[kind]))
         if not parts:
             return
@@ -782,3 +794,6 @@ class BallsVisual(Visual):
         if self.mesh is not None:
             self.mesh.release()
             self.mesh = None
+        if self.ribbons is not None:
+            self.ribbons.release()
+            self.ribbons = None

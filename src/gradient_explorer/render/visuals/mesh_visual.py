@@ -34,11 +34,14 @@ class MeshVisual:
         if n == 0:
             return
         colors = np.broadcast_to(np.asarray(colors, dtype=np.float32), (n, 4))
-        finite = np.all(np.isfinite(positions), axis=1)
+        finite = np.isfinite(positions).all(axis=1)
         if not finite.all():  # no NaN reaches a GPU buffer
             positions, colors = positions[finite], colors[finite]
             n = len(positions)
-        self._vertices.write(np.hstack([positions, colors]).astype(np.float32))
+        packed = np.empty((n, 7), dtype=np.float32)  # one copy of each, already float32
+        packed[:, :3] = positions
+        packed[:, 3:] = colors
+        self._vertices.write(packed)
         if self._vao_for != self._vertices.generation:  # the buffer grew: a new one
             if self._vao is not None:
                 self._vao.release()

@@ -81,12 +81,19 @@ class FrameUniforms:
         """The light direction in eye coordinates."""
         return self.view[:3, :3] @ self.light_dir
 
+    @cached_property
+    def light_unit(self) -> np.ndarray:
+        """:attr:`light_dir` at unit length (a shader then need not normalize it per pixel)."""
+        norm = float(np.linalg.norm(self.light_dir))
+        return self.light_dir / norm if norm > 0.0 and np.isfinite(norm) else self.light_dir
+
     def uniforms(self) -> dict:
         """The shared uniforms, by the shaders' names."""
         return {
             "u_mvp": self.mvp_bytes,
             "u_eye": tuple(float(v) for v in self.eye),
             "u_light_dir": tuple(float(v) for v in self.light_dir),
+            "u_light_unit": tuple(float(v) for v in self.light_unit),
         }
 
 
