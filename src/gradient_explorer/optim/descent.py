@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from gradient_explorer.errors import UsageError, check_state_keys
+from gradient_explorer.optim import fused
 from gradient_explorer.optim.minibatch import MiniBatches
 from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
 from gradient_explorer.optim.schedules import Schedule, parse_schedule
@@ -381,6 +382,8 @@ class Descent:
             n_run = int(np.count_nonzero(running))
             if n_run == 0:
                 break
+            if fused.descent_step(self):  # compiled (numba), the numpy path's bits
+                continue
             all_run = n_run == self.n
             idx = self._all if all_run else np.flatnonzero(running)
             work = self.positions.copy()
@@ -792,6 +795,39 @@ def _descend_batched(d: Descent, steps: int) -> Trajectories:
     )
 
 
+def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
+    """A batched descend by the compiled engine (:mod:`gradient_explorer.optim.fused`),
+    the numpy path's results to the bit; None where it does not apply."""
+    if not isinstance(optimizer, str) or not fused.fastcode.available():
+        return None  # an optimizer instance is the caller's: numpy leaves its state
+    # the settings (and their checks) from a Descent of one ball; the run is the kernel's
+    probe = Descent(
+        surface, optimizer, many[:1], tol=tol, trail_length=1, far=far, schedule=schedule,
+        **hyper,
+    )  # fmt: skip
+    pts = probe._check_points(many)
+    out = fused.run_batched(probe, pts, steps)
+    if out is None:
+        return None
+    positions, fs, grads, codes, end, taken, rates = out
+    return Trajectories(
+        positions=positions,
+        f=fs,
+        gradient=grads,
+        status=_END_NAMES[codes],
+        end_step=end,
+        steps=taken,
+        optimizer=probe.optimizer.name,
+        hyperparameters=(
+            {**probe.optimizer.hyper, "lr": probe.schedule.base_lr}
+            if probe.schedule
+            else dict(probe.optimizer.hyper)
+        ),
+        schedule=probe.schedule.spec if probe.schedule else "constant",
+        lr=rates,
+    )
+
+
 def _descend_one_scalar(d: Descent, steps: int):
     """One ball on Python floats: what :meth:`Descent.step` does, without array overhead.
 
@@ -921,6 +957,9 @@ def descend(
         raise UsageError("descend needs a start (or teaching for the surface's teaching start)")
     many = _batched_start(surface, start)
     if many is not None:
+        fast = _descend_fused(surface, optimizer, many, int(steps), tol, far, schedule, hyper)
+        if fast is not None:
+            return fast
         d = Descent(
             surface, optimizer, many, tol=tol, trail_length=1, far=far, schedule=schedule, **hyper
         )

@@ -1,0 +1,482 @@
+"""The compiled engine for descent: surface, optimizer and checks fused in one numba loop.
+
+Where a surface's generated code is exact (:mod:`gradient_explorer.surfaces.fastcode`)
+and the optimizer is Adam or AdamW (every setting: weight decay coupled or decoupled,
+amsgrad, maximize), a descent step is one pass over the balls that updates the
+optimizer state, evaluates f and the gradient at the new point, checks divergence
+(too far, non-finite) and convergence, and writes the results: the numpy path's
+operations in the numpy path's order, so the results are the same to the bit (no
+fastmath, no FMA contraction). A whole batched :func:`~gradient_explorer.optim.descent.descend`
+runs every step of a ball inside the kernel, ball after ball (in parallel on numba's
+threads for many balls), writing the trajectory arrays directly.
+
+``Optimizer.step_`` on its own (the benchmark's inner loop) gets a compiled Adam update
+too. Everything else (other optimizers, Newton's Hessian, mini-batches, curves, a
+surface with transcendental functions) uses the numpy path, which is also the path
+without numba installed or with ``GRADIENT_EXPLORER_ENGINE=numpy``.
+
+Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, and
+``1 - lr * weight_decay``) are computed in Python, as the numpy path does, and passed in.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from gradient_explorer.surfaces import fastcode
+
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+
+#: In 'auto' mode, Descent.step uses the engine from this many balls on, and a batched
+#: descend from this many ball-steps on (below, numpy's overhead is small anyway).
+STEP_MIN = 512
+RUN_MIN = 2000
+
+
+# ------------------------------------------------------------------- the optimizer rule
+
+
+def adam_variant(opt) -> tuple | None:
+    """The compile-time switches of Adam/AdamW's rule, or None for another optimizer."""
+    from gradient_explorer.optim.optimizers import Adam
+
+    if not isinstance(opt, Adam) or opt.needs_hessian:
+        return None
+    hp = opt.hyper
+    wd = "none" if hp["weight_decay"] == 0 else ("decoupled" if opt._dec else "coupled")
+    return (bool(hp["maximize"]), wd, bool(hp["amsgrad"]), abs(opt._w1) < 0.5)
+
+
+def adam_hyper(opt) -> np.ndarray:
+    """[weight_decay, eps, beta2, w1, 1 - w1, w2] as the kernels read them."""
+    hp = opt.hyper
+    w1 = opt._w1
+    return np.array([hp["weight_decay"], hp["eps"], opt._b2, w1, 1.0 - w1, opt._w2])
+
+
+def adam_constants(opt, lr: float, t: float) -> tuple[float, float, float]:
+    """(-step_size, bc2_sqrt, 1 - lr * wd) of step ``t``, as Adam._rule computes them."""
+    b1, b2 = opt._b1, opt._b2
+    step_size = lr / (1 - b1**t)
+    bc2_sqrt = (1 - b2**t) ** 0.5
+    return -step_size, bc2_sqrt, 1 - lr * opt.hyper["weight_decay"]
+
+
+def _rule_source(variant: tuple) -> str:
+    """``_adam``: Adam._rule on one coordinate, the same operations in the same order."""
+    maximize, wd, amsgrad, lerp_lo = variant
+    lines = ["@njit(cache=True)", "def _adam(x, g, m, v, w, nss, bc2, dec, hp):"]
+    if maximize:
+        lines.append("    g = -g")
+    if wd == "decoupled":
+        lines.append("    x = x * dec")
+    elif wd == "coupled":
+        lines.append("    g = g + hp[0] * x")
+    if lerp_lo:  # torch.lerp's two branches, chosen by |weight| < 0.5
+        lines.append("    m = m + (g - m) * hp[3]")
+    else:
+        lines.append("    m = g - (g - m) * hp[4]")
+    lines.append("    v = v * hp[2] + (hp[5] * g) * g")
+    if amsgrad:
+        lines.append("    w = _maximum(w, v)")
+        lines.append("    denom = math.sqrt(w)")
+    else:
+        lines.append("    denom = math.sqrt(v)")
+    lines += [
+        "    denom = denom / bc2",
+        "    denom = denom + hp[1]",
+        "    upd = m * nss",
+        "    upd = upd / denom",
+        "    return x + upd, m, v, w",
+    ]
+    return "\n".join(lines)
+
+
+_STEP_KERNELS = """
+@njit(cache=True)
+def adam_serial(p, g, m, v, w, c, hp):
+    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+    nss, bc2, dec = c[0], c[1], c[2]
+    for i in range(pf.shape[0]):
+        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i], nss, bc2, dec, hp)
+        pf[i] = x
+        mf[i] = a
+        vf[i] = b
+        wf[i] = c
+
+
+@njit(cache=True, parallel=True)
+def adam_parallel(p, g, m, v, w, c, hp):
+    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+    nss, bc2, dec = c[0], c[1], c[2]
+    for i in prange(pf.shape[0]):
+        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i], nss, bc2, dec, hp)
+        pf[i] = x
+        mf[i] = a
+        vf[i] = b
+        wf[i] = c
+"""
+
+
+def _warm_step(module) -> None:
+    a = [np.zeros((1, 2)) for _ in range(5)]
+    c, hp = np.array([0.0, 1.0, 1.0]), np.zeros(6)
+    module.adam_serial(*a, c, hp)
+    if fastcode._threads() > 1:
+        module.adam_parallel(*a, c, hp)
+
+
+def step_module(variant: tuple) -> ModuleType | None:
+    return fastcode.load_module(_rule_source(variant) + "\n\n" + _STEP_KERNELS, _warm_step)
+
+
+def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
+    """Optimizer.step_ for every ball by the engine; False (nothing changed) where the
+    engine does not apply (then numpy). ``p2``/``g2``: (n, d) float64."""
+    variant = adam_variant(opt)
+    if variant is None or opt.hyper["amsgrad"] and "max_exp_avg_sq" not in opt.state:
+        return False
+    steps = opt.steps
+    n = steps.shape[0]
+    if n == 0 or not (p2.flags.c_contiguous and g2.flags.c_contiguous):
+        return False
+    if g2.dtype != np.float64 or p2.dtype != np.float64:
+        return False
+    first = int(steps[0])
+    if n > 1 and not _uniform(steps, first):
+        return False
+    memo = opt.__dict__.setdefault("_engine", {})
+    module = memo.get(variant, False)
+    if module is False:
+        module = step_module(variant)
+        memo[variant] = module
+    if module is None:
+        return False
+    st = opt.state
+    m, v = st["exp_avg"], st["exp_avg_sq"]
+    w = st.get("max_exp_avg_sq", m) if variant[2] else m
+    c = np.array(adam_constants(opt, opt.hyper["lr"], float(first + 1)))
+    hp = memo.get("hp")
+    if hp is None or memo.get("hyper") != opt.hyper:
+        hp = adam_hyper(opt)
+        memo["hp"], memo["hyper"] = hp, dict(opt.hyper)
+    if p2.size >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
+        module.adam_parallel(p2, g2, m, v, w, c, hp)
+    else:
+        module.adam_serial(p2, g2, m, v, w, c, hp)
+    steps += 1
+    return True
+
+
+def _uniform(steps: np.ndarray, first: int) -> bool:
+    if steps.shape[0] <= 8:
+        return bool((steps == first).all())
+    return bool((steps == first).all())
+
+
+# ------------------------------------------------------------------- descent kernels
+
+_DESCENT_KERNELS = """
+@njit(cache=True)
+def _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit):
+    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w[i, 0], nss, bc2, dec, hp)
+    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w[i, 1], nss, bc2, dec, hp)
+    m[i, 0] = ma
+    m[i, 1] = mb
+    v[i, 0] = va
+    v[i, 1] = vb
+    w[i, 0] = wa
+    w[i, 1] = wb
+    r = _vg(x0, x1{params})
+    fv = _finite_or_nan(r[0])
+    gx = _finite_or_nan(r[1])
+    gy = _finite_or_nan(r[2])
+    gn = math.sqrt(gx * gx + gy * gy)
+    near = abs(x0 - c0) <= limit and abs(x1 - c1) <= limit
+    bad = not (near and fv - fv == 0.0 and gn - gn == 0.0)
+    return x0, x1, fv, gx, gy, gn, bad
+
+
+@njit(cache=True)
+def _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w,
+                  nss, bc2, dec, hp, pv, c0, c1, limit, tol, newpos, f, g, gn):
+    moved = 0
+    bad = 0
+    if status[i] == 0:
+        osteps[i] += 1
+        x0, x1, fv, gx, gy, n2, b = _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv,
+                                               c0, c1, limit)
+        if b:
+            status[i] = 2
+            stopped[i] = dsteps[i] + 1
+            bad = 1
+        else:
+            newpos[i, 0] = x0
+            newpos[i, 1] = x1
+            f[i] = fv
+            g[i, 0] = gx
+            g[i, 1] = gy
+            gn[i] = n2
+            dsteps[i] += 1
+            moved = 1
+            if n2 < tol:
+                status[i] = 1
+                stopped[i] = dsteps[i]
+            return moved, bad
+    newpos[i, 0] = pos[i, 0]
+    newpos[i, 1] = pos[i, 1]
+    f[i] = fv_old[i]
+    g[i, 0] = grad[i, 0]
+    g[i, 1] = grad[i, 1]
+    gn[i] = gn_old[i]
+    return moved, bad
+
+
+@njit(cache=True)
+def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c, hp,
+                   pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    moved = 0
+    bad = 0
+    for i in range(pos.shape[0]):
+        a, b = _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
+                             m, v, w, c[0], c[1], c[2], hp, pv, c0, c1, limit, tol,
+                             newpos, f, g, gn)
+        moved += a
+        bad += b
+    counts[0] = moved
+    counts[1] = bad
+
+
+@njit(cache=True, parallel=True)
+def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c,
+                     hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    moved = 0
+    bad = 0
+    for i in prange(pos.shape[0]):
+        a, b = _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
+                             m, v, w, c[0], c[1], c[2], hp, pv, c0, c1, limit, tol,
+                             newpos, f, g, gn)
+        moved += a
+        bad += b
+    counts[0] = moved
+    counts[1] = bad
+
+
+@njit(cache=True)
+def _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+    steps = table.shape[0]
+    x0 = starts[i, 0]
+    x1 = starts[i, 1]
+    r = _vg(x0, x1{params})
+    fv = _finite_or_nan(r[0])
+    gx = _finite_or_nan(r[1])
+    gy = _finite_or_nan(r[2])
+    gn = math.sqrt(gx * gx + gy * gy)
+    status = 0
+    stop = -1
+    if not (fv - fv == 0.0 and gx - gx == 0.0 and gy - gy == 0.0):
+        status = 2
+        stop = 0
+        fv = math.nan
+        gx = math.nan
+        gy = math.nan
+    elif gn < tol:
+        status = 1
+        stop = 0
+    positions[0, i, 0] = x0
+    positions[0, i, 1] = x1
+    fs[0, i] = fv
+    grads[0, i, 0] = gx
+    grads[0, i, 1] = gy
+    m0 = 0.0
+    m1 = 0.0
+    v0 = 0.0
+    v1 = 0.0
+    w0 = 0.0
+    w1 = 0.0
+    taken = 0
+    k = 0
+    while k < steps and status == 0:
+        nss = table[k, 0]
+        bc2 = table[k, 1]
+        dec = table[k, 2]
+        k += 1
+        y0, m0, v0, w0 = _adam(x0, gx, m0, v0, w0, nss, bc2, dec, hp)
+        y1, m1, v1, w1 = _adam(x1, gy, m1, v1, w1, nss, bc2, dec, hp)
+        r = _vg(y0, y1{params})
+        f2 = _finite_or_nan(r[0])
+        g0 = _finite_or_nan(r[1])
+        g1 = _finite_or_nan(r[2])
+        n2 = math.sqrt(g0 * g0 + g1 * g1)
+        near = abs(y0 - c0) <= limit and abs(y1 - c1) <= limit
+        if not (near and f2 - f2 == 0.0 and n2 - n2 == 0.0):
+            status = 2
+            stop = taken + 1
+            break
+        x0 = y0
+        x1 = y1
+        fv = f2
+        gx = g0
+        gy = g1
+        taken += 1
+        positions[taken, i, 0] = x0
+        positions[taken, i, 1] = x1
+        fs[taken, i] = fv
+        grads[taken, i, 0] = gx
+        grads[taken, i, 1] = gy
+        if n2 < tol:
+            status = 1
+            stop = taken
+    for j in range(taken + 1, steps + 1):  # a stopped ball keeps its last row
+        positions[j, i, 0] = x0
+        positions[j, i, 1] = x1
+        fs[j, i] = fv
+        grads[j, i, 0] = gx
+        grads[j, i, 1] = gy
+    out[i, 0] = status
+    out[i, 1] = stop if status != 0 else taken
+    out[i, 2] = taken
+    # the steps the loop of Descent.step would have run for this ball
+    out[i, 3] = stop if status != 0 else steps
+
+
+@njit(cache=True)
+def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+    for i in range(starts.shape[0]):
+        _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out)
+
+
+@njit(cache=True, parallel=True)
+def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+    for i in prange(starts.shape[0]):
+        _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out)
+"""
+
+
+def _warm_descent(module) -> None:
+    pos, grad = np.zeros((1, 2)), np.zeros((1, 2))
+    f1, i8 = np.zeros(1), np.zeros(1, dtype=np.int8)
+    i64 = np.zeros(1, dtype=np.int64)
+    hp, pv = np.zeros(6), np.zeros(8)
+    args = (pos, grad, f1, f1.copy(), i8.copy(), i64.copy(), i64.copy(), i64.copy(),
+            np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]),
+            hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
+            np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
+    module.descent_serial(*args)
+    table = np.array([[0.0, 1.0, 1.0]])
+    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)), np.zeros((2, 1)),
+                np.zeros((2, 1, 2)), np.zeros((1, 4), dtype=np.int64))  # fmt: skip
+    module.run_serial(*run_args)
+    if fastcode._threads() > 1:
+        module.descent_parallel(*args)
+        module.run_parallel(*run_args)
+
+
+def descent_module(surface, opt) -> ModuleType | None:
+    """The fused kernels of this surface and this optimizer setting, or None."""
+    variant = adam_variant(opt)
+    if variant is None:
+        return None
+    parts = fastcode.surface_parts(surface)
+    if parts is None:
+        return None
+    memo = surface._functions.setdefault("_engine_descent", {})
+    if variant not in memo:
+        kernels = _DESCENT_KERNELS.replace("{params}", fastcode.param_unpack(surface.params))
+        body = "\n\n".join([parts[0], _rule_source(variant), kernels])
+        memo[variant] = fastcode.load_module(body, _warm_descent)
+    return memo[variant]
+
+
+def eligible(d) -> bool:
+    """Whether Descent ``d`` can step with the engine at all (surface, optimizer, data)."""
+    return (
+        fastcode.available()
+        and d.dim == 2
+        and d.batches is None
+        and adam_variant(d.optimizer) is not None
+        and fastcode.surface_parts(d.surface) is not None
+    )
+
+
+def descent_step(d) -> bool:
+    """One :meth:`Descent.step` by the engine; False (nothing changed) where it does not
+    apply. The caller has checked that some ball runs."""
+    if not (fastcode.forced() or d.n >= STEP_MIN) or not eligible(d):
+        return False
+    opt = d.optimizer
+    module = descent_module(d.surface, opt)
+    if module is None:
+        return False
+    opt.ensure_state(d.n, d.dim)
+    if opt.hyper["amsgrad"] and "max_exp_avg_sq" not in opt.state:
+        return False
+    running = d.status_codes == RUNNING
+    steps = opt.steps[running]
+    first = int(steps[0])
+    if not (steps == first).all():  # balls at different steps: numpy (t per ball)
+        return False
+    lr = d.schedule.lr if d.schedule is not None else opt.hyper["lr"]
+    c = np.array(adam_constants(opt, lr, float(first + 1)))
+    st = opt.state
+    m, v = st["exp_avg"], st["exp_avg_sq"]
+    w = st.get("max_exp_avg_sq", m) if opt.hyper["amsgrad"] else m
+    hp = adam_hyper(opt)
+    n = d.n
+    newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+    counts = np.zeros(2, dtype=np.int64)
+    kernel = module.descent_serial
+    if n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
+        kernel = module.descent_parallel
+    pv = fastcode.parameter_array(d.surface)
+    all_run = bool(running.all())
+    kernel(d.positions, d.gradient, d.f, d.grad_norm, d.status_codes, opt.steps, d.steps,
+           d.stopped_at, m, v, w, c, hp, pv, float(d._centre[0]), float(d._centre[1]),
+           float(d._limit), float(d.tol), newpos, f, g, gn, counts)  # fmt: skip
+    if d.schedule is not None:  # torch: scheduler.step() after optimizer.step()
+        d.schedule.step()
+    d.clock += 1
+    d.positions, d.f, d.gradient, d.grad_norm = newpos, f, g, gn
+    if all_run and counts[0] == n:
+        d._push_trail(None)
+    elif counts[0]:
+        # the balls that moved: running before, not diverged now (converged ones moved)
+        d._push_trail(np.flatnonzero(running & (d.status_codes != DIVERGED)))
+    return True
+
+
+def run_batched(d, starts: np.ndarray, steps: int):
+    """A whole batched descend from ``starts`` (N, 2) with the settings of Descent ``d``
+    (surface, optimizer, schedule, tol, far; its own balls are not used) by the engine:
+    (positions, f, gradient, status codes, end steps, steps taken, rates), or None where
+    it does not apply."""
+    n = len(starts)
+    if not (fastcode.forced() or n * max(steps, 1) >= RUN_MIN) or not eligible(d):
+        return None
+    opt = d.optimizer
+    module = descent_module(d.surface, opt)
+    if module is None:
+        return None
+    rates = np.empty(steps)
+    table = np.empty((steps, 3))
+    sched = d.schedule
+    for k in range(steps):
+        lr = sched.lr if sched is not None else opt.hyper["lr"]
+        rates[k] = lr
+        table[k] = adam_constants(opt, lr, float(k + 1))
+        if sched is not None:
+            sched.step()
+    positions = np.empty((steps + 1, n, 2))
+    fs = np.empty((steps + 1, n))
+    grads = np.empty((steps + 1, n, 2))
+    out = np.empty((n, 4), dtype=np.int64)
+    kernel = module.run_serial
+    if n * steps >= fastcode.PARALLEL_MIN // 4 and n > 1 and fastcode._threads() > 1:
+        kernel = module.run_parallel
+    kernel(starts, table, adam_hyper(opt), fastcode.parameter_array(d.surface),
+           float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
+           positions, fs, grads, out)  # fmt: skip
+    loop = int(out[:, 3].max()) if n else 0
+    return positions, fs, grads, out[:, 0], out[:, 1], out[:, 2], rates[:loop]
