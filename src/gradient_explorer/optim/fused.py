@@ -28,6 +28,7 @@ import numpy as np
 from gradient_explorer.surfaces import fastcode
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+_PLACEHOLDER = np.zeros((1, 2))  # the max buffer's place without amsgrad (never touched)
 
 #: In 'auto' mode, Descent.step uses the engine from this many balls on, and a batched
 #: descend from this many ball-steps on (below, numpy's overhead is small anyway).
@@ -67,7 +68,9 @@ def adam_constants(opt, lr: float, t: float) -> tuple[float, float, float]:
 def _rule_source(variant: tuple) -> str:
     """``_adam``: Adam._rule on one coordinate, the same operations in the same order."""
     maximize, wd, amsgrad, lerp_lo = variant
-    lines = ["@njit(cache=True)", "def _adam(x, g, m, v, w, nss, bc2, dec, hp):"]
+    # AMS: a compile-time constant; without amsgrad the max buffer is neither read nor
+    # written (the caller passes a placeholder)
+    lines = [f"AMS = {bool(amsgrad)}", "", "", "@njit(cache=True, error_model='numpy')", "def _adam(x, g, m, v, w, nss, bc2, dec, hp):"]
     if maximize:
         lines.append("    g = -g")
     if wd == "decoupled":
@@ -95,28 +98,30 @@ def _rule_source(variant: tuple) -> str:
 
 
 _STEP_KERNELS = """
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adam_serial(p, g, m, v, w, c, hp):
     pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
     nss, bc2, dec = c[0], c[1], c[2]
     for i in range(pf.shape[0]):
-        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i], nss, bc2, dec, hp)
+        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
         mf[i] = a
         vf[i] = b
-        wf[i] = c
+        if AMS:
+            wf[i] = c
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def adam_parallel(p, g, m, v, w, c, hp):
     pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
     nss, bc2, dec = c[0], c[1], c[2]
     for i in prange(pf.shape[0]):
-        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i], nss, bc2, dec, hp)
+        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
         mf[i] = a
         vf[i] = b
-        wf[i] = c
+        if AMS:
+            wf[i] = c
 """
 
 
@@ -156,7 +161,7 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
         return False
     st = opt.state
     m, v = st["exp_avg"], st["exp_avg_sq"]
-    w = st.get("max_exp_avg_sq", m) if variant[2] else m
+    w = st["max_exp_avg_sq"] if variant[2] else _PLACEHOLDER
     c = np.array(adam_constants(opt, opt.hyper["lr"], float(first + 1)))
     hp = memo.get("hp")
     if hp is None or memo.get("hyper") != opt.hyper:
@@ -179,16 +184,19 @@ def _uniform(steps: np.ndarray, first: int) -> bool:
 # ------------------------------------------------------------------- descent kernels
 
 _DESCENT_KERNELS = """
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit):
-    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w[i, 0], nss, bc2, dec, hp)
-    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w[i, 1], nss, bc2, dec, hp)
+    w0 = w[i, 0] if AMS else 0.0
+    w1 = w[i, 1] if AMS else 0.0
+    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w0, nss, bc2, dec, hp)
+    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w1, nss, bc2, dec, hp)
     m[i, 0] = ma
     m[i, 1] = mb
     v[i, 0] = va
     v[i, 1] = vb
-    w[i, 0] = wa
-    w[i, 1] = wb
+    if AMS:
+        w[i, 0] = wa
+        w[i, 1] = wb
     r = _vg(x0, x1{params})
     fv = _finite_or_nan(r[0])
     gx = _finite_or_nan(r[1])
@@ -199,7 +207,7 @@ def _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit):
     return x0, x1, fv, gx, gy, gn, bad
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w,
                   nss, bc2, dec, hp, pv, c0, c1, limit, tol, newpos, f, g, gn):
     moved = 0
@@ -234,7 +242,7 @@ def _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
     return moved, bad
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c, hp,
                    pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
     moved = 0
@@ -249,7 +257,7 @@ def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m
     counts[1] = bad
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c,
                      hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
     moved = 0
@@ -264,7 +272,7 @@ def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
     counts[1] = bad
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
     steps = table.shape[0]
     x0 = starts[i, 0]
@@ -342,13 +350,13 @@ def _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads
     out[i, 3] = stop if status != 0 else steps
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
     for i in range(starts.shape[0]):
         _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
     for i in prange(starts.shape[0]):
         _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out)
@@ -422,7 +430,7 @@ def descent_step(d) -> bool:
     c = np.array(adam_constants(opt, lr, float(first + 1)))
     st = opt.state
     m, v = st["exp_avg"], st["exp_avg_sq"]
-    w = st.get("max_exp_avg_sq", m) if opt.hyper["amsgrad"] else m
+    w = st["max_exp_avg_sq"] if opt.hyper["amsgrad"] else _PLACEHOLDER
     hp = adam_hyper(opt)
     n = d.n
     newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)

@@ -44,6 +44,8 @@ FORMAT = 1
 _mode: str | None = None
 _has_numba: bool | None = None
 _LOADED: dict[str, ModuleType | None] = {}
+#: Why kernel modules could not be loaded in this process (for tests and reports).
+FAILURES: list[str] = []
 
 
 def mode() -> str:
@@ -118,42 +120,42 @@ _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 #: The plain-float helpers a point function may call: numpy's semantics (NaN wins in
 #: maximum/minimum; NaN at a kink), written as selects so that loops vectorize.
 HELPERS = '''
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sq(v):
     return v * v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _maximum(a, b):
     return a if (a >= b or a != a) else b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _minimum(a, b):
     return a if (a <= b or a != a) else b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sign(v):
     return 1.0 if v > 0 else (-1.0 if v < 0 else (0.0 if v == 0 else v))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sign_or_nan(v):
     return 1.0 if v > 0 else (-1.0 if v < 0 else math.nan)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _step_or_nan(v):
     return 1.0 if v > 0 else (0.0 if v < 0 else math.nan)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _zero_or_nan(v):
     return 0.0 if (v > 0 or v < 0) else math.nan
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _finite_or_nan(v):
     # inf (an overflow) is undefined too, as in the numpy path; v - v is NaN for both
     return v if v - v == 0.0 else math.nan
@@ -231,7 +233,7 @@ def point_function(python_source: str, which: str, name: str) -> tuple[str, int]
     func = found[0]
     args = [a.arg for a in func.args.args]
     names = set(args)
-    lines = [f"@njit(cache=True)", f"def {name}({', '.join(args)}):"]
+    lines = ["@njit(cache=True, error_model='numpy')", f"def {name}({', '.join(args)}):"]
     try:
         for stmt in func.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -354,9 +356,10 @@ def load_module(body: str, warm) -> ModuleType | None:
             module = _import(path, name)
             warm(module)
             break
-        except Exception:
+        except Exception as exc:  # noqa: BLE001 (any failure: numpy instead)
             module = None
             sys.modules.pop(name, None)
+            FAILURES.append(f"{path.name}: {type(exc).__name__}: {exc}")
             if attempt == 0:
                 _purge_machine_code(path)
     _LOADED[key] = module
@@ -371,7 +374,7 @@ GRADIENT_MIN = 2048
 PARALLEL_MIN = 65536
 
 _GRADIENT_KERNELS = '''
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gradient_small(pts, out, pv):
     # the one-point path's form (f and gradient together); a row with an undefined
     # component is the numpy gradient's, as Surface.gradient gives it
@@ -387,7 +390,7 @@ def gradient_small(pts, out, pv):
         out[i, 1] = _finite_or_nan(gy)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gradient_serial(pts, out, pv):
     for i in range(pts.shape[0]):
         s = _g(pts[i, 0], pts[i, 1]{params})
@@ -395,7 +398,7 @@ def gradient_serial(pts, out, pv):
         out[i, 1] = _finite_or_nan(s[1])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def gradient_parallel(pts, out, pv):
     for i in prange(pts.shape[0]):
         s = _g(pts[i, 0], pts[i, 1]{params})
