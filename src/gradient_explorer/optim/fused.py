@@ -28,6 +28,7 @@ import numpy as np
 from gradient_explorer.surfaces import fastcode
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+done_none = np.zeros(0, dtype=np.int64)
 _PLACEHOLDER = np.zeros((1, 2))  # the max buffer's place without amsgrad (never touched)
 
 #: In 'auto' mode, Descent.step uses the engine from this many balls on, and a batched
@@ -184,8 +185,13 @@ def _uniform(steps: np.ndarray, first: int) -> bool:
 # ------------------------------------------------------------------- descent kernels
 
 _DESCENT_KERNELS = """
-@njit(cache=True, error_model="numpy")
-def _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit):
+@njit(cache=True, error_model="numpy", inline="always")
+def _all_run_ball(i, pos, grad, osteps, dsteps, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit,
+                  tol, newpos, f, g, gn):
+    # every ball runs: no branch (selects only), so that LLVM vectorizes the loop; the
+    # rare ball that diverged or converged is fixed up by the caller
+    osteps[i] += 1
+    dsteps[i] += 1
     w0 = w[i, 0] if AMS else 0.0
     w1 = w[i, 1] if AMS else 0.0
     x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w0, nss, bc2, dec, hp)
@@ -201,58 +207,55 @@ def _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit):
     fv = _finite_or_nan(r[0])
     gx = _finite_or_nan(r[1])
     gy = _finite_or_nan(r[2])
-    gn = math.sqrt(gx * gx + gy * gy)
-    near = abs(x0 - c0) <= limit and abs(x1 - c1) <= limit
-    bad = not (near and fv - fv == 0.0 and gn - gn == 0.0)
-    return x0, x1, fv, gx, gy, gn, bad
+    n2 = math.sqrt(gx * gx + gy * gy)
+    newpos[i, 0] = x0
+    newpos[i, 1] = x1
+    f[i] = fv
+    g[i, 0] = gx
+    g[i, 1] = gy
+    gn[i] = n2
+    ok = (abs(x0 - c0) <= limit) & (abs(x1 - c1) <= limit) & (fv - fv == 0.0) & (n2 - n2 == 0.0)
+    return (0 if ok else 1), (1 if n2 < tol else 0)
 
 
 @njit(cache=True, error_model="numpy")
-def _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w,
-                  nss, bc2, dec, hp, pv, c0, c1, limit, tol, newpos, f, g, gn):
-    moved = 0
+def all_run_serial(pos, grad, osteps, dsteps, m, v, w, c, hp, pv, c0, c1, limit, tol, newpos,
+                   f, g, gn, counts):
+    nss, bc2, dec = c[0], c[1], c[2]
     bad = 0
-    if status[i] == 0:
-        osteps[i] += 1
-        x0, x1, fv, gx, gy, n2, b = _ball_step(i, pos, grad, m, v, w, nss, bc2, dec, hp, pv,
-                                               c0, c1, limit)
-        if b:
-            status[i] = 2
-            stopped[i] = dsteps[i] + 1
-            bad = 1
-        else:
-            newpos[i, 0] = x0
-            newpos[i, 1] = x1
-            f[i] = fv
-            g[i, 0] = gx
-            g[i, 1] = gy
-            gn[i] = n2
-            dsteps[i] += 1
-            moved = 1
-            if n2 < tol:
-                status[i] = 1
-                stopped[i] = dsteps[i]
-            return moved, bad
-    newpos[i, 0] = pos[i, 0]
-    newpos[i, 1] = pos[i, 1]
-    f[i] = fv_old[i]
-    g[i, 0] = grad[i, 0]
-    g[i, 1] = grad[i, 1]
-    gn[i] = gn_old[i]
-    return moved, bad
+    done = 0
+    for i in range(pos.shape[0]):
+        a, b = _all_run_ball(i, pos, grad, osteps, dsteps, m, v, w, nss, bc2, dec, hp, pv, c0,
+                             c1, limit, tol, newpos, f, g, gn)
+        bad += a
+        done += b
+    counts[0] = bad
+    counts[1] = done
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def all_run_parallel(pos, grad, osteps, dsteps, m, v, w, c, hp, pv, c0, c1, limit, tol, newpos,
+                     f, g, gn, counts):
+    nss, bc2, dec = c[0], c[1], c[2]
+    bad = 0
+    done = 0
+    for i in prange(pos.shape[0]):
+        a, b = _all_run_ball(i, pos, grad, osteps, dsteps, m, v, w, nss, bc2, dec, hp, pv, c0,
+                             c1, limit, tol, newpos, f, g, gn)
+        bad += a
+        done += b
+    counts[0] = bad
+    counts[1] = done
 
 
 @njit(cache=True, error_model="numpy")
 def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c, hp,
                    pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    nss, bc2, dec = c[0], c[1], c[2]
     moved = 0
     bad = 0
     for i in range(pos.shape[0]):
-        a, b = _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
-                             m, v, w, c[0], c[1], c[2], hp, pv, c0, c1, limit, tol,
-                             newpos, f, g, gn)
-        moved += a
-        bad += b
+{body}
     counts[0] = moved
     counts[1] = bad
 
@@ -260,14 +263,11 @@ def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m
 @njit(cache=True, error_model="numpy", parallel=True)
 def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c,
                      hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    nss, bc2, dec = c[0], c[1], c[2]
     moved = 0
     bad = 0
     for i in prange(pos.shape[0]):
-        a, b = _descent_ball(i, pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
-                             m, v, w, c[0], c[1], c[2], hp, pv, c0, c1, limit, tol,
-                             newpos, f, g, gn)
-        moved += a
-        bad += b
+{body}
     counts[0] = moved
     counts[1] = bad
 
@@ -363,6 +363,58 @@ def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads
 """
 
 
+# One ball's Descent.step, the loop body of both descent kernels (inlined: a call per
+# ball with two dozen arrays would cost more than the arithmetic).
+_DESCENT_BODY = """
+if status[i] == 0:
+    osteps[i] += 1
+    w0 = w[i, 0] if AMS else 0.0
+    w1 = w[i, 1] if AMS else 0.0
+    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w0, nss, bc2, dec, hp)
+    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w1, nss, bc2, dec, hp)
+    m[i, 0] = ma
+    m[i, 1] = mb
+    v[i, 0] = va
+    v[i, 1] = vb
+    if AMS:
+        w[i, 0] = wa
+        w[i, 1] = wb
+    r = _vg(x0, x1{params})
+    fv = _finite_or_nan(r[0])
+    gx = _finite_or_nan(r[1])
+    gy = _finite_or_nan(r[2])
+    n2 = math.sqrt(gx * gx + gy * gy)
+    near = abs(x0 - c0) <= limit and abs(x1 - c1) <= limit
+    if near and fv - fv == 0.0 and n2 - n2 == 0.0:
+        newpos[i, 0] = x0
+        newpos[i, 1] = x1
+        f[i] = fv
+        g[i, 0] = gx
+        g[i, 1] = gy
+        gn[i] = n2
+        dsteps[i] += 1
+        moved += 1
+        if n2 < tol:
+            status[i] = 1
+            stopped[i] = dsteps[i]
+        continue
+    status[i] = 2
+    stopped[i] = dsteps[i] + 1
+    bad += 1
+newpos[i, 0] = pos[i, 0]
+newpos[i, 1] = pos[i, 1]
+f[i] = fv_old[i]
+g[i, 0] = grad[i, 0]
+g[i, 1] = grad[i, 1]
+gn[i] = gn_old[i]
+"""
+
+
+def _descent_kernels(params: str) -> str:
+    body = "\n".join(f"        {line}" for line in _DESCENT_BODY.strip().splitlines())
+    return _DESCENT_KERNELS.replace("{body}", body).replace("{params}", params)
+
+
 def _warm_descent(module) -> None:
     pos, grad = np.zeros((1, 2)), np.zeros((1, 2))
     f1, i8 = np.zeros(1), np.zeros(1, dtype=np.int8)
@@ -373,12 +425,15 @@ def _warm_descent(module) -> None:
             hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
     module.descent_serial(*args)
+    all_args = (pos, grad, args[5], args[6], *args[8:14], 0.0, 0.0, 1.0, 0.0, *args[18:])
+    module.all_run_serial(*all_args)
     table = np.array([[0.0, 1.0, 1.0]])
     run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)), np.zeros((2, 1)),
                 np.zeros((2, 1, 2)), np.zeros((1, 4), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
     if fastcode._threads() > 1:
         module.descent_parallel(*args)
+        module.all_run_parallel(*all_args)
         module.run_parallel(*run_args)
 
 
@@ -392,7 +447,7 @@ def descent_module(surface, opt) -> ModuleType | None:
         return None
     memo = surface._functions.setdefault("_engine_descent", {})
     if variant not in memo:
-        kernels = _DESCENT_KERNELS.replace("{params}", fastcode.param_unpack(surface.params))
+        kernels = _descent_kernels(fastcode.param_unpack(surface.params))
         body = "\n\n".join([parts[0], _rule_source(variant), kernels])
         memo[variant] = fastcode.load_module(body, _warm_descent)
     return memo[variant]
@@ -435,11 +490,36 @@ def descent_step(d) -> bool:
     n = d.n
     newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
     counts = np.zeros(2, dtype=np.int64)
+    par = n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1
+    pv = fastcode.parameter_array(d.surface)
+    c0, c1, limit, tol = float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol)
+    if running.all():
+        kernel = module.all_run_parallel if par else module.all_run_serial
+        old_pos, old_f, old_g, old_gn = d.positions, d.f, d.gradient, d.grad_norm
+        kernel(old_pos, old_g, opt.steps, d.steps, m, v, w, c, hp, pv, c0, c1, limit, tol,
+               newpos, f, g, gn, counts)  # fmt: skip
+        if d.schedule is not None:
+            d.schedule.step()
+        d.clock += 1
+        d.positions, d.f, d.gradient, d.grad_norm = newpos, f, g, gn
+        if counts[0]:  # some diverged: they stay where they were (numpy's _bad_rows)
+            bad = np.flatnonzero(d._bad_rows(newpos, f, gn))
+            newpos[bad], f[bad], g[bad], gn[bad] = old_pos[bad], old_f[bad], old_g[bad], old_gn[bad]
+            d.steps[bad] -= 1
+            d._stop(bad, DIVERGED, during_step=True)
+            good = np.flatnonzero(d.status_codes == RUNNING)
+            d._push_trail(good)
+            done = good[gn[good] < d.tol]
+        else:
+            d._push_trail(None)
+            done = np.flatnonzero(gn < d.tol) if counts[1] else done_none
+        if done.size:
+            d._stop(done, CONVERGED)
+        return True
     kernel = module.descent_serial
     if n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
         kernel = module.descent_parallel
-    pv = fastcode.parameter_array(d.surface)
-    all_run = bool(running.all())
+    all_run = False
     kernel(d.positions, d.gradient, d.f, d.grad_norm, d.status_codes, opt.steps, d.steps,
            d.stopped_at, m, v, w, c, hp, pv, float(d._centre[0]), float(d._centre[1]),
            float(d._limit), float(d.tol), newpos, f, g, gn, counts)  # fmt: skip
@@ -481,7 +561,7 @@ def run_batched(d, starts: np.ndarray, steps: int):
     grads = np.empty((steps + 1, n, 2))
     out = np.empty((n, 4), dtype=np.int64)
     kernel = module.run_serial
-    if n * steps >= fastcode.PARALLEL_MIN // 4 and n > 1 and fastcode._threads() > 1:
+    if n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
         kernel = module.run_parallel
     kernel(starts, table, adam_hyper(opt), fastcode.parameter_array(d.surface),
            float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),

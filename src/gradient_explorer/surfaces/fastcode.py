@@ -371,7 +371,7 @@ def load_module(body: str, warm) -> ModuleType | None:
 #: From this many points on, Surface.gradient uses the engine in 'auto' mode.
 GRADIENT_MIN = 2048
 #: From this many points on, a kernel runs on numba's threads (when there are several).
-PARALLEL_MIN = 65536
+PARALLEL_MIN = 262144
 
 _GRADIENT_KERNELS = '''
 @njit(cache=True, error_model="numpy")
