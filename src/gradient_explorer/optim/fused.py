@@ -185,65 +185,30 @@ def _uniform(steps: np.ndarray, first: int) -> bool:
 # ------------------------------------------------------------------- descent kernels
 
 _DESCENT_KERNELS = """
-@njit(cache=True, error_model="numpy", inline="always")
-def _all_run_ball(i, pos, grad, osteps, dsteps, m, v, w, nss, bc2, dec, hp, pv, c0, c1, limit,
-                  tol, newpos, f, g, gn):
-    # every ball runs: no branch (selects only), so that LLVM vectorizes the loop; the
-    # rare ball that diverged or converged is fixed up by the caller
-    osteps[i] += 1
-    dsteps[i] += 1
-    w0 = w[i, 0] if AMS else 0.0
-    w1 = w[i, 1] if AMS else 0.0
-    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w0, nss, bc2, dec, hp)
-    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w1, nss, bc2, dec, hp)
-    m[i, 0] = ma
-    m[i, 1] = mb
-    v[i, 0] = va
-    v[i, 1] = vb
-    if AMS:
-        w[i, 0] = wa
-        w[i, 1] = wb
-    r = _vg(x0, x1{params})
-    fv = _finite_or_nan(r[0])
-    gx = _finite_or_nan(r[1])
-    gy = _finite_or_nan(r[2])
-    n2 = math.sqrt(gx * gx + gy * gy)
-    newpos[i, 0] = x0
-    newpos[i, 1] = x1
-    f[i] = fv
-    g[i, 0] = gx
-    g[i, 1] = gy
-    gn[i] = n2
-    ok = (abs(x0 - c0) <= limit) & (abs(x1 - c1) <= limit) & (fv - fv == 0.0) & (n2 - n2 == 0.0)
-    return (0 if ok else 1), (1 if n2 < tol else 0)
+BLOCK = 512
 
 
 @njit(cache=True, error_model="numpy")
-def all_run_serial(pos, grad, osteps, dsteps, m, v, w, c, hp, pv, c0, c1, limit, tol, newpos,
-                   f, g, gn, counts):
-    nss, bc2, dec = c[0], c[1], c[2]
+def all_run_serial(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf, f,
+                   g2, gn, counts, newpos):
+    n = f.shape[0]
     bad = 0
     done = 0
-    for i in range(pos.shape[0]):
-        a, b = _all_run_ball(i, pos, grad, osteps, dsteps, m, v, w, nss, bc2, dec, hp, pv, c0,
-                             c1, limit, tol, newpos, f, g, gn)
-        bad += a
-        done += b
+    for s in range(0, n, BLOCK):
+{block}
     counts[0] = bad
     counts[1] = done
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def all_run_parallel(pos, grad, osteps, dsteps, m, v, w, c, hp, pv, c0, c1, limit, tol, newpos,
-                     f, g, gn, counts):
-    nss, bc2, dec = c[0], c[1], c[2]
+def all_run_parallel(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf,
+                     f, g2, gn, counts, newpos):
+    n = f.shape[0]
     bad = 0
     done = 0
-    for i in prange(pos.shape[0]):
-        a, b = _all_run_ball(i, pos, grad, osteps, dsteps, m, v, w, nss, bc2, dec, hp, pv, c0,
-                             c1, limit, tol, newpos, f, g, gn)
-        bad += a
-        done += b
+    for k in prange((n + BLOCK - 1) // BLOCK):
+        s = k * BLOCK
+{block}
     counts[0] = bad
     counts[1] = done
 
@@ -410,9 +375,58 @@ gn[i] = gn_old[i]
 """
 
 
+# Every ball runs: two branch-free loops over a block of balls (small enough to stay in
+# the cache), which LLVM vectorizes; the rare ball that diverged or converged is fixed
+# up by the caller. All arrays flat: (x, y) of ball i at 2i, 2i + 1.
+_ALL_RUN_BLOCK = """
+e = min(s + BLOCK, n)
+nss, bc2, dec = c[0], c[1], c[2]
+# slices, indexed from 0: numba then knows no index is negative (no wraparound select),
+# and a loop touches few arrays (LLVM checks at run time that they do not overlap, for
+# a limited number of pairs, before it vectorizes)
+pb, gb, mb, vb, nb = pf[2 * s : 2 * e], gf[2 * s : 2 * e], mf[2 * s : 2 * e], vf[2 * s : 2 * e], npf[2 * s : 2 * e]
+wb = wf[2 * s : 2 * e] if AMS else wf
+for j in range(nb.shape[0]):
+    nb[j] = pb[j]
+for j in range(nb.shape[0]):
+    x, a, b, cc = _adam(nb[j], gb[j], mb[j], vb[j], wb[j] if AMS else 0.0, nss, bc2, dec, hp)
+    nb[j] = x
+    mb[j] = a
+    vb[j] = b
+    if AMS:
+        wb[j] = cc
+ob, db = osteps[s:e], dsteps[s:e]
+for i in range(ob.shape[0]):
+    ob[i] += 1
+for i in range(db.shape[0]):
+    db[i] += 1
+fb, gfb, gnb = f[s:e], g2.reshape(-1)[2 * s : 2 * e], gn[s:e]
+for i in range(fb.shape[0]):
+    r = _vg(nb[2 * i], nb[2 * i + 1]{params})
+    fb[i] = _finite_or_nan(r[0])
+    gfb[2 * i] = _finite_or_nan(r[1])
+    gfb[2 * i + 1] = _finite_or_nan(r[2])
+nbad = 0
+ndone = 0
+for i in range(fb.shape[0]):
+    gx = gfb[2 * i]
+    gy = gfb[2 * i + 1]
+    n2 = math.sqrt(gx * gx + gy * gy)
+    gnb[i] = n2
+    fv = fb[i]
+    ok = (abs(nb[2 * i] - c0) <= limit) & (abs(nb[2 * i + 1] - c1) <= limit) & (fv - fv == 0.0) & (n2 - n2 == 0.0)
+    nbad += 0 if ok else 1
+    ndone += 1 if n2 < tol else 0
+bad += nbad
+done += ndone
+"""
+
+
 def _descent_kernels(params: str) -> str:
     body = "\n".join(f"        {line}" for line in _DESCENT_BODY.strip().splitlines())
-    return _DESCENT_KERNELS.replace("{body}", body).replace("{params}", params)
+    block = "\n".join(f"        {line}" for line in _ALL_RUN_BLOCK.strip().splitlines())
+    text = _DESCENT_KERNELS.replace("{body}", body).replace("{block}", block)
+    return text.replace("{params}", params)
 
 
 def _warm_descent(module) -> None:
@@ -425,7 +439,9 @@ def _warm_descent(module) -> None:
             hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
     module.descent_serial(*args)
-    all_args = (pos, grad, args[5], args[6], *args[8:14], 0.0, 0.0, 1.0, 0.0, *args[18:])
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
+    all_args = (*flat[0:2], args[5], args[6], *flat[8:11], *args[11:18], flat[18], args[19],
+                args[20], *args[21:], args[18])  # fmt: skip
     module.all_run_serial(*all_args)
     table = np.array([[0.0, 1.0, 1.0]])
     run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)), np.zeros((2, 1)),
@@ -496,8 +512,9 @@ def descent_step(d) -> bool:
     if running.all():
         kernel = module.all_run_parallel if par else module.all_run_serial
         old_pos, old_f, old_g, old_gn = d.positions, d.f, d.gradient, d.grad_norm
-        kernel(old_pos, old_g, opt.steps, d.steps, m, v, w, c, hp, pv, c0, c1, limit, tol,
-               newpos, f, g, gn, counts)  # fmt: skip
+        kernel(old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
+               v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, newpos.reshape(-1),
+               f, g, gn, counts, newpos)  # fmt: skip
         if d.schedule is not None:
             d.schedule.step()
         d.clock += 1
