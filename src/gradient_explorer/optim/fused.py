@@ -238,93 +238,129 @@ def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
 
 
 @njit(cache=True, error_model="numpy")
-def _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+    # balls s..e, step after step, in vectorizable passes over block-local arrays: the
+    # candidate step for every ball of the block (a stopped ball's is computed and
+    # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
+    # would: move on, converge, or diverge and stay
     steps = table.shape[0]
-    x0 = starts[i, 0]
-    x1 = starts[i, 1]
-    r = _vg(x0, x1{params})
-    fv = _finite_or_nan(r[0])
-    gx = _finite_or_nan(r[1])
-    gy = _finite_or_nan(r[2])
-    gn = math.sqrt(gx * gx + gy * gy)
-    status = 0
-    stop = -1
-    if not (fv - fv == 0.0 and gx - gx == 0.0 and gy - gy == 0.0):
-        status = 2
-        stop = 0
-        fv = math.nan
-        gx = math.nan
-        gy = math.nan
-    elif gn < tol:
-        status = 1
-        stop = 0
-    positions[0, i, 0] = x0
-    positions[0, i, 1] = x1
-    fs[0, i] = fv
-    grads[0, i, 0] = gx
-    grads[0, i, 1] = gy
-    m0 = 0.0
-    m1 = 0.0
-    v0 = 0.0
-    v1 = 0.0
-    w0 = 0.0
-    w1 = 0.0
-    taken = 0
+    nbk = e - s
+    x = starts.reshape(-1)[2 * s : 2 * e].copy()
+    y = np.empty(2 * nbk)
+    gg = np.empty(2 * nbk)
+    gc = np.empty(2 * nbk)
+    m = np.zeros(2 * nbk)
+    v = np.zeros(2 * nbk)
+    w = np.zeros(2 * nbk if AMS else 1)
+    fcur = np.empty(nbk)
+    fc = np.empty(nbk)
+    adv = np.zeros(nbk, dtype=np.bool_)
+    st = np.zeros(nbk, dtype=np.int64)
+    stop = np.full(nbk, -1, dtype=np.int64)
+    taken = np.zeros(nbk, dtype=np.int64)
+    for i in range(nbk):
+        r = _vg(x[2 * i], x[2 * i + 1]{params})
+        fcur[i] = _finite_or_nan(r[0])
+        gg[2 * i] = _finite_or_nan(r[1])
+        gg[2 * i + 1] = _finite_or_nan(r[2])
+    nrun = 0
+    for i in range(nbk):
+        fv = fcur[i]
+        gx = gg[2 * i]
+        gy = gg[2 * i + 1]
+        n2 = math.sqrt(gx * gx + gy * gy)
+        if not (fv - fv == 0.0 and gx - gx == 0.0 and gy - gy == 0.0):
+            st[i] = 2  # undefined at the start: diverged at step 0, f and gradient NaN
+            stop[i] = 0
+            fcur[i] = math.nan
+            gg[2 * i] = math.nan
+            gg[2 * i + 1] = math.nan
+        elif n2 < tol:
+            st[i] = 1
+            stop[i] = 0
+        else:
+            nrun += 1
+    positions[0].reshape(-1)[2 * s : 2 * e] = x
+    fs[0, s:e] = fcur
+    grads[0].reshape(-1)[2 * s : 2 * e] = gg
     k = 0
-    while k < steps and status == 0:
+    while k < steps and nrun > 0:
         nss = table[k, 0]
         bc2 = table[k, 1]
         dec = table[k, 2]
+        for j in range(y.shape[0]):
+            y[j] = x[j]
+        for j in range(y.shape[0]):
+            a0, a1, a2, a3 = _adam(y[j], gg[j], m[j], v[j], w[j] if AMS else 0.0, nss, bc2, dec, hp)
+            y[j] = a0
+            m[j] = a1
+            v[j] = a2
+            if AMS:
+                w[j] = a3
+        for i in range(nbk):
+            r = _vg(y[2 * i], y[2 * i + 1]{params})
+            fc[i] = _finite_or_nan(r[0])
+            gc[2 * i] = _finite_or_nan(r[1])
+            gc[2 * i + 1] = _finite_or_nan(r[2])
+        nrun = 0
+        for i in range(nbk):
+            gx = gc[2 * i]
+            gy = gc[2 * i + 1]
+            n2 = math.sqrt(gx * gx + gy * gy)
+            f2 = fc[i]
+            ok = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit) & (f2 - f2 == 0.0) & (n2 - n2 == 0.0)
+            run = st[i] == 0
+            new = (1 if n2 < tol else 0) if ok else 2
+            if run and new != 0:
+                stop[i] = taken[i] + 1
+            if run:
+                st[i] = new
+            a = run and ok
+            adv[i] = a
+            taken[i] += 1 if a else 0
+            nrun += 1 if st[i] == 0 else 0
+        for i in range(nbk):
+            a = adv[i]
+            x[2 * i] = y[2 * i] if a else x[2 * i]
+            x[2 * i + 1] = y[2 * i + 1] if a else x[2 * i + 1]
+            gg[2 * i] = gc[2 * i] if a else gg[2 * i]
+            gg[2 * i + 1] = gc[2 * i + 1] if a else gg[2 * i + 1]
+            fcur[i] = fc[i] if a else fcur[i]
         k += 1
-        y0, m0, v0, w0 = _adam(x0, gx, m0, v0, w0, nss, bc2, dec, hp)
-        y1, m1, v1, w1 = _adam(x1, gy, m1, v1, w1, nss, bc2, dec, hp)
-        r = _vg(y0, y1{params})
-        f2 = _finite_or_nan(r[0])
-        g0 = _finite_or_nan(r[1])
-        g1 = _finite_or_nan(r[2])
-        n2 = math.sqrt(g0 * g0 + g1 * g1)
-        near = abs(y0 - c0) <= limit and abs(y1 - c1) <= limit
-        if not (near and f2 - f2 == 0.0 and n2 - n2 == 0.0):
-            status = 2
-            stop = taken + 1
-            break
-        x0 = y0
-        x1 = y1
-        fv = f2
-        gx = g0
-        gy = g1
-        taken += 1
-        positions[taken, i, 0] = x0
-        positions[taken, i, 1] = x1
-        fs[taken, i] = fv
-        grads[taken, i, 0] = gx
-        grads[taken, i, 1] = gy
-        if n2 < tol:
-            status = 1
-            stop = taken
-    for j in range(taken + 1, steps + 1):  # a stopped ball keeps its last row
-        positions[j, i, 0] = x0
-        positions[j, i, 1] = x1
-        fs[j, i] = fv
-        grads[j, i, 0] = gx
-        grads[j, i, 1] = gy
-    out[i, 0] = status
-    out[i, 1] = stop if status != 0 else taken
-    out[i, 2] = taken
-    # the steps the loop of Descent.step would have run for this ball
-    out[i, 3] = stop if status != 0 else steps
+        # every ball's row: a stopped ball keeps its last one
+        positions[k].reshape(-1)[2 * s : 2 * e] = x
+        fs[k, s:e] = fcur
+        grads[k].reshape(-1)[2 * s : 2 * e] = gg
+    for kk in range(k + 1, steps + 1):
+        positions[kk].reshape(-1)[2 * s : 2 * e] = x
+        fs[kk, s:e] = fcur
+        grads[kk].reshape(-1)[2 * s : 2 * e] = gg
+    for i in range(nbk):
+        out[s + i, 0] = st[i]
+        out[s + i, 1] = stop[i] if st[i] != 0 else taken[i]
+        out[s + i, 2] = taken[i]
+        # the steps the loop of Descent.step would have run for this ball
+        out[s + i, 3] = stop[i] if st[i] != 0 else steps
+
+
+RUN_BLOCK = 256
 
 
 @njit(cache=True, error_model="numpy")
 def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
-    for i in range(starts.shape[0]):
-        _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out)
+    n = starts.shape[0]
+    for s in range(0, n, RUN_BLOCK):
+        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
+                   positions, fs, grads, out)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
-    for i in prange(starts.shape[0]):
-        _run_ball(i, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out)
+    n = starts.shape[0]
+    for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
+        s = b * RUN_BLOCK
+        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
+                   positions, fs, grads, out)
 """
 
 
