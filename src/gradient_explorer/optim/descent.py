@@ -733,6 +733,48 @@ class Trajectories:
         )
 
 
+class _LazyTrajectories(Trajectories):
+    """Trajectories whose ``f`` and ``gradient`` are computed from the positions when
+    first read (the engine's run: the same values, to the bit, as recorded ones)."""
+
+    def __init__(self, fill, **fields):
+        self._fill = fill
+        self._values = None
+        super().__init__(f=None, gradient=None, **fields)
+
+    def _made(self):
+        if self._values is None:
+            self._values = self._fill()
+            self._fill = None
+        return self._values
+
+    @property
+    def f(self) -> np.ndarray:
+        return self._made()[0]
+
+    @f.setter
+    def f(self, value) -> None:
+        if value is not None:
+            self._values = (value, self._made()[1])
+
+    @property
+    def gradient(self) -> np.ndarray:
+        return self._made()[1]
+
+    @gradient.setter
+    def gradient(self, value) -> None:
+        if value is not None:
+            self._values = (self._made()[0], value)
+
+    def __reduce__(self):  # pickles as plain Trajectories (its values made)
+        fields = {k: getattr(self, k) for k in Trajectories.__dataclass_fields__}
+        return (_plain_trajectories, (fields,))
+
+
+def _plain_trajectories(fields) -> Trajectories:
+    return Trajectories(**fields)
+
+
 def _batched_start(surface, start) -> np.ndarray | None:
     """``start`` as (N, dim) when it holds several points (or one in a (1, dim) array)."""
     arr = np.asarray(start, dtype=np.float64)
@@ -809,11 +851,10 @@ def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
     out = fused.run_batched(probe, pts, steps)
     if out is None:
         return None
-    positions, fs, grads, codes, end, taken, rates = out
-    return Trajectories(
+    positions, fill, codes, end, taken, rates = out
+    return _LazyTrajectories(
+        fill,
         positions=positions,
-        f=fs,
-        gradient=grads,
         status=_END_NAMES[codes],
         end_step=end,
         steps=taken,

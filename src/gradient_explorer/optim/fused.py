@@ -238,7 +238,7 @@ def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     # balls s..e, step after step, in vectorizable passes over block-local arrays: the
     # candidate step for every ball of the block (a stopped ball's is computed and
     # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
@@ -281,8 +281,6 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, g
         else:
             nrun += 1
     positions[0].reshape(-1)[2 * s : 2 * e] = x
-    fs[0, s:e] = fcur
-    grads[0].reshape(-1)[2 * s : 2 * e] = gg
     k = 0
     while k < steps and nrun > 0:
         nss = table[k, 0]
@@ -329,12 +327,8 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, fs, g
         k += 1
         # every ball's row: a stopped ball keeps its last one
         positions[k].reshape(-1)[2 * s : 2 * e] = x
-        fs[k, s:e] = fcur
-        grads[k].reshape(-1)[2 * s : 2 * e] = gg
     for kk in range(k + 1, steps + 1):
         positions[kk].reshape(-1)[2 * s : 2 * e] = x
-        fs[kk, s:e] = fcur
-        grads[kk].reshape(-1)[2 * s : 2 * e] = gg
     for i in range(nbk):
         out[s + i, 0] = st[i]
         out[s + i, 1] = stop[i] if st[i] != 0 else taken[i]
@@ -347,20 +341,41 @@ RUN_BLOCK = 256
 
 
 @njit(cache=True, error_model="numpy")
-def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+def fill_serial(positions, undefined, pv, fs, grads):
+    # f and the gradient of every recorded row, as the run computed them: the same
+    # function at the same points (a ball undefined at its start has NaN rows)
+    n = positions.shape[1]
+    for k in range(positions.shape[0]):
+        p = positions[k].reshape(-1)
+        fk = fs[k]
+        gk = grads[k].reshape(-1)
+        for i in range(n):
+            r = _vg(p[2 * i], p[2 * i + 1]{params})
+            fk[i] = _finite_or_nan(r[0])
+            gk[2 * i] = _finite_or_nan(r[1])
+            gk[2 * i + 1] = _finite_or_nan(r[2])
+        for i in range(n):
+            if undefined[i]:
+                fk[i] = math.nan
+                gk[2 * i] = math.nan
+                gk[2 * i + 1] = math.nan
+
+
+@njit(cache=True, error_model="numpy")
+def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     n = starts.shape[0]
     for s in range(0, n, RUN_BLOCK):
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
-                   positions, fs, grads, out)
+                   positions, out)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, fs, grads, out):
+def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     n = starts.shape[0]
     for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
         s = b * RUN_BLOCK
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
-                   positions, fs, grads, out)
+                   positions, out)
 """
 
 
@@ -480,9 +495,11 @@ def _warm_descent(module) -> None:
                 args[20], *args[21:], args[18])  # fmt: skip
     module.all_run_serial(*all_args)
     table = np.array([[0.0, 1.0, 1.0]])
-    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)), np.zeros((2, 1)),
-                np.zeros((2, 1, 2)), np.zeros((1, 4), dtype=np.int64))  # fmt: skip
+    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)),
+                np.zeros((1, 4), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
+    module.fill_serial(np.zeros((2, 1, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
+                       np.zeros((2, 1, 2)))  # fmt: skip
     if fastcode._threads() > 1:
         module.descent_parallel(*args)
         module.all_run_parallel(*all_args)
@@ -591,8 +608,9 @@ def descent_step(d) -> bool:
 def run_batched(d, starts: np.ndarray, steps: int):
     """A whole batched descend from ``starts`` (N, 2) with the settings of Descent ``d``
     (surface, optimizer, schedule, tol, far; its own balls are not used) by the engine:
-    (positions, f, gradient, status codes, end steps, steps taken, rates), or None where
-    it does not apply."""
+    (positions, fill, status codes, end steps, steps taken, rates), or None where it does
+    not apply. ``fill()`` gives (f, gradient) at every row: made only when asked for, as
+    a recording of N balls' f and gradient is memory traffic a caller may never read."""
     n = len(starts)
     if not (fastcode.forced() or n * max(steps, 1) >= RUN_MIN) or not eligible(d):
         return None
@@ -610,14 +628,19 @@ def run_batched(d, starts: np.ndarray, steps: int):
         if sched is not None:
             sched.step()
     positions = np.empty((steps + 1, n, 2))
-    fs = np.empty((steps + 1, n))
-    grads = np.empty((steps + 1, n, 2))
     out = np.empty((n, 4), dtype=np.int64)
     kernel = module.run_serial
     if n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
         kernel = module.run_parallel
-    kernel(starts, table, adam_hyper(opt), fastcode.parameter_array(d.surface),
-           float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
-           positions, fs, grads, out)  # fmt: skip
+    pv = fastcode.parameter_array(d.surface)
+    kernel(starts, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
+           float(d._limit), float(d.tol), positions, out)  # fmt: skip
     loop = int(out[:, 3].max()) if n else 0
-    return positions, fs, grads, out[:, 0], out[:, 1], out[:, 2], rates[:loop]
+    undefined = (out[:, 0] == DIVERGED) & (out[:, 1] == 0)
+
+    def fill():
+        fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
+        module.fill_serial(positions, undefined, pv, fs, grads)
+        return fs, grads
+
+    return positions, fill, out[:, 0], out[:, 1], out[:, 2], rates[:loop]
