@@ -100,9 +100,8 @@ def _rule_source(variant: tuple) -> str:
 
 _STEP_KERNELS = """
 @njit(cache=True, error_model="numpy")
-def adam_serial(p, g, m, v, w, c, hp):
+def adam_serial(p, g, m, v, w, nss, bc2, dec, hp, steps):
     pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
-    nss, bc2, dec = c[0], c[1], c[2]
     for i in range(pf.shape[0]):
         x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
@@ -110,12 +109,13 @@ def adam_serial(p, g, m, v, w, c, hp):
         vf[i] = b
         if AMS:
             wf[i] = c
+    for i in range(steps.shape[0]):
+        steps[i] += 1
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def adam_parallel(p, g, m, v, w, c, hp):
+def adam_parallel(p, g, m, v, w, nss, bc2, dec, hp, steps):
     pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
-    nss, bc2, dec = c[0], c[1], c[2]
     for i in prange(pf.shape[0]):
         x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
@@ -123,63 +123,79 @@ def adam_parallel(p, g, m, v, w, c, hp):
         vf[i] = b
         if AMS:
             wf[i] = c
+    for i in range(steps.shape[0]):
+        steps[i] += 1
 """
 
 
 def _warm_step(module) -> None:
     a = [np.zeros((1, 2)) for _ in range(5)]
-    c, hp = np.array([0.0, 1.0, 1.0]), np.zeros(6)
-    module.adam_serial(*a, c, hp)
-    if fastcode._threads() > 1:
-        module.adam_parallel(*a, c, hp)
+    steps = np.zeros(1, dtype=np.int64)
+    module.adam_serial(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
+    if _threaded():
+        module.adam_parallel(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
+
+
+def _threaded() -> bool:
+    """Whether kernels may use numba's threads: on a machine with few cores (shared by
+    other work) its thread pool costs more than it brings; measured on 2 cores."""
+    return fastcode._threads() >= THREADS_MIN
+
+
+#: numba threads needed before a kernel runs in parallel (see :func:`_threaded`).
+THREADS_MIN = 4
 
 
 def step_module(variant: tuple) -> ModuleType | None:
     return fastcode.load_module(_rule_source(variant) + "\n\n" + _STEP_KERNELS, _warm_step)
 
 
+def _step_memo(opt) -> tuple:
+    """What optimizer_step needs of ``opt``'s setting, made when its hyperparameters are
+    replaced (set_hyper, load_state_dict): (hyper, kernel module, hp, b1, b2, wd, amsgrad)."""
+    variant = adam_variant(opt)
+    module = None if variant is None else step_module(variant)
+    hp = None if variant is None else adam_hyper(opt)
+    h = opt.hyper
+    return (h, module, hp, opt._b1 if variant else 0.0, opt._b2 if variant else 0.0,
+            h.get("weight_decay", 0.0), bool(h.get("amsgrad", False)))  # fmt: skip
+
+
 def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     """Optimizer.step_ for every ball by the engine; False (nothing changed) where the
     engine does not apply (then numpy). ``p2``/``g2``: (n, d) float64."""
-    variant = adam_variant(opt)
-    if variant is None or opt.hyper["amsgrad"] and "max_exp_avg_sq" not in opt.state:
+    memo = opt.__dict__.get("_engine_step")
+    if memo is None or memo[0] is not opt.hyper:
+        memo = _step_memo(opt)
+        opt.__dict__["_engine_step"] = memo
+    _, module, hp, b1, b2, wd, amsgrad = memo
+    if module is None:
+        return False
+    if not (p2.flags.c_contiguous and g2.flags.c_contiguous and g2.dtype == np.float64):
         return False
     steps = opt.steps
     n = steps.shape[0]
-    if n == 0 or not (p2.flags.c_contiguous and g2.flags.c_contiguous):
-        return False
-    if g2.dtype != np.float64 or p2.dtype != np.float64:
+    if n == 0:
         return False
     first = int(steps[0])
-    if n > 1 and not _uniform(steps, first):
-        return False
-    memo = opt.__dict__.setdefault("_engine", {})
-    module = memo.get(variant, False)
-    if module is False:
-        module = step_module(variant)
-        memo[variant] = module
-    if module is None:
+    if n > 1 and not (steps == first).all():
         return False
     st = opt.state
-    m, v = st["exp_avg"], st["exp_avg_sq"]
-    w = st["max_exp_avg_sq"] if variant[2] else _PLACEHOLDER
-    c = np.array(adam_constants(opt, opt.hyper["lr"], float(first + 1)))
-    hp = memo.get("hp")
-    if hp is None or memo.get("hyper") != opt.hyper:
-        hp = adam_hyper(opt)
-        memo["hp"], memo["hyper"] = hp, dict(opt.hyper)
-    if p2.size >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
-        module.adam_parallel(p2, g2, m, v, w, c, hp)
-    else:
-        module.adam_serial(p2, g2, m, v, w, c, hp)
-    steps += 1
+    w = _PLACEHOLDER
+    if amsgrad:
+        w = st.get("max_exp_avg_sq")
+        if w is None:
+            return False
+    # Adam._rule's step constants, in its order (Python floats)
+    lr = opt.hyper["lr"]
+    t = float(first + 1)
+    nss = -(lr / (1 - b1**t))
+    bc2 = (1 - b2**t) ** 0.5
+    kernel = module.adam_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
+    (kernel or module.adam_serial)(
+        p2, g2, st["exp_avg"], st["exp_avg_sq"], w, nss, bc2, 1 - lr * wd, hp, steps
+    )
     return True
-
-
-def _uniform(steps: np.ndarray, first: int) -> bool:
-    if steps.shape[0] <= 8:
-        return bool((steps == first).all())
-    return bool((steps == first).all())
 
 
 # ------------------------------------------------------------------- descent kernels
@@ -500,7 +516,7 @@ def _warm_descent(module) -> None:
     module.run_serial(*run_args)
     module.fill_serial(np.zeros((2, 1, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
                        np.zeros((2, 1, 2)))  # fmt: skip
-    if fastcode._threads() > 1:
+    if _threaded():
         module.descent_parallel(*args)
         module.all_run_parallel(*all_args)
         module.run_parallel(*run_args)
@@ -559,7 +575,7 @@ def descent_step(d) -> bool:
     n = d.n
     newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
     counts = np.zeros(2, dtype=np.int64)
-    par = n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1
+    par = n >= fastcode.PARALLEL_MIN and _threaded()
     pv = fastcode.parameter_array(d.surface)
     c0, c1, limit, tol = float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol)
     if running.all():
@@ -587,7 +603,7 @@ def descent_step(d) -> bool:
             d._stop(done, CONVERGED)
         return True
     kernel = module.descent_serial
-    if n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
+    if n >= fastcode.PARALLEL_MIN and _threaded():
         kernel = module.descent_parallel
     all_run = False
     kernel(d.positions, d.gradient, d.f, d.grad_norm, d.status_codes, opt.steps, d.steps,
@@ -630,7 +646,7 @@ def run_batched(d, starts: np.ndarray, steps: int):
     positions = np.empty((steps + 1, n, 2))
     out = np.empty((n, 4), dtype=np.int64)
     kernel = module.run_serial
-    if n >= fastcode.PARALLEL_MIN and fastcode._threads() > 1:
+    if n >= fastcode.PARALLEL_MIN and _threaded():
         kernel = module.run_parallel
     pv = fastcode.parameter_array(d.surface)
     kernel(starts, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),

@@ -433,7 +433,7 @@ def _warm_gradient(module) -> None:
     pts, out, pv = np.zeros((1, 2)), np.empty((1, 2)), np.zeros(8)
     module.gradient_small(pts, out, pv)
     module.gradient_serial(pts, out, pv)
-    if _threads() > 1:
+    if _threads() >= 4:
         module.gradient_parallel(pts, out, pv)
 
 
@@ -477,7 +477,7 @@ def surface_gradient(surface, points: np.ndarray, small: bool) -> np.ndarray | N
     out = np.empty((len(pts), 2))
     if small:
         module.gradient_small(pts, out, pv)
-    elif len(pts) >= PARALLEL_MIN and _threads() > 1:
+    elif len(pts) >= PARALLEL_MIN and _threads() >= 4:  # see optim.fused._threaded
         module.gradient_parallel(pts, out, pv)
     else:
         module.gradient_serial(pts, out, pv)
