@@ -127,7 +127,8 @@ def main() -> None:
 
     header = (
         f"{'N':>8} {'inner us':>10} {'descent us':>11} {'torch 1t us':>12} "
-        f"{'torch Dt us':>12} {'1t/inner':>9} {'1t/descent':>11} {'Dt/descent':>11}"
+        f"{'torch Dt us':>12} {'1t/inner':>9} {'Dt/inner':>9} {'1t/descent':>11} "
+        f"{'Dt/descent':>11}"
     )
     print("\nOne step of N balls (goal: ratios >= 3 at every N, >= 20 at N = 1)")
     print(header)
@@ -151,6 +152,7 @@ def main() -> None:
         print(
             f"{n:>8} {t['inner'] * 1e6:>10.1f} {t['descent'] * 1e6:>11.1f} "
             f"{t['t1'] * 1e6:>12.1f} {t['tD'] * 1e6:>12.1f} {t['t1'] / t['inner']:>9.2f} "
+            f"{t['tD'] / t['inner']:>9.2f} "
             f"{t['t1'] / t['descent']:>11.2f} {t['tD'] / t['descent']:>11.2f}"
         )
 

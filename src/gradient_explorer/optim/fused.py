@@ -31,8 +31,9 @@ RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 done_none = np.zeros(0, dtype=np.int64)
 _PLACEHOLDER = np.zeros((1, 2))  # the max buffer's place without amsgrad (never touched)
 
-#: In 'auto' mode, Descent.step uses the engine from this many balls on, and a batched
-#: descend from this many ball-steps on (below, numpy's overhead is small anyway).
+#: In 'auto' mode, Descent.step uses the engine from this many balls on (or after
+#: fastcode.CALLS_BEFORE_ENGINE steps of one run), and a batched descend from this many
+#: ball-steps on: below, importing numba and loading kernels (0.2-0.4 s) would not pay.
 STEP_MIN = 512
 RUN_MIN = 2000
 
@@ -552,7 +553,7 @@ def eligible(d) -> bool:
 def descent_step(d) -> bool:
     """One :meth:`Descent.step` by the engine; False (nothing changed) where it does not
     apply. The caller has checked that some ball runs."""
-    if not (fastcode.forced() or d.n >= STEP_MIN) or not eligible(d):
+    if not fastcode.pays(d.__dict__, d.n, STEP_MIN) or not eligible(d):
         return False
     opt = d.optimizer
     module = descent_module(d.surface, opt)
