@@ -71,7 +71,9 @@ def test_eligibility_walks_the_generated_code():
 def test_batched_descend_is_the_numpy_path(name, optimizer, hyper):
     surface = Surface.named(name)
     starts = _starts(surface, 300)
-    fast, slow = _both(lambda: ge.descend(surface, optimizer, starts, 60, tol=1e-3, far=1.0, **hyper))
+    fast, slow = _both(
+        lambda: ge.descend(surface, optimizer, starts, 60, tol=1e-3, far=1.0, **hyper)
+    )
     assert fastcode.FAILURES == []
     for key in ("positions", "f", "gradient", "end_step", "steps", "lr"):
         _same(getattr(fast, key), getattr(slow, key))
@@ -103,9 +105,11 @@ def test_batched_equals_single_runs():
     many = ge.descend(surface, "adam", starts, 50, tol=0.5, far=1.0, lr=0.3)
     fastcode.set_mode("numpy")
     for i, start in enumerate(starts):
-        one = ge.descend(surface, "adam", tuple(start), 50, tol=0.5, far=1.0, lr=0.3) if (
-            np.isfinite(surface.f(start))
-        ) else None
+        one = (
+            ge.descend(surface, "adam", tuple(start), 50, tol=0.5, far=1.0, lr=0.3)
+            if (np.isfinite(surface.f(start)))
+            else None
+        )
         if one is None:
             continue
         mine = many.trajectory(i)

@@ -72,7 +72,13 @@ def _rule_source(variant: tuple) -> str:
     maximize, wd, amsgrad, lerp_lo = variant
     # AMS: a compile-time constant; without amsgrad the max buffer is neither read nor
     # written (the caller passes a placeholder)
-    lines = [f"AMS = {bool(amsgrad)}", "", "", "@njit(cache=True, error_model='numpy')", "def _adam(x, g, m, v, w, nss, bc2, dec, hp):"]
+    lines = [
+        f"AMS = {bool(amsgrad)}",
+        "",
+        "",
+        "@njit(cache=True, error_model='numpy')",
+        "def _adam(x, g, m, v, w, nss, bc2, dec, hp):",
+    ]
     if maximize:
         lines.append("    g = -g")
     if wd == "decoupled":
@@ -317,13 +323,35 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
             fc[i] = _finite_or_nan(r[0])
             gc[2 * i] = _finite_or_nan(r[1])
             gc[2 * i + 1] = _finite_or_nan(r[2])
+        if nrun == nbk:
+            # every ball of the block ran: if every one moved on and none converged, the
+            # candidates are the new state (a swap; one vectorized pass to check)
+            stay = 0
+            for i in range(nbk):
+                gx = gc[2 * i]
+                gy = gc[2 * i + 1]
+                n2 = math.sqrt(gx * gx + gy * gy)
+                f2 = fc[i]
+                near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
+                ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0) & (n2 >= tol)
+                stay += 0 if ok else 1
+            if stay == 0:
+                x, y = y, x
+                gg, gc = gc, gg
+                fcur, fc = fc, fcur
+                for i in range(nbk):
+                    taken[i] += 1
+                k += 1
+                positions[k].reshape(-1)[2 * s : 2 * e] = x
+                continue
         nrun = 0
         for i in range(nbk):
             gx = gc[2 * i]
             gy = gc[2 * i + 1]
             n2 = math.sqrt(gx * gx + gy * gy)
             f2 = fc[i]
-            ok = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit) & (f2 - f2 == 0.0) & (n2 - n2 == 0.0)
+            near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
+            ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0)
             run = st[i] == 0
             new = (1 if n2 < tol else 0) if ok else 2
             if run and new != 0:
@@ -354,7 +382,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
         out[s + i, 3] = stop[i] if st[i] != 0 else steps
 
 
-RUN_BLOCK = 256
+RUN_BLOCK = 512
 
 
 @njit(cache=True, error_model="numpy")
@@ -452,7 +480,8 @@ nss, bc2, dec = c[0], c[1], c[2]
 # slices, indexed from 0: numba then knows no index is negative (no wraparound select),
 # and a loop touches few arrays (LLVM checks at run time that they do not overlap, for
 # a limited number of pairs, before it vectorizes)
-pb, gb, mb, vb, nb = pf[2 * s : 2 * e], gf[2 * s : 2 * e], mf[2 * s : 2 * e], vf[2 * s : 2 * e], npf[2 * s : 2 * e]
+pb, gb, mb, vb = pf[2 * s : 2 * e], gf[2 * s : 2 * e], mf[2 * s : 2 * e], vf[2 * s : 2 * e]
+nb = npf[2 * s : 2 * e]
 wb = wf[2 * s : 2 * e] if AMS else wf
 for j in range(nb.shape[0]):
     nb[j] = pb[j]
@@ -482,7 +511,8 @@ for i in range(fb.shape[0]):
     n2 = math.sqrt(gx * gx + gy * gy)
     gnb[i] = n2
     fv = fb[i]
-    ok = (abs(nb[2 * i] - c0) <= limit) & (abs(nb[2 * i + 1] - c1) <= limit) & (fv - fv == 0.0) & (n2 - n2 == 0.0)
+    near = (abs(nb[2 * i] - c0) <= limit) & (abs(nb[2 * i + 1] - c1) <= limit)
+    ok = near & (fv - fv == 0.0) & (n2 - n2 == 0.0)
     nbad += 0 if ok else 1
     ndone += 1 if n2 < tol else 0
 bad += nbad

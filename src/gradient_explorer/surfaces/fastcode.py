@@ -119,7 +119,7 @@ _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 #: The plain-float helpers a point function may call: numpy's semantics (NaN wins in
 #: maximum/minimum; NaN at a kink), written as selects so that loops vectorize.
-HELPERS = '''
+HELPERS = """
 @njit(cache=True, error_model="numpy")
 def _sq(v):
     return v * v
@@ -159,7 +159,7 @@ def _zero_or_nan(v):
 def _finite_or_nan(v):
     # inf (an overflow) is undefined too, as in the numpy path; v - v is NaN for both
     return v if v - v == 0.0 else math.nan
-'''
+"""
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -180,19 +180,19 @@ class _Translate(ast.NodeTransformer):
     def generic_visit(self, node):
         raise ValueError(f"not exact: {type(node).__name__}")
 
-    def visit_BinOp(self, node):  # noqa: N802 (ast protocol)
+    def visit_BinOp(self, node):
         if not isinstance(node.op, _BINOPS):
             raise ValueError(f"not exact: {type(node.op).__name__}")
         node.left, node.right = self.visit(node.left), self.visit(node.right)
         return node
 
-    def visit_UnaryOp(self, node):  # noqa: N802 (ast protocol)
+    def visit_UnaryOp(self, node):
         if not isinstance(node.op, ast.USub | ast.UAdd):
             raise ValueError("not exact: unary operator")
         node.operand = self.visit(node.operand)
         return node
 
-    def visit_Constant(self, node):  # noqa: N802 (ast protocol)
+    def visit_Constant(self, node):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("not a number")
@@ -200,18 +200,18 @@ class _Translate(ast.NodeTransformer):
             raise ValueError("integer too large")
         return node
 
-    def visit_Name(self, node):  # noqa: N802 (ast protocol)
+    def visit_Name(self, node):
         if node.id not in self.names:
             raise ValueError(f"unknown name {node.id}")
         return node
 
-    def visit_Attribute(self, node):  # noqa: N802 (ast protocol)
+    def visit_Attribute(self, node):
         name = _dotted(node)
         if name not in _CONSTANTS:
             raise ValueError(f"not exact: {name}")
         return ast.Constant(_CONSTANTS[name])
 
-    def visit_Call(self, node):  # noqa: N802 (ast protocol)
+    def visit_Call(self, node):
         name = _dotted(node.func)
         if name not in _CALLS or node.keywords:
             raise ValueError(f"not exact: {name}")
@@ -356,7 +356,7 @@ def load_module(body: str, warm) -> ModuleType | None:
             module = _import(path, name)
             warm(module)
             break
-        except Exception as exc:  # noqa: BLE001 (any failure: numpy instead)
+        except Exception as exc:
             module = None
             sys.modules.pop(name, None)
             FAILURES.append(f"{path.name}: {type(exc).__name__}: {exc}")
@@ -373,7 +373,7 @@ GRADIENT_MIN = 2048
 #: From this many points on, a kernel runs on numba's threads (when there are several).
 PARALLEL_MIN = 262144
 
-_GRADIENT_KERNELS = '''
+_GRADIENT_KERNELS = """
 @njit(cache=True, error_model="numpy")
 def gradient_small(pts, out, pv):
     # the one-point path's form (f and gradient together); a row with an undefined
@@ -404,7 +404,7 @@ def gradient_parallel(pts, out, pv):
         s = _g(pts[i, 0], pts[i, 1]{params})
         out[i, 0] = _finite_or_nan(s[0])
         out[i, 1] = _finite_or_nan(s[1])
-'''
+"""
 
 
 def param_unpack(names: list[str]) -> str:
@@ -447,7 +447,8 @@ def gradient_module(surface) -> ModuleType | None:
     parts = surface_parts(surface)
     if parts is None:
         return None
-    body = "\n\n".join([*parts, _GRADIENT_KERNELS.replace("{params}", param_unpack(surface.params))])
+    kernels = _GRADIENT_KERNELS.replace("{params}", param_unpack(surface.params))
+    body = "\n\n".join([*parts, kernels])
     return load_module(body, _warm_gradient)
 
 
@@ -456,7 +457,7 @@ def parameter_array(surface) -> np.ndarray:
     values = tuple(surface.param_values.values())
     cached = surface._functions.get("_engine_pv")
     if cached is None or cached[0] != values:
-        cached = (values, np.array(values + (0.0,), dtype=np.float64))  # never empty
+        cached = (values, np.array((*values, 0.0), dtype=np.float64))  # never empty
         surface._functions["_engine_pv"] = cached
     return cached[1]
 
