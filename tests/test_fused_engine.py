@@ -227,4 +227,30 @@ def test_the_kernel_cache_is_used_and_rebuilt_when_damaged(cache_home, monkeypat
     for name in list(__import__("sys").modules):
         if name.startswith("_gradient_explorer_kernels_"):
             __import__("sys").modules.pop(name)
-    assert fastcode.gradient_module(surface) is not None
+    failures = []
+    monkeypatch.setattr(fastcode, "FAILURES", failures)
+    assert fastcode.gradient_module(surface) is not None  # rebuilt after one failed load
+    assert len(failures) == 1
+    failures.clear()
+
+
+def test_small_work_does_not_import_numba(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "import gradient_explorer as ge\n"
+        "from gradient_explorer.optim.descent import Descent\n"
+        "s = ge.Surface.named('banana')\n"
+        "ge.descend(s, 'adam', (0.5, 0.5), 50)\n"
+        "ge.descend(s, 'adam', np.zeros((4, 2)), 50)\n"
+        "Descent(s, 'adam', np.zeros((10, 2))).step(20)\n"
+        "s.gradient(np.zeros((100, 2)))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), fastcode.ENGINE_ENV: "auto"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

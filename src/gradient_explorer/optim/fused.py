@@ -43,9 +43,8 @@ RUN_MIN = 2000
 
 def adam_variant(opt) -> tuple | None:
     """The compile-time switches of Adam/AdamW's rule, or None for another optimizer."""
-    from gradient_explorer.optim.optimizers import Adam
-
-    if not isinstance(opt, Adam) or opt.needs_hessian:
+    # Adam and AdamW declare _engine_ok (no import of optimizers.py: it imports this)
+    if not getattr(opt, "_engine_ok", False) or opt.needs_hessian:
         return None
     hp = opt.hyper
     wd = "none" if hp["weight_decay"] == 0 else ("decoupled" if opt._dec else "coupled")
