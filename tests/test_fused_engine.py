@@ -254,3 +254,15 @@ def test_small_work_does_not_import_numba(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_run_by_the_engine_pickles_and_prints_as_trajectories():
+    import pickle
+
+    surface = Surface.named("banana")
+    fastcode.set_mode("numba")
+    run = ge.descend(surface, "adam", _starts(surface, 50), 10, lr=0.5, far=1.0)
+    back = pickle.loads(pickle.dumps(run))
+    assert type(back) is ge.Trajectories and repr(run).startswith("Trajectories(")
+    for key in ("positions", "f", "gradient", "status", "end_step"):
+        _same(getattr(back, key), getattr(run, key))

@@ -734,37 +734,38 @@ class Trajectories:
 
 
 class _LazyTrajectories(Trajectories):
-    """Trajectories whose ``f`` and ``gradient`` are computed from the positions when
-    first read (the engine's run: the same values, to the bit, as recorded ones)."""
+    """Trajectories from the engine's run whose ``f`` and ``gradient`` (computed from the
+    positions: the same values, to the bit, as recorded ones) and ``status`` (names from
+    codes) are made when first read: arrays as large as the positions that a caller
+    may never look at."""
 
-    def __init__(self, fill, **fields):
-        self._fill = fill
-        self._values = None
-        super().__init__(f=None, gradient=None, **fields)
+    _LAZY = ("f", "gradient", "status")
 
-    def _made(self):
-        if self._values is None:
-            self._values = self._fill()
-            self._fill = None
-        return self._values
+    def __init__(self, fill, codes, **fields):
+        self._fill, self._codes, self._made = fill, codes, {}
+        super().__init__(f=None, gradient=None, status=None, **fields)
 
-    @property
-    def f(self) -> np.ndarray:
-        return self._made()[0]
+    def _get(self, key: str):
+        made = self._made
+        if key not in made:
+            if key == "status":
+                made[key] = _END_NAMES[self._codes]
+            else:
+                made["f"], made["gradient"] = self._fill()
+        return made[key]
 
-    @f.setter
-    def f(self, value) -> None:
-        if value is not None:
-            self._values = (value, self._made()[1])
+    def _set(self, key: str, value) -> None:
+        if value is not None:  # None: the dataclass's __init__ (made on demand)
+            self._made[key] = value
 
-    @property
-    def gradient(self) -> np.ndarray:
-        return self._made()[1]
+    f = property(lambda self: self._get("f"), lambda self, v: self._set("f", v))
+    gradient = property(
+        lambda self: self._get("gradient"), lambda self, v: self._set("gradient", v)
+    )
+    status = property(lambda self: self._get("status"), lambda self, v: self._set("status", v))
 
-    @gradient.setter
-    def gradient(self, value) -> None:
-        if value is not None:
-            self._values = (self._made()[0], value)
+    def __repr__(self) -> str:
+        return "Trajectories" + super().__repr__()[len(type(self).__qualname__) :]
 
     def __reduce__(self):  # pickles as plain Trajectories (its values made)
         fields = {k: getattr(self, k) for k in Trajectories.__dataclass_fields__}
@@ -854,8 +855,8 @@ def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
     positions, fill, codes, end, taken, rates = out
     return _LazyTrajectories(
         fill,
+        codes,
         positions=positions,
-        status=_END_NAMES[codes],
         end_step=end,
         steps=taken,
         optimizer=probe.optimizer.name,

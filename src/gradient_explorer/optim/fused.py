@@ -674,7 +674,7 @@ def run_batched(d, starts: np.ndarray, steps: int):
         if sched is not None:
             sched.step()
     positions = np.empty((steps + 1, n, 2))
-    out = np.empty((n, 4), dtype=np.int64)
+    out = np.empty((n, 4), dtype=np.int64)  # status, end step, steps taken, loop steps
     kernel = module.run_serial
     if n >= fastcode.PARALLEL_MIN and _threaded():
         kernel = module.run_parallel
@@ -689,4 +689,5 @@ def run_batched(d, starts: np.ndarray, steps: int):
         module.fill_serial(positions, undefined, pv, fs, grads)
         return fs, grads
 
-    return positions, fill, out[:, 0], out[:, 1], out[:, 2], rates[:loop]
+    columns = out.T.copy()  # contiguous rows: status, end step, steps taken
+    return positions, fill, columns[0], columns[1], columns[2], rates[:loop]
