@@ -345,11 +345,13 @@ class Descent:
             self.status_codes[idx] = code
             self.stopped_at[idx] = self.steps[idx] + (1 if during_step else 0)
 
-    def _push_trail(self, idx: np.ndarray | None) -> None:
-        """Append the current position of balls ``idx`` (None: every ball) to their trails."""
+    def _push_trail(self, idx: np.ndarray | None, written: bool = False) -> None:
+        """Append the current position of balls ``idx`` (None: every ball) to their trails
+        (``written``: every ball's is in the ring's next row already, the engine's)."""
         if idx is None and self._uniform_head is not None:
             h = self._uniform_head
-            self._trail[h] = self.positions
+            if not written:
+                self._trail[h] = self.positions
             self._uniform_head = (h + 1) % self.trail_length
             self._trail_head.fill(self._uniform_head)
             np.minimum(self._trail_count + 1, self.trail_length, out=self._trail_count)

@@ -212,7 +212,7 @@ BLOCK = 512
 
 @njit(cache=True, error_model="numpy")
 def all_run_serial(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf, f,
-                   g2, gn, counts, newpos):
+                   g2, gn, counts, newpos, tr):
     n = f.shape[0]
     bad = 0
     done = 0
@@ -224,7 +224,7 @@ def all_run_serial(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit,
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def all_run_parallel(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf,
-                     f, g2, gn, counts, newpos):
+                     f, g2, gn, counts, newpos, tr):
     n = f.shape[0]
     bad = 0
     done = 0
@@ -497,6 +497,7 @@ for i in range(ob.shape[0]):
 for i in range(db.shape[0]):
     db[i] += 1
 fb, gfb, gnb = f[s:e], g2.reshape(-1)[2 * s : 2 * e], gn[s:e]
+tb = tr[2 * s : 2 * e]
 for i in range(fb.shape[0]):
     r = _vg(nb[2 * i], nb[2 * i + 1]{params})
     fb[i] = _finite_or_nan(r[0])
@@ -514,6 +515,9 @@ for i in range(fb.shape[0]):
     ok = near & (fv - fv == 0.0) & (n2 - n2 == 0.0)
     nbad += 0 if ok else 1
     ndone += 1 if n2 < tol else 0
+    # the trail's next row (a diverged ball's slot keeps what it held)
+    tb[2 * i] = nb[2 * i] if ok else tb[2 * i]
+    tb[2 * i + 1] = nb[2 * i + 1] if ok else tb[2 * i + 1]
 bad += nbad
 done += ndone
 """
@@ -538,7 +542,7 @@ def _warm_descent(module) -> None:
     module.descent_serial(*args)
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
     all_args = (*flat[0:2], args[5], args[6], *flat[8:11], *args[11:18], flat[18], args[19],
-                args[20], *args[21:], args[18])  # fmt: skip
+                args[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
     module.all_run_serial(*all_args)
     table = np.array([[0.0, 1.0, 1.0]])
     run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)),
@@ -592,7 +596,8 @@ def descent_step(d) -> bool:
     if opt.hyper["amsgrad"] and "max_exp_avg_sq" not in opt.state:
         return False
     running = d.status_codes == RUNNING
-    steps = opt.steps[running]
+    all_running = bool(running.all())
+    steps = opt.steps if all_running else opt.steps[running]
     first = int(steps[0])
     if not (steps == first).all():  # balls at different steps: numpy (t per ball)
         return False
@@ -608,12 +613,16 @@ def descent_step(d) -> bool:
     par = n >= fastcode.PARALLEL_MIN and _threaded()
     pv = fastcode.parameter_array(d.surface)
     c0, c1, limit, tol = float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol)
-    if running.all():
+    if all_running:
         kernel = module.all_run_parallel if par else module.all_run_serial
         old_pos, old_f, old_g, old_gn = d.positions, d.f, d.gradient, d.grad_norm
+        head = d._uniform_head
+        flat = newpos.reshape(-1)
+        # the kernel writes the trail's next row too (else a row of its own output again)
+        trail = flat if head is None else d._trail[head].reshape(-1)
         kernel(old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
-               v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, newpos.reshape(-1),
-               f, g, gn, counts, newpos)  # fmt: skip
+               v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
+               f, g, gn, counts, newpos, trail)  # fmt: skip
         if d.schedule is not None:
             d.schedule.step()
         d.clock += 1
@@ -627,7 +636,7 @@ def descent_step(d) -> bool:
             d._push_trail(good)
             done = good[gn[good] < d.tol]
         else:
-            d._push_trail(None)
+            d._push_trail(None, written=head is not None)
             done = np.flatnonzero(gn < d.tol) if counts[1] else done_none
         if done.size:
             d._stop(done, CONVERGED)
