@@ -266,3 +266,12 @@ def test_a_run_by_the_engine_pickles_and_prints_as_trajectories():
     assert type(back) is ge.Trajectories and repr(run).startswith("Trajectories(")
     for key in ("positions", "f", "gradient", "status", "end_step"):
         _same(getattr(back, key), getattr(run, key))
+
+
+def test_warm_compiles_what_a_run_uses():
+    from gradient_explorer.optim import fused
+
+    surface = Surface.named("himmelblau")
+    assert fused.warm(surface, make_optimizer("adam", amsgrad=True))
+    assert not fused.warm(surface, make_optimizer("sgd"))
+    assert not fused.warm(Surface.named("ackley"), make_optimizer("adam"))

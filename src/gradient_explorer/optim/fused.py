@@ -700,3 +700,17 @@ def run_batched(d, starts: np.ndarray, steps: int):
 
     columns = out.T.copy()  # contiguous rows: status, end step, steps taken
     return positions, fill, columns[0], columns[1], columns[2], rates[:loop]
+
+
+def warm(surface, optimizer) -> bool:
+    """Compile (or load from the cache folder) every kernel the engine would use for this
+    surface and optimizer setting; True when the engine is ready for them. A process that
+    must not pause mid-run (the app) can call this in a helper process first: the
+    kernels it writes to the cache then load in a fraction of a second."""
+    if not fastcode.available():
+        return False
+    ok = fastcode.surface_parts(surface) is not None and fastcode.gradient_module(surface)
+    variant = adam_variant(optimizer)
+    if variant is None:
+        return False
+    return bool(ok and step_module(variant) and descent_module(surface, optimizer))
