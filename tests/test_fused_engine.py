@@ -275,3 +275,26 @@ def test_warm_compiles_what_a_run_uses():
     assert fused.warm(surface, make_optimizer("adam", amsgrad=True))
     assert not fused.warm(surface, make_optimizer("sgd"))
     assert not fused.warm(Surface.named("ackley"), make_optimizer("adam"))
+
+
+@pytest.mark.parametrize("optimizer, hyper", SETTINGS[:2])
+def test_the_threaded_block_kernels_give_the_same_bits(optimizer, hyper, monkeypatch):
+    from gradient_explorer.optim import fused
+
+    if numba.get_num_threads() < fused.BLOCK_THREADS_MIN:
+        pytest.skip("one thread: the threaded kernels are not used")
+    monkeypatch.setattr(fused, "BLOCK_PARALLEL_MIN", 1)  # threads whatever the size
+    surface = Surface.named("banana")
+    starts = _starts(surface, 1500)
+
+    def step():
+        d = Descent(surface, optimizer, starts, tol=0.5, far=1.0, **hyper)
+        d.step(25)
+        return d
+
+    fast, slow = _both(step)
+    for key in ("positions", "f", "gradient", "grad_norm", "status_codes", "stopped_at"):
+        _same(getattr(fast, key), getattr(slow, key))
+    fast, slow = _both(lambda: ge.descend(surface, optimizer, starts, 40, tol=0.5, far=1.0))
+    for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
+        _same(getattr(fast, key), getattr(slow, key))
