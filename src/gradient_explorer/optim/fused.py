@@ -150,9 +150,10 @@ def _threaded() -> bool:
 
 #: numba threads needed before a kernel runs in parallel (see :func:`_threaded`).
 THREADS_MIN = 4
-#: The same for the kernels that work in blocks of balls (a descent step, a whole run):
-#: on 2 threads they ran 1.8-2.3x faster than one at 100k-1M balls.
-BLOCK_THREADS_MIN = 2
+#: The same for the kernels that work in blocks of balls (a descent step, a whole run).
+#: Alone on 2 cores they ran 1.8-2.3x faster than on one at 100k-1M balls, but beside
+#: torch's OpenMP threads (spinning between its calls) 100-1000x slower: 4 and up only.
+BLOCK_THREADS_MIN = 4
 #: Balls from which those run on threads.
 BLOCK_PARALLEL_MIN = 4096
 
