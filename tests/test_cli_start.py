@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sympy", "gradient_explorer.app.state", "moderngl", "imgui_bundle", "torch")
+HEAVY = ("sympy", "gradient_explorer.app.state", "moderngl", "imgui_bundle", "torch", "numba")
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["surfaces"], ["render", "--help"]])

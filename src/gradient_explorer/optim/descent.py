@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from gradient_explorer.errors import UsageError, check_state_keys
+from gradient_explorer.optim import fused
 from gradient_explorer.optim.minibatch import MiniBatches
 from gradient_explorer.optim.optimizers import Optimizer, make_optimizer
 from gradient_explorer.optim.schedules import Schedule, parse_schedule
@@ -344,11 +345,13 @@ class Descent:
             self.status_codes[idx] = code
             self.stopped_at[idx] = self.steps[idx] + (1 if during_step else 0)
 
-    def _push_trail(self, idx: np.ndarray | None) -> None:
-        """Append the current position of balls ``idx`` (None: every ball) to their trails."""
+    def _push_trail(self, idx: np.ndarray | None, written: bool = False) -> None:
+        """Append the current position of balls ``idx`` (None: every ball) to their trails
+        (``written``: every ball's is in the ring's next row already, the engine's)."""
         if idx is None and self._uniform_head is not None:
             h = self._uniform_head
-            self._trail[h] = self.positions
+            if not written:
+                self._trail[h] = self.positions
             self._uniform_head = (h + 1) % self.trail_length
             self._trail_head.fill(self._uniform_head)
             np.minimum(self._trail_count + 1, self.trail_length, out=self._trail_count)
@@ -381,6 +384,8 @@ class Descent:
             n_run = int(np.count_nonzero(running))
             if n_run == 0:
                 break
+            if fused.descent_step(self):  # compiled (numba), the numpy path's bits
+                continue
             all_run = n_run == self.n
             idx = self._all if all_run else np.flatnonzero(running)
             work = self.positions.copy()
@@ -730,6 +735,49 @@ class Trajectories:
         )
 
 
+class _LazyTrajectories(Trajectories):
+    """Trajectories from the engine's run whose ``f`` and ``gradient`` (computed from the
+    positions: the same values, to the bit, as recorded ones) and ``status`` (names from
+    codes) are made when first read: arrays as large as the positions that a caller
+    may never look at."""
+
+    _LAZY = ("f", "gradient", "status")
+
+    def __init__(self, fill, codes, **fields):
+        self._fill, self._codes, self._made = fill, codes, {}
+        super().__init__(f=None, gradient=None, status=None, **fields)
+
+    def _get(self, key: str):
+        made = self._made
+        if key not in made:
+            if key == "status":
+                made[key] = _END_NAMES[self._codes]
+            else:
+                made["f"], made["gradient"] = self._fill()
+        return made[key]
+
+    def _set(self, key: str, value) -> None:
+        if value is not None:  # None: the dataclass's __init__ (made on demand)
+            self._made[key] = value
+
+    f = property(lambda self: self._get("f"), lambda self, v: self._set("f", v))
+    gradient = property(
+        lambda self: self._get("gradient"), lambda self, v: self._set("gradient", v)
+    )
+    status = property(lambda self: self._get("status"), lambda self, v: self._set("status", v))
+
+    def __repr__(self) -> str:
+        return "Trajectories" + super().__repr__()[len(type(self).__qualname__) :]
+
+    def __reduce__(self):  # pickles as plain Trajectories (its values made)
+        fields = {k: getattr(self, k) for k in Trajectories.__dataclass_fields__}
+        return (_plain_trajectories, (fields,))
+
+
+def _plain_trajectories(fields) -> Trajectories:
+    return Trajectories(**fields)
+
+
 def _batched_start(surface, start) -> np.ndarray | None:
     """``start`` as (N, dim) when it holds several points (or one in a (1, dim) array)."""
     arr = np.asarray(start, dtype=np.float64)
@@ -789,6 +837,38 @@ def _descend_batched(d: Descent, steps: int) -> Trajectories:
         ),
         schedule=d.schedule.spec if d.schedule else "constant",
         lr=rates[:k],
+    )
+
+
+def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
+    """A batched descend by the compiled engine (:mod:`gradient_explorer.optim.fused`),
+    the numpy path's results to the bit; None where it does not apply."""
+    if not isinstance(optimizer, str) or not fused.fastcode.available():
+        return None  # an optimizer instance is the caller's: numpy leaves its state
+    # the settings (and their checks) from a Descent of one ball; the run is the kernel's
+    probe = Descent(
+        surface, optimizer, many[:1], tol=tol, trail_length=1, far=far, schedule=schedule,
+        **hyper,
+    )  # fmt: skip
+    pts = probe._check_points(many)
+    out = fused.run_batched(probe, pts, steps)
+    if out is None:
+        return None
+    positions, fill, codes, end, taken, rates = out
+    return _LazyTrajectories(
+        fill,
+        codes,
+        positions=positions,
+        end_step=end,
+        steps=taken,
+        optimizer=probe.optimizer.name,
+        hyperparameters=(
+            {**probe.optimizer.hyper, "lr": probe.schedule.base_lr}
+            if probe.schedule
+            else dict(probe.optimizer.hyper)
+        ),
+        schedule=probe.schedule.spec if probe.schedule else "constant",
+        lr=rates,
     )
 
 
@@ -921,6 +1001,9 @@ def descend(
         raise UsageError("descend needs a start (or teaching for the surface's teaching start)")
     many = _batched_start(surface, start)
     if many is not None:
+        fast = _descend_fused(surface, optimizer, many, int(steps), tol, far, schedule, hyper)
+        if fast is not None:
+            return fast
         d = Descent(
             surface, optimizer, many, tol=tol, trail_length=1, far=far, schedule=schedule, **hyper
         )

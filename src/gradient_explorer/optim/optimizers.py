@@ -41,6 +41,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from gradient_explorer.errors import UsageError, check_state_keys
+from gradient_explorer.surfaces import fastcode
 
 __all__ = [
     "OPTIMIZERS",
@@ -414,6 +415,16 @@ class Optimizer:
         else:
             h = None
         if (
+            self._engine_ok
+            and _record is None
+            and (active is None or active.all())
+            and fastcode.pays(self.__dict__, p2.size, fastcode.GRADIENT_MIN)
+        ):
+            from gradient_explorer.optim import fused  # numba only where it pays
+
+            if fused.optimizer_step(self, p2, g2):  # compiled, the numpy path's bits
+                return params
+        if (
             self._scalar_ok
             and p2.size <= _SCALAR_MAX
             and _record is None
@@ -468,6 +479,8 @@ class Optimizer:
                 self.state[key][rows] = value
 
     _scalar_ok: ClassVar[bool] = False
+    #: the compiled engine has this optimizer's rule (gradient_explorer.optim.fused)
+    _engine_ok: ClassVar[bool] = False
 
     def _scalar_step(self, p: np.ndarray, g: np.ndarray) -> bool:
         """A pure-Python path for a few balls (numpy's per-call overhead dominates there).
@@ -918,6 +931,7 @@ class Adam(Optimizer):
         self._rule(p, g, st["exp_avg"], st["exp_avg_sq"], vmax, t, _ARRAYS, rec)  # in place
 
     _scalar_ok = True
+    _engine_ok = True
 
     def _scalar_lists(self, pl, gl, st, t):
         # new lists built aside and swapped in at the end: a raise changes nothing

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradient_explorer.errors import ExpressionError, UsageError
-from gradient_explorer.surfaces import codecache
+from gradient_explorer.surfaces import codecache, fastcode
 from gradient_explorer.surfaces.catalogue import definition_named
 from gradient_explorer.surfaces.compiled import (
     DISPLAY_NAMES,
@@ -407,6 +407,10 @@ class Surface:
         """(df/dx, df/dy) with shape (..., 2); f' with shape (...) for curves."""
         if params is None and type(points) is np.ndarray and points.ndim == 2 and self.dim == 2:
             n = points.shape[0]
+            if fastcode.pays(self._functions, n):  # compiled, the same bits
+                out = fastcode.surface_gradient(self, points, n <= SMALL_BATCH)
+                if out is not None:
+                    return out
             if 0 < n <= SMALL_BATCH:  # a few balls: plain floats beat numpy's overhead
                 scalar = self._functions["value_and_gradient_scalar"]
                 pvals = self.param_values.values()

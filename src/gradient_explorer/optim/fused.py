@@ -1,0 +1,729 @@
+"""The compiled engine for descent: surface, optimizer and checks fused in one numba loop.
+
+Where a surface's generated code is exact (:mod:`gradient_explorer.surfaces.fastcode`)
+and the optimizer is Adam or AdamW (every setting: weight decay coupled or decoupled,
+amsgrad, maximize), a descent step is one pass over the balls that updates the
+optimizer state, evaluates f and the gradient at the new point, checks divergence
+(too far, non-finite) and convergence, and writes the results: the numpy path's
+operations in the numpy path's order, so the results are the same to the bit (no
+fastmath, no FMA contraction). A whole batched :func:`~gradient_explorer.optim.descent.descend`
+runs every step of a ball inside the kernel, ball after ball (in parallel on numba's
+threads for many balls), writing the trajectory arrays directly.
+
+``Optimizer.step_`` on its own (the benchmark's inner loop) gets a compiled Adam update
+too. Everything else (other optimizers, Newton's Hessian, mini-batches, curves, a
+surface with transcendental functions) uses the numpy path, which is also the path
+without numba installed or with ``GRADIENT_EXPLORER_ENGINE=numpy``.
+
+Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, and
+``1 - lr * weight_decay``) are computed in Python, as the numpy path does, and passed in.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from gradient_explorer.surfaces import fastcode
+
+RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+done_none = np.zeros(0, dtype=np.int64)
+_PLACEHOLDER = np.zeros((1, 2))  # the max buffer's place without amsgrad (never touched)
+
+#: In 'auto' mode, Descent.step uses the engine from this many balls on (or after
+#: fastcode.CALLS_BEFORE_ENGINE steps of one run), and a batched descend from this many
+#: ball-steps on: below, importing numba and loading kernels (0.2-0.4 s) would not pay.
+STEP_MIN = 512
+RUN_MIN = 2000
+
+
+# ------------------------------------------------------------------- the optimizer rule
+
+
+def adam_variant(opt) -> tuple | None:
+    """The compile-time switches of Adam/AdamW's rule, or None for another optimizer."""
+    # Adam and AdamW declare _engine_ok (no import of optimizers.py: it imports this)
+    if not getattr(opt, "_engine_ok", False) or opt.needs_hessian:
+        return None
+    hp = opt.hyper
+    wd = "none" if hp["weight_decay"] == 0 else ("decoupled" if opt._dec else "coupled")
+    return (bool(hp["maximize"]), wd, bool(hp["amsgrad"]), abs(opt._w1) < 0.5)
+
+
+def adam_hyper(opt) -> np.ndarray:
+    """[weight_decay, eps, beta2, w1, 1 - w1, w2] as the kernels read them."""
+    hp = opt.hyper
+    w1 = opt._w1
+    return np.array([hp["weight_decay"], hp["eps"], opt._b2, w1, 1.0 - w1, opt._w2])
+
+
+def adam_constants(opt, lr: float, t: float) -> tuple[float, float, float]:
+    """(-step_size, bc2_sqrt, 1 - lr * wd) of step ``t``, as Adam._rule computes them."""
+    b1, b2 = opt._b1, opt._b2
+    step_size = lr / (1 - b1**t)
+    bc2_sqrt = (1 - b2**t) ** 0.5
+    return -step_size, bc2_sqrt, 1 - lr * opt.hyper["weight_decay"]
+
+
+def _rule_source(variant: tuple) -> str:
+    """``_adam``: Adam._rule on one coordinate, the same operations in the same order."""
+    maximize, wd, amsgrad, lerp_lo = variant
+    # AMS: a compile-time constant; without amsgrad the max buffer is neither read nor
+    # written (the caller passes a placeholder)
+    lines = [
+        f"AMS = {bool(amsgrad)}",
+        "",
+        "",
+        "@njit(cache=True, error_model='numpy')",
+        "def _adam(x, g, m, v, w, nss, bc2, dec, hp):",
+    ]
+    if maximize:
+        lines.append("    g = -g")
+    if wd == "decoupled":
+        lines.append("    x = x * dec")
+    elif wd == "coupled":
+        lines.append("    g = g + hp[0] * x")
+    if lerp_lo:  # torch.lerp's two branches, chosen by |weight| < 0.5
+        lines.append("    m = m + (g - m) * hp[3]")
+    else:
+        lines.append("    m = g - (g - m) * hp[4]")
+    lines.append("    v = v * hp[2] + (hp[5] * g) * g")
+    if amsgrad:
+        lines.append("    w = _maximum(w, v)")
+        lines.append("    denom = math.sqrt(w)")
+    else:
+        lines.append("    denom = math.sqrt(v)")
+    lines += [
+        "    denom = denom / bc2",
+        "    denom = denom + hp[1]",
+        "    upd = m * nss",
+        "    upd = upd / denom",
+        "    return x + upd, m, v, w",
+    ]
+    return "\n".join(lines)
+
+
+_STEP_KERNELS = """
+@njit(cache=True, error_model="numpy")
+def adam_serial(p, g, m, v, w, nss, bc2, dec, hp, steps):
+    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+    for i in range(pf.shape[0]):
+        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
+        pf[i] = x
+        mf[i] = a
+        vf[i] = b
+        if AMS:
+            wf[i] = c
+    for i in range(steps.shape[0]):
+        steps[i] += 1
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def adam_parallel(p, g, m, v, w, nss, bc2, dec, hp, steps):
+    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+    for i in prange(pf.shape[0]):
+        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
+        pf[i] = x
+        mf[i] = a
+        vf[i] = b
+        if AMS:
+            wf[i] = c
+    for i in range(steps.shape[0]):
+        steps[i] += 1
+"""
+
+
+def _warm_step(module) -> None:
+    a = [np.zeros((1, 2)) for _ in range(5)]
+    steps = np.zeros(1, dtype=np.int64)
+    module.adam_serial(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
+    if _threaded():
+        module.adam_parallel(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
+
+
+def _threaded() -> bool:
+    """Whether kernels may use numba's threads: on a machine with few cores (shared by
+    other work) its thread pool costs more than it brings; measured on 2 cores."""
+    return fastcode._threads() >= THREADS_MIN
+
+
+#: numba threads needed before a kernel runs in parallel (see :func:`_threaded`).
+THREADS_MIN = 4
+#: The same for the kernels that work in blocks of balls (a descent step, a whole run).
+#: Alone on 2 cores they ran 1.8-2.3x faster than on one at 100k-1M balls, but beside
+#: torch's OpenMP threads (spinning between its calls) 100-1000x slower: 4 and up only.
+BLOCK_THREADS_MIN = 4
+#: Balls from which those run on threads.
+BLOCK_PARALLEL_MIN = 4096
+
+
+def _block_threaded(n: int) -> bool:
+    return n >= BLOCK_PARALLEL_MIN and fastcode._threads() >= BLOCK_THREADS_MIN
+
+
+def step_module(variant: tuple) -> ModuleType | None:
+    return fastcode.load_module(_rule_source(variant) + "\n\n" + _STEP_KERNELS, _warm_step)
+
+
+def _step_memo(opt) -> tuple:
+    """What optimizer_step needs of ``opt``'s setting, made when its hyperparameters are
+    replaced (set_hyper, load_state_dict): (hyper, kernel module, hp, b1, b2, wd, amsgrad)."""
+    variant = adam_variant(opt)
+    module = None if variant is None else step_module(variant)
+    hp = None if variant is None else adam_hyper(opt)
+    h = opt.hyper
+    return (h, module, hp, opt._b1 if variant else 0.0, opt._b2 if variant else 0.0,
+            h.get("weight_decay", 0.0), bool(h.get("amsgrad", False)))  # fmt: skip
+
+
+def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
+    """Optimizer.step_ for every ball by the engine; False (nothing changed) where the
+    engine does not apply (then numpy). ``p2``/``g2``: (n, d) float64."""
+    memo = opt.__dict__.get("_engine_step")
+    if memo is None or memo[0] is not opt.hyper:
+        memo = _step_memo(opt)
+        opt.__dict__["_engine_step"] = memo
+    _, module, hp, b1, b2, wd, amsgrad = memo
+    if module is None:
+        return False
+    if not (p2.flags.c_contiguous and g2.flags.c_contiguous and g2.dtype == np.float64):
+        return False
+    steps = opt.steps
+    n = steps.shape[0]
+    if n == 0:
+        return False
+    first = int(steps[0])
+    if n > 1 and not (steps == first).all():
+        return False
+    st = opt.state
+    w = _PLACEHOLDER
+    if amsgrad:
+        w = st.get("max_exp_avg_sq")
+        if w is None:
+            return False
+    # Adam._rule's step constants, in its order (Python floats)
+    lr = opt.hyper["lr"]
+    t = float(first + 1)
+    nss = -(lr / (1 - b1**t))
+    bc2 = (1 - b2**t) ** 0.5
+    kernel = module.adam_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
+    (kernel or module.adam_serial)(
+        p2, g2, st["exp_avg"], st["exp_avg_sq"], w, nss, bc2, 1 - lr * wd, hp, steps
+    )
+    return True
+
+
+# ------------------------------------------------------------------- descent kernels
+
+_DESCENT_KERNELS = """
+BLOCK = 512
+
+
+@njit(cache=True, error_model="numpy")
+def all_run_serial(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf, f,
+                   g2, gn, counts, newpos, tr):
+    n = f.shape[0]
+    bad = 0
+    done = 0
+    for s in range(0, n, BLOCK):
+{block}
+    counts[0] = bad
+    counts[1] = done
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def all_run_parallel(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf,
+                     f, g2, gn, counts, newpos, tr):
+    n = f.shape[0]
+    blocks = (n + BLOCK - 1) // BLOCK
+    per = np.zeros((blocks, 2), dtype=np.int64)  # counts per block: no shared reduction
+    for k in prange(blocks):
+        s = k * BLOCK
+        bad = 0
+        done = 0
+{block}
+        per[k, 0] = bad
+        per[k, 1] = done
+    counts[0] = per[:, 0].sum()
+    counts[1] = per[:, 1].sum()
+
+
+@njit(cache=True, error_model="numpy")
+def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c, hp,
+                   pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    nss, bc2, dec = c[0], c[1], c[2]
+    moved = 0
+    bad = 0
+    for i in range(pos.shape[0]):
+{body}
+    counts[0] = moved
+    counts[1] = bad
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c,
+                     hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    nss, bc2, dec = c[0], c[1], c[2]
+    moved = 0
+    bad = 0
+    for i in prange(pos.shape[0]):
+{body}
+    counts[0] = moved
+    counts[1] = bad
+
+
+@njit(cache=True, error_model="numpy")
+def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
+    # balls s..e, step after step, in vectorizable passes over block-local arrays: the
+    # candidate step for every ball of the block (a stopped ball's is computed and
+    # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
+    # would: move on, converge, or diverge and stay
+    steps = table.shape[0]
+    nbk = e - s
+    x = starts.reshape(-1)[2 * s : 2 * e].copy()
+    y = np.empty(2 * nbk)
+    gg = np.empty(2 * nbk)
+    gc = np.empty(2 * nbk)
+    m = np.zeros(2 * nbk)
+    v = np.zeros(2 * nbk)
+    w = np.zeros(2 * nbk if AMS else 1)
+    fcur = np.empty(nbk)
+    fc = np.empty(nbk)
+    adv = np.zeros(nbk, dtype=np.bool_)
+    st = np.zeros(nbk, dtype=np.int64)
+    stop = np.full(nbk, -1, dtype=np.int64)
+    taken = np.zeros(nbk, dtype=np.int64)
+    for i in range(nbk):
+        r = _vg(x[2 * i], x[2 * i + 1]{params})
+        fcur[i] = _finite_or_nan(r[0])
+        gg[2 * i] = _finite_or_nan(r[1])
+        gg[2 * i + 1] = _finite_or_nan(r[2])
+    nrun = 0
+    for i in range(nbk):
+        fv = fcur[i]
+        gx = gg[2 * i]
+        gy = gg[2 * i + 1]
+        n2 = math.sqrt(gx * gx + gy * gy)
+        if not (fv - fv == 0.0 and gx - gx == 0.0 and gy - gy == 0.0):
+            st[i] = 2  # undefined at the start: diverged at step 0, f and gradient NaN
+            stop[i] = 0
+            fcur[i] = math.nan
+            gg[2 * i] = math.nan
+            gg[2 * i + 1] = math.nan
+        elif n2 < tol:
+            st[i] = 1
+            stop[i] = 0
+        else:
+            nrun += 1
+    positions[0].reshape(-1)[2 * s : 2 * e] = x
+    k = 0
+    while k < steps and nrun > 0:
+        nss = table[k, 0]
+        bc2 = table[k, 1]
+        dec = table[k, 2]
+        for j in range(y.shape[0]):
+            y[j] = x[j]
+        for j in range(y.shape[0]):
+            a0, a1, a2, a3 = _adam(y[j], gg[j], m[j], v[j], w[j] if AMS else 0.0, nss, bc2, dec, hp)
+            y[j] = a0
+            m[j] = a1
+            v[j] = a2
+            if AMS:
+                w[j] = a3
+        for i in range(nbk):
+            r = _vg(y[2 * i], y[2 * i + 1]{params})
+            fc[i] = _finite_or_nan(r[0])
+            gc[2 * i] = _finite_or_nan(r[1])
+            gc[2 * i + 1] = _finite_or_nan(r[2])
+        if nrun == nbk:
+            # every ball of the block ran: if every one moved on and none converged, the
+            # candidates are the new state (a swap; one vectorized pass to check)
+            stay = 0
+            for i in range(nbk):
+                gx = gc[2 * i]
+                gy = gc[2 * i + 1]
+                n2 = math.sqrt(gx * gx + gy * gy)
+                f2 = fc[i]
+                near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
+                ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0) & (n2 >= tol)
+                stay += 0 if ok else 1
+            if stay == 0:
+                x, y = y, x
+                gg, gc = gc, gg
+                fcur, fc = fc, fcur
+                for i in range(nbk):
+                    taken[i] += 1
+                k += 1
+                positions[k].reshape(-1)[2 * s : 2 * e] = x
+                continue
+        nrun = 0
+        for i in range(nbk):
+            gx = gc[2 * i]
+            gy = gc[2 * i + 1]
+            n2 = math.sqrt(gx * gx + gy * gy)
+            f2 = fc[i]
+            near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
+            ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0)
+            run = st[i] == 0
+            new = (1 if n2 < tol else 0) if ok else 2
+            if run and new != 0:
+                stop[i] = taken[i] + 1
+            if run:
+                st[i] = new
+            a = run and ok
+            adv[i] = a
+            taken[i] += 1 if a else 0
+            nrun += 1 if st[i] == 0 else 0
+        for i in range(nbk):
+            a = adv[i]
+            x[2 * i] = y[2 * i] if a else x[2 * i]
+            x[2 * i + 1] = y[2 * i + 1] if a else x[2 * i + 1]
+            gg[2 * i] = gc[2 * i] if a else gg[2 * i]
+            gg[2 * i + 1] = gc[2 * i + 1] if a else gg[2 * i + 1]
+            fcur[i] = fc[i] if a else fcur[i]
+        k += 1
+        # every ball's row: a stopped ball keeps its last one
+        positions[k].reshape(-1)[2 * s : 2 * e] = x
+    for kk in range(k + 1, steps + 1):
+        positions[kk].reshape(-1)[2 * s : 2 * e] = x
+    for i in range(nbk):
+        out[s + i, 0] = st[i]
+        out[s + i, 1] = stop[i] if st[i] != 0 else taken[i]
+        out[s + i, 2] = taken[i]
+        # the steps the loop of Descent.step would have run for this ball
+        out[s + i, 3] = stop[i] if st[i] != 0 else steps
+
+
+RUN_BLOCK = 512
+
+
+@njit(cache=True, error_model="numpy")
+def fill_serial(positions, undefined, pv, fs, grads):
+    # f and the gradient of every recorded row, as the run computed them: the same
+    # function at the same points (a ball undefined at its start has NaN rows)
+    n = positions.shape[1]
+    for k in range(positions.shape[0]):
+        p = positions[k].reshape(-1)
+        fk = fs[k]
+        gk = grads[k].reshape(-1)
+        for i in range(n):
+            r = _vg(p[2 * i], p[2 * i + 1]{params})
+            fk[i] = _finite_or_nan(r[0])
+            gk[2 * i] = _finite_or_nan(r[1])
+            gk[2 * i + 1] = _finite_or_nan(r[2])
+        for i in range(n):
+            if undefined[i]:
+                fk[i] = math.nan
+                gk[2 * i] = math.nan
+                gk[2 * i + 1] = math.nan
+
+
+@njit(cache=True, error_model="numpy")
+def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
+    n = starts.shape[0]
+    for s in range(0, n, RUN_BLOCK):
+        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
+                   positions, out)
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
+    n = starts.shape[0]
+    for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
+        s = b * RUN_BLOCK
+        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
+                   positions, out)
+"""
+
+
+# One ball's Descent.step, the loop body of both descent kernels (inlined: a call per
+# ball with two dozen arrays would cost more than the arithmetic).
+_DESCENT_BODY = """
+if status[i] == 0:
+    osteps[i] += 1
+    w0 = w[i, 0] if AMS else 0.0
+    w1 = w[i, 1] if AMS else 0.0
+    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w0, nss, bc2, dec, hp)
+    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w1, nss, bc2, dec, hp)
+    m[i, 0] = ma
+    m[i, 1] = mb
+    v[i, 0] = va
+    v[i, 1] = vb
+    if AMS:
+        w[i, 0] = wa
+        w[i, 1] = wb
+    r = _vg(x0, x1{params})
+    fv = _finite_or_nan(r[0])
+    gx = _finite_or_nan(r[1])
+    gy = _finite_or_nan(r[2])
+    n2 = math.sqrt(gx * gx + gy * gy)
+    near = abs(x0 - c0) <= limit and abs(x1 - c1) <= limit
+    if near and fv - fv == 0.0 and n2 - n2 == 0.0:
+        newpos[i, 0] = x0
+        newpos[i, 1] = x1
+        f[i] = fv
+        g[i, 0] = gx
+        g[i, 1] = gy
+        gn[i] = n2
+        dsteps[i] += 1
+        moved += 1
+        if n2 < tol:
+            status[i] = 1
+            stopped[i] = dsteps[i]
+        continue
+    status[i] = 2
+    stopped[i] = dsteps[i] + 1
+    bad += 1
+newpos[i, 0] = pos[i, 0]
+newpos[i, 1] = pos[i, 1]
+f[i] = fv_old[i]
+g[i, 0] = grad[i, 0]
+g[i, 1] = grad[i, 1]
+gn[i] = gn_old[i]
+"""
+
+
+# Every ball runs: two branch-free loops over a block of balls (small enough to stay in
+# the cache), which LLVM vectorizes; the rare ball that diverged or converged is fixed
+# up by the caller. All arrays flat: (x, y) of ball i at 2i, 2i + 1.
+_ALL_RUN_BLOCK = """
+e = min(s + BLOCK, n)
+nss, bc2, dec = c[0], c[1], c[2]
+# slices, indexed from 0: numba then knows no index is negative (no wraparound select),
+# and a loop touches few arrays (LLVM checks at run time that they do not overlap, for
+# a limited number of pairs, before it vectorizes)
+pb, gb, mb, vb = pf[2 * s : 2 * e], gf[2 * s : 2 * e], mf[2 * s : 2 * e], vf[2 * s : 2 * e]
+nb = npf[2 * s : 2 * e]
+wb = wf[2 * s : 2 * e] if AMS else wf
+for j in range(nb.shape[0]):
+    nb[j] = pb[j]
+for j in range(nb.shape[0]):
+    x, a, b, cc = _adam(nb[j], gb[j], mb[j], vb[j], wb[j] if AMS else 0.0, nss, bc2, dec, hp)
+    nb[j] = x
+    mb[j] = a
+    vb[j] = b
+    if AMS:
+        wb[j] = cc
+ob, db = osteps[s:e], dsteps[s:e]
+for i in range(ob.shape[0]):
+    ob[i] += 1
+for i in range(db.shape[0]):
+    db[i] += 1
+fb, gfb, gnb = f[s:e], g2.reshape(-1)[2 * s : 2 * e], gn[s:e]
+tb = tr[2 * s : 2 * e]
+for i in range(fb.shape[0]):
+    r = _vg(nb[2 * i], nb[2 * i + 1]{params})
+    fb[i] = _finite_or_nan(r[0])
+    gfb[2 * i] = _finite_or_nan(r[1])
+    gfb[2 * i + 1] = _finite_or_nan(r[2])
+nbad = 0
+ndone = 0
+for i in range(fb.shape[0]):
+    gx = gfb[2 * i]
+    gy = gfb[2 * i + 1]
+    n2 = math.sqrt(gx * gx + gy * gy)
+    gnb[i] = n2
+    fv = fb[i]
+    near = (abs(nb[2 * i] - c0) <= limit) & (abs(nb[2 * i + 1] - c1) <= limit)
+    ok = near & (fv - fv == 0.0) & (n2 - n2 == 0.0)
+    nbad += 0 if ok else 1
+    ndone += 1 if n2 < tol else 0
+    # the trail's next row (a diverged ball's slot keeps what it held)
+    tb[2 * i] = nb[2 * i] if ok else tb[2 * i]
+    tb[2 * i + 1] = nb[2 * i + 1] if ok else tb[2 * i + 1]
+bad += nbad
+done += ndone
+"""
+
+
+def _descent_kernels(params: str) -> str:
+    body = "\n".join(f"        {line}" for line in _DESCENT_BODY.strip().splitlines())
+    block = "\n".join(f"        {line}" for line in _ALL_RUN_BLOCK.strip().splitlines())
+    text = _DESCENT_KERNELS.replace("{body}", body).replace("{block}", block)
+    return text.replace("{params}", params)
+
+
+def _warm_descent(module) -> None:
+    pos, grad = np.zeros((1, 2)), np.zeros((1, 2))
+    f1, i8 = np.zeros(1), np.zeros(1, dtype=np.int8)
+    i64 = np.zeros(1, dtype=np.int64)
+    hp, pv = np.zeros(6), np.zeros(8)
+    args = (pos, grad, f1, f1.copy(), i8.copy(), i64.copy(), i64.copy(), i64.copy(),
+            np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]),
+            hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
+            np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
+    module.descent_serial(*args)
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
+    all_args = (*flat[0:2], args[5], args[6], *flat[8:11], *args[11:18], flat[18], args[19],
+                args[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
+    module.all_run_serial(*all_args)
+    table = np.array([[0.0, 1.0, 1.0]])
+    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)),
+                np.zeros((1, 4), dtype=np.int64))  # fmt: skip
+    module.run_serial(*run_args)
+    if fastcode._threads() >= BLOCK_THREADS_MIN:
+        module.run_parallel(*run_args)
+        module.all_run_parallel(*all_args)
+    module.fill_serial(np.zeros((2, 1, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
+                       np.zeros((2, 1, 2)))  # fmt: skip
+    if _threaded():
+        module.descent_parallel(*args)
+
+
+def descent_module(surface, opt) -> ModuleType | None:
+    """The fused kernels of this surface and this optimizer setting, or None."""
+    variant = adam_variant(opt)
+    if variant is None:
+        return None
+    parts = fastcode.surface_parts(surface)
+    if parts is None:
+        return None
+    memo = surface._functions.setdefault("_engine_descent", {})
+    if variant not in memo:
+        kernels = _descent_kernels(fastcode.param_unpack(surface.params))
+        body = "\n\n".join([parts[0], _rule_source(variant), kernels])
+        memo[variant] = fastcode.load_module(body, _warm_descent)
+    return memo[variant]
+
+
+def eligible(d) -> bool:
+    """Whether Descent ``d`` can step with the engine at all (surface, optimizer, data)."""
+    return (
+        fastcode.available()
+        and d.dim == 2
+        and d.batches is None
+        and adam_variant(d.optimizer) is not None
+        and fastcode.surface_parts(d.surface) is not None
+    )
+
+
+def descent_step(d) -> bool:
+    """One :meth:`Descent.step` by the engine; False (nothing changed) where it does not
+    apply. The caller has checked that some ball runs."""
+    if not fastcode.pays(d.__dict__, d.n, STEP_MIN) or not eligible(d):
+        return False
+    opt = d.optimizer
+    module = descent_module(d.surface, opt)
+    if module is None:
+        return False
+    opt.ensure_state(d.n, d.dim)
+    if opt.hyper["amsgrad"] and "max_exp_avg_sq" not in opt.state:
+        return False
+    running = d.status_codes == RUNNING
+    all_running = bool(running.all())
+    steps = opt.steps if all_running else opt.steps[running]
+    first = int(steps[0])
+    if not (steps == first).all():  # balls at different steps: numpy (t per ball)
+        return False
+    lr = d.schedule.lr if d.schedule is not None else opt.hyper["lr"]
+    c = np.array(adam_constants(opt, lr, float(first + 1)))
+    st = opt.state
+    m, v = st["exp_avg"], st["exp_avg_sq"]
+    w = st["max_exp_avg_sq"] if opt.hyper["amsgrad"] else _PLACEHOLDER
+    hp = adam_hyper(opt)
+    n = d.n
+    newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+    counts = np.zeros(2, dtype=np.int64)
+    par = _block_threaded(n)
+    pv = fastcode.parameter_array(d.surface)
+    c0, c1, limit, tol = float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol)
+    if all_running:
+        kernel = module.all_run_parallel if par else module.all_run_serial
+        old_pos, old_f, old_g, old_gn = d.positions, d.f, d.gradient, d.grad_norm
+        head = d._uniform_head
+        flat = newpos.reshape(-1)
+        # the kernel writes the trail's next row too (else a row of its own output again)
+        trail = flat if head is None else d._trail[head].reshape(-1)
+        kernel(old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
+               v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
+               f, g, gn, counts, newpos, trail)  # fmt: skip
+        if d.schedule is not None:
+            d.schedule.step()
+        d.clock += 1
+        d.positions, d.f, d.gradient, d.grad_norm = newpos, f, g, gn
+        if counts[0]:  # some diverged: they stay where they were (numpy's _bad_rows)
+            bad = np.flatnonzero(d._bad_rows(newpos, f, gn))
+            newpos[bad], f[bad], g[bad], gn[bad] = old_pos[bad], old_f[bad], old_g[bad], old_gn[bad]
+            d.steps[bad] -= 1
+            d._stop(bad, DIVERGED, during_step=True)
+            good = np.flatnonzero(d.status_codes == RUNNING)
+            d._push_trail(good)
+            done = good[gn[good] < d.tol]
+        else:
+            d._push_trail(None, written=head is not None)
+            done = np.flatnonzero(gn < d.tol) if counts[1] else done_none
+        if done.size:
+            d._stop(done, CONVERGED)
+        return True
+    kernel = module.descent_serial
+    if n >= fastcode.PARALLEL_MIN and _threaded():
+        kernel = module.descent_parallel
+    all_run = False
+    kernel(d.positions, d.gradient, d.f, d.grad_norm, d.status_codes, opt.steps, d.steps,
+           d.stopped_at, m, v, w, c, hp, pv, float(d._centre[0]), float(d._centre[1]),
+           float(d._limit), float(d.tol), newpos, f, g, gn, counts)  # fmt: skip
+    if d.schedule is not None:  # torch: scheduler.step() after optimizer.step()
+        d.schedule.step()
+    d.clock += 1
+    d.positions, d.f, d.gradient, d.grad_norm = newpos, f, g, gn
+    if all_run and counts[0] == n:
+        d._push_trail(None)
+    elif counts[0]:
+        # the balls that moved: running before, not diverged now (converged ones moved)
+        d._push_trail(np.flatnonzero(running & (d.status_codes != DIVERGED)))
+    return True
+
+
+def run_batched(d, starts: np.ndarray, steps: int):
+    """A whole batched descend from ``starts`` (N, 2) with the settings of Descent ``d``
+    (surface, optimizer, schedule, tol, far; its own balls are not used) by the engine:
+    (positions, fill, status codes, end steps, steps taken, rates), or None where it does
+    not apply. ``fill()`` gives (f, gradient) at every row: made only when asked for, as
+    a recording of N balls' f and gradient is memory traffic a caller may never read."""
+    n = len(starts)
+    if not (fastcode.forced() or n * max(steps, 1) >= RUN_MIN) or not eligible(d):
+        return None
+    opt = d.optimizer
+    module = descent_module(d.surface, opt)
+    if module is None:
+        return None
+    rates = np.empty(steps)
+    table = np.empty((steps, 3))
+    sched = d.schedule
+    for k in range(steps):
+        lr = sched.lr if sched is not None else opt.hyper["lr"]
+        rates[k] = lr
+        table[k] = adam_constants(opt, lr, float(k + 1))
+        if sched is not None:
+            sched.step()
+    positions = np.empty((steps + 1, n, 2))
+    out = np.empty((n, 4), dtype=np.int64)  # status, end step, steps taken, loop steps
+    kernel = module.run_parallel if _block_threaded(n) else module.run_serial
+    pv = fastcode.parameter_array(d.surface)
+    kernel(starts, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
+           float(d._limit), float(d.tol), positions, out)  # fmt: skip
+    loop = int(out[:, 3].max()) if n else 0
+    undefined = (out[:, 0] == DIVERGED) & (out[:, 1] == 0)
+
+    def fill():
+        fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
+        module.fill_serial(positions, undefined, pv, fs, grads)
+        return fs, grads
+
+    columns = out.T.copy()  # contiguous rows: status, end step, steps taken
+    return positions, fill, columns[0], columns[1], columns[2], rates[:loop]
+
+
+def warm(surface, optimizer) -> bool:
+    """Compile (or load from the cache folder) every kernel the engine would use for this
+    surface and optimizer setting; True when the engine is ready for them. A process that
+    must not pause mid-run (the app) can call this in a helper process first: the
+    kernels it writes to the cache then load in a fraction of a second."""
+    if not fastcode.available():
+        return False
+    ok = fastcode.surface_parts(surface) is not None and fastcode.gradient_module(surface)
+    variant = adam_variant(optimizer)
+    if variant is None:
+        return False
+    return bool(ok and step_module(variant) and descent_module(surface, optimizer))

@@ -1,0 +1,302 @@
+"""The compiled engine (numba) equals the numpy path to the bit, and falls back cleanly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradient_explorer as ge
+from gradient_explorer.optim.descent import Descent
+from gradient_explorer.optim.optimizers import make_optimizer
+from gradient_explorer.surfaces import fastcode
+from gradient_explorer.surfaces.surface import Surface
+
+numba = pytest.importorskip("numba")
+
+EXACT = ("bowl", "elongated_bowl", "saddle", "banana", "himmelblau")
+SETTINGS = [
+    ("adam", {"lr": 0.05}),
+    ("adam", {"lr": 0.05, "amsgrad": True, "maximize": False, "weight_decay": 0.1}),
+    ("adam", {"lr": 0.3, "betas": (0.3, 0.9), "decoupled_weight_decay": True, "weight_decay": 0.5}),
+    ("adamw", {"lr": 0.05}),
+    ("adam", {"lr": 0.02, "maximize": True}),
+]
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    yield home
+    fastcode.set_mode(None)
+    assert fastcode.FAILURES == []  # every kernel module compiled (else numpy ran)
+
+
+def _both(run):
+    fastcode.set_mode("numba")
+    fast = run()
+    fastcode.set_mode("numpy")
+    slow = run()
+    return fast, slow
+
+
+def _same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    if a.dtype.kind == "f":
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))  # bits, NaN included
+    else:
+        assert np.array_equal(a, b)
+
+
+def _starts(surface, n, seed=0):
+    (x0, x1), (y0, y1) = surface.domain
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform((x0, y0), (x1, y1), size=(n, 2))
+    pts[: n // 10] *= 3.0  # some far out: they diverge with a big rate
+    return pts
+
+
+def test_eligibility_walks_the_generated_code():
+    assert fastcode.surface_parts(Surface.named("banana")) is not None
+    for name in ("ackley", "rastrigin", "beale", "plateau"):  # exp, cos, numpy.power
+        assert fastcode.surface_parts(Surface.named(name)) is None
+    assert fastcode.point_function("def f(x):\n    return (numpy.exp(x),)", "f", "_f") is None
+    assert fastcode.point_function("def f(x):\n    return (x ** 3,)", "f", "_f") is None
+    assert fastcode.point_function("def f(x):\n    return (numpy.sqrt(x) / 3,)", "f", "_f")
+
+
+@pytest.mark.parametrize("name", EXACT)
+@pytest.mark.parametrize("optimizer, hyper", SETTINGS)
+def test_batched_descend_is_the_numpy_path(name, optimizer, hyper):
+    surface = Surface.named(name)
+    starts = _starts(surface, 300)
+    fast, slow = _both(
+        lambda: ge.descend(surface, optimizer, starts, 60, tol=1e-3, far=1.0, **hyper)
+    )
+    assert fastcode.FAILURES == []
+    for key in ("positions", "f", "gradient", "end_step", "steps", "lr"):
+        _same(getattr(fast, key), getattr(slow, key))
+    assert list(fast.status) == list(slow.status)
+    assert fast.hyperparameters == slow.hyperparameters
+
+
+def test_the_runs_diverge_and_converge_mid_run():
+    surface = Surface.named("banana")
+    starts = _starts(surface, 300)
+    run = ge.descend(surface, "adam", starts, 80, tol=0.5, far=1.0, lr=0.3)
+    assert {"diverged", "converged", "max_steps"} <= set(run.status) | {"max_steps"}
+    assert "diverged" in set(run.status) and "converged" in set(run.status)
+
+
+@pytest.mark.parametrize("schedule", ["cosine:40", "step:10:0.5"])
+def test_a_schedule_gives_the_same_bits(schedule):
+    surface = Surface.named("himmelblau")
+    starts = _starts(surface, 200)
+    fast, slow = _both(lambda: ge.descend(surface, "adam", starts, 40, schedule=schedule, lr=0.1))
+    for key in ("positions", "f", "gradient", "lr", "end_step"):
+        _same(getattr(fast, key), getattr(slow, key))
+
+
+def test_batched_equals_single_runs():
+    surface = Surface.named("banana")
+    starts = _starts(surface, 40)
+    fastcode.set_mode("numba")
+    many = ge.descend(surface, "adam", starts, 50, tol=0.5, far=1.0, lr=0.3)
+    fastcode.set_mode("numpy")
+    for i, start in enumerate(starts):
+        one = (
+            ge.descend(surface, "adam", tuple(start), 50, tol=0.5, far=1.0, lr=0.3)
+            if (np.isfinite(surface.f(start)))
+            else None
+        )
+        if one is None:
+            continue
+        mine = many.trajectory(i)
+        _same(mine.positions, one.positions)
+        _same(mine.f, one.f)
+        assert mine.status == one.status and mine.end_step == one.end_step
+
+
+@pytest.mark.parametrize("name", EXACT)
+@pytest.mark.parametrize("optimizer, hyper", SETTINGS)
+def test_descent_steps_are_the_numpy_path(name, optimizer, hyper):
+    surface = Surface.named(name)
+    starts = _starts(surface, 700)
+
+    def run():
+        d = Descent(surface, optimizer, starts, tol=0.5, far=1.0, **hyper)
+        d.step(30)
+        return d
+
+    fast, slow = _both(run)
+    for key in ("positions", "f", "gradient", "grad_norm", "status_codes", "steps", "stopped_at"):
+        _same(getattr(fast, key), getattr(slow, key))
+    _same(fast.trails()[0], slow.trails()[0])
+    for key, value in slow.optimizer.state.items():
+        _same(fast.optimizer.state[key], value)
+    _same(fast.optimizer.steps, slow.optimizer.steps)
+
+
+@pytest.mark.parametrize("n", [1, 5, 3000])
+@pytest.mark.parametrize("optimizer, hyper", SETTINGS)
+def test_inner_loop_is_the_numpy_path(n, optimizer, hyper):
+    surface = Surface.named("banana")
+    starts = _starts(surface, n)
+
+    def run():
+        opt = make_optimizer(optimizer, **hyper)
+        p = starts.copy()
+        grads = []
+        for _ in range(20):
+            g = surface.gradient(p)
+            grads.append(g)
+            opt.step_(p, g)
+        return p, grads, opt
+
+    (p1, g1, o1), (p2, g2, o2) = _both(run)
+    _same(p1, p2)
+    for a, b in zip(g1, g2, strict=True):
+        _same(a, b)
+    for key, value in o2.state.items():
+        _same(o1.state[key], value)
+
+
+def test_undefined_gradients_are_nan_as_in_numpy():
+    surface = Surface.named("banana")
+    pts = np.array([[1e200, 1e200], [np.nan, 0.0], [0.5, 0.5]] * 3)
+    fast, slow = _both(lambda: surface.gradient(pts))
+    _same(fast, slow)
+    fast, slow = _both(lambda: surface.gradient(pts[:2]))
+    _same(fast, slow)
+
+
+def test_without_numba_everything_is_numpy(monkeypatch):
+    surface = Surface.named("banana")
+    starts = _starts(surface, 300)
+    fastcode.set_mode("auto")
+    monkeypatch.setattr(fastcode, "_has_numba", False)
+    assert not fastcode.available()
+    loaded = dict(fastcode._LOADED)
+    run = ge.descend(surface, "adam", starts, 20, lr=0.05)
+    assert fastcode._LOADED == loaded  # no kernel was built
+    fastcode.set_mode("numpy")
+    _same(run.positions, ge.descend(surface, "adam", starts, 20, lr=0.05).positions)
+
+
+def test_the_environment_variable_turns_it_off(monkeypatch):
+    monkeypatch.setenv(fastcode.ENGINE_ENV, "numpy")
+    fastcode.set_mode(None)
+    assert fastcode.mode() == "numpy" and not fastcode.available()
+    monkeypatch.setenv(fastcode.ENGINE_ENV, "numba")
+    fastcode.set_mode(None)
+    assert fastcode.forced()
+
+
+def _module_file(cache_home):
+    files = sorted((cache_home / "gradient-explorer" / "kernels").glob("k_*.py"))
+    assert files
+    return files
+
+
+def test_the_kernel_cache_is_used_and_rebuilt_when_damaged(cache_home, monkeypatch):
+    surface = Surface.named("bowl")
+    fastcode.set_mode("numba")
+    assert fastcode.gradient_module(surface) is not None
+    (path,) = _module_file(cache_home)
+    text = path.read_text()
+    machine = list((path.parent / "__pycache__").glob(f"{path.stem}.*.nbi"))
+    assert machine  # numba cached its machine code beside the module
+    # a later process: a cached module is loaded, not written again
+    monkeypatch.setattr(fastcode, "_LOADED", {})
+    stamp = path.stat().st_mtime_ns
+    assert fastcode.gradient_module(surface) is not None
+    assert path.stat().st_mtime_ns == stamp
+    # a damaged (or stale) module file is written again
+    path.write_text(text.replace("return v * v", "return v * v * 2.0"))
+    monkeypatch.setattr(fastcode, "_LOADED", {})
+    module = fastcode.gradient_module(surface)
+    assert path.read_text() == text
+    out = np.empty((1, 2))
+    module.gradient_serial(np.array([[1.5, 2.0]]), out, np.zeros(1))
+    assert out.tolist() == [[3.0, 4.0]]
+    # damaged machine code: deleted and rebuilt
+    for entry in (path.parent / "__pycache__").glob(f"{path.stem}.*"):
+        entry.write_bytes(b"garbage")
+    monkeypatch.setattr(fastcode, "_LOADED", {})
+    for name in list(__import__("sys").modules):
+        if name.startswith("_gradient_explorer_kernels_"):
+            __import__("sys").modules.pop(name)
+    failures = []
+    monkeypatch.setattr(fastcode, "FAILURES", failures)
+    assert fastcode.gradient_module(surface) is not None  # rebuilt after one failed load
+    assert len(failures) == 1
+    failures.clear()
+
+
+def test_small_work_does_not_import_numba(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "import gradient_explorer as ge\n"
+        "from gradient_explorer.optim.descent import Descent\n"
+        "s = ge.Surface.named('banana')\n"
+        "ge.descend(s, 'adam', (0.5, 0.5), 50)\n"
+        "ge.descend(s, 'adam', np.zeros((4, 2)), 50)\n"
+        "Descent(s, 'adam', np.zeros((10, 2))).step(20)\n"
+        "s.gradient(np.zeros((100, 2)))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), fastcode.ENGINE_ENV: "auto"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_a_run_by_the_engine_pickles_and_prints_as_trajectories():
+    import pickle
+
+    surface = Surface.named("banana")
+    fastcode.set_mode("numba")
+    run = ge.descend(surface, "adam", _starts(surface, 50), 10, lr=0.5, far=1.0)
+    back = pickle.loads(pickle.dumps(run))
+    assert type(back) is ge.Trajectories and repr(run).startswith("Trajectories(")
+    for key in ("positions", "f", "gradient", "status", "end_step"):
+        _same(getattr(back, key), getattr(run, key))
+
+
+def test_warm_compiles_what_a_run_uses():
+    from gradient_explorer.optim import fused
+
+    surface = Surface.named("himmelblau")
+    assert fused.warm(surface, make_optimizer("adam", amsgrad=True))
+    assert not fused.warm(surface, make_optimizer("sgd"))
+    assert not fused.warm(Surface.named("ackley"), make_optimizer("adam"))
+
+
+@pytest.mark.parametrize("optimizer, hyper", SETTINGS[:2])
+def test_the_threaded_block_kernels_give_the_same_bits(optimizer, hyper, monkeypatch):
+    from gradient_explorer.optim import fused
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("one thread: the threaded kernels are not used")
+    # threads whatever the size and the number of cores
+    monkeypatch.setattr(fused, "BLOCK_PARALLEL_MIN", 1)
+    monkeypatch.setattr(fused, "BLOCK_THREADS_MIN", 2)
+    surface = Surface.named("banana")
+    starts = _starts(surface, 1500)
+
+    def step():
+        d = Descent(surface, optimizer, starts, tol=0.5, far=1.0, **hyper)
+        d.step(25)
+        return d
+
+    fast, slow = _both(step)
+    for key in ("positions", "f", "gradient", "grad_norm", "status_codes", "stopped_at"):
+        _same(getattr(fast, key), getattr(slow, key))
+    fast, slow = _both(lambda: ge.descend(surface, optimizer, starts, 40, tol=0.5, far=1.0))
+    for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
+        _same(getattr(fast, key), getattr(slow, key))
