@@ -96,11 +96,23 @@ def square_scalar(v):
 
 
 def max_scalar(*args):
-    return math.nan if any(a != a for a in args) else max(args)  # NaN wins, as in numpy
+    """numpy.maximum(a0, numpy.maximum(a1, ...)), as the numpy code nests it: NaN wins,
+    and a tie gives the later argument (max of -0.0 and 0.0 is 0.0, of 0.0 and -0.0 -0.0)."""
+    if any(a != a for a in args):
+        return math.nan
+    result = args[-1]
+    for a in reversed(args[:-1]):
+        result = a if a > result else result
+    return result
 
 
 def min_scalar(*args):
-    return math.nan if any(a != a for a in args) else min(args)
+    if any(a != a for a in args):
+        return math.nan
+    result = args[-1]
+    for a in reversed(args[:-1]):
+        result = a if a < result else result
+    return result
 
 
 def compile_python(source: str) -> dict[str, object]:

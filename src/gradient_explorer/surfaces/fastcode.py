@@ -39,7 +39,7 @@ import numpy as np
 ENGINE_ENV = "GRADIENT_EXPLORER_ENGINE"
 MODES = ("auto", "numpy", "numba")
 #: Bumped when the kernels' shape of code changes (part of every module's key).
-FORMAT = 1
+FORMAT = 2
 
 _mode: str | None = None
 _has_numba: bool | None = None
@@ -127,12 +127,13 @@ def _sq(v):
 
 @njit(cache=True, error_model="numpy")
 def _maximum(a, b):
-    return a if (a >= b or a != a) else b
+    # numpy's maximum: b on a tie (max(-0.0, 0.0) is 0.0, max(0.0, -0.0) is -0.0)
+    return a if (a > b or a != a) else b
 
 
 @njit(cache=True, error_model="numpy")
 def _minimum(a, b):
-    return a if (a <= b or a != a) else b
+    return a if (a < b or a != a) else b
 
 
 @njit(cache=True, error_model="numpy")
