@@ -9,6 +9,7 @@
 in vec3 in_a;        // the segment's world ends and colour
 in vec3 in_b;
 in vec4 in_color;
+in float in_pieces;  // how many pieces of a trail this segment stands for (1 or more)
 in float in_corner;  // 0..5: a+n, a-n, b-n, a+n, b-n, b+n
 uniform mat4 u_mvp;
 uniform vec2 u_half_size;   // viewport / 2, pixels
@@ -23,7 +24,9 @@ void main() {
     vec4 ca = u_mvp * vec4(in_a, 1.0);
     vec4 cb = u_mvp * vec4(in_b, 1.0);
     v_color = u_outline == 1 ? vec4(u_outline_rgb, 0.6 * in_color.a) : in_color;
-    v_color.a *= u_alpha;
+    // a segment standing for k overlapping pieces is as opaque as their k blends
+    float clear_through = max(1.0 - v_color.a * u_alpha, 0.0);
+    v_color.a = 1.0 - (in_pieces > 1.0 ? exp2(in_pieces * log2(max(clear_through, 1e-30))) : clear_through);
     if (!(ca.w > 1e-9 && cb.w > 1e-9)) {  // an end behind the eye: the segment is left out
         gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
         return;

@@ -3,6 +3,7 @@ growable buffer, and the GL state a visual sets around its draw calls and restor
 
 from __future__ import annotations
 
+import struct
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -61,15 +62,38 @@ def _release(program, vaos: dict) -> None:
     program.release()
 
 
+#: per program: its members by name, and the bytes last written to each uniform
+_UNIFORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def set_uniforms(program: moderngl.Program, values: dict) -> None:
-    """Write the uniforms the program actually uses (the compiler drops unused ones)."""
+    """Write the uniforms the program actually uses (the compiler drops unused ones).
+
+    A uniform keeps its value in the program, so one whose bytes are those this function
+    wrote last is not written again: most of a frame's uniforms are the last frame's.
+    (``name in program`` walks all its members: their table is made once here.)
+    Uniforms of these programs are written only through here.
+    """
+    entry = _UNIFORMS.get(program)
+    if entry is None:
+        entry = _UNIFORMS[program] = ({name: program[name] for name in program}, {})
+    members, written = entry
     for name, value in values.items():
-        if name in program:
-            member = program[name]
-            if isinstance(value, bytes):
-                member.write(value)
-            else:
+        member = members.get(name)
+        if member is None:
+            continue
+        if isinstance(value, bytes):
+            data = value
+        else:
+            fmt = getattr(member, "fmt", None)
+            if fmt is None or member.array_length > 1:  # not a plain uniform: as it was
                 member.value = value
+                written.pop(name, None)
+                continue
+            data = struct.pack(fmt, *value) if member.dimension > 1 else struct.pack(fmt, value)
+        if written.get(name) != data:
+            member.write(data)
+            written[name] = data
 
 
 class GrowableBuffer:

@@ -21,7 +21,7 @@ from gradient_explorer.render.geometry import (
 )
 from gradient_explorer.render.label import Label
 from gradient_explorer.render.palette import AXES_COLOR, AXIS_NAME_COLORS
-from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual
+from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual, StaticMesh
 from gradient_explorer.render.visuals.visual import FrameUniforms
 from gradient_explorer.surfaces.surface import HeightRange, Surface
 
@@ -47,6 +47,7 @@ class AxesVisual(MeshDrawnVisual):
         super().__init__(ctx, mesh)
         self._key = None
         self._lines = np.zeros((0, 3), dtype=np.float32)
+        self._static = StaticMesh(self.mesh)  # uploaded when the lines change
         self.labels: list[Label] = []
 
     def update(self, data: AxesData) -> None:
@@ -56,10 +57,16 @@ class AxesVisual(MeshDrawnVisual):
         key = (surface.draw_key(), getattr(surface, "axis_names", None), data.base_z)
         if key != self._key:
             self._lines, self.labels = axes_geometry(surface, data.heights, data.base_z)
+            self._static.set(self._lines, AXES_COLOR)
             self._key = key
 
     def draw(self, frame: FrameUniforms) -> None:
-        self.mesh.draw(frame.mvp_bytes, self._lines, AXES_COLOR, moderngl.LINES)
+        self._static.draw(frame.mvp_bytes, moderngl.LINES)
+
+    def release(self) -> None:
+        self._static.release()
+        self._key = None  # a later update uploads again
+        super().release()
 
 
 def axes_geometry(

@@ -59,6 +59,7 @@ __all__ = [
     "ball_radius",
     "glyph_geometry",
     "glyph_scale",
+    "merge_short_pieces",
     "rectangles",
     "ribbon_ends",
     "ribbon_triangles",
@@ -77,6 +78,7 @@ TRAIL_BUDGET = 60_000  # trail points per frame, shared by all balls (a swarm: 6
 OCCLUDED_ALPHA = 0.4  # what the surface hides shows through this faded
 BALL_OCCLUDED_ALPHA = 0.65  # a hidden ball is what matters most: less faded
 TRAIL_SUBDIVISIONS = 8  # pieces per step of a few balls' trails
+MIN_PIECE_PX = 1.0  # shorter trail pieces on screen are merged (merge_short_pieces)
 TRAIL_PX = 3.0  # trail width for a few balls (a swarm's: one-pixel lines)
 GLYPH_PX = 3.0  # arrow shaft and rectangle line width
 HEAD_PX = 11.0  # arrowhead length
@@ -202,6 +204,44 @@ def ribbon_triangles(frame: ScreenFrame, ends: tuple, width: float) -> np.ndarra
     xy = np.stack([pa + n, pa - n, pb - n, pa + n, pb - n, pb + n], axis=1)
     z = np.stack([za, za, zb, za, zb, zb], axis=1)
     return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32)
+
+
+def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIECE_PX):
+    """Consecutive trail pieces ``a -> b`` (world ``(m, 3)``) shorter than ``min_px`` on
+    screen, merged into segments about ``min_px`` long.
+
+    A trail's pieces overlap by a ribbon's width at every joint, so where a ball moves
+    slowly dozens of them cover each pixel, each one more small triangle and one more
+    blend. Pieces join a group while the group is under ``min_px`` long on screen; a
+    chain breaks where one piece does not start at the previous one's end, and pieces
+    with an end behind the eye stay alone. Returns the segments' ``a``, ``b``, the
+    colour of each group's last piece and each segment's number of pieces ``k``: drawn
+    with alpha 1 - (1 - alpha)^k, as opaque as the k blends it stands for
+    (``ribbons.glsl``). Segments of at least ``min_px`` come out as they went in.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 3)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 3)
+    colors = np.asarray(colors)
+    m = len(a)
+    if m < 2:
+        return a, b, colors, np.ones(m)
+    pa, _za, oka = _to_pixels(frame, a)
+    pb, _zb, okb = _to_pixels(frame, b)
+    ok = oka & okb
+    length = np.where(ok, np.linalg.norm(pb - pa, axis=1), 0.0)
+    scale = max(float(np.max(np.abs(np.concatenate([a, b])))), 1e-300)
+    joined = np.all(np.abs(a[1:] - b[:-1]) <= 1e-9 * scale, axis=1) & ok[1:] & ok[:-1]
+    # each chain's length so far at the middle of each piece, in steps of min_px: a new
+    # group starts where that step changes, or a chain starts
+    total = np.cumsum(length)
+    starts = np.concatenate([[True], ~joined])
+    chain_origin = np.maximum.accumulate(np.where(starts, total - length, 0.0))
+    bins = np.floor((total - 0.5 * length - chain_origin) / max(min_px, 1e-9))
+    new = starts.copy()
+    new[1:] |= bins[1:] != bins[:-1]
+    first = np.flatnonzero(new)
+    last = np.concatenate([first[1:] - 1, [m - 1]])
+    return a[first], b[last], colors[last], (last - first + 1).astype(np.float64)
 
 
 def screen_arrows(
@@ -670,8 +710,8 @@ class BallsVisual(Visual):
                 self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
             return
         # widened on the GPU (ribbons.glsl, as screen_ribbons would): uploaded once for
-        # the outline and the fill of both passes
-        self.ribbons.upload(a, b, colors)
+        # the outline and the fill of both passes; sub-pixel pieces merged
+        self.ribbons.upload(*merge_short_pieces(frame, a, b, colors))
         mvp, bias = gl_bytes(frame.matrix), FLOOR_BIAS if floor else 0.0
 
         def draw(alpha: float) -> None:

@@ -29,18 +29,10 @@ class MeshVisual:
 
     def draw(self, mvp: bytes, positions: np.ndarray, colors, mode=moderngl.TRIANGLES) -> None:
         """Draw vertices (n, 3) with colours (n, 4) or one colour for all."""
-        positions = np.asarray(positions, dtype=np.float32).reshape(-1, 3)
-        n = len(positions)
+        packed = pack_vertices(positions, colors)
+        n = len(packed)
         if n == 0:
             return
-        colors = np.broadcast_to(np.asarray(colors, dtype=np.float32), (n, 4))
-        finite = np.isfinite(positions).all(axis=1)
-        if not finite.all():  # no NaN reaches a GPU buffer
-            positions, colors = positions[finite], colors[finite]
-            n = len(positions)
-        packed = np.empty((n, 7), dtype=np.float32)  # one copy of each, already float32
-        packed[:, :3] = positions
-        packed[:, 3:] = colors
         self._vertices.write(packed)
         if self._vao_for != self._vertices.generation:  # the buffer grew: a new one
             if self._vao is not None:
@@ -60,6 +52,59 @@ class MeshVisual:
         if self.program is not None:
             self.program.release()
             self.program = None
+
+
+def pack_vertices(positions, colors) -> np.ndarray:
+    """``(n, 7)`` float32 rows (x, y, z, r, g, b, a) of the finite positions ``(n, 3)``,
+    with colours ``(n, 4)`` or one colour for all: no NaN reaches a GPU buffer."""
+    positions = np.asarray(positions, dtype=np.float32).reshape(-1, 3)
+    n = len(positions)
+    colors = np.broadcast_to(np.asarray(colors, dtype=np.float32), (n, 4))
+    finite = np.isfinite(positions).all(axis=1)
+    if not finite.all():
+        positions, colors = positions[finite], colors[finite]
+        n = len(positions)
+    packed = np.empty((n, 7), dtype=np.float32)  # one copy of each, already float32
+    packed[:, :3] = positions
+    packed[:, 3:] = colors
+    return packed
+
+
+class StaticMesh:
+    """Vertices drawn every frame with a :class:`MeshVisual`'s program but changed rarely
+    (the axes, the point's dot and arrows): uploaded when :meth:`set`, not at each draw."""
+
+    def __init__(self, mesh: MeshVisual):
+        self.mesh = mesh
+        self._buffer: moderngl.Buffer | None = None
+        self._vao: moderngl.VertexArray | None = None
+        self.count = 0
+
+    def set(self, positions, colors) -> None:
+        """Keep these vertices (as :meth:`MeshVisual.draw` takes them) for the draws to come."""
+        self.release()
+        packed = pack_vertices(positions, colors)
+        self.count = len(packed)
+        if self.count:
+            ctx = self.mesh.ctx
+            self._buffer = ctx.buffer(packed.tobytes())
+            self._vao = ctx.vertex_array(
+                self.mesh.program, [(self._buffer, "3f 4f", "in_position", "in_color")]
+            )
+
+    def draw(self, mvp: bytes, mode=moderngl.TRIANGLES) -> None:
+        if self.count:
+            set_uniforms(self.mesh.program, {"u_mvp": mvp})
+            self._vao.render(mode, vertices=self.count)
+
+    def release(self) -> None:
+        if self._vao is not None:
+            self._vao.release()
+            self._vao = None
+        if self._buffer is not None:
+            self._buffer.release()
+            self._buffer = None
+        self.count = 0
 
 
 class MeshDrawnVisual(Visual):

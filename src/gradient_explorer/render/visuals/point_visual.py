@@ -15,7 +15,7 @@ from gradient_explorer.render import palette
 from gradient_explorer.render.geometry import arrow_mesh, height_slope, sphere_mesh
 from gradient_explorer.render.visuals._gl import gl_state
 from gradient_explorer.render.visuals.field_visual import field_length_scale
-from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual
+from gradient_explorer.render.visuals.mesh_visual import MeshDrawnVisual, MeshVisual, StaticMesh
 from gradient_explorer.render.visuals.visual import FrameUniforms
 from gradient_explorer.surfaces.surface import Surface
 
@@ -84,6 +84,9 @@ class PointVisual(MeshDrawnVisual):
         self._key = None
         self.geometry: PointGeometry | None = None
         self._mesh_data = None
+        # uploaded when the point or the surface changes: the dot and arrows, the drop
+        # line, the tangent plane
+        self._statics = [StaticMesh(self.mesh) for _ in range(3)]
 
     def update(self, data: PointData) -> None:
         """Rebuild the geometry only when the drawn surface or the point moved."""
@@ -93,21 +96,37 @@ class PointVisual(MeshDrawnVisual):
         if key != self._key:
             self.geometry = point_geometry(surface, data.point, data.floor_z)
             self._mesh_data = point_mesh(self.geometry, surface) if self.geometry else None
+            self._upload()
             self._key = key
+
+    def _upload(self) -> None:
+        dot, drop, plane = self._statics
+        g = self.geometry
+        empty = np.zeros((0, 3))
+        triangles, colors, drop_lines = self._mesh_data or (empty, (0, 0, 0, 0), None)
+        dot.set(triangles, colors)
+        drop.set(empty if drop_lines is None else drop_lines, palette.DROP_COLOR)
+        tangent = g.tangent_plane if g is not None else None
+        plane.set(empty if tangent is None else tangent, palette.TANGENT_PLANE_COLOR)
 
     def draw(self, frame: FrameUniforms) -> None:
         g = self.geometry
         if g is None:
             return
         mvp = frame.mvp_bytes
-        triangles, colors, drop = self._mesh_data
-        self.mesh.draw(mvp, triangles, colors)
-        if drop is not None:
-            self.mesh.draw(mvp, drop, palette.DROP_COLOR, moderngl.LINES)
-        if self.data.tangent_plane and g.tangent_plane is not None:
+        dot, drop, plane = self._statics
+        dot.draw(mvp)
+        drop.draw(mvp, moderngl.LINES)
+        if self.data.tangent_plane and plane.count:
             # see-through, and writing no depth: it must not hide the balls behind it
             with gl_state(self.ctx, blend=True, depth_mask=False):
-                self.mesh.draw(mvp, g.tangent_plane, palette.TANGENT_PLANE_COLOR)
+                plane.draw(mvp)
+
+    def release(self) -> None:
+        for static in self._statics:
+            static.release()
+        self._key = None  # a later update uploads again
+        super().release()
 
 
 def point_mesh(g: PointGeometry, surface: Surface):

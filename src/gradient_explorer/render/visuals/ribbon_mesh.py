@@ -16,7 +16,7 @@ from gradient_explorer.render.shader_loader import load_program
 from gradient_explorer.render.visuals._gl import GrowableBuffer, set_uniforms
 
 _CORNERS = np.arange(6, dtype=np.float32)
-VERTEX_BYTES = 44  # a (3), b (3), colour (4), corner (1), float32: six per segment
+VERTEX_BYTES = 48  # a (3), b (3), colour (4), pieces (1), corner (1), float32: six per segment
 
 
 class RibbonMesh:
@@ -30,22 +30,38 @@ class RibbonMesh:
         self._vao_for = 0
         self.count = 0
 
-    def upload(self, a: np.ndarray, b: np.ndarray, colors: np.ndarray) -> None:
-        """The segments ``a -> b`` (world, ``(m, 3)``, finite) with colours ``(m, 4)``."""
+    def upload(self, a: np.ndarray, b: np.ndarray, colors: np.ndarray, pieces=None) -> None:
+        """The segments ``a -> b`` (world, ``(m, 3)``, finite) with colours ``(m, 4)``.
+
+        ``pieces`` (``(m,)``, default 1): how many overlapping pieces each segment stands
+        for (:func:`~gradient_explorer.render.visuals.balls_visual.merge_short_pieces`);
+        its alpha a is drawn as the k blends of them would be, 1 - (1 - a)^k.
+        """
         m = len(a)
-        packed = np.empty((m, 6, 11), dtype=np.float32)
+        packed = np.empty((m, 6, 12), dtype=np.float32)
         packed[:, :, 0:3] = np.asarray(a)[:, None]
         packed[:, :, 3:6] = np.asarray(b)[:, None]
         packed[:, :, 6:10] = np.asarray(colors)[:, None]
-        packed[:, :, 10] = _CORNERS
-        self._segments.write(packed.reshape(-1, 11))
+        packed[:, :, 10] = 1.0 if pieces is None else np.asarray(pieces)[:, None]
+        packed[:, :, 11] = _CORNERS
+        self._segments.write(packed.reshape(-1, 12))
         self.count = m
         if self._vao_for != self._segments.generation:  # the buffer grew: a new one
             if self._vao is not None:
                 self._vao.release()
             self._vao = self.ctx.vertex_array(
                 self.program,
-                [(self._segments.buffer, "3f 3f 4f 1f", "in_a", "in_b", "in_color", "in_corner")],
+                [
+                    (
+                        self._segments.buffer,
+                        "3f 3f 4f 1f 1f",
+                        "in_a",
+                        "in_b",
+                        "in_color",
+                        "in_pieces",
+                        "in_corner",
+                    )
+                ],
             )
             self._vao_for = self._segments.generation
 
