@@ -300,3 +300,28 @@ def test_the_threaded_block_kernels_give_the_same_bits(optimizer, hyper, monkeyp
     fast, slow = _both(lambda: ge.descend(surface, optimizer, starts, 40, tol=0.5, far=1.0))
     for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
         _same(getattr(fast, key), getattr(slow, key))
+
+
+def test_reused_step_buffers_never_change_what_a_caller_holds():
+    # Descent.step by the engine writes into the arrays of the step before last only
+    # when nothing else holds them
+    surface = Surface.named("banana")
+    fastcode.set_mode("numba")
+    d = Descent(surface, "adam", _starts(surface, 700)[70:], lr=1e-3, tol=0.0)
+    d.step(3)
+    held = [d.positions, d.f, d.gradient, d.grad_norm]
+    copies = [a.copy() for a in held]
+    view = d.positions[:5]
+    view_copy = view.copy()
+    d.step(4)
+    for a, b in zip(held, copies, strict=True):
+        _same(a, b)
+    _same(view, view_copy)
+    reused = d.positions
+    d.step(2)
+    assert d.positions is reused or not np.shares_memory(d.positions, held[0])
+    fastcode.set_mode("numpy")
+    slow = Descent(surface, "adam", _starts(surface, 700)[70:], lr=1e-3, tol=0.0)
+    slow.step(9)
+    for key in ("positions", "f", "gradient", "grad_norm"):
+        _same(getattr(d, key), getattr(slow, key))

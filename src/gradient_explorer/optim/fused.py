@@ -21,6 +21,7 @@ Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, a
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 
 import numpy as np
@@ -598,6 +599,33 @@ def eligible(d) -> bool:
     )
 
 
+def _fresh(n: int) -> tuple:
+    return np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+
+
+def _outputs(d, n: int) -> tuple:
+    """(positions, f, gradient, norm) arrays for this step's results: those the step
+    before last replaced, when nothing but this Descent holds them (no view, no caller's
+    reference: their reference counts say so), else new ones. At 1M balls the first
+    touch of 48 MB of new pages cost about as much as the step's arithmetic."""
+    spare = d.__dict__.pop("_engine_spare", None)
+    if spare is None:
+        return _fresh(n)
+    for k, shape in enumerate(((n, 2), (n,), (n, 2), (n,))):
+        a = spare[k]
+        # 3: the tuple, the name a and getrefcount's argument
+        if (
+            sys.getrefcount(a) != 3
+            or a.base is not None
+            or a.shape != shape
+            or a.dtype != np.float64
+            or not a.flags.c_contiguous
+            or not a.flags.writeable
+        ):
+            return _fresh(n)  # fmt: skip
+    return spare
+
+
 def descent_step(d) -> bool:
     """One :meth:`Descent.step` by the engine; False (nothing changed) where it does not
     apply. The caller has checked that some ball runs."""
@@ -623,7 +651,7 @@ def descent_step(d) -> bool:
     w = st["max_exp_avg_sq"] if opt.hyper["amsgrad"] else _PLACEHOLDER
     hp = adam_hyper(opt)
     n = d.n
-    newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+    newpos, f, g, gn = _outputs(d, n) if all_running else _fresh(n)
     counts = np.zeros(2, dtype=np.int64)
     par = _block_threaded(n)
     pv = fastcode.parameter_array(d.surface)
@@ -642,8 +670,11 @@ def descent_step(d) -> bool:
             d.schedule.step()
         d.clock += 1
         d.positions, d.f, d.gradient, d.grad_norm = newpos, f, g, gn
+        d.__dict__["_engine_spare"] = (old_pos, old_f, old_g, old_gn)
+        del old_pos, old_f, old_g, old_gn  # (the refcount test of the next step)
         if counts[0]:  # some diverged: they stay where they were (numpy's _bad_rows)
             bad = np.flatnonzero(d._bad_rows(newpos, f, gn))
+            old_pos, old_f, old_g, old_gn = d.__dict__.pop("_engine_spare")
             newpos[bad], f[bad], g[bad], gn[bad] = old_pos[bad], old_f[bad], old_g[bad], old_gn[bad]
             d.steps[bad] -= 1
             d._stop(bad, DIVERGED, during_step=True)
