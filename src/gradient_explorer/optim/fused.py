@@ -274,6 +274,18 @@ def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
     counts[1] = bad
 
 
+"""
+
+# A whole batched run (ge.descend) and the f and gradient of its rows.
+_RUN_KERNELS = """
+@njit(cache=True, error_model="numpy")
+def _put(dst, off, src):
+    # dst[off : off + len(src)] = src as a loop: numba's slice assignment compiles a
+    # shape check that cost 0.6 s of the first compile per use
+    for j in range(src.shape[0]):
+        dst[off + j] = src[j]
+
+
 @njit(cache=True, error_model="numpy")
 def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     # balls s..e, step after step, in vectorizable passes over block-local arrays: the
@@ -282,7 +294,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     # would: move on, converge, or diverge and stay
     steps = table.shape[0]
     nbk = e - s
-    x = starts.reshape(-1)[2 * s : 2 * e].copy()
+    x = starts[2 * s : 2 * e].copy()
     y = np.empty(2 * nbk)
     gg = np.empty(2 * nbk)
     gc = np.empty(2 * nbk)
@@ -317,7 +329,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
             stop[i] = 0
         else:
             nrun += 1
-    positions[0].reshape(-1)[2 * s : 2 * e] = x
+    _put(positions[0], 2 * s, x)
     k = 0
     while k < steps and nrun > 0:
         nss = table[k, 0]
@@ -356,7 +368,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
                 for i in range(nbk):
                     taken[i] += 1
                 k += 1
-                positions[k].reshape(-1)[2 * s : 2 * e] = x
+                _put(positions[k], 2 * s, x)
                 continue
         nrun = 0
         for i in range(nbk):
@@ -385,9 +397,9 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
             fcur[i] = fc[i] if a else fcur[i]
         k += 1
         # every ball's row: a stopped ball keeps its last one
-        positions[k].reshape(-1)[2 * s : 2 * e] = x
+        _put(positions[k], 2 * s, x)
     for kk in range(k + 1, steps + 1):
-        positions[kk].reshape(-1)[2 * s : 2 * e] = x
+        _put(positions[kk], 2 * s, x)
     for i in range(nbk):
         out[s + i, 0] = st[i]
         out[s + i, 1] = stop[i] if st[i] != 0 else taken[i]
@@ -403,11 +415,11 @@ RUN_BLOCK = 512
 def fill_serial(positions, undefined, pv, fs, grads):
     # f and the gradient of every recorded row, as the run computed them: the same
     # function at the same points (a ball undefined at its start has NaN rows)
-    n = positions.shape[1]
+    n = fs.shape[1]
     for k in range(positions.shape[0]):
-        p = positions[k].reshape(-1)
+        p = positions[k]
         fk = fs[k]
-        gk = grads[k].reshape(-1)
+        gk = grads[k]
         for i in range(n):
             r = _vg(p[2 * i], p[2 * i + 1]{params})
             fk[i] = _finite_or_nan(r[0])
@@ -422,7 +434,7 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 @njit(cache=True, error_model="numpy")
 def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
-    n = starts.shape[0]
+    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for s in range(0, n, RUN_BLOCK):
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
                    positions, out)
@@ -430,7 +442,7 @@ def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
-    n = starts.shape[0]
+    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
         s = b * RUN_BLOCK
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
@@ -538,14 +550,18 @@ done += ndone
 """
 
 
-def _descent_kernels(params: str) -> str:
+def _descent_kernels(params: str, use: str) -> str:
+    """The kernels of one use: ``"step"`` (Descent.step) or ``"run"`` (ge.descend)."""
+    if use == "run":
+        return _RUN_KERNELS.replace("{params}", params)
     body = "\n".join(f"        {line}" for line in _DESCENT_BODY.strip().splitlines())
     block = "\n".join(f"        {line}" for line in _ALL_RUN_BLOCK.strip().splitlines())
     text = _DESCENT_KERNELS.replace("{body}", body).replace("{block}", block)
     return text.replace("{params}", params)
 
 
-def _warm_descent(module) -> None:
+def _step_args() -> tuple:
+    """Arguments of the types descent_serial and all_run_serial take (one ball)."""
     pos, grad = np.zeros((1, 2)), np.zeros((1, 2))
     f1, i8 = np.zeros(1), np.zeros(1, dtype=np.int8)
     i64 = np.zeros(1, dtype=np.int64)
@@ -554,26 +570,41 @@ def _warm_descent(module) -> None:
             np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]),
             hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
-    module.descent_serial(*args)
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
     all_args = (*flat[0:2], args[5], args[6], *flat[8:11], *args[11:18], flat[18], args[19],
                 args[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
+    return args, all_args
+
+
+def _warm_steps(module) -> None:
+    """Compile (or load) what Descent.step uses; the threaded twins only where they run."""
+    args, all_args = _step_args()
     module.all_run_serial(*all_args)
-    table = np.array([[0.0, 1.0, 1.0]])
-    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)),
-                np.zeros((1, 4), dtype=np.int64))  # fmt: skip
-    module.run_serial(*run_args)
+    module.descent_serial(*args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
-        module.run_parallel(*run_args)
         module.all_run_parallel(*all_args)
-    module.fill_serial(np.zeros((2, 1, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
-                       np.zeros((2, 1, 2)))  # fmt: skip
     if _threaded():
         module.descent_parallel(*args)
 
 
-def descent_module(surface, opt) -> ModuleType | None:
-    """The fused kernels of this surface and this optimizer setting, or None."""
+def _warm_run(module) -> None:
+    """Compile (or load) what a batched ge.descend uses."""
+    # flat rows (x, y of ball i at 2i, 2i + 1): a reshape in the kernel costs compile time
+    pos, hp, pv = np.zeros(2), np.zeros(6), np.zeros(8)
+    table = np.array([[0.0, 1.0, 1.0]])
+    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
+                np.zeros((1, 4), dtype=np.int64))  # fmt: skip
+    module.run_serial(*run_args)
+    if fastcode._threads() >= BLOCK_THREADS_MIN:
+        module.run_parallel(*run_args)
+    module.fill_serial(np.zeros((2, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
+                       np.zeros((2, 2)))  # fmt: skip
+
+
+def descent_module(surface, opt, use: str = "step") -> ModuleType | None:
+    """The fused kernels of this surface and this optimizer setting for one use, or None:
+    ``"step"`` (Descent.step) or ``"run"`` (a batched ge.descend). Two modules, so that
+    a first use compiles only what it runs."""
     variant = adam_variant(opt)
     if variant is None:
         return None
@@ -581,11 +612,12 @@ def descent_module(surface, opt) -> ModuleType | None:
     if parts is None:
         return None
     memo = surface._functions.setdefault("_engine_descent", {})
-    if variant not in memo:
-        kernels = _descent_kernels(fastcode.param_unpack(surface.params))
+    key = (variant, use)
+    if key not in memo:
+        kernels = _descent_kernels(fastcode.param_unpack(surface.params), use)
         body = "\n\n".join([parts[0], _rule_source(variant), kernels])
-        memo[variant] = fastcode.load_module(body, _warm_descent)
-    return memo[variant]
+        memo[key] = fastcode.load_module(body, _warm_run if use == "run" else _warm_steps)
+    return memo[key]
 
 
 def eligible(d) -> bool:
@@ -716,7 +748,7 @@ def run_batched(d, starts: np.ndarray, steps: int):
     if not (fastcode.forced() or n * max(steps, 1) >= RUN_MIN) or not eligible(d):
         return None
     opt = d.optimizer
-    module = descent_module(d.surface, opt)
+    module = descent_module(d.surface, opt, "run")
     if module is None:
         return None
     rates = np.empty(steps)
@@ -732,14 +764,17 @@ def run_batched(d, starts: np.ndarray, steps: int):
     out = np.empty((n, 4), dtype=np.int64)  # status, end step, steps taken, loop steps
     kernel = module.run_parallel if _block_threaded(n) else module.run_serial
     pv = fastcode.parameter_array(d.surface)
-    kernel(starts, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
-           float(d._limit), float(d.tol), positions, out)  # fmt: skip
+    flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
+    kernel(flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
+           float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
     loop = int(out[:, 3].max()) if n else 0
     undefined = (out[:, 0] == DIVERGED) & (out[:, 1] == 0)
 
     def fill():
         fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
-        module.fill_serial(positions, undefined, pv, fs, grads)
+        rows = len(positions)
+        module.fill_serial(positions.reshape(rows, 2 * n), undefined, pv, fs,
+                           grads.reshape(rows, 2 * n))  # fmt: skip
         return fs, grads
 
     columns = out.T.copy()  # contiguous rows: status, end step, steps taken
@@ -757,4 +792,9 @@ def warm(surface, optimizer) -> bool:
     variant = adam_variant(optimizer)
     if variant is None:
         return False
-    return bool(ok and step_module(variant) and descent_module(surface, optimizer))
+    return bool(
+        ok
+        and step_module(variant)
+        and descent_module(surface, optimizer, "step")
+        and descent_module(surface, optimizer, "run")
+    )
