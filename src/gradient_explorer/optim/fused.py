@@ -107,8 +107,8 @@ def _rule_source(variant: tuple) -> str:
 
 _STEP_KERNELS = """
 @njit(cache=True, error_model="numpy")
-def adam_serial(p, g, m, v, w, nss, bc2, dec, hp, steps):
-    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+def adam_serial(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
+    # flat arrays (a reshape here costs compile time)
     for i in range(pf.shape[0]):
         x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
@@ -121,8 +121,7 @@ def adam_serial(p, g, m, v, w, nss, bc2, dec, hp, steps):
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def adam_parallel(p, g, m, v, w, nss, bc2, dec, hp, steps):
-    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+def adam_parallel(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
     for i in prange(pf.shape[0]):
         x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
@@ -136,7 +135,7 @@ def adam_parallel(p, g, m, v, w, nss, bc2, dec, hp, steps):
 
 
 def _warm_step(module) -> None:
-    a = [np.zeros((1, 2)) for _ in range(5)]
+    a = [np.zeros(2) for _ in range(5)]
     steps = np.zeros(1, dtype=np.int64)
     module.adam_serial(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
     if _threaded():
@@ -209,9 +208,11 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     nss = -(lr / (1 - b1**t))
     bc2 = (1 - b2**t) ** 0.5
     kernel = module.adam_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
-    (kernel or module.adam_serial)(
-        p2, g2, st["exp_avg"], st["exp_avg_sq"], w, nss, bc2, 1 - lr * wd, hp, steps
-    )
+    m, v = st["exp_avg"], st["exp_avg_sq"]
+    if not (m.flags.c_contiguous and v.flags.c_contiguous and w.flags.c_contiguous):
+        return False
+    flat = [a.reshape(-1) for a in (p2, g2, m, v, w)]  # views
+    (kernel or module.adam_serial)(*flat, nss, bc2, 1 - lr * wd, hp, steps)
     return True
 
 
@@ -523,7 +524,7 @@ for i in range(ob.shape[0]):
     ob[i] += 1
 for i in range(db.shape[0]):
     db[i] += 1
-fb, gfb, gnb = f[s:e], g2.reshape(-1)[2 * s : 2 * e], gn[s:e]
+fb, gfb, gnb = f[s:e], g2[2 * s : 2 * e], gn[s:e]
 tb = tr[2 * s : 2 * e]
 for i in range(fb.shape[0]):
     r = _vg(nb[2 * i], nb[2 * i + 1]{params})
@@ -572,7 +573,7 @@ def _step_args() -> tuple:
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
     all_args = (*flat[0:2], args[5], args[6], *flat[8:11], *args[11:18], flat[18], args[19],
-                args[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
+                flat[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
     return args, all_args
 
 
@@ -654,7 +655,7 @@ def _outputs(d, n: int) -> tuple:
             or not a.flags.c_contiguous
             or not a.flags.writeable
         ):
-            return _fresh(n)  # fmt: skip
+            return _fresh(n)
     return spare
 
 
@@ -697,7 +698,7 @@ def descent_step(d) -> bool:
         trail = flat if head is None else d._trail[head].reshape(-1)
         kernel(old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
                v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
-               f, g, gn, counts, newpos, trail)  # fmt: skip
+               f, g.reshape(-1), gn, counts, newpos, trail)  # fmt: skip
         if d.schedule is not None:
             d.schedule.step()
         d.clock += 1
@@ -719,6 +720,7 @@ def descent_step(d) -> bool:
         if done.size:
             d._stop(done, CONVERGED)
         return True
+    d.__dict__.pop("_engine_spare", None)  # not every ball runs: no reuse from now on
     kernel = module.descent_serial
     if n >= fastcode.PARALLEL_MIN and _threaded():
         kernel = module.descent_parallel
