@@ -132,11 +132,13 @@ class TorchWorker:
         self.files: dict = {}
 
     def timer(self, op: str, start: np.ndarray, threads: int, min_time: float, **more):
-        path = self.files.get(id(start))
-        if path is None:
+        known = self.files.get(id(start))
+        if known is None:
             path = str(self.folder / f"start{len(self.files)}.npy")
             np.save(path, start)
-            self.files[id(start)] = path
+            # the array is kept: its id is then never another array's
+            self.files[id(start)] = known = (start, path)
+        path = known[1]
 
         def run():
             cmd = {"op": op, "start": path, "threads": threads, "min_time": min_time, **more}
