@@ -151,8 +151,14 @@ def _threaded() -> bool:
 #: numba threads needed before a kernel runs in parallel (see :func:`_threaded`).
 THREADS_MIN = 4
 #: The same for the kernels that work in blocks of balls (a descent step, a whole run).
-#: Alone on 2 cores they ran 1.8-2.3x faster than on one at 100k-1M balls, but beside
-#: torch's OpenMP threads (spinning between its calls) 100-1000x slower: 4 and up only.
+#: Alone on 2 cores they ran 1.8-2.3x faster than on one at 100k-1M balls on a quiet
+#: machine, but beside torch's OpenMP threads (spinning between its calls) 100-1000x
+#: slower; and in a process of their own on the 2 shared cores (load 2-3: other work
+#: holds a core) numba's OpenMP pool ran a 100k step 0.02-0.05x as fast (31 ms instead
+#: of 0.6-0.9 ms: a barrier waits for a descheduled thread), a run 0.5-0.8x; with
+#: OMP_WAIT_POLICY=PASSIVE (a setting of the user's process, not ours to make)
+#: 0.6-1.5x. A 2-core machine is shared too often to bet a 30x loss on a 1.5x gain:
+#: 4 and up only.
 BLOCK_THREADS_MIN = 4
 #: Balls from which those run on threads.
 BLOCK_PARALLEL_MIN = 4096
