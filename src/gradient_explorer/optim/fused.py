@@ -408,11 +408,11 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     for kk in range(k + 1, steps + 1):
         _put(positions[kk], 2 * s, x)
     for i in range(nbk):
-        out[s + i, 0] = st[i]
-        out[s + i, 1] = stop[i] if st[i] != 0 else taken[i]
-        out[s + i, 2] = taken[i]
+        out[0, s + i] = st[i]
+        out[1, s + i] = stop[i] if st[i] != 0 else taken[i]
+        out[2, s + i] = taken[i]
         # the steps the loop of Descent.step would have run for this ball
-        out[s + i, 3] = stop[i] if st[i] != 0 else steps
+        out[3, s + i] = stop[i] if st[i] != 0 else steps
 
 
 RUN_BLOCK = 512
@@ -600,7 +600,7 @@ def _warm_run(module) -> None:
     pos, hp, pv = np.zeros(2), np.zeros(6), np.zeros(8)
     table = np.array([[0.0, 1.0, 1.0]])
     run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
-                np.zeros((1, 4), dtype=np.int64))  # fmt: skip
+                np.zeros((4, 1), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
         module.run_parallel(*run_args)
@@ -769,14 +769,15 @@ def run_batched(d, starts: np.ndarray, steps: int):
         if sched is not None:
             sched.step()
     positions = np.empty((steps + 1, n, 2))
-    out = np.empty((n, 4), dtype=np.int64)  # status, end step, steps taken, loop steps
+    # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
+    out = np.empty((4, n), dtype=np.int64)
     kernel = module.run_parallel if _block_threaded(n) else module.run_serial
     pv = fastcode.parameter_array(d.surface)
     flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
     kernel(flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
            float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
-    loop = int(out[:, 3].max()) if n else 0
-    undefined = (out[:, 0] == DIVERGED) & (out[:, 1] == 0)
+    loop = int(out[3].max()) if n else 0
+    undefined = (out[0] == DIVERGED) & (out[1] == 0)
 
     def fill():
         fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
@@ -785,8 +786,7 @@ def run_batched(d, starts: np.ndarray, steps: int):
                            grads.reshape(rows, 2 * n))  # fmt: skip
         return fs, grads
 
-    columns = out.T.copy()  # contiguous rows: status, end step, steps taken
-    return positions, fill, columns[0], columns[1], columns[2], rates[:loop]
+    return positions, fill, out[0], out[1], out[2], rates[:loop]
 
 
 def warm(surface, optimizer) -> bool:
