@@ -21,7 +21,9 @@ Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, a
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 from types import ModuleType
 
 import numpy as np
@@ -157,15 +159,72 @@ THREADS_MIN = 4
 #: holds a core) numba's OpenMP pool ran a 100k step 0.02-0.05x as fast (31 ms instead
 #: of 0.6-0.9 ms: a barrier waits for a descheduled thread), a run 0.5-0.8x; with
 #: OMP_WAIT_POLICY=PASSIVE (a setting of the user's process, not ours to make)
-#: 0.6-1.5x. A 2-core machine is shared too often to bet a 30x loss on a 1.5x gain:
-#: 4 and up only.
+#: 0.6-1.5x, and on the same machine while quiet 1.3-1.7x at 16k-1M balls. So from 4
+#: threads on always, and with 2 or 3 only where timing says so (:func:`_use_threads`).
 BLOCK_THREADS_MIN = 4
 #: Balls from which those run on threads.
 BLOCK_PARALLEL_MIN = 4096
+#: One call in this many (growing to PROBE_MAX while the choice stands) runs the other
+#: way, so that the choice follows the machine's load.
+PROBE_GAP, PROBE_MAX = 8, 1024
+
+#: The timing of batched runs in this process (see :func:`_use_threads`).
+_RUN_TIMING: list = []
 
 
-def _block_threaded(n: int) -> bool:
-    return n >= BLOCK_PARALLEL_MIN and fastcode._threads() >= BLOCK_THREADS_MIN
+def _use_threads(timing: list, n: int) -> bool:
+    """Whether a block kernel for ``n`` balls runs on numba's threads. From
+    BLOCK_THREADS_MIN threads always; with 2 or 3 (a small machine, often shared: see
+    BLOCK_THREADS_MIN) by measurement: the first call on one thread, the next on threads,
+    then the faster per unit of work, the other again now and then. ``timing`` holds
+    [serial s/unit, threaded s/unit, calls, next probe, gap, threads usable]. Either
+    way the results are the same bits (each ball's work is its own)."""
+    threads = fastcode._threads()
+    if n < BLOCK_PARALLEL_MIN or threads < 2:
+        return False
+    if threads >= BLOCK_THREADS_MIN:
+        return True
+    if not timing:
+        timing += [math.inf, math.inf, 0, PROBE_GAP, PROBE_GAP, True]
+    if not timing[5]:
+        return False
+    timing[2] += 1
+    if timing[0] == math.inf:
+        return False
+    if timing[1] == math.inf:
+        return True
+    faster = timing[1] < timing[0]
+    return (not faster) if timing[2] >= timing[3] else faster
+
+
+def _run_timed(timing: list, par: bool, work: int, serial, parallel, *args) -> None:
+    """``serial(*args)`` or ``parallel(*args)`` as :func:`_use_threads` chose, timed for
+    it (not a call that compiles). A threaded kernel numba cannot compile is not used
+    again; the serial one runs instead (a compile fails before anything is written)."""
+    if not timing:  # not measured: few balls, or threads always (or never)
+        (parallel if par else serial)(*args)
+        return
+    kernel = parallel if par else serial
+    compiles = not kernel.signatures
+    t0 = time.perf_counter()
+    try:
+        kernel(*args)
+    except Exception as exc:
+        from numba.core.errors import NumbaError
+
+        if not par or not isinstance(exc, NumbaError):
+            raise
+        fastcode.FAILURES.append(f"threaded kernel: {type(exc).__name__}: {exc}")
+        timing[5] = False
+        serial(*args)
+        return
+    if compiles:
+        return
+    faster = timing[1] < timing[0]
+    timing[1 if par else 0] = (time.perf_counter() - t0) / max(work, 1)
+    if timing[2] >= timing[3]:  # a probe: look again sooner if the choice changed
+        gap = PROBE_GAP if (timing[1] < timing[0]) != faster else min(timing[4] * 2, PROBE_MAX)
+        timing[3], timing[4] = timing[2] + gap, gap
 
 
 def step_module(variant: tuple) -> ModuleType | None:
@@ -692,19 +751,20 @@ def descent_step(d) -> bool:
     n = d.n
     newpos, f, g, gn = _outputs(d, n) if all_running else _fresh(n)
     counts = np.zeros(2, dtype=np.int64)
-    par = _block_threaded(n)
     pv = fastcode.parameter_array(d.surface)
     c0, c1, limit, tol = float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol)
     if all_running:
-        kernel = module.all_run_parallel if par else module.all_run_serial
+        timing = d.__dict__.setdefault("_engine_timing", [])
+        par = _use_threads(timing, n)
         old_pos, old_f, old_g, old_gn = d.positions, d.f, d.gradient, d.grad_norm
         head = d._uniform_head
         flat = newpos.reshape(-1)
         # the kernel writes the trail's next row too (else a row of its own output again)
         trail = flat if head is None else d._trail[head].reshape(-1)
-        kernel(old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
-               v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
-               f, g.reshape(-1), gn, counts, newpos, trail)  # fmt: skip
+        _run_timed(timing, par, n, module.all_run_serial, module.all_run_parallel,
+                   old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
+                   v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
+                   f, g.reshape(-1), gn, counts, newpos, trail)  # fmt: skip
         if d.schedule is not None:
             d.schedule.step()
         d.clock += 1
@@ -771,11 +831,12 @@ def run_batched(d, starts: np.ndarray, steps: int):
     positions = np.empty((steps + 1, n, 2))
     # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
     out = np.empty((4, n), dtype=np.int64)
-    kernel = module.run_parallel if _block_threaded(n) else module.run_serial
+    par = _use_threads(_RUN_TIMING, n)
     pv = fastcode.parameter_array(d.surface)
     flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
-    kernel(flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
-           float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
+    _run_timed(_RUN_TIMING, par, n * max(steps, 1), module.run_serial, module.run_parallel,
+               flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
+               float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
     loop = int(out[3].max()) if n else 0
     undefined = (out[0] == DIVERGED) & (out[1] == 0)
 
