@@ -168,8 +168,9 @@ BLOCK_PARALLEL_MIN = 4096
 #: way, so that the choice follows the machine's load.
 PROBE_GAP, PROBE_MAX = 8, 1024
 
-#: The timing of batched runs in this process (see :func:`_use_threads`).
-_RUN_TIMING: list = []
+#: The timing of batched runs in this process (see :func:`_use_threads`), by size
+#: (a factor of 4 apart: the cost of a ball-step grows with the memory a run touches).
+_RUN_TIMING: dict[int, list] = {}
 
 
 def _use_threads(timing: list, n: int) -> bool:
@@ -831,10 +832,11 @@ def run_batched(d, starts: np.ndarray, steps: int):
     positions = np.empty((steps + 1, n, 2))
     # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
     out = np.empty((4, n), dtype=np.int64)
-    par = _use_threads(_RUN_TIMING, n)
+    timing = _RUN_TIMING.setdefault(n.bit_length() // 2, [])
+    par = _use_threads(timing, n)
     pv = fastcode.parameter_array(d.surface)
     flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
-    _run_timed(_RUN_TIMING, par, n * max(steps, 1), module.run_serial, module.run_parallel,
+    _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
                flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
                float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
     loop = int(out[3].max()) if n else 0
