@@ -6,7 +6,10 @@ Run: ``.venv/bin/python benchmarks/bench_descent.py [--quick] [--engine auto|num
 ``--engine`` chooses the compiled engine (:mod:`gradient_explorer.optim.fused`, numba,
 the default where installed) or the numpy path, for reference; the results are the same
 to the bit either way, only the time differs. The kernels are compiled (or loaded from
-the cache folder) before the timings; the time that took is printed.
+the cache folder) before the timings, threaded twins included; the time that took is
+printed. With 2 or 3 numba threads the engine times its block kernels on one thread and
+on threads and keeps the faster (``optim.fused._use_threads``): the figures at 10k balls
+and up include that choice.
 
 torch runs in a worker process of its own (``--torch-worker``), with torch's default
 settings, and this process never imports it: the parent times ours, then asks the worker
@@ -187,8 +190,13 @@ def main() -> None:
         t0 = time.perf_counter()
         warm = np.zeros((fastcode.GRADIENT_MIN, 2))
         make_optimizer("adam", lr=LR).step_(warm, surface.gradient(warm))
-        ge.descend(surface, "adam", warm, 1, lr=LR)
-        Descent(surface, "adam", warm, lr=LR).step()
+        # three calls of many balls: with 2-3 threads the first runs on one, the second
+        # compiles (or loads) the threaded twin (see optim.fused._use_threads)
+        many = np.random.default_rng(1).uniform((-1.5, -0.5), (1.5, 2.5), size=(8192, 2))
+        d = Descent(surface, "adam", many, lr=LR, tol=0.0)
+        for _ in range(3):
+            ge.descend(surface, "adam", many, 1, lr=LR, tol=0.0)
+            d.step()
         print(
             f"engine: numba {numba.__version__}, {numba.get_num_threads()} thread(s); kernels "
             f"compiled or loaded from the cache in {time.perf_counter() - t0:.2f} s"
