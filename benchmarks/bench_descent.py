@@ -1,14 +1,25 @@
 """Descent against torch.optim: Adam on the banana, one step of N balls and whole runs.
 
-Run: ``.venv/bin/python benchmarks/bench_descent.py [--quick] [--engine auto|numba|numpy]``
+Run: ``.venv/bin/python benchmarks/bench_descent.py [--quick] [--engine auto|numba|numpy]
+[--rounds R]``
 
 ``--engine`` chooses the compiled engine (:mod:`gradient_explorer.optim.fused`, numba,
 the default where installed) or the numpy path, for reference; the results are the same
 to the bit either way, only the time differs. The kernels are compiled (or loaded from
-the cache folder) before the timings; the time that took is printed.
+the cache folder) before the timings, threaded twins included; the time that took is
+printed. With 2 or 3 numba threads the engine times its block kernels on one thread and
+on threads and keeps the faster (``optim.fused._use_threads``): the figures at 10k balls
+and up include that choice.
 
-Two tables, each a median of three interleaved rounds (ours, then torch, then ours ...),
-so that a busy machine slows both alike; ratios are torch's time over ours.
+torch runs in a worker process of its own (``--torch-worker``), with torch's default
+settings, and this process never imports it: the parent times ours, then asks the worker
+for torch's time, then ours again (``R`` interleaved rounds, median of each, so that a busy
+machine slows both alike); ratios are torch's time over ours. Why a process: in one
+process torch's OpenMP workers keep spinning after each of torch's parallel regions and
+take the cores from whatever runs next (numba's threads measured 100-1000x slower beside
+them), so ours would be measured under a load that torch running alone never sees. Each
+side, alone in its process, sees only the other's idle (blocked) threads. The worker is
+not given ``OMP_WAIT_POLICY`` or any other setting: torch is timed as a user runs it.
 
 Per step (microseconds for all N balls):
 
@@ -22,20 +33,24 @@ Per step (microseconds for all N balls):
 Whole runs through the public API: ``ge.descend(banana, "adam", start, steps)`` (one
 start, or an ``(N, 2)`` array of starts) against the same number of torch steps, from
 making the parameter to the last step.
+
+The load average (1 minute) is printed before and after: on a shared machine, compare
+runs made under a similar load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-
-import gradient_explorer as ge
-from gradient_explorer.optim.descent import Descent
-from gradient_explorer.optim.optimizers import make_optimizer
-from gradient_explorer.surfaces.surface import Surface
 
 LR = 1e-4  # small: no ball converges or leaves during a measurement
 
@@ -52,12 +67,13 @@ def _per_call(fn, min_time: float) -> float:
     return spent / n
 
 
-def _median_rounds(fns: dict, rounds: int, min_time: float) -> dict:
-    """Each function timed ``rounds`` times, interleaved; the median of each."""
-    times: dict = {k: [] for k in fns}
+def _median_rounds(timers: dict, rounds: int) -> dict:
+    """Each timer (a function returning seconds per call) run ``rounds`` times,
+    interleaved; the median of each."""
+    times: dict = {k: [] for k in timers}
     for _ in range(rounds):
-        for key, fn in fns.items():
-            times[key].append(_per_call(fn, min_time))
+        for key, timer in timers.items():
+            times[key].append(timer())
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -75,39 +91,96 @@ def _torch_step(torch, start, a, b):
     return step
 
 
-def _threads(torch, n: int):
-    def wrap(fn):
+def torch_worker() -> None:
+    """The worker process: holds torch, times what the parent asks (one JSON line each)."""
+    import torch
+
+    default = torch.get_num_threads()
+    print(json.dumps({"version": torch.__version__, "threads": default}), flush=True)
+    steps: dict = {}
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        threads = cmd["threads"] or default
+        if torch.get_num_threads() != threads:  # setting it rebuilds torch's pool
+            torch.set_num_threads(threads)
+        start = np.load(cmd["start"])
+        a, b = cmd["a"], cmd["b"]
+        if cmd["op"] == "step":  # one parameter per start, its Adam state kept
+            if cmd["start"] not in steps:
+                steps[cmd["start"]] = _torch_step(torch, start, a, b)
+            fn = steps[cmd["start"]]
+        else:
+
+            def fn(start=start, k=cmd["steps"], a=a, b=b):
+                step = _torch_step(torch, start, a, b)
+                for _ in range(k):
+                    step()
+
+        print(json.dumps({"seconds": _per_call(fn, cmd["min_time"])}), flush=True)
+
+
+class TorchWorker:
+    """The parent's side of :func:`torch_worker`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--torch-worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        hello = json.loads(self.proc.stdout.readline())
+        self.version, self.threads = hello["version"], hello["threads"]
+        self.files: dict = {}
+
+    def timer(self, op: str, start: np.ndarray, threads: int, min_time: float, **more):
+        known = self.files.get(id(start))
+        if known is None:
+            path = str(self.folder / f"start{len(self.files)}.npy")
+            np.save(path, start)
+            # the array is kept: its id is then never another array's
+            self.files[id(start)] = known = (start, path)
+        path = known[1]
+
         def run():
-            # only on a change (once per timed batch): setting it rebuilds torch's pool
-            if torch.get_num_threads() != n:
-                torch.set_num_threads(n)
-            fn()
+            cmd = {"op": op, "start": path, "threads": threads, "min_time": min_time, **more}
+            self.proc.stdin.write(json.dumps(cmd) + "\n")
+            self.proc.stdin.flush()
+            return json.loads(self.proc.stdout.readline())["seconds"]
 
         return run
 
-    return wrap
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings, N up to 1e6")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument(
         "--engine", choices=("auto", "numba", "numpy"), default="auto",
         help="the compiled engine where it pays (auto), always (numba), or numpy only",
     )  # fmt: skip
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.torch_worker:
+        torch_worker()
+        return
+    import gradient_explorer as ge
+    from gradient_explorer.optim.descent import Descent
+    from gradient_explorer.optim.optimizers import make_optimizer
     from gradient_explorer.surfaces import fastcode
+    from gradient_explorer.surfaces.surface import Surface
 
     fastcode.set_mode(args.engine)
     min_time = 0.05 if args.quick else 0.3
-    rounds = 3
+    rounds = max(1, args.rounds)
     sizes = args.sizes or [1, 100, 10_000, 100_000, 1_000_000]
-    import torch
-
-    default_threads = torch.get_num_threads()
-    one, many = _threads(torch, 1), _threads(torch, default_threads)
-    print(f"torch {torch.__version__}: 1 thread and default {default_threads} thread(s)")
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     surface = Surface.named("banana")
     a, b = (surface.param_values[k] for k in ("a", "b"))
     rng = np.random.default_rng(0)
@@ -117,13 +190,29 @@ def main() -> None:
         t0 = time.perf_counter()
         warm = np.zeros((fastcode.GRADIENT_MIN, 2))
         make_optimizer("adam", lr=LR).step_(warm, surface.gradient(warm))
-        ge.descend(surface, "adam", warm, 1, lr=LR)
+        # three calls of many balls: with 2-3 threads the first runs on one, the second
+        # compiles (or loads) the threaded twin (see optim.fused._use_threads)
+        many = np.random.default_rng(1).uniform((-1.5, -0.5), (1.5, 2.5), size=(8192, 2))
+        d = Descent(surface, "adam", many, lr=LR, tol=0.0)
+        for _ in range(3):
+            ge.descend(surface, "adam", many, 1, lr=LR, tol=0.0)
+            d.step()
         print(
             f"engine: numba {numba.__version__}, {numba.get_num_threads()} thread(s); kernels "
             f"compiled or loaded from the cache in {time.perf_counter() - t0:.2f} s"
         )
     else:
         print("engine: numpy only")
+    folder = tempfile.TemporaryDirectory(prefix="bench-descent-")
+    worker = TorchWorker(Path(folder.name))
+    default_threads = worker.threads
+    print(
+        f"torch {worker.version} in its own process: 1 thread and default "
+        f"{default_threads} thread(s)"
+    )
+
+    def ours(fn):
+        return lambda: _per_call(fn, min_time)
 
     header = (
         f"{'N':>8} {'inner us':>10} {'descent us':>11} {'torch 1t us':>12} "
@@ -138,22 +227,21 @@ def main() -> None:
         p = start.copy()
         opt = make_optimizer("adam", lr=LR)
         d = Descent(surface, "adam", start, lr=LR, tol=0.0, trail_length=1)
-        step = _torch_step(torch, start, a, b)
         t = _median_rounds(
             {
-                "inner": lambda p=p, opt=opt: opt.step_(p, surface.gradient(p)),
-                "descent": d.step,
-                "t1": one(step),
-                "tD": many(step),
+                "inner": ours(lambda p=p, opt=opt: opt.step_(p, surface.gradient(p))),
+                "descent": ours(d.step),
+                "t1": worker.timer("step", start, 1, min_time, a=a, b=b),
+                "tD": worker.timer("step", start, default_threads, min_time, a=a, b=b),
             },
             rounds,
-            min_time,
         )
         print(
             f"{n:>8} {t['inner'] * 1e6:>10.1f} {t['descent'] * 1e6:>11.1f} "
             f"{t['t1'] * 1e6:>12.1f} {t['tD'] * 1e6:>12.1f} {t['t1'] / t['inner']:>9.2f} "
             f"{t['tD'] / t['inner']:>9.2f} "
-            f"{t['t1'] / t['descent']:>11.2f} {t['tD'] / t['descent']:>11.2f}"
+            f"{t['t1'] / t['descent']:>11.2f} {t['tD'] / t['descent']:>11.2f}",
+            flush=True,
         )
 
     header = (
@@ -169,20 +257,25 @@ def main() -> None:
         start = rng.uniform((-1.5, -0.5), (1.5, 2.5), size=(n, 2))
         arg = tuple(start[0]) if n == 1 else start
 
-        def ours(arg=arg, steps=steps):
+        def run(arg=arg, steps=steps):
             ge.descend(surface, "adam", arg, steps, tol=0.0, lr=LR)
 
-        def theirs(start=start, steps=steps):
-            step = _torch_step(torch, start, a, b)
-            for _ in range(steps):
-                step()
-
-        t = _median_rounds({"ours": ours, "t1": one(theirs), "tD": many(theirs)}, rounds, 0)
+        t = _median_rounds(
+            {
+                "ours": lambda run=run: _per_call(run, 0),
+                "t1": worker.timer("run", start, 1, 0, steps=steps, a=a, b=b),
+                "tD": worker.timer("run", start, default_threads, 0, steps=steps, a=a, b=b),
+            },
+            rounds,
+        )
         print(
             f"{n:>8} {steps:>6} {t['ours'] * 1e3:>14.2f} {t['t1'] * 1e3:>12.2f} "
-            f"{t['tD'] * 1e3:>12.2f} {t['t1'] / t['ours']:>8.2f} {t['tD'] / t['ours']:>8.2f}"
+            f"{t['tD'] * 1e3:>12.2f} {t['t1'] / t['ours']:>8.2f} {t['tD'] / t['ours']:>8.2f}",
+            flush=True,
         )
-    torch.set_num_threads(default_threads)
+    worker.close()
+    folder.cleanup()
+    print(f"\nload average (1 min) {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,16 @@ def _strict_float_errors():
     np.seterr(**old)
 
 
+@pytest.fixture(autouse=True)
+def _engine_mode_back():
+    # the app, `record` and `render` choose the numpy path for their process
+    # (fastcode.numpy_unless_chosen): not for the tests after them
+    yield
+    from gradient_explorer.surfaces import fastcode
+
+    fastcode.set_mode(None)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261127)

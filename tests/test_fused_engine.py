@@ -300,3 +300,80 @@ def test_the_threaded_block_kernels_give_the_same_bits(optimizer, hyper, monkeyp
     fast, slow = _both(lambda: ge.descend(surface, optimizer, starts, 40, tol=0.5, far=1.0))
     for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
         _same(getattr(fast, key), getattr(slow, key))
+
+
+def test_reused_step_buffers_never_change_what_a_caller_holds():
+    # Descent.step by the engine writes into the arrays of the step before last only
+    # when nothing else holds them
+    surface = Surface.named("banana")
+    fastcode.set_mode("numba")
+    d = Descent(surface, "adam", _starts(surface, 700)[70:], lr=1e-3, tol=0.0)
+    d.step(3)
+    held = [d.positions, d.f, d.gradient, d.grad_norm]
+    copies = [a.copy() for a in held]
+    view = d.positions[:5]
+    view_copy = view.copy()
+    d.step(4)
+    for a, b in zip(held, copies, strict=True):
+        _same(a, b)
+    _same(view, view_copy)
+    reused = d.positions
+    d.step(2)
+    assert d.positions is reused or not np.shares_memory(d.positions, held[0])
+    fastcode.set_mode("numpy")
+    slow = Descent(surface, "adam", _starts(surface, 700)[70:], lr=1e-3, tol=0.0)
+    slow.step(9)
+    for key in ("positions", "f", "gradient", "grad_norm"):
+        _same(getattr(d, key), getattr(slow, key))
+
+
+def test_with_two_threads_the_block_kernels_choose_by_timing(monkeypatch):
+    from gradient_explorer.optim import fused
+
+    if numba.get_num_threads() not in (2, 3):
+        pytest.skip("the choice by timing is made with 2 or 3 numba threads")
+    monkeypatch.setattr(fused, "BLOCK_PARALLEL_MIN", 1)
+    monkeypatch.setattr(fused, "_RUN_TIMING", {})
+    surface = Surface.named("banana")
+    starts = _starts(surface, 1500)
+    inside = starts[150:]  # every ball runs every step: the block kernel's path
+    fast = Descent(surface, "adam", inside, tol=0.0, lr=1e-3)
+    fastcode.set_mode("numba")
+    fast.step(25)
+    timing = fast._engine_timing
+    # one thread first, then threads (the call that compiles them is not timed)
+    assert timing[0] < np.inf and timing[1] < np.inf and timing[5]
+    fastcode.set_mode("numpy")
+    slow = Descent(surface, "adam", inside, tol=0.0, lr=1e-3)
+    slow.step(25)
+    for key in ("positions", "f", "gradient", "grad_norm", "status_codes", "stopped_at"):
+        _same(getattr(fast, key), getattr(slow, key))
+    for _ in range(3):  # serial, threaded (compiles), threaded
+        fast, slow = _both(lambda: ge.descend(surface, "adam", starts, 30, tol=0.5, far=1.0))
+        for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
+            _same(getattr(fast, key), getattr(slow, key))
+    (timing,) = fused._RUN_TIMING.values()
+    assert timing[0] < np.inf and timing[1] < np.inf
+
+
+def test_the_choice_follows_the_faster_and_probes_the_other(monkeypatch):
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    n = fused.BLOCK_PARALLEL_MIN
+    assert not fused._use_threads([], n - 1)  # few balls: one thread, not measured
+    timing: list = []
+    assert not fused._use_threads(timing, n)  # first: one thread
+    timing[0] = 2.0
+    assert fused._use_threads(timing, n)  # then threads
+    timing[1] = 1.0
+    calls = [fused._use_threads(timing, n) for _ in range(fused.PROBE_GAP)]
+    assert calls[:-3] == [True] * (fused.PROBE_GAP - 3)
+    assert False in calls  # the probe of one thread comes within the gap
+    timing[2], timing[3], timing[1] = 0, 100, 3.0  # threads slower now: one thread
+    assert not fused._use_threads(timing, n)
+    timing[5] = False  # threads could not be compiled: never
+    timing[1] = 0.1
+    assert not fused._use_threads(timing, n)
+    monkeypatch.setattr(fastcode, "_threads", lambda: 4)
+    assert fused._use_threads([], n)  # from BLOCK_THREADS_MIN: always

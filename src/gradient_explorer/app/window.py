@@ -47,6 +47,7 @@ from gradient_explorer.render.labels import draw_labels, draw_race_legend
 from gradient_explorer.render.lowres import LowResTarget, MsaaTarget
 from gradient_explorer.render.recording import Recorder, snapshot
 from gradient_explorer.render.scene import SceneRenderer
+from gradient_explorer.surfaces import fastcode
 from gradient_explorer.surfaces.surface import Surface
 from gradient_explorer.view.controller import OrbitController
 from gradient_explorer.view.formatting import format_numbers
@@ -109,6 +110,9 @@ class ExplorerApp(mglw.WindowConfig):
         msaa: int = 0,
         **kwargs: Any,
     ) -> None:
+        # frames come first: the numpy path, never a pause to compile or load the engine
+        # (same bits), unless GRADIENT_EXPLORER_ENGINE asks for it
+        fastcode.numpy_unless_chosen()
         # every input handler marks the window active (the base class hands these to wnd)
         self.pacer = Pacer()
         for name in INPUT_HANDLERS:

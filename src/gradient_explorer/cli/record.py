@@ -19,6 +19,7 @@ from gradient_explorer.cli.render import (
 )
 from gradient_explorer.errors import UsageError
 from gradient_explorer.optim.optimizers import OPTIMIZERS
+from gradient_explorer.surfaces import fastcode
 
 
 def register(sub) -> None:
@@ -69,6 +70,22 @@ def register(sub) -> None:
         action="store_true",
         help="leave out the f-against-step plot a descent recording shows, bottom right",
     )
+
+
+#: Ball-steps of a recording from which the compiled engine may pay for its first
+#: compile (1.5 s cold for Descent.step's kernels) by the steps it makes faster (about
+#: 23 ns a ball-step at 10k balls: 2.3 s here); below, numpy.
+ENGINE_MIN_BALL_STEPS = 100_000_000
+
+
+def choose_engine(state, frames: int, steps_per_frame: int) -> None:
+    """The numpy path for a recording whose descent is small (same bits; see
+    :func:`~gradient_explorer.surfaces.fastcode.numpy_unless_chosen`): the engine would
+    pause it for a compile worth more than it saves. Large swarms run for many steps
+    keep the engine's automatic choice."""
+    balls = sum(d.n for d in state.descent.descents) if state.descent.active else 0
+    if balls * frames * steps_per_frame < ENGINE_MIN_BALL_STEPS:
+        fastcode.numpy_unless_chosen()
 
 
 def setup_descent(state, args) -> None:
@@ -138,6 +155,7 @@ def run(args) -> int:
         raise UsageError(f"--out must end in .mp4 or .gif, got '{args.out}'")
     state, size = state_from_args(args)
     setup_descent(state, args)
+    choose_engine(state, args.frames, args.steps_per_frame)
     if state.descent.kind == "swarm" and state.descent.active and not state.view.floor:
         # the basins of attraction are painted on the floor map: show it, in the frame
         state.view.floor = True

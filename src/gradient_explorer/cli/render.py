@@ -15,6 +15,7 @@ from gradient_explorer.cli.common import (
     surface_from_args,
 )
 from gradient_explorer.errors import UsageError
+from gradient_explorer.surfaces import fastcode
 from gradient_explorer.surfaces.surface import check_point
 
 if TYPE_CHECKING:
@@ -338,6 +339,9 @@ def run(args) -> int:
 
     if args.view2d:
         return run_view2d(args)
+    # one picture: loading the compiled engine (0.3 s, seconds the first time) for one
+    # gradient of the field's grid would never pay; numpy gives the same bits
+    fastcode.numpy_unless_chosen()
     state, size = state_from_args(args)
     pixels = render_image(state, size)
     save_png(pixels, args.out)

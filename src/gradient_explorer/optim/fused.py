@@ -21,6 +21,9 @@ Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, a
 
 from __future__ import annotations
 
+import math
+import sys
+import time
 from types import ModuleType
 
 import numpy as np
@@ -106,8 +109,8 @@ def _rule_source(variant: tuple) -> str:
 
 _STEP_KERNELS = """
 @njit(cache=True, error_model="numpy")
-def adam_serial(p, g, m, v, w, nss, bc2, dec, hp, steps):
-    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+def adam_serial(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
+    # flat arrays (a reshape here costs compile time)
     for i in range(pf.shape[0]):
         x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
@@ -120,8 +123,7 @@ def adam_serial(p, g, m, v, w, nss, bc2, dec, hp, steps):
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def adam_parallel(p, g, m, v, w, nss, bc2, dec, hp, steps):
-    pf, gf, mf, vf, wf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+def adam_parallel(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
     for i in prange(pf.shape[0]):
         x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
         pf[i] = x
@@ -135,7 +137,7 @@ def adam_parallel(p, g, m, v, w, nss, bc2, dec, hp, steps):
 
 
 def _warm_step(module) -> None:
-    a = [np.zeros((1, 2)) for _ in range(5)]
+    a = [np.zeros(2) for _ in range(5)]
     steps = np.zeros(1, dtype=np.int64)
     module.adam_serial(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
     if _threaded():
@@ -151,15 +153,79 @@ def _threaded() -> bool:
 #: numba threads needed before a kernel runs in parallel (see :func:`_threaded`).
 THREADS_MIN = 4
 #: The same for the kernels that work in blocks of balls (a descent step, a whole run).
-#: Alone on 2 cores they ran 1.8-2.3x faster than on one at 100k-1M balls, but beside
-#: torch's OpenMP threads (spinning between its calls) 100-1000x slower: 4 and up only.
+#: Alone on 2 cores they ran 1.8-2.3x faster than on one at 100k-1M balls on a quiet
+#: machine, but beside torch's OpenMP threads (spinning between its calls) 100-1000x
+#: slower; and in a process of their own on the 2 shared cores (load 2-3: other work
+#: holds a core) numba's OpenMP pool ran a 100k step 0.02-0.05x as fast (31 ms instead
+#: of 0.6-0.9 ms: a barrier waits for a descheduled thread), a run 0.5-0.8x; with
+#: OMP_WAIT_POLICY=PASSIVE (a setting of the user's process, not ours to make)
+#: 0.6-1.5x, and on the same machine while quiet 1.3-1.7x at 16k-1M balls. So from 4
+#: threads on always, and with 2 or 3 only where timing says so (:func:`_use_threads`).
 BLOCK_THREADS_MIN = 4
 #: Balls from which those run on threads.
 BLOCK_PARALLEL_MIN = 4096
+#: One call in this many (growing to PROBE_MAX while the choice stands) runs the other
+#: way, so that the choice follows the machine's load.
+PROBE_GAP, PROBE_MAX = 8, 1024
+
+#: The timing of batched runs in this process (see :func:`_use_threads`), by size
+#: (a factor of 4 apart: the cost of a ball-step grows with the memory a run touches).
+_RUN_TIMING: dict[int, list] = {}
 
 
-def _block_threaded(n: int) -> bool:
-    return n >= BLOCK_PARALLEL_MIN and fastcode._threads() >= BLOCK_THREADS_MIN
+def _use_threads(timing: list, n: int) -> bool:
+    """Whether a block kernel for ``n`` balls runs on numba's threads. From
+    BLOCK_THREADS_MIN threads always; with 2 or 3 (a small machine, often shared: see
+    BLOCK_THREADS_MIN) by measurement: the first call on one thread, the next on threads,
+    then the faster per unit of work, the other again now and then. ``timing`` holds
+    [serial s/unit, threaded s/unit, calls, next probe, gap, threads usable]. Either
+    way the results are the same bits (each ball's work is its own)."""
+    threads = fastcode._threads()
+    if n < BLOCK_PARALLEL_MIN or threads < 2:
+        return False
+    if threads >= BLOCK_THREADS_MIN:
+        return True
+    if not timing:
+        timing += [math.inf, math.inf, 0, PROBE_GAP, PROBE_GAP, True]
+    if not timing[5]:
+        return False
+    timing[2] += 1
+    if timing[0] == math.inf:
+        return False
+    if timing[1] == math.inf:
+        return True
+    faster = timing[1] < timing[0]
+    return (not faster) if timing[2] >= timing[3] else faster
+
+
+def _run_timed(timing: list, par: bool, work: int, serial, parallel, *args) -> None:
+    """``serial(*args)`` or ``parallel(*args)`` as :func:`_use_threads` chose, timed for
+    it (not a call that compiles). A threaded kernel numba cannot compile is not used
+    again; the serial one runs instead (a compile fails before anything is written)."""
+    if not timing:  # not measured: few balls, or threads always (or never)
+        (parallel if par else serial)(*args)
+        return
+    kernel = parallel if par else serial
+    compiles = not kernel.signatures
+    t0 = time.perf_counter()
+    try:
+        kernel(*args)
+    except Exception as exc:
+        from numba.core.errors import NumbaError
+
+        if not par or not isinstance(exc, NumbaError):
+            raise
+        fastcode.FAILURES.append(f"threaded kernel: {type(exc).__name__}: {exc}")
+        timing[5] = False
+        serial(*args)
+        return
+    if compiles:
+        return
+    faster = timing[1] < timing[0]
+    timing[1 if par else 0] = (time.perf_counter() - t0) / max(work, 1)
+    if timing[2] >= timing[3]:  # a probe: look again sooner if the choice changed
+        gap = PROBE_GAP if (timing[1] < timing[0]) != faster else min(timing[4] * 2, PROBE_MAX)
+        timing[3], timing[4] = timing[2] + gap, gap
 
 
 def step_module(variant: tuple) -> ModuleType | None:
@@ -208,9 +274,11 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     nss = -(lr / (1 - b1**t))
     bc2 = (1 - b2**t) ** 0.5
     kernel = module.adam_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
-    (kernel or module.adam_serial)(
-        p2, g2, st["exp_avg"], st["exp_avg_sq"], w, nss, bc2, 1 - lr * wd, hp, steps
-    )
+    m, v = st["exp_avg"], st["exp_avg_sq"]
+    if not (m.flags.c_contiguous and v.flags.c_contiguous and w.flags.c_contiguous):
+        return False
+    flat = [a.reshape(-1) for a in (p2, g2, m, v, w)]  # views
+    (kernel or module.adam_serial)(*flat, nss, bc2, 1 - lr * wd, hp, steps)
     return True
 
 
@@ -273,6 +341,18 @@ def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
     counts[1] = bad
 
 
+"""
+
+# A whole batched run (ge.descend) and the f and gradient of its rows.
+_RUN_KERNELS = """
+@njit(cache=True, error_model="numpy")
+def _put(dst, off, src):
+    # dst[off : off + len(src)] = src as a loop: numba's slice assignment compiles a
+    # shape check that cost 0.6 s of the first compile per use
+    for j in range(src.shape[0]):
+        dst[off + j] = src[j]
+
+
 @njit(cache=True, error_model="numpy")
 def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     # balls s..e, step after step, in vectorizable passes over block-local arrays: the
@@ -281,7 +361,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     # would: move on, converge, or diverge and stay
     steps = table.shape[0]
     nbk = e - s
-    x = starts.reshape(-1)[2 * s : 2 * e].copy()
+    x = starts[2 * s : 2 * e].copy()
     y = np.empty(2 * nbk)
     gg = np.empty(2 * nbk)
     gc = np.empty(2 * nbk)
@@ -316,7 +396,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
             stop[i] = 0
         else:
             nrun += 1
-    positions[0].reshape(-1)[2 * s : 2 * e] = x
+    _put(positions[0], 2 * s, x)
     k = 0
     while k < steps and nrun > 0:
         nss = table[k, 0]
@@ -355,7 +435,7 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
                 for i in range(nbk):
                     taken[i] += 1
                 k += 1
-                positions[k].reshape(-1)[2 * s : 2 * e] = x
+                _put(positions[k], 2 * s, x)
                 continue
         nrun = 0
         for i in range(nbk):
@@ -384,15 +464,15 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
             fcur[i] = fc[i] if a else fcur[i]
         k += 1
         # every ball's row: a stopped ball keeps its last one
-        positions[k].reshape(-1)[2 * s : 2 * e] = x
+        _put(positions[k], 2 * s, x)
     for kk in range(k + 1, steps + 1):
-        positions[kk].reshape(-1)[2 * s : 2 * e] = x
+        _put(positions[kk], 2 * s, x)
     for i in range(nbk):
-        out[s + i, 0] = st[i]
-        out[s + i, 1] = stop[i] if st[i] != 0 else taken[i]
-        out[s + i, 2] = taken[i]
+        out[0, s + i] = st[i]
+        out[1, s + i] = stop[i] if st[i] != 0 else taken[i]
+        out[2, s + i] = taken[i]
         # the steps the loop of Descent.step would have run for this ball
-        out[s + i, 3] = stop[i] if st[i] != 0 else steps
+        out[3, s + i] = stop[i] if st[i] != 0 else steps
 
 
 RUN_BLOCK = 512
@@ -402,11 +482,11 @@ RUN_BLOCK = 512
 def fill_serial(positions, undefined, pv, fs, grads):
     # f and the gradient of every recorded row, as the run computed them: the same
     # function at the same points (a ball undefined at its start has NaN rows)
-    n = positions.shape[1]
+    n = fs.shape[1]
     for k in range(positions.shape[0]):
-        p = positions[k].reshape(-1)
+        p = positions[k]
         fk = fs[k]
-        gk = grads[k].reshape(-1)
+        gk = grads[k]
         for i in range(n):
             r = _vg(p[2 * i], p[2 * i + 1]{params})
             fk[i] = _finite_or_nan(r[0])
@@ -421,7 +501,7 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 @njit(cache=True, error_model="numpy")
 def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
-    n = starts.shape[0]
+    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for s in range(0, n, RUN_BLOCK):
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
                    positions, out)
@@ -429,7 +509,7 @@ def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
-    n = starts.shape[0]
+    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
         s = b * RUN_BLOCK
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
@@ -510,7 +590,7 @@ for i in range(ob.shape[0]):
     ob[i] += 1
 for i in range(db.shape[0]):
     db[i] += 1
-fb, gfb, gnb = f[s:e], g2.reshape(-1)[2 * s : 2 * e], gn[s:e]
+fb, gfb, gnb = f[s:e], g2[2 * s : 2 * e], gn[s:e]
 tb = tr[2 * s : 2 * e]
 for i in range(fb.shape[0]):
     r = _vg(nb[2 * i], nb[2 * i + 1]{params})
@@ -537,14 +617,18 @@ done += ndone
 """
 
 
-def _descent_kernels(params: str) -> str:
+def _descent_kernels(params: str, use: str) -> str:
+    """The kernels of one use: ``"step"`` (Descent.step) or ``"run"`` (ge.descend)."""
+    if use == "run":
+        return _RUN_KERNELS.replace("{params}", params)
     body = "\n".join(f"        {line}" for line in _DESCENT_BODY.strip().splitlines())
     block = "\n".join(f"        {line}" for line in _ALL_RUN_BLOCK.strip().splitlines())
     text = _DESCENT_KERNELS.replace("{body}", body).replace("{block}", block)
     return text.replace("{params}", params)
 
 
-def _warm_descent(module) -> None:
+def _step_args() -> tuple:
+    """Arguments of the types descent_serial and all_run_serial take (one ball)."""
     pos, grad = np.zeros((1, 2)), np.zeros((1, 2))
     f1, i8 = np.zeros(1), np.zeros(1, dtype=np.int8)
     i64 = np.zeros(1, dtype=np.int64)
@@ -553,26 +637,41 @@ def _warm_descent(module) -> None:
             np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]),
             hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
-    module.descent_serial(*args)
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
     all_args = (*flat[0:2], args[5], args[6], *flat[8:11], *args[11:18], flat[18], args[19],
-                args[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
+                flat[20], *args[21:], args[18], np.zeros(2))  # fmt: skip
+    return args, all_args
+
+
+def _warm_steps(module) -> None:
+    """Compile (or load) what Descent.step uses; the threaded twins only where they run."""
+    args, all_args = _step_args()
     module.all_run_serial(*all_args)
-    table = np.array([[0.0, 1.0, 1.0]])
-    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 1, 2)),
-                np.zeros((1, 4), dtype=np.int64))  # fmt: skip
-    module.run_serial(*run_args)
+    module.descent_serial(*args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
-        module.run_parallel(*run_args)
         module.all_run_parallel(*all_args)
-    module.fill_serial(np.zeros((2, 1, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
-                       np.zeros((2, 1, 2)))  # fmt: skip
     if _threaded():
         module.descent_parallel(*args)
 
 
-def descent_module(surface, opt) -> ModuleType | None:
-    """The fused kernels of this surface and this optimizer setting, or None."""
+def _warm_run(module) -> None:
+    """Compile (or load) what a batched ge.descend uses."""
+    # flat rows (x, y of ball i at 2i, 2i + 1): a reshape in the kernel costs compile time
+    pos, hp, pv = np.zeros(2), np.zeros(6), np.zeros(8)
+    table = np.array([[0.0, 1.0, 1.0]])
+    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
+                np.zeros((4, 1), dtype=np.int64))  # fmt: skip
+    module.run_serial(*run_args)
+    if fastcode._threads() >= BLOCK_THREADS_MIN:
+        module.run_parallel(*run_args)
+    module.fill_serial(np.zeros((2, 2)), np.zeros(1, dtype=np.bool_), pv, np.zeros((2, 1)),
+                       np.zeros((2, 2)))  # fmt: skip
+
+
+def descent_module(surface, opt, use: str = "step") -> ModuleType | None:
+    """The fused kernels of this surface and this optimizer setting for one use, or None:
+    ``"step"`` (Descent.step) or ``"run"`` (a batched ge.descend). Two modules, so that
+    a first use compiles only what it runs."""
     variant = adam_variant(opt)
     if variant is None:
         return None
@@ -580,11 +679,12 @@ def descent_module(surface, opt) -> ModuleType | None:
     if parts is None:
         return None
     memo = surface._functions.setdefault("_engine_descent", {})
-    if variant not in memo:
-        kernels = _descent_kernels(fastcode.param_unpack(surface.params))
+    key = (variant, use)
+    if key not in memo:
+        kernels = _descent_kernels(fastcode.param_unpack(surface.params), use)
         body = "\n\n".join([parts[0], _rule_source(variant), kernels])
-        memo[variant] = fastcode.load_module(body, _warm_descent)
-    return memo[variant]
+        memo[key] = fastcode.load_module(body, _warm_run if use == "run" else _warm_steps)
+    return memo[key]
 
 
 def eligible(d) -> bool:
@@ -596,6 +696,33 @@ def eligible(d) -> bool:
         and adam_variant(d.optimizer) is not None
         and fastcode.surface_parts(d.surface) is not None
     )
+
+
+def _fresh(n: int) -> tuple:
+    return np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+
+
+def _outputs(d, n: int) -> tuple:
+    """(positions, f, gradient, norm) arrays for this step's results: those the step
+    before last replaced, when nothing but this Descent holds them (no view, no caller's
+    reference: their reference counts say so), else new ones. At 1M balls the first
+    touch of 48 MB of new pages cost about as much as the step's arithmetic."""
+    spare = d.__dict__.pop("_engine_spare", None)
+    if spare is None:
+        return _fresh(n)
+    for k, shape in enumerate(((n, 2), (n,), (n, 2), (n,))):
+        a = spare[k]
+        # 3: the tuple, the name a and getrefcount's argument
+        if (
+            sys.getrefcount(a) != 3
+            or a.base is not None
+            or a.shape != shape
+            or a.dtype != np.float64
+            or not a.flags.c_contiguous
+            or not a.flags.writeable
+        ):
+            return _fresh(n)
+    return spare
 
 
 def descent_step(d) -> bool:
@@ -623,27 +750,31 @@ def descent_step(d) -> bool:
     w = st["max_exp_avg_sq"] if opt.hyper["amsgrad"] else _PLACEHOLDER
     hp = adam_hyper(opt)
     n = d.n
-    newpos, f, g, gn = np.empty((n, 2)), np.empty(n), np.empty((n, 2)), np.empty(n)
+    newpos, f, g, gn = _outputs(d, n) if all_running else _fresh(n)
     counts = np.zeros(2, dtype=np.int64)
-    par = _block_threaded(n)
     pv = fastcode.parameter_array(d.surface)
     c0, c1, limit, tol = float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol)
     if all_running:
-        kernel = module.all_run_parallel if par else module.all_run_serial
+        timing = d.__dict__.setdefault("_engine_timing", [])
+        par = _use_threads(timing, n)
         old_pos, old_f, old_g, old_gn = d.positions, d.f, d.gradient, d.grad_norm
         head = d._uniform_head
         flat = newpos.reshape(-1)
         # the kernel writes the trail's next row too (else a row of its own output again)
         trail = flat if head is None else d._trail[head].reshape(-1)
-        kernel(old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
-               v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
-               f, g, gn, counts, newpos, trail)  # fmt: skip
+        _run_timed(timing, par, n, module.all_run_serial, module.all_run_parallel,
+                   old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
+                   v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
+                   f, g.reshape(-1), gn, counts, newpos, trail)  # fmt: skip
         if d.schedule is not None:
             d.schedule.step()
         d.clock += 1
         d.positions, d.f, d.gradient, d.grad_norm = newpos, f, g, gn
+        d.__dict__["_engine_spare"] = (old_pos, old_f, old_g, old_gn)
+        del old_pos, old_f, old_g, old_gn  # (the refcount test of the next step)
         if counts[0]:  # some diverged: they stay where they were (numpy's _bad_rows)
             bad = np.flatnonzero(d._bad_rows(newpos, f, gn))
+            old_pos, old_f, old_g, old_gn = d.__dict__.pop("_engine_spare")
             newpos[bad], f[bad], g[bad], gn[bad] = old_pos[bad], old_f[bad], old_g[bad], old_gn[bad]
             d.steps[bad] -= 1
             d._stop(bad, DIVERGED, during_step=True)
@@ -656,6 +787,7 @@ def descent_step(d) -> bool:
         if done.size:
             d._stop(done, CONVERGED)
         return True
+    d.__dict__.pop("_engine_spare", None)  # not every ball runs: no reuse from now on
     kernel = module.descent_serial
     if n >= fastcode.PARALLEL_MIN and _threaded():
         kernel = module.descent_parallel
@@ -685,7 +817,7 @@ def run_batched(d, starts: np.ndarray, steps: int):
     if not (fastcode.forced() or n * max(steps, 1) >= RUN_MIN) or not eligible(d):
         return None
     opt = d.optimizer
-    module = descent_module(d.surface, opt)
+    module = descent_module(d.surface, opt, "run")
     if module is None:
         return None
     rates = np.empty(steps)
@@ -698,21 +830,26 @@ def run_batched(d, starts: np.ndarray, steps: int):
         if sched is not None:
             sched.step()
     positions = np.empty((steps + 1, n, 2))
-    out = np.empty((n, 4), dtype=np.int64)  # status, end step, steps taken, loop steps
-    kernel = module.run_parallel if _block_threaded(n) else module.run_serial
+    # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
+    out = np.empty((4, n), dtype=np.int64)
+    timing = _RUN_TIMING.setdefault(n.bit_length() // 2, [])
+    par = _use_threads(timing, n)
     pv = fastcode.parameter_array(d.surface)
-    kernel(starts, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
-           float(d._limit), float(d.tol), positions, out)  # fmt: skip
-    loop = int(out[:, 3].max()) if n else 0
-    undefined = (out[:, 0] == DIVERGED) & (out[:, 1] == 0)
+    flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
+    _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
+               flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
+               float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
+    loop = int(out[3].max()) if n else 0
+    undefined = (out[0] == DIVERGED) & (out[1] == 0)
 
     def fill():
         fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
-        module.fill_serial(positions, undefined, pv, fs, grads)
+        rows = len(positions)
+        module.fill_serial(positions.reshape(rows, 2 * n), undefined, pv, fs,
+                           grads.reshape(rows, 2 * n))  # fmt: skip
         return fs, grads
 
-    columns = out.T.copy()  # contiguous rows: status, end step, steps taken
-    return positions, fill, columns[0], columns[1], columns[2], rates[:loop]
+    return positions, fill, out[0], out[1], out[2], rates[:loop]
 
 
 def warm(surface, optimizer) -> bool:
@@ -726,4 +863,9 @@ def warm(surface, optimizer) -> bool:
     variant = adam_variant(optimizer)
     if variant is None:
         return False
-    return bool(ok and step_module(variant) and descent_module(surface, optimizer))
+    return bool(
+        ok
+        and step_module(variant)
+        and descent_module(surface, optimizer, "step")
+        and descent_module(surface, optimizer, "run")
+    )

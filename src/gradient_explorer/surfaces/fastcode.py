@@ -65,6 +65,18 @@ def set_mode(value: str | None) -> None:
     _mode = value
 
 
+def numpy_unless_chosen() -> bool:
+    """The numpy path for this process unless ``GRADIENT_EXPLORER_ENGINE`` names an
+    engine: for what draws frames (the window, ``record``, ``render``), whose frames come
+    first. The results are the same bits either way; the engine's first use would pause a
+    frame for seconds (a compile) or 0.3 s (a cached load), which a frame's few steps
+    never pay back. True when it chose numpy."""
+    if os.environ.get(ENGINE_ENV, "").strip():
+        return False
+    set_mode("numpy")
+    return True
+
+
 def available() -> bool:
     """True when the engine may run: not turned off, and numba is installed."""
     global _has_numba
