@@ -124,3 +124,22 @@ def test_an_unwritable_cache_is_not_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIENT_EXPLORER_NO_CACHE", "1")
     Surface.named("banana")
     assert not (tmp_path / "c").exists()
+
+
+def test_write_cache_is_atomic_and_quiet_where_it_cannot_write(tmp_path, monkeypatch):
+    from gradient_explorer import fileio
+
+    target = tmp_path / "deep" / "entry.bin"
+    assert fileio.write_cache(target, b"one") and target.read_bytes() == b"one"
+    assert fileio.write_cache(target, "two") and target.read_text() == "two"
+
+    def refuse(src, dst):
+        raise PermissionError(13, "refused")
+
+    monkeypatch.setattr(fileio.os, "replace", refuse)
+    assert fileio.write_cache(target, b"three") is False
+    assert target.read_text() == "two"  # the old entry stands
+    assert sorted(p.name for p in target.parent.iterdir()) == ["entry.bin"]  # no temporary
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    assert fileio.write_cache(blocked / "entry.bin", b"x") is False  # its folder is a file

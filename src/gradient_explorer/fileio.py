@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gradient_explorer.errors import UsageError
 
-__all__ = ["give_plain_mode", "write_atomic"]
+__all__ = ["give_plain_mode", "write_atomic", "write_cache"]
 
 
 def give_plain_mode(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
@@ -60,3 +60,29 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
         except OSError:
             pass
         raise
+
+
+def write_cache(path: str | os.PathLike, data: bytes | str) -> bool:
+    """Write a cache entry atomically, making its folder; False (nothing written, no
+    temporary file left) where that is not possible: a cache that cannot be written is
+    not an error, the work is only done again next time."""
+    target = Path(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -26,15 +26,14 @@ import hashlib
 import importlib.util
 import json
 import math
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import moderngl
 import numpy as np
 
+from gradient_explorer.fileio import write_cache
 from gradient_explorer.render.fonts import FONT_FILES, FONT_SIZE
 from gradient_explorer.render.overlay_gl import OVERLAY_BLEND_FUNC, ortho
 from gradient_explorer.render.shader_loader import load_program
@@ -206,24 +205,7 @@ def store(atlas: GlyphAtlas) -> bool:
     payload = _payload(atlas, k)
     header = json.dumps({"sha256": _checksum(payload, atlas.pixels), "payload": payload})
     data = _MAGIC + struct.pack("<Q", len(header)) + header.encode() + atlas.pixels
-    path = _cache_path()
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".bin")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-        tmp = None
-        return True
-    except OSError:
-        return False
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    return write_cache(_cache_path(), data)
 
 
 def load() -> GlyphAtlas | None:

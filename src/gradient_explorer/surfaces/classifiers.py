@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.fileio import write_cache
 
 MODELS = ("logistic", "mlp")
 DATASETS = ("digits",)
@@ -362,14 +363,9 @@ def load_or_train(model: str, split: Split, folder: Path | None) -> Classifier:
     except (OSError, KeyError, ValueError):
         pass  # missing, unreadable or not ours: train
     clf = train(model, split)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **{f"p{i}": p for i, p in enumerate(clf.params)})
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"p{i}": p for i, p in enumerate(clf.params)})
+    write_cache(path, buffer.getvalue())  # not written: trained again next time
     return clf
 
 

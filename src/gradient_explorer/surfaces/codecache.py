@@ -22,10 +22,10 @@ import importlib.util
 import json
 import os
 import re
-import tempfile
 from functools import cache
 from pathlib import Path
 
+from gradient_explorer.fileio import write_cache
 from gradient_explorer.surfaces.compiled import DerivedSources
 
 FORMAT = 1
@@ -131,19 +131,4 @@ def store(definition, sources: DerivedSources, variables, parameters) -> bool:
         "parameters": list(parameters),
     }
     text = json.dumps({"sha256": _checksum(payload), "payload": payload})
-    path = _path(k)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        return False
-    return True
+    return write_cache(_path(k), text)

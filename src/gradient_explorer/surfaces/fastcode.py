@@ -36,6 +36,8 @@ from types import ModuleType
 
 import numpy as np
 
+from gradient_explorer.fileio import write_cache
+
 ENGINE_ENV = "GRADIENT_EXPLORER_ENGINE"
 MODES = ("auto", "numpy", "numba")
 #: Bumped when the kernels' shape of code changes (part of every module's key).
@@ -297,21 +299,7 @@ def _key(text: str) -> str:
 
 
 def _write(path: Path, text: str) -> bool:
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".py")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        return False
-    return True
+    return write_cache(path, text)
 
 
 def _purge_machine_code(path: Path) -> None:
