@@ -209,3 +209,26 @@ def test_an_unwritable_cache_folder_is_no_error(gl_ctx, tmp_path, monkeypatch):
     second, used_imgui = _render(gl_ctx, state)
     assert used_imgui  # nothing was stored: imgui again, the same picture
     np.testing.assert_array_equal(first, second)
+
+
+def test_a_descent_without_legend_rows_draws_its_labels_from_the_atlas(gl_ctx, cache):
+    """One ball and no glyphs shown: the legend has no rows, so the labels come from the
+    cached atlas (imgui's pixels, no imgui frame); a glyph shown gives the legend a row,
+    and then imgui draws it."""
+    from gradient_explorer.render.label_layout import legend_rows
+
+    state = _state()
+    state.descent.kind = "single"
+    state.descent.start_run(state.surface, start=(-1.5, 2.0))
+    state.descent.step()
+    assert state.descent.active and legend_rows(state.descent) == []
+    by_imgui, used_imgui = _render(gl_ctx, state)  # no atlas yet: imgui, which stores it
+    assert used_imgui
+    cached, used_imgui = _render(gl_ctx, state)
+    assert not used_imgui
+    np.testing.assert_array_equal(cached, by_imgui)
+    state.descent.glyphs.gradient = True
+    assert legend_rows(state.descent)
+    with_legend, used_imgui = _render(gl_ctx, state)
+    assert used_imgui
+    assert (with_legend != cached).any(axis=2).sum() > 50

@@ -19,7 +19,12 @@ from gradient_explorer.errors import UsageError
 from gradient_explorer.fileio import write_atomic
 from gradient_explorer.render import label_atlas
 from gradient_explorer.render.gl import create_headless_context
-from gradient_explorer.render.label_layout import SHADOW_COLOR, SHADOW_OFFSET, layout_labels
+from gradient_explorer.render.label_layout import (
+    SHADOW_COLOR,
+    SHADOW_OFFSET,
+    layout_labels,
+    legend_rows,
+)
 from gradient_explorer.render.png import encode_png
 from gradient_explorer.render.resolve import MsaaResolver
 from gradient_explorer.render.scene import SceneRenderer
@@ -92,10 +97,14 @@ class HeadlessRenderer:
                 msaa.use()
                 msaa.viewport = (0, 0, width, height)
                 labels = self.scene.render(state, (width, height))
-                descending = state.descent.active  # the legend, and the plot if asked
-                if overlay and (labels or draw_ui is not None or descending):
-                    only_labels = draw_ui is None and not descending
-                    if not (only_labels and self._cached_labels(state, labels, msaa)):
+                # imgui for the legend (when it has rows), the plot if asked, panels; the
+                # labels alone come from the cached glyph atlas (0.5 ms a frame less)
+                descent = state.descent
+                rich = draw_ui is not None or (
+                    descent.active and (plot or bool(legend_rows(descent)))
+                )
+                if overlay and (labels or rich):
+                    if rich or not self._cached_labels(state, labels, msaa):
                         self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
                 if resolved is not msaa:
                     self._resolver.resolve(msaa, resolved)

@@ -7,8 +7,12 @@ from __future__ import annotations
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from gradient_explorer.render import palette
-from gradient_explorer.render.label_layout import SHADOW_COLOR, SHADOW_OFFSET, layout_labels
+from gradient_explorer.render.label_layout import (
+    SHADOW_COLOR,
+    SHADOW_OFFSET,
+    layout_labels,
+    legend_rows,
+)
 from gradient_explorer.view.camera import OrbitCamera
 from gradient_explorer.view.formatting import format_number
 
@@ -35,53 +39,6 @@ def draw_labels(labels, camera: OrbitCamera, size: tuple[float, float]) -> list:
 def _text_size(text: str) -> tuple[float, float]:
     size = imgui.calc_text_size(text)
     return (size.x, size.y)
-
-
-def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
-    """The legend's rows: (text, colour, swatch) with swatch "box", "arrow" or "rect".
-
-    Racers with their status; in a swarm, the minima the balls' colours stand for; then
-    each glyph kind toggled on, in its palette colour.
-    """
-    ds = descent_state
-    if not ds.active:
-        return []
-    rows: list[tuple[str, tuple[float, ...], str]] = []
-    if ds.kind == "race":
-        for name, color, d in zip(ds.names, ds.colors, ds.descents, strict=False):
-            status = d.status[0] if d.n else ""
-            rows.append(
-                (f"{name}  {status}  step {int(d.steps[0])}" if d.n else name, color, "box")
-            )
-    elif ds.kind == "swarm" and ds.surface is not None and ds.surface.dim == 2:
-        minima = ds.known_minima()
-        for k, point in enumerate(minima[: len(palette.BASIN_COLORS)]):
-            where = ", ".join(format_number(v, ".3g") for v in point)
-            rows.append((f"ends in the minimum ({where})", palette.basin_color(k), "box"))
-        basins = np.concatenate([ds.basins(i) for i in range(len(ds.descents))])
-        if (basins == -1).any():
-            rows.append(("not near a minimum yet", palette.UNDECIDED_COLOR, "box"))
-        if (basins == -2).any():
-            rows.append(("diverged", palette.DIVERGED_COLOR, "box"))
-    g = ds.glyphs
-    batched = any(getattr(d, "batches", None) is not None for d in ds.descents)
-    for kind, on in (
-        ("gradient_x", g.gradient and not batched),
-        ("gradient_y", g.gradient and not batched),
-        ("full_gradient", g.gradient and batched),
-        ("batch_gradient", g.gradient and batched),
-        ("momentum", g.momentum),
-        ("step", g.step),
-        ("second_moment", g.second_moment),
-    ):
-        if on:
-            swatch = "rect" if kind == "second_moment" else "arrow"
-            rows.append((palette.GLYPH_LABELS[kind], palette.GLYPH_COLORS[kind], swatch))
-    phase = ds.current_phase()
-    if phase is not None:  # step by step: the phase's vectors at each ball
-        swatch = "rect" if phase.name in ("accumulate", "rescaling") else "arrow"
-        rows.append((f"this phase: {phase.name}", palette.GLYPH_COLORS["phase"], swatch))
-    return rows
 
 
 def draw_race_legend(descent_state, size: tuple[float, float], right: float = 0.0) -> None:
