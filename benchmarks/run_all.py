@@ -129,8 +129,12 @@ class _Ours:
         from gradient_explorer.app.state import AppState, ViewOptions
         from gradient_explorer.optim.descent import Descent
         from gradient_explorer.render.headless import HeadlessRenderer
+        from gradient_explorer.surfaces import fastcode
         from gradient_explorer.surfaces.surface import Surface
 
+        # as the window: its descent on the numpy path (else the engine's load, ~0.3 s,
+        # would fall inside the timed loop at the 200th step)
+        fastcode.numpy_unless_chosen()
         self.size = size
         surface = Surface.named("banana")
         self.state = AppState.for_surface(
