@@ -22,6 +22,7 @@ both off).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -37,6 +38,7 @@ from gradient_explorer.fileio import write_cache
 from gradient_explorer.render.fonts import FONT_FILES, FONT_SIZE
 from gradient_explorer.render.overlay_gl import OVERLAY_BLEND_FUNC, ortho
 from gradient_explorer.render.shader_loader import load_program
+from gradient_explorer.render.visuals._gl import GrowableBuffer
 from gradient_explorer.surfaces import codecache
 
 __all__ = ["CHARSET", "GlyphAtlas", "LabelDrawer", "color_u32", "load", "snapshot", "store"]
@@ -63,6 +65,11 @@ def _f32(value: float) -> float:
 def color_u32(rgba) -> tuple[int, int, int, int]:
     """``ImGui::GetColorU32(ImVec4)`` as bytes: saturate, times 255, plus 0.5, truncated,
     in float32 (style alpha 1)."""
+    return _color_u32(tuple(float(v) for v in rgba))
+
+
+@functools.lru_cache(maxsize=256)  # a frame's labels use a few colours, every frame
+def _color_u32(rgba: tuple) -> tuple[int, int, int, int]:
     out = []
     for v in rgba:
         v = _f32(float(v))
@@ -110,6 +117,23 @@ class GlyphAtlas:
     font_size: float
     glyphs: dict
 
+    def __post_init__(self):
+        # per-frame helpers, made on first use: the glyph table as float32 rows and the
+        # widths measured so far (labels keep their texts from frame to frame)
+        object.__setattr__(self, "_table", None)
+        object.__setattr__(self, "_widths", {})
+
+    def table(self) -> tuple[dict, np.ndarray]:
+        """(row of each code point, float32 rows (advance, visible, x0, y0, x1, y1, u0,
+        v0, u1, v1)): :attr:`glyphs` for numpy."""
+        if self._table is None:
+            codes = list(self.glyphs)
+            rows = np.array([self.glyphs[c] for c in codes], dtype=np.float64).reshape(-1, 10)
+            object.__setattr__(
+                self, "_table", ({c: i for i, c in enumerate(codes)}, rows.astype(np.float32))
+            )
+        return self._table
+
     def covers(self, text: str) -> bool:
         """Whether every character of ``text`` is in the table (then drawn as imgui would)."""
         return all(ord(c) in self.glyphs for c in text)
@@ -117,10 +141,15 @@ class GlyphAtlas:
     def measure(self, text: str) -> tuple[float, float]:
         """``ImGui::CalcTextSize(text)``: the advances summed in float32, the width rounded
         up to a whole pixel, the height one line (:func:`snapshot` checks it is imgui's)."""
-        width = 0.0
-        for c in text:
-            width = _f32(width + self.glyphs[ord(c)][0])
-        return (float(math.ceil(width)), self.font_size)
+        width = self._widths.get(text)
+        if width is None:
+            width = 0.0
+            for c in text:
+                width = _f32(width + self.glyphs[ord(c)][0])
+            width = self._widths[text] = float(math.ceil(width))
+            if len(self._widths) > 4096:  # texts that keep changing: start again
+                self._widths.clear()
+        return (width, self.font_size)
 
     def text_quads(self, pos, col, text: str, clip) -> list[tuple]:
         """``ImDrawList::AddText(pos, col, text)`` on one line: the glyph quads
@@ -252,32 +281,72 @@ class LabelDrawer:
         self._texture = ctx.texture((atlas.width, atlas.height), 4, atlas.pixels)
         self._texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self._texture.repeat_x = self._texture.repeat_y = False
+        # kept from frame to frame (made anew only when they grow)
+        self._vertices = GrowableBuffer(ctx, _VERTEX.itemsize, 1024)
+        self._indices = GrowableBuffer(ctx, 4, 1536)
+        self._vao = None
+        self._vao_for = None
         self._released = False
 
     def vertices(self, placed, size, shadow, offset: float) -> tuple[np.ndarray, np.ndarray]:
-        """imgui's vertices and indices for ``placed``: each label's shadow, then its text."""
+        """imgui's vertices and indices for ``placed``: each label's shadow, then its text.
+
+        :meth:`GlyphAtlas.text_quads` for all of them at once, in numpy float32 (the same
+        roundings: each pen position the float32 sum of the one before and an advance,
+        a running sum along the row; corners float32 sums of two float32 values)."""
         width, height = size
         clip = (0.0, 0.0, _f32(float(width)), _f32(float(height)))
         shadow_col = color_u32(shadow)
-        quads, colors = [], []
+        font_size = self.atlas.font_size
+        rows_of, table = self.atlas.table()
+        starts, texts, colors = [], [], []
         for label, (x, y, _, _) in placed:
             for pos, col in (
                 ((x + offset, y + offset), shadow_col),
                 ((x, y), color_u32(label.color)),
             ):
-                q = self.atlas.text_quads(pos, col, label.text, clip)
-                quads += q
-                colors += [col] * len(q)
-        n = len(quads)
+                text = label.text
+                if col[3] == 0 or not text:
+                    continue
+                px = float(math.trunc(_f32(pos[0])))  # IM_TRUNC: pixel-aligned start
+                py = float(math.trunc(_f32(pos[1])))
+                if py > clip[3] or _f32(py + font_size) < clip[1]:
+                    continue
+                starts.append((px, py))
+                texts.append([rows_of[ord(c)] for c in text])
+                colors.append(col)
+        if not texts:
+            return np.zeros(0, dtype=_VERTEX), np.zeros(0, dtype=np.uint32)
+        longest = max(len(t) for t in texts)
+        glyph = np.zeros((len(texts), longest), dtype=np.intp)
+        used = np.zeros((len(texts), longest), dtype=bool)
+        for i, t in enumerate(texts):
+            glyph[i, : len(t)] = t
+            used[i, : len(t)] = True
+        g = table[glyph]  # (texts, longest, 10)
+        start = np.array(starts, dtype=np.float32)
+        # pen x before each glyph: the start, then float32 sums one advance at a time
+        pen = np.empty((len(texts), longest), dtype=np.float32)
+        pen[:, 0] = start[:, 0]
+        if longest > 1:
+            steps = np.concatenate([start[:, :1], g[:, :-1, 0]], axis=1)
+            pen[:, 1:] = np.add.accumulate(steps, axis=1, dtype=np.float32)[:, 1:]
+        qx1 = pen + g[..., 2]
+        qx2 = pen + g[..., 4]
+        qy1 = start[:, 1:2] + g[..., 3]
+        qy2 = start[:, 1:2] + g[..., 5]
+        keep = used & (g[..., 1] != 0) & (qx1 <= np.float32(clip[2])) & (qx2 >= np.float32(clip[0]))
+        n = int(keep.sum())
         vtx = np.zeros(4 * n, dtype=_VERTEX)
-        if n:
-            q = np.array(quads, dtype=np.float64).astype(np.float32)  # already float32 values
-            x1, y1, x2, y2, u0, v0, u1, v1 = q.T
-            corners = [(x1, y1, u0, v0), (x2, y1, u1, v0), (x2, y2, u1, v1), (x1, y2, u0, v1)]
-            for k, (px, py, u, v) in enumerate(corners):
-                vtx["pos"][k::4] = np.column_stack([px, py])
-                vtx["uv"][k::4] = np.column_stack([u, v])
-                vtx["col"][k::4] = np.array(colors, dtype=np.uint8)
+        x1, x2, y1, y2 = qx1[keep], qx2[keep], qy1[keep], qy2[keep]
+        uv = g[keep][:, 6:10]
+        u0, v0, u1, v1 = uv.T
+        col = np.broadcast_to(np.array(colors, dtype=np.uint8)[:, None], (*keep.shape, 4))[keep]
+        corners = [(x1, y1, u0, v0), (x2, y1, u1, v0), (x2, y2, u1, v1), (x1, y2, u0, v1)]
+        for k, (px, py, u, v) in enumerate(corners):
+            vtx["pos"][k::4, 0], vtx["pos"][k::4, 1] = px, py
+            vtx["uv"][k::4, 0], vtx["uv"][k::4, 1] = u, v
+            vtx["col"][k::4] = col
         base = 4 * np.arange(n, dtype=np.uint32)[:, None]
         idx = (base + np.array([0, 1, 2, 0, 2, 3], dtype=np.uint32)).reshape(-1)
         return vtx, idx
@@ -290,14 +359,19 @@ class LabelDrawer:
         ctx = self.ctx
         width, height = (int(v) for v in size)
         self._program["u_projection"].write(ortho(0.0, float(width), 0.0, float(height)))
-        vbo = ctx.buffer(vtx.tobytes())
-        ibo = ctx.buffer(idx.tobytes())
-        vao = ctx.vertex_array(
-            self._program,
-            [(vbo, "2f 2f 4f1", "in_position", "in_texcoord", "in_color")],
-            index_buffer=ibo,
-            index_element_size=4,
-        )
+        self._vertices.write(vtx)
+        self._indices.write(idx)
+        generations = (self._vertices.generation, self._indices.generation)
+        if self._vao_for != generations:
+            if self._vao is not None:
+                self._vao.release()
+            self._vao = ctx.vertex_array(
+                self._program,
+                [(self._vertices.buffer, "2f 2f 4f1", "in_position", "in_texcoord", "in_color")],
+                index_buffer=self._indices.buffer,
+                index_element_size=4,
+            )
+            self._vao_for = generations
         saved_viewport = fbo.viewport
         scope = ctx.scope(fbo, enable_only=moderngl.BLEND)
         try:
@@ -307,19 +381,20 @@ class LabelDrawer:
                     ctx.blend_func = OVERLAY_BLEND_FUNC
                     fbo.viewport = (0, 0, width, height)
                     self._texture.use(0)
-                    vao.render(moderngl.TRIANGLES)
+                    self._vao.render(moderngl.TRIANGLES, vertices=len(idx))
                 finally:
                     fbo.viewport = saved_viewport
                     ctx.blend_func = moderngl.DEFAULT_BLENDING
         finally:
             scope.release()
-            vao.release()
-            ibo.release()
-            vbo.release()
 
     def release(self) -> None:
         """Free the program and the texture; safe to call twice."""
         if not self._released:
             self._released = True
+            if self._vao is not None:
+                self._vao.release()
+            self._vertices.release()
+            self._indices.release()
             self._texture.release()
             self._program.release()
