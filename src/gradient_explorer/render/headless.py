@@ -98,10 +98,12 @@ class HeadlessRenderer:
                 msaa.viewport = (0, 0, width, height)
                 labels = self.scene.render(state, (width, height))
                 # imgui for the legend (when it has rows), the plot if asked, panels; the
-                # labels alone come from the cached glyph atlas (0.5 ms a frame less)
+                # labels alone come from the cached glyph atlas (0.5 ms a frame less). A
+                # race's or swarm's legend has rows: not worked out twice a frame
                 descent = state.descent
                 rich = draw_ui is not None or (
-                    descent.active and (plot or bool(legend_rows(descent)))
+                    descent.active
+                    and (plot or descent.kind in ("race", "swarm") or bool(legend_rows(descent)))
                 )
                 if overlay and (labels or rich):
                     if rich or not self._cached_labels(state, labels, msaa):
