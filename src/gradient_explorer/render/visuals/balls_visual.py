@@ -225,11 +225,11 @@ def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIE
     m = len(a)
     if m < 2:
         return a, b, colors, np.ones(m)
-    pa, _za, oka = _to_pixels(frame, a)
-    pb, _zb, okb = _to_pixels(frame, b)
-    ok = oka & okb
-    length = np.where(ok, np.linalg.norm(pb - pa, axis=1), 0.0)
-    scale = max(float(np.max(np.abs(np.concatenate([a, b])))), 1e-300)
+    ends = np.concatenate([a, b])  # both ends projected at once (row by row: the same)
+    p, _z, ok_ends = _to_pixels(frame, ends)
+    ok = ok_ends[:m] & ok_ends[m:]
+    length = np.where(ok, np.linalg.norm(p[m:] - p[:m], axis=1), 0.0)
+    scale = max(float(np.max(np.abs(ends))), 1e-300)
     joined = np.all(np.abs(a[1:] - b[:-1]) <= 1e-9 * scale, axis=1) & ok[1:] & ok[:-1]
     # each chain's length so far at the middle of each piece, in steps of min_px: a new
     # group starts where that step changes, or a chain starts
