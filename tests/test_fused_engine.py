@@ -40,10 +40,14 @@ OTHERS = [
         {"lr": 0.5, "lr_decay": 0.01, "initial_accumulator_value": 0.1, "weight_decay": 0.05},
     ),
     ("adagrad", {"lr": 0.1, "maximize": True}),
+    ("nadam", {"lr": 0.02}),
+    ("nadam", {"lr": 0.02, "weight_decay": 0.1, "maximize": True}),
+    ("nadam", {"lr": 0.05, "betas": (0.3, 0.9), "weight_decay": 0.3, "momentum_decay": 0.01}),
+    ("nadam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.3}),
 ]
 SETTINGS = ADAM + OTHERS
 #: a setting of each optimizer that takes many branches, for the tests that cost more
-ONE_EACH = [ADAM[1], OTHERS[0], OTHERS[4], OTHERS[7], OTHERS[10]]
+ONE_EACH = [ADAM[1], OTHERS[0], OTHERS[4], OTHERS[7], OTHERS[10], OTHERS[14]]
 #: Adam on every exact surface; the other rules (whose kernels are the same code around
 #: another _rule) on three: one that diverges often, two with minima
 CASES = [(name, *setting) for setting in ADAM for name in EXACT] + [
@@ -95,7 +99,8 @@ def _same(a, b):
     a, b = np.asarray(a), np.asarray(b)
     assert a.shape == b.shape and a.dtype == b.dtype
     if a.dtype.kind == "f":
-        assert np.array_equal(a.view(np.int64), b.view(np.int64))  # bits, NaN included
+        bits = f"i{a.itemsize}"  # (NAdam's mu_product is float32)
+        assert np.array_equal(a.view(bits), b.view(bits))  # bits, NaN included
     else:
         assert np.array_equal(a, b)
 
@@ -281,6 +286,8 @@ def test_a_run_continues_across_engines_settings_and_saved_state(engine_calls):
         ("adagrad", {"lr": 0.1}, "x = x + (k0 * g) / std", "x = x + k0 * (g / std)"),
         # RMSprop's ((1 - alpha) * g) * g, not (1 - alpha) * (g * g)
         ("rmsprop", {"lr": 0.01}, "(hp[2] * g) * g", "hp[2] * (g * g)"),
+        # NAdam's sqrt(v / bc2), not sqrt(v) / sqrt(bc2)
+        ("nadam", {"lr": 0.02}, "math.sqrt(b / k3)", "math.sqrt(b) / math.sqrt(k3)"),
     ],
 )  # fmt: skip
 def test_a_rule_with_one_operation_changed_is_caught(optimizer, hyper, old, new, monkeypatch):
@@ -415,7 +422,8 @@ def test_warm_compiles_what_a_run_uses():
     surface = Surface.named("himmelblau")
     assert fused.warm(surface, make_optimizer("adam", amsgrad=True))
     assert fused.warm(surface, make_optimizer("sgd", momentum=0.9, nesterov=True))
-    assert not fused.warm(surface, make_optimizer("nadam"))
+    assert fused.warm(surface, make_optimizer("nadam", decoupled_weight_decay=True))
+    assert not fused.warm(surface, make_optimizer("adafactor"))
     assert not fused.warm(surface, make_optimizer("newton"))
     assert not fused.warm(Surface.named("ackley"), make_optimizer("adam"))
 

@@ -1,22 +1,25 @@
 """The compiled engine for descent: surface, optimizer and checks fused in one numba loop.
 
 Where a surface's generated code is exact (:mod:`gradient_explorer.surfaces.fastcode`)
-and the optimizer is Adam or AdamW (every setting: weight decay coupled or decoupled,
-amsgrad, maximize), a descent step is one pass over the balls that updates the
-optimizer state, evaluates f and the gradient at the new point, checks divergence
-(too far, non-finite) and convergence, and writes the results: the numpy path's
-operations in the numpy path's order, so the results are the same to the bit (no
-fastmath, no FMA contraction). A whole batched :func:`~gradient_explorer.optim.descent.descend`
-runs every step of a ball inside the kernel, ball after ball (in parallel on numba's
-threads for many balls), writing the trajectory arrays directly.
+and the optimizer has a rule in :mod:`gradient_explorer.optim.fused_rules` (gd, sgd,
+rmsprop, adagrad, adam, adamw, nadam; every setting), a descent step is one pass over
+the balls that updates the optimizer state, evaluates f and the gradient at the new
+point, checks divergence (too far, non-finite) and convergence, and writes the results:
+the numpy path's operations in the numpy path's order, so the results are the same to
+the bit (no fastmath, no FMA contraction). A whole batched
+:func:`~gradient_explorer.optim.descent.descend` runs every step of a ball inside the
+kernel, ball after ball (in parallel on numba's threads for many balls), writing the
+trajectory arrays directly.
 
-``Optimizer.step_`` on its own (the benchmark's inner loop) gets a compiled Adam update
-too. Everything else (other optimizers, Newton's Hessian, mini-batches, curves, a
-surface with transcendental functions) uses the numpy path, which is also the path
-without numba installed or with ``GRADIENT_EXPLORER_ENGINE=numpy``.
+``Optimizer.step_`` on its own (the benchmark's inner loop) gets a compiled update too.
+Everything else (Adafactor, Newton's Hessian, mini-batches, curves, a surface with
+transcendental functions) uses the numpy path, which is also the path without numba
+installed or with ``GRADIENT_EXPLORER_ENGINE=numpy``.
 
-Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, and
-``1 - lr * weight_decay``) are computed in Python, as the numpy path does, and passed in.
+The kernels are the same for every optimizer: they call ``_rule`` (one coordinate's
+update) with up to three state buffers, four per-step constants computed in Python as
+the numpy rule computes them (Adam's ``lr / (1 - beta1**t)``, ...) and a vector of
+hyperparameters; which buffers a rule uses is a compile-time flag (S0-S2).
 """
 
 from __future__ import annotations
@@ -80,11 +83,11 @@ def buffers(opt, rule: fused_rules.Rule) -> list | None:
 
 _STEP_KERNELS = """
 @njit(cache=True, error_model="numpy")
-def rule_serial(pf, gf, af, bf, cf, k0, k1, k2, hp, steps):
+def rule_serial(pf, gf, af, bf, cf, k0, k1, k2, k3, hp, steps):
     # flat arrays (a reshape here costs compile time)
     for i in range(pf.shape[0]):
         x, a, b, c = _rule(pf[i], gf[i], af[i] if S0 else 0.0, bf[i] if S1 else 0.0,
-                           cf[i] if S2 else 0.0, k0, k1, k2, hp)
+                           cf[i] if S2 else 0.0, k0, k1, k2, k3, hp)
         pf[i] = x
         if S0:
             af[i] = a
@@ -97,10 +100,10 @@ def rule_serial(pf, gf, af, bf, cf, k0, k1, k2, hp, steps):
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def rule_parallel(pf, gf, af, bf, cf, k0, k1, k2, hp, steps):
+def rule_parallel(pf, gf, af, bf, cf, k0, k1, k2, k3, hp, steps):
     for i in prange(pf.shape[0]):
         x, a, b, c = _rule(pf[i], gf[i], af[i] if S0 else 0.0, bf[i] if S1 else 0.0,
-                           cf[i] if S2 else 0.0, k0, k1, k2, hp)
+                           cf[i] if S2 else 0.0, k0, k1, k2, k3, hp)
         pf[i] = x
         if S0:
             af[i] = a
@@ -117,9 +120,9 @@ def _warm_step(module) -> None:
     a = [np.zeros(2) for _ in range(5)]
     steps = np.zeros(1, dtype=np.int64)
     hp = np.zeros(fused_rules.HP_LEN)
-    module.rule_serial(*a, 0.0, 1.0, 1.0, hp, steps)
+    module.rule_serial(*a, 0.0, 1.0, 1.0, 1.0, hp, steps)
     if _threaded():
-        module.rule_parallel(*a, 0.0, 1.0, 1.0, hp, steps)
+        module.rule_parallel(*a, 0.0, 1.0, 1.0, 1.0, hp, steps)
 
 
 def _threaded() -> bool:
@@ -242,7 +245,7 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     if bufs is None:
         return False
     # the rule's step constants, as its numpy update computes them (Python floats)
-    k = fused_rules.constants(rule, opt, opt.hyper["lr"], float(first + 1))
+    k = fused_rules.step_constants(rule, opt, opt.hyper["lr"], float(first + 1), None)
     kernel = module.rule_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
     flat = [a.reshape(-1) for a in (p2, g2, *bufs)]  # views
     (kernel or module.rule_serial)(*flat, *k, hp, steps)
@@ -287,7 +290,7 @@ def all_run_parallel(pf, gf, osteps, dsteps, af, bf, cf, c, hp, pv, c0, c1, limi
 @njit(cache=True, error_model="numpy")
 def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, sa, sb, sc, c,
                    hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
-    k0, k1, k2 = c[0], c[1], c[2]
+    k0, k1, k2, k3 = c[0], c[1], c[2], c[3]
     moved = 0
     bad = 0
     for i in range(pos.shape[0]):
@@ -299,7 +302,7 @@ def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, s
 @njit(cache=True, error_model="numpy", parallel=True)
 def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, sa, sb, sc,
                      c, hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
-    k0, k1, k2 = c[0], c[1], c[2]
+    k0, k1, k2, k3 = c[0], c[1], c[2], c[3]
     moved = 0
     bad = 0
     for i in prange(pos.shape[0]):
@@ -370,11 +373,12 @@ def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
         k0 = table[k, 0]
         k1 = table[k, 1]
         k2 = table[k, 2]
+        k3 = table[k, 3]
         for j in range(y.shape[0]):
             y[j] = x[j]
         for j in range(y.shape[0]):
             a0, a1, a2, a3 = _rule(y[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
-                                   sc[j] if S2 else 0.0, k0, k1, k2, hp)
+                                   sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
             y[j] = a0
             if S0:
                 sa[j] = a1
@@ -499,8 +503,8 @@ if status[i] == 0:
     b1 = sb[i, 1] if S1 else 0.0
     e0 = sc[i, 0] if S2 else 0.0
     e1 = sc[i, 1] if S2 else 0.0
-    x0, a0, b0, e0 = _rule(pos[i, 0], grad[i, 0], a0, b0, e0, k0, k1, k2, hp)
-    x1, a1, b1, e1 = _rule(pos[i, 1], grad[i, 1], a1, b1, e1, k0, k1, k2, hp)
+    x0, a0, b0, e0 = _rule(pos[i, 0], grad[i, 0], a0, b0, e0, k0, k1, k2, k3, hp)
+    x1, a1, b1, e1 = _rule(pos[i, 1], grad[i, 1], a1, b1, e1, k0, k1, k2, k3, hp)
     if S0:
         sa[i, 0] = a0
         sa[i, 1] = a1
@@ -546,7 +550,7 @@ gn[i] = gn_old[i]
 # up by the caller. All arrays flat: (x, y) of ball i at 2i, 2i + 1.
 _ALL_RUN_BLOCK = """
 e = min(s + BLOCK, n)
-k0, k1, k2 = c[0], c[1], c[2]
+k0, k1, k2, k3 = c[0], c[1], c[2], c[3]
 # slices, indexed from 0: numba then knows no index is negative (no wraparound select),
 # and a loop touches few arrays (LLVM checks at run time that they do not overlap, for
 # a limited number of pairs, before it vectorizes); an unused buffer is not sliced
@@ -558,7 +562,7 @@ for j in range(nb.shape[0]):
     nb[j] = pb[j]
 for j in range(nb.shape[0]):
     x, a, b, cc = _rule(nb[j], gb[j], ab[j] if S0 else 0.0, bb[j] if S1 else 0.0,
-                        cb[j] if S2 else 0.0, k0, k1, k2, hp)
+                        cb[j] if S2 else 0.0, k0, k1, k2, k3, hp)
     nb[j] = x
     if S0:
         ab[j] = a
@@ -615,7 +619,7 @@ def _step_args() -> tuple:
     i64 = np.zeros(1, dtype=np.int64)
     hp, pv = np.zeros(fused_rules.HP_LEN), np.zeros(8)
     args = (pos, grad, f1, f1.copy(), i8.copy(), i64.copy(), i64.copy(), i64.copy(),
-            np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]),
+            np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0, 1.0]),
             hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
@@ -639,7 +643,7 @@ def _warm_run(module) -> None:
     """Compile (or load) what a batched ge.descend uses."""
     # flat rows (x, y of ball i at 2i, 2i + 1): a reshape in the kernel costs compile time
     pos, hp, pv = np.zeros(2), np.zeros(fused_rules.HP_LEN), np.zeros(8)
-    table = np.array([[0.0, 1.0, 1.0]])
+    table = np.array([[0.0, 1.0, 1.0, 1.0]])
     run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
                 np.zeros((4, 1), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
@@ -727,7 +731,9 @@ def descent_step(d) -> bool:
     if not (steps == first).all():  # balls at different steps: numpy (t per ball)
         return False
     lr = d.schedule.lr if d.schedule is not None else opt.hyper["lr"]
-    c = np.array(fused_rules.constants(rule, opt, lr, float(first + 1)))
+    # (from here on the step is taken: a rule's state outside the kernels moves now)
+    rows = None if all_running else np.flatnonzero(running)
+    c = np.array(fused_rules.step_constants(rule, opt, lr, float(first + 1), rows))
     sa, sb, sc = bufs
     hp = fused_rules.hyper(rule, opt)
     n = d.n
@@ -803,14 +809,12 @@ def run_batched(d, starts: np.ndarray, steps: int):
         return None
     rule = rule_of(opt)
     rates = np.empty(steps)
-    table = np.empty((steps, 3))
     sched = d.schedule
     for k in range(steps):
-        lr = sched.lr if sched is not None else opt.hyper["lr"]
-        rates[k] = lr
-        table[k] = fused_rules.constants(rule, opt, lr, float(k + 1))
+        rates[k] = sched.lr if sched is not None else opt.hyper["lr"]
         if sched is not None:
             sched.step()
+    table = fused_rules.table(rule, opt, rates)
     positions = np.empty((steps + 1, n, 2))
     # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
     out = np.empty((4, n), dtype=np.int64)

@@ -1,12 +1,13 @@
 """The optimizer rules of the compiled engine (:mod:`gradient_explorer.optim.fused`).
 
 Each rule is an optimizer's numpy ``_update`` on one coordinate, printed as a numba
-function ``_rule(x, g, a, b, c, k0, k1, k2, hp) -> (x, a, b, c)`` that does the same
+function ``_rule(x, g, a, b, c, k0, k1, k2, k3, hp) -> (x, a, b, c)`` that does the same
 operations in the same order (no FMA, no reassociation: the same bits): ``x`` the
 position, ``g`` the gradient, ``a``/``b``/``c`` the values of up to three state buffers
 (:attr:`Rule.slots` names the optimizer's state array behind each; an unused one is
-neither read nor written), ``k0``-``k2`` the constants of this step (computed in
-Python from the learning rate and the step count ``t``, as the numpy rule computes them)
+neither read nor written), ``k0``-``k3`` the constants of this step (computed in
+Python from the learning rate and the step count ``t``, as the numpy rule computes them;
+NAdam's also from its float32 ``mu_product``, which Python updates, as numpy does)
 and ``hp`` the hyperparameters (a float64 vector of :data:`HP_LEN`). Which branches the
 setting takes (maximize, weight decay, momentum, ...) is fixed when the rule is printed:
 one kernel module per setting.
@@ -52,11 +53,31 @@ def _lerp(out: str, start: str, end: str, lo: bool, w: str, one_minus_w: str) ->
 
 # ------------------------------------------------------------------------- the rules
 # For each: variant(opt), slots(variant), body(variant) (lines of _rule before its
-# return), hyper(opt) (hp), constants(opt, lr, t) (k0, k1, k2), init(opt) (the state
-# a fresh optimizer's buffers hold, a, b, c).
+# return), hyper(opt) (hp), constants(opt, lr, t) (k0-k3), init(opt) (the state a fresh
+# optimizer's buffers hold, a, b, c); step_constants and table where a rule keeps state
+# outside the kernels' buffers.
 
 
-class _Adam:
+class _Base:
+    @staticmethod
+    def init(opt) -> tuple[float, float, float]:
+        return 0.0, 0.0, 0.0
+
+    @classmethod
+    def step_constants(cls, opt, lr: float, t: float, rows) -> tuple:
+        """The constants of a step that the balls ``rows`` (None: all) take now."""
+        return cls.constants(opt, lr, t)
+
+    @classmethod
+    def table(cls, opt, rates: np.ndarray) -> np.ndarray:
+        """The constants of each step of a fresh optimizer's run at these rates."""
+        out = np.empty((len(rates), 4))
+        for k, lr in enumerate(rates.tolist()):
+            out[k] = cls.constants(opt, lr, float(k + 1))
+        return out
+
+
+class _Adam(_Base):
     """Adam._rule (Adam and AdamW, every setting)."""
 
     @staticmethod
@@ -95,19 +116,15 @@ class _Adam:
         return [hp["weight_decay"], hp["eps"], opt._b2, w1, 1.0 - w1, opt._w2]
 
     @staticmethod
-    def constants(opt, lr: float, t: float) -> tuple[float, float, float]:
+    def constants(opt, lr: float, t: float) -> tuple:
         # Adam._rule's, in its order (Python floats)
         b1, b2 = opt._b1, opt._b2
         step_size = lr / (1 - b1**t)
         bc2_sqrt = (1 - b2**t) ** 0.5
-        return -step_size, bc2_sqrt, 1 - lr * opt.hyper["weight_decay"]
-
-    @staticmethod
-    def init(opt) -> tuple[float, float, float]:
-        return 0.0, 0.0, 0.0
+        return -step_size, bc2_sqrt, 1 - lr * opt.hyper["weight_decay"], 0.0
 
 
-class _GradientDescent:
+class _GradientDescent(_Base):
     """GradientDescent._update: ``p -= lr * g``."""
 
     @staticmethod
@@ -127,15 +144,11 @@ class _GradientDescent:
         return []
 
     @staticmethod
-    def constants(opt, lr: float, t: float) -> tuple[float, float, float]:
-        return lr, 0.0, 0.0
-
-    @staticmethod
-    def init(opt) -> tuple[float, float, float]:
-        return 0.0, 0.0, 0.0
+    def constants(opt, lr: float, t: float) -> tuple:
+        return lr, 0.0, 0.0, 0.0
 
 
-class _SGD:
+class _SGD(_Base):
     """SGD._update: momentum (torch's buffer: the gradient itself on the first step),
     dampening, Nesterov, coupled weight decay, maximize."""
 
@@ -168,15 +181,11 @@ class _SGD:
         return [hp["weight_decay"], hp["momentum"], 1 - hp["dampening"]]
 
     @staticmethod
-    def constants(opt, lr: float, t: float) -> tuple[float, float, float]:
-        return -lr, 1.0 if t == 1.0 else 0.0, 0.0
-
-    @staticmethod
-    def init(opt) -> tuple[float, float, float]:
-        return 0.0, 0.0, 0.0
+    def constants(opt, lr: float, t: float) -> tuple:
+        return -lr, 1.0 if t == 1.0 else 0.0, 0.0, 0.0
 
 
-class _Adagrad:
+class _Adagrad(_Base):
     """Adagrad._update: the sum of squares, lr decayed by the step count."""
 
     @staticmethod
@@ -206,16 +215,16 @@ class _Adagrad:
         return [hp["weight_decay"], hp["eps"]]
 
     @staticmethod
-    def constants(opt, lr: float, t: float) -> tuple[float, float, float]:
+    def constants(opt, lr: float, t: float) -> tuple:
         clr = lr / (1 + (t - 1) * opt.hyper["lr_decay"])
-        return -clr, 0.0, 0.0
+        return -clr, 0.0, 0.0, 0.0
 
     @staticmethod
     def init(opt) -> tuple[float, float, float]:
         return opt.hyper["initial_accumulator_value"], 0.0, 0.0
 
 
-class _RMSprop:
+class _RMSprop(_Base):
     """RMSprop._update: centered or not, with momentum or not."""
 
     @staticmethod
@@ -268,12 +277,92 @@ class _RMSprop:
         return [hp["weight_decay"], alpha, w, hp["eps"], hp["momentum"], 1.0 - w, -1.0]
 
     @staticmethod
-    def constants(opt, lr: float, t: float) -> tuple[float, float, float]:
-        return -lr, 0.0, 0.0
+    def constants(opt, lr: float, t: float) -> tuple:
+        return -lr, 0.0, 0.0, 0.0
+
+
+class _NAdam(_Base):
+    """NAdam._update for balls at one step count: its c1 and c2 come from the float32
+    ``mu_product`` of the first ball that steps (numpy's rule with a uniform ``t``)."""
 
     @staticmethod
-    def init(opt) -> tuple[float, float, float]:
-        return 0.0, 0.0, 0.0
+    def variant(opt) -> tuple:
+        hp = opt.hyper
+        wd = "none"
+        if hp["weight_decay"] != 0:
+            wd = "decoupled" if hp["decoupled_weight_decay"] else "coupled"
+        return (bool(hp["maximize"]), wd, abs(1 - hp["betas"][0]) < 0.5)
+
+    @staticmethod
+    def slots(variant) -> tuple:
+        return ("exp_avg", "exp_avg_sq", None)
+
+    @staticmethod
+    def body(variant) -> list[str]:
+        # a: exp_avg, b: exp_avg_sq; k0: 1 - lr * wd, k1: c1, k2: c2, k3: 1 - beta2**t;
+        # hp: [wd, eps, beta2, 1 - beta1, 1 - (1 - beta1), 1 - beta2]
+        maximize, wd, lerp_lo = variant
+        lines = ["g = -g"] if maximize else []
+        if wd == "decoupled":
+            lines.append("x = x * k0")
+        elif wd == "coupled":
+            lines.append("g = g + hp[0] * x")
+        lines.append(_lerp("a", "a", "g", lerp_lo, "hp[3]", "hp[4]"))
+        lines.append("b = b * hp[2] + (hp[5] * g) * g")
+        lines += ["denom = math.sqrt(b / k3)", "denom = denom + hp[1]"]
+        lines += ["x = x + (k1 * g) / denom", "x = x + (k2 * a) / denom"]  # s1, then s2
+        return lines
+
+    @staticmethod
+    def hyper(opt) -> list[float]:
+        hp = opt.hyper
+        b1, b2 = hp["betas"]
+        w1 = 1 - b1
+        return [hp["weight_decay"], hp["eps"], b2, w1, 1.0 - w1, 1 - b2]
+
+    @staticmethod
+    def _mus(opt, t: float) -> tuple[float, float]:
+        b1, md = opt.hyper["betas"][0], opt.hyper["momentum_decay"]
+        mu = b1 * (1.0 - 0.5 * (0.96 ** (t * md)))
+        mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * md)))
+        return mu, mu_next
+
+    @classmethod
+    def _constants(cls, opt, lr: float, t: float, mp64: float) -> tuple:
+        # NAdam._update's, in its order (Python floats)
+        hp = opt.hyper
+        bc2 = 1 - hp["betas"][1] ** t
+        mu, mu_next = cls._mus(opt, t)
+        mu_product_next = mp64 * mu_next
+        c1 = -lr * (1.0 - mu) / (1.0 - mp64)
+        c2 = (-lr * mu_next) / (1.0 - mu_product_next)
+        return 1 - lr * hp["weight_decay"], c1, c2, bc2
+
+    @classmethod
+    def step_constants(cls, opt, lr: float, t: float, rows) -> tuple:
+        # mu_product *= float32(mu) for the balls that step (float32, as numpy), then the
+        # first one's value as a Python float
+        mp = opt.state["mu_product"]
+        mu32 = np.float32(cls._mus(opt, t)[0])
+        with np.errstate(all="ignore"):  # (as numpy's step: it underflows to 0 in time)
+            if rows is None:
+                mp *= mu32
+                first = mp[0, 0]
+            else:
+                mp[rows] *= mu32
+                first = mp[rows[0], 0]
+        return cls._constants(opt, lr, t, float(np.float64(first)))
+
+    @classmethod
+    def table(cls, opt, rates: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rates), 4))
+        mp = np.ones(1, dtype=np.float32)  # a fresh ball's
+        for k, lr in enumerate(rates.tolist()):
+            t = float(k + 1)
+            with np.errstate(all="ignore"):
+                mp *= np.float32(cls._mus(opt, t)[0])
+            out[k] = cls._constants(opt, lr, t, float(np.float64(mp[0])))
+        return out
 
 
 #: The rules by the name an optimizer class declares in ``_engine_rule``.
@@ -283,6 +372,7 @@ FAMILIES = {
     "sgd": _SGD,
     "adagrad": _Adagrad,
     "rmsprop": _RMSprop,
+    "nadam": _NAdam,
 }
 
 
@@ -296,7 +386,7 @@ def source(family: str, variant: tuple) -> str:
         "",
         "",
         "@njit(cache=True, error_model='numpy')",
-        "def _rule(x, g, a, b, c, k0, k1, k2, hp):",
+        "def _rule(x, g, a, b, c, k0, k1, k2, k3, hp):",
     ]
     lines += [f"    {line}" for line in rule.body(variant)]
     lines.append("    return x, a, b, c")
@@ -321,9 +411,16 @@ def hyper(rule: Rule, opt) -> np.ndarray:
     return out
 
 
-def constants(rule: Rule, opt, lr: float, t: float) -> tuple[float, float, float]:
-    """``(k0, k1, k2)`` of step ``t`` at rate ``lr``, as the numpy rule computes them."""
-    return FAMILIES[rule.family].constants(opt, lr, t)
+def step_constants(rule: Rule, opt, lr: float, t: float, rows) -> tuple:
+    """``(k0, k1, k2, k3)`` of step ``t`` at rate ``lr`` that the balls ``rows`` (an index
+    array, or None: every ball) take now, as the numpy rule computes them. A rule's state
+    outside the kernels' buffers (NAdam's mu_product) moves: call it once per step."""
+    return FAMILIES[rule.family].step_constants(opt, lr, t, rows)
+
+
+def table(rule: Rule, opt, rates: np.ndarray) -> np.ndarray:
+    """``(steps, 4)``: the constants of each step of a fresh optimizer at these rates."""
+    return FAMILIES[rule.family].table(opt, rates)
 
 
 def init(rule: Rule, opt) -> np.ndarray:

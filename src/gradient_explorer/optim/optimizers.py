@@ -986,6 +986,7 @@ class NAdam(Optimizer):
     second_moment_key = "exp_avg_sq"
     state_keys = ("exp_avg", "exp_avg_sq", "mu_product")
     phase_sentences = Adam.phase_sentences
+    _engine_rule = "nadam"
 
     def _validate(self, h):
         super()._validate(h)
