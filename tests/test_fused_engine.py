@@ -229,7 +229,9 @@ def test_inner_loop_is_the_numpy_path(n, optimizer, hyper, engine_calls):
         return p, grads, opt
 
     (p1, g1, o1), (p2, g2, o2) = _both(run)
-    assert engine_calls["optimizer_step"] == 20
+    # with maximize, a step from a NaN gradient is numpy's (see fused.optimizer_step)
+    numpy_steps = sum(bool(np.isnan(g).any()) for g in g1) if hyper.get("maximize") else 0
+    assert engine_calls["optimizer_step"] == 20 - numpy_steps > 0
     _same(p1, p2)
     for a, b in zip(g1, g2, strict=True):
         _same(a, b)

@@ -244,6 +244,13 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     bufs = buffers(opt, rule)
     if bufs is None:
         return False
+    if rule.negates:
+        # maximize: LLVM may fold ``-g`` into a later subtraction, which keeps a NaN's
+        # sign where numpy flips it; a NaN gradient (never one in a descent, which stops
+        # such a ball first) goes to numpy (a sum is NaN where some element is)
+        total = g2.sum()
+        if total != total:
+            return False
     # the rule's step constants, as its numpy update computes them (Python floats)
     k = fused_rules.step_constants(rule, opt, opt.hyper["lr"], float(first + 1), None)
     kernel = module.rule_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None

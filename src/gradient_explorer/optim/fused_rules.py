@@ -32,6 +32,7 @@ class Rule(NamedTuple):
     variant: tuple  # the compile-time switches of the setting
     slots: tuple  # the state keys of the three buffers a, b, c (None: unused)
     source: str  # the numba function ``_rule`` and the flags S0-S2 the kernels read
+    negates: bool  # it negates g (maximize): see fused.optimizer_step
 
 
 def _signed(maximize: bool, coupled_wd: bool) -> list[str]:
@@ -400,7 +401,8 @@ def rule_of(opt) -> Rule | None:
         return None
     rule = FAMILIES[family]
     variant = rule.variant(opt)
-    return Rule(family, variant, rule.slots(variant), source(family, variant))
+    body = rule.body(variant)
+    return Rule(family, variant, rule.slots(variant), source(family, variant), "g = -g" in body)
 
 
 def hyper(rule: Rule, opt) -> np.ndarray:
