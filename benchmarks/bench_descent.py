@@ -1,7 +1,10 @@
 """Descent against torch.optim: Adam on the banana, one step of N balls and whole runs.
 
 Run: ``.venv/bin/python benchmarks/bench_descent.py [--quick] [--engine auto|numba|numpy]
-[--rounds R]``
+[--rounds R] [--optimizer adam|sgd|rmsprop|adagrad|nadam|gd]``
+
+``--optimizer`` times another optimizer than Adam, against its torch.optim twin (``sgd``:
+SGD with momentum 0.9; ``gd``: torch's plain SGD), the same lr and defaults otherwise.
 
 ``--engine`` chooses the compiled engine (:mod:`gradient_explorer.optim.fused`, numba,
 the default where installed) or the numpy path, for reference; the results are the same
@@ -53,6 +56,15 @@ from pathlib import Path
 import numpy as np
 
 LR = 1e-4  # small: no ball converges or leaves during a measurement
+#: ``--optimizer``: ours (name, extra hyperparameters) and torch.optim's class name
+OPTIMIZERS = {
+    "adam": ({}, "Adam"),
+    "sgd": ({"momentum": 0.9}, "SGD"),
+    "rmsprop": ({}, "RMSprop"),
+    "adagrad": ({}, "Adagrad"),
+    "nadam": ({}, "NAdam"),
+    "gd": ({}, "SGD"),
+}
 
 
 def _per_call(fn, min_time: float) -> float:
@@ -77,9 +89,10 @@ def _median_rounds(timers: dict, rounds: int) -> dict:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def _torch_step(torch, start, a, b):
+def _torch_step(torch, start, a, b, optimizer="adam"):
     tp = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    topt = torch.optim.Adam([tp], lr=LR)
+    extra, cls = OPTIMIZERS[optimizer]
+    topt = getattr(torch.optim, cls)([tp], lr=LR, **extra)
 
     def step():
         topt.zero_grad()
@@ -104,15 +117,15 @@ def torch_worker() -> None:
         if torch.get_num_threads() != threads:  # setting it rebuilds torch's pool
             torch.set_num_threads(threads)
         start = np.load(cmd["start"])
-        a, b = cmd["a"], cmd["b"]
-        if cmd["op"] == "step":  # one parameter per start, its Adam state kept
-            if cmd["start"] not in steps:
-                steps[cmd["start"]] = _torch_step(torch, start, a, b)
-            fn = steps[cmd["start"]]
+        a, b, name = cmd["a"], cmd["b"], cmd["optimizer"]
+        if cmd["op"] == "step":  # one parameter per start, its optimizer state kept
+            if (cmd["start"], name) not in steps:
+                steps[cmd["start"], name] = _torch_step(torch, start, a, b, name)
+            fn = steps[cmd["start"], name]
         else:
 
-            def fn(start=start, k=cmd["steps"], a=a, b=b):
-                step = _torch_step(torch, start, a, b)
+            def fn(start=start, k=cmd["steps"], a=a, b=b, name=name):
+                step = _torch_step(torch, start, a, b, name)
                 for _ in range(k):
                     step()
 
@@ -165,6 +178,7 @@ def main() -> None:
         "--engine", choices=("auto", "numba", "numpy"), default="auto",
         help="the compiled engine where it pays (auto), always (numba), or numpy only",
     )  # fmt: skip
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.torch_worker:
@@ -177,6 +191,8 @@ def main() -> None:
     from gradient_explorer.surfaces.surface import Surface
 
     fastcode.set_mode(args.engine)
+    name = args.optimizer
+    extra = OPTIMIZERS[name][0]
     min_time = 0.05 if args.quick else 0.3
     rounds = max(1, args.rounds)
     sizes = args.sizes or [1, 100, 10_000, 100_000, 1_000_000]
@@ -189,13 +205,13 @@ def main() -> None:
 
         t0 = time.perf_counter()
         warm = np.zeros((fastcode.GRADIENT_MIN, 2))
-        make_optimizer("adam", lr=LR).step_(warm, surface.gradient(warm))
+        make_optimizer(name, lr=LR, **extra).step_(warm, surface.gradient(warm))
         # three calls of many balls: with 2-3 threads the first runs on one, the second
         # compiles (or loads) the threaded twin (see optim.fused._use_threads)
         many = np.random.default_rng(1).uniform((-1.5, -0.5), (1.5, 2.5), size=(8192, 2))
-        d = Descent(surface, "adam", many, lr=LR, tol=0.0)
+        d = Descent(surface, name, many, lr=LR, tol=0.0, **extra)
         for _ in range(3):
-            ge.descend(surface, "adam", many, 1, lr=LR, tol=0.0)
+            ge.descend(surface, name, many, 1, lr=LR, tol=0.0, **extra)
             d.step()
         print(
             f"engine: numba {numba.__version__}, {numba.get_num_threads()} thread(s); kernels "
@@ -225,14 +241,16 @@ def main() -> None:
     for n in sizes:
         start = rng.uniform((-1.5, -0.5), (1.5, 2.5), size=(n, 2))
         p = start.copy()
-        opt = make_optimizer("adam", lr=LR)
-        d = Descent(surface, "adam", start, lr=LR, tol=0.0, trail_length=1)
+        opt = make_optimizer(name, lr=LR, **extra)
+        d = Descent(surface, name, start, lr=LR, tol=0.0, trail_length=1, **extra)
         t = _median_rounds(
             {
                 "inner": ours(lambda p=p, opt=opt: opt.step_(p, surface.gradient(p))),
                 "descent": ours(d.step),
-                "t1": worker.timer("step", start, 1, min_time, a=a, b=b),
-                "tD": worker.timer("step", start, default_threads, min_time, a=a, b=b),
+                "t1": worker.timer("step", start, 1, min_time, a=a, b=b, optimizer=name),
+                "tD": worker.timer(
+                    "step", start, default_threads, min_time, a=a, b=b, optimizer=name
+                ),
             },
             rounds,
         )
@@ -248,7 +266,7 @@ def main() -> None:
         f"{'N':>8} {'steps':>6} {'ge.descend ms':>14} {'torch 1t ms':>12} {'torch Dt ms':>12} "
         f"{'1t/ours':>8} {'Dt/ours':>8}"
     )
-    print("\nWhole runs through ge.descend (Adam, lr 1e-4, tol 0: every step taken)")
+    print(f"\nWhole runs through ge.descend ({name} {extra}, lr 1e-4, tol 0: every step taken)")
     print(header)
     print("-" * len(header))
     for n, steps in ((1, 300), (100, 300), (10_000, 30), (100_000, 10), (1_000_000, 3)):
@@ -258,13 +276,15 @@ def main() -> None:
         arg = tuple(start[0]) if n == 1 else start
 
         def run(arg=arg, steps=steps):
-            ge.descend(surface, "adam", arg, steps, tol=0.0, lr=LR)
+            ge.descend(surface, name, arg, steps, tol=0.0, lr=LR, **extra)
 
         t = _median_rounds(
             {
                 "ours": lambda run=run: _per_call(run, 0),
-                "t1": worker.timer("run", start, 1, 0, steps=steps, a=a, b=b),
-                "tD": worker.timer("run", start, default_threads, 0, steps=steps, a=a, b=b),
+                "t1": worker.timer("run", start, 1, 0, steps=steps, a=a, b=b, optimizer=name),
+                "tD": worker.timer(
+                    "run", start, default_threads, 0, steps=steps, a=a, b=b, optimizer=name
+                ),
             },
             rounds,
         )

@@ -14,12 +14,44 @@ from gradient_explorer.surfaces.surface import Surface
 numba = pytest.importorskip("numba")
 
 EXACT = ("bowl", "elongated_bowl", "saddle", "banana", "himmelblau")
-SETTINGS = [
+ADAM = [
     ("adam", {"lr": 0.05}),
     ("adam", {"lr": 0.05, "amsgrad": True, "maximize": False, "weight_decay": 0.1}),
     ("adam", {"lr": 0.3, "betas": (0.3, 0.9), "decoupled_weight_decay": True, "weight_decay": 0.5}),
     ("adamw", {"lr": 0.05}),
     ("adam", {"lr": 0.02, "maximize": True}),
+]
+# every branch of each rule: momentum (SGD's first step copies the gradient: dampening
+# makes that step differ from the general rule), Nesterov, weight decay, maximize,
+# RMSprop centered with both lerp branches (|1 - alpha| below and above 0.5)
+OTHERS = [
+    ("gd", {"lr": 0.01}),
+    ("sgd", {"lr": 0.01}),
+    ("sgd", {"lr": 0.01, "momentum": 0.9}),
+    ("sgd", {"lr": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("sgd", {"lr": 0.02, "momentum": 0.5, "dampening": 0.3, "maximize": True}),
+    ("rmsprop", {"lr": 0.01}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.9}),
+    ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
+    ("rmsprop", {"lr": 0.005, "alpha": 0.3, "centered": True, "maximize": True}),
+    ("adagrad", {"lr": 0.1}),
+    (
+        "adagrad",
+        {"lr": 0.5, "lr_decay": 0.01, "initial_accumulator_value": 0.1, "weight_decay": 0.05},
+    ),
+    ("adagrad", {"lr": 0.1, "maximize": True}),
+    ("nadam", {"lr": 0.02}),
+    ("nadam", {"lr": 0.02, "weight_decay": 0.1, "maximize": True}),
+    ("nadam", {"lr": 0.05, "betas": (0.3, 0.9), "weight_decay": 0.3, "momentum_decay": 0.01}),
+    ("nadam", {"lr": 0.05, "decoupled_weight_decay": True, "weight_decay": 0.3}),
+]
+SETTINGS = ADAM + OTHERS
+#: a setting of each optimizer that takes many branches, for the tests that cost more
+ONE_EACH = [ADAM[1], OTHERS[0], OTHERS[4], OTHERS[7], OTHERS[10], OTHERS[14]]
+#: Adam on every exact surface; the other rules (whose kernels are the same code around
+#: another _rule) on three: one that diverges often, two with minima
+CASES = [(name, *setting) for setting in ADAM for name in EXACT] + [
+    (name, *setting) for setting in OTHERS for name in ("saddle", "banana", "himmelblau")
 ]
 
 
@@ -40,11 +72,35 @@ def _both(run):
     return fast, slow
 
 
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """How often each entry point of the engine took a step (returned a result)."""
+    from gradient_explorer.optim import fused
+
+    calls = {"optimizer_step": 0, "descent_step": 0, "run_batched": 0}
+
+    def counted(name):
+        real = getattr(fused, name)
+
+        def call(*args):
+            out = real(*args)
+            if out is not None and out is not False:
+                calls[name] += 1
+            return out
+
+        monkeypatch.setattr(fused, name, call)
+
+    for name in calls:
+        counted(name)
+    return calls
+
+
 def _same(a, b):
     a, b = np.asarray(a), np.asarray(b)
     assert a.shape == b.shape and a.dtype == b.dtype
     if a.dtype.kind == "f":
-        assert np.array_equal(a.view(np.int64), b.view(np.int64))  # bits, NaN included
+        bits = f"i{a.itemsize}"  # (NAdam's mu_product is float32)
+        assert np.array_equal(a.view(bits), b.view(bits))  # bits, NaN included
     else:
         assert np.array_equal(a, b)
 
@@ -66,15 +122,15 @@ def test_eligibility_walks_the_generated_code():
     assert fastcode.point_function("def f(x):\n    return (numpy.sqrt(x) / 3,)", "f", "_f")
 
 
-@pytest.mark.parametrize("name", EXACT)
-@pytest.mark.parametrize("optimizer, hyper", SETTINGS)
-def test_batched_descend_is_the_numpy_path(name, optimizer, hyper):
+@pytest.mark.parametrize("name, optimizer, hyper", CASES)
+def test_batched_descend_is_the_numpy_path(name, optimizer, hyper, engine_calls):
     surface = Surface.named(name)
     starts = _starts(surface, 300)
     fast, slow = _both(
         lambda: ge.descend(surface, optimizer, starts, 60, tol=1e-3, far=1.0, **hyper)
     )
     assert fastcode.FAILURES == []
+    assert engine_calls["run_batched"] == 1  # the engine ran (and numpy the second time)
     for key in ("positions", "f", "gradient", "end_step", "steps", "lr"):
         _same(getattr(fast, key), getattr(slow, key))
     assert list(fast.status) == list(slow.status)
@@ -90,23 +146,41 @@ def test_the_runs_diverge_and_converge_mid_run():
 
 
 @pytest.mark.parametrize("schedule", ["cosine:40", "step:10:0.5"])
-def test_a_schedule_gives_the_same_bits(schedule):
+@pytest.mark.parametrize("optimizer, hyper", ONE_EACH)
+def test_a_schedule_gives_the_same_bits(schedule, optimizer, hyper):
     surface = Surface.named("himmelblau")
     starts = _starts(surface, 200)
-    fast, slow = _both(lambda: ge.descend(surface, "adam", starts, 40, schedule=schedule, lr=0.1))
+
+    def run():
+        return ge.descend(surface, optimizer, starts, 40, schedule=schedule, **hyper)
+
+    fast, slow = _both(run)
     for key in ("positions", "f", "gradient", "lr", "end_step"):
         _same(getattr(fast, key), getattr(slow, key))
 
+    def steps():  # Descent.step reads the schedule's rate each step
+        d = Descent(surface, optimizer, starts, schedule=schedule, tol=0.0, far=1.0, **hyper)
+        d.step(25)
+        return d
 
-def test_batched_equals_single_runs():
+    fast, slow = _both(steps)
+    for key in ("positions", "f", "gradient", "status_codes", "stopped_at"):
+        _same(getattr(fast, key), getattr(slow, key))
+
+
+@pytest.mark.parametrize(
+    "optimizer, hyper",
+    [("adam", {"lr": 0.3}), ("sgd", {"lr": 0.003, "momentum": 0.9}), ("rmsprop", {"lr": 0.03})],
+)
+def test_batched_equals_single_runs(optimizer, hyper):
     surface = Surface.named("banana")
     starts = _starts(surface, 40)
     fastcode.set_mode("numba")
-    many = ge.descend(surface, "adam", starts, 50, tol=0.5, far=1.0, lr=0.3)
+    many = ge.descend(surface, optimizer, starts, 50, tol=0.5, far=1.0, **hyper)
     fastcode.set_mode("numpy")
     for i, start in enumerate(starts):
         one = (
-            ge.descend(surface, "adam", tuple(start), 50, tol=0.5, far=1.0, lr=0.3)
+            ge.descend(surface, optimizer, tuple(start), 50, tol=0.5, far=1.0, **hyper)
             if (np.isfinite(surface.f(start)))
             else None
         )
@@ -118,9 +192,8 @@ def test_batched_equals_single_runs():
         assert mine.status == one.status and mine.end_step == one.end_step
 
 
-@pytest.mark.parametrize("name", EXACT)
-@pytest.mark.parametrize("optimizer, hyper", SETTINGS)
-def test_descent_steps_are_the_numpy_path(name, optimizer, hyper):
+@pytest.mark.parametrize("name, optimizer, hyper", CASES)
+def test_descent_steps_are_the_numpy_path(name, optimizer, hyper, engine_calls):
     surface = Surface.named(name)
     starts = _starts(surface, 700)
 
@@ -130,6 +203,7 @@ def test_descent_steps_are_the_numpy_path(name, optimizer, hyper):
         return d
 
     fast, slow = _both(run)
+    assert engine_calls["descent_step"] == fast.clock > 0  # every step taken
     for key in ("positions", "f", "gradient", "grad_norm", "status_codes", "steps", "stopped_at"):
         _same(getattr(fast, key), getattr(slow, key))
     _same(fast.trails()[0], slow.trails()[0])
@@ -140,7 +214,7 @@ def test_descent_steps_are_the_numpy_path(name, optimizer, hyper):
 
 @pytest.mark.parametrize("n", [1, 5, 3000])
 @pytest.mark.parametrize("optimizer, hyper", SETTINGS)
-def test_inner_loop_is_the_numpy_path(n, optimizer, hyper):
+def test_inner_loop_is_the_numpy_path(n, optimizer, hyper, engine_calls):
     surface = Surface.named("banana")
     starts = _starts(surface, n)
 
@@ -155,11 +229,87 @@ def test_inner_loop_is_the_numpy_path(n, optimizer, hyper):
         return p, grads, opt
 
     (p1, g1, o1), (p2, g2, o2) = _both(run)
+    # with maximize, a step from a NaN gradient is numpy's (see fused.optimizer_step)
+    numpy_steps = sum(bool(np.isnan(g).any()) for g in g1) if hyper.get("maximize") else 0
+    assert engine_calls["optimizer_step"] == 20 - numpy_steps > 0
     _same(p1, p2)
     for a, b in zip(g1, g2, strict=True):
         _same(a, b)
     for key, value in o2.state.items():
         _same(o1.state[key], value)
+    assert set(o1.state) == set(o2.state)
+    _same(o1.steps, o2.steps)
+
+
+def test_a_run_continues_across_engines_settings_and_saved_state(engine_calls):
+    # the engine's buffers are the optimizer's state arrays: a run goes on with numpy
+    # from the engine's state (and back), through set_hyper and state_dict, to the bit
+    surface = Surface.named("banana")
+    starts = _starts(surface, 700)
+
+    def run(engines):
+        d = Descent(surface, "sgd", starts, lr=0.005, tol=0.5, far=1.0)
+        modes = iter(engines)
+        fastcode.set_mode(next(modes))
+        d.step(4)
+        d.optimizer.set_hyper(momentum=0.9, dampening=0.2)  # the buffer starts as g
+        fastcode.set_mode(next(modes))
+        d.step(4)
+        saved = d.optimizer.state_dict()
+        d.optimizer.load_state_dict(saved)
+        fastcode.set_mode(next(modes))
+        d.step(4)
+        rms = Descent(surface, "rmsprop", starts, lr=0.01, tol=0.5, far=1.0)
+        fastcode.set_mode(next(modes))
+        rms.step(3)
+        rms.optimizer.set_hyper(centered=True, momentum=0.5)  # new buffers at zero
+        fastcode.set_mode(next(modes))
+        rms.step(3)
+        return d, rms
+
+    mixed = run(["numba", "numpy", "numba", "numba", "numba"])
+    assert engine_calls["descent_step"] >= 12
+    slow = run(["numpy"] * 5)
+    for fast_d, slow_d in zip(mixed, slow, strict=True):
+        for key in ("positions", "f", "gradient", "status_codes", "stopped_at"):
+            _same(getattr(fast_d, key), getattr(slow_d, key))
+        assert set(fast_d.optimizer.state) == set(slow_d.optimizer.state)
+        for key, value in slow_d.optimizer.state.items():
+            _same(fast_d.optimizer.state[key], value)
+
+
+@pytest.mark.parametrize(
+    "optimizer, hyper, old, new",
+    [
+        # SGD's first step: the buffer as a copy of g, not momentum * 0 + (1 - d) * g
+        ("sgd", {"lr": 0.01, "momentum": 0.5, "dampening": 0.3},
+         "a = g if k1 != 0.0 else", "a ="),
+        # the order of Adagrad's addcdiv: (-clr * g) / std, not -clr * (g / std)
+        ("adagrad", {"lr": 0.1}, "x = x + (k0 * g) / std", "x = x + k0 * (g / std)"),
+        # RMSprop's ((1 - alpha) * g) * g, not (1 - alpha) * (g * g)
+        ("rmsprop", {"lr": 0.01}, "(hp[2] * g) * g", "hp[2] * (g * g)"),
+        # NAdam's sqrt(v / bc2), not sqrt(v) / sqrt(bc2)
+        ("nadam", {"lr": 0.02}, "math.sqrt(b / k3)", "math.sqrt(b) / math.sqrt(k3)"),
+    ],
+)  # fmt: skip
+def test_a_rule_with_one_operation_changed_is_caught(optimizer, hyper, old, new, monkeypatch):
+    # the bit-for-bit checks above can fail: a rule that reorders one operation (the
+    # same value in exact arithmetic) differs from the numpy path somewhere
+    from gradient_explorer.optim import fused_rules
+
+    family = fused_rules.FAMILIES[optimizer]
+    real = family.body
+
+    def changed(variant):
+        lines = [line.replace(old, new) for line in real(variant)]
+        assert lines != real(variant)
+        return lines
+
+    monkeypatch.setattr(family, "body", staticmethod(changed))
+    surface = Surface.named("himmelblau")
+    starts = _starts(surface, 300)
+    fast, slow = _both(lambda: ge.descend(surface, optimizer, starts, 30, **hyper))
+    assert not np.array_equal(fast.positions, slow.positions)
 
 
 def test_undefined_gradients_are_nan_as_in_numpy():
@@ -273,11 +423,14 @@ def test_warm_compiles_what_a_run_uses():
 
     surface = Surface.named("himmelblau")
     assert fused.warm(surface, make_optimizer("adam", amsgrad=True))
-    assert not fused.warm(surface, make_optimizer("sgd"))
+    assert fused.warm(surface, make_optimizer("sgd", momentum=0.9, nesterov=True))
+    assert fused.warm(surface, make_optimizer("nadam", decoupled_weight_decay=True))
+    assert not fused.warm(surface, make_optimizer("adafactor"))
+    assert not fused.warm(surface, make_optimizer("newton"))
     assert not fused.warm(Surface.named("ackley"), make_optimizer("adam"))
 
 
-@pytest.mark.parametrize("optimizer, hyper", SETTINGS[:2])
+@pytest.mark.parametrize("optimizer, hyper", SETTINGS[:2] + ONE_EACH[1:])
 def test_the_threaded_block_kernels_give_the_same_bits(optimizer, hyper, monkeypatch):
     from gradient_explorer.optim import fused
 

@@ -1,22 +1,25 @@
 """The compiled engine for descent: surface, optimizer and checks fused in one numba loop.
 
 Where a surface's generated code is exact (:mod:`gradient_explorer.surfaces.fastcode`)
-and the optimizer is Adam or AdamW (every setting: weight decay coupled or decoupled,
-amsgrad, maximize), a descent step is one pass over the balls that updates the
-optimizer state, evaluates f and the gradient at the new point, checks divergence
-(too far, non-finite) and convergence, and writes the results: the numpy path's
-operations in the numpy path's order, so the results are the same to the bit (no
-fastmath, no FMA contraction). A whole batched :func:`~gradient_explorer.optim.descent.descend`
-runs every step of a ball inside the kernel, ball after ball (in parallel on numba's
-threads for many balls), writing the trajectory arrays directly.
+and the optimizer has a rule in :mod:`gradient_explorer.optim.fused_rules` (gd, sgd,
+rmsprop, adagrad, adam, adamw, nadam; every setting), a descent step is one pass over
+the balls that updates the optimizer state, evaluates f and the gradient at the new
+point, checks divergence (too far, non-finite) and convergence, and writes the results:
+the numpy path's operations in the numpy path's order, so the results are the same to
+the bit (no fastmath, no FMA contraction). A whole batched
+:func:`~gradient_explorer.optim.descent.descend` runs every step of a ball inside the
+kernel, ball after ball (in parallel on numba's threads for many balls), writing the
+trajectory arrays directly.
 
-``Optimizer.step_`` on its own (the benchmark's inner loop) gets a compiled Adam update
-too. Everything else (other optimizers, Newton's Hessian, mini-batches, curves, a
-surface with transcendental functions) uses the numpy path, which is also the path
-without numba installed or with ``GRADIENT_EXPLORER_ENGINE=numpy``.
+``Optimizer.step_`` on its own (the benchmark's inner loop) gets a compiled update too.
+Everything else (Adafactor, Newton's Hessian, mini-batches, curves, a surface with
+transcendental functions) uses the numpy path, which is also the path without numba
+installed or with ``GRADIENT_EXPLORER_ENGINE=numpy``.
 
-Adam's per-step constants (``lr / (1 - beta1**t)``, ``(1 - beta2**t) ** 0.5``, and
-``1 - lr * weight_decay``) are computed in Python, as the numpy path does, and passed in.
+The kernels are the same for every optimizer: they call ``_rule`` (one coordinate's
+update) with up to three state buffers, four per-step constants computed in Python as
+the numpy rule computes them (Adam's ``lr / (1 - beta1**t)``, ...) and a vector of
+hyperparameters; which buffers a rule uses is a compile-time flag (S0-S2).
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from types import ModuleType
 
 import numpy as np
 
+from gradient_explorer.optim import fused_rules
 from gradient_explorer.surfaces import fastcode
 
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 done_none = np.zeros(0, dtype=np.int64)
-_PLACEHOLDER = np.zeros((1, 2))  # the max buffer's place without amsgrad (never touched)
+_PLACEHOLDER = np.zeros((1, 2))  # an unused buffer's place (never read or written)
 
 #: In 'auto' mode, Descent.step uses the engine from this many balls on (or after
 #: fastcode.CALLS_BEFORE_ENGINE steps of one run), and a batched descend from this many
@@ -44,93 +48,69 @@ RUN_MIN = 2000
 # ------------------------------------------------------------------- the optimizer rule
 
 
-def adam_variant(opt) -> tuple | None:
-    """The compile-time switches of Adam/AdamW's rule, or None for another optimizer."""
-    # Adam and AdamW declare _engine_ok (no import of optimizers.py: it imports this)
-    if not getattr(opt, "_engine_ok", False) or opt.needs_hessian:
-        return None
-    hp = opt.hyper
-    wd = "none" if hp["weight_decay"] == 0 else ("decoupled" if opt._dec else "coupled")
-    return (bool(hp["maximize"]), wd, bool(hp["amsgrad"]), abs(opt._w1) < 0.5)
+def rule_of(opt) -> fused_rules.Rule | None:
+    """The engine's rule of ``opt``'s setting (:mod:`~gradient_explorer.optim.fused_rules`),
+    or None: an optimizer the engine does not have (the numpy path). Made again when its
+    hyperparameters are replaced (set_hyper, load_state_dict; a rate is not in it)."""
+    memo = opt.__dict__.get("_engine_rule_memo")
+    if memo is None or memo[0] is not opt.hyper:
+        memo = (opt.hyper, fused_rules.rule_of(opt))
+        opt.__dict__["_engine_rule_memo"] = memo
+    return memo[1]
 
 
-def adam_hyper(opt) -> np.ndarray:
-    """[weight_decay, eps, beta2, w1, 1 - w1, w2] as the kernels read them."""
-    hp = opt.hyper
-    w1 = opt._w1
-    return np.array([hp["weight_decay"], hp["eps"], opt._b2, w1, 1.0 - w1, opt._w2])
-
-
-def adam_constants(opt, lr: float, t: float) -> tuple[float, float, float]:
-    """(-step_size, bc2_sqrt, 1 - lr * wd) of step ``t``, as Adam._rule computes them."""
-    b1, b2 = opt._b1, opt._b2
-    step_size = lr / (1 - b1**t)
-    bc2_sqrt = (1 - b2**t) ** 0.5
-    return -step_size, bc2_sqrt, 1 - lr * opt.hyper["weight_decay"]
-
-
-def _rule_source(variant: tuple) -> str:
-    """``_adam``: Adam._rule on one coordinate, the same operations in the same order."""
-    maximize, wd, amsgrad, lerp_lo = variant
-    # AMS: a compile-time constant; without amsgrad the max buffer is neither read nor
-    # written (the caller passes a placeholder)
-    lines = [
-        f"AMS = {bool(amsgrad)}",
-        "",
-        "",
-        "@njit(cache=True, error_model='numpy')",
-        "def _adam(x, g, m, v, w, nss, bc2, dec, hp):",
-    ]
-    if maximize:
-        lines.append("    g = -g")
-    if wd == "decoupled":
-        lines.append("    x = x * dec")
-    elif wd == "coupled":
-        lines.append("    g = g + hp[0] * x")
-    if lerp_lo:  # torch.lerp's two branches, chosen by |weight| < 0.5
-        lines.append("    m = m + (g - m) * hp[3]")
-    else:
-        lines.append("    m = g - (g - m) * hp[4]")
-    lines.append("    v = v * hp[2] + (hp[5] * g) * g")
-    if amsgrad:
-        lines.append("    w = _maximum(w, v)")
-        lines.append("    denom = math.sqrt(w)")
-    else:
-        lines.append("    denom = math.sqrt(v)")
-    lines += [
-        "    denom = denom / bc2",
-        "    denom = denom + hp[1]",
-        "    upd = m * nss",
-        "    upd = upd / denom",
-        "    return x + upd, m, v, w",
-    ]
-    return "\n".join(lines)
+def buffers(opt, rule: fused_rules.Rule) -> list | None:
+    """The state arrays behind the rule's buffers a, b, c (a placeholder for an unused
+    one), or None where one is missing (SGD's momentum buffer after momentum was turned
+    on: the numpy step makes it) or not a contiguous float64 array of the balls' shape."""
+    st = opt.state
+    out = []
+    for key in rule.slots:
+        if key is None:
+            out.append(_PLACEHOLDER)
+            continue
+        arr = st.get(key)
+        if (
+            arr is None
+            or arr.dtype != np.float64
+            or arr.shape != opt._shape
+            or not arr.flags.c_contiguous
+        ):
+            return None
+        out.append(arr)
+    return out
 
 
 _STEP_KERNELS = """
 @njit(cache=True, error_model="numpy")
-def adam_serial(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
+def rule_serial(pf, gf, af, bf, cf, k0, k1, k2, k3, hp, steps):
     # flat arrays (a reshape here costs compile time)
     for i in range(pf.shape[0]):
-        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
+        x, a, b, c = _rule(pf[i], gf[i], af[i] if S0 else 0.0, bf[i] if S1 else 0.0,
+                           cf[i] if S2 else 0.0, k0, k1, k2, k3, hp)
         pf[i] = x
-        mf[i] = a
-        vf[i] = b
-        if AMS:
-            wf[i] = c
+        if S0:
+            af[i] = a
+        if S1:
+            bf[i] = b
+        if S2:
+            cf[i] = c
     for i in range(steps.shape[0]):
         steps[i] += 1
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def adam_parallel(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
+def rule_parallel(pf, gf, af, bf, cf, k0, k1, k2, k3, hp, steps):
     for i in prange(pf.shape[0]):
-        x, a, b, c = _adam(pf[i], gf[i], mf[i], vf[i], wf[i] if AMS else 0.0, nss, bc2, dec, hp)
+        x, a, b, c = _rule(pf[i], gf[i], af[i] if S0 else 0.0, bf[i] if S1 else 0.0,
+                           cf[i] if S2 else 0.0, k0, k1, k2, k3, hp)
         pf[i] = x
-        mf[i] = a
-        vf[i] = b
-        if AMS:
-            wf[i] = c
+        if S0:
+            af[i] = a
+        if S1:
+            bf[i] = b
+        if S2:
+            cf[i] = c
     for i in range(steps.shape[0]):
         steps[i] += 1
 """
@@ -139,9 +119,10 @@ def adam_parallel(pf, gf, mf, vf, wf, nss, bc2, dec, hp, steps):
 def _warm_step(module) -> None:
     a = [np.zeros(2) for _ in range(5)]
     steps = np.zeros(1, dtype=np.int64)
-    module.adam_serial(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
+    hp = np.zeros(fused_rules.HP_LEN)
+    module.rule_serial(*a, 0.0, 1.0, 1.0, 1.0, hp, steps)
     if _threaded():
-        module.adam_parallel(*a, 0.0, 1.0, 1.0, np.zeros(6), steps)
+        module.rule_parallel(*a, 0.0, 1.0, 1.0, 1.0, hp, steps)
 
 
 def _threaded() -> bool:
@@ -228,19 +209,17 @@ def _run_timed(timing: list, par: bool, work: int, serial, parallel, *args) -> N
         timing[3], timing[4] = timing[2] + gap, gap
 
 
-def step_module(variant: tuple) -> ModuleType | None:
-    return fastcode.load_module(_rule_source(variant) + "\n\n" + _STEP_KERNELS, _warm_step)
+def step_module(rule: fused_rules.Rule) -> ModuleType | None:
+    return fastcode.load_module(rule.source + "\n\n" + _STEP_KERNELS, _warm_step)
 
 
 def _step_memo(opt) -> tuple:
     """What optimizer_step needs of ``opt``'s setting, made when its hyperparameters are
-    replaced (set_hyper, load_state_dict): (hyper, kernel module, hp, b1, b2, wd, amsgrad)."""
-    variant = adam_variant(opt)
-    module = None if variant is None else step_module(variant)
-    hp = None if variant is None else adam_hyper(opt)
-    h = opt.hyper
-    return (h, module, hp, opt._b1 if variant else 0.0, opt._b2 if variant else 0.0,
-            h.get("weight_decay", 0.0), bool(h.get("amsgrad", False)))  # fmt: skip
+    replaced (set_hyper, load_state_dict): (hyper, rule, kernel module, hp)."""
+    rule = rule_of(opt)
+    if rule is None:
+        return (opt.hyper, None, None, None)
+    return (opt.hyper, rule, step_module(rule), fused_rules.hyper(rule, opt))
 
 
 def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
@@ -250,7 +229,7 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     if memo is None or memo[0] is not opt.hyper:
         memo = _step_memo(opt)
         opt.__dict__["_engine_step"] = memo
-    _, module, hp, b1, b2, wd, amsgrad = memo
+    _, rule, module, hp = memo
     if module is None:
         return False
     if not (p2.flags.c_contiguous and g2.flags.c_contiguous and g2.dtype == np.float64):
@@ -262,23 +241,21 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     first = int(steps[0])
     if n > 1 and not (steps == first).all():
         return False
-    st = opt.state
-    w = _PLACEHOLDER
-    if amsgrad:
-        w = st.get("max_exp_avg_sq")
-        if w is None:
-            return False
-    # Adam._rule's step constants, in its order (Python floats)
-    lr = opt.hyper["lr"]
-    t = float(first + 1)
-    nss = -(lr / (1 - b1**t))
-    bc2 = (1 - b2**t) ** 0.5
-    kernel = module.adam_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
-    m, v = st["exp_avg"], st["exp_avg_sq"]
-    if not (m.flags.c_contiguous and v.flags.c_contiguous and w.flags.c_contiguous):
+    bufs = buffers(opt, rule)
+    if bufs is None:
         return False
-    flat = [a.reshape(-1) for a in (p2, g2, m, v, w)]  # views
-    (kernel or module.adam_serial)(*flat, nss, bc2, 1 - lr * wd, hp, steps)
+    if rule.negates:
+        # maximize: LLVM may fold ``-g`` into a later subtraction, which keeps a NaN's
+        # sign where numpy flips it; a NaN gradient (never one in a descent, which stops
+        # such a ball first) goes to numpy (a sum is NaN where some element is)
+        total = g2.sum()
+        if total != total:
+            return False
+    # the rule's step constants, as its numpy update computes them (Python floats)
+    k = fused_rules.step_constants(rule, opt, opt.hyper["lr"], float(first + 1), None)
+    kernel = module.rule_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
+    flat = [a.reshape(-1) for a in (p2, g2, *bufs)]  # views
+    (kernel or module.rule_serial)(*flat, *k, hp, steps)
     return True
 
 
@@ -289,7 +266,7 @@ BLOCK = 512
 
 
 @njit(cache=True, error_model="numpy")
-def all_run_serial(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf, f,
+def all_run_serial(pf, gf, osteps, dsteps, af, bf, cf, c, hp, pv, c0, c1, limit, tol, npf, f,
                    g2, gn, counts, newpos, tr):
     n = f.shape[0]
     bad = 0
@@ -301,7 +278,7 @@ def all_run_serial(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit,
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def all_run_parallel(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limit, tol, npf,
+def all_run_parallel(pf, gf, osteps, dsteps, af, bf, cf, c, hp, pv, c0, c1, limit, tol, npf,
                      f, g2, gn, counts, newpos, tr):
     n = f.shape[0]
     blocks = (n + BLOCK - 1) // BLOCK
@@ -318,9 +295,9 @@ def all_run_parallel(pf, gf, osteps, dsteps, mf, vf, wf, c, hp, pv, c0, c1, limi
 
 
 @njit(cache=True, error_model="numpy")
-def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c, hp,
-                   pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
-    nss, bc2, dec = c[0], c[1], c[2]
+def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, sa, sb, sc, c,
+                   hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    k0, k1, k2, k3 = c[0], c[1], c[2], c[3]
     moved = 0
     bad = 0
     for i in range(pos.shape[0]):
@@ -330,9 +307,9 @@ def descent_serial(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, m, v, w, c,
-                     hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
-    nss, bc2, dec = c[0], c[1], c[2]
+def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped, sa, sb, sc,
+                     c, hp, pv, c0, c1, limit, tol, newpos, f, g, gn, counts):
+    k0, k1, k2, k3 = c[0], c[1], c[2], c[3]
     moved = 0
     bad = 0
     for i in prange(pos.shape[0]):
@@ -354,7 +331,7 @@ def _put(dst, off, src):
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
+def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
     # balls s..e, step after step, in vectorizable passes over block-local arrays: the
     # candidate step for every ball of the block (a stopped ball's is computed and
     # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
@@ -365,9 +342,10 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     y = np.empty(2 * nbk)
     gg = np.empty(2 * nbk)
     gc = np.empty(2 * nbk)
-    m = np.zeros(2 * nbk)
-    v = np.zeros(2 * nbk)
-    w = np.zeros(2 * nbk if AMS else 1)
+    # the state buffers as a fresh optimizer's (an unused one: a placeholder)
+    sa = np.full(2 * nbk if S0 else 1, init[0])
+    sb = np.full(2 * nbk if S1 else 1, init[1])
+    sc = np.full(2 * nbk if S2 else 1, init[2])
     fcur = np.empty(nbk)
     fc = np.empty(nbk)
     adv = np.zeros(nbk, dtype=np.bool_)
@@ -399,18 +377,22 @@ def _run_block(s, e, starts, table, hp, pv, c0, c1, limit, tol, positions, out):
     _put(positions[0], 2 * s, x)
     k = 0
     while k < steps and nrun > 0:
-        nss = table[k, 0]
-        bc2 = table[k, 1]
-        dec = table[k, 2]
+        k0 = table[k, 0]
+        k1 = table[k, 1]
+        k2 = table[k, 2]
+        k3 = table[k, 3]
         for j in range(y.shape[0]):
             y[j] = x[j]
         for j in range(y.shape[0]):
-            a0, a1, a2, a3 = _adam(y[j], gg[j], m[j], v[j], w[j] if AMS else 0.0, nss, bc2, dec, hp)
+            a0, a1, a2, a3 = _rule(y[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
+                                   sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
             y[j] = a0
-            m[j] = a1
-            v[j] = a2
-            if AMS:
-                w[j] = a3
+            if S0:
+                sa[j] = a1
+            if S1:
+                sb[j] = a2
+            if S2:
+                sc[j] = a3
         for i in range(nbk):
             r = _vg(y[2 * i], y[2 * i + 1]{params})
             fc[i] = _finite_or_nan(r[0])
@@ -500,19 +482,19 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 
 @njit(cache=True, error_model="numpy")
-def run_serial(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
+def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
     n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for s in range(0, n, RUN_BLOCK):
-        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
+        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
                    positions, out)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
+def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
     n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
         s = b * RUN_BLOCK
-        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, pv, c0, c1, limit, tol,
+        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
                    positions, out)
 """
 
@@ -522,17 +504,23 @@ def run_parallel(starts, table, hp, pv, c0, c1, limit, tol, positions, out):
 _DESCENT_BODY = """
 if status[i] == 0:
     osteps[i] += 1
-    w0 = w[i, 0] if AMS else 0.0
-    w1 = w[i, 1] if AMS else 0.0
-    x0, ma, va, wa = _adam(pos[i, 0], grad[i, 0], m[i, 0], v[i, 0], w0, nss, bc2, dec, hp)
-    x1, mb, vb, wb = _adam(pos[i, 1], grad[i, 1], m[i, 1], v[i, 1], w1, nss, bc2, dec, hp)
-    m[i, 0] = ma
-    m[i, 1] = mb
-    v[i, 0] = va
-    v[i, 1] = vb
-    if AMS:
-        w[i, 0] = wa
-        w[i, 1] = wb
+    a0 = sa[i, 0] if S0 else 0.0
+    a1 = sa[i, 1] if S0 else 0.0
+    b0 = sb[i, 0] if S1 else 0.0
+    b1 = sb[i, 1] if S1 else 0.0
+    e0 = sc[i, 0] if S2 else 0.0
+    e1 = sc[i, 1] if S2 else 0.0
+    x0, a0, b0, e0 = _rule(pos[i, 0], grad[i, 0], a0, b0, e0, k0, k1, k2, k3, hp)
+    x1, a1, b1, e1 = _rule(pos[i, 1], grad[i, 1], a1, b1, e1, k0, k1, k2, k3, hp)
+    if S0:
+        sa[i, 0] = a0
+        sa[i, 1] = a1
+    if S1:
+        sb[i, 0] = b0
+        sb[i, 1] = b1
+    if S2:
+        sc[i, 0] = e0
+        sc[i, 1] = e1
     r = _vg(x0, x1{params})
     fv = _finite_or_nan(r[0])
     gx = _finite_or_nan(r[1])
@@ -569,22 +557,26 @@ gn[i] = gn_old[i]
 # up by the caller. All arrays flat: (x, y) of ball i at 2i, 2i + 1.
 _ALL_RUN_BLOCK = """
 e = min(s + BLOCK, n)
-nss, bc2, dec = c[0], c[1], c[2]
+k0, k1, k2, k3 = c[0], c[1], c[2], c[3]
 # slices, indexed from 0: numba then knows no index is negative (no wraparound select),
 # and a loop touches few arrays (LLVM checks at run time that they do not overlap, for
-# a limited number of pairs, before it vectorizes)
-pb, gb, mb, vb = pf[2 * s : 2 * e], gf[2 * s : 2 * e], mf[2 * s : 2 * e], vf[2 * s : 2 * e]
-nb = npf[2 * s : 2 * e]
-wb = wf[2 * s : 2 * e] if AMS else wf
+# a limited number of pairs, before it vectorizes); an unused buffer is not sliced
+pb, gb, nb = pf[2 * s : 2 * e], gf[2 * s : 2 * e], npf[2 * s : 2 * e]
+ab = af[2 * s : 2 * e] if S0 else af
+bb = bf[2 * s : 2 * e] if S1 else bf
+cb = cf[2 * s : 2 * e] if S2 else cf
 for j in range(nb.shape[0]):
     nb[j] = pb[j]
 for j in range(nb.shape[0]):
-    x, a, b, cc = _adam(nb[j], gb[j], mb[j], vb[j], wb[j] if AMS else 0.0, nss, bc2, dec, hp)
+    x, a, b, cc = _rule(nb[j], gb[j], ab[j] if S0 else 0.0, bb[j] if S1 else 0.0,
+                        cb[j] if S2 else 0.0, k0, k1, k2, k3, hp)
     nb[j] = x
-    mb[j] = a
-    vb[j] = b
-    if AMS:
-        wb[j] = cc
+    if S0:
+        ab[j] = a
+    if S1:
+        bb[j] = b
+    if S2:
+        cb[j] = cc
 ob, db = osteps[s:e], dsteps[s:e]
 for i in range(ob.shape[0]):
     ob[i] += 1
@@ -632,9 +624,9 @@ def _step_args() -> tuple:
     pos, grad = np.zeros((1, 2)), np.zeros((1, 2))
     f1, i8 = np.zeros(1), np.zeros(1, dtype=np.int8)
     i64 = np.zeros(1, dtype=np.int64)
-    hp, pv = np.zeros(6), np.zeros(8)
+    hp, pv = np.zeros(fused_rules.HP_LEN), np.zeros(8)
     args = (pos, grad, f1, f1.copy(), i8.copy(), i64.copy(), i64.copy(), i64.copy(),
-            np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0]),
+            np.zeros((1, 2)), np.zeros((1, 2)), np.zeros((1, 2)), np.array([0.0, 1.0, 1.0, 1.0]),
             hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((1, 2)), np.zeros(1), np.zeros((1, 2)),
             np.zeros(1), np.zeros(2, dtype=np.int64))  # fmt: skip
     flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in args]
@@ -657,9 +649,9 @@ def _warm_steps(module) -> None:
 def _warm_run(module) -> None:
     """Compile (or load) what a batched ge.descend uses."""
     # flat rows (x, y of ball i at 2i, 2i + 1): a reshape in the kernel costs compile time
-    pos, hp, pv = np.zeros(2), np.zeros(6), np.zeros(8)
-    table = np.array([[0.0, 1.0, 1.0]])
-    run_args = (pos, table, hp, pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
+    pos, hp, pv = np.zeros(2), np.zeros(fused_rules.HP_LEN), np.zeros(8)
+    table = np.array([[0.0, 1.0, 1.0, 1.0]])
+    run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
                 np.zeros((4, 1), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
@@ -672,17 +664,17 @@ def descent_module(surface, opt, use: str = "step") -> ModuleType | None:
     """The fused kernels of this surface and this optimizer setting for one use, or None:
     ``"step"`` (Descent.step) or ``"run"`` (a batched ge.descend). Two modules, so that
     a first use compiles only what it runs."""
-    variant = adam_variant(opt)
-    if variant is None:
+    rule = rule_of(opt)
+    if rule is None:
         return None
     parts = fastcode.surface_parts(surface)
     if parts is None:
         return None
     memo = surface._functions.setdefault("_engine_descent", {})
-    key = (variant, use)
+    key = (rule.family, rule.variant, use)
     if key not in memo:
         kernels = _descent_kernels(fastcode.param_unpack(surface.params), use)
-        body = "\n\n".join([parts[0], _rule_source(variant), kernels])
+        body = "\n\n".join([parts[0], rule.source, kernels])
         memo[key] = fastcode.load_module(body, _warm_run if use == "run" else _warm_steps)
     return memo[key]
 
@@ -693,7 +685,7 @@ def eligible(d) -> bool:
         fastcode.available()
         and d.dim == 2
         and d.batches is None
-        and adam_variant(d.optimizer) is not None
+        and rule_of(d.optimizer) is not None
         and fastcode.surface_parts(d.surface) is not None
     )
 
@@ -735,7 +727,9 @@ def descent_step(d) -> bool:
     if module is None:
         return False
     opt.ensure_state(d.n, d.dim)
-    if opt.hyper["amsgrad"] and "max_exp_avg_sq" not in opt.state:
+    rule = rule_of(opt)
+    bufs = buffers(opt, rule)
+    if bufs is None:
         return False
     running = d.status_codes == RUNNING
     all_running = bool(running.all())
@@ -744,11 +738,11 @@ def descent_step(d) -> bool:
     if not (steps == first).all():  # balls at different steps: numpy (t per ball)
         return False
     lr = d.schedule.lr if d.schedule is not None else opt.hyper["lr"]
-    c = np.array(adam_constants(opt, lr, float(first + 1)))
-    st = opt.state
-    m, v = st["exp_avg"], st["exp_avg_sq"]
-    w = st["max_exp_avg_sq"] if opt.hyper["amsgrad"] else _PLACEHOLDER
-    hp = adam_hyper(opt)
+    # (from here on the step is taken: a rule's state outside the kernels moves now)
+    rows = None if all_running else np.flatnonzero(running)
+    c = np.array(fused_rules.step_constants(rule, opt, lr, float(first + 1), rows))
+    sa, sb, sc = bufs
+    hp = fused_rules.hyper(rule, opt)
     n = d.n
     newpos, f, g, gn = _outputs(d, n) if all_running else _fresh(n)
     counts = np.zeros(2, dtype=np.int64)
@@ -763,8 +757,8 @@ def descent_step(d) -> bool:
         # the kernel writes the trail's next row too (else a row of its own output again)
         trail = flat if head is None else d._trail[head].reshape(-1)
         _run_timed(timing, par, n, module.all_run_serial, module.all_run_parallel,
-                   old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, m.reshape(-1),
-                   v.reshape(-1), w.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
+                   old_pos.reshape(-1), old_g.reshape(-1), opt.steps, d.steps, sa.reshape(-1),
+                   sb.reshape(-1), sc.reshape(-1), c, hp, pv, c0, c1, limit, tol, flat,
                    f, g.reshape(-1), gn, counts, newpos, trail)  # fmt: skip
         if d.schedule is not None:
             d.schedule.step()
@@ -793,7 +787,7 @@ def descent_step(d) -> bool:
         kernel = module.descent_parallel
     all_run = False
     kernel(d.positions, d.gradient, d.f, d.grad_norm, d.status_codes, opt.steps, d.steps,
-           d.stopped_at, m, v, w, c, hp, pv, float(d._centre[0]), float(d._centre[1]),
+           d.stopped_at, sa, sb, sc, c, hp, pv, float(d._centre[0]), float(d._centre[1]),
            float(d._limit), float(d.tol), newpos, f, g, gn, counts)  # fmt: skip
     if d.schedule is not None:  # torch: scheduler.step() after optimizer.step()
         d.schedule.step()
@@ -820,15 +814,14 @@ def run_batched(d, starts: np.ndarray, steps: int):
     module = descent_module(d.surface, opt, "run")
     if module is None:
         return None
+    rule = rule_of(opt)
     rates = np.empty(steps)
-    table = np.empty((steps, 3))
     sched = d.schedule
     for k in range(steps):
-        lr = sched.lr if sched is not None else opt.hyper["lr"]
-        rates[k] = lr
-        table[k] = adam_constants(opt, lr, float(k + 1))
+        rates[k] = sched.lr if sched is not None else opt.hyper["lr"]
         if sched is not None:
             sched.step()
+    table = fused_rules.table(rule, opt, rates)
     positions = np.empty((steps + 1, n, 2))
     # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
     out = np.empty((4, n), dtype=np.int64)
@@ -837,8 +830,9 @@ def run_batched(d, starts: np.ndarray, steps: int):
     pv = fastcode.parameter_array(d.surface)
     flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
     _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
-               flat, table, adam_hyper(opt), pv, float(d._centre[0]), float(d._centre[1]),
-               float(d._limit), float(d.tol), positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
+               flat, table, fused_rules.hyper(rule, opt), fused_rules.init(rule, opt), pv,
+               float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
+               positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
     loop = int(out[3].max()) if n else 0
     undefined = (out[0] == DIVERGED) & (out[1] == 0)
 
@@ -860,12 +854,12 @@ def warm(surface, optimizer) -> bool:
     if not fastcode.available():
         return False
     ok = fastcode.surface_parts(surface) is not None and fastcode.gradient_module(surface)
-    variant = adam_variant(optimizer)
-    if variant is None:
+    rule = rule_of(optimizer)
+    if rule is None:
         return False
     return bool(
         ok
-        and step_module(variant)
+        and step_module(rule)
         and descent_module(surface, optimizer, "step")
         and descent_module(surface, optimizer, "run")
     )

@@ -415,7 +415,7 @@ class Optimizer:
         else:
             h = None
         if (
-            self._engine_ok
+            self._engine_rule is not None
             and _record is None
             and (active is None or active.all())
             and fastcode.pays(self.__dict__, p2.size, fastcode.GRADIENT_MIN)
@@ -479,8 +479,8 @@ class Optimizer:
                 self.state[key][rows] = value
 
     _scalar_ok: ClassVar[bool] = False
-    #: the compiled engine has this optimizer's rule (gradient_explorer.optim.fused)
-    _engine_ok: ClassVar[bool] = False
+    #: the compiled engine's rule of this optimizer (gradient_explorer.optim.fused_rules)
+    _engine_rule: ClassVar[str | None] = None
 
     def _scalar_step(self, p: np.ndarray, g: np.ndarray) -> bool:
         """A pure-Python path for a few balls (numpy's per-call overhead dominates there).
@@ -663,6 +663,7 @@ class GradientDescent(Optimizer):
         ("gradient", "The gradient points uphill; its length is the slope."),
         ("step", "Step against it, lr times the gradient."),
     )
+    _engine_rule = "gd"
 
     def _update(self, p, g, st, t, h, rec):
         self._rec(rec, "gradient", g)
@@ -688,6 +689,7 @@ class SGD(Optimizer):
     velocity_key = "momentum_buffer"
     state_keys = ("momentum_buffer",)
     lazy_state_keys = ("momentum_buffer",)  # torch: None until a step with momentum
+    _engine_rule = "sgd"
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("momentum", "The velocity keeps momentum of its old value and adds the gradient."),
@@ -747,6 +749,7 @@ class Adagrad(Optimizer):
     )
     second_moment_key = "sum"
     state_keys = ("sum",)
+    _engine_rule = "adagrad"
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("accumulate", "Each axis adds its squared gradient to a running sum."),
@@ -796,6 +799,7 @@ class RMSprop(Optimizer):
     velocity_key = "momentum_buffer"
     second_moment_key = "square_avg"
     state_keys = ("square_avg", "momentum_buffer", "grad_avg")
+    _engine_rule = "rmsprop"
     phase_sentences = (
         ("gradient", "The gradient (plus weight decay times the position) points uphill."),
         ("accumulate", "Each axis keeps a decaying average of its squared gradient."),
@@ -931,7 +935,7 @@ class Adam(Optimizer):
         self._rule(p, g, st["exp_avg"], st["exp_avg_sq"], vmax, t, _ARRAYS, rec)  # in place
 
     _scalar_ok = True
-    _engine_ok = True
+    _engine_rule = "adam"
 
     def _scalar_lists(self, pl, gl, st, t):
         # new lists built aside and swapped in at the end: a raise changes nothing
@@ -982,6 +986,7 @@ class NAdam(Optimizer):
     second_moment_key = "exp_avg_sq"
     state_keys = ("exp_avg", "exp_avg_sq", "mu_product")
     phase_sentences = Adam.phase_sentences
+    _engine_rule = "nadam"
 
     def _validate(self, h):
         super()._validate(h)
