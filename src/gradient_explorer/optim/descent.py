@@ -806,6 +806,17 @@ def _end(d: Descent) -> tuple[np.ndarray, np.ndarray]:
     return _END_NAMES[codes], end  # one gather: no per-ball Python strings
 
 
+def _run_settings(d: Descent) -> dict[str, Any]:
+    """The optimizer's name, hyperparameters (lr: the schedule's base rate) and schedule
+    that a run's result reports."""
+    opt, sched = d.optimizer, d.schedule
+    return {
+        "optimizer": opt.name,
+        "hyperparameters": {**opt.hyper, "lr": sched.base_lr} if sched else dict(opt.hyper),
+        "schedule": sched.spec if sched else "constant",
+    }
+
+
 def _descend_batched(d: Descent, steps: int) -> Trajectories:
     n, dim = d.n, d.dim
     positions = np.empty((steps + 1, n, dim))
@@ -829,13 +840,7 @@ def _descend_batched(d: Descent, steps: int) -> Trajectories:
         status=status,
         end_step=end.astype(np.int64, copy=False),
         steps=d.steps.copy(),
-        optimizer=d.optimizer.name,
-        hyperparameters=(
-            {**d.optimizer.hyper, "lr": d.schedule.base_lr}
-            if d.schedule
-            else dict(d.optimizer.hyper)
-        ),
-        schedule=d.schedule.spec if d.schedule else "constant",
+        **_run_settings(d),
         lr=rates[:k],
     )
 
@@ -861,13 +866,7 @@ def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
         positions=positions,
         end_step=end,
         steps=taken,
-        optimizer=probe.optimizer.name,
-        hyperparameters=(
-            {**probe.optimizer.hyper, "lr": probe.schedule.base_lr}
-            if probe.schedule
-            else dict(probe.optimizer.hyper)
-        ),
-        schedule=probe.schedule.spec if probe.schedule else "constant",
+        **_run_settings(probe),
         lr=rates,
     )
 
@@ -1051,15 +1050,12 @@ def descend(
         status, end = "max_steps", int(d.steps[0])
     else:
         status, end = STATUS_NAMES[code], int(d.stopped_at[0])
-    opt = d.optimizer
     return Trajectory(
         positions=np.array(positions, dtype=np.float64),
         f=np.array(fs, dtype=np.float64),
         gradient=np.array(grads, dtype=np.float64),
         status=status,
         end_step=end,
-        optimizer=opt.name,
-        hyperparameters={**opt.hyper, "lr": d.schedule.base_lr} if d.schedule else dict(opt.hyper),
-        schedule=d.schedule.spec if d.schedule else "constant",
+        **_run_settings(d),
         lr=np.array(rates),
     )
