@@ -34,3 +34,35 @@ def test_glfw_gets_the_library_its_search_would_find():
         os.path.join("glfw", "wayland", "libglfw.so")
     )
     assert _library({**env, "PYGLFW_LIBRARY": "/their/libglfw.so"}) == "/their/libglfw.so"
+
+
+def test_a_window_that_cannot_be_opened_again_is_one_line(monkeypatch):
+    """A software renderer's first window has samples and is opened again without them;
+    when glfw refuses the second (a display gone busy), run() says so in one line (the
+    CLI then renders headless) instead of raising glfw's ValueError."""
+    import types
+
+    from gradient_explorer.app import renderer_memory, window
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.errors import GradientExplorerError
+    from gradient_explorer.surfaces.surface import Surface
+
+    opened = []
+
+    class FakeWindow:
+        def __init__(self, samples, **kwargs):
+            if opened:  # the second window: glfw cannot start again
+                raise ValueError("Failed to initialize glfw")
+            opened.append(samples)
+            self.ctx = types.SimpleNamespace(info={"GL_RENDERER": "llvmpipe (LLVM 15.0.6)"})
+
+        def destroy(self):
+            pass
+
+    monkeypatch.setattr(window.mglw, "get_local_window_cls", lambda name: FakeWindow)
+    monkeypatch.setattr(window.mglw, "activate_context", lambda window: None)
+    monkeypatch.setattr(renderer_memory, "remembered", lambda: None)
+    monkeypatch.setattr(renderer_memory, "remember", lambda renderer: None)
+    with pytest.raises(GradientExplorerError, match="could not open a window: Failed to init"):
+        window.run(AppState(Surface.named("banana")), (320, 200))
+    assert opened == [4]

@@ -721,6 +721,22 @@ def _open_window(window_cls, size: tuple[int, int], samples: int):
         )
 
 
+def _reopen_window(window_cls, size: tuple[int, int], samples_to_try: tuple[int, ...]):
+    """A window again after the first was closed (another sample count), made current;
+    a display that refuses it now (glfw cannot start again, say) is one line for the
+    caller, who renders headless, not a traceback."""
+    error: Exception | None = None
+    for samples in samples_to_try:
+        try:
+            window = _open_window(window_cls, size, samples)
+        except Exception as exc:  # glfw reports failures as plain exceptions
+            error = exc
+            continue
+        mglw.activate_context(window=window)
+        return window
+    raise GradientExplorerError(f"could not open a window: {error}")
+
+
 def run(
     state: AppState,
     size: tuple[int, int] = (1280, 720),
@@ -761,18 +777,13 @@ def run(
         # swap, even while the picture moves at low resolution: make the window without
         # samples and give the still picture its samples offscreen.
         window.destroy()
-        window = _open_window(window_cls, size, 0)
-        mglw.activate_context(window=window)
+        window = _reopen_window(window_cls, size, (0,))
         msaa = tries_samples
     elif software:  # opened without samples, as remembered: they go offscreen
         msaa = samples
     elif tries_samples != samples and first != samples:  # not the remembered renderer
         window.destroy()
-        try:
-            window = _open_window(window_cls, size, samples)
-        except Exception:  # this display refuses samples after all
-            window = _open_window(window_cls, size, 0)
-        mglw.activate_context(window=window)
+        window = _reopen_window(window_cls, size, (samples, 0))  # 0: refused after all
     try:
         app = ExplorerApp(
             ctx=window.ctx, wnd=window, state=state, session_path=session_path, msaa=msaa
