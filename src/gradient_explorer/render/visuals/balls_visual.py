@@ -57,6 +57,7 @@ __all__ = [
     "ball_centers",
     "ball_colors",
     "ball_radius",
+    "clip_steps",
     "glyph_geometry",
     "glyph_scale",
     "merge_short_pieces",
@@ -204,6 +205,34 @@ def ribbon_triangles(frame: ScreenFrame, ends: tuple, width: float) -> np.ndarra
     xy = np.stack([pa + n, pa - n, pb - n, pa + n, pb - n, pb + n], axis=1)
     z = np.stack([za, za, zb, za, zb, zb], axis=1)
     return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32)
+
+
+def clip_steps(p0, p1, domain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps ``p0 -> p1`` (``(m, 2)``) cut to the domain rectangle (Liang-Barsky): the
+    parts inside, and the mask of the steps that have one. A step inside is returned
+    as it was, bit for bit; a non-finite end leaves the step as it was (the trail
+    drops it later)."""
+    p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 2)
+    p1 = np.asarray(p1, dtype=np.float64).reshape(-1, 2)
+    lo = np.array([domain[0][0], domain[1][0]], dtype=np.float64)
+    hi = np.array([domain[0][1], domain[1][1]], dtype=np.float64)
+    d = p1 - p0
+    with np.errstate(all="ignore"):
+        # where each coordinate's line crosses its two edges, as t along the step
+        ta, tb = (lo - p0) / d, (hi - p0) / d
+        enter = np.where(
+            d != 0, np.minimum(ta, tb), np.where((p0 >= lo) & (p0 <= hi), -np.inf, np.inf)
+        )
+        leave = np.where(
+            d != 0, np.maximum(ta, tb), np.where((p0 >= lo) & (p0 <= hi), np.inf, -np.inf)
+        )
+        t0 = np.maximum(enter.max(axis=1), 0.0)
+        t1 = np.minimum(leave.min(axis=1), 1.0)
+        finite = np.all(np.isfinite(p0), axis=1) & np.all(np.isfinite(p1), axis=1)
+        keep = (t0 <= t1) | ~finite
+        a = np.where(((t0 > 0) & finite)[:, None], p0 + t0[:, None] * d, p0)
+        b = np.where(((t1 < 1) & finite)[:, None], p0 + t1[:, None] * d, p1)
+    return a[keep], b[keep], keep
 
 
 def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIECE_PX):
@@ -677,6 +706,9 @@ class BallsVisual(Visual):
             valid = np.arange(length - k, length)[None, :] >= (length - lengths)[:, None]
             pair = valid[:, :-1] & valid[:, 1:]
             p0, p1 = pts[:, :-1][pair], pts[:, 1:][pair]  # (m, 2) step ends
+            # a step out of the domain (Newton's first jumps) is drawn up to its edge:
+            # beyond it there is no surface to follow, only a line across the picture
+            p0, p1, inside = clip_steps(p0, p1, surface.domain)
             dense = p0[:, None] + (p1 - p0)[:, None] * ts[None, :, None]  # (m, sub + 1, 2)
             world = np.concatenate([dense, surface.height(dense)[..., None] + lift], axis=2)
             a, b = world[:, :-1].reshape(-1, 3), world[:, 1:].reshape(-1, 3)
@@ -684,13 +716,13 @@ class BallsVisual(Visual):
             # older segments fade out
             fade = np.broadcast_to(np.linspace(0.3, 1.0, k - 1)[None, :], pair.shape)[pair]
             seg_rgb = np.broadcast_to(np.asarray(rgb)[:, None, :], (d.n, k - 1, 3))[pair]
-            seg_col = np.column_stack([seg_rgb, fade])
+            seg_col = np.column_stack([seg_rgb, fade])[inside]
             sub_col = np.repeat(seg_col, sub, axis=0)
             segs_a.append(a[good])
             segs_b.append(b[good])
             cols.append(sub_col[good])
             if floor:
-                z = np.full(pair.sum(), heights.floor_z)
+                z = np.full(len(p0), heights.floor_z)
                 floor_a.append(np.column_stack([p0, z]))
                 floor_b.append(np.column_stack([p1, z]))
                 floor_cols.append(seg_col)
