@@ -216,6 +216,8 @@ def clip_steps(p0, p1, domain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p1 = np.asarray(p1, dtype=np.float64).reshape(-1, 2)
     lo = np.array([domain[0][0], domain[1][0]], dtype=np.float64)
     hi = np.array([domain[0][1], domain[1][1]], dtype=np.float64)
+    if np.all((p0 >= lo) & (p0 <= hi) & (p1 >= lo) & (p1 <= hi)):  # the usual trail
+        return p0, p1, np.ones(len(p0), dtype=bool)
     d = p1 - p0
     with np.errstate(all="ignore"):
         # where each coordinate's line crosses its two edges, as t along the step
