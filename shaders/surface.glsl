@@ -25,11 +25,15 @@ out float v_height;
 void main() {
     vec2 xy = mix(u_domain.xz, u_domain.yw, in_uv);
     float h = u_height_scale * display_h(f(xy));
-    // Holes and poles: no NaN reaches the depth buffer, and a triangle touching an
-    // invalid vertex is dropped whole (v_valid < 1 inside it).
+    // Holes and poles: no NaN reaches the depth buffer, and a triangle touching a pole
+    // (a height far out of the box) is dropped whole (v_valid < 1 inside it). A triangle
+    // touching a hole (f undefined there: NaN) is kept, its hole corner at the box's
+    // bottom, and the fragment shader leaves out the pixels where f is undefined: the
+    // hole's edge is f's own, not the grid's staircase.
     float span = u_clip.w - u_clip.z;
     bool valid = ge_is_finite(h) && h > u_clip.z - span && h < u_clip.w + span;
-    v_valid = valid ? 1.0 : 0.0;
+    bool hole = (floatBitsToUint(h) & 0x7fffffffu) > 0x7f800000u;
+    v_valid = valid || hole ? 1.0 : 0.0;
     v_xy = xy;
     v_height = valid ? h : u_clip.z;
     gl_Position = u_mvp * vec4(xy, v_height, 1.0);

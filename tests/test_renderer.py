@@ -131,6 +131,29 @@ def test_log_hole_is_left_empty(renderer):
     assert np.isfinite(image).all()
 
 
+def test_a_hole_ends_where_f_does_not_at_the_grid_cells_around_it(renderer):
+    # sqrt(1 - x^2 - y^2): undefined outside the unit circle. A grid cell with a corner
+    # outside is drawn up to the circle itself (the pixels where f is undefined left
+    # out), so a ring just inside the circle is drawn all round; dropping those cells
+    # whole left a staircase of background up to a cell (0.075 here) inside.
+    surface = Surface.from_expr("sqrt(1 - x^2 - y^2)", domain=((-1.2, 1.2), (-1.2, 1.2)))
+    state = _state(surface, grid=32)
+    size = (192, 192)
+    state.camera.preset("top", 1.0, snap=True)
+    image = renderer.render(state, size, overlay=False)
+    angles = np.linspace(0.0, 2 * np.pi, 400, endpoint=False)
+    r = 0.985  # a fifth of a grid cell inside the circle
+    ring = np.column_stack([r * np.cos(angles), r * np.sin(angles)])
+    world = np.column_stack([ring, surface.height(ring)])
+    sx, sy = world_to_screen(state.camera, world, (0, 0, *size), size).T
+    drawn = ~_is_background(image[sy.astype(int), sx.astype(int)])
+    assert drawn.mean() > 0.97
+    # and outside the circle nothing is drawn
+    out = np.column_stack([1.03 * np.cos(angles), 1.03 * np.sin(angles), np.zeros(400)])
+    ox, oy = world_to_screen(state.camera, out, (0, 0, *size), size).T
+    assert _is_background(image[oy.astype(int), ox.astype(int)]).mean() > 0.97
+
+
 def test_pole_is_clipped_not_a_spike():
     hr = Surface.from_expr("1/(x^2 + y^2)", domain=((-2, 2), (-2, 2))).height_range()
     bowl_span = hr.hi - hr.lo
