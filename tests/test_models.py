@@ -346,3 +346,23 @@ def test_too_many_rows_are_refused(tmp_path, monkeypatch):
     f.write_text("x,y\n1,1\n2,2\n3,3\n4,4\n")
     with pytest.raises(UsageError, match="at most 3 are read"):
         load_csv(f, "line")
+
+
+@torch_mark
+def test_mlp_training_is_torchs_adam_on_the_flat_weights():
+    """MLP.train: full-batch Adam (torch's defaults but lr), the same weights as
+    torch.optim.Adam stepping the flat weights with our gradient."""
+    torch = _torch()
+    xs, y = _moons_xy()
+    start = MLP.initial(8, "tanh", seed=2)
+    trained = start.train(xs, y, steps=25, lr=0.05)
+    theta = torch.tensor(start.flat(), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([theta], lr=0.05)
+    net = start
+    for _ in range(25):
+        opt.zero_grad()
+        theta.grad = torch.from_numpy(net.flat_gradient(xs, y))
+        opt.step()
+        net = start.with_flat(theta.detach().numpy().copy())
+    np.testing.assert_allclose(trained.flat(), theta.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert trained.loss(xs, y) < start.loss(xs, y)

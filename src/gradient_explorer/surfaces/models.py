@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradient_explorer.errors import UsageError
+from gradient_explorer.optim.optimizers import make_optimizer
 from gradient_explorer.surfaces.datasets import Dataset, load_data
 
 __all__ = [
@@ -489,18 +490,13 @@ class MLP:
 
     def train(self, xs, y, steps: int = 2000, lr: float = 0.02) -> MLP:
         """A copy trained by full-batch Adam (torch's defaults but ``lr``): deterministic."""
-        theta = self.flat()
-        m = np.zeros_like(theta)
-        v = np.zeros_like(theta)
-        b1, b2, eps = 0.9, 0.999, 1e-8
+        # the weights as one ball of len(theta) coordinates, stepped by the explorer's Adam
+        theta = self.flat()[None, :].copy()
+        adam = make_optimizer("adam", lr=lr)
         net = self
-        for t in range(1, int(steps) + 1):
-            g = net.flat_gradient(xs, y)
-            m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * g * g
-            step = lr / (1 - b1**t)
-            theta = theta - step * m / (np.sqrt(v / (1 - b2**t)) + eps)
-            net = self.with_flat(theta)
+        for _ in range(int(steps)):
+            adam.step_(theta, net.flat_gradient(xs, y)[None, :])
+            net = self.with_flat(theta[0].copy())
         return net
 
 
