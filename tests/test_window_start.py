@@ -66,3 +66,23 @@ def test_a_window_that_cannot_be_opened_again_is_one_line(monkeypatch):
     with pytest.raises(GradientExplorerError, match="could not open a window: Failed to init"):
         window.run(AppState(Surface.named("banana")), (320, 200))
     assert opened == [4]
+
+
+@pytest.mark.parametrize(
+    ("size", "workarea", "expected"),
+    [
+        ((1280, 720), (1920, 1050), (1280, 720)),  # fits: as asked
+        ((1280, 720), (1024, 600), (942, 529)),  # a netbook: 92% of the width, same shape
+        ((1280, 720), (1280, 1024), (1177, 662)),  # too wide only
+        ((800, 600), None, (800, 600)),  # no monitor known
+        ((800, 600), (0, 0), (800, 600)),
+    ],
+)
+def test_the_window_opens_inside_the_screen(size, workarea, expected):
+    from gradient_explorer.app.window import SCREEN_SHARE, fit_to_screen
+
+    got = fit_to_screen(size, workarea)
+    assert got == expected
+    if workarea and min(workarea) > 0:
+        assert got[0] <= SCREEN_SHARE * workarea[0] + 1 and got[1] <= SCREEN_SHARE * workarea[1] + 1
+        assert abs(got[0] / got[1] - size[0] / size[1]) < 0.01

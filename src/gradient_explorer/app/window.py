@@ -707,6 +707,37 @@ def _env_float(name: str) -> float | None:
         return None
 
 
+#: The share of the screen's work area (each way) a window may take: its title bar and
+#: borders come on top of the size asked for.
+SCREEN_SHARE = 0.92
+
+
+def fit_to_screen(size: tuple[int, int], workarea: tuple[int, int] | None) -> tuple[int, int]:
+    """``size`` shrunk to SCREEN_SHARE of the screen's ``workarea`` (width, height), its
+    shape kept; as it is when it fits, or when the work area is unknown."""
+    w, h = (int(v) for v in size)
+    if not workarea or min(workarea) <= 0:
+        return (w, h)
+    scale = min(1.0, SCREEN_SHARE * workarea[0] / w, SCREEN_SHARE * workarea[1] / h)
+    if scale >= 1.0:
+        return (w, h)
+    return (max(1, int(w * scale)), max(1, int(h * scale)))
+
+
+def _screen_workarea() -> tuple[int, int] | None:
+    """The primary monitor's work area (screen less panels and docks), or None."""
+    try:
+        if not glfw.init():
+            return None
+        monitor = glfw.get_primary_monitor()
+        if not monitor:
+            return None
+        _x, _y, width, height = glfw.get_monitor_workarea(monitor)
+        return (int(width), int(height))
+    except Exception:  # an old glfw, or a display that answers nothing: keep the size
+        return None
+
+
 def _open_window(window_cls, size: tuple[int, int], samples: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # glfw's warning repeats the error the caller keeps
@@ -753,6 +784,15 @@ def run(
         When no window with OpenGL 3.3 can be made (the caller falls back to headless).
     """
     window_cls = mglw.get_local_window_cls("glfw")
+    # a window larger than the screen hides the status line and half the picture
+    fitted = fit_to_screen(size, _screen_workarea())
+    if fitted != tuple(size):
+        print(
+            f"gradient-explorer: a {size[0]}x{size[1]} window does not fit this screen: "
+            f"opened at {fitted[0]}x{fitted[1]} (resize it, or pass --size)",
+            file=sys.stderr,
+        )
+        size = fitted
     window = None
     last_error: Exception | None = None
     # A software renderer (known from the last start) gets its window without samples
