@@ -295,3 +295,48 @@ def test_swarm_start_map_is_built_only_when_its_inputs_change(
     taller = renderer.render(state, SIZE, overlay=False)
     assert len(builds) == built + 2
     np.testing.assert_array_equal(taller, fresh())
+
+
+@pytest.mark.parametrize("x", [1.5, 1.2, -1.4, 0.3, 2.2])
+def test_the_slope_and_verdict_labels_keep_clear_of_the_curve_and_the_tangent(renderer, x):
+    """The cubic at x = 1.5 put 'slope 3.75' on the curve and the tangent across
+    'minimum': each label goes where neither crosses its box."""
+    state = _state(Surface.named("himmelblau"))
+    state.mode = "curve"
+    state.curve.name = "cubic"
+    state.curve.x = x
+    renderer.render(state, (800, 450), overlay=False)
+    visual = renderer.scene.curve_visual
+    band = visual.layout.main
+    xs = np.linspace(-2.5, 2.5, 4001)
+    curve = band.to_pixel(xs, xs**3 - 3 * xs)  # f(x) = x^3 - 3x, by hand
+    f, slope = x**3 - 3 * x, 3 * x**2 - 3
+    tangent = band.to_pixel(xs, f + slope * (xs - x))
+    top, bottom = band.rect[1], band.rect[3]
+    for pos, text, _ in visual.screen_labels:
+        if not (text.startswith("slope") or text in ("minimum", "maximum")):
+            continue
+        w, h = 3.6 * len(text), 6.0  # the text's box, a little inside the placement box
+        for line in (curve, tangent):
+            px, py = line[:, 0], line[:, 1]
+            inside = (np.abs(px - pos[0]) < w) & (np.abs(py - pos[1]) < h)
+            inside &= (py >= top) & (py <= bottom)  # drawn in the band only
+            assert not inside.any(), (x, text, pos)
+
+
+def test_label_spot_takes_the_first_free_place_else_the_least_covered():
+    from gradient_explorer.render.geometry import label_spot
+
+    line = (np.array([[0.0, 0.0], [np.nan, np.nan]]), np.array([[100.0, 0.0], [5.0, 5.0]]))
+    # the first spot sits on the line, the second is free
+    assert label_spot([(50.0, 0.0), (50.0, 30.0)], (10.0, 5.0), [line]) == 1
+    # none free: the one fewest segments cross
+    two = (np.array([[0.0, 0.0], [0.0, 30.0]]), np.array([[100.0, 0.0], [100.0, 30.0]]))
+    extra = (np.array([[40.0, -3.0]]), np.array([[60.0, -3.0]]))
+    assert label_spot([(50.0, 0.0), (50.0, 30.0)], (10.0, 5.0), [two, extra]) == 1
+    # another label is kept clear of (by its pad too) before any line
+    other = (np.array([[0.0, 0.0], [0.0, 20.0]]), np.array([[40.0, 20.0], [40.0, 0.0]]))
+    assert label_spot([(20.0, 10.0), (200.0, 10.0)], (3.0, 3.0), [], [other]) == 1
+    assert label_spot([(20.0, 10.0), (35.0, 10.0), (90.0, 10.0)], (3.0, 3.0), [line], [other]) == 2
+    # every place overlaps a label: the first (the overlay's declutter then decides)
+    assert label_spot([(20.0, 10.0), (30.0, 10.0)], (3.0, 3.0), [], [other]) == 0

@@ -11,9 +11,9 @@ from gradient_explorer.surfaces.surface import Surface
 
 pytest.importorskip("moderngl")
 
+from gradient_explorer.render.geometry import clip_steps
 from gradient_explorer.render.headless import HeadlessRenderer
 from gradient_explorer.render.visuals import balls_visual
-from gradient_explorer.render.visuals.balls_visual import clip_steps
 
 DOMAIN = ((-2.0, 2.0), (-1.0, 3.0))
 

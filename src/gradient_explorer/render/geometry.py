@@ -227,3 +227,67 @@ def height_slope(surface, xy) -> np.ndarray:
 def height_gradient(surface, xy) -> tuple[np.ndarray, np.ndarray]:
     """The displayed height at ``xy`` and its gradient."""
     return surface.height(xy), height_slope(surface, xy)[..., None] * surface.gradient(xy)
+
+
+def clip_steps(p0, p1, domain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments ``p0 -> p1`` (``(m, 2)``) cut to the rectangle ``domain`` ((x0, x1),
+    (y0, y1)) (Liang-Barsky): the parts inside, and the mask of the segments that have
+    one (a trail's steps in the domain; a line against a label's box). A step inside is returned
+    as it was, bit for bit; a non-finite end leaves the step as it was (the trail
+    drops it later)."""
+    p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 2)
+    p1 = np.asarray(p1, dtype=np.float64).reshape(-1, 2)
+    lo = np.array([domain[0][0], domain[1][0]], dtype=np.float64)
+    hi = np.array([domain[0][1], domain[1][1]], dtype=np.float64)
+    if np.all((p0 >= lo) & (p0 <= hi) & (p1 >= lo) & (p1 <= hi)):  # the usual trail
+        return p0, p1, np.ones(len(p0), dtype=bool)
+    d = p1 - p0
+    with np.errstate(all="ignore"):
+        # where each coordinate's line crosses its two edges, as t along the step
+        ta, tb = (lo - p0) / d, (hi - p0) / d
+        enter = np.where(
+            d != 0, np.minimum(ta, tb), np.where((p0 >= lo) & (p0 <= hi), -np.inf, np.inf)
+        )
+        leave = np.where(
+            d != 0, np.maximum(ta, tb), np.where((p0 >= lo) & (p0 <= hi), np.inf, -np.inf)
+        )
+        t0 = np.maximum(enter.max(axis=1), 0.0)
+        t1 = np.minimum(leave.min(axis=1), 1.0)
+        finite = np.all(np.isfinite(p0), axis=1) & np.all(np.isfinite(p1), axis=1)
+        keep = (t0 <= t1) | ~finite
+        a = np.where(((t0 > 0) & finite)[:, None], p0 + t0[:, None] * d, p0)
+        b = np.where(((t1 < 1) & finite)[:, None], p0 + t1[:, None] * d, p1)
+    return a[keep], b[keep], keep
+
+
+def label_spot(candidates, half: tuple[float, float], segments, labels=(), pad: float = 3.0) -> int:
+    """The first of ``candidates`` (label centres, pixels, in order of preference) whose
+    box (``half`` = half its width and height) no segment crosses, else the one that
+    overlaps no other label and fewest segments cross, else the first (where the
+    overlay's declutter then keeps the label that matters more).
+    ``segments``: (a, b) pairs of ``(m, 2)`` pixel arrays (a curve's polyline, a
+    tangent, markers); ``labels``: the same for labels placed already (their edges and
+    diagonals), kept ``pad`` pixels away as the overlay's declutter keeps them; NaN
+    segments (breaks in a line) cross nothing."""
+    hw, hh = half
+    scores = []
+    for cx, cy in candidates:
+        soft = _crossings(segments, ((cx - hw, cx + hw), (cy - hh, cy + hh)))
+        hard = _crossings(labels, ((cx - hw - pad, cx + hw + pad), (cy - hh - pad, cy + hh + pad)))
+        if soft == hard == 0:
+            return len(scores)
+        scores.append(soft if hard == 0 else math.inf)
+    return int(np.argmin(scores)) if min(scores) < math.inf else 0
+
+
+def _crossings(segments, box) -> int:
+    """How many of the segments ``segments`` ((a, b) pairs) cross the rectangle ``box``."""
+    if not segments:
+        return 0
+    a = np.concatenate([np.asarray(s[0], dtype=np.float64).reshape(-1, 2) for s in segments])
+    b = np.concatenate([np.asarray(s[1], dtype=np.float64).reshape(-1, 2) for s in segments])
+    (x0, x1), (y0, y1) = box
+    with np.errstate(invalid="ignore"):  # NaN breaks compare False: never near
+        near = (np.minimum(a[:, 0], b[:, 0]) <= x1) & (np.maximum(a[:, 0], b[:, 0]) >= x0)
+        near &= (np.minimum(a[:, 1], b[:, 1]) <= y1) & (np.maximum(a[:, 1], b[:, 1]) >= y0)
+    return int(clip_steps(a[near], b[near], box)[2].sum()) if near.any() else 0

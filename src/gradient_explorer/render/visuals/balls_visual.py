@@ -33,7 +33,7 @@ from typing import Any
 import moderngl
 import numpy as np
 
-from gradient_explorer.render.geometry import height_gradient, sphere_mesh
+from gradient_explorer.render.geometry import clip_steps, height_gradient, sphere_mesh
 from gradient_explorer.render.palette import (
     GLYPH_COLORS,
     OUTLINE_COLOR,
@@ -57,7 +57,6 @@ __all__ = [
     "ball_centers",
     "ball_colors",
     "ball_radius",
-    "clip_steps",
     "glyph_geometry",
     "glyph_scale",
     "merge_short_pieces",
@@ -205,36 +204,6 @@ def ribbon_triangles(frame: ScreenFrame, ends: tuple, width: float) -> np.ndarra
     xy = np.stack([pa + n, pa - n, pb - n, pa + n, pb - n, pb + n], axis=1)
     z = np.stack([za, za, zb, za, zb, zb], axis=1)
     return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32)
-
-
-def clip_steps(p0, p1, domain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Steps ``p0 -> p1`` (``(m, 2)``) cut to the domain rectangle (Liang-Barsky): the
-    parts inside, and the mask of the steps that have one. A step inside is returned
-    as it was, bit for bit; a non-finite end leaves the step as it was (the trail
-    drops it later)."""
-    p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 2)
-    p1 = np.asarray(p1, dtype=np.float64).reshape(-1, 2)
-    lo = np.array([domain[0][0], domain[1][0]], dtype=np.float64)
-    hi = np.array([domain[0][1], domain[1][1]], dtype=np.float64)
-    if np.all((p0 >= lo) & (p0 <= hi) & (p1 >= lo) & (p1 <= hi)):  # the usual trail
-        return p0, p1, np.ones(len(p0), dtype=bool)
-    d = p1 - p0
-    with np.errstate(all="ignore"):
-        # where each coordinate's line crosses its two edges, as t along the step
-        ta, tb = (lo - p0) / d, (hi - p0) / d
-        enter = np.where(
-            d != 0, np.minimum(ta, tb), np.where((p0 >= lo) & (p0 <= hi), -np.inf, np.inf)
-        )
-        leave = np.where(
-            d != 0, np.maximum(ta, tb), np.where((p0 >= lo) & (p0 <= hi), np.inf, -np.inf)
-        )
-        t0 = np.maximum(enter.max(axis=1), 0.0)
-        t1 = np.minimum(leave.min(axis=1), 1.0)
-        finite = np.all(np.isfinite(p0), axis=1) & np.all(np.isfinite(p1), axis=1)
-        keep = (t0 <= t1) | ~finite
-        a = np.where(((t0 > 0) & finite)[:, None], p0 + t0[:, None] * d, p0)
-        b = np.where(((t1 < 1) & finite)[:, None], p0 + t1[:, None] * d, p1)
-    return a[keep], b[keep], keep
 
 
 def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIECE_PX):

@@ -20,7 +20,7 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.app.curve_mode import curve_key, readout, stationary_points
-from gradient_explorer.render.geometry import format_tick, nice_ticks
+from gradient_explorer.render.geometry import format_tick, label_spot, nice_ticks
 from gradient_explorer.render.label import TEXT_COLOR, Label
 from gradient_explorer.render.palette import (
     CURVE_COLOR,
@@ -348,11 +348,21 @@ class CurveVisual(Visual):
                 GUIDE_COLOR,
             )
             self._scissor(main, height)
+        # what a label must not cover: the curve, the tangent, the markers, other labels
+        # (segments in pixels; a label's box by its edges and diagonals)
+        keep_clear = [(line[:-1], line[1:])]
+        placed: list = []  # the verdicts' boxes, for the slope label to keep clear of
         # the tangent line in orange, across the whole band
         if point_px is not None and r.fp is not None:
             seg = tangent_in_band(main, cs.x, r.f, r.fp)
             if seg is not None:
                 self.mesh.draw(mvp, thick_polyline(np.array(seg), 3.0), TANGENT_COLOR)
+                keep_clear.append((np.array([seg[0]]), np.array([seg[1]])))
+        if point_px is not None:
+            keep_clear.append(_cross(point_px, 8.0))
+        for sp in stationary:
+            if math.isfinite(sp.f):
+                keep_clear.append(_cross(main.to_pixel(sp.x, sp.f), 7.0))
         self.ctx.scissor = None
         # markers where f' = 0 (or does not exist), with their verdicts
         for sp in stationary:
@@ -365,7 +375,13 @@ class CurveVisual(Visual):
             self.mesh.draw(mvp, disc((px, py), 7.0), MARKER_RING_COLOR)
             self.mesh.draw(mvp, disc((px, py), 5.0), color)
             up = sp.kind in ("maximum",) or (sp.slopes[0] > 0 > sp.slopes[1])
-            labels.append(((px, py + (-18 if up else 18)), sp.label, color, VERDICT_RANK))
+            half = (3.6 * len(sp.label), 8.0)
+            side = 14 + half[0]
+            spots = [(px, py + (-18 if up else 18)), (px, py + (18 if up else -18)),
+                     (px + side, py), (px - side, py)]  # fmt: skip
+            spot = spots[label_spot(spots, half, keep_clear, placed)]
+            placed.append(_box(spot, half))
+            labels.append((spot, sp.label, color, VERDICT_RANK))
             if der is not None:
                 qx, qy = der.to_pixel(sp.x, 0.0)
                 self.mesh.draw(mvp, disc((qx, qy), 4.0), color)
@@ -375,11 +391,21 @@ class CurveVisual(Visual):
             self.mesh.draw(mvp, disc(point_px, 6.0), POINT_COLOR)
             slope = "f' does not exist" if r.fp is None else f"slope {format_number(r.fp, '.3g')}"
             half = 3.6 * len(slope)  # labels are centred; a character is about 7 px
-            lx = point_px[0] + 14 + half
-            if lx + half > main.rect[2] + 30:  # past the right edge: put it on the left
-                lx = point_px[0] - 14 - half
-            ly = min(max(point_px[1] - 16, main.rect[1] + 10), main.rect[3] - 10)  # on the band
-            labels.append(((lx, ly), slope, TANGENT_COLOR, SLOPE_RANK))
+            spots = []
+            # beside the point, above or below it, clear of the curve, the tangent and
+            # the verdicts; on the band, and right of the point unless past its edge
+            for dy in (-16, 16, -32, 32, -48, 48):
+                for lx in (point_px[0] + 14 + half, point_px[0] - 14 - half):
+                    if lx + half > main.rect[2] + 30 or lx - half < main.rect[0] - 30:
+                        continue
+                    ly = min(max(point_px[1] + dy, main.rect[1] + 10), main.rect[3] - 10)
+                    spots.append((lx, ly))
+            if not spots:
+                spots = [
+                    (point_px[0], min(max(point_px[1] - 16, main.rect[1] + 10), main.rect[3] - 10))
+                ]
+            spot = spots[label_spot(spots, (half, 8.0), keep_clear, placed)]
+            labels.append((spot, slope, TANGENT_COLOR, SLOPE_RANK))
 
         if der is not None:
             d = self._cached("f'", curve_key(curve), lambda: curve.gradient(xs))
@@ -397,6 +423,20 @@ class CurveVisual(Visual):
                 if der.rect[1] <= q[1] <= der.rect[3]:
                     self.mesh.draw(mvp, disc(q, 6.0), HALO_COLOR)
                     self.mesh.draw(mvp, disc(q, 4.5), TANGENT_COLOR)
+
+
+def _cross(centre, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """A marker of radius ``r`` as two segments, for :func:`label_spot`."""
+    x, y = float(centre[0]), float(centre[1])
+    return np.array([[x - r, y], [x, y - r]]), np.array([[x + r, y], [x, y + r]])
+
+
+def _box(centre, half) -> tuple[np.ndarray, np.ndarray]:
+    """A placed label's box as its four edges and two diagonals, for :func:`label_spot`."""
+    x, y = float(centre[0]), float(centre[1])
+    w, h = half
+    c = np.array([[x - w, y - h], [x + w, y - h], [x + w, y + h], [x - w, y + h]])
+    return np.concatenate([c, c[:2]]), np.concatenate([np.roll(c, -1, axis=0), c[2:]])
 
 
 def break_at_poles(xs, values, y_range) -> tuple[np.ndarray, np.ndarray]:
