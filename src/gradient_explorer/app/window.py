@@ -713,14 +713,12 @@ SCREEN_SHARE = 0.92
 
 
 def fit_to_screen(size: tuple[int, int], workarea: tuple[int, int] | None) -> tuple[int, int]:
-    """``size`` shrunk to SCREEN_SHARE of the screen's ``workarea`` (width, height), its
-    shape kept; as it is when it fits, or when the work area is unknown."""
+    """``size`` as it is when it fits the screen's ``workarea`` (width, height) or that
+    is unknown; else shrunk to SCREEN_SHARE of it, its shape kept."""
     w, h = (int(v) for v in size)
-    if not workarea or min(workarea) <= 0:
+    if not workarea or min(workarea) <= 0 or (w <= workarea[0] and h <= workarea[1]):
         return (w, h)
-    scale = min(1.0, SCREEN_SHARE * workarea[0] / w, SCREEN_SHARE * workarea[1] / h)
-    if scale >= 1.0:
-        return (w, h)
+    scale = min(SCREEN_SHARE * workarea[0] / w, SCREEN_SHARE * workarea[1] / h)
     return (max(1, int(w * scale)), max(1, int(h * scale)))
 
 

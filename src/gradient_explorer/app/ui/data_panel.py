@@ -139,7 +139,10 @@ def _fit_plot(model, point, height: float, follow: bool) -> None:
         lo, hi = _box(model)
         cond = implot.Cond_.always if follow else implot.Cond_.once
         implot.setup_axes_limits(lo[0], hi[0], lo[1], hi[1], cond)
-        implot.setup_legend(implot.Location_.north_west)
+        # above the plot, in a row: inside, it covered the points in its corner (logistic
+        # data fills the top-left corner with label 1)
+        flags = implot.LegendFlags_.outside | implot.LegendFlags_.horizontal
+        implot.setup_legend(implot.Location_.north, flags)
         if model.kind == "mlp":
             _regions(model, point, rows)
         elif model.kind == "line":
