@@ -49,13 +49,15 @@ def report(result: Backprop, surface_name: str) -> dict:
                 "op": n.op,
                 "label": n.label,
                 "value": json_number(result.values[n.id]),
-                "grad": json_number(result.grads[n.id]),
+                # a constant (a number, pi, 1/2) is no variable: no adjoint, null
+                "grad": _json_or_null(result.grads[n.id]),
                 "inputs": list(n.inputs),
+                "constant": n.constant,
             }
             for n in c.nodes
         ],
         "edges": [
-            {"from": e.source, "to": e.target, "local": json_number(result.local[e.id])}
+            {"from": e.source, "to": e.target, "local": _json_or_null(result.local[e.id])}
             for e in c.edges
         ],
         "gradient": [json_number(g) for g in result.gradient],
@@ -66,7 +68,13 @@ def report(result: Backprop, surface_name: str) -> dict:
     return out
 
 
-def _fmt(value: float) -> str:
+def _json_or_null(value: float | None) -> float | None:
+    return None if value is None else json_number(value)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:  # a constant: it has no adjoint
+        return "-"
     return format_number(value, ".6g") if math.isfinite(value) else "NaN"
 
 
@@ -110,6 +118,8 @@ def format_text(result: Backprop, surface_name: str) -> str:
     if c.parameters:
         grads = ", ".join(f"df/d{k} = {_fmt(v)}" for k, v in result.param_gradient.items())
         lines.append(f"param_gradient  {grads}")
+    if any(not result.has_adjoint(n.id) for n in c.nodes):
+        lines.append("constants       a number (or pi, e) is no variable: its grad is '-'")
     for note in result.notes:
         lines.append(f"note            {note}")
     return "\n".join(line.rstrip() for line in lines)

@@ -225,6 +225,11 @@ class BackpropPanel:
             return
         step = result.steps[shown - 1]
         node = c.nodes[step.node]
+        if not result.has_adjoint(step.node):
+            imgui.text_colored(
+                STEP_YELLOW, f"step {shown}: {_short(node.label)} is a constant: no adjoint"
+            )
+            return
         head = f"step {shown}: {_short(node.label)} has df/dnode = {_fmt(step.grad)}"
         if not step.contributions:
             imgui.text_colored(STEP_YELLOW, head + " (a leaf: nothing to hand on)")
@@ -322,6 +327,8 @@ class BackpropPanel:
             draw.add_bezier_cubic(
                 a, (mid, a[1]), (mid, b[1]), b, imgui.get_color_u32(colour), thick
             )
+            if result.local[e.id] is None:
+                continue  # from a constant: no derivative along it
             text = _fmt(result.local[e.id])
             tw = imgui.calc_text_size(text).x
             lx, ly = b[0] - 0.6 * em - tw, b[1] - 0.55 * em
@@ -353,7 +360,7 @@ class BackpropPanel:
             draw.add_text(
                 (x + pad, y + pad + 2.1 * em),
                 imgui.get_color_u32(GRAD_RED),
-                f"grad  {_fmt(adjoints[n.id])}",
+                f"grad  {_fmt(adjoints[n.id]) if result.has_adjoint(n.id) else '-'}",
             )
 
         if hovered is not None:
@@ -378,7 +385,9 @@ class BackpropPanel:
         imgui.text_colored(VALUE_GREEN, f"value = {_fmt(result.values[node_id])}  ({node.op})")
         parts = sorted(result.contributions_to(node_id), key=lambda p: p.edge)
         total = _fmt(result.grads[node_id])
-        if len(parts) > 1:
+        if not result.has_adjoint(node_id):
+            imgui.text_colored(DIM, "a constant, not a variable: it has no df/dnode")
+        elif len(parts) > 1:
             terms = " + ".join(_fmt(p.amount) for p in parts)
             imgui.text_colored(
                 GRAD_RED, f"df/dnode = {total} = {terms}, over its {len(parts)} paths:"
