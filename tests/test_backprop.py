@@ -397,6 +397,19 @@ def test_a_power_whose_exponent_varies_explains_a_negative_base(text, point, par
         assert result.gradient == (-2.0, 1.0)
 
 
+@pytest.mark.parametrize("kind", ["image", "heights", ""])
+def test_a_sampled_surface_has_no_circuit(kind):
+    """Its label ('image camera.png (sobel)') is no formula: never parsed, one line."""
+    from gradient_explorer.errors import UsageError
+    from gradient_explorer.surfaces.sampled import SampledSurface
+
+    grid = numpy.add.outer(numpy.arange(4.0), numpy.arange(5.0))
+    surface = SampledSurface.from_samples(grid, name="camera.png", kind=kind)
+    with pytest.raises(UsageError, match="has no formula, so no computation graph") as exc:
+        backprop(surface, (1.0, 1.0))
+    assert "\n" not in str(exc.value) and "unexpected character" not in str(exc.value)
+
+
 def test_unknown_function_is_refused(monkeypatch):
     import gradient_explorer.surfaces.backprop as bp
 
@@ -498,6 +511,11 @@ def test_cli_table_shows_the_sum_over_paths(capsys):
         (["--expr", "x + y", "--at", "1,zz"], "--at must be numbers"),
         (["--expr", "a*x + y", "--param", "q=1", "--at", "1,1"], "unknown parameter 'q'"),
         (["--expr", "x + y"], "--at"),
+        (["--image", "camera", "--at", "1,1"], "camera is an image (sampled): it has no formula"),
+        (["--heights", "jacksboro", "--at", "1,1"], "an elevation map (sampled): it has no form"),
+        (["--model", "line", "--at", "1,1"], "a model's loss (sampled): it has no formula"),
+        (["--image", "camera", "--expr", "x", "--at", "1,1"], "no computation graph"),
+        (["--at", "1,1"], "backprop needs --surface NAME or --expr TEXT"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(capsys, args, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 from typing import TYPE_CHECKING
 
@@ -13,10 +14,15 @@ from gradient_explorer.cli.common import (
     print_json,
     surface_from_args,
 )
+from gradient_explorer.errors import UsageError
 from gradient_explorer.view.formatting import format_number, json_number
 
 if TYPE_CHECKING:
     from gradient_explorer.surfaces.backprop import Backprop
+
+
+# flag -> what it makes: a surface drawn from data, which has no formula
+NO_FORMULA = {"image": "an image", "heights": "an elevation map", "model": "a model's loss"}
 
 
 def register(sub) -> None:
@@ -29,7 +35,10 @@ def register(sub) -> None:
         "with its forward value and its adjoint df/dnode, accumulated backwards over the "
         "graph (a node used twice sums its paths). The leaves' adjoints are the gradient.",
     )
-    add_surface_args(parser, sampled=False)  # a circuit needs a formula
+    add_surface_args(parser, required=False, sampled=False)  # a circuit needs a formula
+    # Sampled surfaces have none: their flags are accepted (unlisted) only to say so.
+    for flag in NO_FORMULA:
+        parser.add_argument(f"--{flag}", metavar="X", help=argparse.SUPPRESS)
     parser.add_argument("--at", required=True, metavar="X[,Y]", help="the point, e.g. 2,1")
     add_json_arg(parser)
 
@@ -125,7 +134,21 @@ def format_text(result: Backprop, surface_name: str) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _check_formula(args) -> None:
+    """One line, before anything is loaded, for a surface that has no formula."""
+    for flag, what in NO_FORMULA.items():
+        value = getattr(args, flag, None)
+        if value:
+            raise UsageError(
+                f"--{flag} {value} is {what} (sampled): it has no formula, so no computation "
+                "graph to draw; backprop takes --surface NAME or --expr TEXT"
+            )
+    if not (args.surface or args.expr):
+        raise UsageError("backprop needs --surface NAME or --expr TEXT")
+
+
 def run(args) -> int:
+    _check_formula(args)
     surface = surface_from_args(args)
     point = parse_floats(args.at, "--at", (surface.dim,))
     # imported here, not at the top: it needs sympy, which every other command's start

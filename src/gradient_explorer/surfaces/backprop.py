@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from gradient_explorer.errors import ExpressionError, UsageError
 from gradient_explorer.surfaces.expressions import CONSTANTS, _tokenize, parse_expression
+from gradient_explorer.surfaces.sampled import why_no_formula
 from gradient_explorer.surfaces.symbolic import (
     max_scalar,
     min_scalar,
@@ -317,7 +318,11 @@ def circuit(
 
 
 def circuit_for(surface) -> Circuit:
-    """The circuit of a :class:`~gradient_explorer.surfaces.Surface` (built once per text)."""
+    """The circuit of a :class:`~gradient_explorer.surfaces.Surface` (built once per text);
+    a UsageError in one line for a surface without a formula (an image, a model's loss)."""
+    reason = why_no_formula(surface)
+    if reason:
+        raise UsageError(reason)
     return _cached_circuit(
         surface.definition.expression, tuple(surface.variables), tuple(surface.params)
     )
