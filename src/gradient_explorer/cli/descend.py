@@ -168,8 +168,7 @@ def run(args: argparse.Namespace) -> int:
             # finished one that just stopped (JSON says "status": "diverged" itself)
             sys.stdout.flush()
             print(
-                f"gradient-explorer: note: diverged at step {traj.end_step}: "
-                f"{diverged_why(traj)}",
+                f"gradient-explorer: note: diverged at step {traj.end_step}: {diverged_why(traj)}",
                 file=sys.stderr,
             )
     return 0
