@@ -410,6 +410,14 @@ def test_a_sampled_surface_has_no_circuit(kind):
     assert "\n" not in str(exc.value) and "unexpected character" not in str(exc.value)
 
 
+def test_a_model_loss_has_no_circuit():
+    from gradient_explorer.errors import UsageError
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    with pytest.raises(UsageError, match=r"a model's loss over data .*: it has no formula"):
+        backprop(from_model("line"), (0.0, 0.0))
+
+
 def test_unknown_function_is_refused(monkeypatch):
     import gradient_explorer.surfaces.backprop as bp
 

@@ -513,7 +513,7 @@ def why_no_formula(surface) -> str | None:
     if not is_sampled(surface):
         return None
     if getattr(surface, "model", None) is not None or getattr(surface, "input_plane", None):
-        what = "a loss computed from data by a model"
+        what = "a model's loss over data"
     else:
         kind = surface.samples.kind
         what = {"image": "an image", "heights": "an elevation map"}.get(kind, "sampled data")
