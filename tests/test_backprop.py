@@ -178,6 +178,9 @@ def test_local_derivatives_match_finite_differences():
     result = circuit("atan2(y, x) + log(x*y + 3) + tanh(x)/sqrt(y + 2)").run((0.4, 0.9))
     c = result.circuit
     for e in c.edges:
+        if c.nodes[e.source].constant:
+            assert result.local[e.id] is None  # a constant's edge carries no derivative
+            continue
         node = c.nodes[e.target]
         args = [result.values[j] for j in node.inputs]
         h = 1e-6 * max(1.0, abs(args[e.slot]))
@@ -330,6 +333,91 @@ def test_constant_exponent_of_negative_base_gives_no_note():
     assert result.gradient == (-3.0, 12.0) and result.notes == ()
 
 
+BANANA_VALLEY = (0.2178, -0.0149)  # y < x^2: the base y - x^2 of (y - x^2)^2 is negative
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        ("(a - x)^2 + b*(y - x^2)^2", BANANA_VALLEY),
+        ("2^x + y", (1.3, -0.4)),
+        ("pi^x*y", (-0.7, 2.0)),
+        ("x^3 + y^5", (-2.0, -1.5)),
+        ("x^0.5 + y", (2.0, 1.0)),
+        ("x^(1/2) + y^(-1)", (3.0, -2.0)),
+        ("(x - y)^(2*pi/pi) + x^0", (-1.0, 2.0)),
+        ("exp(-(x^2 + y^2)/2)", (-0.3, 0.8)),
+    ],
+)
+def test_constants_have_no_adjoint_and_no_nan(text, point):
+    """A number in the formula is no variable: d(u^2)/d(2) = u^2 ln u (NaN for u < 0)
+    must not appear as its adjoint or on its edge; the leaves still match sympy."""
+    params = {"a": 1.0, "b": 100.0} if "b*" in text else {}
+    result = circuit(text, ("x", "y"), tuple(params)).run(point, params)
+    c = result.circuit
+    for node in c.nodes:
+        if node.constant:
+            assert result.grads[node.id] is None, node.label
+            assert result.adjoints_after(len(result.steps))[node.id] is None
+        else:
+            assert math.isfinite(result.grads[node.id]), node.label
+    for e in c.edges:
+        if c.nodes[e.source].constant:
+            assert result.local[e.id] is None
+        else:
+            assert math.isfinite(result.local[e.id])
+    assert result.notes == ()
+    assert _check_against_sympy(text, ("x", "y"), tuple(params), point, params)
+
+
+def test_constant_subexpression_has_no_adjoint_but_f_always_has_one():
+    result = circuit("x^(1/2) + 0*y").run((4.0, 1.0))
+    half = next(n for n in result.circuit.nodes if n.label == "1/2")
+    assert half.op == "div" and result.grads[half.id] is None
+    only = circuit("2*3", ("x", "y")).run((1.0, 1.0))  # f itself: df/df = 1, its inputs nothing
+    assert only.grads[only.circuit.output] == 1.0 and only.gradient == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "params", "said"),
+    [
+        ("x^n + y", (-1.0, 0.5), {"n": 2.0}, "ln needs x > 0, here it is -1: df/dn is NaN"),
+        ("x^y", (-2.0, 2.0), {}, "ln needs x > 0, here it is -2: the gradient is NaN"),
+        ("(-2)^x + y", (2.0, 1.0), {}, "ln(-2) is not a real number"),
+        ("b^x + y", (3.0, 1.0), {"b": -1.5}, "ln needs b > 0, here it is -1.5"),
+    ],
+)
+def test_a_power_whose_exponent_varies_explains_a_negative_base(text, point, params, said):
+    """d(u^e)/de = u^e ln u: real only for u > 0. A varying exponent's NaN is explained,
+    not shown bare as a 'corner or kink'; the other adjoints still match sympy."""
+    result = circuit(text, ("x", "y"), tuple(params)).run(point, params)
+    assert math.isfinite(result.f)
+    assert said in result.notes[0] and "corner" not in result.notes[0]
+    if "n" in params:  # x's adjoint is fine: n x^(n-1)
+        assert result.gradient == (-2.0, 1.0)
+
+
+@pytest.mark.parametrize("kind", ["image", "heights", ""])
+def test_a_sampled_surface_has_no_circuit(kind):
+    """Its label ('image camera.png (sobel)') is no formula: never parsed, one line."""
+    from gradient_explorer.errors import UsageError
+    from gradient_explorer.surfaces.sampled import SampledSurface
+
+    grid = numpy.add.outer(numpy.arange(4.0), numpy.arange(5.0))
+    surface = SampledSurface.from_samples(grid, name="camera.png", kind=kind)
+    with pytest.raises(UsageError, match="has no formula, so no computation graph") as exc:
+        backprop(surface, (1.0, 1.0))
+    assert "\n" not in str(exc.value) and "unexpected character" not in str(exc.value)
+
+
+def test_a_model_loss_has_no_circuit():
+    from gradient_explorer.errors import UsageError
+    from gradient_explorer.surfaces.model_surface import from_model
+
+    with pytest.raises(UsageError, match=r"a model's loss over data .*: it has no formula"):
+        backprop(from_model("line"), (0.0, 0.0))
+
+
 def test_unknown_function_is_refused(monkeypatch):
     import gradient_explorer.surfaces.backprop as bp
 
@@ -367,7 +455,7 @@ def test_cli_json_schema(capsys):
     out = _json(capsys, "backprop", "--expr", "(x + y)(y + 1)", "--at", "2,1", "--json")
     assert out["gradient"] == [2.0, 5.0] and out["param_gradient"] == {} and out["f"] == 6.0
     for node in out["nodes"]:
-        assert set(node) == {"id", "op", "label", "value", "grad", "inputs"}
+        assert set(node) == {"id", "op", "label", "value", "grad", "inputs", "constant"}
         assert all(i < node["id"] for i in node["inputs"])
     by_label = {n["label"]: n for n in out["nodes"]}
     assert by_label["x + y"]["value"] == 3.0 and by_label["y"]["grad"] == 5.0
@@ -396,6 +484,25 @@ def test_cli_json_parameters_and_curve(capsys):
     assert curve["gradient"] == [None] and "note" in curve
 
 
+def test_cli_constants_have_no_adjoint(capsys):
+    """Row 10 of the banana, the exponent 2 of (y - x^2)^2, read 'NaN' at y < x^2."""
+    at = ",".join(map(str, BANANA_VALLEY))
+    assert main(["backprop", "--surface", "banana", f"--at={at}"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "note" not in text
+    rows = [line.split() for line in text.splitlines() if line[:1].isdigit()]
+    constants = [r for r in rows if r[1] == "constant"]
+    assert len(constants) == 3 and all(r[4] == "-" for r in constants)
+    out = _json(capsys, "backprop", "--surface", "banana", f"--at={at}", "--json")
+    nodes = out["nodes"]
+    for node in nodes:
+        assert node["constant"] == (node["op"] == "constant")
+        assert (node["grad"] is None) == node["constant"]
+    for edge in out["edges"]:
+        assert (edge["local"] is None) == nodes[edge["from"]]["constant"]
+    assert "note" not in out and None not in out["gradient"]
+
+
 def test_cli_table_shows_the_sum_over_paths(capsys):
     assert main(["backprop", "--expr", "(x + y)(y + 1)", "--at", "2,1"]) == 0
     out = capsys.readouterr().out
@@ -412,6 +519,11 @@ def test_cli_table_shows_the_sum_over_paths(capsys):
         (["--expr", "x + y", "--at", "1,zz"], "--at must be numbers"),
         (["--expr", "a*x + y", "--param", "q=1", "--at", "1,1"], "unknown parameter 'q'"),
         (["--expr", "x + y"], "--at"),
+        (["--image", "camera", "--at", "1,1"], "camera is an image (sampled): it has no formula"),
+        (["--heights", "jacksboro", "--at", "1,1"], "an elevation map (sampled): it has no form"),
+        (["--model", "line", "--at", "1,1"], "a model's loss (sampled): it has no formula"),
+        (["--image", "camera", "--expr", "x", "--at", "1,1"], "no computation graph"),
+        (["--at", "1,1"], "backprop needs --surface NAME or --expr TEXT"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(capsys, args, message):

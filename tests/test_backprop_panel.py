@@ -3,6 +3,7 @@ the window), and its controls move through the backward pass."""
 
 from __future__ import annotations
 
+import numpy
 import pytest
 
 imgui = pytest.importorskip("imgui_bundle").imgui
@@ -104,3 +105,32 @@ def test_key_b_opens_the_panel_in_the_app(tmp_path):
         assert not h.app.backprop_panel.visible
     finally:
         assert h.close() == "GL_NO_ERROR"
+
+
+def _panel_window():
+    return imgui.internal.find_window_by_name("Backprop: the chain rule, drawn (B)")
+
+
+@pytest.mark.parametrize("kind", ["image", "heights"])
+def test_a_sampled_surface_says_it_has_no_formula_in_one_short_panel(frame, neuron_state, kind):
+    """Its label ("image camera.png (sobel)") is not parsed as a formula: one line says
+    there is no graph, and the panel shrinks to it, then grows back for a formula."""
+    from gradient_explorer.surfaces.sampled import SampledSurface
+
+    grid = numpy.add.outer(numpy.arange(6.0), numpy.arange(8.0))
+    image = SampledSurface.from_samples(grid, name="camera.png", kind=kind)
+    state = AppState.for_surface(image)
+    state.point = (2.0, 3.0)
+    panel = BackpropPanel(visible=True)
+    reason = panel._target(state)
+    assert isinstance(reason, str) and "has no formula" in reason
+    assert ("an image" if kind == "image" else "an elevation map") in reason
+    frame(panel, neuron_state)  # a graph first: the panel at its full size
+    full = _panel_window().size.y
+    for _ in range(3):
+        frame(panel, state)
+    em = imgui.get_font_size()
+    assert _panel_window().size.y < 4 * em < full / 3
+    for _ in range(2):
+        frame(panel, neuron_state)
+    assert _panel_window().size.y == full

@@ -114,6 +114,31 @@ def test_divergence_is_reported_not_raised(capsys):
     assert rc == 0 and doc["status"] == "diverged"
 
 
+DIVERGING = ["descend", "--surface", "banana", "--optimizer", "sgd", "--lr", "1", "--teaching"]
+
+
+@pytest.mark.parametrize("steps", ["50", "3"])
+def test_a_diverged_csv_run_says_so_on_stderr(capsys, steps):
+    """CSV has no status column: the rows just stop. One line on stderr says the run
+    diverged at step k and why the rows stop; stdout stays plain CSV, exit 0."""
+    rc = main([*DIVERGING, "--steps", steps, "--format", "csv"])
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(captured.out)))
+    assert main([*DIVERGING, "--steps", steps, "--format", "json"]) == rc == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "diverged" and len(rows) == len(doc["rows"])
+    k = doc["end_step"]
+    assert int(rows[-1]["step"]) == k - 1
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and f"diverged at step {k}:" in err[0]
+    assert f"rows stop at step {k - 1}" in err[0]
+
+
+def test_a_finished_csv_run_prints_nothing_on_stderr(capsys):
+    rc = main([*DIVERGING[:5], "--lr", "0.001", "--teaching", "--steps", "5"])
+    assert rc == 0 and capsys.readouterr().err == ""
+
+
 def test_adafactor_eps(capsys):
     rc = main(
         [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 from typing import TYPE_CHECKING
 
@@ -13,10 +14,15 @@ from gradient_explorer.cli.common import (
     print_json,
     surface_from_args,
 )
+from gradient_explorer.errors import UsageError
 from gradient_explorer.view.formatting import format_number, json_number
 
 if TYPE_CHECKING:
     from gradient_explorer.surfaces.backprop import Backprop
+
+
+# flag -> what it makes: a surface drawn from data, which has no formula
+NO_FORMULA = {"image": "an image", "heights": "an elevation map", "model": "a model's loss"}
 
 
 def register(sub) -> None:
@@ -29,7 +35,10 @@ def register(sub) -> None:
         "with its forward value and its adjoint df/dnode, accumulated backwards over the "
         "graph (a node used twice sums its paths). The leaves' adjoints are the gradient.",
     )
-    add_surface_args(parser, sampled=False)  # a circuit needs a formula
+    add_surface_args(parser, required=False, sampled=False)  # a circuit needs a formula
+    # Sampled surfaces have none: their flags are accepted (unlisted) only to say so.
+    for flag in NO_FORMULA:
+        parser.add_argument(f"--{flag}", metavar="X", help=argparse.SUPPRESS)
     parser.add_argument("--at", required=True, metavar="X[,Y]", help="the point, e.g. 2,1")
     add_json_arg(parser)
 
@@ -49,13 +58,15 @@ def report(result: Backprop, surface_name: str) -> dict:
                 "op": n.op,
                 "label": n.label,
                 "value": json_number(result.values[n.id]),
-                "grad": json_number(result.grads[n.id]),
+                # a constant (a number, pi, 1/2) is no variable: no adjoint, null
+                "grad": _json_or_null(result.grads[n.id]),
                 "inputs": list(n.inputs),
+                "constant": n.constant,
             }
             for n in c.nodes
         ],
         "edges": [
-            {"from": e.source, "to": e.target, "local": json_number(result.local[e.id])}
+            {"from": e.source, "to": e.target, "local": _json_or_null(result.local[e.id])}
             for e in c.edges
         ],
         "gradient": [json_number(g) for g in result.gradient],
@@ -66,7 +77,13 @@ def report(result: Backprop, surface_name: str) -> dict:
     return out
 
 
-def _fmt(value: float) -> str:
+def _json_or_null(value: float | None) -> float | None:
+    return None if value is None else json_number(value)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:  # a constant: it has no adjoint
+        return "-"
     return format_number(value, ".6g") if math.isfinite(value) else "NaN"
 
 
@@ -110,12 +127,28 @@ def format_text(result: Backprop, surface_name: str) -> str:
     if c.parameters:
         grads = ", ".join(f"df/d{k} = {_fmt(v)}" for k, v in result.param_gradient.items())
         lines.append(f"param_gradient  {grads}")
+    if any(not result.has_adjoint(n.id) for n in c.nodes):
+        lines.append("constants       a number (or pi, e) is no variable: its grad is '-'")
     for note in result.notes:
         lines.append(f"note            {note}")
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _check_formula(args) -> None:
+    """One line, before anything is loaded, for a surface that has no formula."""
+    for flag, what in NO_FORMULA.items():
+        value = getattr(args, flag, None)
+        if value:
+            raise UsageError(
+                f"--{flag} {value} is {what} (sampled): it has no formula, so no computation "
+                "graph to draw; backprop takes --surface NAME or --expr TEXT"
+            )
+    if not (args.surface or args.expr):
+        raise UsageError("backprop needs --surface NAME or --expr TEXT")
+
+
 def run(args) -> int:
+    _check_formula(args)
     surface = surface_from_args(args)
     point = parse_floats(args.at, "--at", (surface.dim,))
     # imported here, not at the top: it needs sympy, which every other command's start

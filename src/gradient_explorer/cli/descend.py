@@ -13,7 +13,7 @@ from gradient_explorer.cli.common import (
     write_atomic,
 )
 from gradient_explorer.errors import UsageError
-from gradient_explorer.optim.descent import DEFAULT_TOL, descend
+from gradient_explorer.optim.descent import DEFAULT_FAR, DEFAULT_TOL, descend
 from gradient_explorer.optim.optimizers import OPTIMIZERS
 from gradient_explorer.optim.schedules import SCHEDULE_HELP, parse_schedule
 
@@ -159,7 +159,26 @@ def run(args: argparse.Namespace) -> int:
     text = traj.to_json() + "\n" if args.format == "json" else traj.to_csv()
     if args.out:
         write_atomic(args.out, text)
-        print(f"{traj.status} at step {traj.end_step}; wrote {args.out}", file=sys.stderr)
+        why = f" ({diverged_why(traj)})" if traj.status == "diverged" else ""
+        print(f"{traj.status} at step {traj.end_step}{why}; wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+        if traj.status == "diverged" and args.format != "json":
+            # CSV has no status column: without this line a diverged run reads as a
+            # finished one that just stopped (JSON says "status": "diverged" itself)
+            sys.stdout.flush()
+            print(
+                f"gradient-explorer: note: diverged at step {traj.end_step}: {diverged_why(traj)}",
+                file=sys.stderr,
+            )
     return 0
+
+
+def diverged_why(traj) -> str:
+    """Why the rows of a diverged run stop where they do, for one line on stderr."""
+    last = traj.end_step - 1
+    return (
+        f"that step made f or the gradient NaN or infinite, or threw the ball more than "
+        f"{DEFAULT_FAR:g} domain widths from its centre; the rows stop at step {last}, the last "
+        "finite point"
+    )

@@ -88,6 +88,23 @@ def choose_engine(state, frames: int, steps_per_frame: int) -> None:
         fastcode.numpy_unless_chosen()
 
 
+def say_diverged(state) -> None:
+    """One line on stderr naming the runs that diverged: the video shows it on the ball's
+    label, but a script reading the output would otherwise never know."""
+    from gradient_explorer.optim.descent import DIVERGED  # see the top
+
+    ds = state.descent
+    parts = []
+    for name, d in zip(ds.names, ds.descents, strict=False) if ds.active else ():
+        gone = d.status_codes == DIVERGED
+        if d.n == 1 and gone[0]:
+            parts.append(f"{name} diverged at step {int(d.stopped_at[0])}")
+        elif gone.any():
+            parts.append(f"{int(gone.sum())} of {d.n} {name} balls diverged")
+    if parts:
+        print(f"gradient-explorer: note: {'; '.join(parts)}", file=sys.stderr)
+
+
 def setup_descent(state, args) -> None:
     """Start the race (``--descent``) or the swarm (``--swarm``) the options ask for."""
     ds = state.descent
@@ -179,5 +196,6 @@ def run(args) -> int:
     )
     w, h = size if path.suffix.lower() == ".gif" else (size[0] - size[0] % 2, size[1] - size[1] % 2)
     say_drawing_note(state, size)
+    say_diverged(state)
     print(f"wrote {path} ({args.frames} frames, {w}x{h}, {args.fps:g} fps)")
     return 0

@@ -200,8 +200,14 @@ def drawing_note(surface: Surface) -> str | None:
 def _drawing_note(surface: Surface) -> str | None:
     fv = surface.sampled_f(129)  # the samples of the height range
     fv = fv[np.isfinite(fv)]
-    if fv.size == 0:
-        return None
+    if fv.size == 0:  # log(-1 - x^2 - y^2): an empty picture must say why
+        box = " x ".join(
+            f"[{format_number(a, 'g')}, {format_number(b, 'g')}]" for a, b in surface.domain
+        )
+        return (
+            f"note: f is undefined everywhere on the domain {box} (not a finite number at "
+            "any point sampled): nothing to draw"
+        )
     peak = float(fv[np.argmax(np.abs(fv))])
     if abs(peak) > FLOAT32_MAX:
         return (

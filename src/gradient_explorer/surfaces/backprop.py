@@ -9,7 +9,10 @@ y feeding two sums); each written constant is its own leaf.
 
 :meth:`Circuit.run` evaluates the graph at a point in float64 (``math`` scalars), then
 walks it in reverse topological order: each node's adjoint ``∂f/∂node`` is handed to its
-inputs, multiplied by the edge's local derivative, and summed where paths meet. The
+inputs, multiplied by the edge's local derivative, and summed where paths meet. A constant
+(a number as written, pi, or a subexpression of them only, like ``1/2``) is not a variable:
+it has no adjoint and its edges carry no derivative (None), so ``(y - x^2)^2`` at y < x^2
+does not show ``d/d2 = u^2 ln u`` = NaN for the exponent 2. The
 derivatives are this module's own (one table entry per operation), not sympy's ``diff``;
 the tests hold them to sympy. Where a value or a derivative does not exist the result is
 NaN with a note, never an exception.
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 
 from gradient_explorer.errors import ExpressionError, UsageError
 from gradient_explorer.surfaces.expressions import CONSTANTS, _tokenize, parse_expression
+from gradient_explorer.surfaces.sampled import why_no_formula
 from gradient_explorer.surfaces.symbolic import (
     max_scalar,
     min_scalar,
@@ -215,12 +219,19 @@ class Contribution:
     total: float  # the source's adjoint once this amount is added
 
 
+def has_adjoint(c: Circuit, node: int) -> bool:
+    """Whether node ``node`` gets an adjoint: every node but a constant one (f itself
+    always has df/df = 1, even where f is a constant)."""
+    return not c.nodes[node].constant or node == c.output
+
+
 @dataclass(frozen=True)
 class BackwardStep:
-    """Node ``node`` has its final adjoint ``grad`` and hands it to its inputs."""
+    """Node ``node`` has its final adjoint ``grad`` and hands it to its inputs (a
+    constant node: ``grad`` None, nothing handed on)."""
 
     node: int
-    grad: float
+    grad: float | None
     contributions: tuple[Contribution, ...]
 
 
@@ -232,8 +243,8 @@ class Backprop:
     point: tuple[float, ...]
     params: dict[str, float]
     values: tuple[float, ...]
-    local: tuple[float, ...]  # per edge: ∂target/∂source
-    grads: tuple[float, ...]  # per node: ∂f/∂node
+    local: tuple[float | None, ...]  # per edge: ∂target/∂source; None from a constant
+    grads: tuple[float | None, ...]  # per node: ∂f/∂node; None for a constant
     steps: tuple[BackwardStep, ...]
     notes: tuple[str, ...] = field(default=())
 
@@ -260,9 +271,13 @@ class Backprop:
         """What each of the node's users handed it, in the order they were added."""
         return [c for s in self.steps for c in s.contributions if c.source == node]
 
+    def has_adjoint(self, node: int) -> bool:
+        return has_adjoint(self.circuit, node)
+
     def adjoints_after(self, count: int) -> list[float | None]:
         """Each node's adjoint after the first ``count`` backward steps; None where no
-        contribution has arrived yet (``count = len(steps)`` gives :attr:`grads`)."""
+        contribution has arrived yet, and always for a constant (``count = len(steps)``
+        gives :attr:`grads`)."""
         out: list[float | None] = [None] * len(self.values)
         if count > 0:
             out[self.circuit.output] = _seed(self.f)
@@ -303,7 +318,11 @@ def circuit(
 
 
 def circuit_for(surface) -> Circuit:
-    """The circuit of a :class:`~gradient_explorer.surfaces.Surface` (built once per text)."""
+    """The circuit of a :class:`~gradient_explorer.surfaces.Surface` (built once per text);
+    a UsageError in one line for a surface without a formula (an image, a model's loss)."""
+    reason = why_no_formula(surface)
+    if reason:
+        raise UsageError(reason)
     return _cached_circuit(
         surface.definition.expression, tuple(surface.variables), tuple(surface.params)
     )
@@ -518,10 +537,12 @@ def _run(c: Circuit, point: Sequence[float], params: dict[str, float]) -> Backpr
         else:
             values.append(_safe(OPS[node.op].value, *(values[j] for j in node.inputs)))
 
-    local = [NAN] * len(c.edges)
+    local: list[float | None] = [None] * len(c.edges)
     by_target: dict[int, list[Edge]] = {}
     for e in c.edges:
-        by_target.setdefault(e.target, []).append(e)
+        # A constant's edges carry no derivative: nothing varies along them.
+        if has_adjoint(c, e.source):
+            by_target.setdefault(e.target, []).append(e)
     for target, edges in by_target.items():
         node = c.nodes[target]
         args = tuple(values[j] for j in node.inputs)
@@ -532,7 +553,7 @@ def _run(c: Circuit, point: Sequence[float], params: dict[str, float]) -> Backpr
         for e in edges:
             local[e.id] = float(parts[e.slot])
 
-    grads = [0.0] * len(c.nodes)
+    grads: list[float | None] = [0.0 if has_adjoint(c, n.id) else None for n in c.nodes]
     # df/df = 1; where f has no value, no derivative exists either: NaN flows back.
     grads[c.output] = _seed(values[c.output])
     steps: list[BackwardStep] = []
@@ -553,7 +574,7 @@ def _run(c: Circuit, point: Sequence[float], params: dict[str, float]) -> Backpr
 
 
 def _notes(
-    c: Circuit, values: list[float], local: list[float], grads: list[float]
+    c: Circuit, values: list[float], local: list[float | None], grads: list[float | None]
 ) -> tuple[str, ...]:
     """Say where a value or a derivative first stops existing (NaN, never an exception)."""
     for node in c.nodes:
@@ -565,7 +586,7 @@ def _notes(
                 "f and its gradient do not exist here",
             )
     for e in reversed(c.edges):
-        if not math.isfinite(local[e.id]) and not c.nodes[e.source].constant:
+        if local[e.id] is not None and not math.isfinite(local[e.id]):
             user, arg = c.nodes[e.target].label, c.nodes[e.source].label
             # say which adjoints it spoils: x and y's (the gradient), or only parameters'
             spoiled = [
@@ -580,6 +601,21 @@ def _notes(
                 if spoiled
                 else "its path adds nothing to the leaves"
             )
+            target = c.nodes[e.target]
+            base = values[target.inputs[0]]
+            if target.op == "pow" and e.slot == 1 and base <= 0:
+                # d(u^e)/de = u^e ln u: a real logarithm needs u > 0 (u^e itself exists
+                # for u < 0 only at whole e, and nowhere near them)
+                label = c.nodes[target.inputs[0]].label
+                why = (
+                    f"ln({label}) is not a real number"
+                    if c.nodes[target.inputs[0]].constant
+                    else f"ln needs {label} > 0, here it is {base:.6g}"
+                )
+                return (
+                    f"d({user})/d({arg}) = {user}*ln({label}) does not exist at this point: "
+                    f"{why}: {where}",
+                )
             return (
                 f"d({user})/d({arg}) does not exist at this point (a corner, kink or "
                 f"vertical tangent): {where}",

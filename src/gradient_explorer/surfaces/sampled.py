@@ -506,6 +506,20 @@ def is_sampled(surface) -> bool:
     return getattr(surface, "samples", None) is not None
 
 
+def why_no_formula(surface) -> str | None:
+    """One line saying why ``surface`` has no formula to draw as a computation graph (an
+    image, an elevation map, a model's or a classifier's loss), or None when it has one.
+    Its label ("image camera.png (sobel)") is not an expression: never parse it."""
+    if not is_sampled(surface):
+        return None
+    if getattr(surface, "model", None) is not None or getattr(surface, "input_plane", None):
+        what = "a model's loss over data"
+    else:
+        kind = surface.samples.kind
+        what = {"image": "an image", "heights": "an elevation map"}.get(kind, "sampled data")
+    return f"{surface.name} is {what} (sampled): it has no formula, so no computation graph to draw"
+
+
 __all__ = [
     "SAMPLED_GLSL",
     "SAMPLED_UNITS",
@@ -514,4 +528,5 @@ __all__ = [
     "Samples",
     "bilinear",
     "is_sampled",
+    "why_no_formula",
 ]

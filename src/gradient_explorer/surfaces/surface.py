@@ -84,6 +84,7 @@ class HeightRange:
     clip_lo: float
     clip_hi: float
     floor_z: float
+    empty: bool = False  # no drawable height anywhere (f undefined on the whole domain)
 
 
 @dataclass
@@ -606,7 +607,8 @@ class Surface:
         else:
             h = self.sampled_f(samples)
         h = h[np.isfinite(h)]
-        if h.size == 0:
+        empty = h.size == 0
+        if empty:
             lo = hi = 0.0
             clip_lo, clip_hi = lo, hi
         else:
@@ -622,7 +624,7 @@ class Surface:
             lo, hi = lo - 0.5, hi + 0.5
             clip_lo, clip_hi = min(clip_lo, lo), max(clip_hi, hi)
         extent = max(x1 - x0, y1 - y0)
-        return HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent)
+        return HeightRange(lo, hi, clip_lo, clip_hi, clip_lo - 0.15 * extent, empty)
 
     @property
     def teaching(self) -> Teaching:

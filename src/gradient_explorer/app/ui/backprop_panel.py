@@ -17,6 +17,7 @@ from imgui_bundle import imgui
 
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render.palette import DIM_COLOR
+from gradient_explorer.surfaces.sampled import why_no_formula
 from gradient_explorer.view.formatting import format_number
 
 if TYPE_CHECKING:  # the pass itself parses with sympy: imported when the panel first runs it
@@ -61,6 +62,7 @@ class BackpropPanel:
     # shrinks a wide graph), and the last pass, kept while surface, point and parameters stay.
     _layout_cache: tuple = (None, None)  # (circuit, {em: layout})
     _result_cache: tuple = (None, None, None)  # (surface, (point, params), Backprop)
+    _full: tuple | None = None  # ((x, y), (w, h)) before a one-line message shrank it
 
     def toggle(self) -> None:
         self.visible = not self.visible
@@ -88,7 +90,11 @@ class BackpropPanel:
         imgui.set_next_window_bg_alpha(0.93)
         expanded, still_open = imgui.begin("Backprop: the chain rule, drawn (B)", True)
         if expanded:
-            self._contents(state, em)
+            target = self._target(state)
+            if isinstance(target, str):
+                self._message(target, DIM)
+            else:
+                self._contents(state, em, target)
         imgui.end()
         if not still_open:
             self.visible = False
@@ -102,21 +108,47 @@ class BackpropPanel:
             if curve_state.source == "slice":
                 return "The slice has no formula of its own: pick a curve or go to 3D."
             return curve_state.own_curve(), (curve_state.x,)
+        # an image, an elevation map, a model's loss: its label is no formula to parse
+        reason = why_no_formula(state.surface)
+        if reason:
+            return reason
         if state.point is None:
             return "Click the surface to place the point: its graph appears here."
         return state.surface, tuple(state.point)
 
-    def _contents(self, state, em: float) -> None:
-        target = self._target(state)
-        if isinstance(target, str):
-            imgui.text_colored(DIM, target)
-            return
+    def _message(self, text: str, colour) -> None:
+        """Only ``text``: the window shrinks to it, keeping its bottom edge (a graph's
+        half of the window is not needed to say one line); :meth:`_restore` undoes it."""
+        style = imgui.get_style()
+        pos, size = imgui.get_window_pos(), imgui.get_window_size()
+        wrap = max(size.x - 2 * style.window_padding.x, 1.0)
+        text_h = imgui.calc_text_size(text, wrap_width=wrap).y
+        height = imgui.get_frame_height() + text_h + 2 * style.window_padding.y
+        if abs(size.y - height) > 0.5:
+            if self._full is None or size.y > height:
+                self._full = ((pos.x, pos.y), (size.x, size.y))  # the box a graph had
+            imgui.set_window_pos(imgui.ImVec2(pos.x, pos.y + size.y - height))
+            imgui.set_window_size(imgui.ImVec2(size.x, height))
+        imgui.push_style_color(imgui.Col_.text, colour)
+        imgui.text_wrapped(text)
+        imgui.pop_style_color()
+
+    def _restore(self) -> None:
+        """The box the window had before a message shrank it, once a graph is back."""
+        if self._full is not None:
+            (x, y), (w, h) = self._full
+            imgui.set_window_pos(imgui.ImVec2(x, y))
+            imgui.set_window_size(imgui.ImVec2(w, h))
+            self._full = None
+
+    def _contents(self, state, em: float, target) -> None:
         surface, point = target
         try:
             result = self._backprop(surface, point)
         except GradientExplorerError as exc:
-            imgui.text_colored(GRAD_RED, str(exc))
+            self._message(str(exc), GRAD_RED)
             return
+        self._restore()
         total = len(result.steps)
         shown = total if self.step is None else min(self.step, total)
         self._formula(result, shown)
@@ -225,6 +257,11 @@ class BackpropPanel:
             return
         step = result.steps[shown - 1]
         node = c.nodes[step.node]
+        if not result.has_adjoint(step.node):
+            imgui.text_colored(
+                STEP_YELLOW, f"step {shown}: {_short(node.label)} is a constant: no adjoint"
+            )
+            return
         head = f"step {shown}: {_short(node.label)} has df/dnode = {_fmt(step.grad)}"
         if not step.contributions:
             imgui.text_colored(STEP_YELLOW, head + " (a leaf: nothing to hand on)")
@@ -322,6 +359,8 @@ class BackpropPanel:
             draw.add_bezier_cubic(
                 a, (mid, a[1]), (mid, b[1]), b, imgui.get_color_u32(colour), thick
             )
+            if result.local[e.id] is None:
+                continue  # from a constant: no derivative along it
             text = _fmt(result.local[e.id])
             tw = imgui.calc_text_size(text).x
             lx, ly = b[0] - 0.6 * em - tw, b[1] - 0.55 * em
@@ -353,7 +392,7 @@ class BackpropPanel:
             draw.add_text(
                 (x + pad, y + pad + 2.1 * em),
                 imgui.get_color_u32(GRAD_RED),
-                f"grad  {_fmt(adjoints[n.id])}",
+                f"grad  {_fmt(adjoints[n.id]) if result.has_adjoint(n.id) else '-'}",
             )
 
         if hovered is not None:
@@ -378,7 +417,9 @@ class BackpropPanel:
         imgui.text_colored(VALUE_GREEN, f"value = {_fmt(result.values[node_id])}  ({node.op})")
         parts = sorted(result.contributions_to(node_id), key=lambda p: p.edge)
         total = _fmt(result.grads[node_id])
-        if len(parts) > 1:
+        if not result.has_adjoint(node_id):
+            imgui.text_colored(DIM, "a constant, not a variable: it has no df/dnode")
+        elif len(parts) > 1:
             terms = " + ".join(_fmt(p.amount) for p in parts)
             imgui.text_colored(
                 GRAD_RED, f"df/dnode = {total} = {terms}, over its {len(parts)} paths:"

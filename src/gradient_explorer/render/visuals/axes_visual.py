@@ -90,7 +90,9 @@ def axes_geometry(
     # (and the left edge joining them): as in matplotlib's 3D axes, the y and f labels
     # stand on opposite sides of the surface, so they never stack in one column.
     lines += [(x0, y0, z0), (x1, y0, z0), (x1, y0, z0), (x1, y1, z0)]
-    lines += [(x0, y0, z0), (x0, y1, z0), (x0, y1, zf), (x0, y1, z1)]
+    lines += [(x0, y0, z0), (x0, y1, z0)]
+    if not heights.empty:  # f undefined everywhere: no f axis, no ticks of nothing
+        lines += [(x0, y1, zf), (x0, y1, z1)]
     name, end, inner = 3, 2, 1  # label priorities: axis names, end ticks, the rest
     xs = nice_ticks(x0, x1)
     for k, v in enumerate(xs):
@@ -106,6 +108,8 @@ def axes_geometry(
     fs, hs = height_ticks(
         heights.lo, heights.hi, surface.height_scale, surface.display, limits=(zf, z1)
     )
+    if heights.empty:
+        fs, hs = fs[:0], hs[:0]
     for k, (f, h) in enumerate(zip(fs, hs, strict=True)):
         lines += [(x0, y1, h), (x0 - tick, y1, h)]
         rank = end if k in (0, len(fs) - 1) else inner
@@ -115,8 +119,9 @@ def axes_geometry(
     labels += [
         Label(((x0 + x1) / 2, y0 - name_out, z0), nx, AXIS_NAME_COLORS["x"], name),
         Label((x1 + name_out, (y0 + y1) / 2, z0), ny, AXIS_NAME_COLORS["y"], name),
-        Label((x0 - out, y1, z1), nf, AXIS_NAME_COLORS["f"], name),
     ]
+    if not heights.empty:
+        labels.append(Label((x0 - out, y1, z1), nf, AXIS_NAME_COLORS["f"], name))
     return np.array(lines, dtype=np.float32), labels
 
 
