@@ -219,8 +219,11 @@ class ExplorerApp(mglw.WindowConfig):
         """Frame the surface in the part of the window the panels leave free.
 
         The panels' widths are known once they are drawn; when they (or the aspect)
-        change, the home view is fitted again, and the camera eases there if it was at
-        home. A view the user has orbited or zoomed stays; Reset goes to the new home.
+        change, the home view is fitted again (same angle, new zoom and centre) and the
+        camera eases there if it was at home. A view the user turned keeps its angle and
+        is fitted into the new free area too; one they zoomed or panned keeps its zoom
+        and slides with the free area's centre (``OrbitCamera.follow_region``). Reset
+        goes to the new home.
         """
         state = self.state
         width, height = buffer
@@ -241,8 +244,11 @@ class ExplorerApp(mglw.WindowConfig):
         self._framed_for = key
         camera = state.camera
         at_home = camera.at_home()
+        old_region = camera.view_region
         camera.view_region = region
         state.frame_camera(width / height, snap=first, go=at_home)
+        if not (first or at_home):
+            camera.follow_region(old_region, width / height)
 
     # ------------------------------------------------------------------ frame
 
