@@ -161,6 +161,29 @@ def _centre(p: np.ndarray, depth: np.ndarray, lo: float, hi: float, want: float)
     return 0.5 * (lo + hi)
 
 
+def _hull_area(xy: np.ndarray) -> float:
+    """Area of the convex hull of 2D points (Andrew's monotone chain, shoelace)."""
+    pts = sorted({(float(x), float(y)) for x, y in xy})
+    if len(pts) < 3:
+        return 0.0
+
+    def half(seq):
+        chain: list[tuple[float, float]] = []
+        for p in seq:
+            while len(chain) >= 2:
+                (ax, ay), (bx, by) = chain[-2], chain[-1]
+                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > 0:
+                    break
+                chain.pop()
+            chain.append(p)
+        return chain
+
+    hull = half(pts)[:-1] + half(reversed(pts))[:-1]
+    x = np.array([p[0] for p in hull])
+    y = np.array([p[1] for p in hull])
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
 def _nearest_turn(angle: float, reference: float) -> float:
     """``angle`` shifted by whole turns to lie within 180 degrees of ``reference``."""
     return angle + 360.0 * round((reference - angle) / 360.0)
@@ -557,9 +580,11 @@ class OrbitCamera:
             fit = fit[np.all(np.isfinite(fit), axis=1)]
             corners = fit if len(fit) >= 2 else corners
         self._fit_points = corners
-        # The home direction is the three-quarter preset's whatever the free region's
-        # shape: a panel opening changes the framing (zoom, centre), never the angle.
-        view = self._fit_box(view, corners, aspect, proj)
+        # The home direction depends on the whole picture's shape, never on the free
+        # region's: a panel opening changes the framing (zoom, centre), not the angle.
+        view = self._fit_box(
+            self._home_direction(view, corners, aspect, proj), corners, aspect, proj
+        )
         self._home = (view, proj)
         if go:
             self.reset(snap=snap)
@@ -567,6 +592,51 @@ class OrbitCamera:
     #: Room left around the fitted outline, as a fraction of the region's half-size:
     #: the labels stand centred on their points, half outside the outline.
     FRAME_MARGIN = 0.08
+
+    #: Directions a portrait picture's home view may take instead of the three-quarter
+    #: one, when one fills it clearly better (a tall picture shows a flat surface best
+    #: from higher up, its edges square to the screen). A landscape picture keeps the
+    #: three-quarter angle.
+    HOME_AZIMUTHS = (-60.0, -75.0, -90.0)
+    HOME_ELEVATIONS = (30.0, 40.0, 50.0, 60.0, 70.0)
+
+    def _home_direction(
+        self, view: _View, points: np.ndarray, aspect: float, projection: str
+    ) -> _View:
+        """``view`` turned to the home direction: the three-quarter preset's, or in a
+        portrait picture (``aspect < 1``) the one among ``HOME_AZIMUTHS`` x
+        ``HOME_ELEVATIONS`` whose fitted outline covers over 10% more of the whole
+        picture. The whole picture, not the free region: the panels never turn it."""
+        if aspect >= 1.0:
+            return view
+        region, self.view_region = self.view_region, (0.0, 0.0, 1.0, 1.0)
+        try:
+            best = self._fit_box(view, points, aspect, projection, centre=False)
+            best_fill = self._fill(best, points, aspect)
+            choice, choice_fill = view, best_fill
+            for azimuth in self.HOME_AZIMUTHS:
+                for elevation in self.HOME_ELEVATIONS:
+                    turned = replace(view, azimuth=azimuth, elevation=self._clamp_el(elevation))
+                    candidate = self._fit_box(turned, points, aspect, projection, centre=False)
+                    fill = self._fill(candidate, points, aspect)
+                    if fill > choice_fill:
+                        choice, choice_fill = turned, fill
+        finally:
+            self.view_region = region
+        return choice if choice_fill > 1.1 * best_fill else view
+
+    def _fill(self, view: _View, points: np.ndarray, aspect: float) -> float:
+        """Area of the points' projected convex hull over the free region's, in NDC."""
+        right, up, forward = self._basis_of(view)
+        rel = points - self._eye_of(view)
+        depth = rel @ forward
+        if not np.all(depth > 0):
+            return 0.0
+        ty = math.tan(math.radians(view.fov_y) / 2.0)
+        xy = np.column_stack([(rel @ right) / (depth * aspect * ty), (rel @ up) / (depth * ty)])
+        left, bottom, right_, top = self.view_region
+        region = 4.0 * (right_ - left) * (top - bottom)
+        return _hull_area(xy) / region if region > 0 else 0.0
 
     def _fit_box(
         self,
