@@ -784,6 +784,8 @@ class OrbitCamera:
             # region (the top view's orthographic zoom too).
             goal = replace(goal, target=tuple(float(v) for v in 0.5 * (box[0] + box[1])))
             points = self._fit_points if self._fit_points is not None else _box_corners(*box)
+            if name == "top":  # a map of the whole domain, whatever part of it is drawn
+                points = np.vstack([points, _box_corners(*box)])
             goal = self._fit_box(goal, points, aspect, proj)
         goal = replace(goal, distance=self._clamp_distance(goal.distance))
         self._user_framed = False
