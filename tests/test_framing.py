@@ -173,3 +173,18 @@ def test_everything_framed_keeps_a_margin(name):
     # the top tick label of the f axis (a label's height is ~2.5% of a 720-pixel
     # window) stood at the frame's edge; at least 3% of the height is kept free
     assert xy[:, 1].max() <= 0.94
+
+
+def test_the_top_view_follows_the_free_area_as_a_map_of_the_domain():
+    # T, then a panel opens: the map is fitted again into what is left free, whole
+    cam = OrbitCamera()
+    cam.view_region = SIDE
+    flat = np.array([[x, y, 0.5] for x in (-1.0, 1.0) for y in (0.0, 2.0)])  # drawn part
+    cam.frame(*BANANA, aspect=WIDE, snap=True, points=flat)
+    cam.preset("top", aspect=WIDE, snap=True)
+    cam.view_region = SIDE_AND_HELP
+    cam.follow_region(SIDE, WIDE, snap=True)
+    assert (cam.azimuth, cam.elevation, cam.projection) == (-90, 90, "orthographic")
+    xy = ndc(cam, corners(*BANANA), WIDE)
+    assert inside(xy, SIDE_AND_HELP)
+    assert _fill(xy, SIDE_AND_HELP) == pytest.approx(1 - OrbitCamera.FRAME_MARGIN, abs=1e-6)

@@ -809,6 +809,8 @@ class OrbitCamera:
         """
         aspect = self._check_aspect(aspect)
         points = self._fit_points
+        if points is not None and self._projection == "orthographic" and self._scene_box:
+            points = np.vstack([points, _box_corners(*self._scene_box)])  # as preset("top")
         if not self._user_framed and points is not None:
             goal = self._fit_box(self._goal, points, aspect, self._projection)
             self._goal = replace(goal, distance=self._clamp_distance(goal.distance))
