@@ -188,3 +188,34 @@ def test_the_top_view_follows_the_free_area_as_a_map_of_the_domain():
     xy = ndc(cam, corners(*BANANA), WIDE)
     assert inside(xy, SIDE_AND_HELP)
     assert _fill(xy, SIDE_AND_HELP) == pytest.approx(1 - OrbitCamera.FRAME_MARGIN, abs=1e-6)
+
+
+@pytest.mark.gl
+def test_reset_in_the_window_frames_the_point_arrow_and_plane(tmp_path):
+    # a point placed in the window: the view stays, and R goes to a home view that shows
+    # its arrow and tangent plane within the free area (the arrow left the window)
+    pytest.importorskip("moderngl_window.context.headless")
+    from harness import AppHarness
+
+    from gradient_explorer.render.visuals.point_visual import point_geometry
+
+    h = AppHarness((1280, 720), "banana", samples=0, screenshot_dir=tmp_path)
+    try:
+        state = h.state
+        state.set_surface(Surface.from_expr("sin(x)*cos(y)"), 1280 / 720)
+        h.frame(3)
+        state.camera.snap()
+        before = state.camera.get_state()
+        state.point = (-1.1, 2.7)  # its arrow and plane stood above the home view's top
+        h.frame(2)
+        assert state.camera.get_state() == before  # placing the point moves nothing
+        h.key("R")
+        state.camera.snap()
+        g = point_geometry(state.surface, state.point, state.surface.height_range().floor_z)
+        drawn = np.vstack([g.tangent_plane, g.ascent_arrow[0] + g.ascent_arrow[1]])
+        screen = np.array([h.app.interaction.to_screen(p) for p in drawn])
+        left, right = state.view.insets
+        assert screen[:, 0].min() >= left - 1 and screen[:, 0].max() <= 1280 - right + 1
+        assert screen[:, 1].min() >= 0 and screen[:, 1].max() <= 720
+    finally:
+        h.close()

@@ -167,6 +167,7 @@ class ExplorerApp(mglw.WindowConfig):
         self._mouse = (0.0, 0.0)
         self._released = False
         self._framed_for = None  # (free region, aspect) the home view was last fitted to
+        self._framed_point: tuple[float, float] | None = None  # the point it fitted
         self.last_frame: np.ndarray | None = None  # kept only when a screenshot is due
         self.last_screenshot: Path | None = None
         self.exit_after = _env_float("GRADIENT_EXPLORER_EXIT_AFTER")
@@ -238,10 +239,18 @@ class ExplorerApp(mglw.WindowConfig):
             max(min(1.0 - top / height, 1.0), 0.55),
         )
         key = (region, width / height)
-        if key == self._framed_for or state.mode == "curve" or state.surface.dim != 2:
+        if state.mode == "curve" or state.surface.dim != 2:
+            return
+        if key == self._framed_for:
+            if state.point != self._framed_point:
+                # the point moved: Reset's home fits its arrow and tangent plane too; the
+                # view stays (the camera never moves under the user's hand)
+                self._framed_point = state.point
+                state.frame_camera(width / height, go=False)
             return
         first = self._framed_for is None
         self._framed_for = key
+        self._framed_point = state.point
         camera = state.camera
         at_home = camera.at_home()
         old_region = camera.view_region
