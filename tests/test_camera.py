@@ -442,7 +442,9 @@ def test_presets():
     assert (cam.azimuth, cam.elevation) == (-90, 90)
     corners = np.array([ndc(cam, c, 1.5) for c in box_corners(*BANANA)])
     assert np.all(np.abs(corners[:, :2]) <= 1)
-    assert np.max(np.abs(corners[:, 1])) == pytest.approx(1 / 1.05)  # y extent fills
+    # the y extent fills the view to the framing margin, centred
+    assert np.max(np.abs(corners[:, 1])) == pytest.approx(1 - OrbitCamera.FRAME_MARGIN)
+    assert corners[:, 1].max() == pytest.approx(-corners[:, 1].min())
     cam.preset("side", snap=True)
     assert cam.projection == "perspective" and cam.elevation == 0
     np.testing.assert_allclose(cam.basis()[2], [0, 1, 0], atol=1e-15)

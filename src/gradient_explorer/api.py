@@ -162,13 +162,14 @@ def _surface_state(surface, size, point, lighting, contours, floor, field, norma
     )
     width, height = size
     state = AppState.for_surface(surface, aspect=width / max(height, 1), view=options)
+    if point is not None:
+        state.point = check_point(point, surface.domain)
+        state.frame_camera(width / max(height, 1))  # the home view fits its arrow and plane
     if view is not None:
         state.camera.preset(view, width / height, snap=True)
     if camera is not None:
         az, el, dist = (float(v) for v in camera)
         state.camera.set_state({"azimuth": az, "elevation": el, "distance": dist})
-    if point is not None:
-        state.point = check_point(point, surface.domain)
     return state
 
 

@@ -136,7 +136,8 @@ class AppState:
 
     def framing_points(self) -> np.ndarray:
         """What the home view fits on screen, (n, 3): the surface as drawn (heights sampled,
-        clipped to its box), the floor's rectangle and the axes, where they are drawn."""
+        clipped to its box), the floor's rectangle and the axes, where they are drawn, and
+        the point's arrows and tangent plane where a point is placed."""
         (x0, x1), (y0, y1) = self.surface.domain
         hr = self.surface.height_range()
         gx, gy = np.meshgrid(np.linspace(x0, x1, 17), np.linspace(y0, y1, 17))
@@ -156,7 +157,31 @@ class AppState:
             points.append([[x1 + out[0], y, base] for y in (y0, y1)])
             points.append([[(x0 + x1) / 2, y0 - out[1], base], [x1 + out[1], (y0 + y1) / 2, base]])
             points.append([[x0 - out[0], y1, z] for z in (min(base, hr.clip_lo), hr.clip_hi)])
+        if self.point is not None:
+            points.append(self._point_points(hr.floor_z))
         return np.vstack(points)
+
+    def _point_points(self, floor_z: float) -> np.ndarray:
+        """The point's dot, arrows' tips and tangent plane's corners, as drawn, (n, 3)."""
+        # GL loads only for the commands that draw (the point visual's module imports it)
+        from gradient_explorer.render.visuals.point_visual import point_geometry
+
+        g = point_geometry(self.surface, self.point, floor_z)
+        if g is None:
+            return np.empty((0, 3))
+        out = [g.position[None, :]]
+        if g.tangent_plane is not None and self.view.tangent_plane:
+            # a steep plane reaches far past the box: it frames no more than half the
+            # box's height beyond it (it is see-through; the surface is what matters)
+            hr = self.surface.height_range()
+            room = 0.5 * (hr.clip_hi - floor_z)
+            plane = g.tangent_plane.copy()
+            plane[:, 2] = np.clip(plane[:, 2], floor_z - room, hr.clip_hi + room)
+            out.append(plane)
+        for arrow in (g.floor_arrow, g.ascent_arrow):
+            if arrow is not None:
+                out.append((arrow[0] + arrow[1])[None, :])
+        return np.vstack(out)
 
     def frame_camera(self, aspect: float, *, snap: bool = True, go: bool = True) -> None:
         """Fit the camera's home view to the current surface and go there (``snap``:

@@ -167,6 +167,7 @@ class ExplorerApp(mglw.WindowConfig):
         self._mouse = (0.0, 0.0)
         self._released = False
         self._framed_for = None  # (free region, aspect) the home view was last fitted to
+        self._framed_point: tuple[float, float] | None = None  # the point it fitted
         self.last_frame: np.ndarray | None = None  # kept only when a screenshot is due
         self.last_screenshot: Path | None = None
         self.exit_after = _env_float("GRADIENT_EXPLORER_EXIT_AFTER")
@@ -219,8 +220,11 @@ class ExplorerApp(mglw.WindowConfig):
         """Frame the surface in the part of the window the panels leave free.
 
         The panels' widths are known once they are drawn; when they (or the aspect)
-        change, the home view is fitted again, and the camera eases there if it was at
-        home. A view the user has orbited or zoomed stays; Reset goes to the new home.
+        change, the home view is fitted again (same angle, new zoom and centre) and the
+        camera eases there if it was at home. A view the user turned keeps its angle and
+        is fitted into the new free area too; one they zoomed or panned keeps its zoom
+        and slides with the free area's centre (``OrbitCamera.follow_region``). Reset
+        goes to the new home.
         """
         state = self.state
         width, height = buffer
@@ -235,14 +239,25 @@ class ExplorerApp(mglw.WindowConfig):
             max(min(1.0 - top / height, 1.0), 0.55),
         )
         key = (region, width / height)
-        if key == self._framed_for or state.mode == "curve" or state.surface.dim != 2:
+        if state.mode == "curve" or state.surface.dim != 2:
+            return
+        if key == self._framed_for:
+            if state.point != self._framed_point:
+                # the point moved: Reset's home fits its arrow and tangent plane too; the
+                # view stays (the camera never moves under the user's hand)
+                self._framed_point = state.point
+                state.frame_camera(width / height, go=False)
             return
         first = self._framed_for is None
         self._framed_for = key
+        self._framed_point = state.point
         camera = state.camera
         at_home = camera.at_home()
+        old_region = camera.view_region
         camera.view_region = region
         state.frame_camera(width / height, snap=first, go=at_home)
+        if not (first or at_home):
+            camera.follow_region(old_region, width / height)
 
     # ------------------------------------------------------------------ frame
 

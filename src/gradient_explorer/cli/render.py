@@ -233,6 +233,12 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
 
             state.curve.x = curve_point(args.point, active_curve(state))
         return
+    if args.point:
+        state.point = check_point(
+            parse_floats(args.point, "--point", (2,)), surface.domain, "--point"
+        )
+        if state.camera.at_home():  # (a session's own view stays)
+            state.frame_camera(size[0] / size[1])  # the home view fits its arrow and plane
     if args.view:
         state.camera.preset(args.view, size[0] / size[1], snap=True)
     if args.camera:
@@ -241,10 +247,6 @@ def _camera_and_point(args, state: AppState, size: tuple[int, int]) -> None:
             raise UsageError(f"--camera distance must be positive, got {dist:g}")
         state.camera.set_state(
             {**state.camera.get_state(), "azimuth": az, "elevation": el, "distance": dist}
-        )
-    if args.point:
-        state.point = check_point(
-            parse_floats(args.point, "--point", (2,)), surface.domain, "--point"
         )
 
 

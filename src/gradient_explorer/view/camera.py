@@ -252,6 +252,9 @@ class OrbitCamera:
         # The part of the viewport the picture may use (left, bottom, right, top as
         # fractions); the app narrows it to what its panels leave free.
         self.view_region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+        # Whether the user zoomed, panned or set the view since it was last fitted: a
+        # change of the free region then slides the picture instead of fitting it again.
+        self._user_framed = False
         self._projection = "perspective"
         view = self._validated_view(
             {
@@ -500,6 +503,7 @@ class OrbitCamera:
             p = np.array(_vec3(toward, "zoom point"), dtype=np.float64)
             target = p + ratio * (target - p)
         self._goal = replace(g, distance=new_d, target=tuple(float(v) for v in target))
+        self._user_framed = True
 
     @underflow_ok
     def pan(self, dx: float, dy: float) -> None:
@@ -513,6 +517,7 @@ class OrbitCamera:
         h = self.visible_height()
         target = np.array(self._goal.target) - h * (dx * right + dy * up)
         self._goal = replace(self._goal, target=tuple(float(v) for v in target))
+        self._user_framed = True
 
     @underflow_ok
     def frame(
@@ -527,8 +532,10 @@ class OrbitCamera:
     ) -> None:
         """Aim at a box: it becomes the scene (near/far, zoom limits) and the home view.
 
-        The home view looks at the box centre from the three-quarter preset direction at a
-        distance where the box's bounding sphere fits the view; the goal goes there.
+        The home view looks from the three-quarter preset's direction (whatever the
+        region's shape: opening a panel never turns it), moved and zoomed so the
+        projected outline of ``points`` fills :attr:`view_region` less a small margin;
+        the goal goes there.
 
         Parameters
         ----------
@@ -573,40 +580,50 @@ class OrbitCamera:
             fit = fit[np.all(np.isfinite(fit), axis=1)]
             corners = fit if len(fit) >= 2 else corners
         self._fit_points = corners
-        view = self._best_elevation(view, corners, aspect, proj)
+        # The home direction depends on the whole picture's shape, never on the free
+        # region's: a panel opening changes the framing (zoom, centre), not the angle.
+        view = self._fit_box(
+            self._home_direction(view, corners, aspect, proj), corners, aspect, proj
+        )
         self._home = (view, proj)
         if go:
             self.reset(snap=snap)
 
-    #: Room left around the fitted outline, as a fraction of the region's half-size.
-    FRAME_MARGIN = 0.04
+    #: Room left around the fitted outline, as a fraction of the region's half-size:
+    #: the labels stand centred on their points, half outside the outline.
+    FRAME_MARGIN = 0.08
 
-    #: Azimuths and elevations the home view may take instead of the preset's, when one
-    #: fills the view clearly better (a tall window shows a flat surface best from
-    #: higher up, its edges square to the screen).
+    #: Directions a portrait picture's home view may take instead of the three-quarter
+    #: one, when one fills it clearly better (a tall picture shows a flat surface best
+    #: from higher up, its edges square to the screen). A landscape picture keeps the
+    #: three-quarter angle.
     HOME_AZIMUTHS = (-60.0, -75.0, -90.0)
     HOME_ELEVATIONS = (30.0, 40.0, 50.0, 60.0, 70.0)
 
-    def _best_elevation(
+    def _home_direction(
         self, view: _View, points: np.ndarray, aspect: float, projection: str
     ) -> _View:
-        """The fitted home view whose projected outline covers the most of the region.
-
-        The preset's direction stays unless another covers over 10% more.
-        """
-        best = self._fit_box(view, points, aspect, projection, centre=False)
-        best_fill = self._fill(best, points, aspect)
-        choice, choice_fill = best, best_fill
-        for azimuth in self.HOME_AZIMUTHS:
-            for elevation in self.HOME_ELEVATIONS:
-                el = self._clamp_el(elevation)
-                turned = replace(view, azimuth=azimuth, elevation=el)
-                candidate = self._fit_box(turned, points, aspect, projection, centre=False)
-                fill = self._fill(candidate, points, aspect)
-                if fill > choice_fill:
-                    choice, choice_fill = candidate, fill
-        chosen = choice if choice_fill > 1.1 * best_fill else best
-        return self._fit_box(chosen, points, aspect, projection)
+        """``view`` turned to the home direction: the three-quarter preset's, or in a
+        portrait picture (``aspect < 1``) the one among ``HOME_AZIMUTHS`` x
+        ``HOME_ELEVATIONS`` whose fitted outline covers over 10% more of the whole
+        picture. The whole picture, not the free region: the panels never turn it."""
+        if aspect >= 1.0:
+            return view
+        region, self.view_region = self.view_region, (0.0, 0.0, 1.0, 1.0)
+        try:
+            best = self._fit_box(view, points, aspect, projection, centre=False)
+            best_fill = self._fill(best, points, aspect)
+            choice, choice_fill = view, best_fill
+            for azimuth in self.HOME_AZIMUTHS:
+                for elevation in self.HOME_ELEVATIONS:
+                    turned = replace(view, azimuth=azimuth, elevation=self._clamp_el(elevation))
+                    candidate = self._fit_box(turned, points, aspect, projection, centre=False)
+                    fill = self._fill(candidate, points, aspect)
+                    if fill > choice_fill:
+                        choice, choice_fill = turned, fill
+        finally:
+            self.view_region = region
+        return choice if choice_fill > 1.1 * best_fill else view
 
     def _fill(self, view: _View, points: np.ndarray, aspect: float) -> float:
         """Area of the points' projected convex hull over the free region's, in NDC."""
@@ -642,8 +659,6 @@ class OrbitCamera:
         ``n . p``), top and bottom likewise; the eye goes as far forward as both allow,
         then sideways where the outline is centred. An orthographic view is left as is.
         """
-        if projection != "perspective":
-            return view
         left, bottom, right, top = self.view_region
         margin = self.FRAME_MARGIN
         # The region in NDC, shrunk about its centre by the margin.
@@ -651,6 +666,8 @@ class OrbitCamera:
         hx, hy = (1.0 - margin) * (right - left), (1.0 - margin) * (top - bottom)
         if not (hx > 0 and hy > 0) or len(corners) < 2:
             return view
+        if projection != "perspective":
+            return self._fit_orthographic(view, corners, aspect, (cx, cy, hx, hy))
         ty = math.tan(math.radians(view.fov_y) / 2.0)
         tx = aspect * ty
         r_vec, u_vec, f_vec = self._basis_of(view)
@@ -679,6 +696,34 @@ class OrbitCamera:
         target = eye + depth * f_vec
         return replace(view, target=tuple(float(v) for v in target), distance=float(depth))
 
+    def _fit_orthographic(
+        self,
+        view: _View,
+        points: np.ndarray,
+        aspect: float,
+        region: tuple[float, float, float, float],
+    ) -> _View:
+        """``view`` (orthographic) moved and zoomed so the points' outline fills the region
+        ``(cx, cy, hx, hy)`` (centre and half-size in NDC, the margin taken off).
+
+        On screen a point lands at ``(p . right - a) / (half_h * aspect)``,
+        ``(p . up - b) / half_h``: the visible half-height ``half_h`` is the larger of
+        what the outline's width and height need, and ``a``, ``b`` centre it.
+        """
+        cx, cy, hx, hy = region
+        r_vec, u_vec, f_vec = self._basis_of(view)
+        pr, pu, pf = points @ r_vec, points @ u_vec, points @ f_vec
+        span_x, span_y = float(np.ptp(pr)), float(np.ptp(pu))
+        half_h = max(span_x / (2.0 * hx * aspect), span_y / (2.0 * hy))
+        if not (half_h > 0 and math.isfinite(half_h)):
+            return view
+        a = 0.5 * (float(pr.max()) + float(pr.min())) - cx * half_h * aspect
+        b = 0.5 * (float(pu.max()) + float(pu.min())) - cy * half_h
+        c = 0.5 * (float(pf.max()) + float(pf.min()))
+        target = a * r_vec + b * u_vec + c * f_vec
+        distance = half_h / math.tan(math.radians(view.fov_y) / 2.0)
+        return replace(view, target=tuple(float(v) for v in target), distance=float(distance))
+
     @staticmethod
     def _fit_distance(radius: float, aspect: float, fov_y: float) -> float:
         half_y = math.radians(fov_y) / 2.0
@@ -701,6 +746,7 @@ class OrbitCamera:
         view, proj = self._home
         self._goal = replace(view, azimuth=_nearest_turn(view.azimuth, self._goal.azimuth))
         self._projection = proj
+        self._user_framed = False
         if snap:
             self.snap()
 
@@ -711,9 +757,10 @@ class OrbitCamera:
         Parameters
         ----------
         name : {"top", "side", "three_quarter"}
-            ``"top"``: straight down, +x right, +y up, orthographic, distance fitted to the
-            domain rectangle, so the floor map reads as a 2D contour plot. ``"side"``: level
-            view along +y. ``"three_quarter"``: azimuth -60, elevation 30 (the home view).
+            ``"top"``: straight down, +x right, +y up, orthographic, zoomed so the domain
+            and its axes fill the free region, so the floor map reads as a 2D contour
+            plot. ``"side"``: level view along +y. ``"three_quarter"``: azimuth -60,
+            elevation 30 (the home view's direction). Each is fitted to the scene.
         aspect : float
             Viewport width / height, used to fit the top view.
         snap : bool
@@ -724,29 +771,58 @@ class OrbitCamera:
         aspect = self._check_aspect(aspect)
         az, el, proj = PRESETS[name]
         home, _ = self._home
-        distance = home.distance
         box = self.scene_bounds
-        if name == "top" and box is not None:
-            half = 0.5 * (box[1] - box[0])
-            half_h = 1.05 * max(half[1], half[0] / aspect)
-            if half_h > 0:
-                distance = half_h / math.tan(math.radians(home.fov_y) / 2.0)
         goal = _View(
             target=home.target,
             azimuth=_nearest_turn(az, self._goal.azimuth),
             elevation=self._clamp_el(el),
-            distance=self._clamp_distance(distance),
+            distance=home.distance,
             fov_y=home.fov_y,
         )
         if box is not None:
-            # The home view is fitted from its own direction: the presets fit afresh.
+            # Each preset fits the scene afresh from its own direction, into the free
+            # region (the top view's orthographic zoom too).
             goal = replace(goal, target=tuple(float(v) for v in 0.5 * (box[0] + box[1])))
-            if name != "top":
-                points = self._fit_points if self._fit_points is not None else _box_corners(*box)
-                goal = self._fit_box(goal, points, aspect, proj)
-                goal = replace(goal, distance=self._clamp_distance(goal.distance))
+            points = self._fit_points if self._fit_points is not None else _box_corners(*box)
+            if name == "top":  # a map of the whole domain, whatever part of it is drawn
+                points = np.vstack([points, _box_corners(*box)])
+            goal = self._fit_box(goal, points, aspect, proj)
+        goal = replace(goal, distance=self._clamp_distance(goal.distance))
+        self._user_framed = False
         self._goal = goal
         self._projection = proj
+        if snap:
+            self.snap()
+
+    @underflow_ok
+    def follow_region(
+        self, old_region: tuple[float, float, float, float], aspect: float, *, snap: bool = False
+    ) -> None:
+        """Follow a change of :attr:`view_region` (a panel opened or closed) from a view
+        that is not the home view; ``old_region`` is the region it was framed for.
+
+        The angle and the projection always stay. If the user has not zoomed or panned
+        since the view was last fitted (only turned it), the scene is fitted again from
+        that angle into the new region, as the home view is. Otherwise the zoom they chose
+        stays and the picture slides with the region's centre, so what they were looking
+        at stays beside the panels rather than under one.
+        """
+        aspect = self._check_aspect(aspect)
+        points = self._fit_points
+        if points is not None and self._projection == "orthographic" and self._scene_box:
+            points = np.vstack([points, _box_corners(*self._scene_box)])  # as preset("top")
+        if not self._user_framed and points is not None:
+            goal = self._fit_box(self._goal, points, aspect, self._projection)
+            self._goal = replace(goal, distance=self._clamp_distance(goal.distance))
+        else:
+            (l0, b0, r0, t0), (l1, b1, r1, t1) = old_region, self.view_region
+            # NDC moves 2 per view height vertically, 2 / aspect per view height across
+            dx = 0.5 * aspect * ((l1 + r1) - (l0 + r0))
+            dy = 0.5 * ((b1 + t1) - (b0 + t0))
+            right, up, _ = self._basis_of(self._goal)
+            h = self.visible_height()
+            target = np.array(self._goal.target) - h * (dx * right + dy * up)
+            self._goal = replace(self._goal, target=tuple(float(v) for v in target))
         if snap:
             self.snap()
 
@@ -853,6 +929,10 @@ class OrbitCamera:
         if "projection" in state:
             self.projection = state["projection"]
         self._goal = view
+        # a view given in full (a session, --camera) is the user's framing; the angles
+        # alone (recording's orbit) are not
+        if {"target", "distance", "fov_y"} & set(state):
+            self._user_framed = True
         if snap:
             self.snap()
 
