@@ -691,7 +691,7 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
         imgui.set_next_window_size_constraints(
             imgui.ImVec2(0.0, 0.0), imgui.ImVec2(width, max(room, 6 * em))
         )
-        changed |= draw_descent_panel(state)
+        changed |= draw_descent_panel(state, ui.rects)
     draw_view_window(state, ui, ui.image, (width, height))
     if model:
         ui.layout.place("data")

@@ -1,0 +1,50 @@
+"""Defects a newcomer review found in the window's panels, driven through the real app's
+event handlers on a headless window (the ``harness`` fixture)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gl
+
+pytest.importorskip("moderngl_window.context.headless")
+pytest.importorskip("moderngl_window.context.glfw.keys")
+
+
+def _centre(rect) -> tuple[float, float]:
+    x0, y0, x1, y1 = rect
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def _open_descent(h) -> None:
+    h.resize(1280, 720)
+    h.app.ui.show_descent = True
+    h.frame(3)
+
+
+def test_start_plays_the_run_and_the_buttons_stay_put(harness):
+    h = harness
+    _open_descent(h)
+    rects = h.app.ui.rects
+    before = {k: rects[k] for k in ("descent start", "descent play", "descent step")}
+    h.click(*_centre(rects["descent start"]))
+    ds = h.state.descent
+    assert ds.active and ds.playing  # Start starts the run rolling
+    h.frame(10, dt=0.1)
+    assert ds.descents[0].steps[0] > 0  # and the ball moves without a second click
+    assert {k: rects[k] for k in before} == before  # nothing jumped under the pointer
+    # Play, where it was before Start, now pauses the run
+    h.click(*_centre(before["descent play"]))
+    assert not ds.playing
+    assert {k: rects[k] for k in before} == before
+
+
+def test_step_before_start_takes_one_step_and_waits(harness):
+    h = harness
+    _open_descent(h)
+    h.click(*_centre(h.app.ui.rects["descent step"]))
+    ds = h.state.descent
+    h.frame(10, dt=0.1)
+    assert ds.active and not ds.playing
+    np.testing.assert_array_equal(ds.descents[0].steps, [1])
