@@ -48,3 +48,33 @@ def test_step_before_start_takes_one_step_and_waits(harness):
     h.frame(10, dt=0.1)
     assert ds.active and not ds.playing
     np.testing.assert_array_equal(ds.descents[0].steps, [1])
+
+
+@pytest.mark.parametrize("modifier", ["ctrl", "alt"])
+def test_plain_key_bindings_do_not_fire_with_ctrl_or_alt(harness, modifier):
+    """Ctrl+A (select all, from habit) used to open the attack panel, which A opens."""
+    from moderngl_window.context.base import KeyModifiers
+    from moderngl_window.context.glfw.keys import Keys
+
+    from gradient_explorer.view.keys import BINDINGS, binding_for
+
+    h = harness
+    h.frame()
+    fired = []
+    h.app.do = lambda action: fired.append(action) or True  # record, do nothing
+    plain = [b for b in BINDINGS if not b.ctrl and not b.char and b.key != "ESCAPE"]
+    assert any(b.key == "A" for b in plain)
+    for b in plain:
+        if modifier == "ctrl" and binding_for(b.key, ctrl=True) is not None:
+            continue  # Ctrl+S, Ctrl+O: bindings of their own
+        mods = KeyModifiers()
+        setattr(mods, modifier, True)
+        h.app.on_key_event(getattr(Keys, b.key), Keys.ACTION_PRESS, mods)
+        h.app.on_key_event(getattr(Keys, b.key), Keys.ACTION_RELEASE, mods)
+    assert fired == []
+    # the same keys without a modifier still act, and Ctrl's own bindings too
+    h.app.on_key_event(Keys.A, Keys.ACTION_PRESS, KeyModifiers())
+    mods = KeyModifiers()
+    mods.ctrl = True
+    h.app.on_key_event(Keys.S, Keys.ACTION_PRESS, mods)
+    assert fired == ["toggle attack", "save session"]
