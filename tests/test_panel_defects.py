@@ -78,3 +78,27 @@ def test_plain_key_bindings_do_not_fire_with_ctrl_or_alt(harness, modifier):
     mods.ctrl = True
     h.app.on_key_event(Keys.S, Keys.ACTION_PRESS, mods)
     assert fired == ["toggle attack", "save session"]
+
+
+def _enter(h, text: str) -> None:
+    h.enter_expression(text)
+    assert h.app.ui.compiler.wait(60.0)
+    h.frame(2)
+    assert h.state.surface.formula().replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_parameter_the_new_text_shares_keeps_its_value_and_range(harness):
+    h = harness
+    _enter(h, "(a - x)^2 + b*(y - x^2)^2")
+    h.state.surface = h.state.surface.with_params(b=100.0)  # as the slider sets it
+    h.state.param_ranges["a"] = (-2.0, 2.0)
+    _enter(h, "(a - x)^2 + b*(y - x^2)^2 + c*x")
+    values = h.state.surface.param_values
+    assert values == {"a": 1.0, "b": 100.0, "c": 1.0}  # c is new: its default
+    assert h.state.param_ranges["a"] == (-2.0, 2.0)
+    lo, hi = h.state.param_ranges["b"]
+    assert lo <= 100.0 <= hi  # the slider reaches the kept value
+    assert "kept b = 100" in h.app.ui.message
+    _enter(h, "a*x^2 + y^2")  # b is gone; a is kept (at its default: nothing to say)
+    assert h.state.surface.param_values == {"a": 1.0}
+    assert "kept" not in h.app.ui.message
