@@ -102,3 +102,43 @@ def test_a_parameter_the_new_text_shares_keeps_its_value_and_range(harness):
     _enter(h, "a*x^2 + y^2")  # b is gone; a is kept (at its default: nothing to say)
     assert h.state.surface.param_values == {"a": 1.0}
     assert "kept" not in h.app.ui.message
+
+
+def _window(h, title: str):
+    from imgui_bundle import imgui
+
+    imgui.set_current_context(h.app._imgui_ctx)
+    return imgui.internal.find_window_by_name(title)
+
+
+def test_descent_panel_sentences_wrap_inside_the_panel(harness):
+    from gradient_explorer.optim.optimizers import OPTIMIZERS
+
+    h = harness
+    _open_descent(h)
+    h.click(*_centre(h.app.ui.rects["descent start"]))
+    for optimizer in OPTIMIZERS:  # each one's description (Adam's was cut at "bias-c")
+        h.state.descent.optimizer = optimizer
+        h.frame(2)
+        w = _window(h, "Descent")
+        # nothing wider than the panel: a cut-off sentence makes the content wider
+        assert w.content_size_ideal.x <= w.size.x - 2 * w.window_padding.x + 1, optimizer
+
+
+def test_a_long_status_message_ends_in_an_ellipsis_with_the_whole_in_a_tooltip(harness):
+    from gradient_explorer.app.ui.text_fit import ELLIPSIS
+
+    h = harness
+    h.resize(640, 480)
+    message = "newton left the domain " + "and came back " * 20 + "END"
+    h.app.ui.say(message)
+    h.frame(2)
+    status = _window(h, "##status")
+    assert status.content_size_ideal.x <= 640
+    assert _window(h, "##Tooltip_00") is None or not _window(h, "##Tooltip_00").active
+    h.move(200.0, 475.0)  # the pointer on the status line
+    h.frame(2)
+    tip = _window(h, "##Tooltip_00")
+    assert tip is not None and tip.active
+    assert h.app.ui.message == message  # the message itself is whole
+    assert ELLIPSIS == "..."

@@ -36,8 +36,26 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
     """Sliders for ``optimizer``'s hyperparameters (torch's names and ranges)."""
     ds = state.descent
     spec = OPTIMIZERS[optimizer]
-    changed = False
     values = ds.hyper[optimizer]
+    # sliders leave room for their names at the right (initial_accumulator_value...)
+    names = [hp.name if hp.kind != "eps_pair" else "eps2" for hp in spec.hyperparameters]
+    widest = max((imgui.calc_text_size(n).x for n in names), default=0.0)
+    imgui.push_item_width(-(widest + imgui.get_style().item_inner_spacing.x))
+    try:
+        changed = _hyperparameter_sliders(ds, optimizer, spec, values)
+    finally:
+        imgui.pop_item_width()
+    error = _errors.get((id(ds), optimizer))
+    if error:
+        imgui.text_colored(ERROR_COLOR, error)  # a refused value
+    warning = ds.divergence_warning(optimizer)
+    if warning:  # shown right under the lr slider's group
+        imgui.text_colored(DIVERGED_COLOR, warning)
+    return changed
+
+
+def _hyperparameter_sliders(ds, optimizer: str, spec, values) -> bool:
+    changed = False
     for hp in spec.hyperparameters:
         label = f"{hp.name}##{optimizer}"
         value = values[hp.name]
@@ -73,12 +91,6 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
         else:
             _errors.pop(key, None)
             changed = True
-    error = _errors.get((id(ds), optimizer))
-    if error:
-        imgui.text_colored(ERROR_COLOR, error)  # a refused value
-    warning = ds.divergence_warning(optimizer)
-    if warning:  # shown right under the lr slider's group
-        imgui.text_colored(DIVERGED_COLOR, warning)
     return changed
 
 
@@ -90,6 +102,9 @@ def draw_descent_panel(state, rects: dict | None = None) -> bool:
     em = imgui.get_font_size()
     imgui.set_next_window_size((em * 26, 0), imgui.Cond_.first_use_ever)
     imgui.begin("Descent")
+    # Every sentence here (a description, a warning, a message) wraps at the panel's
+    # edge instead of being cut off.
+    imgui.push_text_wrap_pos(0.0)
     try:
         # -- what runs
         clicked, k = imgui.combo("run", KINDS.index(ds.kind), ["one optimizer", "race", "swarm"])
@@ -234,6 +249,7 @@ def draw_descent_panel(state, rects: dict | None = None) -> bool:
             for line in ds.messages[-6:]:
                 imgui.text_colored(DIVERGED_COLOR if "diverged" in line else DIM, line)
     finally:
+        imgui.pop_text_wrap_pos()
         imgui.end()
     return changed
 
