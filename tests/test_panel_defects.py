@@ -142,3 +142,78 @@ def test_a_long_status_message_ends_in_an_ellipsis_with_the_whole_in_a_tooltip(h
     assert tip is not None and tip.active
     assert h.app.ui.message == message  # the message itself is whole
     assert ELLIPSIS == "..."
+
+
+def test_newton_on_the_banana_race_leaves_the_domain_and_says_so():
+    """The Try-this race: Newton's pure step 2 lands at y = -3.18, past the domain's
+    y >= -1 (the classic iterates from (-1.2, 1), checked here by hand-written Newton
+    steps), comes back at step 3 and converges; the run says so, and so does the legend."""
+    from gradient_explorer.app.descent_mode import DescentState
+    from gradient_explorer.app.ui.panels import TRY_RACE, TRY_THIS
+    from gradient_explorer.render.label_layout import legend_rows
+    from gradient_explorer.surfaces.surface import Surface
+
+    surface = Surface.named("banana")
+    ds = DescentState()
+    ds.adopt_teaching(surface)
+    ds.kind, ds.race = "race", list(TRY_RACE)
+    ds.start_run(surface)
+    ds.step(8)
+    i = ds.names.index("newton")
+    # pure Newton by hand on (1 - x)^2 + 100 (y - x^2)^2 from the teaching start
+    p = np.array(surface.teaching.start, dtype=float)
+    path = [p]
+    for _ in range(3):
+        x, y = p
+        g = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+        hess = np.array([[2 - 400 * (y - 3 * x * x), -400 * x], [-400 * x, 200.0]])
+        p = p - np.linalg.solve(hess, g)
+        path.append(p)
+    (x0, x1), (y0, y1) = surface.domain
+    inside = [x0 <= q[0] <= x1 and y0 <= q[1] <= y1 for q in path]
+    assert inside == [True, True, False, True]  # out at step 2, back at step 3
+    assert "newton left the domain at step 2, to (0.763, -3.18): its trail stops at the edge" in (
+        ds.messages
+    )
+    assert "newton came back into the domain at step 3" in ds.messages
+    stopped = int(ds.descents[i].stopped_at[0])
+    assert ds.descents[i].status[0] == "converged" and stopped <= 6
+    assert ds.domain_note(i) == "left the domain at step 2, back at 3"
+    rows = [text for text, _, _ in legend_rows(ds)]
+    assert rows[i].endswith("(left the domain at step 2, back at 3)")
+    assert all("domain" not in rows[k] for k in range(len(rows)) if k != i)
+    text = dict(TRY_THIS)["Banana: race the optimizers"]
+    assert "second step leaves the picture" in text and "within six steps" in text
+    # a restart forgets the trip; the replayed run says it again
+    ds.reset()
+    assert ds.domain_note(i) == ""
+    ds.step(3)
+    assert ds.domain_note(i) == "left the domain at step 2, back at 3"
+
+
+def test_edge_marks_sit_on_the_edge_where_a_trail_leaves_and_comes_back():
+    from gradient_explorer.render.visuals.balls_visual import clip_steps, edge_marks
+
+    domain = ((-2.0, 2.0), (-1.0, 3.0))
+    p0 = np.array([[-1.1753, 1.3807], [0.7631, -3.1750], [0.0, 0.0], [1.9, 2.9]])
+    p1 = np.array([[0.7631, -3.1750], [0.7634, 0.5828], [0.5, 0.5], [2.5, 3.5]])
+    a, b, keep = clip_steps(p0, p1, domain)
+    lo, hi, which = edge_marks(p0[keep], p1[keep], a, b, domain, 0.1)
+    # step 0 leaves through y = -1, step 1 comes back through it, step 3 leaves at a corner
+    assert sorted(which.tolist()) == [0, 1, 3]
+    edges = np.array(domain)  # rows: x's (lo, hi), y's (lo, hi)
+    for s, e0, e1 in zip(which, lo, hi, strict=True):
+        # both ends on one edge line: the bar lies along the edge
+        along = [
+            np.min(np.abs(edges[c] - e0[c])) < 1e-9 and abs(e0[c] - e1[c]) < 1e-9 for c in (0, 1)
+        ]
+        assert any(along), (s, e0, e1)
+        assert np.all(e0 >= edges[:, 0] - 1e-12) and np.all(e1 <= edges[:, 1] + 1e-12)
+        assert 0 < np.linalg.norm(e1 - e0) <= 0.2 + 1e-12
+    # the exit and entry points of Newton's jump are on y = -1, each inside its bar
+    exit_at = b[0]
+    assert abs(exit_at[1] + 1) < 1e-12
+    k = int(np.flatnonzero(which == 0)[0])
+    assert lo[k][0] < exit_at[0] < hi[k][0]
+    lo, hi, which = edge_marks(p0[2:3], p1[2:3], p0[2:3], p1[2:3], domain, 0.1)
+    assert len(which) == 0  # a step inside: no mark

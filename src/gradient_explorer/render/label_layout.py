@@ -66,11 +66,11 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         return []
     rows: list[tuple[str, tuple[float, ...], str]] = []
     if ds.kind == "race":
-        for name, color, d in zip(ds.names, ds.colors, ds.descents, strict=False):
+        for i, (name, color, d) in enumerate(zip(ds.names, ds.colors, ds.descents, strict=False)):
             status = d.status[0] if d.n else ""
-            rows.append(
-                (f"{name}  {status}  step {int(d.steps[0])}" if d.n else name, color, "box")
-            )
+            text = f"{name}  {status}  step {int(d.steps[0])}" if d.n else name
+            note = ds.domain_note(i) if d.n and hasattr(ds, "domain_note") else ""
+            rows.append((f"{text}  ({note})" if note else text, color, "box"))
     elif ds.kind == "swarm" and ds.surface is not None and ds.surface.dim == 2:
         minima = ds.known_minima()
         for k, point in enumerate(minima[: len(palette.BASIN_COLORS)]):

@@ -525,8 +525,9 @@ TRY_THIS = (
     (
         "Banana: race the optimizers",
         "From the teaching start: gd zig-zags across the valley and crawls along it, sgd's "
-        "momentum overshoots and comes back, Adam keeps a steady step, Newton drops to the "
-        "bottom in a few jumps.",
+        "momentum overshoots and comes back, Adam keeps a steady step. Newton jumps: its "
+        "second step leaves the picture past the front edge (its trail stops there, at a "
+        "bar) and its third lands back in the valley; it is at the minimum within six steps.",
     ),
 )
 
