@@ -217,3 +217,44 @@ def test_edge_marks_sit_on_the_edge_where_a_trail_leaves_and_comes_back():
     assert lo[k][0] < exit_at[0] < hi[k][0]
     lo, hi, which = edge_marks(p0[2:3], p1[2:3], p0[2:3], p1[2:3], domain, 0.1)
     assert len(which) == 0  # a step inside: no mark
+
+
+@pytest.mark.parametrize("size", [(800, 450), (640, 400), (1280, 720)])
+def test_a_recorded_race_frames_the_picture_beside_its_loss_plot(tmp_path, ctx, size):
+    """The f-against-step inset covered the x axis's labels and the surface's front corner
+    (brace-29.png): the picture now stands in the band left of it."""
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.render import recording
+    from gradient_explorer.render.label_layout import PLOT_MARGIN_PX, loss_plot_rect
+    from gradient_explorer.surfaces.surface import Surface
+    from gradient_explorer.view.picking import world_to_screen
+
+    state = AppState.for_surface(Surface.named("banana"), aspect=size[0] / size[1])
+    state.view.grid = 32
+    ds = state.descent
+    ds.kind, ds.race = "race", ["gd", "newton"]
+    ds.start_run(state.surface)
+    recording.record(state, tmp_path / "race.gif", 2, size=size, ctx=ctx)
+    plot_x = loss_plot_rect(size, PLOT_MARGIN_PX)[0]
+    points = state.framing_points()  # the surface as drawn, its floor and its axes
+    xy = world_to_screen(state.camera, points, (0, 0, *size), size)
+    assert np.all(np.isfinite(xy))
+    assert xy[:, 0].max() < plot_x  # all of it left of the plot
+    assert xy[:, 0].max() > 0.5 * plot_x  # and it still fills the band
+
+
+def test_a_camera_the_caller_set_stays_with_the_plot(tmp_path, ctx):
+    from gradient_explorer.app.state import AppState
+    from gradient_explorer.render import recording
+    from gradient_explorer.surfaces.surface import Surface
+
+    state = AppState.for_surface(Surface.named("banana"), aspect=640 / 400)
+    state.view.grid = 32
+    state.camera.orbit(20.0, 5.0)
+    state.camera.snap()
+    before = state.camera.get_state()
+    ds = state.descent
+    ds.kind, ds.race = "race", ["gd"]
+    ds.start_run(state.surface)
+    recording.record(state, tmp_path / "race.gif", 1, size=(640, 400), ctx=ctx)
+    assert state.camera.get_state() == before
