@@ -168,6 +168,26 @@ def test_quick_ctrl_chords_between_two_frames(harness):
     assert not imgui.get_io().key_ctrl
 
 
+def test_a_key_after_a_quick_chord_does_not_get_its_ctrl(harness):
+    """Ctrl+A, Backspace and a letter, all between two frames at a low frame rate:
+    Backspace deletes the selection, and neither it nor the letter gets Ctrl."""
+    harness.focus_field()
+    harness.type("abc")
+    inp, keys = harness.inp, FakeKeys
+    press, release = keys.ACTION_PRESS, keys.ACTION_RELEASE
+    inp.on_key_event(keys.LEFT_CTRL, press, _mods())
+    harness.frame()
+    inp.on_key_event(keys.A, press, _mods(ctrl=True))
+    inp.on_key_event(keys.LEFT_CTRL, release, _mods(ctrl=True))
+    inp.on_key_event(keys.A, release, _mods())
+    inp.on_key_event(keys.BACKSPACE, press, _mods())
+    inp.on_key_event(keys.BACKSPACE, release, _mods())
+    inp.on_unicode_char_entered("q")  # imgui drops text typed with Ctrl down
+    harness.frame(6)
+    assert harness.text == "q"
+    assert not imgui.get_io().key_ctrl
+
+
 def test_copy_paste_through_fallback_clipboard(harness):
     harness.focus_field()
     harness.type("xy")

@@ -240,10 +240,13 @@ class ImguiInput:
         imgui.new_frame()
         # Queued after this frame took its events: the next frame sees them, after the
         # key they went with was seen with the modifier down.
+        self._release_held_back()
+        self._key_down_this_frame = False
+
+    def _release_held_back(self) -> None:
         for key, down in self._held_back:
             self.io.add_key_event(key, down)
         self._held_back = []
-        self._key_down_this_frame = False
 
     # ------------------------------------------------------------------ keyboard
 
@@ -278,10 +281,18 @@ class ImguiInput:
         down = action != self._action_release  # press and glfw's repeat
         imgui_key = self.key_map.get(key)
         self._sync_modifiers(modifiers, imgui_key, down)
-        if imgui_key is not None:
-            self.io.add_key_event(imgui_key, down)
-            if down and imgui_key not in _MODIFIER_KEYS:
-                self._key_down_this_frame = True
+        if imgui_key is None:
+            return bool(self.io.want_capture_keyboard)
+        plain = imgui_key not in _MODIFIER_KEYS
+        if plain and down:
+            # a held-back release goes in first: the next key must not get the modifier
+            self._release_held_back()
+            self._key_down_this_frame = True
+        self.io.add_key_event(imgui_key, down)
+        if plain and not down:
+            # after the chord's key is up: imgui takes a key's press and release in two
+            # frames, so the modifier's release lands in the second, after the chord
+            self._release_held_back()
         return bool(self.io.want_capture_keyboard)
 
     def on_unicode_char_entered(self, char: str) -> bool:
