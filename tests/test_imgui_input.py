@@ -92,6 +92,19 @@ class Harness:
         self.inp.on_key_event(ctrl, FakeKeys.ACTION_RELEASE, _mods(ctrl=True))
         self.frame()
 
+    def quick_chord(self, name: str) -> None:
+        """Ctrl held, then <name> pressed and all let go between two frames, in the
+        order glfw on X11 delivers it (xdotool, a quick hand): <name> down, Ctrl up,
+        <name> up."""
+        ctrl, code = FakeKeys.LEFT_CTRL, getattr(FakeKeys, name)
+        press, release = FakeKeys.ACTION_PRESS, FakeKeys.ACTION_RELEASE
+        self.inp.on_key_event(ctrl, press, _mods())
+        self.frame()  # Ctrl went down a frame earlier
+        self.inp.on_key_event(code, press, _mods(ctrl=True))
+        self.inp.on_key_event(ctrl, release, _mods(ctrl=True))
+        self.inp.on_key_event(code, release, _mods())
+        self.frame(3)
+
     def type(self, text: str) -> None:
         for char in text:
             assert self.inp.on_unicode_char_entered(char)
@@ -135,6 +148,44 @@ def test_ctrl_a_then_typing_replaces(harness):
     harness.chord("A")
     harness.type("new")
     assert harness.text == "new"
+
+
+def test_quick_ctrl_chords_between_two_frames(harness):
+    harness.focus_field()
+    harness.type("(a - x)^2")
+    harness.quick_chord("A")
+    harness.key("BACKSPACE")  # deletes the selection, not one character
+    assert harness.text == ""
+    harness.type("xy")
+    harness.quick_chord("A")
+    harness.quick_chord("C")
+    assert harness.inp.clipboard == "xy"
+    harness.key("END")
+    harness.quick_chord("V")
+    assert harness.text == "xyxy"
+    harness.type("z")  # Ctrl is up again: plain typing
+    assert harness.text == "xyxyz"
+    assert not imgui.get_io().key_ctrl
+
+
+def test_a_key_after_a_quick_chord_does_not_get_its_ctrl(harness):
+    """Ctrl+A, Backspace and a letter, all between two frames at a low frame rate:
+    Backspace deletes the selection, and neither it nor the letter gets Ctrl."""
+    harness.focus_field()
+    harness.type("abc")
+    inp, keys = harness.inp, FakeKeys
+    press, release = keys.ACTION_PRESS, keys.ACTION_RELEASE
+    inp.on_key_event(keys.LEFT_CTRL, press, _mods())
+    harness.frame()
+    inp.on_key_event(keys.A, press, _mods(ctrl=True))
+    inp.on_key_event(keys.LEFT_CTRL, release, _mods(ctrl=True))
+    inp.on_key_event(keys.A, release, _mods())
+    inp.on_key_event(keys.BACKSPACE, press, _mods())
+    inp.on_key_event(keys.BACKSPACE, release, _mods())
+    inp.on_unicode_char_entered("q")  # imgui drops text typed with Ctrl down
+    harness.frame(6)
+    assert harness.text == "q"
+    assert not imgui.get_io().key_ctrl
 
 
 def test_copy_paste_through_fallback_clipboard(harness):

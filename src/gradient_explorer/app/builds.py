@@ -89,6 +89,22 @@ def _apply_curve(state: AppState, ui: UiState, curve, error: str | None) -> bool
     return True
 
 
+def keep_shared_params(old, old_ranges: dict, new):
+    """A parameter named in the last surface and in the new typed text keeps the value
+    and slider range it had: the text holds no values, and an edit of the formula (a
+    term added to the banana) must not reset its b from 100 to the typed default 1.
+    Returns the new surface with them and the kept ranges (by name)."""
+    shared = [k for k in getattr(new, "params", {}) if k in getattr(old, "params", {})]
+    if not shared:
+        return new, {}
+    values = {k: old.param_values[k] for k in shared}
+    ranges = {}
+    for k in shared:
+        lo, hi = old_ranges.get(k, (old.params[k].lo, old.params[k].hi))
+        ranges[k] = (min(lo, values[k]), max(hi, values[k]))
+    return new.with_params(**values), ranges
+
+
 def load_session_later(ui: UiState, path: Path, loaded: Callable[[Path], None]) -> None:
     """Ctrl+O: read, check and build the session file in the pipeline (its surface and
     1D curve may be typed expressions); ``loaded(path)`` runs once it is in place."""
@@ -133,11 +149,22 @@ def _apply_result(state: AppState, ui: UiState) -> bool:
             ui.domain_error = error
         ui.say(error, error=True)
         return False
-    ui.previous_surface = state.surface
+    old, old_ranges = state.surface, state.param_ranges
+    kept = ""
+    if source == "expression":
+        typed = surface
+        surface, state.param_ranges = keep_shared_params(old, old_ranges, typed)
+        kept = ", ".join(
+            f"{k} = {surface.param_values[k]:.4g}"
+            for k in state.param_ranges
+            if surface.param_values[k] != typed.param_values[k]
+        )
+    else:
+        state.param_ranges = {}
+    ui.previous_surface = old
     state.set_surface(surface, ui.aspect)
     state.mode = "surface"
     follow_surface(state)  # a curve opens the 1D mode, showing that curve
-    state.param_ranges = {}
     if source == "expression":
         ui.expression_error = ""
     else:
@@ -145,7 +172,8 @@ def _apply_result(state: AppState, ui: UiState) -> bool:
     if source == "domain":
         ui.domain_error = ""
     note = getattr(getattr(surface, "samples", None), "note", "")  # a shrunk picture says so
-    ui.say(f"{surface.name}: {surface.formula()}" + (f"; {note}" if note else ""))
+    kept = f"; kept {kept} from the last surface" if kept else ""
+    ui.say(f"{surface.name}: {surface.formula()}{kept}" + (f"; {note}" if note else ""))
     if after is not None and after[0] == surface.name:
         after[1](state, ui)
     return True

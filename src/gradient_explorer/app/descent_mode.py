@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from gradient_explorer.app.domain_watch import DomainWatch
 from gradient_explorer.errors import UsageError, check_state_keys
 from gradient_explorer.optim.descent import (
     CONVERGED,
@@ -218,6 +219,8 @@ class DescentState:
     # so each is clustered once. _basins: (fingerprint, per-run basins) for this step.
     _clustered: list = field(default_factory=list, repr=False)
     _basins: tuple = field(default=(None, None), repr=False)
+    # balls that leave the domain and come back (DomainWatch): said, and noted in the legend
+    _watch: DomainWatch = field(default_factory=DomainWatch, repr=False)
 
     # ------------------------------------------------------------------ building
 
@@ -317,6 +320,7 @@ class DescentState:
         self._previous = [d.positions.copy() for d in self.descents]
         self._phases = None
         self.phase_index = 0
+        self._watch.reset(self.descents, self.surface)
         # balls that start in a hole are reported at once
         self._collect_messages(initial=True)
 
@@ -326,6 +330,7 @@ class DescentState:
         self._history, self.messages = [], []
         self._lr_history = []
         self._phases = None
+        self._watch.reset([], None)
         self.playing = False
 
     def reset(self) -> None:
@@ -465,6 +470,7 @@ class DescentState:
         self._lr_history = _replayed_rates(descents, len(history) - 1)
         self.messages, self._accum = messages, accum
         self._reported = [d.status_codes.copy() for d in descents]
+        self._watch.reset(descents, surface)
 
     def _check_settings(self, where: str, settings: dict[str, Any]) -> None:
         def bad(key: str, what: str) -> UsageError:
@@ -585,6 +591,9 @@ class DescentState:
             if len(self._history) < MAX_HISTORY:
                 self._history.append(race_row(self.descents, gone))
                 self._lr_history.append(rates)
+            if self.kind != "swarm":
+                for sentence in self._watch.update(self.descents, self._ball_name):
+                    self._say(sentence)
             self._collect_messages()
 
     @property
@@ -622,6 +631,11 @@ class DescentState:
                 at = int(d.stopped_at[j])
                 where = "at its start (f is undefined there)" if at == 0 else f"at step {at}"
                 self._say(f"{self._ball_name(i, j)} {word} {where}")
+
+    def domain_note(self, i: int, j: int = 0) -> str:
+        """Ball ``j`` of run ``i`` and the domain: ``"left the domain at step 2, back at
+        3"``, ``"out of the domain since step 2"`` or ``""`` (the legend's note)."""
+        return self._watch.note(i, j) if self.kind != "swarm" else ""
 
     def _say(self, text: str) -> None:
         self.messages.append(text)

@@ -606,21 +606,24 @@ class ExplorerApp(mglw.WindowConfig):
         if name is None:
             return
         ctrl = bool(getattr(modifiers, "ctrl", False))
+        alt = bool(getattr(modifiers, "alt", False))
         if action == self._action_press:
-            self.key(name, ctrl=ctrl)
+            self.key(name, ctrl=ctrl, alt=alt)
         elif action == self._action_repeat:
-            binding = binding_for(name, ctrl=ctrl) or binding_for(name)
+            binding = None if alt else binding_for(name, ctrl=ctrl)
             if binding is not None and binding.repeat:
                 self.do(binding.action)  # held arrows keep orbiting
 
-    def key(self, name: str, ctrl: bool = False) -> bool:
+    def key(self, name: str, ctrl: bool = False, alt: bool = False) -> bool:
         """Act on a key by its moderngl-window name (``"SPACE"``, ``"F12"``, ``"T"``...).
 
-        The binding comes from :mod:`gradient_explorer.view.keys`; with ``ctrl`` a key
-        with no Ctrl binding acts as without. Returns True if the key is bound. The app
-        calls it only when imgui does not want the keyboard.
+        The binding comes from :mod:`gradient_explorer.view.keys`. With ``ctrl`` only a
+        Ctrl binding acts, and with ``alt`` none: Ctrl+A (select all, a habit) must not
+        open the attack panel that A opens. Shift is no modifier here (``+`` is Shift+=
+        on many layouts). Returns True if the key is bound. The app calls it only when
+        imgui does not want the keyboard.
         """
-        binding = (binding_for(name, ctrl=True) if ctrl else None) or binding_for(name)
+        binding = None if alt else binding_for(name, ctrl=ctrl)
         return binding is not None and self.do(binding.action)
 
     def do(self, action: str) -> bool:

@@ -17,12 +17,23 @@ from gradient_explorer.view.camera import OrbitCamera
 from gradient_explorer.view.formatting import format_number
 from gradient_explorer.view.picking import world_to_screen
 
-__all__ = ["SHADOW_COLOR", "SHADOW_OFFSET", "layout_labels", "legend_rows"]
+__all__ = [
+    "PLOT_MARGIN_PX",
+    "SHADOW_COLOR",
+    "SHADOW_OFFSET",
+    "layout_labels",
+    "legend_rows",
+    "loss_plot_rect",
+    "loss_plot_region",
+    "loss_plot_shown",
+]
 
 #: Each label is drawn twice: a shadow this colour, this many pixels right and down, then
 #: the text.
 SHADOW_COLOR = (0.0, 0.0, 0.0, 0.7)
 SHADOW_OFFSET = 1.0
+#: The most margin the loss plot keeps from the picture's edges (half a text line).
+PLOT_MARGIN_PX = 12.0
 
 
 def layout_labels(
@@ -66,11 +77,11 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         return []
     rows: list[tuple[str, tuple[float, ...], str]] = []
     if ds.kind == "race":
-        for name, color, d in zip(ds.names, ds.colors, ds.descents, strict=False):
+        for i, (name, color, d) in enumerate(zip(ds.names, ds.colors, ds.descents, strict=False)):
             status = d.status[0] if d.n else ""
-            rows.append(
-                (f"{name}  {status}  step {int(d.steps[0])}" if d.n else name, color, "box")
-            )
+            text = f"{name}  {status}  step {int(d.steps[0])}" if d.n else name
+            note = ds.domain_note(i) if d.n and hasattr(ds, "domain_note") else ""
+            rows.append((f"{text}  ({note})" if note else text, color, "box"))
     elif ds.kind == "swarm" and ds.surface is not None and ds.surface.dim == 2:
         minima = ds.known_minima()
         for k, point in enumerate(minima[: len(palette.BASIN_COLORS)]):
@@ -100,3 +111,29 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         swatch = "rect" if phase.name in ("accumulate", "rescaling") else "arrow"
         rows.append((f"this phase: {phase.name}", palette.GLYPH_COLORS["phase"], swatch))
     return rows
+
+
+def loss_plot_shown(state) -> bool:
+    """Whether :func:`draw_loss_plot` draws: a run of a few balls is active (a swarm's
+    plot would be one line of many)."""
+    ds = state.descent
+    if not ds.active or ds.history.shape[0] == 0:
+        return False
+    return not (ds.kind == "swarm" and sum(d.n for d in ds.descents) > 1)
+
+
+def loss_plot_rect(size: tuple[float, float], margin: float) -> tuple[float, float, float, float]:
+    """Where the loss plot stands in a picture of ``size``: ``(x, y, w, h)``, bottom right,
+    ``margin`` from the edges."""
+    width, height = size
+    w, h = max(0.32 * width, 220.0), max(0.34 * height, 150.0)
+    return (width - w - margin, height - h - margin, w, h)
+
+
+def loss_plot_region(size: tuple[float, float]) -> tuple[float, float, float, float]:
+    """The camera's ``view_region`` that keeps the picture clear of the loss plot: the
+    band left of the column it and the legend stand in (fractions, as
+    :attr:`OrbitCamera.view_region <gradient_explorer.view.camera.OrbitCamera.view_region>`)."""
+    width = float(size[0])
+    x = loss_plot_rect(size, PLOT_MARGIN_PX)[0] - PLOT_MARGIN_PX
+    return (0.0, 0.0, max(x / width, 0.4), 1.0)

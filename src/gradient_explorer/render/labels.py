@@ -12,11 +12,20 @@ from gradient_explorer.render.label_layout import (
     SHADOW_OFFSET,
     layout_labels,
     legend_rows,
+    loss_plot_rect,
+    loss_plot_shown,
 )
 from gradient_explorer.view.camera import OrbitCamera
 from gradient_explorer.view.formatting import format_number
 
-__all__ = ["draw_labels", "draw_loss_plot", "draw_race_legend", "layout_labels", "legend_rows"]
+__all__ = [
+    "draw_labels",
+    "draw_loss_plot",
+    "draw_race_legend",
+    "layout_labels",
+    "legend_rows",
+    "step_ticks",
+]
 
 
 def draw_labels(labels, camera: OrbitCamera, size: tuple[float, float]) -> list:
@@ -87,15 +96,10 @@ def draw_loss_plot(state, size: tuple[float, float]) -> None:
     For recordings, which have no panels: a race shows its plot as the window does. Drawn
     when a run with a few balls is active (a swarm's plot would be one line of many).
     """
-    ds = state.descent
-    if not ds.active or ds.history.shape[0] == 0:
+    if not loss_plot_shown(state):
         return
-    if ds.kind == "swarm" and sum(d.n for d in ds.descents) > 1:
-        return
-    width, height = size
-    w, h = max(0.36 * width, 220.0), max(0.34 * height, 150.0)
-    margin = 0.5 * imgui.get_text_line_height_with_spacing()
-    imgui.set_next_window_pos((width - w - margin, height - h - margin))
+    x, y, w, h = loss_plot_rect(size, 0.5 * imgui.get_text_line_height_with_spacing())
+    imgui.set_next_window_pos((x, y))
     imgui.set_next_window_size((w, h))
     imgui.set_next_window_bg_alpha(0.8)
     flags = (
@@ -127,6 +131,9 @@ def draw_race_plot(state, height: float | None = None, follow: bool = False) -> 
         return
     em = imgui.get_font_size()
     size = imgui.ImVec2(-1, height or 14 * em)
+    # as many step ticks as fit, about 3.5 em apart, beside the f axis and the legend
+    axis = imgui.get_content_region_avail().x - 9 * em
+    most = int(min(max(axis / (3.5 * em), 2), 8))
     if implot.begin_plot("f against step", size):
         finite = hist[np.isfinite(hist)]
         log = (
@@ -142,6 +149,8 @@ def draw_race_plot(state, height: float | None = None, follow: bool = False) -> 
             implot.setup_axes_limits(0.0, x_hi, lo, hi, implot.Cond_.always)
         # beside the plot, not over the lines (which end top right on a run's start)
         implot.setup_legend(implot.Location_.north_east, implot.LegendFlags_.outside)
+        # steps are whole numbers: ticks at 0, 1, 2... (or every 2, 5, 10...), never 0.5
+        implot.setup_axis_ticks(implot.ImAxis_.x1, step_ticks(hist.shape[0] - 1, most).tolist())
         steps = np.arange(hist.shape[0], dtype=np.float64)
         statuses = [str(d.status[0]) if d.n else "running" for d in ds.descents]
         for i, name in enumerate(ds.names):
@@ -156,6 +165,20 @@ def draw_race_plot(state, height: float | None = None, follow: bool = False) -> 
                 cross = implot.Spec(marker=implot.Marker_.cross, marker_size=7, line_color=color)
                 implot.plot_scatter(label, steps[j : j + 1], ys[j : j + 1], cross)
         implot.end_plot()
+
+
+def step_ticks(last: int, most: int = 6) -> np.ndarray:
+    """Whole-number ticks from 0 through at least ``last`` (>= 1), at most ``most`` + 1 of
+    them, spaced 1, 2, 5, 10, 20, 50... apart."""
+    last = max(int(last), 1)
+    spacing = 1
+    while last / spacing > most:
+        for factor in (2, 2.5, 2):  # 1 -> 2 -> 5 -> 10 -> 20 -> 50 ...
+            spacing = int(spacing * factor)
+            if last / spacing <= most:
+                break
+    top = -(-last // spacing) * spacing  # the first tick at or past the last step
+    return np.arange(0, top + 1, spacing, dtype=np.float64)
 
 
 def _padded(values: np.ndarray, log: bool) -> tuple[float, float]:

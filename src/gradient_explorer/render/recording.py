@@ -39,6 +39,7 @@ from gradient_explorer.app.curve_mode import advance as curve_advance
 from gradient_explorer.errors import UsageError
 from gradient_explorer.fileio import give_plain_mode
 from gradient_explorer.render.headless import HeadlessRenderer
+from gradient_explorer.render.label_layout import loss_plot_region, loss_plot_shown
 
 __all__ = [
     "FORMATS",
@@ -231,6 +232,13 @@ class Recorder:
         except BaseException:
             self._release_renderer()
             raise
+        if plot and not sweep and state.mode != "curve" and loss_plot_shown(state):
+            # the picture beside the plot and the legend, not under them (its x-axis
+            # labels and front corner were covered); a camera the caller set stays
+            camera = state.camera
+            if camera.at_home():
+                camera.view_region = loss_plot_region(self.size)
+                state.frame_camera(self.size[0] / self.size[1], snap=True)
         self._azimuth0 = state.camera.get_state()["azimuth"]
 
     @property

@@ -36,8 +36,26 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
     """Sliders for ``optimizer``'s hyperparameters (torch's names and ranges)."""
     ds = state.descent
     spec = OPTIMIZERS[optimizer]
-    changed = False
     values = ds.hyper[optimizer]
+    # sliders leave room for their names at the right (initial_accumulator_value...)
+    names = [hp.name if hp.kind != "eps_pair" else "eps2" for hp in spec.hyperparameters]
+    widest = max((imgui.calc_text_size(n).x for n in names), default=0.0)
+    imgui.push_item_width(-(widest + imgui.get_style().item_inner_spacing.x))
+    try:
+        changed = _hyperparameter_sliders(ds, optimizer, spec, values)
+    finally:
+        imgui.pop_item_width()
+    error = _errors.get((id(ds), optimizer))
+    if error:
+        imgui.text_colored(ERROR_COLOR, error)  # a refused value
+    warning = ds.divergence_warning(optimizer)
+    if warning:  # shown right under the lr slider's group
+        imgui.text_colored(DIVERGED_COLOR, warning)
+    return changed
+
+
+def _hyperparameter_sliders(ds, optimizer: str, spec, values) -> bool:
+    changed = False
     for hp in spec.hyperparameters:
         label = f"{hp.name}##{optimizer}"
         value = values[hp.name]
@@ -73,22 +91,20 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
         else:
             _errors.pop(key, None)
             changed = True
-    error = _errors.get((id(ds), optimizer))
-    if error:
-        imgui.text_colored(ERROR_COLOR, error)  # a refused value
-    warning = ds.divergence_warning(optimizer)
-    if warning:  # shown right under the lr slider's group
-        imgui.text_colored(DIVERGED_COLOR, warning)
     return changed
 
 
-def draw_descent_panel(state) -> bool:
-    """Draw the descent panel; return True if the state changed."""
+def draw_descent_panel(state, rects: dict | None = None) -> bool:
+    """Draw the descent panel; return True if the state changed. ``rects`` (the UI's
+    ``ui.rects``) gets the screen rectangles of the run buttons, ``"descent start"``..."""
     ds = state.descent
     changed = False
     em = imgui.get_font_size()
     imgui.set_next_window_size((em * 26, 0), imgui.Cond_.first_use_ever)
     imgui.begin("Descent")
+    # Every sentence here (a description, a warning, a message) wraps at the panel's
+    # edge instead of being cut off.
+    imgui.push_text_wrap_pos(0.0)
     try:
         # -- what runs
         clicked, k = imgui.combo("run", KINDS.index(ds.kind), ["one optimizer", "race", "swarm"])
@@ -133,10 +149,11 @@ def draw_descent_panel(state) -> bool:
                 imgui.text_colored(DIM, f"Restart to spread {ds.swarm_size} balls")
         # -- hyperparameters
         shown = ds.race if ds.kind == "race" else [ds.optimizer]
-        if ds.active:
-            imgui.push_text_wrap_pos(0.0)
-            imgui.text_colored(DIM, "New values apply from the next step; the balls keep going.")
-            imgui.pop_text_wrap_pos()
+        # Always one line here, so that starting a run moves nothing below it (the
+        # buttons stay under the pointer).
+        imgui.text_colored(DIM, "New values apply from the next step." if ds.active
+                           else "Values below are used from the first step.")  # fmt: skip
+        imgui.set_item_tooltip("The balls keep their places, trails and optimizer state.")
         for name in shown:
             if imgui.tree_node_ex(f"{name} hyperparameters", imgui.TreeNodeFlags_.default_open):
                 changed |= draw_hyperparameters(state, name)
@@ -144,17 +161,21 @@ def draw_descent_panel(state) -> bool:
         changed |= draw_schedule_controls(state)
         # -- controls
         imgui.separator()
-        if imgui.button("Start" if not ds.active else "Restart"):
+        # Each button as wide as its longer label: a label that changes (Start/Restart,
+        # Play/Pause) does not push its neighbours sideways.
+        if _button("Start" if not ds.active else "Restart", "Restart", "start", rects):
             _restart(state)
+            ds.playing = True  # Start rolls the balls; Step is there to go one at a time
             changed = True
+        imgui.set_item_tooltip("A new run from the point (or the teaching start), playing.")
         imgui.same_line()
-        if imgui.button("Pause" if ds.playing else "Play"):
+        if _button("Pause" if ds.playing else "Play", "Pause", "play", rects):
             if not ds.active:
                 _restart(state)
             ds.playing = not ds.playing
             changed = True
         imgui.same_line()
-        if imgui.button("Step"):
+        if _button("Step", "Step", "step", rects):
             if not ds.active:
                 _restart(state)
             if ds.step_by_step:
@@ -228,8 +249,21 @@ def draw_descent_panel(state) -> bool:
             for line in ds.messages[-6:]:
                 imgui.text_colored(DIVERGED_COLOR if "diverged" in line else DIM, line)
     finally:
+        imgui.pop_text_wrap_pos()
         imgui.end()
     return changed
+
+
+def _button(label: str, widest: str, key: str, rects: dict | None) -> bool:
+    """A button labelled ``label``, as wide as ``widest`` would make it; its rectangle goes
+    to ``rects["descent <key>"]``."""
+    pad = imgui.get_style().frame_padding.x
+    width = max(imgui.calc_text_size(label).x, imgui.calc_text_size(widest).x) + 2 * pad
+    clicked = imgui.button(f"{label}###{key}", imgui.ImVec2(width, 0))
+    if rects is not None:
+        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        rects[f"descent {key}"] = (lo.x, lo.y, hi.x, hi.y)
+    return clicked
 
 
 def _ball_table(ds) -> None:

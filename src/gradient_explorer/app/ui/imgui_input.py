@@ -150,6 +150,9 @@ class ImguiInput:
             for name, (default, index) in _MOUSE_BUTTONS.items()
         }
         self._mods = {"ctrl": False, "shift": False, "alt": False}
+        # Modifier releases held back to the next frame: see _sync_modifiers.
+        self._key_down_this_frame = False
+        self._held_back: list[tuple[imgui.Key, bool]] = []
         self._press_owner: dict[int, bool] = {}  # imgui button -> imgui took the press
         self._clipboard = ""
         self._ui_scale = 1.0
@@ -235,6 +238,15 @@ class ImguiInput:
         # imgui asserts on a zero or negative delta; the first frame often reports 0.
         self.io.delta_time = frame_time if frame_time > 0.0 else 1.0 / 60.0
         imgui.new_frame()
+        # Queued after this frame took its events: the next frame sees them, after the
+        # key they went with was seen with the modifier down.
+        self._release_held_back()
+        self._key_down_this_frame = False
+
+    def _release_held_back(self) -> None:
+        for key, down in self._held_back:
+            self.io.add_key_event(key, down)
+        self._held_back = []
 
     # ------------------------------------------------------------------ keyboard
 
@@ -247,7 +259,15 @@ class ImguiInput:
                 state = down
             if state != self._mods[name]:
                 self._mods[name] = state
-                self.io.add_key_event(mod_key, state)
+                if (mod_key, False) in self._held_back:  # down again before imgui saw it up
+                    self._held_back.remove((mod_key, False))
+                elif not state and self._key_down_this_frame:
+                    # X11 (glfw) delivers a quick Ctrl+A as A down, Ctrl up, A up, all
+                    # between two frames: imgui would see A go down with Ctrl already up,
+                    # and Ctrl+A, C, V, X would do nothing. The release waits a frame.
+                    self._held_back.append((mod_key, False))
+                else:
+                    self.io.add_key_event(mod_key, state)
 
     def on_key_event(self, key: Any, action: Any, modifiers: Any) -> bool:
         """Handle ``WindowConfig.on_key_event``.
@@ -261,8 +281,18 @@ class ImguiInput:
         down = action != self._action_release  # press and glfw's repeat
         imgui_key = self.key_map.get(key)
         self._sync_modifiers(modifiers, imgui_key, down)
-        if imgui_key is not None:
-            self.io.add_key_event(imgui_key, down)
+        if imgui_key is None:
+            return bool(self.io.want_capture_keyboard)
+        plain = imgui_key not in _MODIFIER_KEYS
+        if plain and down:
+            # a held-back release goes in first: the next key must not get the modifier
+            self._release_held_back()
+            self._key_down_this_frame = True
+        self.io.add_key_event(imgui_key, down)
+        if plain and not down:
+            # after the chord's key is up: imgui takes a key's press and release in two
+            # frames, so the modifier's release lands in the second, after the chord
+            self._release_held_back()
         return bool(self.io.want_capture_keyboard)
 
     def on_unicode_char_entered(self, char: str) -> bool:

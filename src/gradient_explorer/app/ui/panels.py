@@ -38,6 +38,7 @@ from gradient_explorer.app.ui.image_panel import (
 from gradient_explorer.app.ui.layout import LEFT_EM, Layout
 from gradient_explorer.app.ui.layout import SESSION_RESERVE_EM as RESERVE_EM
 from gradient_explorer.app.ui.model_panel import ModelUi, draw_model_entry
+from gradient_explorer.app.ui.text_fit import ellipsize
 from gradient_explorer.errors import GradientExplorerError
 from gradient_explorer.render import palette
 from gradient_explorer.render.scene import drawing_note
@@ -524,8 +525,9 @@ TRY_THIS = (
     (
         "Banana: race the optimizers",
         "From the teaching start: gd zig-zags across the valley and crawls along it, sgd's "
-        "momentum overshoots and comes back, Adam keeps a steady step, Newton drops to the "
-        "bottom in a few jumps.",
+        "momentum overshoots and comes back, Adam keeps a steady step. Newton jumps: its "
+        "second step leaves the picture past the front edge (its trail stops there, at a "
+        "bar) and its third lands back in the valley; it is at the minimum within six steps.",
     ),
 )
 
@@ -691,7 +693,7 @@ def draw_panels(state: AppState, ui: UiState, extra: frozenset = frozenset()) ->
         imgui.set_next_window_size_constraints(
             imgui.ImVec2(0.0, 0.0), imgui.ImVec2(width, max(room, 6 * em))
         )
-        changed |= draw_descent_panel(state)
+        changed |= draw_descent_panel(state, ui.rects)
     draw_view_window(state, ui, ui.image, (width, height))
     if model:
         ui.layout.place("data")
@@ -742,15 +744,31 @@ def draw_status_line(state: AppState, ui: UiState, size: tuple[float, float]) ->
     status = f"{ui.fps:5.1f} fps | {ui.gl_renderer} | {mode}, {play_status(state)} |"
     imgui.text_colored(DIM, status)
     note = drawing_note(state.surface) if state.mode != "curve" else None
+    text, color = "", DIM
     if ui.message:
-        imgui.same_line()
-        imgui.text_colored(RED if ui.message_is_error else imgui.ImVec4(1, 1, 1, 1), ui.message)
+        text = ui.message
+        color = RED if ui.message_is_error else imgui.ImVec4(1, 1, 1, 1)
     elif note:  # heights past float32: said while nothing newer is
+        text, color = note, DIAL_YELLOW
+    if text:
         imgui.same_line()
-        imgui.text_colored(DIAL_YELLOW, note)
-    if imgui.get_item_rect_max().x < width - 8 * em:  # only where the message leaves room
-        imgui.same_line(width - 6 * em)
-        imgui.text_colored(DIM, "F1: help")
+        # One line: a message longer than the room left of "F1: help" ends in "...",
+        # and the whole of it shows while the pointer is on the status line.
+        room = width - 7 * em - imgui.get_cursor_pos_x()
+        shown = ellipsize(text, room, lambda s: imgui.calc_text_size(s).x)
+        imgui.text_colored(color, shown)
+        if shown != text and imgui.is_mouse_hovering_rect(
+            imgui.ImVec2(0.0, height - line), imgui.ImVec2(width, height)
+        ):  # the window takes no inputs (clicks go through): hovering is checked by hand
+            imgui.push_style_var(imgui.StyleVar_.window_padding, imgui.ImVec2(em, 0.5 * em))
+            imgui.begin_tooltip()
+            imgui.push_text_wrap_pos(min(width - 2 * em, 40 * em))
+            imgui.text(text)
+            imgui.pop_text_wrap_pos()
+            imgui.end_tooltip()
+            imgui.pop_style_var()
+    imgui.same_line(width - 6 * em)
+    imgui.text_colored(DIM, "F1: help")
     imgui.end()
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "ball_centers",
     "ball_colors",
     "ball_radius",
+    "edge_marks",
     "glyph_geometry",
     "glyph_scale",
     "merge_short_pieces",
@@ -79,6 +80,7 @@ OCCLUDED_ALPHA = 0.4  # what the surface hides shows through this faded
 BALL_OCCLUDED_ALPHA = 0.65  # a hidden ball is what matters most: less faded
 TRAIL_SUBDIVISIONS = 8  # pieces per step of a few balls' trails
 MIN_PIECE_PX = 1.0  # shorter trail pieces on screen are merged (merge_short_pieces)
+EDGE_MARK = 0.02  # half-length of the bar where a trail leaves the domain (x extent)
 TRAIL_PX = 3.0  # trail width for a few balls (a swarm's: one-pixel lines)
 GLYPH_PX = 3.0  # arrow shaft and rectangle line width
 HEAD_PX = 11.0  # arrowhead length
@@ -204,6 +206,37 @@ def ribbon_triangles(frame: ScreenFrame, ends: tuple, width: float) -> np.ndarra
     xy = np.stack([pa + n, pa - n, pb - n, pa + n, pb - n, pb + n], axis=1)
     z = np.stack([za, za, zb, za, zb, zb], axis=1)
     return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32)
+
+
+def edge_marks(p0, p1, a, b, domain, half: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Short bars along the domain's edge where a trail leaves or comes back.
+
+    ``p0 -> p1`` are steps and ``a -> b`` the same steps cut to the domain
+    (:func:`clip_steps`): where ``b`` is not ``p1`` the ball left there, where ``a`` is
+    not ``p0`` it came back. Each such point gets a bar ``2 * half`` long along the edge
+    it lies on (inside the domain), so that a trail ending at the edge reads as "the ball
+    went on, out of the picture". Returns the bars' ends ``(k, 2)`` and the index of the
+    step each belongs to.
+    """
+    p0, p1 = np.asarray(p0, dtype=np.float64), np.asarray(p1, dtype=np.float64)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    box = np.asarray(domain, dtype=np.float64).reshape(-1, 2)
+    finite = np.all(np.isfinite(p0), axis=1) & np.all(np.isfinite(p1), axis=1)
+    points = np.concatenate([b, a])
+    crossed = np.concatenate([np.any(b != p1, axis=1), np.any(a != p0, axis=1)])
+    crossed &= np.concatenate([finite, finite])
+    step = np.concatenate([np.arange(len(b)), np.arange(len(a))])[crossed]
+    e = points[crossed]
+    if len(e) == 0 or box.shape != (2, 2):
+        empty = np.zeros((0, 2))
+        return empty, empty, np.zeros(0, dtype=np.int64)
+    span = box[:, 1] - box[:, 0]
+    tol = 1e-9 * span
+    on_x_edge = (np.abs(e[:, 0] - box[0, 0]) <= tol[0]) | (np.abs(e[:, 0] - box[0, 1]) <= tol[0])
+    along = np.where(on_x_edge[:, None], [0.0, 1.0], [1.0, 0.0])  # the edge's direction
+    lo = np.clip(e - half * along, box[:, 0], box[:, 1])
+    hi = np.clip(e + half * along, box[:, 0], box[:, 1])
+    return lo, hi, step
 
 
 def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIECE_PX):
@@ -679,24 +712,47 @@ class BallsVisual(Visual):
             p0, p1 = pts[:, :-1][pair], pts[:, 1:][pair]  # (m, 2) step ends
             # a step out of the domain (Newton's first jumps) is drawn up to its edge:
             # beyond it there is no surface to follow, only a line across the picture
+            q0, q1 = p0, p1
             p0, p1, inside = clip_steps(p0, p1, surface.domain)
+            seg_rgb = np.broadcast_to(np.asarray(rgb)[:, None, :], (d.n, k - 1, 3))[pair]
+            marks = None
+            cut = not inside.all() or np.any(p0 != q0[inside]) or np.any(p1 != q1[inside])
+            if few and cut:
+                # where a trail leaves the domain or comes back: a bar along the edge
+                m0, m1, which = edge_marks(
+                    q0[inside], q1[inside], p0, p1, surface.domain, EDGE_MARK * surface.extent
+                )
+                marks = (m0, m1, np.column_stack([seg_rgb[inside][which], np.ones(len(which))]))
             dense = p0[:, None] + (p1 - p0)[:, None] * ts[None, :, None]  # (m, sub + 1, 2)
             world = np.concatenate([dense, surface.height(dense)[..., None] + lift], axis=2)
             a, b = world[:, :-1].reshape(-1, 3), world[:, 1:].reshape(-1, 3)
             good = np.all(np.isfinite(a), 1) & np.all(np.isfinite(b), 1)
             # older segments fade out
             fade = np.broadcast_to(np.linspace(0.3, 1.0, k - 1)[None, :], pair.shape)[pair]
-            seg_rgb = np.broadcast_to(np.asarray(rgb)[:, None, :], (d.n, k - 1, 3))[pair]
             seg_col = np.column_stack([seg_rgb, fade])[inside]
             sub_col = np.repeat(seg_col, sub, axis=0)
             segs_a.append(a[good])
             segs_b.append(b[good])
             cols.append(sub_col[good])
+            if marks is not None:  # on the surface along the edge, as the trails are
+                m0, m1, mcol = marks
+                dense = m0[:, None] + (m1 - m0)[:, None] * ts[None, :, None]
+                world = np.concatenate([dense, surface.height(dense)[..., None] + lift], axis=2)
+                ma, mb = world[:, :-1].reshape(-1, 3), world[:, 1:].reshape(-1, 3)
+                ok = np.all(np.isfinite(ma), 1) & np.all(np.isfinite(mb), 1)
+                segs_a.append(ma[ok])
+                segs_b.append(mb[ok])
+                cols.append(np.repeat(mcol, sub, axis=0)[ok])
             if floor:
                 z = np.full(len(p0), heights.floor_z)
                 floor_a.append(np.column_stack([p0, z]))
                 floor_b.append(np.column_stack([p1, z]))
                 floor_cols.append(seg_col)
+                if marks is not None:
+                    zm = np.full(len(marks[0]), heights.floor_z)
+                    floor_a.append(np.column_stack([marks[0], zm]))
+                    floor_b.append(np.column_stack([marks[1], zm]))
+                    floor_cols.append(marks[2])
         if floor_a:
             self._ribbons(frame, floor_a, floor_b, floor_cols, width, few, cued=False, floor=True)
         if segs_a:
