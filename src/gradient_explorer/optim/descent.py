@@ -205,8 +205,10 @@ class Descent:
             points = points[:, 0]
         return cls(surface, optimizer, points, **kwargs)
 
-    def _check_points(self, positions) -> np.ndarray:
-        pts = np.array(positions, dtype=np.float64)
+    def _check_points(self, positions, copy: bool = True) -> np.ndarray:
+        """``positions`` as (n, dim) float64, checked; ``copy=False``: the caller's array
+        itself where it already is one (for a reader that never writes it)."""
+        pts = np.array(positions, dtype=np.float64, copy=copy or None)
         if self.dim == 1:
             pts = pts.reshape(-1, 1) if pts.ndim <= 1 else pts
         elif pts.ndim == 1:
@@ -855,7 +857,7 @@ def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
         surface, optimizer, many[:1], tol=tol, trail_length=1, far=far, schedule=schedule,
         **hyper,
     )  # fmt: skip
-    pts = probe._check_points(many)
+    pts = probe._check_points(many, copy=False)  # the kernel only reads the starts
     out = fused.run_batched(probe, pts, steps)
     if out is None:
         return None
