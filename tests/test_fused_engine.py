@@ -549,3 +549,30 @@ def test_the_choice_follows_the_faster_and_probes_the_other(monkeypatch):
     assert not fused._use_threads(timing, n)
     monkeypatch.setattr(fastcode, "_threads", lambda: 4)
     assert fused._use_threads([], n)  # from BLOCK_THREADS_MIN: always
+
+
+def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(monkeypatch):
+    # numba's threads faulting a fresh output's pages together ran 4-7x slower at times
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fused, "BLOCK_PARALLEL_MIN", 1)
+    monkeypatch.setattr(fused, "BLOCK_THREADS_MIN", 1)  # threads every call
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    touched = []
+    real = fused.first_touch
+    monkeypatch.setattr(fused, "first_touch", lambda *a: (touched.extend(a), real(*a)))
+    surface = Surface.named("banana")
+    starts = _starts(surface, 1500)
+    fast, slow = _both(lambda: ge.descend(surface, "adam", starts, 30, tol=0.5, far=1.0))
+    assert [a.shape for a in touched] == [(31, 1500, 2), (4, 1500)]
+    assert np.shares_memory(touched[0], fast.positions)
+    for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
+        _same(getattr(fast, key), getattr(slow, key))
+    page = np.zeros(3 * fused._PAGE_ITEMS + 1) + 7.0
+    fused.first_touch(page)
+    assert np.flatnonzero(page == 0).tolist() == [
+        0,
+        1 * fused._PAGE_ITEMS,
+        2 * fused._PAGE_ITEMS,
+        3 * fused._PAGE_ITEMS,
+    ]

@@ -408,9 +408,7 @@ def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
         k2 = table[k, 2]
         k3 = table[k, 3]
         for j in range(y.shape[0]):
-            y[j] = x[j]
-        for j in range(y.shape[0]):
-            a0, a1, a2, a3 = _rule(y[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
+            a0, a1, a2, a3 = _rule(x[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
                                    sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
             y[j] = a0
             if S0:
@@ -483,7 +481,9 @@ def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
         out[3, s + i] = stop[i] if st[i] != 0 else steps
 
 
-RUN_BLOCK = 512
+# balls a block: 1024 (with the step's copy pass folded into the rule's) ran 4-7% faster
+# than 512 at 100k-1M balls, on one thread and two; 256 ran 5% slower
+RUN_BLOCK = 1024
 
 
 @njit(cache=True, error_model="numpy")
