@@ -357,7 +357,7 @@ def _put(dst, off, src):
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
+def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
     # balls s..e, step after step, in vectorizable passes over block-local arrays: the
     # candidate step for every ball of the block (a stopped ball's is computed and
     # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
@@ -473,12 +473,14 @@ def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
         _put(positions[k], 2 * s, x)
     for kk in range(k + 1, steps + 1):
         _put(positions[kk], 2 * s, x)
+    most = 0
     for i in range(nbk):
         out[0, s + i] = st[i]
         out[1, s + i] = stop[i] if st[i] != 0 else taken[i]
         out[2, s + i] = taken[i]
         # the steps the loop of Descent.step would have run for this ball
-        out[3, s + i] = stop[i] if st[i] != 0 else steps
+        most = max(most, stop[i] if st[i] != 0 else steps)
+    loops[s // RUN_BLOCK] = most
 
 
 # balls a block: 1024 (with the step's copy pass folded into the rule's) ran 4-7% faster
@@ -508,20 +510,20 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 
 @njit(cache=True, error_model="numpy")
-def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
+def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
     n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for s in range(0, n, RUN_BLOCK):
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
-                   positions, out)
+                   positions, out, loops)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
+def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
     n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
         s = b * RUN_BLOCK
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
-                   positions, out)
+                   positions, out, loops)
 """
 
 
@@ -678,7 +680,7 @@ def _warm_run(module) -> None:
     pos, hp, pv = np.zeros(2), np.zeros(fused_rules.HP_LEN), np.zeros(8)
     table = np.array([[0.0, 1.0, 1.0, 1.0]])
     run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
-                np.zeros((4, 1), dtype=np.int64))  # fmt: skip
+                np.zeros((3, 1), dtype=np.int64), np.zeros(1, dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
         module.run_parallel(*run_args)
@@ -849,8 +851,10 @@ def run_batched(d, starts: np.ndarray, steps: int):
             sched.step()
     table = fused_rules.table(rule, opt, rates)
     positions = np.empty((steps + 1, n, 2))
-    # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
-    out = np.empty((4, n), dtype=np.int64)
+    # rows (contiguous, what the result keeps): status, end step, steps taken
+    out = np.empty((3, n), dtype=np.int64)
+    # per block of balls: the most steps the loop of Descent.step would have run
+    loops = np.zeros(max(-(-n // module.RUN_BLOCK), 1), dtype=np.int64)
     timing = _RUN_TIMING.setdefault(n.bit_length() // 2, [])
     par = _use_threads(timing, n)
     pv = fastcode.parameter_array(d.surface)
@@ -858,8 +862,8 @@ def run_batched(d, starts: np.ndarray, steps: int):
     _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
                flat, table, fused_rules.hyper(rule, opt), fused_rules.init(rule, opt), pv,
                float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
-               positions.reshape(steps + 1, 2 * n), out, fresh=(positions, out))  # fmt: skip
-    loop = int(out[3].max()) if n else 0
+               positions.reshape(steps + 1, 2 * n), out, loops, fresh=(positions, out))  # fmt: skip
+    loop = int(loops.max())
 
     def fill():
         undefined = (out[0] == DIVERGED) & (out[1] == 0)
