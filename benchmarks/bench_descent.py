@@ -17,17 +17,20 @@ and up include that choice.
 torch runs in a worker process of its own (``--torch-worker``), with torch's default
 settings, and this process never imports it: the parent times ours, then asks the worker
 for torch's time, then ours again (``R`` interleaved rounds, median of each, so that a busy
-machine slows both alike); ratios are torch's time over ours. Every timing, ours and
-torch's, steps and whole runs alike: a pause of ``--settle`` seconds (0.05; the other
-side's threads may still spin, and a 100k-ball run measured 4.55 ms without the pause,
-2.14 ms with it), 2 untimed calls, then the mean of a batch of at least 3 calls and
-``min_time`` (0.05 s with ``--quick``, else 0.3 s); the figure is the median of the
-rounds' means. Why a process: in one
+machine slows both alike); ratios are torch's time over ours. Why a process: in one
 process torch's OpenMP workers keep spinning after each of torch's parallel regions and
 take the cores from whatever runs next (numba's threads measured 100-1000x slower beside
 them), so ours would be measured under a load that torch running alone never sees. Each
 side, alone in its process, sees only the other's idle (blocked) threads. The worker is
 not given ``OMP_WAIT_POLICY`` or any other setting: torch is timed as a user runs it.
+
+Every timing, ours and torch's, one step and whole runs alike: a pause of ``--settle``
+seconds (0.05: the other side's threads may still spin; interleaved, medians of 6, our
+``ge.descend`` measured 3.0 ms without it and 2.45 ms with it at 100k balls, 14.6 and
+13.4 ms at 1M, torch's the same within the noise), 2 untimed calls, then the mean of a
+batch of at least 3 calls and ``min_time`` seconds (0.05 with ``--quick``, else 0.3); a
+figure is the median of the rounds' means. Our calls include what a user's calls pay:
+the engine's thread choice and its probes, a fresh output array per run.
 
 Per step (microseconds for all N balls):
 

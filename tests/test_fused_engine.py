@@ -576,3 +576,48 @@ def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(mon
         2 * fused._PAGE_ITEMS,
         3 * fused._PAGE_ITEMS,
     ]
+
+
+def test_a_slow_call_of_the_chosen_way_brings_it_back_within_the_probe_gap(monkeypatch):
+    # one threaded call slowed by other work (a core held) flipped a run to one thread;
+    # threads were tried again only after the grown gap (up to 1024 calls)
+    from types import SimpleNamespace
+
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    clock = [0.0]
+    cost = {"serial": 2.0, "parallel": 1.0}
+
+    class Kernel:
+        signatures = ("compiled",)
+
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args):
+            clock[0] += cost[self.name]
+
+    monkeypatch.setattr(fused, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    serial, parallel = Kernel("serial"), Kernel("parallel")
+    n, timing, ways = fused.BLOCK_PARALLEL_MIN, [], []
+
+    def call():
+        par = fused._use_threads(timing, n)
+        ways.append(par)
+        fused._run_timed(timing, par, 1, serial, parallel)
+
+    for _ in range(100):  # the probes' gap grows while threads stay faster
+        call()
+    assert ways[:2] == [False, True] and ways.count(False) < 10 and timing[4] > fused.PROBE_GAP
+    cost["parallel"] = 5.0  # one slow threaded call
+    while ways[-1] is False:
+        call()
+    call()
+    assert ways[-1] is True and timing[1] == 5.0  # measured slower: one thread next
+    cost["parallel"] = 1.0
+    ways.clear()
+    for _ in range(fused.PROBE_GAP + 1):
+        call()
+    assert ways[0] is False and True in ways  # threads tried again within the gap
+    assert ways[-1] is True

@@ -213,9 +213,16 @@ def _run_timed(
         return
     faster = timing[1] < timing[0]
     timing[1 if par else 0] = (time.perf_counter() - t0) / max(work, 1)
+    changed = (timing[1] < timing[0]) != faster
     if timing[2] >= timing[3]:  # a probe: look again sooner if the choice changed
-        gap = PROBE_GAP if (timing[1] < timing[0]) != faster else min(timing[4] * 2, PROBE_MAX)
+        gap = PROBE_GAP if changed else min(timing[4] * 2, PROBE_MAX)
         timing[3], timing[4] = timing[2] + gap, gap
+    elif changed:
+        # the chosen way ran slower than the other's last time (often a moment when other
+        # work held a core: threads then wait for each other): the other way now, and the
+        # first way again within PROBE_GAP calls, not after the grown gap (up to 1024
+        # calls; a 100k-ball run stayed on one thread at 2x the time for a whole benchmark)
+        timing[3], timing[4] = timing[2] + PROBE_GAP, PROBE_GAP
 
 
 _PAGE_ITEMS = mmap.PAGESIZE // 8
