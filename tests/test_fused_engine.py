@@ -578,7 +578,7 @@ def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(mon
     ]
 
 
-def test_a_slow_call_of_the_chosen_way_brings_it_back_within_the_probe_gap(monkeypatch):
+def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
     # one threaded call slowed by other work (a core held) flipped a run to one thread;
     # threads were tried again only after the grown gap (up to 1024 calls)
     from types import SimpleNamespace
@@ -610,14 +610,26 @@ def test_a_slow_call_of_the_chosen_way_brings_it_back_within_the_probe_gap(monke
     for _ in range(100):  # the probes' gap grows while threads stay faster
         call()
     assert ways[:2] == [False, True] and ways.count(False) < 10 and timing[4] > fused.PROBE_GAP
-    cost["parallel"] = 5.0  # one slow threaded call
+    cost["parallel"] = 5.0  # one threaded call 2.5x slower than one thread
     while ways[-1] is False:
         call()
     call()
     assert ways[-1] is True and timing[1] == 5.0  # measured slower: one thread next
     cost["parallel"] = 1.0
     ways.clear()
-    for _ in range(fused.PROBE_GAP + 1):
+    for _ in range(3 * fused.PROBE_GAP + 1):  # the next probe: the gap times 2.5, up
         call()
-    assert ways[0] is False and True in ways  # threads tried again within the gap
+    assert ways[0] is False and True in ways  # threads tried again
     assert ways[-1] is True
+    # far slower (other work held a core: 500x): threads are tried again later, so that
+    # a probe under the same load costs about 1/PROBE_GAP of the time
+    cost["parallel"] = 1000.0
+    while ways[-1] is False:
+        call()
+    call()
+    assert timing[1] == 1000.0
+    cost["parallel"] = 1.0
+    ways.clear()
+    for _ in range(3 * fused.PROBE_GAP + 1):
+        call()
+    assert True not in ways

@@ -220,9 +220,13 @@ def _run_timed(
     elif changed:
         # the chosen way ran slower than the other's last time (often a moment when other
         # work held a core: threads then wait for each other): the other way now, and the
-        # first way again within PROBE_GAP calls, not after the grown gap (up to 1024
-        # calls; a 100k-ball run stayed on one thread at 2x the time for a whole benchmark)
-        timing[3], timing[4] = timing[2] + PROBE_GAP, PROBE_GAP
+        # first way again after PROBE_GAP calls times how much slower it ran, so that a
+        # probe that finds the same load costs about 1/PROBE_GAP of the time, and one
+        # that finds it gone comes soon (not after the grown gap, up to 1024 calls: a
+        # 100k-ball run stayed on one thread, at twice the time, for a whole benchmark)
+        slower = timing[1 if par else 0] / max(timing[0 if par else 1], 1e-300)
+        gap = min(PROBE_GAP * math.ceil(slower), PROBE_MAX)
+        timing[3], timing[4] = timing[2] + gap, gap
 
 
 _PAGE_ITEMS = mmap.PAGESIZE // 8
