@@ -24,6 +24,14 @@ them), so ours would be measured under a load that torch running alone never see
 side, alone in its process, sees only the other's idle (blocked) threads. The worker is
 not given ``OMP_WAIT_POLICY`` or any other setting: torch is timed as a user runs it.
 
+Every timing, ours and torch's, one step and whole runs alike: a pause of ``--settle``
+seconds (0.05: the other side's threads may still spin; interleaved, medians of 6, our
+``ge.descend`` measured 3.0 ms without it and 2.45 ms with it at 100k balls, 14.6 and
+13.4 ms at 1M, torch's the same within the noise), 2 untimed calls, then the mean of a
+batch of at least 3 calls and ``min_time`` seconds (0.05 with ``--quick``, else 0.3); a
+figure is the median of the rounds' means. Our calls include what a user's calls pay:
+the engine's thread choice and its probes, a fresh output array per run.
+
 Per step (microseconds for all N balls):
 
 * ``inner``: the benchmark's inner loop, ``opt.step_(p, surface.gradient(p))``.
@@ -67,24 +75,39 @@ OPTIMIZERS = {
 }
 
 
+#: Calls before a batch is timed, on both sides: torch's allocator and autograd graph,
+#: and our engine's first calls (kernels loaded; with 2-3 numba threads the first call of a
+#: size runs on one thread and the next on threads, see ``optim.fused._use_threads``).
+WARM = 2
+#: The fewest calls in a timed batch, on both sides.
+MIN_CALLS = 3
+#: Seconds the parent waits before each timing, ours or the worker's: the other side's
+#: threads (torch's OpenMP pool, numba's) may spin for a while after their last parallel
+#: region, holding a core the timing about to start needs.
+SETTLE = 0.05
+
+
 def _per_call(fn, min_time: float) -> float:
-    """Seconds per call over a batch of at least ``min_time`` (after one warm-up call)."""
-    fn()
+    """Seconds per call: the mean over a batch of at least ``min_time`` seconds and
+    MIN_CALLS calls, after WARM untimed calls (the same for ours and torch's)."""
+    for _ in range(WARM):
+        fn()
     n, spent = 0, 0.0
     t0 = time.perf_counter()
-    while spent < min_time or n < 2:
+    while spent < min_time or n < MIN_CALLS:
         fn()
         n += 1
         spent = time.perf_counter() - t0
     return spent / n
 
 
-def _median_rounds(timers: dict, rounds: int) -> dict:
+def _median_rounds(timers: dict, rounds: int, settle: float = SETTLE) -> dict:
     """Each timer (a function returning seconds per call) run ``rounds`` times,
-    interleaved; the median of each."""
+    interleaved, each after a pause of ``settle`` seconds; the median of each."""
     times: dict = {k: [] for k in timers}
     for _ in range(rounds):
         for key, timer in timers.items():
+            time.sleep(settle)
             times[key].append(timer())
     return {k: statistics.median(v) for k, v in times.items()}
 
@@ -179,6 +202,10 @@ def main() -> None:
         help="the compiled engine where it pays (auto), always (numba), or numpy only",
     )  # fmt: skip
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
+    parser.add_argument(
+        "--settle", type=float, default=SETTLE,
+        help=f"seconds of pause before each timing, ours and torch's ({SETTLE})",
+    )  # fmt: skip
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.torch_worker:
@@ -197,6 +224,11 @@ def main() -> None:
     rounds = max(1, args.rounds)
     sizes = args.sizes or [1, 100, 10_000, 100_000, 1_000_000]
     print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"each figure: the median of {rounds} interleaved rounds; a round: {WARM} untimed "
+        f"calls, then the mean of at least {MIN_CALLS} calls and {min_time} s, after a "
+        f"pause of {args.settle} s (the same for ours and torch's)"
+    )
     surface = Surface.named("banana")
     a, b = (surface.param_values[k] for k in ("a", "b"))
     rng = np.random.default_rng(0)
@@ -253,6 +285,7 @@ def main() -> None:
                 ),
             },
             rounds,
+            args.settle,
         )
         print(
             f"{n:>8} {t['inner'] * 1e6:>10.1f} {t['descent'] * 1e6:>11.1f} "
@@ -280,13 +313,16 @@ def main() -> None:
 
         t = _median_rounds(
             {
-                "ours": lambda run=run: _per_call(run, 0),
-                "t1": worker.timer("run", start, 1, 0, steps=steps, a=a, b=b, optimizer=name),
+                "ours": ours(run),
+                "t1": worker.timer(
+                    "run", start, 1, min_time, steps=steps, a=a, b=b, optimizer=name
+                ),
                 "tD": worker.timer(
-                    "run", start, default_threads, 0, steps=steps, a=a, b=b, optimizer=name
+                    "run", start, default_threads, min_time, steps=steps, a=a, b=b, optimizer=name
                 ),
             },
             rounds,
+            args.settle,
         )
         print(
             f"{n:>8} {steps:>6} {t['ours'] * 1e3:>14.2f} {t['t1'] * 1e3:>12.2f} "

@@ -185,3 +185,33 @@ def test_start_in_a_hole():
     assert np.isfinite(d.finite_positions()).all()
     with pytest.raises(UsageError, match="not defined"):
         descend(s, "adam", (-1.0, 0.0), 10)
+
+
+def test_trail_lengths_saturate_and_go_on_after_a_restore_or_a_new_ball():
+    # the counts pass is skipped once every trail is full: check it stays right
+    surface = Surface.named("banana")
+    starts = np.array([[-1.0, 1.0], [0.5, 0.5], [1.0, -0.2]])
+    d = Descent(surface, "adam", starts, lr=1e-3, tol=0.0, trail_length=3)
+    lengths = []
+    for _ in range(5):
+        lengths.append(d.trails()[1].tolist())
+        d.step()
+    assert lengths == [[1] * 3, [2] * 3, [3] * 3, [3] * 3, [3] * 3]
+    saved = d.state_dict()
+    d.add_ball((0.2, 0.3))
+    d.step(2)
+    assert d.trails()[1].tolist() == [3, 3, 3, 3]
+    assert len(d.trail(3)) == 3
+    short = Descent(surface, "adam", starts, lr=1e-3, tol=0.0, trail_length=3)
+    short.step()  # trails of 2
+    back = Descent(surface, "adam", starts, lr=1e-3, tol=0.0, trail_length=3)
+    back.load_state_dict(short.state_dict())
+    back.step()
+    assert back.trails()[1].tolist() == [3, 3, 3]
+    back.load_state_dict(saved)
+    back.step()
+    assert back.trails()[1].tolist() == [3, 3, 3]
+    one = Descent(surface, "adam", starts, lr=1e-3, tol=0.0, trail_length=1)
+    one.step(3)
+    assert one.trails()[1].tolist() == [1, 1, 1]
+    assert np.array_equal(one.trails()[0][:, 0], one.positions)

@@ -549,3 +549,87 @@ def test_the_choice_follows_the_faster_and_probes_the_other(monkeypatch):
     assert not fused._use_threads(timing, n)
     monkeypatch.setattr(fastcode, "_threads", lambda: 4)
     assert fused._use_threads([], n)  # from BLOCK_THREADS_MIN: always
+
+
+def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(monkeypatch):
+    # numba's threads faulting a fresh output's pages together ran 4-7x slower at times
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fused, "BLOCK_PARALLEL_MIN", 1)
+    monkeypatch.setattr(fused, "BLOCK_THREADS_MIN", 1)  # threads every call
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    touched = []
+    real = fused.first_touch
+    monkeypatch.setattr(fused, "first_touch", lambda *a: (touched.extend(a), real(*a)))
+    surface = Surface.named("banana")
+    starts = _starts(surface, 1500)
+    fast, slow = _both(lambda: ge.descend(surface, "adam", starts, 30, tol=0.5, far=1.0))
+    assert [a.shape for a in touched] == [(31, 1500, 2), (3, 1500)]
+    assert np.shares_memory(touched[0], fast.positions)
+    for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
+        _same(getattr(fast, key), getattr(slow, key))
+    page = np.zeros(3 * fused._PAGE_ITEMS + 1) + 7.0
+    fused.first_touch(page)
+    assert np.flatnonzero(page == 0).tolist() == [
+        0,
+        1 * fused._PAGE_ITEMS,
+        2 * fused._PAGE_ITEMS,
+        3 * fused._PAGE_ITEMS,
+    ]
+
+
+def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
+    # one threaded call slowed by other work (a core held) flipped a run to one thread;
+    # threads were tried again only after the grown gap (up to 1024 calls)
+    from types import SimpleNamespace
+
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    clock = [0.0]
+    cost = {"serial": 2.0, "parallel": 1.0}
+
+    class Kernel:
+        signatures = ("compiled",)
+
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args):
+            clock[0] += cost[self.name]
+
+    monkeypatch.setattr(fused, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    serial, parallel = Kernel("serial"), Kernel("parallel")
+    n, timing, ways = fused.BLOCK_PARALLEL_MIN, [], []
+
+    def call():
+        par = fused._use_threads(timing, n)
+        ways.append(par)
+        fused._run_timed(timing, par, 1, serial, parallel)
+
+    for _ in range(100):  # the probes' gap grows while threads stay faster
+        call()
+    assert ways[:2] == [False, True] and ways.count(False) < 10 and timing[4] > fused.PROBE_GAP
+    cost["parallel"] = 5.0  # one threaded call 2.5x slower than one thread
+    while ways[-1] is False:
+        call()
+    call()
+    assert ways[-1] is True and timing[1] == 5.0  # measured slower: one thread next
+    cost["parallel"] = 1.0
+    ways.clear()
+    for _ in range(3 * fused.PROBE_GAP + 1):  # the next probe: the gap times 2.5, up
+        call()
+    assert ways[0] is False and True in ways  # threads tried again
+    assert ways[-1] is True
+    # far slower (other work held a core: 500x): threads are tried again later, so that
+    # a probe under the same load costs about 1/PROBE_GAP of the time
+    cost["parallel"] = 1000.0
+    while ways[-1] is False:
+        call()
+    call()
+    assert timing[1] == 1000.0
+    cost["parallel"] = 1.0
+    ways.clear()
+    for _ in range(3 * fused.PROBE_GAP + 1):
+        call()
+    assert True not in ways

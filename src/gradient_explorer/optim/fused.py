@@ -25,6 +25,7 @@ hyperparameters; which buffers a rule uses is a compile-time flag (S0-S2).
 from __future__ import annotations
 
 import math
+import mmap
 import sys
 import time
 from types import ModuleType
@@ -179,16 +180,24 @@ def _use_threads(timing: list, n: int) -> bool:
     return (not faster) if timing[2] >= timing[3] else faster
 
 
-def _run_timed(timing: list, par: bool, work: int, serial, parallel, *args) -> None:
+def _run_timed(
+    timing: list, par: bool, work: int, serial, parallel, *args, fresh: tuple = ()
+) -> None:
     """``serial(*args)`` or ``parallel(*args)`` as :func:`_use_threads` chose, timed for
     it (not a call that compiles). A threaded kernel numba cannot compile is not used
-    again; the serial one runs instead (a compile fails before anything is written)."""
+    again; the serial one runs instead (a compile fails before anything is written).
+    ``fresh``: new output arrays the threaded kernel writes, first touched here (see
+    :func:`first_touch`), inside the timing."""
     if not timing:  # not measured: few balls, or threads always (or never)
+        if par:
+            first_touch(*fresh)
         (parallel if par else serial)(*args)
         return
     kernel = parallel if par else serial
     compiles = not kernel.signatures
     t0 = time.perf_counter()
+    if par:
+        first_touch(*fresh)
     try:
         kernel(*args)
     except Exception as exc:
@@ -204,9 +213,37 @@ def _run_timed(timing: list, par: bool, work: int, serial, parallel, *args) -> N
         return
     faster = timing[1] < timing[0]
     timing[1 if par else 0] = (time.perf_counter() - t0) / max(work, 1)
+    changed = (timing[1] < timing[0]) != faster
     if timing[2] >= timing[3]:  # a probe: look again sooner if the choice changed
-        gap = PROBE_GAP if (timing[1] < timing[0]) != faster else min(timing[4] * 2, PROBE_MAX)
+        gap = PROBE_GAP if changed else min(timing[4] * 2, PROBE_MAX)
         timing[3], timing[4] = timing[2] + gap, gap
+    elif changed:
+        # the chosen way ran slower than the other's last time (often a moment when other
+        # work held a core: threads then wait for each other): the other way now, and the
+        # first way again after PROBE_GAP calls times how much slower it ran, so that a
+        # probe that finds the same load costs about 1/PROBE_GAP of the time, and one
+        # that finds it gone comes soon (not after the grown gap, up to 1024 calls: a
+        # 100k-ball run stayed on one thread, at twice the time, for a whole benchmark)
+        slower = timing[1 if par else 0] / max(timing[0 if par else 1], 1e-300)
+        gap = min(PROBE_GAP * math.ceil(slower), PROBE_MAX)
+        timing[3], timing[4] = timing[2] + gap, gap
+
+
+_PAGE_ITEMS = mmap.PAGESIZE // 8
+
+
+def first_touch(*arrays: np.ndarray) -> None:
+    """Write one element of each memory page of these new (contiguous, 8-byte) arrays, on
+    the calling thread, before a threaded kernel fills them. A fresh array's pages are
+    mapped on first write; when numba's threads took those faults together, a 1M-ball
+    run (64 MB of output) took 45-75 ms instead of 10-11 ms in 1 to 3 calls of every
+    dozen on this 2-core VM, and never on one thread (the calling thread reuses the
+    pages the last run freed; another thread's faults may take pages the host has taken
+    back: freed memory is reported to it). Touched here: 12.7-13 ms every call, against
+    20 ms on one thread. The values written are overwritten by the kernel."""
+    for a in arrays:
+        flat = a.reshape(-1)
+        flat[::_PAGE_ITEMS] = 0
 
 
 def step_module(rule: fused_rules.Rule) -> ModuleType | None:
@@ -331,7 +368,7 @@ def _put(dst, off, src):
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
+def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
     # balls s..e, step after step, in vectorizable passes over block-local arrays: the
     # candidate step for every ball of the block (a stopped ball's is computed and
     # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
@@ -382,9 +419,7 @@ def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
         k2 = table[k, 2]
         k3 = table[k, 3]
         for j in range(y.shape[0]):
-            y[j] = x[j]
-        for j in range(y.shape[0]):
-            a0, a1, a2, a3 = _rule(y[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
+            a0, a1, a2, a3 = _rule(x[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
                                    sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
             y[j] = a0
             if S0:
@@ -449,15 +484,19 @@ def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
         _put(positions[k], 2 * s, x)
     for kk in range(k + 1, steps + 1):
         _put(positions[kk], 2 * s, x)
+    most = 0
     for i in range(nbk):
         out[0, s + i] = st[i]
         out[1, s + i] = stop[i] if st[i] != 0 else taken[i]
         out[2, s + i] = taken[i]
         # the steps the loop of Descent.step would have run for this ball
-        out[3, s + i] = stop[i] if st[i] != 0 else steps
+        most = max(most, stop[i] if st[i] != 0 else steps)
+    loops[s // RUN_BLOCK] = most
 
 
-RUN_BLOCK = 512
+# balls a block: 1024 (with the step's copy pass folded into the rule's) ran 4-7% faster
+# than 512 at 100k-1M balls, on one thread and two; 256 ran 5% slower
+RUN_BLOCK = 1024
 
 
 @njit(cache=True, error_model="numpy")
@@ -482,20 +521,20 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 
 @njit(cache=True, error_model="numpy")
-def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
+def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
     n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for s in range(0, n, RUN_BLOCK):
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
-                   positions, out)
+                   positions, out, loops)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out):
+def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
     n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
     for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
         s = b * RUN_BLOCK
         _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
-                   positions, out)
+                   positions, out, loops)
 """
 
 
@@ -652,7 +691,7 @@ def _warm_run(module) -> None:
     pos, hp, pv = np.zeros(2), np.zeros(fused_rules.HP_LEN), np.zeros(8)
     table = np.array([[0.0, 1.0, 1.0, 1.0]])
     run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
-                np.zeros((4, 1), dtype=np.int64))  # fmt: skip
+                np.zeros((3, 1), dtype=np.int64), np.zeros(1, dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
         module.run_parallel(*run_args)
@@ -823,8 +862,10 @@ def run_batched(d, starts: np.ndarray, steps: int):
             sched.step()
     table = fused_rules.table(rule, opt, rates)
     positions = np.empty((steps + 1, n, 2))
-    # rows (contiguous, what the result keeps): status, end step, steps taken, loop steps
-    out = np.empty((4, n), dtype=np.int64)
+    # rows (contiguous, what the result keeps): status, end step, steps taken
+    out = np.empty((3, n), dtype=np.int64)
+    # per block of balls: the most steps the loop of Descent.step would have run
+    loops = np.zeros(max(-(-n // module.RUN_BLOCK), 1), dtype=np.int64)
     timing = _RUN_TIMING.setdefault(n.bit_length() // 2, [])
     par = _use_threads(timing, n)
     pv = fastcode.parameter_array(d.surface)
@@ -832,11 +873,11 @@ def run_batched(d, starts: np.ndarray, steps: int):
     _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
                flat, table, fused_rules.hyper(rule, opt), fused_rules.init(rule, opt), pv,
                float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
-               positions.reshape(steps + 1, 2 * n), out)  # fmt: skip
-    loop = int(out[3].max()) if n else 0
-    undefined = (out[0] == DIVERGED) & (out[1] == 0)
+               positions.reshape(steps + 1, 2 * n), out, loops, fresh=(positions, out))  # fmt: skip
+    loop = int(loops.max())
 
     def fill():
+        undefined = (out[0] == DIVERGED) & (out[1] == 0)
         fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
         rows = len(positions)
         module.fill_serial(positions.reshape(rows, 2 * n), undefined, pv, fs,
