@@ -495,3 +495,35 @@ def test_a_session_refuses_options_that_would_change_its_surface(tmp_path, capsy
     assert not (tmp_path / "x.png").exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--session holds the surface" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        ({"trips": "x"}, "one entry per run"),
+        ({"trips": [[[0, 3, None]]]}, "one entry per run"),  # the race has 4 runs
+        ({"trips": [[[7, 3, None]], [], [], []]}, "bad entry"),  # ball 7 of 1
+        ({"trips": [[[0, 9, 2]], [], [], []]}, "bad entry"),  # back before it left
+        ({"trips": [[[0, 10**9, None]], [], [], []]}, "bad entry"),  # after the last step
+    ],
+)
+def test_a_runs_trips_out_of_the_domain_are_checked_on_load(tmp_path, domain, message):
+    state = busy_state()
+    doc = sess.session_to_dict(state)
+    assert len(doc["descent"]["run"]["domain"]["trips"]) == 4
+    doc["descent"]["run"]["domain"] = domain
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match=message) as info:
+        sess.load_session(path)
+    assert "\n" not in str(info.value) and "domain" in str(info.value)
+
+
+def test_the_legend_notes_of_balls_that_left_the_domain_come_back_with_the_session(tmp_path):
+    state = busy_state()
+    notes = [state.descent.domain_note(i) for i in range(4)]
+    assert any(notes), "the case needs a ball that left the domain"
+    path = tmp_path / "s.json"
+    sess.save_session(state, path)
+    loaded = sess.load_session(path)
+    assert [loaded.descent.domain_note(i) for i in range(4)] == notes

@@ -424,6 +424,7 @@ class DescentState:
                 "history": self.history,
                 "messages": list(self.messages),
                 "accum": float(self._accum),
+                "domain": self._watch.state_dict(),
             }
         return out
 
@@ -459,6 +460,15 @@ class DescentState:
             self._accum = 0.0
             return
         descents, names, optimizer_names, colors, previous, history, messages, accum = built
+        # the trips out of the domain so far (checked before anything changes)
+        watch = DomainWatch()
+        if "domain" in run:
+            try:
+                watch.load_state_dict(run["domain"], descents, surface)
+            except ValueError as exc:
+                raise UsageError(f"{where} run 'domain': {exc}") from None
+        else:
+            watch.reset(descents, surface)
         self.surface = surface
         self.descents, self.names, self.optimizer_names, self.colors = (
             descents,
@@ -470,7 +480,7 @@ class DescentState:
         self._lr_history = _replayed_rates(descents, len(history) - 1)
         self.messages, self._accum = messages, accum
         self._reported = [d.status_codes.copy() for d in descents]
-        self._watch.reset(descents, surface)
+        self._watch = watch
 
     def _check_settings(self, where: str, settings: dict[str, Any]) -> None:
         def bad(key: str, what: str) -> UsageError:
@@ -523,7 +533,7 @@ class DescentState:
             raise bad("glyphs", f"a mapping of {', '.join(known)} to true or false")
 
     def _build_run(self, where: str, run: dict[str, Any], surface, schedule: str | None):
-        check_state_keys(f"{where} run", run, ("runs",), ("history", "messages", "accum"))
+        check_state_keys(f"{where} run", run, ("runs",), ("history", "messages", "accum", "domain"))
         runs = run["runs"]
         if not isinstance(runs, list | tuple) or not runs:
             raise UsageError(f"{where}: 'runs' must be a list of one or more runs")

@@ -86,6 +86,42 @@ class DomainWatch:
             self.outside[i] = now
         return said
 
+    def state_dict(self) -> dict:
+        """The trips so far, per run: ``{"trips": [[[ball, left, back], ...], ...]}``
+        (``back`` None while out); where each ball is now comes from its position."""
+        return {
+            "trips": [
+                [[j, left, back] for j, trips in sorted(run.items()) for left, back in trips]
+                for run in self.trips
+            ]
+        }
+
+    def load_state_dict(self, state: dict, descents: Sequence, surface) -> None:
+        """Watch ``descents`` on ``surface`` again with the trips of :meth:`state_dict`;
+        checked whole first (a bad one raises ValueError naming what)."""
+        trips = state.get("trips") if isinstance(state, dict) else None
+        if not isinstance(trips, list) or len(trips) != len(descents):
+            raise ValueError("'trips' must be a list with one entry per run")
+        runs: list[dict[int, list[list]]] = []
+        for i, (entries, d) in enumerate(zip(trips, descents, strict=True)):
+            if not isinstance(entries, list) or len(entries) > 100 * WATCHED_BALLS:
+                raise ValueError(f"'trips'[{i}] must be a list of [ball, left, back]")
+            run: dict[int, list[list]] = {}
+            for entry in entries:
+                ok = isinstance(entry, list | tuple) and len(entry) == 3
+                ball, left, back = entry if ok else (None, None, None)
+                ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (ball, left))
+                ok = ok and ints and 0 <= ball < d.n and 0 <= left <= int(d.steps.max())
+                ok = ok and (back is None or (isinstance(back, int) and left <= back))
+                if not ok:
+                    raise ValueError(f"'trips'[{i}] holds a bad entry {str(entry)[:60]}")
+                run.setdefault(ball, []).append([left, back])
+            runs.append(run)
+        self.reset(descents, surface)
+        for i, run in enumerate(runs):
+            if i < len(self.outside) and self.outside[i] is not None:
+                self.trips[i] = run
+
     def note(self, i: int, j: int = 0) -> str:
         """For the legend: ``"left the domain at step 2, back at 3"``, or ``""``."""
         if i >= len(self.trips):

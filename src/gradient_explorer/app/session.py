@@ -274,6 +274,7 @@ def _descent_dict(ds, surface) -> dict[str, Any]:
             "history": [[_num(v) for v in row] for row in run["history"][:MAX_HISTORY_ROWS]],
             "messages": [str(m)[:MAX_TEXT] for m in run["messages"][-MAX_MESSAGES:]],
             "accum": float(run["accum"]),
+            "domain": run["domain"],
         }
     return out
 
@@ -799,9 +800,13 @@ def _read_run(r: _Reader, surface) -> dict[str, Any]:
         if not isinstance(m, str) or len(m) > MAX_TEXT:
             raise SessionError(f"{r.where('messages')}[{i}] must be text")
     accum = r.float("accum", 0.0, 0.0, 1.0)
+    domain = r.raw("domain", None)  # checked by the descent mode, before anything changes
     r.done()
     # No history in the file: the descent mode rebuilds one from the balls.
-    return {"runs": read, "history": history, "messages": list(messages), "accum": accum}
+    out = {"runs": read, "history": history, "messages": list(messages), "accum": accum}
+    if domain is not None:
+        out["domain"] = domain
+    return out
 
 
 def _read_one(r: _Reader, surface) -> dict[str, Any]:
