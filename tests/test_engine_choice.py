@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from gradient_explorer.surfaces import fastcode
@@ -102,3 +103,43 @@ def test_render_uses_numpy(monkeypatch, tmp_path):
     with pytest.raises(SystemExit):
         render.run(args)
     assert seen == ["numpy"]
+
+
+def test_the_engines_kept_buffer_views_follow_a_replaced_state():
+    """optimizer_step keeps flat views of the optimizer's state arrays while it holds the
+    same ones: a state loaded into it, or arrays put in its state, are what the next step
+    uses."""
+    pytest.importorskip("numba")
+    from gradient_explorer.optim.optimizers import make_optimizer
+
+    fastcode.set_mode("numba")
+    try:
+        rng = np.random.default_rng(3)
+        a, b = make_optimizer("adam", lr=0.01), make_optimizer("adam", lr=0.01)
+        p, q = rng.normal(size=(1, 2)), rng.normal(size=(1, 2))
+        for _ in range(5):
+            a.step_(p, rng.normal(size=(1, 2)))
+            b.step_(q, rng.normal(size=(1, 2)))  # b's views of its own arrays are kept
+        b.load_state_dict(a.state_dict())
+        q[:] = p
+        for _ in range(3):
+            g = rng.normal(size=(1, 2))
+            a.step_(p, g)
+            b.step_(q, g)
+        np.testing.assert_array_equal(p, q)
+        # arrays put in its state by hand, as torch users do with optimizer.state
+        c = make_optimizer("adam", lr=0.01)
+        c.step_(q.copy(), g)  # c's views of its own arrays are kept
+        c.steps = a.steps.copy()
+        for key in a.state:
+            c.state[key] = a.state[key].copy()
+        q[:] = p
+        for _ in range(3):
+            g = rng.normal(size=(1, 2))
+            a.step_(p, g)
+            c.step_(q, g)
+        np.testing.assert_array_equal(p, q)
+        for key, value in a.state.items():
+            np.testing.assert_array_equal(c.state[key], value)
+    finally:
+        fastcode.set_mode(None)

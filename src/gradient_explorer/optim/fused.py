@@ -278,9 +278,24 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     first = int(steps[0])
     if n > 1 and not (steps == first).all():
         return False
-    bufs = buffers(opt, rule)
-    if bufs is None:
-        return False
+    # the state buffers' flat views, kept while the optimizer holds the same arrays (a
+    # step of one ball is a few microseconds: checking and viewing them again was a fifth)
+    st = opt.state
+    kept = opt.__dict__.get("_engine_flat")
+    if (
+        kept is not None
+        and kept[0] is memo
+        and kept[1] == opt._shape
+        and all(st.get(key) is arr for key, arr in kept[2])
+    ):
+        flat_bufs = kept[3]
+    else:
+        bufs = buffers(opt, rule)
+        if bufs is None:
+            return False
+        flat_bufs = [a.reshape(-1) for a in bufs]
+        held = [(key, st.get(key)) for key in rule.slots if key is not None]
+        opt.__dict__["_engine_flat"] = (memo, opt._shape, held, flat_bufs)
     if rule.negates:
         # maximize: LLVM may fold ``-g`` into a later subtraction, which keeps a NaN's
         # sign where numpy flips it; a NaN gradient (never one in a descent, which stops
@@ -291,8 +306,7 @@ def optimizer_step(opt, p2: np.ndarray, g2: np.ndarray) -> bool:
     # the rule's step constants, as its numpy update computes them (Python floats)
     k = fused_rules.step_constants(rule, opt, opt.hyper["lr"], float(first + 1), None)
     kernel = module.rule_parallel if p2.size >= fastcode.PARALLEL_MIN and _threaded() else None
-    flat = [a.reshape(-1) for a in (p2, g2, *bufs)]  # views
-    (kernel or module.rule_serial)(*flat, *k, hp, steps)
+    (kernel or module.rule_serial)(p2.reshape(-1), g2.reshape(-1), *flat_bufs, *k, hp, steps)
     return True
 
 
