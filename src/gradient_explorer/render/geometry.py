@@ -270,24 +270,34 @@ def label_spot(candidates, half: tuple[float, float], segments, labels=(), pad: 
     diagonals), kept ``pad`` pixels away as the overlay's declutter keeps them; NaN
     segments (breaks in a line) cross nothing."""
     hw, hh = half
+    soft_set, hard_set = _segment_set(segments), _segment_set(labels)
     scores = []
     for cx, cy in candidates:
-        soft = _crossings(segments, ((cx - hw, cx + hw), (cy - hh, cy + hh)))
-        hard = _crossings(labels, ((cx - hw - pad, cx + hw + pad), (cy - hh - pad, cy + hh + pad)))
+        soft = _crossings(soft_set, ((cx - hw, cx + hw), (cy - hh, cy + hh)))
+        hard = _crossings(
+            hard_set, ((cx - hw - pad, cx + hw + pad), (cy - hh - pad, cy + hh + pad))
+        )
         if soft == hard == 0:
             return len(scores)
         scores.append(soft if hard == 0 else math.inf)
     return int(np.argmin(scores)) if min(scores) < math.inf else 0
 
 
-def _crossings(segments, box) -> int:
-    """How many of the segments ``segments`` ((a, b) pairs) cross the rectangle ``box``."""
+def _segment_set(segments) -> tuple | None:
+    """(a, b, lo, hi) of (a, b) pairs stacked once: ends and bounding boxes; None if none."""
     if not segments:
-        return 0
+        return None
     a = np.concatenate([np.asarray(s[0], dtype=np.float64).reshape(-1, 2) for s in segments])
     b = np.concatenate([np.asarray(s[1], dtype=np.float64).reshape(-1, 2) for s in segments])
+    return a, b, np.minimum(a, b), np.maximum(a, b)
+
+
+def _crossings(stacked: tuple | None, box) -> int:
+    """How many of the stacked segments (:func:`_segment_set`) cross the rectangle ``box``."""
+    if stacked is None:
+        return 0
+    a, b, lo, hi = stacked
     (x0, x1), (y0, y1) = box
     with np.errstate(invalid="ignore"):  # NaN breaks compare False: never near
-        near = (np.minimum(a[:, 0], b[:, 0]) <= x1) & (np.maximum(a[:, 0], b[:, 0]) >= x0)
-        near &= (np.minimum(a[:, 1], b[:, 1]) <= y1) & (np.maximum(a[:, 1], b[:, 1]) >= y0)
+        near = (lo[:, 0] <= x1) & (hi[:, 0] >= x0) & (lo[:, 1] <= y1) & (hi[:, 1] >= y0)
     return int(clip_steps(a[near], b[near], box)[2].sum()) if near.any() else 0
