@@ -80,7 +80,7 @@ def legend_rows(descent_state) -> list[tuple[str, tuple[float, ...], str]]:
         for i, (name, color, d) in enumerate(zip(ds.names, ds.colors, ds.descents, strict=False)):
             status = d.status[0] if d.n else ""
             text = f"{name}  {status}  step {int(d.steps[0])}" if d.n else name
-            note = ds.domain_note(i) if d.n and hasattr(ds, "domain_note") else ""
+            note = ds.domain_note(i) if d.n else ""
             rows.append((f"{text}  ({note})" if note else text, color, "box"))
     elif ds.kind == "swarm" and ds.surface is not None and ds.surface.dim == 2:
         minima = ds.known_minima()

@@ -208,6 +208,16 @@ def ribbon_triangles(frame: ScreenFrame, ends: tuple, width: float) -> np.ndarra
     return _from_pixels(frame, xy, z).reshape(-1, 3).astype(np.float32)
 
 
+def _along_surface(surface, p0, p1, ts, lift: float) -> tuple:
+    """Segments ``p0 -> p1`` (domain ``(m, 2)``) cut at ``ts`` along each and lifted
+    ``lift`` over the surface: the pieces' world ends ``a``, ``b`` (``(m * (len(ts) - 1),
+    3)``) and which are finite."""
+    dense = p0[:, None] + (p1 - p0)[:, None] * ts[None, :, None]  # (m, len(ts), 2)
+    world = np.concatenate([dense, surface.height(dense)[..., None] + lift], axis=2)
+    a, b = world[:, :-1].reshape(-1, 3), world[:, 1:].reshape(-1, 3)
+    return a, b, np.all(np.isfinite(a), 1) & np.all(np.isfinite(b), 1)
+
+
 def edge_marks(p0, p1, a, b, domain, half: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Short bars along the domain's edge where a trail leaves or comes back.
 
@@ -723,10 +733,7 @@ class BallsVisual(Visual):
                     q0[inside], q1[inside], p0, p1, surface.domain, EDGE_MARK * surface.extent
                 )
                 marks = (m0, m1, np.column_stack([seg_rgb[inside][which], np.ones(len(which))]))
-            dense = p0[:, None] + (p1 - p0)[:, None] * ts[None, :, None]  # (m, sub + 1, 2)
-            world = np.concatenate([dense, surface.height(dense)[..., None] + lift], axis=2)
-            a, b = world[:, :-1].reshape(-1, 3), world[:, 1:].reshape(-1, 3)
-            good = np.all(np.isfinite(a), 1) & np.all(np.isfinite(b), 1)
+            a, b, good = _along_surface(surface, p0, p1, ts, lift)
             # older segments fade out
             fade = np.broadcast_to(np.linspace(0.3, 1.0, k - 1)[None, :], pair.shape)[pair]
             seg_col = np.column_stack([seg_rgb, fade])[inside]
@@ -736,10 +743,7 @@ class BallsVisual(Visual):
             cols.append(sub_col[good])
             if marks is not None:  # on the surface along the edge, as the trails are
                 m0, m1, mcol = marks
-                dense = m0[:, None] + (m1 - m0)[:, None] * ts[None, :, None]
-                world = np.concatenate([dense, surface.height(dense)[..., None] + lift], axis=2)
-                ma, mb = world[:, :-1].reshape(-1, 3), world[:, 1:].reshape(-1, 3)
-                ok = np.all(np.isfinite(ma), 1) & np.all(np.isfinite(mb), 1)
+                ma, mb, ok = _along_surface(surface, m0, m1, ts, lift)
                 segs_a.append(ma[ok])
                 segs_b.append(mb[ok])
                 cols.append(np.repeat(mcol, sub, axis=0)[ok])
