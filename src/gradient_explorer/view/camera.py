@@ -512,12 +512,15 @@ class OrbitCamera:
         A point at the target's depth moves by exactly that much on screen, so passing the
         mouse delta divided by the viewport height makes it follow the cursor.
         """
-        dx, dy = _finite_float(dx, "pan dx"), _finite_float(dy, "pan dy")
+        self._slide(_finite_float(dx, "pan dx"), _finite_float(dy, "pan dy"))
+        self._user_framed = True
+
+    def _slide(self, dx: float, dy: float) -> None:
+        """Move the goal's target so the scene slides ``(dx, dy)`` view heights on screen."""
         right, up, _ = self._basis_of(self._goal)
         h = self.visible_height()
         target = np.array(self._goal.target) - h * (dx * right + dy * up)
         self._goal = replace(self._goal, target=tuple(float(v) for v in target))
-        self._user_framed = True
 
     @underflow_ok
     def frame(
@@ -819,10 +822,7 @@ class OrbitCamera:
             # NDC moves 2 per view height vertically, 2 / aspect per view height across
             dx = 0.5 * aspect * ((l1 + r1) - (l0 + r0))
             dy = 0.5 * ((b1 + t1) - (b0 + t0))
-            right, up, _ = self._basis_of(self._goal)
-            h = self.visible_height()
-            target = np.array(self._goal.target) - h * (dx * right + dy * up)
-            self._goal = replace(self._goal, target=tuple(float(v) for v in target))
+            self._slide(dx, dy)
         if snap:
             self.snap()
 
