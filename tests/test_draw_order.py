@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from gradient_explorer.app.state import AppState, ViewOptions
-from gradient_explorer.render.geometry import surface_grid
+from gradient_explorer.render.geometry import STRIP_RESTART, grid_strips, surface_grid
 from gradient_explorer.render.visuals import surface_visual
-from gradient_explorer.render.visuals.surface_visual import draw_order, ordered_indices
+from gradient_explorer.render.visuals.surface_visual import draw_order
 from gradient_explorer.surfaces.surface import Surface
 
 ORDERS = [(axis, up) for axis in ("rows", "columns") for up in (True, False)]
@@ -38,20 +38,53 @@ def test_an_elongated_domain_is_judged_in_its_own_proportions():
     assert draw_order((3.0, 3.0, 5.0), ((-10.0, 10.0), (-1.0, 1.0))) == ("rows", False)
 
 
+def strip_triangles(indices: np.ndarray) -> list[tuple[int, int, int]]:
+    """The triangles GL makes of restart-separated strips: (k, k+1, k+2) in each strip,
+    the odd ones turned (k+1, k, k+2) so that all keep one winding."""
+    triangles = []
+    ends = np.flatnonzero(indices == STRIP_RESTART)
+    start = 0
+    for end in ends:
+        strip = indices[start:end]
+        for k in range(len(strip) - 2):
+            a, b, c = strip[k], strip[k + 1], strip[k + 2]
+            triangles.append((int(b), int(a), int(c)) if k % 2 else (int(a), int(b), int(c)))
+        start = end + 1
+    assert start == len(indices)  # every strip ended by a restart
+    return triangles
+
+
+def cell_triangles(n: int) -> set[frozenset[int]]:
+    """Each cell of the n x n grid cut along the diagonal from (u + 1, v) to (u, v + 1)."""
+    out = set()
+    for v in range(n - 1):
+        for u in range(n - 1):
+            a, b, c, d = v * n + u, v * n + u + 1, (v + 1) * n + u, (v + 1) * n + u + 1
+            out |= {frozenset((a, b, c)), frozenset((b, d, c))}
+    return out
+
+
 @pytest.mark.parametrize("order", ORDERS)
-def test_every_order_draws_the_same_triangles_nearest_first(order):
-    n = 9
-    uv, indices = surface_grid(n)
-    walked = ordered_indices(indices, n, order)
-    assert walked.dtype == indices.dtype and walked.flags.c_contiguous
-    key = lambda tris: sorted(map(tuple, tris.reshape(-1, 3)))  # noqa: E731
-    assert key(walked) == key(indices)
-    # each cell's two triangles stay together, and the walk goes away from the eye
-    x0, y0 = uv[walked.reshape(-1, 6)[:, 0]].T  # each cell's first corner
+@pytest.mark.parametrize("n", [2, 3, 9])
+def test_every_order_draws_the_same_triangles_nearest_first(order, n):
+    uv = surface_grid(n)
+    strips = grid_strips(n, order)
+    assert strips.dtype == np.uint32 and strips.flags.c_contiguous
+    triangles = strip_triangles(strips)
+    assert len(triangles) == 2 * (n - 1) ** 2  # no triangle twice, none degenerate
+    assert {frozenset(t) for t in triangles} == cell_triangles(n)
+    # one winding throughout the strips of an order (the rows' is the columns' mirror)
+    corners = uv[np.array(triangles)]
+    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    signs = np.sign(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    assert abs(signs.sum()) == len(triangles)
+    # the strips go away from the eye: each strip's first vertex steps one way
+    starts = np.concatenate([[0], np.flatnonzero(strips == STRIP_RESTART)[:-1] + 1])
+    x0, y0 = uv[strips[starts]].T
     axis, ascending = order
     along = x0 if axis == "columns" else y0
     steps = np.diff(along)
-    assert (steps >= 0).all() if ascending else (steps <= 0).all()
+    assert (steps > 0).all() if ascending else (steps < 0).all()
 
 
 @pytest.mark.gl
@@ -80,8 +113,8 @@ def test_the_picture_is_the_same_in_every_order(gl_ctx, monkeypatch):
 
 @pytest.mark.gl
 def test_a_grid_past_the_limit_keeps_its_one_index_buffer(gl_ctx, monkeypatch):
-    """Past ORDERED_GRID_MAX each order would be another copy of the indices (25 MB at
-    1024): such a grid is drawn in its own order from every side."""
+    """Past ORDERED_GRID_MAX each order would be another copy of the indices (33 MB at
+    2048): such a grid is drawn in its own order from every side."""
     from gradient_explorer.render.headless import HeadlessRenderer
 
     monkeypatch.setattr(surface_visual, "ORDERED_GRID_MAX", 8)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
-from gradient_explorer.render.geometry import surface_grid
+from gradient_explorer.render.geometry import grid_strips, surface_grid
 from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
 from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import HeightRange, Surface
@@ -115,8 +115,8 @@ class GeneratedVisual(Visual):
 
 
 #: The largest grid drawn in the order that suits the camera (front to back): each order
-#: is another index buffer (4 at most, 24 MB at 512; 100 MB at 1024 would be too many).
-ORDERED_GRID_MAX = 512
+#: is another index buffer (4 at most, 33 MB at 1024; 130 MB at 2048 would be too many).
+ORDERED_GRID_MAX = 1024
 
 
 def draw_order(eye, domain) -> tuple[str, bool]:
@@ -138,22 +138,11 @@ def draw_order(eye, domain) -> tuple[str, bool]:
     return ("rows", dv <= 0.0)  # right above the centre: the grid's own order
 
 
-def ordered_indices(indices: np.ndarray, grid: int, order: tuple[str, bool]) -> np.ndarray:
-    """:func:`surface_grid`'s triangle indices (rows of constant y, low y first) walked
-    in ``order`` (see :func:`draw_order`); the same triangles, each cell's two together."""
-    cells = indices.reshape(grid - 1, grid - 1, 6)  # [row (y), column (x), corner]
-    axis, ascending = order
-    if axis == "columns":
-        cells = cells.transpose(1, 0, 2)
-    if not ascending:
-        cells = cells[::-1]
-    return np.ascontiguousarray(cells.reshape(-1))
-
-
 class SurfaceVisual(GeneratedVisual):
     """Draws z = s * display(f(x, y)) lit by the analytic gradient, per pixel.
 
-    ``update(look: SurfaceLook)``. The grid's triangles are drawn front to back for the
+    ``update(look: SurfaceLook)``. The grid is drawn as triangle strips
+    (:func:`~gradient_explorer.render.geometry.grid_strips`), front to back for the
     frame's eye (:func:`draw_order`), up to :data:`ORDERED_GRID_MAX`; the picture is the
     same in any order (the depth test decides), only its cost changes.
     """
@@ -164,17 +153,13 @@ class SurfaceVisual(GeneratedVisual):
     def __init__(self, ctx: moderngl.Context, grid: int = 256):
         super().__init__(ctx)
         self.grid = grid
-        uv, indices = surface_grid(grid)
-        self._uv = self._buffer(uv)
-        self._base_indices = indices if grid <= ORDERED_GRID_MAX else None
-        self._indices = {("rows", True): self._buffer(indices)}  # made as needed
+        self._uv = self._buffer(surface_grid(grid))
+        self._indices: dict[tuple[str, bool], moderngl.Buffer] = {}  # made as needed
         self.order = ("rows", True)  # the order of the last draw (tests)
 
     def _index_buffer(self, order: tuple[str, bool]) -> moderngl.Buffer:
         if order not in self._indices:
-            self._indices[order] = self._buffer(
-                ordered_indices(self._base_indices, self.grid, order)
-            )
+            self._indices[order] = self._buffer(grid_strips(self.grid, order))
         return self._indices[order]
 
     def _vertex_array(self, program: moderngl.Program, order=("rows", True)):
@@ -189,12 +174,12 @@ class SurfaceVisual(GeneratedVisual):
         program, vaos = self._programs.get(look.surface.glsl, self._vaos, defines)
         set_uniforms(program, self._uniforms(frame))
         order = ("rows", True)
-        if self._base_indices is not None:
+        if self.grid <= ORDERED_GRID_MAX:
             order = draw_order(frame.eye, look.surface.domain)
         if order not in vaos:  # released with the program's other vertex arrays
             vaos[order] = self._vertex_array(program, order)
         self.order = order
-        vaos[order].render(moderngl.TRIANGLES)
+        vaos[order].render(moderngl.TRIANGLE_STRIP)
 
     def _vaos(self, program: moderngl.Program) -> dict:
         return {("rows", True): self._vertex_array(program)}
