@@ -250,7 +250,7 @@ def edge_marks(p0, p1, a, b, domain, half: float) -> tuple[np.ndarray, np.ndarra
 
 
 def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIECE_PX):
-    """Consecutive trail pieces ``a -> b`` (world ``(m, 3)``) shorter than ``min_px`` on
+    """Consecutive trail pieces ``a -> b`` (world ``(m, 3)``, finite) shorter than ``min_px`` on
     screen, merged into segments about ``min_px`` long.
 
     A trail's pieces overlap by a ribbon's width at every joint, so where a ball moves
@@ -268,11 +268,17 @@ def merge_short_pieces(frame: ScreenFrame, a, b, colors, min_px: float = MIN_PIE
     m = len(a)
     if m < 2:
         return a, b, colors, np.ones(m)
-    ends = np.concatenate([a, b])  # both ends projected at once (row by row: the same)
-    p, _z, ok_ends = _to_pixels(frame, ends)
-    ok = ok_ends[:m] & ok_ends[m:]
-    length = np.where(ok, np.linalg.norm(p[m:] - p[:m], axis=1), 0.0)
-    scale = max(float(np.max(np.abs(ends))), 1e-300)
+    # a piece's end is mostly the next one's start: each such joint is projected once
+    # (row by row, so its pixels are the same either way)
+    shared = np.zeros(m, dtype=bool)
+    shared[:-1] = np.all(b[:-1] == a[1:], axis=1)
+    alone = np.flatnonzero(~shared)
+    p, _z, ok_points = _to_pixels(frame, np.concatenate([a, b[alone]]))
+    end_row = np.arange(1, m + 1)
+    end_row[alone] = m + np.arange(len(alone))
+    ok = ok_points[:m] & ok_points[end_row]
+    length = np.where(ok, np.linalg.norm(p[end_row] - p[:m], axis=1), 0.0)
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), 1e-300)
     joined = np.all(np.abs(a[1:] - b[:-1]) <= 1e-9 * scale, axis=1) & ok[1:] & ok[:-1]
     # each chain's length so far at the middle of each piece, in steps of min_px: a new
     # group starts where that step changes, or a chain starts
