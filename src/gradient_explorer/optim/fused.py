@@ -236,8 +236,11 @@ def first_touch(*arrays: np.ndarray) -> None:
     run (64 MB of output) took 45-75 ms instead of 10-11 ms in 1 to 3 calls of every
     dozen on this 2-core VM, and never on one thread (the calling thread reuses the
     pages the last run freed; another thread's faults may take pages the host has taken
-    back: freed memory is reported to it). Touched here: 12.7-13 ms every call, against
-    20 ms on one thread. The values written are overwritten by the kernel."""
+    back: freed memory is reported to it). Measured again (64 MB, 48 calls each): touched
+    by numba's 2 threads 2.2 ms median but 66 ms at worst, here 3.5 ms, at worst 7.6.
+    numpy asks for huge pages for big arrays (THP in madvise mode: in effect), so this
+    costs little more than the kernel zeroing 2 MB pages: 3.1 ms of a 1M x 3 run's 9.5.
+    The values written are overwritten by the kernel."""
     for a in arrays:
         flat = a.reshape(-1)
         flat[:: mmap.PAGESIZE // a.itemsize] = 0
@@ -380,26 +383,26 @@ def _put(dst, src):
 
 
 @njit(cache=True, error_model="numpy")
-def _run_chunk(c, n, starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes, ends,
-               per):
-    # the blocks of chunk c, each ball by ball step after step, in vectorizable passes
-    # over block-local arrays (made once a chunk, in this function: LLVM then knows they
-    # do not overlap; passed in, they ran 15% slower): the
+def _run_balls(s0, e0, bk, starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes,
+               ends, per):
+    # balls s0..e0 in blocks of bk, each block ball by ball step after step, in
+    # vectorizable passes over block-local arrays (made once, in this function: LLVM then
+    # knows they do not overlap; rows of one array passed in ran 20-35% slower): the
     # candidate step for every ball of the block (a stopped ball's is computed and thrown
     # away), then a cheap pass that decides, ball by ball, what Descent.step would: move
     # on, converge, or diverge and stay
-    w = 2 * RUN_BLOCK
+    w = 2 * bk
     xw, yw, ggw, gcw = np.empty(w), np.empty(w), np.empty(w), np.empty(w)
     saw = np.empty(w if S0 else 1)
     sbw = np.empty(w if S1 else 1)
     scw = np.empty(w if S2 else 1)
-    fcw, fnw = np.empty(RUN_BLOCK), np.empty(RUN_BLOCK)
-    stw = np.empty(RUN_BLOCK, dtype=np.int64)
-    spw = np.empty(RUN_BLOCK, dtype=np.int64)
-    tkw = np.empty(RUN_BLOCK, dtype=np.int64)
-    aw = np.empty(RUN_BLOCK, dtype=np.bool_)
-    for s in range(c * RUN_CHUNK * RUN_BLOCK, min((c + 1) * RUN_CHUNK * RUN_BLOCK, n), RUN_BLOCK):
-        e = min(s + RUN_BLOCK, n)
+    fcw, fnw = np.empty(bk), np.empty(bk)
+    stw = np.empty(bk, dtype=np.int64)
+    spw = np.empty(bk, dtype=np.int64)
+    tkw = np.empty(bk, dtype=np.int64)
+    aw = np.empty(bk, dtype=np.bool_)
+    for s in range(s0, e0, bk):
+        e = min(s + bk, e0)
         steps = table.shape[0]
         nbk = e - s
         m = 2 * nbk
@@ -531,16 +534,9 @@ def _run_chunk(c, n, starts, table, hp, init, pv, c0, c1, limit, tol, positions,
             eb[i] = stop[i] if st[i] != 0 else taken[i]
             # the steps the loop of Descent.step would have run for this ball
             most = max(most, stop[i] if st[i] != 0 else steps)
-        b = s // RUN_BLOCK
+        b = s // bk
         per[b, 0] = most
         per[b, 1] = unset
-
-
-# balls a block: 1024 (with the step's copy pass folded into the rule's) ran 4-7% faster
-# than 512 at 100k-1M balls, on one thread and two; 256 ran 5% slower
-RUN_BLOCK = 1024
-# blocks a chunk (a thread's unit of work, with its scratch arrays made once)
-RUN_CHUNK = 8
 
 
 @njit(cache=True, error_model="numpy")
@@ -565,22 +561,21 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 
 @njit(cache=True, error_model="numpy")
-def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes, ends, per):
-    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
-    chunk = RUN_CHUNK * RUN_BLOCK
-    for c in range((n + chunk - 1) // chunk):
-        _run_chunk(c, n, starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes,
-                   ends, per)
+def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, bk, positions, codes, ends,
+               per):
+    # flat: (x, y) of ball i at 2i, 2i + 1; blocks of bk balls
+    _run_balls(0, starts.shape[0] // 2, bk, starts, table, hp, init, pv, c0, c1, limit, tol,
+               positions, codes, ends, per)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes, ends,
+def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, bk, positions, codes, ends,
                  per):
-    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
-    chunk = RUN_CHUNK * RUN_BLOCK
-    for c in prange((n + chunk - 1) // chunk):
-        _run_chunk(c, n, starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes,
-                   ends, per)
+    n = starts.shape[0] // 2
+    for b in prange((n + bk - 1) // bk):
+        s = b * bk
+        _run_balls(s, min(s + bk, n), bk, starts, table, hp, init, pv, c0, c1, limit, tol,
+                   positions, codes, ends, per)
 """
 
 
@@ -736,7 +731,7 @@ def _warm_run(module) -> None:
     # flat rows (x, y of ball i at 2i, 2i + 1): a reshape in the kernel costs compile time
     pos, hp, pv = np.zeros(2), np.zeros(fused_rules.HP_LEN), np.zeros(8)
     table = np.array([[0.0, 1.0, 1.0, 1.0]])
-    run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
+    run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, 1024, np.zeros((2, 2)),
                 np.zeros(1, dtype=np.int8), np.zeros(1, dtype=np.int32),
                 np.zeros((1, 2), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
@@ -920,14 +915,15 @@ def run_batched(d, starts: np.ndarray, steps: int):
     ends = np.empty(n, dtype=np.int32)
     # per block of balls: the most steps the loop of Descent.step would have run, and
     # how many starts are not finite
-    per = np.zeros((max(-(-n // module.RUN_BLOCK), 1), 2), dtype=np.int64)
+    bk = run_block(n)
+    per = np.zeros((max(-(-n // bk), 1), 2), dtype=np.int64)
     timing = _RUN_TIMING.setdefault(n.bit_length() // 2, [])
     par = _use_threads(timing, n)
     pv = fastcode.parameter_array(d.surface)
     flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
     _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
                flat, table, fused_rules.hyper(rule, opt), fused_rules.init(rule, opt), pv,
-               float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
+               float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol), bk,
                positions.reshape(steps + 1, 2 * n), codes, ends, per,
                fresh=(positions, codes, ends))  # fmt: skip
     loop = int(per[:, 0].max())
@@ -945,6 +941,17 @@ def run_batched(d, starts: np.ndarray, steps: int):
 
 #: A batched run's end steps are int32 in the kernels: from this many steps, numpy.
 END_MAX = 2**31 - 1
+
+
+def run_block(n: int) -> int:
+    """Balls a block of a batched run of ``n`` balls (a thread's unit of work): 4096
+    (its working set, ~0.6 MB, fits the 1 MB L2) ran 10% faster than 1024 at 1M balls,
+    on one thread and two, but the largest that leaves 16 blocks or more, so that
+    threads share the work evenly (10k balls in blocks of 4096: 2 of 3 on one thread)."""
+    for bk in (4096, 2048):
+        if n >= 16 * bk:
+            return bk
+    return 1024
 
 
 def warm(surface, optimizer) -> bool:
