@@ -619,6 +619,49 @@ def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(mon
         assert np.flatnonzero(page == 0).tolist() == [0, per_page, 2 * per_page, 3 * per_page]
 
 
+def test_one_slow_call_of_the_chosen_way_does_not_change_it(monkeypatch):
+    # a moment of other work slowed one threaded call of a 1M-ball run: it went on one
+    # thread (1.5x the time) for most of a benchmark's rounds
+    from types import SimpleNamespace
+
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    clock = [0.0]
+    cost = {"serial": 2.0, "parallel": 1.0}
+
+    class Kernel:
+        signatures = ("compiled",)
+
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args):
+            clock[0] += cost[self.name]
+
+    monkeypatch.setattr(fused, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    n, timing, ways = fused.BLOCK_PARALLEL_MIN, [], []
+
+    def call(parallel_cost=1.0):
+        cost["parallel"] = parallel_cost
+        par = fused._use_threads(timing, n)
+        ways.append(par)
+        fused._run_timed(timing, par, 1, Kernel("serial"), Kernel("parallel"))
+
+    for _ in range(5):
+        call()
+    assert ways == [False, True, True, True, True]
+    call(3.0)  # one threaded call slower than one thread: a strike
+    assert timing[1] == 1.0 and timing[6]
+    call()  # still threads, and the strike is forgotten
+    assert ways[-1] is True and not timing[6]
+    call(3.0)
+    call(3.0)  # two in a row: one thread
+    assert timing[1] == 3.0
+    call()
+    assert ways[-1] is False
+
+
 def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
     # one threaded call slowed by other work (a core held) flipped a run to one thread;
     # threads were tried again only after the grown gap (up to 1024 calls)
@@ -648,14 +691,17 @@ def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
         ways.append(par)
         fused._run_timed(timing, par, 1, serial, parallel)
 
+    def slow_calls(k):  # calls until k threaded ones
+        while ways.count(True) < k:
+            call()
+
     for _ in range(100):  # the probes' gap grows while threads stay faster
         call()
     assert ways[:2] == [False, True] and ways.count(False) < 10 and timing[4] > fused.PROBE_GAP
-    cost["parallel"] = 5.0  # one threaded call 2.5x slower than one thread
-    while ways[-1] is False:
-        call()
-    call()
-    assert ways[-1] is True and timing[1] == 5.0  # measured slower: one thread next
+    cost["parallel"] = 5.0  # threaded calls 2.5x slower than one thread
+    ways.clear()
+    slow_calls(2)  # the first: one strike, the choice stands; the second: one thread next
+    assert timing[1] == 5.0 and not fused._use_threads(list(timing), n)
     cost["parallel"] = 1.0
     ways.clear()
     for _ in range(3 * fused.PROBE_GAP + 1):  # the next probe: the gap times 2.5, up
@@ -665,9 +711,8 @@ def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
     # far slower (other work held a core: 500x): threads are tried again later, so that
     # a probe under the same load costs about 1/PROBE_GAP of the time
     cost["parallel"] = 1000.0
-    while ways[-1] is False:
-        call()
-    call()
+    ways.clear()
+    slow_calls(2)
     assert timing[1] == 1000.0
     cost["parallel"] = 1.0
     ways.clear()

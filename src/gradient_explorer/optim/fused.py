@@ -160,7 +160,8 @@ def _use_threads(timing: list, n: int) -> bool:
     BLOCK_THREADS_MIN threads always; with 2 or 3 (a small machine, often shared: see
     BLOCK_THREADS_MIN) by measurement: the first call on one thread, the next on threads,
     then the faster per unit of work, the other again now and then. ``timing`` holds
-    [serial s/unit, threaded s/unit, calls, next probe, gap, threads usable]. Either
+    [serial s/unit, threaded s/unit, calls, next probe, gap, threads usable, the chosen
+    way's last call slower than the other's (one strike: see :func:`_run_timed`)]. Either
     way the results are the same bits (each ball's work is its own)."""
     threads = fastcode._threads()
     if n < BLOCK_PARALLEL_MIN or threads < 2:
@@ -168,7 +169,7 @@ def _use_threads(timing: list, n: int) -> bool:
     if threads >= BLOCK_THREADS_MIN:
         return True
     if not timing:
-        timing += [math.inf, math.inf, 0, PROBE_GAP, PROBE_GAP, True]
+        timing += [math.inf, math.inf, 0, PROBE_GAP, PROBE_GAP, True, False]
     if not timing[5]:
         return False
     timing[2] += 1
@@ -212,9 +213,22 @@ def _run_timed(
     if compiles:
         return
     faster = timing[1] < timing[0]
-    timing[1 if par else 0] = (time.perf_counter() - t0) / max(work, 1)
-    changed = (timing[1] < timing[0]) != faster
-    if timing[2] >= timing[3]:  # a probe: look again sooner if the choice changed
+    slot = 1 if par else 0
+    spent = (time.perf_counter() - t0) / max(work, 1)
+    probe = timing[2] >= timing[3]
+    changed = (spent < timing[0] if par else timing[1] < spent) != faster
+    slower = changed and not probe and timing[slot] != math.inf
+    if slower and not timing[6]:
+        # the chosen way slower than the other's last, once: most often a moment when
+        # other work held a core; the choice stands unless its next call is slower too
+        # (one such call had put a 1M-ball run on one thread, 1.5x the time, for most of
+        # a benchmark's rounds)
+        timing[6] = True
+        return
+    if not probe:
+        timing[6] = False
+    timing[slot] = spent
+    if probe:  # a probe: look again sooner if the choice changed
         gap = PROBE_GAP if changed else min(timing[4] * 2, PROBE_MAX)
         timing[3], timing[4] = timing[2] + gap, gap
     elif changed:
