@@ -401,7 +401,7 @@ def _run_balls(s0, e0, bk, starts, table, hp, init, pv, c0, c1, limit, tol, posi
                ends, per):
     # balls s0..e0 in blocks of bk, each block ball by ball step after step, in
     # vectorizable passes over block-local arrays (made once, in this function: LLVM then
-    # knows they do not overlap; rows of one array passed in ran 20-35% slower): the
+    # knows they do not overlap; rows of one array passed in ran 27-37% slower): the
     # candidate step for every ball of the block (a stopped ball's is computed and thrown
     # away), then a cheap pass that decides, ball by ball, what Descent.step would: move
     # on, converge, or diverge and stay
