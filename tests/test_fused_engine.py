@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 import pytest
 
@@ -154,6 +156,44 @@ def test_batched_descend_is_the_numpy_path(name, optimizer, hyper, engine_calls)
         _same(getattr(fast, key), getattr(slow, key))
     assert list(fast.status) == list(slow.status)
     assert fast.hyperparameters == slow.hyperparameters
+
+
+def test_a_start_that_is_not_finite_is_refused_by_the_engine_too(engine_calls):
+    # the engine's run counts the starts that are not finite (numpy's check of every
+    # start no longer runs first); this surface is finite at x = inf, so a ball there
+    # would run if the kernel did not count it
+    from gradient_explorer.errors import UsageError
+
+    surface = Surface.from_expr("min(x, 1) + y^2")
+    assert fastcode.surface_parts(surface) is not None
+    for row, bad in ((0, (np.inf, 0.5)), (2500, (0.5, np.nan)), (2999, (-np.inf, 1.0))):
+        starts = _starts(surface, 3000)
+        starts[row] = bad
+        for mode in ("numba", "numpy"):
+            fastcode.set_mode(mode)
+            with pytest.raises(UsageError, match="start points must be finite"):
+                ge.descend(surface, "adam", starts, 5)
+    # the kernel ran, and its count raised (the first start: the settings' one-ball
+    # Descent refused it before)
+    assert engine_calls["run_batched"] == 2
+
+
+def test_a_run_too_long_for_int32_end_steps_is_numpy(engine_calls, monkeypatch):
+    from gradient_explorer.optim import fused
+
+    surface = Surface.named("banana")
+    starts = _starts(surface, 300)
+    monkeypatch.setattr(fused, "END_MAX", 12)
+    fastcode.set_mode("numba")
+    ge.descend(surface, "adam", starts, 11, tol=1e-3, far=1.0, lr=0.1)
+    assert engine_calls["run_batched"] == 1
+    long = ge.descend(surface, "adam", starts, 12, tol=1e-3, far=1.0, lr=0.1)
+    assert engine_calls["run_batched"] == 1  # not the engine
+    assert type(long).__name__ == "Trajectories"
+    fastcode.set_mode("numpy")
+    slow = ge.descend(surface, "adam", starts, 12, tol=1e-3, far=1.0, lr=0.1)
+    for key in ("positions", "f", "gradient", "end_step", "steps"):
+        _same(getattr(long, key), getattr(slow, key))
 
 
 def test_the_runs_diverge_and_converge_mid_run():
@@ -564,18 +604,62 @@ def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(mon
     surface = Surface.named("banana")
     starts = _starts(surface, 1500)
     fast, slow = _both(lambda: ge.descend(surface, "adam", starts, 30, tol=0.5, far=1.0))
-    assert [a.shape for a in touched] == [(31, 1500, 2), (3, 1500)]
+    assert [(a.shape, a.dtype) for a in touched] == [
+        ((31, 1500, 2), np.float64),
+        ((1500,), np.int8),
+        ((1500,), np.int32),
+    ]
     assert np.shares_memory(touched[0], fast.positions)
     for key in ("positions", "f", "gradient", "status", "end_step", "steps"):
         _same(getattr(fast, key), getattr(slow, key))
-    page = np.zeros(3 * fused._PAGE_ITEMS + 1) + 7.0
-    fused.first_touch(page)
-    assert np.flatnonzero(page == 0).tolist() == [
-        0,
-        1 * fused._PAGE_ITEMS,
-        2 * fused._PAGE_ITEMS,
-        3 * fused._PAGE_ITEMS,
-    ]
+    for dtype in (np.float64, np.int32, np.int8):  # one element a page, whatever its size
+        per_page = mmap.PAGESIZE // np.dtype(dtype).itemsize
+        page = np.full(3 * per_page + 1, 7, dtype=dtype)
+        fused.first_touch(page)
+        assert np.flatnonzero(page == 0).tolist() == [0, per_page, 2 * per_page, 3 * per_page]
+
+
+def test_one_slow_call_of_the_chosen_way_does_not_change_it(monkeypatch):
+    # a moment of other work slowed one threaded call of a 1M-ball run: it went on one
+    # thread (1.5x the time) for most of a benchmark's rounds
+    from types import SimpleNamespace
+
+    from gradient_explorer.optim import fused
+
+    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
+    clock = [0.0]
+    cost = {"serial": 2.0, "parallel": 1.0}
+
+    class Kernel:
+        signatures = ("compiled",)
+
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args):
+            clock[0] += cost[self.name]
+
+    monkeypatch.setattr(fused, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    n, timing, ways = fused.BLOCK_PARALLEL_MIN, [], []
+
+    def call(parallel_cost=1.0):
+        cost["parallel"] = parallel_cost
+        par = fused._use_threads(timing, n)
+        ways.append(par)
+        fused._run_timed(timing, par, 1, Kernel("serial"), Kernel("parallel"))
+
+    for _ in range(5):
+        call()
+    assert ways == [False, True, True, True, True]
+    call(3.0)  # one threaded call slower than one thread: a strike
+    assert timing[1] == 1.0 and timing[6]
+    call()  # still threads, and the strike is forgotten
+    assert ways[-1] is True and not timing[6]
+    call(3.0)
+    call(3.0)  # two in a row: one thread
+    assert timing[1] == 3.0
+    call()
+    assert ways[-1] is False
 
 
 def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
@@ -607,14 +691,17 @@ def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
         ways.append(par)
         fused._run_timed(timing, par, 1, serial, parallel)
 
+    def slow_calls(k):  # calls until k threaded ones
+        while ways.count(True) < k:
+            call()
+
     for _ in range(100):  # the probes' gap grows while threads stay faster
         call()
     assert ways[:2] == [False, True] and ways.count(False) < 10 and timing[4] > fused.PROBE_GAP
-    cost["parallel"] = 5.0  # one threaded call 2.5x slower than one thread
-    while ways[-1] is False:
-        call()
-    call()
-    assert ways[-1] is True and timing[1] == 5.0  # measured slower: one thread next
+    cost["parallel"] = 5.0  # threaded calls 2.5x slower than one thread
+    ways.clear()
+    slow_calls(2)  # the first: one strike, the choice stands; the second: one thread next
+    assert timing[1] == 5.0 and not fused._use_threads(list(timing), n)
     cost["parallel"] = 1.0
     ways.clear()
     for _ in range(3 * fused.PROBE_GAP + 1):  # the next probe: the gap times 2.5, up
@@ -624,9 +711,8 @@ def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
     # far slower (other work held a core: 500x): threads are tried again later, so that
     # a probe under the same load costs about 1/PROBE_GAP of the time
     cost["parallel"] = 1000.0
-    while ways[-1] is False:
-        call()
-    call()
+    ways.clear()
+    slow_calls(2)
     assert timing[1] == 1000.0
     cost["parallel"] = 1.0
     ways.clear()

@@ -70,6 +70,7 @@ _STATUS_ARRAY = np.array(STATUS_NAMES)
 DEFAULT_TOL = 1e-6
 DEFAULT_TRAIL = 512
 DEFAULT_FAR = 10.0
+_NOT_FINITE = "start points must be finite"
 #: Balls per block when many take a step together (their temporaries fit in the cache).
 BLOCK = 8192
 
@@ -205,9 +206,10 @@ class Descent:
             points = points[:, 0]
         return cls(surface, optimizer, points, **kwargs)
 
-    def _check_points(self, positions, copy: bool = True) -> np.ndarray:
+    def _check_points(self, positions, copy: bool = True, finite: bool = True) -> np.ndarray:
         """``positions`` as (n, dim) float64, checked; ``copy=False``: the caller's array
-        itself where it already is one (for a reader that never writes it)."""
+        itself where it already is one (for a reader that never writes it); ``finite``:
+        False for a caller that checks the values itself."""
         pts = np.array(positions, dtype=np.float64, copy=copy or None)
         if self.dim == 1:
             pts = pts.reshape(-1, 1) if pts.ndim <= 1 else pts
@@ -218,8 +220,8 @@ class Descent:
                 f"start points need {self.dim} coordinate{'s' if self.dim > 1 else ''} "
                 f"each, got shape {np.shape(positions)}"
             )
-        if not np.isfinite(pts).all():
-            raise UsageError("start points must be finite")
+        if finite and not np.isfinite(pts).all():
+            raise UsageError(_NOT_FINITE)
         return pts
 
     def set_schedule(self, schedule: Schedule | str | None) -> None:
@@ -747,21 +749,28 @@ class Trajectories:
 
 class _LazyTrajectories(Trajectories):
     """Trajectories from the engine's run whose ``f`` and ``gradient`` (computed from the
-    positions: the same values, to the bit, as recorded ones) and ``status`` (names from
-    codes) are made when first read: arrays as large as the positions that a caller
-    may never look at."""
+    positions: the same values, to the bit, as recorded ones), ``status`` (names from
+    codes), ``end_step`` and ``steps`` (int64, from the kernel's int8 codes and int32
+    end steps) are made when first read: arrays that a caller may never look at."""
 
-    _LAZY = ("f", "gradient", "status")
+    _LAZY = ("f", "gradient", "status", "end_step", "steps")
 
-    def __init__(self, fill, codes, **fields):
-        self._fill, self._codes, self._made = fill, codes, {}
-        super().__init__(f=None, gradient=None, status=None, **fields)
+    def __init__(self, fill, codes, ends, **fields):
+        self._fill, self._codes, self._ends, self._made = fill, codes, ends, {}
+        super().__init__(f=None, gradient=None, status=None, end_step=None, steps=None, **fields)
 
     def _get(self, key: str):
         made = self._made
         if key not in made:
+            codes, ends = self._codes, self._ends
             if key == "status":
-                made[key] = _END_NAMES[self._codes]
+                made[key] = _END_NAMES[codes]
+            elif key == "end_step":
+                made[key] = ends.astype(np.int64)
+            elif key == "steps":
+                # a ball that diverged in a step did not take it (one undefined at its
+                # start, end step 0, took none); every other took its end step's steps
+                made[key] = ends - ((codes == DIVERGED) & (ends > 0)).astype(np.int64)
             else:
                 made["f"], made["gradient"] = self._fill()
         return made[key]
@@ -775,6 +784,10 @@ class _LazyTrajectories(Trajectories):
         lambda self: self._get("gradient"), lambda self, v: self._set("gradient", v)
     )
     status = property(lambda self: self._get("status"), lambda self, v: self._set("status", v))
+    end_step = property(
+        lambda self: self._get("end_step"), lambda self, v: self._set("end_step", v)
+    )
+    steps = property(lambda self: self._get("steps"), lambda self, v: self._set("steps", v))
 
     def __repr__(self) -> str:
         return "Trajectories" + super().__repr__()[len(type(self).__qualname__) :]
@@ -865,19 +878,17 @@ def _descend_fused(surface, optimizer, many, steps, tol, far, schedule, hyper):
         surface, optimizer, many[:1], tol=tol, trail_length=1, far=far, schedule=schedule,
         **hyper,
     )  # fmt: skip
-    pts = probe._check_points(many, copy=False)  # the kernel only reads the starts
+    # the kernel only reads the starts, and counts those that are not finite (numpy's
+    # check reads 16 MB more at 1M balls); where it does not run, Descent checks them
+    pts = probe._check_points(many, copy=False, finite=False)
     out = fused.run_batched(probe, pts, steps)
     if out is None:
         return None
-    positions, fill, codes, end, taken, rates = out
+    positions, fill, codes, ends, rates, not_finite = out
+    if not_finite:
+        raise UsageError(_NOT_FINITE)
     return _LazyTrajectories(
-        fill,
-        codes,
-        positions=positions,
-        end_step=end,
-        steps=taken,
-        **_run_settings(probe),
-        lr=rates,
+        fill, codes, ends, positions=positions, **_run_settings(probe), lr=rates
     )
 
 

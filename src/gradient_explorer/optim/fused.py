@@ -160,7 +160,8 @@ def _use_threads(timing: list, n: int) -> bool:
     BLOCK_THREADS_MIN threads always; with 2 or 3 (a small machine, often shared: see
     BLOCK_THREADS_MIN) by measurement: the first call on one thread, the next on threads,
     then the faster per unit of work, the other again now and then. ``timing`` holds
-    [serial s/unit, threaded s/unit, calls, next probe, gap, threads usable]. Either
+    [serial s/unit, threaded s/unit, calls, next probe, gap, threads usable, the chosen
+    way's last call slower than the other's (one strike: see :func:`_run_timed`)]. Either
     way the results are the same bits (each ball's work is its own)."""
     threads = fastcode._threads()
     if n < BLOCK_PARALLEL_MIN or threads < 2:
@@ -168,7 +169,7 @@ def _use_threads(timing: list, n: int) -> bool:
     if threads >= BLOCK_THREADS_MIN:
         return True
     if not timing:
-        timing += [math.inf, math.inf, 0, PROBE_GAP, PROBE_GAP, True]
+        timing += [math.inf, math.inf, 0, PROBE_GAP, PROBE_GAP, True, False]
     if not timing[5]:
         return False
     timing[2] += 1
@@ -212,9 +213,22 @@ def _run_timed(
     if compiles:
         return
     faster = timing[1] < timing[0]
-    timing[1 if par else 0] = (time.perf_counter() - t0) / max(work, 1)
-    changed = (timing[1] < timing[0]) != faster
-    if timing[2] >= timing[3]:  # a probe: look again sooner if the choice changed
+    slot = 1 if par else 0
+    spent = (time.perf_counter() - t0) / max(work, 1)
+    probe = timing[2] >= timing[3]
+    changed = (spent < timing[0] if par else timing[1] < spent) != faster
+    slower = changed and not probe and timing[slot] != math.inf
+    if slower and not timing[6]:
+        # the chosen way slower than the other's last, once: most often a moment when
+        # other work held a core; the choice stands unless its next call is slower too
+        # (one such call had put a 1M-ball run on one thread, 1.5x the time, for most of
+        # a benchmark's rounds)
+        timing[6] = True
+        return
+    if not probe:
+        timing[6] = False
+    timing[slot] = spent
+    if probe:  # a probe: look again sooner if the choice changed
         gap = PROBE_GAP if changed else min(timing[4] * 2, PROBE_MAX)
         timing[3], timing[4] = timing[2] + gap, gap
     elif changed:
@@ -229,21 +243,21 @@ def _run_timed(
         timing[3], timing[4] = timing[2] + gap, gap
 
 
-_PAGE_ITEMS = mmap.PAGESIZE // 8
-
-
 def first_touch(*arrays: np.ndarray) -> None:
-    """Write one element of each memory page of these new (contiguous, 8-byte) arrays, on
+    """Write one element of each memory page of these new (contiguous) arrays, on
     the calling thread, before a threaded kernel fills them. A fresh array's pages are
     mapped on first write; when numba's threads took those faults together, a 1M-ball
     run (64 MB of output) took 45-75 ms instead of 10-11 ms in 1 to 3 calls of every
     dozen on this 2-core VM, and never on one thread (the calling thread reuses the
     pages the last run freed; another thread's faults may take pages the host has taken
-    back: freed memory is reported to it). Touched here: 12.7-13 ms every call, against
-    20 ms on one thread. The values written are overwritten by the kernel."""
+    back: freed memory is reported to it). Measured again (64 MB, 48 calls each): touched
+    by numba's 2 threads 2.2 ms median but 66 ms at worst, here 3.5 ms, at worst 7.6.
+    numpy asks for huge pages for big arrays (THP in madvise mode: in effect), so this
+    costs little more than the kernel zeroing 2 MB pages: 3.1 ms of a 1M x 3 run's 9.5.
+    The values written are overwritten by the kernel."""
     for a in arrays:
         flat = a.reshape(-1)
-        flat[::_PAGE_ITEMS] = 0
+        flat[:: mmap.PAGESIZE // a.itemsize] = 0
 
 
 def step_module(rule: fused_rules.Rule) -> ModuleType | None:
@@ -374,143 +388,169 @@ def descent_parallel(pos, grad, fv_old, gn_old, status, osteps, dsteps, stopped,
 # A whole batched run (ge.descend) and the f and gradient of its rows.
 _RUN_KERNELS = """
 @njit(cache=True, error_model="numpy")
-def _put(dst, off, src):
-    # dst[off : off + len(src)] = src as a loop: numba's slice assignment compiles a
-    # shape check that cost 0.6 s of the first compile per use
+def _put(dst, src):
+    # dst[:] = src as a loop over a slice the caller made, indexed from 0: numba's slice
+    # assignment compiles a shape check that cost 0.6 s of the first compile per use, and
+    # dst[off + j] (a wraparound select per element) wrote 64 MB at a quarter the speed
     for j in range(src.shape[0]):
-        dst[off + j] = src[j]
+        dst[j] = src[j]
 
 
 @njit(cache=True, error_model="numpy")
-def _run_block(s, e, starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
-    # balls s..e, step after step, in vectorizable passes over block-local arrays: the
-    # candidate step for every ball of the block (a stopped ball's is computed and
-    # thrown away), then a cheap pass that decides, ball by ball, what Descent.step
-    # would: move on, converge, or diverge and stay
-    steps = table.shape[0]
-    nbk = e - s
-    x = starts[2 * s : 2 * e].copy()
-    y = np.empty(2 * nbk)
-    gg = np.empty(2 * nbk)
-    gc = np.empty(2 * nbk)
-    # the state buffers as a fresh optimizer's (an unused one: a placeholder)
-    sa = np.full(2 * nbk if S0 else 1, init[0])
-    sb = np.full(2 * nbk if S1 else 1, init[1])
-    sc = np.full(2 * nbk if S2 else 1, init[2])
-    fcur = np.empty(nbk)
-    fc = np.empty(nbk)
-    adv = np.zeros(nbk, dtype=np.bool_)
-    st = np.zeros(nbk, dtype=np.int64)
-    stop = np.full(nbk, -1, dtype=np.int64)
-    taken = np.zeros(nbk, dtype=np.int64)
-    for i in range(nbk):
-        r = _vg(x[2 * i], x[2 * i + 1]{params})
-        fcur[i] = _finite_or_nan(r[0])
-        gg[2 * i] = _finite_or_nan(r[1])
-        gg[2 * i + 1] = _finite_or_nan(r[2])
-    nrun = 0
-    for i in range(nbk):
-        fv = fcur[i]
-        gx = gg[2 * i]
-        gy = gg[2 * i + 1]
-        n2 = math.sqrt(gx * gx + gy * gy)
-        if not (fv - fv == 0.0 and gx - gx == 0.0 and gy - gy == 0.0):
-            st[i] = 2  # undefined at the start: diverged at step 0, f and gradient NaN
-            stop[i] = 0
-            fcur[i] = math.nan
-            gg[2 * i] = math.nan
-            gg[2 * i + 1] = math.nan
-        elif n2 < tol:
-            st[i] = 1
-            stop[i] = 0
-        else:
-            nrun += 1
-    _put(positions[0], 2 * s, x)
-    k = 0
-    while k < steps and nrun > 0:
-        k0 = table[k, 0]
-        k1 = table[k, 1]
-        k2 = table[k, 2]
-        k3 = table[k, 3]
-        for j in range(y.shape[0]):
-            a0, a1, a2, a3 = _rule(x[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
-                                   sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
-            y[j] = a0
-            if S0:
-                sa[j] = a1
-            if S1:
-                sb[j] = a2
-            if S2:
-                sc[j] = a3
+def _run_balls(s0, e0, bk, starts, table, hp, init, pv, c0, c1, limit, tol, positions, codes,
+               ends, per):
+    # balls s0..e0 in blocks of bk, each block ball by ball step after step, in
+    # vectorizable passes over block-local arrays (made once, in this function: LLVM then
+    # knows they do not overlap; rows of one array passed in ran 27-37% slower): the
+    # candidate step for every ball of the block (a stopped ball's is computed and thrown
+    # away), then a cheap pass that decides, ball by ball, what Descent.step would: move
+    # on, converge, or diverge and stay
+    w = 2 * bk
+    xw, yw, ggw, gcw = np.empty(w), np.empty(w), np.empty(w), np.empty(w)
+    saw = np.empty(w if S0 else 1)
+    sbw = np.empty(w if S1 else 1)
+    scw = np.empty(w if S2 else 1)
+    fcw, fnw = np.empty(bk), np.empty(bk)
+    stw = np.empty(bk, dtype=np.int64)
+    spw = np.empty(bk, dtype=np.int64)
+    tkw = np.empty(bk, dtype=np.int64)
+    aw = np.empty(bk, dtype=np.bool_)
+    for s in range(s0, e0, bk):
+        e = min(s + bk, e0)
+        steps = table.shape[0]
+        nbk = e - s
+        m = 2 * nbk
+        x = xw[:m]
+        y = yw[:m]
+        gg = ggw[:m]
+        gc = gcw[:m]
+        # the state buffers as a fresh optimizer's (an unused one: a placeholder)
+        sa = saw[:m] if S0 else saw
+        sb = sbw[:m] if S1 else sbw
+        sc = scw[:m] if S2 else scw
+        fcur = fcw[:nbk]
+        fc = fnw[:nbk]
+        st = stw[:nbk]
+        stop = spw[:nbk]
+        taken = tkw[:nbk]
+        adv = aw[:nbk]
+        _put(x, starts[2 * s : 2 * e])
+        for j in range(sa.shape[0]):
+            sa[j] = init[0]
+        for j in range(sb.shape[0]):
+            sb[j] = init[1]
+        for j in range(sc.shape[0]):
+            sc[j] = init[2]
         for i in range(nbk):
-            r = _vg(y[2 * i], y[2 * i + 1]{params})
-            fc[i] = _finite_or_nan(r[0])
-            gc[2 * i] = _finite_or_nan(r[1])
-            gc[2 * i + 1] = _finite_or_nan(r[2])
-        if nrun == nbk:
-            # every ball of the block ran: if every one moved on and none converged, the
-            # candidates are the new state (a swap; one vectorized pass to check)
-            stay = 0
+            r = _vg(x[2 * i], x[2 * i + 1]{params})
+            fcur[i] = _finite_or_nan(r[0])
+            gg[2 * i] = _finite_or_nan(r[1])
+            gg[2 * i + 1] = _finite_or_nan(r[2])
+        nrun = 0
+        unset = 0
+        for i in range(nbk):
+            fv = fcur[i]
+            gx = gg[2 * i]
+            gy = gg[2 * i + 1]
+            n2 = math.sqrt(gx * gx + gy * gy)
+            # not ok, undefined at the start: diverged at step 0, f and gradient NaN; in
+            # arithmetic on the flags (branchy, this loop ran 5x slower: not vectorized)
+            ok = (fv - fv == 0.0) & (gx - gx == 0.0) & (gy - gy == 0.0)
+            conv = ok & (n2 < tol)
+            live = ok ^ conv
+            st[i] = 2 - 2 * ok + conv
+            stop[i] = -live
+            taken[i] = 0
+            fcur[i] = fv if ok else math.nan
+            gg[2 * i] = gx if ok else math.nan
+            gg[2 * i + 1] = gy if ok else math.nan
+            nrun += live
+            # a start that is not finite (the caller raises)
+            unset += 1 - ((x[2 * i] - x[2 * i] == 0.0) & (x[2 * i + 1] - x[2 * i + 1] == 0.0))
+        _put(positions[0, 2 * s : 2 * e], x)
+        k = 0
+        while k < steps and nrun > 0:
+            k0 = table[k, 0]
+            k1 = table[k, 1]
+            k2 = table[k, 2]
+            k3 = table[k, 3]
+            for j in range(y.shape[0]):
+                a0, a1, a2, a3 = _rule(x[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
+                                       sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
+                y[j] = a0
+                if S0:
+                    sa[j] = a1
+                if S1:
+                    sb[j] = a2
+                if S2:
+                    sc[j] = a3
+            for i in range(nbk):
+                r = _vg(y[2 * i], y[2 * i + 1]{params})
+                fc[i] = _finite_or_nan(r[0])
+                gc[2 * i] = _finite_or_nan(r[1])
+                gc[2 * i + 1] = _finite_or_nan(r[2])
+            if nrun == nbk:
+                # every ball of the block ran: if every one moved on and none converged, the
+                # candidates are the new state (a swap; one vectorized pass to check)
+                stay = 0
+                for i in range(nbk):
+                    gx = gc[2 * i]
+                    gy = gc[2 * i + 1]
+                    n2 = math.sqrt(gx * gx + gy * gy)
+                    f2 = fc[i]
+                    near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
+                    ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0) & (n2 >= tol)
+                    stay += 0 if ok else 1
+                if stay == 0:
+                    x, y = y, x
+                    gg, gc = gc, gg
+                    fcur, fc = fc, fcur
+                    for i in range(nbk):
+                        taken[i] += 1
+                    k += 1
+                    _put(positions[k, 2 * s : 2 * e], x)
+                    continue
+            nrun = 0
             for i in range(nbk):
                 gx = gc[2 * i]
                 gy = gc[2 * i + 1]
                 n2 = math.sqrt(gx * gx + gy * gy)
                 f2 = fc[i]
                 near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
-                ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0) & (n2 >= tol)
-                stay += 0 if ok else 1
-            if stay == 0:
-                x, y = y, x
-                gg, gc = gc, gg
-                fcur, fc = fc, fcur
-                for i in range(nbk):
-                    taken[i] += 1
-                k += 1
-                _put(positions[k], 2 * s, x)
-                continue
-        nrun = 0
+                ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0)
+                run = st[i] == 0
+                new = (1 if n2 < tol else 0) if ok else 2
+                if run and new != 0:
+                    stop[i] = taken[i] + 1
+                if run:
+                    st[i] = new
+                a = run and ok
+                adv[i] = a
+                taken[i] += 1 if a else 0
+                nrun += 1 if st[i] == 0 else 0
+            for i in range(nbk):
+                a = adv[i]
+                x[2 * i] = y[2 * i] if a else x[2 * i]
+                x[2 * i + 1] = y[2 * i + 1] if a else x[2 * i + 1]
+                gg[2 * i] = gc[2 * i] if a else gg[2 * i]
+                gg[2 * i + 1] = gc[2 * i + 1] if a else gg[2 * i + 1]
+                fcur[i] = fc[i] if a else fcur[i]
+            k += 1
+            # every ball's row: a stopped ball keeps its last one
+            _put(positions[k, 2 * s : 2 * e], x)
+        for kk in range(k + 1, steps + 1):
+            _put(positions[kk, 2 * s : 2 * e], x)
+        most = 0
+        cb = codes[s:e]
+        eb = ends[s:e]
         for i in range(nbk):
-            gx = gc[2 * i]
-            gy = gc[2 * i + 1]
-            n2 = math.sqrt(gx * gx + gy * gy)
-            f2 = fc[i]
-            near = (abs(y[2 * i] - c0) <= limit) & (abs(y[2 * i + 1] - c1) <= limit)
-            ok = near & (f2 - f2 == 0.0) & (n2 - n2 == 0.0)
-            run = st[i] == 0
-            new = (1 if n2 < tol else 0) if ok else 2
-            if run and new != 0:
-                stop[i] = taken[i] + 1
-            if run:
-                st[i] = new
-            a = run and ok
-            adv[i] = a
-            taken[i] += 1 if a else 0
-            nrun += 1 if st[i] == 0 else 0
-        for i in range(nbk):
-            a = adv[i]
-            x[2 * i] = y[2 * i] if a else x[2 * i]
-            x[2 * i + 1] = y[2 * i + 1] if a else x[2 * i + 1]
-            gg[2 * i] = gc[2 * i] if a else gg[2 * i]
-            gg[2 * i + 1] = gc[2 * i + 1] if a else gg[2 * i + 1]
-            fcur[i] = fc[i] if a else fcur[i]
-        k += 1
-        # every ball's row: a stopped ball keeps its last one
-        _put(positions[k], 2 * s, x)
-    for kk in range(k + 1, steps + 1):
-        _put(positions[kk], 2 * s, x)
-    most = 0
-    for i in range(nbk):
-        out[0, s + i] = st[i]
-        out[1, s + i] = stop[i] if st[i] != 0 else taken[i]
-        out[2, s + i] = taken[i]
-        # the steps the loop of Descent.step would have run for this ball
-        most = max(most, stop[i] if st[i] != 0 else steps)
-    loops[s // RUN_BLOCK] = most
-
-
-# balls a block: 1024 (with the step's copy pass folded into the rule's) ran 4-7% faster
-# than 512 at 100k-1M balls, on one thread and two; 256 ran 5% slower
-RUN_BLOCK = 1024
+            cb[i] = st[i]
+            eb[i] = stop[i] if st[i] != 0 else taken[i]
+            # the steps the loop of Descent.step would have run for this ball
+            most = max(most, stop[i] if st[i] != 0 else steps)
+        b = s // bk
+        per[b, 0] = most
+        per[b, 1] = unset
 
 
 @njit(cache=True, error_model="numpy")
@@ -535,20 +575,21 @@ def fill_serial(positions, undefined, pv, fs, grads):
 
 
 @njit(cache=True, error_model="numpy")
-def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
-    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
-    for s in range(0, n, RUN_BLOCK):
-        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
-                   positions, out, loops)
+def run_serial(starts, table, hp, init, pv, c0, c1, limit, tol, bk, positions, codes, ends,
+               per):
+    # flat: (x, y) of ball i at 2i, 2i + 1; blocks of bk balls
+    _run_balls(0, starts.shape[0] // 2, bk, starts, table, hp, init, pv, c0, c1, limit, tol,
+               positions, codes, ends, per)
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, positions, out, loops):
-    n = starts.shape[0] // 2  # flat: (x, y) of ball i at 2i, 2i + 1
-    for b in prange((n + RUN_BLOCK - 1) // RUN_BLOCK):
-        s = b * RUN_BLOCK
-        _run_block(s, min(s + RUN_BLOCK, n), starts, table, hp, init, pv, c0, c1, limit, tol,
-                   positions, out, loops)
+def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, bk, positions, codes, ends,
+                 per):
+    n = starts.shape[0] // 2
+    for b in prange((n + bk - 1) // bk):
+        s = b * bk
+        _run_balls(s, min(s + bk, n), bk, starts, table, hp, init, pv, c0, c1, limit, tol,
+                   positions, codes, ends, per)
 """
 
 
@@ -704,8 +745,9 @@ def _warm_run(module) -> None:
     # flat rows (x, y of ball i at 2i, 2i + 1): a reshape in the kernel costs compile time
     pos, hp, pv = np.zeros(2), np.zeros(fused_rules.HP_LEN), np.zeros(8)
     table = np.array([[0.0, 1.0, 1.0, 1.0]])
-    run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, np.zeros((2, 2)),
-                np.zeros((3, 1), dtype=np.int64), np.zeros(1, dtype=np.int64))  # fmt: skip
+    run_args = (pos, table, hp, np.zeros(3), pv, 0.0, 0.0, 1.0, 0.0, 1024, np.zeros((2, 2)),
+                np.zeros(1, dtype=np.int8), np.zeros(1, dtype=np.int32),
+                np.zeros((1, 2), dtype=np.int64))  # fmt: skip
     module.run_serial(*run_args)
     if fastcode._threads() >= BLOCK_THREADS_MIN:
         module.run_parallel(*run_args)
@@ -857,11 +899,15 @@ def descent_step(d) -> bool:
 def run_batched(d, starts: np.ndarray, steps: int):
     """A whole batched descend from ``starts`` (N, 2) with the settings of Descent ``d``
     (surface, optimizer, schedule, tol, far; its own balls are not used) by the engine:
-    (positions, fill, status codes, end steps, steps taken, rates), or None where it does
-    not apply. ``fill()`` gives (f, gradient) at every row: made only when asked for, as
-    a recording of N balls' f and gradient is memory traffic a caller may never read."""
+    (positions, fill, status codes (int8), end steps (int32), rates, starts that are not
+    finite), or None where it does not apply. ``fill()`` gives (f, gradient) at every
+    row: made only when asked for, as a recording of N balls' f and gradient is memory
+    traffic a caller may never read. The starts are not checked for finite values: the
+    count says, and the caller raises (the kernel reads them anyway)."""
     n = len(starts)
     if not (fastcode.forced() or n * max(steps, 1) >= RUN_MIN) or not eligible(d):
+        return None
+    if steps >= END_MAX:  # end steps as int32: numpy (a run that would take days)
         return None
     opt = d.optimizer
     module = descent_module(d.surface, opt, "run")
@@ -876,29 +922,50 @@ def run_batched(d, starts: np.ndarray, steps: int):
             sched.step()
     table = fused_rules.table(rule, opt, rates)
     positions = np.empty((steps + 1, n, 2))
-    # rows (contiguous, what the result keeps): status, end step, steps taken
-    out = np.empty((3, n), dtype=np.int64)
-    # per block of balls: the most steps the loop of Descent.step would have run
-    loops = np.zeros(max(-(-n // module.RUN_BLOCK), 1), dtype=np.int64)
+    # per ball: the status code and the end step, 5 bytes (the result's int64 end steps
+    # and steps taken are made from them when read: 16 bytes a ball written for nothing,
+    # a fifth of the run's output, where a caller does not look)
+    codes = np.empty(n, dtype=np.int8)
+    ends = np.empty(n, dtype=np.int32)
+    # per block of balls: the most steps the loop of Descent.step would have run, and
+    # how many starts are not finite
+    bk = run_block(n)
+    per = np.zeros((max(-(-n // bk), 1), 2), dtype=np.int64)
     timing = _RUN_TIMING.setdefault(n.bit_length() // 2, [])
     par = _use_threads(timing, n)
     pv = fastcode.parameter_array(d.surface)
     flat = np.ascontiguousarray(starts, dtype=np.float64).reshape(-1)
     _run_timed(timing, par, n * max(steps, 1), module.run_serial, module.run_parallel,
                flat, table, fused_rules.hyper(rule, opt), fused_rules.init(rule, opt), pv,
-               float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol),
-               positions.reshape(steps + 1, 2 * n), out, loops, fresh=(positions, out))  # fmt: skip
-    loop = int(loops.max())
+               float(d._centre[0]), float(d._centre[1]), float(d._limit), float(d.tol), bk,
+               positions.reshape(steps + 1, 2 * n), codes, ends, per,
+               fresh=(positions, codes, ends))  # fmt: skip
+    loop = int(per[:, 0].max())
 
     def fill():
-        undefined = (out[0] == DIVERGED) & (out[1] == 0)
+        undefined = (codes == DIVERGED) & (ends == 0)
         fs, grads = np.empty(positions.shape[:2]), np.empty(positions.shape)
         rows = len(positions)
         module.fill_serial(positions.reshape(rows, 2 * n), undefined, pv, fs,
                            grads.reshape(rows, 2 * n))  # fmt: skip
         return fs, grads
 
-    return positions, fill, out[0], out[1], out[2], rates[:loop]
+    return positions, fill, codes, ends, rates[:loop], int(per[:, 1].sum())
+
+
+#: A batched run's end steps are int32 in the kernels: from this many steps, numpy.
+END_MAX = 2**31 - 1
+
+
+def run_block(n: int) -> int:
+    """Balls a block of a batched run of ``n`` balls (a thread's unit of work): 4096
+    (its working set, ~0.6 MB, fits the 1 MB L2) ran 10% faster than 1024 at 1M balls,
+    on one thread and two, but the largest that leaves 16 blocks or more, so that
+    threads share the work evenly (10k balls in blocks of 4096: 2 of 3 on one thread)."""
+    for bk in (4096, 2048):
+        if n >= 16 * bk:
+            return bk
+    return 1024
 
 
 def warm(surface, optimizer) -> bool:
