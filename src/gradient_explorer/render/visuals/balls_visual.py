@@ -218,6 +218,49 @@ def _along_surface(surface, p0, p1, ts, lift: float) -> tuple:
     return a, b, np.all(np.isfinite(a), 1) & np.all(np.isfinite(b), 1)
 
 
+def trail_pieces(frame: ScreenFrame, surface, p0, p1, lift: float, most: int) -> tuple:
+    """Steps ``p0 -> p1`` (domain ``(m, 2)``) lifted ``lift`` over the surface, each cut
+    in as many pieces as it is pixels long on screen, at most ``most``: a long step
+    follows the surface between its ends (a chord would cut into it), while a step
+    under a pixel stays one piece (its cuts would be merged again:
+    :func:`merge_short_pieces`). A step with an end behind the eye gets ``most``.
+
+    Returns the pieces' world ends ``a``, ``b`` (``(k, 3)``; a step's pieces in order,
+    its first starting at ``p0``'s point and its last ending at ``p1``'s), which are
+    finite, and each step's number of pieces ``(m,)``. The cut points are
+    ``p0 + (p1 - p0) * j / n`` as :func:`_along_surface` cuts them.
+    """
+    p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 2)
+    p1 = np.asarray(p1, dtype=np.float64).reshape(-1, 2)
+    m = len(p0)
+    ends_xy = np.concatenate([p0, p1])
+    ends = np.column_stack([ends_xy, surface.height(ends_xy) + lift])
+    px, _z, ok = _to_pixels(frame, ends)
+    with np.errstate(invalid="ignore"):
+        length = np.linalg.norm(px[m:] - px[:m], axis=1)
+        seen = ok[:m] & ok[m:] & np.isfinite(length)
+        count = np.where(seen, np.ceil(length / MIN_PIECE_PX), most)
+    count = np.clip(count, 1, most).astype(np.int64)
+    # each step's points in order: its start, its inner cuts, its end
+    first = np.cumsum(count + 1) - (count + 1)
+    points = np.empty((int(count.sum()) + m, 3))
+    points[first] = ends[:m]
+    points[first + count] = ends[m:]
+    inner = count - 1
+    if inner.any():
+        step = np.repeat(np.arange(m), inner)
+        j = np.arange(len(step)) - np.repeat(np.cumsum(inner) - inner, inner) + 1
+        xy = p0[step] + (p1 - p0)[step] * (j / count[step])[:, None]
+        points[first[step] + j] = np.column_stack([xy, surface.height(xy) + lift])
+    rows = (
+        np.repeat(first, count)
+        + np.arange(int(count.sum()))
+        - np.repeat(np.cumsum(count) - count, count)
+    )
+    a, b = points[rows], points[rows + 1]
+    return a, b, np.all(np.isfinite(a), 1) & np.all(np.isfinite(b), 1), count
+
+
 def edge_marks(p0, p1, a, b, domain, half: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Short bars along the domain's edge where a trail leaves or comes back.
 
@@ -713,7 +756,8 @@ class BallsVisual(Visual):
         width = TRAIL_PX if few else 1.0
         segs_a, segs_b, cols, floor_a, floor_b, floor_cols = [], [], [], [], [], []
         lift = 0.003 * surface.extent
-        # a few balls' trails follow the surface between steps (a chord would cut into it)
+        # a few balls' trails follow the surface along their long steps (trail_pieces);
+        # a swarm's steps are chords; the edge marks are cut in TRAIL_SUBDIVISIONS
         sub = TRAIL_SUBDIVISIONS if few else 1
         ts = np.arange(sub + 1) / sub
         for d, _centers, _ok, rgb in per_run:
@@ -739,11 +783,15 @@ class BallsVisual(Visual):
                     q0[inside], q1[inside], p0, p1, surface.domain, EDGE_MARK * surface.extent
                 )
                 marks = (m0, m1, np.column_stack([seg_rgb[inside][which], np.ones(len(which))]))
-            a, b, good = _along_surface(surface, p0, p1, ts, lift)
+            if few:
+                a, b, good, pieces = trail_pieces(frame, surface, p0, p1, lift, sub)
+            else:
+                a, b, good = _along_surface(surface, p0, p1, ts, lift)
+                pieces = 1
             # older segments fade out
             fade = np.broadcast_to(np.linspace(0.3, 1.0, k - 1)[None, :], pair.shape)[pair]
             seg_col = np.column_stack([seg_rgb, fade])[inside]
-            sub_col = np.repeat(seg_col, sub, axis=0)
+            sub_col = np.repeat(seg_col, pieces, axis=0)
             segs_a.append(a[good])
             segs_b.append(b[good])
             cols.append(sub_col[good])
