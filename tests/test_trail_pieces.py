@@ -124,3 +124,10 @@ def test_a_step_with_an_end_behind_the_eye_gets_the_most_pieces():
     p1 = np.array([[0.1, 1.0], behind])
     _a, _b, _ok, count = trail_pieces(frame, surface, p0, p1, 0.01, 8)
     assert count.tolist()[1] == 8
+
+
+def test_no_steps_no_pieces():
+    surface = Surface.named("banana")
+    _state, frame = _screen(surface)
+    a, b, ok, count = trail_pieces(frame, surface, np.zeros((0, 2)), np.zeros((0, 2)), 0.01, 8)
+    assert a.shape == b.shape == (0, 3) and ok.shape == count.shape == (0,)

@@ -241,24 +241,28 @@ def trail_pieces(frame: ScreenFrame, surface, p0, p1, lift: float, most: int) ->
         seen = ok[:m] & ok[m:] & np.isfinite(length)
         count = np.where(seen, np.ceil(length / MIN_PIECE_PX), most)
     count = np.clip(count, 1, most).astype(np.int64)
+    if m == 0 or count.max() == 1:  # a slow ball: every step under a pixel, one piece each
+        finite = np.all(np.isfinite(ends), 1)
+        return ends[:m], ends[m:], finite[:m] & finite[m:], count
     # each step's points in order: its start, its inner cuts, its end
     first = np.cumsum(count + 1) - (count + 1)
-    points = np.empty((int(count.sum()) + m, 3))
+    last = first + count
+    points = np.empty((int(last[-1]) + 1, 3))
     points[first] = ends[:m]
-    points[first + count] = ends[m:]
+    points[last] = ends[m:]
+    starts = np.ones(len(points), dtype=bool)  # the points a piece starts at
+    starts[last] = False
     inner = count - 1
     if inner.any():
         step = np.repeat(np.arange(m), inner)
-        j = np.arange(len(step)) - np.repeat(np.cumsum(inner) - inner, inner) + 1
-        xy = p0[step] + (p1 - p0)[step] * (j / count[step])[:, None]
-        points[first[step] + j] = np.column_stack([xy, surface.height(xy) + lift])
-    rows = (
-        np.repeat(first, count)
-        + np.arange(int(count.sum()))
-        - np.repeat(np.cumsum(count) - count, count)
-    )
-    a, b = points[rows], points[rows + 1]
-    return a, b, np.all(np.isfinite(a), 1) & np.all(np.isfinite(b), 1), count
+        cut = starts.copy()
+        cut[first] = False
+        where = np.flatnonzero(cut)
+        xy = p0[step] + (p1 - p0)[step] * ((where - first[step]) / count[step])[:, None]
+        points[where] = np.column_stack([xy, surface.height(xy) + lift])
+    rows = np.flatnonzero(starts)
+    finite = np.all(np.isfinite(points), 1)
+    return points[rows], points[rows + 1], finite[rows] & finite[rows + 1], count
 
 
 def edge_marks(p0, p1, a, b, domain, half: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
