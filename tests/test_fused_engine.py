@@ -619,9 +619,9 @@ def test_a_threaded_run_first_touches_its_fresh_output_on_the_calling_thread(mon
         assert np.flatnonzero(page == 0).tolist() == [0, per_page, 2 * per_page, 3 * per_page]
 
 
-def test_one_slow_call_of_the_chosen_way_does_not_change_it(monkeypatch):
-    # a moment of other work slowed one threaded call of a 1M-ball run: it went on one
-    # thread (1.5x the time) for most of a benchmark's rounds
+def _timed_kernels(monkeypatch):
+    """Two threads, and kernels that take ``cost[name]`` seconds of a fake clock:
+    returns ``(cost, serial, parallel)``; one thread 2 s a call, threads 1 s."""
     from types import SimpleNamespace
 
     from gradient_explorer.optim import fused
@@ -640,13 +640,22 @@ def test_one_slow_call_of_the_chosen_way_does_not_change_it(monkeypatch):
             clock[0] += cost[self.name]
 
     monkeypatch.setattr(fused, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    return cost, Kernel("serial"), Kernel("parallel")
+
+
+def test_one_slow_call_of_the_chosen_way_does_not_change_it(monkeypatch):
+    # a moment of other work slowed one threaded call of a 1M-ball run: it went on one
+    # thread (1.5x the time) for most of a benchmark's rounds
+    from gradient_explorer.optim import fused
+
+    cost, serial, parallel = _timed_kernels(monkeypatch)
     n, timing, ways = fused.BLOCK_PARALLEL_MIN, [], []
 
     def call(parallel_cost=1.0):
         cost["parallel"] = parallel_cost
         par = fused._use_threads(timing, n)
         ways.append(par)
-        fused._run_timed(timing, par, 1, Kernel("serial"), Kernel("parallel"))
+        fused._run_timed(timing, par, 1, serial, parallel)
 
     for _ in range(5):
         call()
@@ -665,25 +674,9 @@ def test_one_slow_call_of_the_chosen_way_does_not_change_it(monkeypatch):
 def test_a_slow_call_of_the_chosen_way_brings_it_back_soon(monkeypatch):
     # one threaded call slowed by other work (a core held) flipped a run to one thread;
     # threads were tried again only after the grown gap (up to 1024 calls)
-    from types import SimpleNamespace
-
     from gradient_explorer.optim import fused
 
-    monkeypatch.setattr(fastcode, "_threads", lambda: 2)
-    clock = [0.0]
-    cost = {"serial": 2.0, "parallel": 1.0}
-
-    class Kernel:
-        signatures = ("compiled",)
-
-        def __init__(self, name):
-            self.name = name
-
-        def __call__(self, *args):
-            clock[0] += cost[self.name]
-
-    monkeypatch.setattr(fused, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
-    serial, parallel = Kernel("serial"), Kernel("parallel")
+    cost, serial, parallel = _timed_kernels(monkeypatch)
     n, timing, ways = fused.BLOCK_PARALLEL_MIN, [], []
 
     def call():
