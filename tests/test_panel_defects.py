@@ -259,3 +259,22 @@ def test_a_camera_the_caller_set_stays_with_the_plot(tmp_path, ctx):
     ds.start_run(state.surface)
     recording.record(state, tmp_path / "race.gif", 1, size=(640, 400), ctx=ctx)
     assert state.camera.get_state() == before
+
+
+def test_the_run_buttons_stay_put_when_a_ball_diverges(harness):
+    """A ball that diverged mid-run put its warning above the buttons: Pause moved a line
+    down under the pointer just as the learner reached for it."""
+    h = harness
+    _open_descent(h)
+    ds = h.state.descent
+    ds.hyper[ds.optimizer]["lr"] = 50.0  # far too large: diverges within a few steps
+    rects = h.app.ui.rects
+    h.click(*_centre(rects["descent start"]))
+    h.frame(1, dt=0.01)
+    before = {k: rects[k] for k in ("descent start", "descent play", "descent step")}
+    assert ds.divergence_warning() is None  # not yet
+    h.frame(30, dt=0.1)
+    warning = ds.divergence_warning()
+    assert warning and "diverged" in warning
+    h.frame(2)
+    assert {k: rects[k] for k in before} == before

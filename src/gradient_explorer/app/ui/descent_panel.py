@@ -23,6 +23,12 @@ from gradient_explorer.view.formatting import format_number
 __all__ = ["draw_descent_panel", "draw_hyperparameters", "draw_race_plot"]
 
 DIM = DIM_COLOR
+#: an lr slider whose balls diverged: its frame at rest, hovered, dragged
+DIVERGED_FRAME = {
+    imgui.Col_.frame_bg: (0.45, 0.13, 0.11, 1.0),
+    imgui.Col_.frame_bg_hovered: (0.56, 0.17, 0.14, 1.0),
+    imgui.Col_.frame_bg_active: (0.64, 0.2, 0.16, 1.0),
+}
 _errors: dict[tuple[int, str], str] = {}  # refused hyperparameter values, per panel
 
 
@@ -42,48 +48,37 @@ def draw_hyperparameters(state, optimizer: str) -> bool:
     widest = max((imgui.calc_text_size(n).x for n in names), default=0.0)
     imgui.push_item_width(-(widest + imgui.get_style().item_inner_spacing.x))
     try:
-        changed = _hyperparameter_sliders(ds, optimizer, spec, values)
+        changed = _hyperparameter_sliders(
+            ds, optimizer, spec, values, ds.divergence_warning(optimizer)
+        )
     finally:
         imgui.pop_item_width()
     error = _errors.get((id(ds), optimizer))
     if error:
-        imgui.text_colored(ERROR_COLOR, error)  # a refused value
-    warning = ds.divergence_warning(optimizer)
-    if warning:  # shown right under the lr slider's group
-        imgui.text_colored(DIVERGED_COLOR, warning)
+        imgui.text_colored(ERROR_COLOR, error)  # a refused value: the user's own edit
     return changed
 
 
-def _hyperparameter_sliders(ds, optimizer: str, spec, values) -> bool:
+def _hyperparameter_sliders(ds, optimizer: str, spec, values, warning=None) -> bool:
+    """One widget per hyperparameter; ``warning`` (balls under this optimizer diverged):
+    its lr slider tinted, the warning in the slider's tooltip. A line of text here would
+    push the run buttons below down a line, under the pointer, mid-run."""
     changed = False
     for hp in spec.hyperparameters:
-        label = f"{hp.name}##{optimizer}"
-        value = values[hp.name]
-        new = value
-        if hp.kind == "bool":
-            clicked, new = imgui.checkbox(label, bool(value))
-            if not clicked:
-                continue
-        elif hp.kind == "float":
-            flags = imgui.SliderFlags_.logarithmic if hp.log else 0
-            clicked, v = imgui.slider_float(label, float(value), float(hp.lo), float(hp.hi),
-                                            "%.4g", flags)  # fmt: skip
-            if not clicked:
-                continue
-            new = float(v)
-        elif hp.kind == "betas":
-            clicked, v = imgui.slider_float2(label, list(value), float(hp.lo), float(hp.hi), "%.4f")
-            if not clicked:
-                continue
-            new = (float(v[0]), float(v[1]))
-        else:  # eps_pair (Adafactor): (None or eps1, eps2); only eps2 gets a slider
-            clicked, v = imgui.slider_float(f"eps2##{optimizer}", float(value[1]), 0.0,
-                                            float(hp.hi), "%.2g")  # fmt: skip
-            if not clicked:
-                continue
-            new = (value[0], float(v))
-        if hp.help and imgui.is_item_hovered():
-            imgui.set_tooltip(hp.help)
+        flagged = warning is not None and hp.name == "lr"
+        if flagged:  # red at rest, hovered and dragged
+            for col, rgba in DIVERGED_FRAME.items():
+                imgui.push_style_color(col, rgba)
+        try:
+            clicked, new = _hyperparameter_widget(hp, optimizer, values[hp.name])
+        finally:
+            if flagged:
+                imgui.pop_style_color(len(DIVERGED_FRAME))
+        tip = "\n".join(t for t in (warning if flagged else None, hp.help) if t)
+        if tip:  # on hover, not only while the value changes
+            imgui.set_item_tooltip(tip)
+        if not clicked:
+            continue
         error = ds.set_hyper(optimizer, hp.name, new)
         key = (id(ds), optimizer)
         if error:
@@ -92,6 +87,25 @@ def _hyperparameter_sliders(ds, optimizer: str, spec, values) -> bool:
             _errors.pop(key, None)
             changed = True
     return changed
+
+
+def _hyperparameter_widget(hp, optimizer: str, value) -> tuple[bool, object]:
+    """The widget of one hyperparameter: (changed, its new value)."""
+    label = f"{hp.name}##{optimizer}"
+    if hp.kind == "bool":
+        return imgui.checkbox(label, bool(value))
+    if hp.kind == "float":
+        flags = imgui.SliderFlags_.logarithmic if hp.log else 0
+        clicked, v = imgui.slider_float(label, float(value), float(hp.lo), float(hp.hi),
+                                        "%.4g", flags)  # fmt: skip
+        return clicked, float(v)
+    if hp.kind == "betas":
+        clicked, v = imgui.slider_float2(label, list(value), float(hp.lo), float(hp.hi), "%.4f")
+        return clicked, (float(v[0]), float(v[1]))
+    # eps_pair (Adafactor): (None or eps1, eps2); only eps2 gets a slider
+    clicked, v = imgui.slider_float(f"eps2##{optimizer}", float(value[1]), 0.0,
+                                    float(hp.hi), "%.2g")  # fmt: skip
+    return clicked, (value[0], float(v))
 
 
 def draw_descent_panel(state, rects: dict | None = None) -> bool:
@@ -234,6 +248,10 @@ def draw_descent_panel(state, rects: dict | None = None) -> bool:
         if ds.active:
             imgui.separator()
             imgui.text(ds.summary())
+            for name in shown:  # the advice, below the buttons (its lr slider is tinted)
+                warning = ds.divergence_warning(name)
+                if warning:
+                    imgui.text_colored(DIVERGED_COLOR, warning)
             if ds.kind != "swarm" or len(ds.descents[0].positions) <= 1:
                 if ds.schedule != "constant" and imgui.begin_table("plots", 2):
                     imgui.table_setup_column("f", imgui.TableColumnFlags_.width_stretch, 0.62)
