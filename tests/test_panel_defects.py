@@ -278,3 +278,28 @@ def test_the_run_buttons_stay_put_when_a_ball_diverges(harness):
     assert warning and "diverged" in warning
     h.frame(2)
     assert {k: rects[k] for k in before} == before
+
+
+def test_hyperparameter_help_is_offered_on_hover_and_a_diverged_lr_says_why(harness, monkeypatch):
+    """The help tooltips were set only in the frame a value changed, so hovering a slider
+    showed nothing; a diverged run's lr slider now carries the warning too."""
+    from imgui_bundle import imgui
+
+    from gradient_explorer.optim.optimizers import OPTIMIZERS
+
+    h = harness
+    _open_descent(h)
+    ds = h.state.descent
+    offered: list[str] = []
+    real = imgui.set_item_tooltip
+    monkeypatch.setattr(imgui, "set_item_tooltip", lambda text: offered.append(text) or real(text))
+    h.frame(1)
+    lr_help = next(hp.help for hp in OPTIMIZERS[ds.optimizer].hyperparameters if hp.name == "lr")
+    assert lr_help in offered  # set every frame; imgui shows it while the slider is hovered
+    ds.hyper[ds.optimizer]["lr"] = 50.0
+    h.click(*_centre(h.app.ui.rects["descent start"]))
+    h.frame(30, dt=0.1)
+    offered.clear()
+    h.frame(1)
+    warning = ds.divergence_warning()
+    assert warning and f"{warning}\n{lr_help}" in offered
