@@ -102,6 +102,7 @@ def test_the_picture_is_the_same_in_every_order(gl_ctx, monkeypatch):
     try:
         chosen = renderer.render(state, (96, 72), 0, overlay=False)
         assert renderer.scene.surface_visual.order == ("columns", False)
+        assert list(renderer.scene.surface_visual._indices) == [("columns", False)]  # no other
         for order in ORDERS:
             monkeypatch.setattr(surface_visual, "draw_order", lambda eye, domain, o=order: o)
             image = renderer.render(state, (96, 72), 0, overlay=False)

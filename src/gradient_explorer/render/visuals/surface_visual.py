@@ -162,7 +162,7 @@ class SurfaceVisual(GeneratedVisual):
             self._indices[order] = self._buffer(grid_strips(self.grid, order))
         return self._indices[order]
 
-    def _vertex_array(self, program: moderngl.Program, order=("rows", True)):
+    def _vertex_array(self, program: moderngl.Program, order):
         buffer = self._index_buffer(order)
         return self.ctx.vertex_array(program, [(self._uv, "2f", "in_uv")], buffer)
 
@@ -182,7 +182,7 @@ class SurfaceVisual(GeneratedVisual):
         vaos[order].render(moderngl.TRIANGLE_STRIP)
 
     def _vaos(self, program: moderngl.Program) -> dict:
-        return {("rows", True): self._vertex_array(program)}
+        return {}  # one per order, made by draw() as the camera needs it
 
 
 class FloorVisual(GeneratedVisual):
