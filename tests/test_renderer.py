@@ -257,3 +257,24 @@ def test_zero_size_draws_nothing_and_does_not_fail(ctx):
     scene = SceneRenderer(ctx, grid=8)
     assert scene.render(_state(Surface.named("bowl")), (0, 0)) == []
     scene.release()
+
+
+@pytest.mark.parametrize("samples", [0, 4])
+def test_a_frame_read_without_a_copy_is_the_copied_frame(renderer, samples):
+    """copy=False reads RGBA (no repacking by the driver) and returns its RGB view: the
+    same picture as the copy, which is contiguous RGB and not overwritten by the next."""
+    banana = Surface.named("banana")
+    state = _state(banana, preset="three_quarter", lighting="lit", contours=8, floor=True)
+    state.point = (-0.5, 1.5)
+    copied = renderer.render(state, (97, 61), samples)
+    view = renderer.render(state, (97, 61), samples, copy=False)
+    assert copied.shape == view.shape == (61, 97, 3) and view.dtype == np.uint8
+    assert copied.flags.c_contiguous
+    assert len(np.unique(copied.reshape(-1, 3), axis=0)) > 50  # a picture, not a blank
+    np.testing.assert_array_equal(view, copied)
+    kept = copied.copy()
+    state.camera.orbit(40.0, 0.0)
+    state.camera.snap()
+    again = renderer.render(state, (97, 61), samples, copy=False)
+    assert not np.array_equal(again, kept)  # the view shows the new frame ...
+    np.testing.assert_array_equal(copied, kept)  # ... the copy stays as it was
