@@ -96,13 +96,13 @@ def test_newtons_jump_out_of_the_banana_is_not_drawn_outside_its_domain(renderer
     outside = (path[:, 0] < x0) | (path[:, 0] > x1) | (path[:, 1] < y0) | (path[:, 1] > y1)
     assert outside.any(), "the case needs a step out of the domain"
     drawn = []
-    upload = balls_visual.RibbonMesh.upload
+    pack = balls_visual.RibbonMesh.pack  # the trails' vertices, before they are uploaded
 
-    def spy(self, a, b, colors, pieces=None):
+    def spy(a, b, colors, pieces=None):
         drawn.append((np.array(a), np.array(b)))
-        return upload(self, a, b, colors, pieces)
+        return pack(a, b, colors, pieces)
 
-    monkeypatch.setattr(balls_visual.RibbonMesh, "upload", spy)
+    monkeypatch.setattr(balls_visual.RibbonMesh, "pack", staticmethod(spy))
     renderer.render(state, (160, 120), samples=0, overlay=False)
     ends = np.concatenate([np.concatenate([a, b]) for a, b in drawn])
     assert len(ends) > 2

@@ -14,6 +14,7 @@ import numpy as np
 
 from gradient_explorer.app.curve_mode import active_curve
 from gradient_explorer.app.state import AppState
+from gradient_explorer.render.gl_direct import DirectDraw
 from gradient_explorer.render.label import Label
 from gradient_explorer.render.visuals._gl import reset_gl_state
 from gradient_explorer.render.visuals.attack_visual import AttackData, AttackVisual
@@ -73,7 +74,11 @@ class SceneRenderer:
 
     def __init__(self, ctx, grid: int = 256):
         self.ctx = ctx
-        self.surface_visual = SurfaceVisual(ctx, grid)
+        # software GL: the surface's draw call lets a helper thread do the balls' numpy
+        # work meanwhile (gl_direct); None on a GPU
+        self.direct = DirectDraw.for_context(ctx)
+        self._helper = None  # that thread, made when first needed
+        self.surface_visual = SurfaceVisual(ctx, grid, self.direct)
         self.floor_visual = FloorVisual(ctx)
         self.field_visual = FieldVisual(ctx)
         self.normals_visual = NormalsVisual(ctx)
@@ -93,7 +98,7 @@ class SceneRenderer:
     def set_grid(self, grid: int) -> None:
         if grid != self.surface_visual.grid:
             self.surface_visual.release()
-            self.surface_visual = SurfaceVisual(self.ctx, grid)
+            self.surface_visual = SurfaceVisual(self.ctx, grid, self.direct)
 
     def render(self, state: AppState, size: tuple[int, int], clear: bool = True) -> list[Label]:
         """Draw the scene into the bound framebuffer of ``size`` (pixels); return labels."""
@@ -148,9 +153,11 @@ class SceneRenderer:
                 drawn.append((self.slice_visual, SliceData(surface, tuple(point), direction)))
             drawn.append((self.point_visual, None))  # updated above: the look needs it
         descent = getattr(state, "descent", None)
+        balls = None
         if descent is not None and descent.active:
             self.balls_visual = self.balls_visual or BallsVisual(ctx)
-            drawn.append((self.balls_visual, BallsData(descent, surface, heights, view.floor)))
+            balls = BallsData(descent, surface, heights, view.floor)
+            drawn.append((self.balls_visual, balls))
         attack = getattr(state, "input_attack", None)
         # the input plane's attack, on the loss surface it belongs to
         if attack is not None and (attack.surface is None or attack.surface is surface):
@@ -159,12 +166,32 @@ class SceneRenderer:
             drawn.append((self.attack_visual, AttackData(surface, heights, attack, at)))
         # a sampled surface's data, read by every visual's f(); formulas: nothing to bind
         bind_surface_textures(ctx, surface)
-        for visual, data in drawn:
-            if data is not None:
-                visual.update(data)
-            visual.draw(frame)
+        job = None
+        if balls is not None and self.direct is not None and self.direct.ok:
+            # the balls' numpy work on the helper thread while the surface's draw call
+            # (drawn first) holds this one; the GL calls stay here, in the same order
+            self.balls_visual.update(balls)
+            job = self._helper_thread().submit(self.balls_visual.prepare, frame)
+        try:
+            for visual, data in drawn:
+                if data is not None and not (job is not None and data is balls):
+                    visual.update(data)
+                visual.draw(frame)
+                if job is not None and visual is self.surface_visual:
+                    done, job = job, None
+                    done.result()  # its error, if any, is raised here
+        finally:
+            if job is not None:  # the surface's draw failed: let the job end first
+                job.exception()
         self.labels = self.axes_visual.labels if view.axes else []
         return self.labels
+
+    def _helper_thread(self):
+        if self._helper is None:
+            from concurrent.futures import ThreadPoolExecutor  # only where balls are drawn
+
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="gradient-explorer-prepare")
+        return self._helper
 
     def release(self) -> None:
         for visual in (
@@ -183,6 +210,9 @@ class SceneRenderer:
                 visual.release()
         self.curve_visual = self.balls_visual = self.attack_visual = None
         release_surface_textures(self.ctx)
+        if self._helper is not None:
+            self._helper.shutdown()
+            self._helper = None
 
 
 def drawing_note(surface: Surface) -> str | None:

@@ -28,6 +28,7 @@ on the floor map in that colour: the basins of attraction appear as a map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import moderngl
@@ -600,6 +601,8 @@ class BallsVisual(Visual):
         self.ribbons = RibbonMesh(ctx)  # trails
         self.drawn = 0  # balls drawn in the last frame (tests, the panel)
         self.last_centers = np.zeros((0, 3))
+        self._prepared = None  # (frame, GL calls) from prepare(), for draw(frame)
+        self._ops = None  # the GL calls being collected by _build
 
     def _instanced(self) -> moderngl.VertexArray:
         """The spheres' vertex array, rebuilt when the instance buffer grew."""
@@ -630,8 +633,34 @@ class BallsVisual(Visual):
         refused by its own outline."""
         return gl_state(self.ctx, depth_mask=False)
 
+    def prepare(self, frame: FrameUniforms) -> None:
+        """The numpy work of the next :meth:`draw` of ``frame`` (the balls' centres, the
+        trails' segments, the glyphs' triangles), done now, on any thread: it makes no GL
+        call. The scene runs it on a helper thread while a software rasterizer's draw
+        call of the surface holds the GL thread (:mod:`~gradient_explorer.render.gl_direct`)."""
+        self._prepared = (frame, self._build(frame))
+
     def draw(self, frame: FrameUniforms) -> None:
         """Draw the balls of ``data.descent`` on ``data.surface``."""
+        prepared, self._prepared = self._prepared, None
+        ops = prepared[1] if prepared is not None and prepared[0] is frame else self._build(frame)
+        for op in ops:  # the GL calls, in the order they were made
+            op()
+
+    def _build(self, frame: FrameUniforms) -> list:
+        """Everything :meth:`draw` does but its GL calls, which come back in order."""
+        self._ops = ops = []
+        try:
+            self._draw(frame)
+        finally:
+            self._ops = None
+        return ops
+
+    def _gl(self, fn, *args, **kwargs) -> None:
+        """``fn(*args, **kwargs)`` made GL calls: kept for :meth:`draw` to make in order."""
+        self._ops.append(partial(fn, *args, **kwargs))
+
+    def _draw(self, frame: FrameUniforms) -> None:
         data = self.data
         ds = data.descent
         surface = data.surface
@@ -659,8 +688,8 @@ class BallsVisual(Visual):
         # A swarm's floor is its basin map, at the floor's level even with no floor; its
         # balls' floor shadows and trails would lie in that plane (hidden, or speckled).
         swarm = ds.kind == "swarm"
-        if swarm:
-            self._start_map(ds, surface, per_run, screen, heights)
+        if swarm:  # its cached floor geometry lives in GL buffers: made where it is drawn
+            self._gl(self._start_map, ds, surface, per_run, screen, heights)
         on_floor = data.floor and not swarm
         if ds.glyphs.trails:
             self._trails(ds, surface, per_run, screen, heights, on_floor and ds.glyphs.floor_trails)
@@ -668,38 +697,44 @@ class BallsVisual(Visual):
         self._glyphs(ds, surface, per_run, screen, radius)
         if n:
             data32 = np.hstack([centers, colors]).astype(np.float32)
-            self._instances.write(data32)  # the one buffer write per frame
-            set_uniforms(
-                self.program,
-                {
-                    **frame.uniforms(),
-                    "u_radius": radius,
-                    "u_on_floor": 0,
-                    "u_alpha": 1.0,
-                    "u_outline_px": 0.0,
-                    "u_pixels_per_unit_at_w1": frame.pixels_per_unit_at_w1,
-                    "u_floor_z": heights.floor_z,
-                },
-            )
-            if n > COARSE_ABOVE:
-                self._render_points(frame, radius, n, on_floor)
-            else:
-                vao = self._instanced()
-                first, count = self._lod["fine"]
-                if on_floor:
-                    set_uniforms(self.program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
-                    vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
-                    set_uniforms(self.program, {"u_on_floor": 0, "u_radius": radius})
+            self._gl(self._spheres, frame, data32, radius, heights.floor_z, on_floor)
 
-                def spheres(alpha: float) -> None:
-                    # the dark rim: a shell a few pixels wider first, then the ball
-                    set_uniforms(self.program, {"u_alpha": alpha, "u_outline_px": BALL_OUTLINE_PX})
-                    with self._outlines():
-                        vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
-                    set_uniforms(self.program, {"u_outline_px": 0.0})
-                    vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+    def _spheres(self, frame, data32: np.ndarray, radius: float, floor_z: float, on_floor: bool):
+        """The balls whose centres and colours are ``data32``: lit spheres with a dark rim
+        (point sprites for a swarm), depth-cued."""
+        n = len(data32)
+        self._instances.write(data32)  # the one buffer write per frame
+        set_uniforms(
+            self.program,
+            {
+                **frame.uniforms(),
+                "u_radius": radius,
+                "u_on_floor": 0,
+                "u_alpha": 1.0,
+                "u_outline_px": 0.0,
+                "u_pixels_per_unit_at_w1": frame.pixels_per_unit_at_w1,
+                "u_floor_z": floor_z,
+            },
+        )
+        if n > COARSE_ABOVE:
+            self._render_points(frame, radius, n, on_floor)
+            return
+        vao = self._instanced()
+        first, count = self._lod["fine"]
+        if on_floor:
+            set_uniforms(self.program, {"u_on_floor": 1, "u_radius": 0.8 * radius})
+            vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+            set_uniforms(self.program, {"u_on_floor": 0, "u_radius": radius})
 
-                self._depth_cued(spheres, BALL_OCCLUDED_ALPHA)
+        def spheres(alpha: float) -> None:
+            # the dark rim: a shell a few pixels wider first, then the ball
+            set_uniforms(self.program, {"u_alpha": alpha, "u_outline_px": BALL_OUTLINE_PX})
+            with self._outlines():
+                vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+            set_uniforms(self.program, {"u_outline_px": 0.0})
+            vao.render(moderngl.TRIANGLES, vertices=count, first=first, instances=n)
+
+        self._depth_cued(spheres, BALL_OCCLUDED_ALPHA)
 
     def _render_points(self, frame: FrameUniforms, radius: float, n: int, on_floor: bool) -> None:
         """A swarm: sphere-shaded point sprites, one vertex per ball."""
@@ -827,12 +862,11 @@ class BallsVisual(Visual):
         if width <= 1.0:  # a swarm's many trails: one-pixel GL lines are enough, and cheap
             ends = np.stack([a, b], axis=1).reshape(-1, 3)
             mvp = frame.biased(FLOOR_BIAS if floor else 0.0)
-            with gl_state(self.ctx, blend=True):
-                self.mesh.draw(mvp, ends, np.repeat(colors, 2, axis=0), moderngl.LINES)
+            self._gl(self._lines, mvp, ends, np.repeat(colors, 2, axis=0))
             return
         # widened on the GPU (ribbons.glsl, as screen_ribbons would): uploaded once for
         # the outline and the fill of both passes; sub-pixel pieces merged
-        self.ribbons.upload(*merge_short_pieces(frame, a, b, colors))
+        self._gl(self.ribbons.write, RibbonMesh.pack(*merge_short_pieces(frame, a, b, colors)))
         mvp, bias = gl_bytes(frame.matrix), FLOOR_BIAS if floor else 0.0
 
         def draw(alpha: float) -> None:
@@ -843,11 +877,15 @@ class BallsVisual(Visual):
                     )
             self.ribbons.draw(mvp, frame.size, width, alpha, None, bias)
 
-        if cued:
-            self._depth_cued(draw)
-        else:
-            with gl_state(self.ctx, blend=True):
-                draw(1.0)
+        self._gl(self._depth_cued if cued else self._blended, draw)
+
+    def _lines(self, mvp: bytes, ends: np.ndarray, colors: np.ndarray) -> None:
+        with gl_state(self.ctx, blend=True):
+            self.mesh.draw(mvp, ends, colors, moderngl.LINES)
+
+    def _blended(self, draw) -> None:
+        with gl_state(self.ctx, blend=True):
+            draw(1.0)
 
     def _glyphs(self, ds, surface, per_run, frame: ScreenFrame, radius: float) -> None:
         g = ds.glyphs
@@ -917,7 +955,7 @@ class BallsVisual(Visual):
             for _outline, fill, color in parts:
                 self.mesh.draw(IDENTITY, fill, (*color[:3], alpha))
 
-        self._depth_cued(draw)
+        self._gl(self._depth_cued, draw)
 
     @staticmethod
     def _phase_glyphs(phase, i, centers, ok, scale, arrows, rects) -> None:

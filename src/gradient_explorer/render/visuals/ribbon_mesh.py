@@ -37,6 +37,11 @@ class RibbonMesh:
         for (:func:`~gradient_explorer.render.visuals.balls_visual.merge_short_pieces`);
         its alpha a is drawn as the k blends of them would be, 1 - (1 - a)^k.
         """
+        self.write(self.pack(a, b, colors, pieces))
+
+    @staticmethod
+    def pack(a: np.ndarray, b: np.ndarray, colors: np.ndarray, pieces=None) -> np.ndarray:
+        """:meth:`upload`'s vertices, without GL (any thread): six per segment."""
         m = len(a)
         packed = np.empty((m, 6, 12), dtype=np.float32)
         packed[:, :, 0:3] = np.asarray(a)[:, None]
@@ -44,8 +49,12 @@ class RibbonMesh:
         packed[:, :, 6:10] = np.asarray(colors)[:, None]
         packed[:, :, 10] = 1.0 if pieces is None else np.asarray(pieces)[:, None]
         packed[:, :, 11] = _CORNERS
-        self._segments.write(packed.reshape(-1, 12))
-        self.count = m
+        return packed.reshape(-1, 12)
+
+    def write(self, packed: np.ndarray) -> None:
+        """Upload :meth:`pack`'s vertices; what :meth:`draw` draws next."""
+        self._segments.write(packed)
+        self.count = len(packed) // 6
         if self._vao_for != self._segments.generation:  # the buffer grew: a new one
             if self._vao is not None:
                 self._vao.release()

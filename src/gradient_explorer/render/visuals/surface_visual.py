@@ -12,6 +12,7 @@ import moderngl
 import numpy as np
 
 from gradient_explorer.render.geometry import grid_strips, surface_grid
+from gradient_explorer.render.gl_direct import DirectDraw
 from gradient_explorer.render.visuals._gl import ProgramCache, set_uniforms
 from gradient_explorer.render.visuals.visual import FrameUniforms, Visual
 from gradient_explorer.surfaces.surface import HeightRange, Surface
@@ -150,9 +151,10 @@ class SurfaceVisual(GeneratedVisual):
     data: SurfaceLook | None = None
     shader = "surface"
 
-    def __init__(self, ctx: moderngl.Context, grid: int = 256):
+    def __init__(self, ctx: moderngl.Context, grid: int = 256, direct: DirectDraw | None = None):
         super().__init__(ctx)
         self.grid = grid
+        self.direct = direct  # software GL: the draw call without the GIL (gl_direct)
         self._uv = self._buffer(surface_grid(grid))
         self._indices: dict[tuple[str, bool], moderngl.Buffer] = {}  # made as needed
         self.order = ("rows", True)  # the order of the last draw (tests)
@@ -179,7 +181,10 @@ class SurfaceVisual(GeneratedVisual):
         if order not in vaos:  # released with the program's other vertex arrays
             vaos[order] = self._vertex_array(program, order)
         self.order = order
-        vaos[order].render(moderngl.TRIANGLE_STRIP)
+        if self.direct is not None:
+            self.direct.render(vaos[order], moderngl.TRIANGLE_STRIP)
+        else:
+            vaos[order].render(moderngl.TRIANGLE_STRIP)
 
     def _vaos(self, program: moderngl.Program) -> dict:
         return {}  # one per order, made by draw() as the camera needs it

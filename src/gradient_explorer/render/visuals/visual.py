@@ -11,6 +11,10 @@ A visual owns its programs, buffers and vertex arrays and has three methods:
   and restores it, so each draw starts from :data:`~gradient_explorer.render.visuals._gl.BASELINE`;
 - ``release()``: free its GL objects; safe to call twice.
 
+A visual whose draw does much numpy work may also have ``prepare(frame)``: that work for
+the next ``draw(frame)``, with no GL call, on any thread (the balls: the scene runs it on
+a helper thread while a software rasterizer's draw call of the surface holds the GL one).
+
 :class:`~gradient_explorer.render.scene.SceneRenderer` is the wiring: for each visual
 shown, update it with its data from the app state, then draw it.
 """
