@@ -173,3 +173,35 @@ def test_an_error_while_preparing_the_balls_is_raised_by_render(ctx, monkeypatch
         assert renderer.scene.balls_visual.drawn == 1 and image.std() > 10
     finally:
         renderer.release()
+
+
+def test_labels_laid_out_on_the_helper_thread_draw_the_same_picture(ctx, monkeypatch):
+    monkeypatch.setenv("GRADIENT_EXPLORER_OVERLAP", "0")
+    serial = HeadlessRenderer(ctx, grid=64)
+    monkeypatch.delenv("GRADIENT_EXPLORER_OVERLAP")
+    overlapped = HeadlessRenderer(ctx, grid=64)
+    try:
+        if overlapped.scene.direct is None:
+            pytest.skip("a GPU driver: one thread draws")
+        threads = []
+        place = HeadlessRenderer._place_labels
+
+        def spy(self, state, size, labels):
+            threads.append(threading.current_thread())
+            return place(self, state, size, labels)
+
+        state = AppState.for_surface(Surface.named("banana"), aspect=SIZE[0] / SIZE[1])
+        state.point = (-0.5, 1.5)
+        expected = serial.render(state, SIZE, samples=0)
+        with ctx:  # render() leaves no context current
+            has_atlas = overlapped._drawer() is not False
+        if not has_atlas:
+            pytest.skip("no cached glyph atlas: imgui draws the labels")
+        monkeypatch.setattr(HeadlessRenderer, "_place_labels", spy)
+        got = overlapped.render(state, SIZE, samples=0)
+        np.testing.assert_array_equal(got, expected)
+        assert threads and threading.main_thread() not in threads
+        assert len(overlapped.scene.labels) > 3  # the axes' numbers were there to place
+    finally:
+        serial.release()
+        overlapped.release()

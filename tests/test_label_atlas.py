@@ -37,8 +37,10 @@ def _render(gl_ctx, state, size=SIZE, labels=None):
     renderer = HeadlessRenderer(gl_ctx, grid=32)
     if labels is not None:
 
-        def scene(_state, _size, clear=True):
+        def scene(_state, _size, clear=True, with_labels=None):
             gl_ctx.clear(0.3, 0.35, 0.4, 1.0, depth=1.0)
+            if with_labels is not None:  # as the scene does: laid out before they are drawn
+                with_labels(labels)
             return labels
 
         renderer.scene.render = scene

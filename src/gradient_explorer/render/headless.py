@@ -9,6 +9,7 @@ back as RGB.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import moderngl
@@ -46,6 +47,7 @@ class HeadlessRenderer:
         # labels alone are drawn from the cached glyph atlas, without imgui (label_atlas):
         # None until first needed, then a LabelDrawer, or False when there is no atlas yet
         self._labels = None
+        self._placed = None  # (labels, their vertices) laid out during the scene's draw
 
     def _framebuffers(self, size: tuple[int, int], samples: int):
         key = (size, samples)
@@ -103,7 +105,6 @@ class HeadlessRenderer:
             try:
                 msaa.use()
                 msaa.viewport = (0, 0, width, height)
-                labels = self.scene.render(state, (width, height))
                 # imgui for the legend (when it has rows), the plot if asked, panels; the
                 # labels alone come from the cached glyph atlas (0.5 ms a frame less). A
                 # race's or swarm's legend has rows: not worked out twice a frame
@@ -112,6 +113,11 @@ class HeadlessRenderer:
                     descent.active
                     and (plot or descent.kind in ("race", "swarm") or bool(legend_rows(descent)))
                 )
+                # their layout on the scene's helper thread, where it has one
+                place = None
+                if overlay and not rich and self._drawer():
+                    place = partial(self._place_labels, state, (width, height))
+                labels = self.scene.render(state, (width, height), with_labels=place)
                 if overlay and (labels or rich):
                     if rich or not self._cached_labels(state, labels, msaa):
                         self._overlay(state, labels, (width, height), msaa, draw_ui, plot)
@@ -125,18 +131,34 @@ class HeadlessRenderer:
         image = buffer[::-1, :, :3]  # GL's first row is the bottom one
         return image.copy() if copy else image
 
-    def _cached_labels(self, state, labels, fbo) -> bool:
-        """Draw the labels from the cached glyph atlas; False (nothing drawn) when there
-        is none yet or a label has a character it lacks: then imgui draws them."""
+    def _drawer(self):
+        """The labels' drawer from the cached glyph atlas; False when there is none yet."""
         if self._labels is None:
             atlas = label_atlas.load()
             self._labels = label_atlas.LabelDrawer(self.ctx, atlas) if atlas else False
+        return self._labels
+
+    def _place_labels(self, state, size, labels) -> None:
+        """The labels' layout and vertices (numpy, no GL: any thread), for
+        :meth:`_cached_labels`; None when the atlas lacks a character of theirs."""
         drawer = self._labels
-        if not drawer or not all(drawer.atlas.covers(label.text) for label in labels):
-            return False
+        self._placed = None
+        if drawer and all(drawer.atlas.covers(label.text) for label in labels):
+            placed = layout_labels(labels, state.camera, size, drawer.atlas.measure)
+            self._placed = (labels, drawer.vertices(placed, size, SHADOW_COLOR, SHADOW_OFFSET))
+
+    def _cached_labels(self, state, labels, fbo) -> bool:
+        """Draw the labels from the cached glyph atlas; False (nothing drawn) when there
+        is none yet or a label has a character it lacks: then imgui draws them."""
+        drawer = self._drawer()
         size = fbo.viewport[2:]
-        placed = layout_labels(labels, state.camera, size, drawer.atlas.measure)
-        drawer.draw(placed, size, fbo, SHADOW_COLOR, SHADOW_OFFSET)
+        prepared, self._placed = self._placed, None
+        if prepared is None or prepared[0] is not labels:  # not laid out during the scene
+            self._place_labels(state, size, labels)
+            prepared, self._placed = self._placed, None
+        if not drawer or prepared is None:
+            return False
+        drawer.draw_vertices(*prepared[1], size, fbo)
         return True
 
     def _overlay(self, state, labels, size, fbo, draw_ui, plot: bool = False) -> None:

@@ -353,7 +353,10 @@ class LabelDrawer:
 
     def draw(self, placed, size, fbo: moderngl.Framebuffer, shadow, offset: float) -> None:
         """Draw the labels over what ``fbo`` holds (``size`` = its pixels)."""
-        vtx, idx = self.vertices(placed, size, shadow, offset)
+        self.draw_vertices(*self.vertices(placed, size, shadow, offset), size, fbo)
+
+    def draw_vertices(self, vtx, idx, size, fbo: moderngl.Framebuffer) -> None:
+        """Draw :meth:`vertices`' labels (made on any thread) over what ``fbo`` holds."""
         if not len(idx):
             return
         ctx = self.ctx

@@ -10,6 +10,8 @@ in :mod:`gradient_explorer.render.visuals.visual`). The window and the headless
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from gradient_explorer.app.curve_mode import active_curve
@@ -100,8 +102,19 @@ class SceneRenderer:
             self.surface_visual.release()
             self.surface_visual = SurfaceVisual(self.ctx, grid, self.direct)
 
-    def render(self, state: AppState, size: tuple[int, int], clear: bool = True) -> list[Label]:
-        """Draw the scene into the bound framebuffer of ``size`` (pixels); return labels."""
+    def render(
+        self,
+        state: AppState,
+        size: tuple[int, int],
+        clear: bool = True,
+        with_labels: Callable[[list[Label]], None] | None = None,
+    ) -> list[Label]:
+        """Draw the scene into the bound framebuffer of ``size`` (pixels); return labels.
+
+        ``with_labels(labels)``, numpy work on the frame's labels that makes no GL call
+        (a headless picture's label layout), runs on the helper thread with the balls'
+        where the surface's draw call lets it (software GL), else here, before the draws.
+        """
         ctx = self.ctx
         width, height = size
         if width <= 0 or height <= 0:  # minimised: nothing to draw, nothing to break
@@ -166,16 +179,26 @@ class SceneRenderer:
             drawn.append((self.attack_visual, AttackData(surface, heights, attack, at)))
         # a sampled surface's data, read by every visual's f(); formulas: nothing to bind
         bind_surface_textures(ctx, surface)
+        for visual, data in drawn:  # every visual's data first: the labels are known
+            if data is not None:
+                visual.update(data)
+        self.labels = labels = self.axes_visual.labels if view.axes else []
+
+        def numpy_work() -> None:
+            if balls is not None:
+                self.balls_visual.prepare(frame)
+            if with_labels is not None:
+                with_labels(labels)
+
         job = None
-        if balls is not None and self.direct is not None and self.direct.ok:
-            # the balls' numpy work on the helper thread while the surface's draw call
-            # (drawn first) holds this one; the GL calls stay here, in the same order
-            self.balls_visual.update(balls)
-            job = self._helper_thread().submit(self.balls_visual.prepare, frame)
+        if self.direct is not None and self.direct.ok and (balls or with_labels) is not None:
+            # on the helper thread while the surface's draw call (drawn first) holds this
+            # one; the balls' GL calls stay here, in the same order
+            job = self._helper_thread().submit(numpy_work)
+        elif with_labels is not None:
+            with_labels(labels)
         try:
-            for visual, data in drawn:
-                if data is not None and not (job is not None and data is balls):
-                    visual.update(data)
+            for visual, _data in drawn:
                 visual.draw(frame)
                 if job is not None and visual is self.surface_visual:
                     done, job = job, None
@@ -183,8 +206,7 @@ class SceneRenderer:
         finally:
             if job is not None:  # the surface's draw failed: let the job end first
                 job.exception()
-        self.labels = self.axes_visual.labels if view.axes else []
-        return self.labels
+        return labels
 
     def _helper_thread(self):
         if self._helper is None:
