@@ -121,8 +121,9 @@ def _descent_state(kind: str) -> AppState:
     return state
 
 
-@pytest.mark.parametrize("kind", ["single", "race", "swarm"])
-def test_balls_prepared_on_the_helper_thread_draw_the_same_picture(ctx, monkeypatch, kind):
+@pytest.fixture
+def renderers(ctx, monkeypatch):
+    """(one thread, the helper thread during the surface's draw): two renderers."""
     monkeypatch.setenv("GRADIENT_EXPLORER_OVERLAP", "0")
     serial = HeadlessRenderer(ctx, grid=64)
     monkeypatch.delenv("GRADIENT_EXPLORER_OVERLAP")
@@ -130,28 +131,40 @@ def test_balls_prepared_on_the_helper_thread_draw_the_same_picture(ctx, monkeypa
     try:
         if overlapped.scene.direct is None:
             pytest.skip("a GPU driver: one thread draws")
-        threads = []
-        prepare = BallsVisual.prepare
-
-        def spy(self, frame):
-            threads.append(threading.current_thread())
-            return prepare(self, frame)
-
-        monkeypatch.setattr(BallsVisual, "prepare", spy)
-        state = _descent_state(kind)
-        for _ in range(3):  # a camera that moves, balls that step
-            expected = serial.render(state, SIZE, samples=0)
-            got = overlapped.render(state, SIZE, samples=0)
-            np.testing.assert_array_equal(got, expected)
-            state.camera.orbit(25.0, 5.0)
-            state.camera.snap()
-            state.descent.step(3)
-        assert len(threads) == 3 and threading.main_thread() not in threads
-        assert overlapped.scene.balls_visual.drawn == serial.scene.balls_visual.drawn > 0
-        assert len(np.unique(expected.reshape(-1, 3), axis=0)) > 100  # a picture
+        yield serial, overlapped
     finally:
         serial.release()
         overlapped.release()
+
+
+def _threads_of(monkeypatch, cls, name: str) -> list:
+    """The threads that call ``cls.name`` from now on."""
+    threads = []
+    method = getattr(cls, name)
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return method(*args, **kwargs)
+
+    monkeypatch.setattr(cls, name, spy)
+    return threads
+
+
+@pytest.mark.parametrize("kind", ["single", "race", "swarm"])
+def test_balls_prepared_on_the_helper_thread_draw_the_same_picture(renderers, monkeypatch, kind):
+    serial, overlapped = renderers
+    threads = _threads_of(monkeypatch, BallsVisual, "prepare")
+    state = _descent_state(kind)
+    for _ in range(3):  # a camera that moves, balls that step
+        expected = serial.render(state, SIZE, samples=0)
+        got = overlapped.render(state, SIZE, samples=0)
+        np.testing.assert_array_equal(got, expected)
+        state.camera.orbit(25.0, 5.0)
+        state.camera.snap()
+        state.descent.step(3)
+    assert len(threads) == 3 and threading.main_thread() not in threads
+    assert overlapped.scene.balls_visual.drawn == serial.scene.balls_visual.drawn > 0
+    assert len(np.unique(expected.reshape(-1, 3), axis=0)) > 100  # a picture
 
 
 def test_an_error_while_preparing_the_balls_is_raised_by_render(ctx, monkeypatch):
@@ -175,33 +188,17 @@ def test_an_error_while_preparing_the_balls_is_raised_by_render(ctx, monkeypatch
         renderer.release()
 
 
-def test_labels_laid_out_on_the_helper_thread_draw_the_same_picture(ctx, monkeypatch):
-    monkeypatch.setenv("GRADIENT_EXPLORER_OVERLAP", "0")
-    serial = HeadlessRenderer(ctx, grid=64)
-    monkeypatch.delenv("GRADIENT_EXPLORER_OVERLAP")
-    overlapped = HeadlessRenderer(ctx, grid=64)
-    try:
-        if overlapped.scene.direct is None:
-            pytest.skip("a GPU driver: one thread draws")
-        threads = []
-        place = HeadlessRenderer._place_labels
-
-        def spy(self, state, size, labels):
-            threads.append(threading.current_thread())
-            return place(self, state, size, labels)
-
-        state = AppState.for_surface(Surface.named("banana"), aspect=SIZE[0] / SIZE[1])
-        state.point = (-0.5, 1.5)
-        expected = serial.render(state, SIZE, samples=0)
-        with ctx:  # render() leaves no context current
-            has_atlas = overlapped._drawer() is not False
-        if not has_atlas:
-            pytest.skip("no cached glyph atlas: imgui draws the labels")
-        monkeypatch.setattr(HeadlessRenderer, "_place_labels", spy)
-        got = overlapped.render(state, SIZE, samples=0)
-        np.testing.assert_array_equal(got, expected)
-        assert threads and threading.main_thread() not in threads
-        assert len(overlapped.scene.labels) > 3  # the axes' numbers were there to place
-    finally:
-        serial.release()
-        overlapped.release()
+def test_labels_laid_out_on_the_helper_thread_draw_the_same_picture(ctx, renderers, monkeypatch):
+    serial, overlapped = renderers
+    state = AppState.for_surface(Surface.named("banana"), aspect=SIZE[0] / SIZE[1])
+    state.point = (-0.5, 1.5)
+    expected = serial.render(state, SIZE, samples=0)
+    with ctx:  # render() leaves no context current
+        has_atlas = overlapped._drawer() is not False
+    if not has_atlas:
+        pytest.skip("no cached glyph atlas: imgui draws the labels")
+    threads = _threads_of(monkeypatch, HeadlessRenderer, "_place_labels")
+    got = overlapped.render(state, SIZE, samples=0)
+    np.testing.assert_array_equal(got, expected)
+    assert threads and threading.main_thread() not in threads
+    assert len(overlapped.scene.labels) > 3  # the axes' numbers were there to place
