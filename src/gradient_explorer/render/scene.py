@@ -191,7 +191,8 @@ class SceneRenderer:
                 with_labels(labels)
 
         job = None
-        if self.direct is not None and self.direct.ok and (balls or with_labels) is not None:
+        work = balls is not None or with_labels is not None
+        if work and self.direct is not None and self.direct.ok:
             # on the helper thread while the surface's draw call (drawn first) holds this
             # one; the balls' GL calls stay here, in the same order
             job = self._helper_thread().submit(numpy_work)
