@@ -211,12 +211,15 @@ class SceneRenderer:
 
     def _helper_thread(self):
         if self._helper is None:
-            from concurrent.futures import ThreadPoolExecutor  # only where balls are drawn
+            from concurrent.futures import ThreadPoolExecutor  # only where there is such work
 
             self._helper = ThreadPoolExecutor(1, thread_name_prefix="gradient-explorer-prepare")
         return self._helper
 
     def release(self) -> None:
+        if self._helper is not None:  # idle between frames: ends at once
+            self._helper.shutdown()
+            self._helper = None
         for visual in (
             self.surface_visual,
             self.floor_visual,
@@ -233,9 +236,6 @@ class SceneRenderer:
                 visual.release()
         self.curve_visual = self.balls_visual = self.attack_visual = None
         release_surface_textures(self.ctx)
-        if self._helper is not None:
-            self._helper.shutdown()
-            self._helper = None
 
 
 def drawing_note(surface: Surface) -> str | None:
