@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import mmap
+import re
 import sys
 import time
 from types import ModuleType
@@ -82,39 +83,56 @@ def buffers(opt, rule: fused_rules.Rule) -> list | None:
     return out
 
 
+_RULE_LOOP = re.compile(
+    r"^( *)\{rule_loop: (\w+) in (.+) \| (\w+) -> (\w+) \| (\w+) (\w+) (\w+) (\w+)\}$", re.M
+)
+
+
+def _rule_loops(template: str) -> str:
+    """``template`` with each ``{rule_loop: i in OVER | x -> out | g a b c}`` line written
+    out: the kernels' one update, a loop moving each coordinate ``x[i]`` by the
+    optimizer's rule into ``out[i]``, its state buffers ``a``, ``b``, ``c`` (those the rule
+    uses, S0-S2) read and written in place."""
+
+    def loop(m: re.Match) -> str:
+        pad, i, over, x, out, g, a, b, c = m.groups()
+        lines = [
+            f"for {i} in {over}:",
+            f"    rx, ra, rb, rc = _rule({x}[{i}], {g}[{i}], {a}[{i}] if S0 else 0.0,",
+            f"                           {b}[{i}] if S1 else 0.0, {c}[{i}] if S2 else 0.0,",
+            "                           k0, k1, k2, k3, hp)",
+            f"    {out}[{i}] = rx",
+            "    if S0:",
+            f"        {a}[{i}] = ra",
+            "    if S1:",
+            f"        {b}[{i}] = rb",
+            "    if S2:",
+            f"        {c}[{i}] = rc",
+        ]
+        return "\n".join(pad + line for line in lines)
+
+    text = _RULE_LOOP.sub(loop, template)
+    if "{rule_loop" in text:
+        raise RuntimeError("a {rule_loop ...} line that does not parse")
+    return text
+
+
 _STEP_KERNELS = """
 @njit(cache=True, error_model="numpy")
 def rule_serial(pf, gf, af, bf, cf, k0, k1, k2, k3, hp, steps):
     # flat arrays (a reshape here costs compile time)
-    for i in range(pf.shape[0]):
-        x, a, b, c = _rule(pf[i], gf[i], af[i] if S0 else 0.0, bf[i] if S1 else 0.0,
-                           cf[i] if S2 else 0.0, k0, k1, k2, k3, hp)
-        pf[i] = x
-        if S0:
-            af[i] = a
-        if S1:
-            bf[i] = b
-        if S2:
-            cf[i] = c
+    {rule_loop: i in range(pf.shape[0]) | pf -> pf | gf af bf cf}
     for i in range(steps.shape[0]):
         steps[i] += 1
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def rule_parallel(pf, gf, af, bf, cf, k0, k1, k2, k3, hp, steps):
-    for i in prange(pf.shape[0]):
-        x, a, b, c = _rule(pf[i], gf[i], af[i] if S0 else 0.0, bf[i] if S1 else 0.0,
-                           cf[i] if S2 else 0.0, k0, k1, k2, k3, hp)
-        pf[i] = x
-        if S0:
-            af[i] = a
-        if S1:
-            bf[i] = b
-        if S2:
-            cf[i] = c
+    {rule_loop: i in prange(pf.shape[0]) | pf -> pf | gf af bf cf}
     for i in range(steps.shape[0]):
         steps[i] += 1
 """
+_STEP_KERNELS = _rule_loops(_STEP_KERNELS)
 
 
 def _warm_step(module) -> None:
@@ -474,16 +492,7 @@ def _run_balls(s0, e0, bk, starts, table, hp, init, pv, c0, c1, limit, tol, posi
             k1 = table[k, 1]
             k2 = table[k, 2]
             k3 = table[k, 3]
-            for j in range(y.shape[0]):
-                a0, a1, a2, a3 = _rule(x[j], gg[j], sa[j] if S0 else 0.0, sb[j] if S1 else 0.0,
-                                       sc[j] if S2 else 0.0, k0, k1, k2, k3, hp)
-                y[j] = a0
-                if S0:
-                    sa[j] = a1
-                if S1:
-                    sb[j] = a2
-                if S2:
-                    sc[j] = a3
+            {rule_loop: j in range(y.shape[0]) | x -> y | gg sa sb sc}
             for i in range(nbk):
                 r = _vg(y[2 * i], y[2 * i + 1]{params})
                 fc[i] = _finite_or_nan(r[0])
@@ -591,6 +600,7 @@ def run_parallel(starts, table, hp, init, pv, c0, c1, limit, tol, bk, positions,
         _run_balls(s, min(s + bk, n), bk, starts, table, hp, init, pv, c0, c1, limit, tol,
                    positions, codes, ends, per)
 """
+_RUN_KERNELS = _rule_loops(_RUN_KERNELS)
 
 
 # One ball's Descent.step, the loop body of both descent kernels (inlined: a call per
@@ -661,16 +671,7 @@ bb = bf[2 * s : 2 * e] if S1 else bf
 cb = cf[2 * s : 2 * e] if S2 else cf
 for j in range(nb.shape[0]):
     nb[j] = pb[j]
-for j in range(nb.shape[0]):
-    x, a, b, cc = _rule(nb[j], gb[j], ab[j] if S0 else 0.0, bb[j] if S1 else 0.0,
-                        cb[j] if S2 else 0.0, k0, k1, k2, k3, hp)
-    nb[j] = x
-    if S0:
-        ab[j] = a
-    if S1:
-        bb[j] = b
-    if S2:
-        cb[j] = cc
+{rule_loop: j in range(nb.shape[0]) | nb -> nb | gb ab bb cb}
 ob, db = osteps[s:e], dsteps[s:e]
 for i in range(ob.shape[0]):
     ob[i] += 1
@@ -701,6 +702,7 @@ for i in range(fb.shape[0]):
 bad += nbad
 done += ndone
 """
+_ALL_RUN_BLOCK = _rule_loops(_ALL_RUN_BLOCK)
 
 
 def _descent_kernels(params: str, use: str) -> str:
